@@ -1,0 +1,2 @@
+/* acmatch.c -- stub, being written. */
+typedef int fl_stub_acmatch;

@@ -1,0 +1,2 @@
+/* backoff.c -- stub, being written. */
+typedef int fl_stub_backoff;

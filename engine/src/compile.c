@@ -1,0 +1,2 @@
+/* compile.c -- stub, being written. */
+typedef int fl_stub_compile;

@@ -1,0 +1,2 @@
+/* decide.c -- stub, being written. */
+typedef int fl_stub_decide;

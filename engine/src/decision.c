@@ -1,0 +1,2 @@
+/* decision.c -- stub, being written. */
+typedef int fl_stub_decision;

@@ -1,0 +1,2 @@
+/* engine.c -- stub, being written. */
+typedef int fl_stub_engine;

@@ -1,0 +1,2 @@
+/* event.c -- stub, being written. */
+typedef int fl_stub_event;

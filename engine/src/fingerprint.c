@@ -1,0 +1,2 @@
+/* fingerprint.c -- stub, being written. */
+typedef int fl_stub_fingerprint;

@@ -1,0 +1,2 @@
+/* handler.c -- stub, being written. */
+typedef int fl_stub_handler;

@@ -1,0 +1,2 @@
+/* ids.c -- stub, being written. */
+typedef int fl_stub_ids;

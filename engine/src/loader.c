@@ -1,0 +1,2 @@
+/* loader.c -- stub, being written. */
+typedef int fl_stub_loader;

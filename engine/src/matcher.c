@@ -1,0 +1,2 @@
+/* matcher.c -- stub, being written. */
+typedef int fl_stub_matcher;

@@ -1,0 +1,2 @@
+/* relit.c -- stub, being written. */
+typedef int fl_stub_relit;

@@ -1,0 +1,2 @@
+/* sandbox.c -- stub, being written. */
+typedef int fl_stub_sandbox;

@@ -1,0 +1,2 @@
+/* status.c -- stub, being written. */
+typedef int fl_stub_status;

@@ -1,0 +1,2 @@
+/* strbuf.c -- stub, being written. */
+typedef int fl_stub_strbuf;

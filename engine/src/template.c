@@ -1,0 +1,2 @@
+/* template.c -- stub, being written. */
+typedef int fl_stub_template;

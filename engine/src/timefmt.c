@@ -1,0 +1,2 @@
+/* timefmt.c -- stub, being written. */
+typedef int fl_stub_timefmt;

@@ -1,0 +1,2 @@
+/* utf8.c -- stub, being written. */
+typedef int fl_stub_utf8;

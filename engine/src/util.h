@@ -1,0 +1,88 @@
+/*
+ * util.h -- small internal building blocks shared by the engine modules:
+ * growable string buffers (strbuf.c), UTF-8 checks (utf8.c), the random
+ * stream and event ids (ids.c), time parsing and formatting (timefmt.c) and
+ * message fingerprints (fingerprint.c).  Nothing here is public API.
+ *
+ * None of these functions keep global state; none allocate except strbuf.
+ */
+#ifndef FL_UTIL_H
+#define FL_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- strbuf.c: growable byte buffer, always NUL-terminated -------------- */
+typedef struct fl_strbuf {
+    char *data; /* owned; NULL until the first append */
+    size_t len;
+    size_t cap;
+} fl_strbuf;
+
+/* All return 0, or -1 on allocation failure (buffer unchanged). */
+int fl_sb_reserve(fl_strbuf *sb, size_t extra);
+int fl_sb_append(fl_strbuf *sb, const char *s, size_t n);
+int fl_sb_puts(fl_strbuf *sb, const char *s);
+int fl_sb_putc(fl_strbuf *sb, char c);
+int fl_sb_printf(fl_strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void fl_sb_clear(fl_strbuf *sb); /* len = 0, keeps memory */
+void fl_sb_free(fl_strbuf *sb);
+/* Pointer to the contents ("" when empty, never NULL). */
+const char *fl_sb_cstr(const fl_strbuf *sb);
+
+/* ---- utf8.c ------------------------------------------------------------- */
+/* 1 if s[0..len) is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
+int fl_utf8_valid(const char *s, size_t len);
+/* Largest n <= max such that s[0..n) ends on a character boundary.
+ * Assumes s is valid UTF-8. */
+size_t fl_utf8_cut(const char *s, size_t len, size_t max);
+
+/* ---- ids.c: random stream and ids -------------------------------------- */
+/* xoshiro256** -- fast, good quality, NOT for secrets. */
+typedef struct fl_rng {
+    uint64_t s[4];
+} fl_rng;
+/* seed 0 means: seed from getrandom()/time. */
+void fl_rng_seed(fl_rng *r, uint64_t seed);
+uint64_t fl_rng_next(fl_rng *r);
+/* Uniform double in [0, 1). */
+double fl_rng_unit(fl_rng *r);
+/* Uniform integer in [lo, hi] (hi >= lo). */
+int64_t fl_rng_range(fl_rng *r, int64_t lo, int64_t hi);
+/* RFC 9562 UUIDv7 text (36 chars + NUL) for the given Unix time in ms. */
+void fl_uuid7(fl_rng *r, int64_t unix_ms, char out[37]);
+
+/* ---- timefmt.c --------------------------------------------------------- */
+/* Wall clock, ms since the epoch. */
+int64_t fl_now_ms(void);
+/* Monotonic clock, ns. */
+uint64_t fl_mono_ns(void);
+/* Parse RFC 3339 ("2026-11-24T15:35:24.123Z", "+01:00" offsets, lower-case
+ * t/z accepted).  0 on success, -1 if malformed or out of range. */
+int fl_rfc3339_parse(const char *s, size_t len, int64_t *unix_ms);
+/* Format as "YYYY-MM-DDTHH:MM:SS.mmmZ" (24 chars + NUL). */
+void fl_rfc3339_format(int64_t unix_ms, char out[32]);
+/* Parse an IMF-fixdate / RFC 850 / asctime HTTP-date.  0 or -1. */
+int fl_http_date_parse(const char *s, size_t len, int64_t *unix_s);
+/* A Retry-After value: delta seconds ("120", "1.5") or an HTTP-date relative
+ * to now_ms.  0 with *delay_ms >= 0 on success (a date in the past gives 0);
+ * -1 if it is neither. */
+int fl_retry_after_ms(const char *s, size_t len, int64_t now_ms, int64_t *delay_ms);
+
+/* ---- fingerprint.c ----------------------------------------------------- */
+/*
+ * Normalise an error message so that the same failure groups together:
+ * numbers, hex runs (0x..., >= 8 hex digits), UUIDs, IPv4/IPv6 addresses and
+ * ports, quoted values ('...', "...", `...`), absolute and relative paths,
+ * e-mail addresses, URLs' hosts, and timestamps are each replaced by a
+ * placeholder (<n> <hex> <uuid> <ip> <str> <path> <email> <url> <ts>);
+ * whitespace runs fold to one space; ASCII is lower-cased.  Writes at most
+ * cap-1 bytes and a NUL; returns the length written.
+ */
+size_t fl_fp_normalize(const char *msg, size_t len, char *out, size_t cap);
+/* 16 lower-case hex digits: XXH3-64 of category, domain, code, op and the
+ * normalised message (any of them may be NULL). */
+void fl_fingerprint(const char *category, const char *domain, const char *code,
+                    const char *op, const char *msg, size_t msg_len, char out[17]);
+
+#endif /* FL_UTIL_H */
