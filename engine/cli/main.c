@@ -1,1 +1,54 @@
-int main(void){return 0;}
+/*
+ * main.c -- the `faultline` command: dispatches to eval, check and test.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char k_usage[] =
+    "usage: faultline <command> [options]\n"
+    "\n"
+    "Commands:\n"
+    "  eval   [-p DIR] [--locale L] [--explain] [FILE...|-]\n"
+    "         JSON Lines error events in, one JSON decision per line out, same order.\n"
+    "  check  [-p DIR]\n"
+    "         Validate a policy directory and run its examples.\n"
+    "  test   [-p DIR] [FILE...]\n"
+    "         Run policy test files (JSON Lines; default DIR/tests/*.jsonl).\n"
+    "\n"
+    "Options common to all commands:\n"
+    "  -p, --policy DIR   policy directory (default: $FAULTLINE_POLICY_DIR, else the\n"
+    "                     installed stock pack)\n"
+    "  -h, --help         this help; `faultline COMMAND --help` for a command's options\n"
+    "  --version          print the version\n"
+    "\n"
+    "Exit status:\n"
+    "  0  success\n"
+    "  1  some input lines were malformed (eval), the policy is invalid (check),\n"
+    "     or some tests failed (test)\n"
+    "  2  usage error\n"
+    "  3  the policy could not be loaded\n"
+    "  4  an input file could not be read\n";
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(k_usage, stderr);
+        return FL_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(k_usage, stdout);
+        return FL_EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("faultline %s\n", fl_libversion());
+        return FL_EXIT_OK;
+    }
+    if (strcmp(cmd, "eval") == 0) return cli_eval(argc - 1, argv + 1);
+    if (strcmp(cmd, "check") == 0) return cli_check(argc - 1, argv + 1);
+    if (strcmp(cmd, "test") == 0) return cli_test(argc - 1, argv + 1);
+    fprintf(stderr, "faultline: unknown command '%s'\n\n%s", cmd, k_usage);
+    return FL_EXIT_USAGE;
+}

@@ -56,7 +56,7 @@ extern "C" {
 #endif
 
 /* Version of the library actually linked (may differ from the header). */
-FL_EXTERN const char *fl_version(void);
+FL_EXTERN const char *fl_libversion(void);
 
 /* ------------------------------------------------------------------------ */
 /* Status codes                                                              */
@@ -125,6 +125,7 @@ FL_EXTERN const char *fl_diag_format(const fl_diag_t *diag, char *buf, size_t bu
 /* ------------------------------------------------------------------------ */
 
 typedef struct fl_engine fl_engine_t;
+typedef struct fl_bindings fl_bindings_t; /* see the bindings section below */
 
 /* Engine options.  Zero-initialise, then set what you need; zero means the
  * documented default.  Copied by fl_engine_new. */
@@ -144,6 +145,10 @@ typedef struct fl_engine_options {
     /* Maximum length of a rendered message in bytes.  Default 1024; a
      * policy may lower it. */
     uint32_t max_message_len;
+    /* Resource checks, storage actions and checkpoints offered to handler
+     * functions as the `fl` module.  Optional; not owned (must outlive the
+     * engine).  NULL: handlers see no storage or checkpoint actions. */
+    fl_bindings_t *bindings;
 } fl_engine_options_t;
 
 /* Create an engine with no policy loaded.  `opts` may be NULL for defaults.
@@ -184,6 +189,7 @@ typedef struct fl_version_info {
     const char *source;   /* directory or name it was loaded from     */
     int64_t loaded_at_ms; /* wall-clock load time, ms since the epoch */
     uint32_t rules;       /* number of rules                          */
+    uint32_t examples;    /* number of examples (all passed at load)  */
     int current;          /* 1 for the version now serving            */
 } fl_version_info_t;
 
@@ -303,12 +309,619 @@ FL_EXTERN const char *fl_decision_to_json(fl_decision_t *d);
 /* Resilience state and executor (engine/src/resilience/)                    */
 /* ------------------------------------------------------------------------ */
 /* FL-RESILIENCE-BEGIN (owned by the resilience module; edit only inside) */
+/*
+ * Resilience state lives in a registry, fl_resil_t: named circuit breakers,
+ * rate limiters (token bucket), bulkheads (concurrency limits) and retry
+ * budgets, each holding independent state per key (e.g. per service).  The
+ * engine owns one registry (policies declare into it, decisions consult it);
+ * a host may also create its own with fl_resil_new and use it without any
+ * policy, configured from the C structs below.  docs/resilience.md is the
+ * guide.
+ *
+ * Threading: every function on fl_resil_t, fl_exec_t and permits is
+ * thread-safe unless it says otherwise.  The admission and record paths take
+ * no lock (atomics only); declaring and first use of a new key take a short
+ * per-shard lock.  fl_run objects belong to the thread running their loop.
+ *
+ * Names and keys: an object is identified by (kind, name); names are 1..127
+ * bytes.  A key selects the per-key state inside an object; NULL or "" is the
+ * object's default key.  Keys are copied on first use; beyond `max_keys`
+ * distinct keys per object, new keys share one overflow state (key "*").
+ * Objects are never removed: state survives policy reloads and handles stay
+ * valid until fl_resil_free.
+ *
+ * Categories: outcomes are named by the 16 canonical categories
+ * ("unavailable", "deadline_exceeded", ...); a refinement after a dot is
+ * ignored for counting ("unavailable.dns" counts as "unavailable"); a
+ * non-canonical name counts as "unknown".  NULL means success.
+ */
+typedef struct fl_resil fl_resil_t;
+typedef struct fl_exec fl_exec_t;
+typedef struct fl_run fl_run_t;
+typedef struct fl_cancel fl_cancel_t;
+struct uv_loop_s; /* libuv's loop; include <uv.h> to use fl_run */
+
+typedef enum fl_resil_kind {
+    FL_RESIL_BREAKER = 0,
+    FL_RESIL_LIMITER = 1,
+    FL_RESIL_BULKHEAD = 2,
+    FL_RESIL_BUDGET = 3
+} fl_resil_kind;
+
+typedef enum fl_breaker_state {
+    FL_BREAKER_CLOSED = 0,
+    FL_BREAKER_OPEN = 1,
+    FL_BREAKER_HALF_OPEN = 2,
+    FL_BREAKER_FORCED_OPEN = 3, /* operator: refuse everything   */
+    FL_BREAKER_DISABLED = 4     /* operator: admit everything, count nothing */
+} fl_breaker_state;
+
+/* Monotonic clock in nanoseconds.  Must never go backwards. */
+typedef int64_t (*fl_clock_fn)(void *user);
+/* Sleep for `ns` nanoseconds (blocking executor only).  With a fake clock,
+ * a test's sleep usually just advances the clock. */
+typedef void (*fl_sleep_fn)(void *user, int64_t ns);
+/* Called by the thread that made a breaker change state, after the change.
+ * `key` is "" for the default key.  Must not call back into declare. */
+typedef void (*fl_breaker_listener_fn)(void *user, const char *name, const char *key,
+                                       fl_breaker_state from, fl_breaker_state to);
+
+/* Registry options.  Zero-initialise; zero means the default.  Copied. */
+typedef struct fl_resil_options {
+    fl_clock_fn clock;          /* default CLOCK_MONOTONIC                  */
+    void *clock_user;
+    fl_sleep_fn sleep;          /* default nanosleep                        */
+    void *sleep_user;
+    fl_breaker_listener_fn on_breaker; /* optional                          */
+    void *listener_user;
+    uint32_t max_keys;          /* distinct keys per object; default 10000  */
+    uint64_t seed;              /* jitter stream; 0: seeded from the clock  */
+} fl_resil_options_t;
+
+/* Create a registry.  `opts` may be NULL.  FL_EINVAL if `out` is NULL,
+ * FL_ENOMEM.  Caller frees with fl_resil_free. */
+FL_EXTERN int fl_resil_new(const fl_resil_options_t *opts, fl_resil_t **out);
+/* Free the registry and every object, key state, executor made from it.
+ * No call may be in flight.  NULL is a no-op. */
+FL_EXTERN void fl_resil_free(fl_resil_t *r);
+/* The registry's clock, in ns (0 for NULL). */
+FL_EXTERN int64_t fl_resil_now(const fl_resil_t *r);
+
+/* ---- configuration ------------------------------------------------------ */
+
+typedef enum fl_window_kind { FL_WINDOW_COUNT = 0, FL_WINDOW_TIME = 1 } fl_window_kind;
+
+/* Circuit breaker.  Zero fields take the defaults shown. */
+typedef struct fl_breaker_config {
+    fl_window_kind window;    /* count: last `size` calls; time: last `size` s */
+    uint32_t size;            /* 100 calls, or 60 s; max 100000 / 3600      */
+    double failure_rate;      /* open at >= this share of failures; 0.5     */
+    double slow_call_rate;    /* open at >= this share of slow calls; 1.0   */
+    uint32_t slow_call_ms;    /* a call at least this long is slow; 60000   */
+    uint32_t min_calls;       /* no verdict on fewer calls; 20              */
+    uint32_t half_open_calls; /* probes admitted in half-open; 3            */
+    uint32_t open_ms;         /* first open period; 30000                   */
+    uint32_t open_max_ms;     /* > open_ms: grows by open_factor up to this */
+    double open_factor;       /* growth of successive open periods; 2       */
+    /* NULL-terminated category lists.  failures: counted as failures
+     * (default unavailable, deadline_exceeded, resource_exhausted, internal,
+     * unknown, aborted, data_loss); ignored: not counted at all (default
+     * cancelled).  Any other category counts as a success. */
+    const char *const *failures;
+    const char *const *ignored;
+    const char *key;          /* key template, kept for the engine; may be NULL */
+} fl_breaker_config_t;
+
+/* Token bucket: `rate` tokens per second, at most `burst` stored. */
+typedef struct fl_limiter_config {
+    double rate;              /* required, > 0                              */
+    uint32_t burst;           /* default max(1, rate)                       */
+    uint32_t max_wait_ms;     /* executor may wait this long for a token; 0 */
+    const char *key;
+} fl_limiter_config_t;
+
+/* Bulkhead: at most `max_concurrent` calls in flight; up to `max_queue`
+ * more may wait up to `max_wait_ms` (executor only; fl_admit never waits). */
+typedef struct fl_bulkhead_config {
+    uint32_t max_concurrent;  /* required, >= 1                             */
+    uint32_t max_queue;       /* 0: no queue                                */
+    uint32_t max_wait_ms;     /* 0: no wait                                 */
+    const char *key;
+} fl_bulkhead_config_t;
+
+/* Retry budget: retries may be at most `ratio` of the calls made in the last
+ * `window_ms`, but `min_retries` are always allowed per window. */
+typedef struct fl_budget_config {
+    double ratio;             /* default 0.2                                */
+    uint32_t min_retries;     /* default 10                                 */
+    uint32_t window_ms;       /* default 10000 (10 buckets)                 */
+    const char *key;
+} fl_budget_config_t;
+
+/*
+ * Declare an object, or update the same-named one in place.  An update keeps
+ * the counts: thresholds apply at once; a breaker whose window changes size
+ * carries over its most recent outcomes; limiter, bulkhead and budget state
+ * carries over unchanged.  FL_EINVAL (NULL r/name/cfg, empty or too long
+ * name), FL_EPOLICY_SCHEMA (a value out of range or an unknown category; diag
+ * says which), FL_ENOMEM.  On failure nothing changes.
+ */
+FL_EXTERN int fl_breaker_declare(fl_resil_t *r, const char *name, const fl_breaker_config_t *cfg, fl_diag_t *diag);
+FL_EXTERN int fl_limiter_declare(fl_resil_t *r, const char *name, const fl_limiter_config_t *cfg, fl_diag_t *diag);
+FL_EXTERN int fl_bulkhead_declare(fl_resil_t *r, const char *name, const fl_bulkhead_config_t *cfg, fl_diag_t *diag);
+FL_EXTERN int fl_budget_declare(fl_resil_t *r, const char *name, const fl_budget_config_t *cfg, fl_diag_t *diag);
+
+/* ---- breakers: inspection and operator control -------------------------- */
+
+typedef struct fl_breaker_stats {
+    fl_breaker_state state;
+    uint64_t calls;           /* in the current window                      */
+    uint64_t failures;
+    uint64_t slow_calls;
+    uint32_t opens;           /* consecutive opens (sets the open period)   */
+    int64_t retry_after_ns;   /* open: time left; else 0                    */
+} fl_breaker_stats_t;
+
+/* Snapshot of one key's state.  FL_EINVAL (NULL args), FL_ENOENT (no such
+ * breaker).  A key never used reads as a fresh closed breaker. */
+FL_EXTERN int fl_breaker_stats(fl_resil_t *r, const char *name, const char *key, fl_breaker_stats_t *out);
+/*
+ * Operator control.  `state` FL_BREAKER_FORCED_OPEN or FL_BREAKER_DISABLED
+ * pins the breaker; FL_BREAKER_CLOSED releases the pin and resets it to
+ * closed with an empty window.  key NULL: the whole breaker (every key,
+ * present and future); otherwise that key only.  FL_EINVAL (NULL r/name,
+ * OPEN or HALF_OPEN requested), FL_ENOENT (no such breaker).
+ */
+FL_EXTERN int fl_breaker_set_state(fl_resil_t *r, const char *name, const char *key, fl_breaker_state state);
+/* "closed" "open" "half_open" "forced_open" "disabled"; "?" if out of range. */
+FL_EXTERN const char *fl_breaker_state_name(fl_breaker_state s);
+
+/* ---- admission: may this call proceed? ---------------------------------- */
+
+/* Which objects guard a call, by name; NULL members are not used. */
+typedef struct fl_guard_spec {
+    const char *breaker;
+    const char *limiter;
+    const char *bulkhead;
+    const char *budget;       /* fl_admit deposits one call into it         */
+} fl_guard_spec_t;
+
+typedef struct fl_guard fl_guard_t;
+
+/* Resolve names once (the hot path then does no name lookup).  FL_EINVAL
+ * (NULL args), FL_ENOENT (a named object is not declared; diag names it),
+ * FL_ENOMEM.  Owned by the registry, freed with it (or fl_guard_free). */
+FL_EXTERN int fl_guard_new(fl_resil_t *r, const fl_guard_spec_t *spec, fl_guard_t **out, fl_diag_t *diag);
+FL_EXTERN void fl_guard_free(fl_guard_t *g);
+
+/* A permit: caller-allocated (usually on the stack); fields are private
+ * except `reason` and `retry_after_ns`, which fl_admit fills on refusal. */
+typedef struct fl_permit {
+    const char *reason;       /* "breaker_open:NAME" "rate_limited:NAME" "bulkhead_full:NAME"; NULL when admitted */
+    int64_t retry_after_ns;   /* refusal: earliest sensible retry (0 unknown) */
+    void *p_[4];
+    int64_t start_ns_;
+    uint64_t gen_;
+    uint32_t flags_;
+} fl_permit_t;
+
+/*
+ * Ask before a call.  FL_OK: proceed, then report with fl_complete (exactly
+ * once).  FL_EREFUSED: do not call; `permit->reason` says which object
+ * refused (a string owned by the registry) and nothing needs releasing.
+ * Checks run breaker, limiter, bulkhead; a later refusal gives back what an
+ * earlier check took.  Never waits.  FL_EINVAL for NULL g/permit.
+ */
+FL_EXTERN int fl_admit(fl_guard_t *g, const char *key, fl_permit_t *permit);
+/*
+ * Report the admitted call's outcome: `category` NULL for success, else the
+ * failure's category.  The duration is measured from fl_admit.  Releases the
+ * bulkhead slot; feeds the breaker.  A permit completed twice, or never
+ * admitted, gives FL_ESTATE and changes nothing.  FL_EINVAL for NULL permit.
+ */
+FL_EXTERN int fl_complete(fl_permit_t *permit, const char *category);
+/* Give the permit back without an outcome (the call was not made). */
+FL_EXTERN int fl_permit_release(fl_permit_t *permit);
+
+/* ---- executor ----------------------------------------------------------- */
+
+/* What an attempt produced.  category NULL: success. */
+typedef struct fl_outcome {
+    const char *category;
+    const char *code;         /* optional, for a decide callback */
+    const char *message;      /* optional */
+} fl_outcome_t;
+
+/* What the attempt function is given. */
+typedef struct fl_attempt_info {
+    int attempt;              /* 1, 2, ...                                  */
+    const char *key;
+    const char *params;       /* the previous verdict's params (JSON) or NULL */
+    int64_t timeout_ns;       /* this attempt's budget (0: none)            */
+    int64_t deadline_ns;      /* clock value of the overall deadline (0: none) */
+} fl_attempt_info_t;
+
+/* What to do after a failed attempt (a decide callback fills it). */
+typedef struct fl_verdict {
+    fl_action action;         /* RETRY, FALLBACK, IGNORE, FAIL              */
+    int64_t delay_ms;         /* RETRY                                      */
+    const char *params;       /* RETRY: JSON for the next attempt; copied   */
+    const char *rule;         /* why; copied                                */
+} fl_verdict_t;
+
+/* Replace the built-in retry policy (e.g. with fl_decide).  Return FL_OK
+ * with `v` filled; any other return counts as FAIL. */
+typedef int (*fl_decide_fn)(void *user, const fl_attempt_info_t *a, const fl_outcome_t *o,
+                            fl_verdict_t *v);
+
+typedef enum fl_exec_event_kind {
+    FL_EXEC_ATTEMPT = 0,      /* an attempt starts                          */
+    FL_EXEC_RETRY = 1,        /* a retry is scheduled after delay_ms        */
+    FL_EXEC_GIVE_UP = 2,      /* the call ends unsuccessfully (reason)      */
+    FL_EXEC_SUCCESS = 3,      /* the call ends successfully                 */
+    FL_EXEC_BREAKER = 4       /* this call's outcome moved the breaker      */
+} fl_exec_event_kind;
+
+typedef struct fl_exec_event {
+    fl_exec_event_kind kind;
+    int attempt;
+    const char *key;
+    const char *category;     /* the failed attempt's category, if any      */
+    const char *reason;       /* GIVE_UP: why                               */
+    int64_t delay_ms;         /* RETRY                                      */
+    fl_breaker_state from, to;/* BREAKER                                    */
+} fl_exec_event_t;
+typedef void (*fl_exec_event_fn)(void *user, const fl_exec_event_t *e);
+
+/* An executor: guards plus retry policy, resolved once, reused by calls. */
+typedef struct fl_exec_config {
+    fl_guard_spec_t guard;
+    uint32_t max_attempts;    /* including the first; default 3            */
+    uint32_t base_ms;         /* built-in backoff: base_ms * factor^(n-1)   */
+    double factor;            /* default 2                                  */
+    uint32_t max_delay_ms;    /* default 30000                              */
+    int jitter;               /* 0 none, 1 full (uniform 0..d)              */
+    /* Categories the built-in policy retries (NULL-terminated); default
+     * unavailable, deadline_exceeded, resource_exhausted, aborted. */
+    const char *const *retry_on;
+    uint32_t attempt_timeout_ms; /* 0: none                                 */
+    uint32_t deadline_ms;     /* whole call incl. waits; 0: none            */
+    fl_decide_fn decide;      /* NULL: built-in policy                      */
+    void *decide_user;
+    fl_exec_event_fn on_event;/* optional; called on the calling thread     */
+    void *event_user;
+} fl_exec_config_t;
+
+/* FL_EINVAL (NULL args, max_attempts > 1000), FL_ENOENT (guard names an
+ * undeclared object), FL_EPOLICY_SCHEMA (unknown category), FL_ENOMEM.
+ * Owned by the registry (freed with it) or freed with fl_exec_free. */
+FL_EXTERN int fl_exec_new(fl_resil_t *r, const fl_exec_config_t *cfg, fl_exec_t **out, fl_diag_t *diag);
+FL_EXTERN void fl_exec_free(fl_exec_t *ex);
+
+typedef enum fl_call_outcome {
+    FL_CALL_SUCCEEDED = 0,    /* an attempt succeeded, or the verdict was IGNORE */
+    FL_CALL_FALLBACK = 1,     /* the verdict was FALLBACK                   */
+    FL_CALL_FAILED = 2,       /* attempts failed; no more retries (reason)  */
+    FL_CALL_REFUSED = 3,      /* admission refused the first attempt        */
+    FL_CALL_CANCELLED = 4,
+    FL_CALL_TIMED_OUT = 5     /* the overall deadline passed                */
+} fl_call_outcome;
+
+typedef struct fl_call_result {
+    fl_call_outcome outcome;
+    int attempts;             /* attempts actually made                     */
+    char category[64];        /* last failed attempt's category, or ""      */
+    /* Why it ended: "" on success; "attempts_exhausted" "not_retryable"
+     * "retry_budget:NAME" "breaker_open:NAME" "rate_limited:NAME"
+     * "bulkhead_full:NAME" "deadline" "cancelled", or the decide callback's
+     * rule (FAIL, FALLBACK).  Truncated to fit. */
+    char reason[128];
+    int64_t elapsed_ns;
+} fl_call_result_t;
+
+/* Cancellation token for fl_call: fire from any thread; the call stops before
+ * its next attempt or during a wait.  fl_cancel_new: FL_EINVAL / FL_ENOMEM. */
+FL_EXTERN int fl_cancel_new(fl_cancel_t **out);
+FL_EXTERN void fl_cancel_fire(fl_cancel_t *c);   /* NULL: no-op */
+FL_EXTERN void fl_cancel_free(fl_cancel_t *c);   /* NULL: no-op */
+
+/* A blocking attempt: fill `out` (zeroed beforehand) and return.  It cannot
+ * be preempted; an attempt that overran timeout_ns counts as
+ * deadline_exceeded whatever it returned. */
+typedef void (*fl_call_fn)(void *user, const fl_attempt_info_t *a, fl_outcome_t *out);
+
+/*
+ * Run `fn` under the executor on the calling thread: admission, attempts,
+ * backoff sleeps (the registry's sleep), outcomes fed to breaker and budget.
+ * `cancel` may be NULL.  Returns FL_OK with `res` filled whatever the call's
+ * outcome; FL_EINVAL for NULL ex/fn/res.
+ */
+FL_EXTERN int fl_call(fl_exec_t *ex, const char *key, fl_call_fn fn, void *user,
+                      fl_cancel_t *cancel, fl_call_result_t *res);
+
+/* Asynchronous attempts on a libuv loop. */
+typedef struct fl_run_callbacks {
+    /* Start attempt a->attempt; report it with fl_run_attempt_done. */
+    void (*attempt)(void *user, fl_run_t *run, const fl_attempt_info_t *a);
+    /* The attempt timed out or the run was cancelled: stop its I/O.  The
+     * host still calls fl_run_attempt_done for it; that outcome is ignored. */
+    void (*abort)(void *user, fl_run_t *run, int attempt);
+    /* The run is over.  Afterwards the only call allowed on `run` is
+     * fl_run_attempt_done for attempts that were aborted and not yet
+     * reported; `run` is freed once none is left. */
+    void (*done)(void *user, fl_run_t *run, const fl_call_result_t *res);
+    fl_exec_event_fn on_event;  /* optional */
+} fl_run_callbacks_t;
+
+/*
+ * Start a call on `loop` (must be running or run later on this thread).
+ * Backoff waits and timeouts use libuv timers; the registry's clock is used
+ * for breakers and budgets.  FL_EINVAL (NULL ex/loop/cb/attempt/done),
+ * FL_ENOMEM (no callback is made).  `out` may be NULL.  The first attempt
+ * starts from a zero timeout, never from inside this call.
+ */
+FL_EXTERN int fl_run(fl_exec_t *ex, struct uv_loop_s *loop, const char *key,
+                     const fl_run_callbacks_t *cb, void *user, fl_run_t **out);
+/* Report attempt `attempt`.  FL_ESTATE if that attempt is not outstanding;
+ * FL_EINVAL for NULL run/o. Loop thread only. */
+FL_EXTERN int fl_run_attempt_done(fl_run_t *run, int attempt, const fl_outcome_t *o);
+/* Cancel: aborts the running attempt or the wait; done follows with
+ * FL_CALL_CANCELLED.  FL_ESTATE if already finishing.  Loop thread only. */
+FL_EXTERN int fl_run_cancel(fl_run_t *run);
 /* FL-RESILIENCE-END */
 
 /* ------------------------------------------------------------------------ */
 /* Resource checks, storage actions, checkpoints (bindings/)                 */
 /* ------------------------------------------------------------------------ */
 /* FL-BINDINGS-BEGIN (owned by the bindings module; edit only inside) */
+/*
+ * A bindings object (fl_bindings_t) is what policies act through:
+ *   - resource checks (fl_resource_*), cached for a short TTL so a storm of
+ *     errors does not become a storm of system calls;
+ *   - storage actions (fl_storage_*), confined to the roots the host
+ *     configures, idempotent, each returning what it did;
+ *   - checkpoints (fl_checkpoint_*), durable per-job state in SQLite (WAL).
+ * Give it to the engine (fl_engine_options_t.bindings) to offer it to handler
+ * functions as the Lua module `fl` (docs/bindings.md), or call it directly.
+ *
+ * Thread-safety: every function in this section may be called from several
+ * threads on the same fl_bindings_t at once, except fl_bindings_free.
+ * Bad input: a NULL object or NULL required argument gives FL_EINVAL and
+ * touches nothing.  Nothing here writes to stdout/stderr.
+ */
+
+/* Storage operations the fault-injection hook is asked about. */
+typedef enum fl_io_op {
+    FL_IO_OPEN_WRITE = 0, /* creating / opening a file for writing      */
+    FL_IO_WRITE,          /* writing bytes                              */
+    FL_IO_FSYNC,          /* fsync of a file or directory               */
+    FL_IO_RENAME,         /* renaming into place                        */
+    FL_IO_UNLINK          /* removing a file                            */
+} fl_io_op;
+
+/* Fault injection (tests).  Called before each storage operation with the
+ * file's name relative to its root; return 0 to let it run or a positive
+ * errno value (ENOSPC, EACCES, EROFS, ...) to make it fail with that error. */
+typedef int (*fl_io_fault_fn)(void *ud, fl_io_op op, const char *relpath);
+
+/* Options.  Zero-initialise, then set what you need; zero means the default.
+ * Strings are copied by fl_bindings_new. */
+typedef struct fl_bindings_options {
+    /* Directories storage actions may touch (absolute or relative to the
+     * working directory; each must exist).  Resolved once, at creation, with
+     * realpath.  None: every storage action returns FL_ECONFINED. */
+    const char *const *storage_roots;
+    size_t storage_roots_count;
+    /* Directory of the checkpoint store (checkpoints.db, SQLite WAL); created
+     * (mode 0700) if missing.  NULL: checkpoint functions return FL_ESTATE. */
+    const char *data_dir;
+    /* How long a resource check is served from the cache.  Default 1000 ms. */
+    uint32_t cache_ttl_ms;
+    /* Window over which fl_resource_cpu measures CPU usage when it has no
+     * recent sample to compare with (it then blocks this long).  Default
+     * 100 ms; max 1000. */
+    uint32_t cpu_window_ms;
+    /* Checkpoints kept per job (older ones are pruned on save).  Default 16. */
+    uint32_t checkpoints_kept;
+    /* Monotonic clock in ns for cache TTLs (tests).  NULL: CLOCK_MONOTONIC. */
+    uint64_t (*clock_ns)(void *ud);
+    void *clock_ud;
+    /* Fault injection for the storage layer (tests).  NULL: none. */
+    fl_io_fault_fn io_fault;
+    void *io_fault_ud;
+} fl_bindings_options_t;
+
+/* Create a bindings object.  `opts` may be NULL (no roots, no checkpoints).
+ * FL_EINVAL: `out` NULL, or more than 64 roots.  FL_ENOENT: a root does not
+ * exist or is not a directory (diag-free: nothing is created).  FL_EIO: the
+ * data directory or the store cannot be created or opened.  FL_ENOMEM.
+ * Caller frees with fl_bindings_free (after the engines that use it). */
+FL_EXTERN int fl_bindings_new(const fl_bindings_options_t *opts, fl_bindings_t **out);
+/* NULL is a no-op.  No other call on `b` may be running. */
+FL_EXTERN void fl_bindings_free(fl_bindings_t *b);
+/* Drop every cached resource reading (next checks go to the system). */
+FL_EXTERN void fl_bindings_cache_clear(fl_bindings_t *b);
+
+/* ---- Resource checks ---------------------------------------------------- */
+/* Flags: bypass the cache for this call (the fresh reading refills it). */
+enum { FL_RESOURCE_FRESH = 1 << 0 };
+
+typedef struct fl_memory_info {
+    uint64_t total_bytes;        /* MemTotal                                 */
+    uint64_t available_bytes;    /* MemAvailable (system-wide)               */
+    double available_pct;        /* 100 * available / total                  */
+    uint64_t rss_bytes;          /* this process's resident set              */
+    int in_cgroup;               /* 1 when a cgroup memory limit applies     */
+    uint64_t cgroup_limit_bytes; /* cgroup v2 memory.max (v1 limit_in_bytes) */
+    uint64_t cgroup_usage_bytes; /* memory.current (v1 usage_in_bytes)       */
+    double cgroup_used_pct;      /* 100 * usage / limit; 0 without a limit   */
+} fl_memory_info_t;
+
+typedef struct fl_disk_info {
+    uint64_t total_bytes;
+    uint64_t free_bytes;  /* available to unprivileged users (f_bavail) */
+    double free_pct;      /* 100 * free / total                          */
+    uint64_t total_inodes;
+    uint64_t free_inodes; /* f_favail                                    */
+} fl_disk_info_t;
+
+typedef struct fl_cpu_info {
+    double load1, load5, load15; /* load averages                          */
+    double usage_pct;            /* busy share of all CPUs, 0..100, over the
+                                    last window (see cpu_window_ms)       */
+    int ncpu;                    /* online CPUs                            */
+} fl_cpu_info_t;
+
+typedef struct fl_fd_info {
+    uint64_t open;  /* descriptors open in this process */
+    uint64_t limit; /* RLIMIT_NOFILE soft limit          */
+    double used_pct;
+} fl_fd_info_t;
+
+/* Each fills *out (zeroed on failure).  FL_EINVAL: NULL b/out/path.
+ * FL_EIO: the system refused (/proc unreadable ...).  fl_resource_disk:
+ * FL_ENOENT when `path` does not exist; resource checks are read-only and
+ * not confined to the storage roots.  Cached per bindings object (disk:
+ * per path, up to 32 paths) for cache_ttl_ms. */
+FL_EXTERN int fl_resource_memory(fl_bindings_t *b, unsigned flags, fl_memory_info_t *out);
+FL_EXTERN int fl_resource_disk(fl_bindings_t *b, const char *path, unsigned flags,
+                               fl_disk_info_t *out);
+FL_EXTERN int fl_resource_cpu(fl_bindings_t *b, unsigned flags, fl_cpu_info_t *out);
+FL_EXTERN int fl_resource_fds(fl_bindings_t *b, unsigned flags, fl_fd_info_t *out);
+
+/* ---- Storage actions ---------------------------------------------------- */
+/*
+ * Confinement: every path must lie inside a storage root.  Paths outside the
+ * roots, paths with a `..` component, and symlinks that would leave the root
+ * (or, where the kernel lacks openat2, any symlink) are refused with
+ * FL_ECONFINED and nothing is touched.  The last component is never
+ * followed if it is a symlink.  Relative paths are taken relative to the
+ * first root.
+ *
+ * Every action is idempotent: running it again after success does nothing
+ * more (or produces the same files).  Each returns its status and fills the
+ * caller's result (always, also on failure; `res` may be NULL).
+ */
+typedef struct fl_storage_result {
+    int status;            /* same as the return value                     */
+    int dry_run;           /* 1 when nothing was changed on purpose        */
+    uint64_t bytes_freed;  /* bytes no longer used on disk (estimate)      */
+    uint64_t bytes_written;/* bytes written (compressed output, copies)    */
+    uint32_t files;        /* files removed / compressed / moved / written */
+    uint32_t skipped;      /* candidates left alone (not regular, busy...) */
+    char error[256];       /* "" on success, else what failed and where    */
+} fl_storage_result_t;
+
+/* Remove regular files directly in `dir` whose name matches `pattern`
+ * (fnmatch, default "*"; a leading '.' is never matched, so temporaries of
+ * in-flight atomic writes are safe), oldest first (mtime): every one older
+ * than `older_than_s`, then more until the matching files total at most
+ * `max_bytes`.  At least one criterion is required (FL_EINVAL otherwise).
+ * Subdirectories and symlinks are left alone.  dry_run: report only. */
+typedef struct fl_cleanup_options {
+    const char *dir;
+    const char *pattern;
+    int64_t older_than_s; /* > 0 to use */
+    uint64_t max_bytes;   /* > 0 to use */
+    int dry_run;
+} fl_cleanup_options_t;
+FL_EXTERN int fl_storage_cleanup(fl_bindings_t *b, const fl_cleanup_options_t *o,
+                                 fl_storage_result_t *res);
+
+/* Compress `path` (a regular file, or every matching regular file directly in
+ * a directory) to NAME.zst with zstd.  The output is written to a temporary,
+ * fsynced, decompressed again and compared with the original (length and
+ * XXH64) before it is renamed into place and the original removed.  Files
+ * already ending in .zst are skipped.  level: 1..19, default 3.
+ * max_files: stop after this many (default 1000). */
+typedef struct fl_compress_options {
+    const char *path;
+    const char *pattern;
+    int64_t older_than_s;
+    int level;
+    uint32_t max_files;
+    int dry_run;
+} fl_compress_options_t;
+FL_EXTERN int fl_storage_compress(fl_bindings_t *b, const fl_compress_options_t *o,
+                                  fl_storage_result_t *res);
+
+/* Rotate `path`: PATH.(keep) is removed, PATH.i becomes PATH.(i+1), PATH
+ * becomes PATH.1 and an empty PATH is created with the same mode.  Only when
+ * PATH has at least max(min_bytes, 1) bytes, so repeating it is a no-op.
+ * keep: default 5, max 1000. */
+typedef struct fl_rotate_options {
+    const char *path;
+    uint32_t keep;
+    uint64_t min_bytes;
+} fl_rotate_options_t;
+FL_EXTERN int fl_storage_rotate(fl_bindings_t *b, const fl_rotate_options_t *o,
+                                fl_storage_result_t *res);
+
+/* Copy regular file `path` to `dest` (default PATH.bak) atomically
+ * (temporary, fsync, rename, directory fsync).  Both paths are confined.
+ * An identical existing copy is left as it is (files = 0). */
+typedef struct fl_backup_options {
+    const char *path;
+    const char *dest;
+} fl_backup_options_t;
+FL_EXTERN int fl_storage_backup(fl_bindings_t *b, const fl_backup_options_t *o,
+                                fl_storage_result_t *res);
+
+/* Replace `path` with `data` atomically: a temporary in the same directory,
+ * write, fsync, rename, fsync of the directory.  Readers see the old or the
+ * new content, never a mix.  mode: default 0644.  On failure the temporary
+ * is removed and `path` is unchanged. */
+typedef struct fl_write_options {
+    const char *path;
+    const void *data;
+    size_t len;
+    uint32_t mode;
+} fl_write_options_t;
+FL_EXTERN int fl_storage_write_atomic(fl_bindings_t *b, const fl_write_options_t *o,
+                                      fl_storage_result_t *res);
+
+/* ---- Checkpoints -------------------------------------------------------- */
+/*
+ * Per-job state saved at stage boundaries so a job resumes where it stopped.
+ * Each save gets the next sequence number of its job (1, 2, ...).  A save is
+ * durable once it returns FL_OK (SQLite WAL, synchronous=FULL): a crash or
+ * SIGKILL at any moment leaves every acknowledged checkpoint intact.
+ * job, stage: 1..255 bytes, no NUL.  data: at most 64 MiB (FL_ETOOBIG).
+ * All return FL_ESTATE when the bindings have no data_dir, FL_EIO when the
+ * store fails (busy for more than 5 s, disk full, corrupt).
+ */
+typedef struct fl_checkpoint {
+    int64_t seq;
+    int64_t created_ms; /* wall clock, ms since the epoch */
+    char *stage;        /* owned by the struct            */
+    void *data;         /* owned; NULL in list entries    */
+    size_t len;         /* size of the data               */
+} fl_checkpoint_t;
+
+/* Save a checkpoint; *seq_out (may be NULL) receives its sequence number.
+ * Saving the same stage and data as the job's latest checkpoint does not add
+ * one (returns the latest's seq).  Prunes the job to checkpoints_kept. */
+FL_EXTERN int fl_checkpoint_save(fl_bindings_t *b, const char *job, const char *stage,
+                                 const void *data, size_t len, int64_t *seq_out);
+/* Load the job's latest checkpoint (of `stage`, or of any stage when stage is
+ * NULL).  FL_ENOENT when there is none.  Caller frees with
+ * fl_checkpoint_clear. */
+FL_EXTERN int fl_checkpoint_load(fl_bindings_t *b, const char *job, const char *stage,
+                                 fl_checkpoint_t *out);
+/* Load one checkpoint by sequence number.  FL_ENOENT when absent. */
+FL_EXTERN int fl_checkpoint_load_seq(fl_bindings_t *b, const char *job, int64_t seq,
+                                     fl_checkpoint_t *out);
+/* Free what a checkpoint owns and zero it.  NULL is a no-op. */
+FL_EXTERN void fl_checkpoint_clear(fl_checkpoint_t *cp);
+/* The job's checkpoints, newest first, without data.  *out is NULL and
+ * *count 0 when there are none.  Caller frees with fl_checkpoint_list_free. */
+FL_EXTERN int fl_checkpoint_list(fl_bindings_t *b, const char *job, fl_checkpoint_t **out,
+                                 size_t *count);
+FL_EXTERN void fl_checkpoint_list_free(fl_checkpoint_t *list, size_t count);
+/* Keep the job's newest `keep` checkpoints (keep 0 removes the job's
+ * checkpoints); *removed (may be NULL) receives how many went. */
+FL_EXTERN int fl_checkpoint_prune(fl_bindings_t *b, const char *job, uint32_t keep,
+                                  uint32_t *removed);
 /* FL-BINDINGS-END */
 
 #ifdef __cplusplus

@@ -1,2 +1,200 @@
-/* acmatch.c -- stub, being written. */
-typedef int fl_stub_acmatch;
+/*
+ * acmatch.c -- Aho-Corasick for the literal prefilter.  The automaton is a
+ * complete DFA over byte classes: every byte that occurs in some literal gets
+ * its own class (upper- and lower-case letters share one), all other bytes
+ * share class 0, so the table stays small (states x classes) and the scan is
+ * one table load per subject byte, whatever the number of literals.  That is
+ * what makes the cost of a decision grow sub-linearly with the rule count.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "acmatch.h"
+
+struct fl_ac {
+    uint8_t cls[256];
+    uint32_t ncls;
+    uint32_t nstates;
+    int32_t *next;       /* nstates * ncls                           */
+    int32_t *dict;       /* next state down the fail chain with output, -1 */
+    uint32_t *out_start; /* nstates + 1, CSR into out_tags           */
+    uint32_t *out_tags;
+};
+
+struct builder {
+    fl_ac *ac;
+    uint32_t cap;
+    int32_t *fail;
+    uint32_t *out_head; /* linked lists during build: per state      */
+    uint32_t *link_next;
+    uint32_t *link_tag;
+    uint32_t nlinks;
+};
+
+static int grow(struct builder *b)
+{
+    fl_ac *ac = b->ac;
+    uint32_t cap = b->cap ? b->cap * 2 : 64;
+    int32_t *next = realloc(ac->next, (size_t)cap * ac->ncls * sizeof *next);
+    if (!next) return -1;
+    ac->next = next;
+    uint32_t *head = realloc(b->out_head, cap * sizeof *head);
+    if (!head) return -1;
+    b->out_head = head;
+    b->cap = cap;
+    return 0;
+}
+
+static int32_t new_state(struct builder *b)
+{
+    fl_ac *ac = b->ac;
+    if (ac->nstates == b->cap && grow(b) != 0) return -1;
+    uint32_t s = ac->nstates++;
+    for (uint32_t c = 0; c < ac->ncls; c++) ac->next[(size_t)s * ac->ncls + c] = -1;
+    b->out_head[s] = UINT32_MAX;
+    return (int32_t)s;
+}
+
+static void make_classes(fl_ac *ac, char *const *lits, uint32_t n)
+{
+    memset(ac->cls, 0, sizeof ac->cls);
+    ac->ncls = 1;
+    for (uint32_t i = 0; i < n; i++)
+        for (const unsigned char *p = (const unsigned char *)lits[i]; *p; p++)
+            if (!ac->cls[*p]) ac->cls[*p] = (uint8_t)(ac->ncls < 255 ? ac->ncls++ : 0);
+    for (int c = 'A'; c <= 'Z'; c++) ac->cls[c] = ac->cls[c + 32];
+}
+
+static int insert(struct builder *b, const char *lit, uint32_t tag)
+{
+    fl_ac *ac = b->ac;
+    int32_t s = 0;
+    for (const unsigned char *p = (const unsigned char *)lit; *p; p++) {
+        size_t at = (size_t)s * ac->ncls + ac->cls[*p];
+        if (ac->next[at] < 0) {
+            int32_t ns = new_state(b);
+            if (ns < 0) return -1;
+            ac->next[at] = ns; /* ac->next may have moved: index, not pointer */
+        }
+        s = ac->next[at];
+    }
+    uint32_t *ln = realloc(b->link_next, (b->nlinks + 1) * sizeof *ln);
+    if (!ln) return -1;
+    b->link_next = ln;
+    uint32_t *lt = realloc(b->link_tag, (b->nlinks + 1) * sizeof *lt);
+    if (!lt) return -1;
+    b->link_tag = lt;
+    b->link_next[b->nlinks] = b->out_head[s];
+    b->link_tag[b->nlinks] = tag;
+    b->out_head[s] = b->nlinks++;
+    return 0;
+}
+
+/* Breadth-first: fail links, complete transitions, dictionary links. */
+static int link_states(struct builder *b)
+{
+    fl_ac *ac = b->ac;
+    uint32_t n = ac->nstates, k = ac->ncls, qh = 0, qt = 0;
+    int32_t *queue = malloc(n * sizeof *queue);
+    b->fail = calloc(n, sizeof *b->fail);
+    ac->dict = malloc(n * sizeof *ac->dict);
+    if (!queue || !b->fail || !ac->dict) {
+        free(queue);
+        return -1;
+    }
+    ac->dict[0] = -1;
+    for (uint32_t c = 0; c < k; c++) {
+        int32_t t = ac->next[c];
+        if (t < 0) ac->next[c] = 0;
+        else {
+            b->fail[t] = 0;
+            ac->dict[t] = -1;
+            queue[qt++] = t;
+        }
+    }
+    while (qh < qt) {
+        int32_t s = queue[qh++];
+        for (uint32_t c = 0; c < k; c++) {
+            size_t at = (size_t)s * k + c;
+            int32_t t = ac->next[at], f = ac->next[(size_t)b->fail[s] * k + c];
+            if (t < 0) {
+                ac->next[at] = f;
+                continue;
+            }
+            b->fail[t] = f;
+            ac->dict[t] = b->out_head[f] != UINT32_MAX ? f : ac->dict[f];
+            queue[qt++] = t;
+        }
+    }
+    free(queue);
+    return 0;
+}
+
+static int flatten_outputs(struct builder *b)
+{
+    fl_ac *ac = b->ac;
+    ac->out_start = calloc(ac->nstates + 1, sizeof *ac->out_start);
+    ac->out_tags = malloc((b->nlinks ? b->nlinks : 1) * sizeof *ac->out_tags);
+    if (!ac->out_start || !ac->out_tags) return -1;
+    uint32_t at = 0;
+    for (uint32_t s = 0; s < ac->nstates; s++) {
+        ac->out_start[s] = at;
+        for (uint32_t l = b->out_head[s]; l != UINT32_MAX; l = b->link_next[l])
+            ac->out_tags[at++] = b->link_tag[l];
+    }
+    ac->out_start[ac->nstates] = at;
+    return 0;
+}
+
+fl_ac *fl_ac_build(char *const *lits, const uint32_t *tags, uint32_t n)
+{
+    struct builder b = {0};
+    fl_ac *ac = calloc(1, sizeof *ac);
+    if (!ac) return NULL;
+    b.ac = ac;
+    make_classes(ac, lits, n);
+    int ok = new_state(&b) == 0;
+    for (uint32_t i = 0; ok && i < n; i++) ok = insert(&b, lits[i], tags[i]) == 0;
+    ok = ok && link_states(&b) == 0 && flatten_outputs(&b) == 0;
+    free(b.fail);
+    free(b.out_head);
+    free(b.link_next);
+    free(b.link_tag);
+    if (!ok) {
+        fl_ac_free(ac);
+        return NULL;
+    }
+    return ac;
+}
+
+void fl_ac_free(fl_ac *ac)
+{
+    if (!ac) return;
+    free(ac->next);
+    free(ac->dict);
+    free(ac->out_start);
+    free(ac->out_tags);
+    free(ac);
+}
+
+size_t fl_ac_size(const fl_ac *ac)
+{
+    return ac ? sizeof *ac + (size_t)ac->nstates * (ac->ncls * 4 + 8) + ac->out_start[ac->nstates] * 4 : 0;
+}
+
+int fl_ac_scan(const fl_ac *ac, const char *s, size_t len, int (*hit)(uint32_t, void *), void *arg)
+{
+    const uint32_t k = ac->ncls;
+    const int32_t *next = ac->next;
+    const uint32_t *os = ac->out_start;
+    int32_t st = 0;
+    for (size_t i = 0; i < len; i++) {
+        st = next[(size_t)st * k + ac->cls[(unsigned char)s[i]]];
+        for (int32_t t = os[st] != os[st + 1] ? st : ac->dict[st]; t > 0; t = ac->dict[t])
+            for (uint32_t o = os[t]; o < os[t + 1]; o++) {
+                int rc = hit(ac->out_tags[o], arg);
+                if (rc) return rc;
+            }
+    }
+    return 0;
+}

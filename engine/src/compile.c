@@ -1,2 +1,360 @@
-/* compile.c -- stub, being written. */
-typedef int fl_stub_compile;
+/*
+ * compile.c -- finishes a loaded version so deciding is table lookups: rules
+ * sorted into evaluation order, each category's effective settings resolved
+ * through its parents, every rule's message resolved for every declared
+ * locale, the PCRE2 match limits set, the content hash taken and the matcher
+ * index built.  Also owns the version's lifetime (reference counting).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "core.h"
+
+/* gRPC canonical codes, lower case, with gRPC's HTTP mapping. */
+static const struct {
+    const char *name;
+    int status;
+    const char *title;
+} k_categories[] = {
+    {"cancelled", 499, "Request cancelled"},
+    {"unknown", 500, "Unknown error"},
+    {"invalid_argument", 400, "Invalid argument"},
+    {"deadline_exceeded", 504, "Deadline exceeded"},
+    {"not_found", 404, "Not found"},
+    {"already_exists", 409, "Already exists"},
+    {"permission_denied", 403, "Permission denied"},
+    {"resource_exhausted", 429, "Resource exhausted"},
+    {"failed_precondition", 400, "Failed precondition"},
+    {"aborted", 409, "Aborted"},
+    {"out_of_range", 400, "Out of range"},
+    {"unimplemented", 501, "Not implemented"},
+    {"internal", 500, "Internal error"},
+    {"unavailable", 503, "Service unavailable"},
+    {"data_loss", 500, "Data loss"},
+    {"unauthenticated", 401, "Unauthenticated"},
+};
+#define NCATS (sizeof k_categories / sizeof *k_categories)
+
+static int top_index(const char *name)
+{
+    size_t n = strcspn(name, ".");
+    for (size_t i = 0; i < NCATS; i++)
+        if (strlen(k_categories[i].name) == n && memcmp(k_categories[i].name, name, n) == 0) return (int)i;
+    return -1;
+}
+
+int fl_category_valid(const char *name)
+{
+    if (!name || top_index(name) < 0) return 0;
+    /* Refinements: dot-separated [a-z0-9_]+ segments. */
+    size_t seg = 0;
+    for (const char *p = name; *p; p++) {
+        if (*p == '.') {
+            if (seg == 0) return 0;
+            seg = 0;
+        } else if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_') {
+            seg++;
+        } else {
+            return 0;
+        }
+    }
+    return seg > 0;
+}
+
+int fl_category_status(const char *name)
+{
+    int i = name ? top_index(name) : -1;
+    return i < 0 ? 500 : k_categories[i].status;
+}
+
+static const char *category_title(const char *name)
+{
+    int i = name ? top_index(name) : -1;
+    return i < 0 ? "Unknown error" : k_categories[i].title;
+}
+
+/* ---- lifetime ------------------------------------------------------------- */
+
+fl_version *fl_version_new(void)
+{
+    fl_version *v = calloc(1, sizeof *v);
+    if (v) atomic_init(&v->refs, 1);
+    return v;
+}
+
+void fl_version_ref(fl_version *v) { atomic_fetch_add_explicit(&v->refs, 1, memory_order_relaxed); }
+
+static void free_settings(fl_settings *s)
+{
+    free(s->message_id);
+    free(s->title);
+    free(s->recovery.fallback_json);
+}
+
+static void free_rule(fl_rule *r)
+{
+    for (uint32_t k = 0; k < r->nconds; k++) {
+        fl_cond *c = &r->conds[k];
+        for (uint32_t i = 0; i < c->nstrs; i++) free(c->strs[i]);
+        free(c->strs);
+        free(c->nums);
+        free(c->tag);
+        free(c->pattern);
+        pcre2_code_free(c->re);
+    }
+    free(r->conds);
+    free(r->name);
+    free(r->file);
+    free(r->category);
+    free(r->params_json);
+    free(r->breaker);
+    free(r->retry_budget);
+    free(r->msg);
+    free(r->msg_id);
+    free(r->msg_locale);
+    free_settings(&r->s);
+}
+
+static void free_version(fl_version *v)
+{
+    for (uint32_t i = 0; i < v->nrules; i++) free_rule(&v->rules[i]);
+    for (uint32_t i = 0; i < v->ncats; i++) {
+        free(v->cats[i].name);
+        free(v->cats[i].file);
+        free_settings(&v->cats[i].s);
+    }
+    for (uint32_t i = 0; i < v->nlocales; i++) {
+        for (uint32_t k = 0; k < v->locales[i].nmsgs; k++) fl_template_free(&v->locales[i].msgs[k]);
+        free(v->locales[i].msgs);
+        free(v->locales[i].name);
+        free(v->locales[i].file);
+    }
+    for (uint32_t i = 0; i < v->nexamples; i++) {
+        free(v->examples[i].name);
+        free(v->examples[i].file);
+        free(v->examples[i].locale);
+        json_decref(v->examples[i].event);
+        json_decref(v->examples[i].expect);
+    }
+    for (uint32_t i = 0; i < v->nsrcs; i++) {
+        free(v->src_names[i]);
+        if (v->src_texts) free(v->src_texts[i]);
+    }
+    free(v->src_names);
+    free(v->src_texts);
+    free(v->src_lens);
+    free(v->rules);
+    free(v->cats);
+    free(v->locales);
+    free(v->examples);
+    free(v->name);
+    free(v->label);
+    free(v->source);
+    free(v->problem_base);
+    free(v->default_locale_name);
+    free(v->safe_category);
+    free_settings(&v->safe);
+    fl_index_free(v->index);
+    pcre2_match_context_free(v->mctx);
+    free(v);
+}
+
+void fl_version_unref(fl_version *v)
+{
+    if (v && atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) == 1) free_version(v);
+}
+
+/* ---- categories ---------------------------------------------------------- */
+
+static fl_catconf *declared(const fl_version *v, const char *name, size_t len)
+{
+    for (uint32_t i = 0; i < v->ncats; i++)
+        if (strlen(v->cats[i].name) == len && memcmp(v->cats[i].name, name, len) == 0) return &v->cats[i];
+    return NULL;
+}
+
+const fl_catconf *fl_find_category(const fl_version *v, const char *name)
+{
+    if (!name) return NULL;
+    for (size_t len = strlen(name); len > 0;) {
+        fl_catconf *c = declared(v, name, len);
+        if (c) return c;
+        while (len > 0 && name[len - 1] != '.') len--;
+        if (len > 0) len--; /* drop the dot */
+    }
+    return NULL;
+}
+
+/* Effective settings: the first value set along the chain a.b.c, a.b, a. */
+static void resolve_category(fl_version *v, fl_catconf *c)
+{
+    static const fl_recovery k_fail = {.set = 1, .action = FL_ACTION_FAIL, .budget_ms = -1};
+    c->severity = FL_SEV_ERROR;
+    c->retryable = 0;
+    c->status = 0;
+    c->message_id = NULL;
+    c->title = NULL;
+    c->recovery = &k_fail;
+    int got_sev = 0, got_retry = 0, got_rec = 0;
+    size_t len = strlen(c->name);
+    while (len > 0) {
+        const fl_catconf *p = declared(v, c->name, len);
+        if (p) {
+            if (!got_sev && p->s.severity >= 0) c->severity = (fl_severity)p->s.severity, got_sev = 1;
+            if (!got_retry && p->s.retryable >= 0) c->retryable = p->s.retryable, got_retry = 1;
+            if (!c->status && p->s.status) c->status = p->s.status;
+            if (!c->message_id && p->s.message_id) c->message_id = p->s.message_id;
+            if (!c->title && p->s.title) c->title = p->s.title;
+            if (!got_rec && p->s.recovery.set) c->recovery = &p->s.recovery, got_rec = 1;
+        }
+        while (len > 0 && c->name[len - 1] != '.') len--;
+        if (len > 0) len--;
+    }
+    if (!c->status) c->status = fl_category_status(c->name);
+    if (!c->title) c->title = category_title(c->name);
+}
+
+/* ---- messages ------------------------------------------------------------- */
+
+static const fl_template *in_locale(const fl_locale *l, const char *id, size_t len)
+{
+    for (uint32_t i = 0; i < l->nmsgs; i++)
+        if (strlen(l->msgs[i].id) == len && memcmp(l->msgs[i].id, id, len) == 0) return &l->msgs[i];
+    return NULL;
+}
+
+/* Resolve id in locale li and its fallback chain: in each locale the id,
+ * its parents, then "unknown". */
+const fl_template *fl_resolve_message(const fl_version *v, int li, const char *id, const char **locale)
+{
+    for (int hops = 0; li >= 0 && hops < 8; li = v->locales[li].fallback, hops++) {
+        const fl_locale *l = &v->locales[li];
+        for (size_t len = id ? strlen(id) : 0; len > 0;) {
+            const fl_template *t = in_locale(l, id, len);
+            if (t) {
+                *locale = l->name;
+                return t;
+            }
+            while (len > 0 && id[len - 1] != '.') len--;
+            if (len > 0) len--;
+        }
+        const fl_template *t = in_locale(l, "unknown", 7);
+        if (t) {
+            *locale = l->name;
+            return t;
+        }
+    }
+    *locale = NULL;
+    return NULL;
+}
+
+int fl_locale_index(const fl_version *v, const char *want)
+{
+    if (!want || !*want) return v->default_locale;
+    for (uint32_t i = 0; i < v->nlocales; i++)
+        if (strcasecmp(v->locales[i].name, want) == 0) return (int)i;
+    size_t lang = strcspn(want, "-_");
+    for (uint32_t i = 0; i < v->nlocales; i++)
+        if (strlen(v->locales[i].name) == lang && strncasecmp(v->locales[i].name, want, lang) == 0) return (int)i;
+    return v->default_locale;
+}
+
+static void link_locales(fl_version *v)
+{
+    const char *def = v->default_locale_name ? v->default_locale_name : "en";
+    v->default_locale = -1;
+    for (uint32_t i = 0; i < v->nlocales; i++)
+        if (strcmp(v->locales[i].name, def) == 0) v->default_locale = (int)i;
+    if (v->default_locale < 0 && v->nlocales) v->default_locale = 0;
+    for (uint32_t i = 0; i < v->nlocales; i++) {
+        fl_locale *l = &v->locales[i];
+        size_t lang = strcspn(l->name, "-_");
+        l->fallback = (int)i == v->default_locale ? -1 : v->default_locale;
+        for (uint32_t k = 0; lang < strlen(l->name) && k < v->nlocales; k++)
+            if (k != i && strlen(v->locales[k].name) == lang && strncmp(v->locales[k].name, l->name, lang) == 0)
+                l->fallback = (int)k;
+    }
+}
+
+static int resolve_rule_messages(fl_version *v, fl_rule *r)
+{
+    uint32_t n = v->nlocales ? v->nlocales : 1;
+    r->msg = calloc(n, sizeof *r->msg);
+    r->msg_id = calloc(n, sizeof *r->msg_id);
+    r->msg_locale = calloc(n, sizeof *r->msg_locale);
+    if (!r->msg || !r->msg_id || !r->msg_locale) return FL_ENOMEM;
+    const char *id = r->s.message_id ? r->s.message_id
+                   : r->cat && r->cat->message_id ? r->cat->message_id : r->category;
+    for (uint32_t li = 0; li < v->nlocales; li++) {
+        r->msg[li] = fl_resolve_message(v, (int)li, id, &r->msg_locale[li]);
+        r->msg_id[li] = r->msg[li] ? r->msg[li]->id : NULL;
+    }
+    return FL_OK;
+}
+
+/* ---- the compile pass ----------------------------------------------------- */
+
+static int cmp_rules(const void *a, const void *b)
+{
+    const fl_rule *x = a, *y = b;
+    if (x->priority != y->priority) return x->priority > y->priority ? -1 : 1;
+    return x->decl_order < y->decl_order ? -1 : x->decl_order > y->decl_order;
+}
+
+static void content_hash(fl_version *v)
+{
+    XXH3_state_t *st = XXH3_createState();
+    if (!st) return;
+    XXH3_64bits_reset(st);
+    for (uint32_t i = 0; i < v->nsrcs; i++) {
+        const char *base = strrchr(v->src_names[i], '/');
+        base = base ? base + 1 : v->src_names[i];
+        XXH3_64bits_update(st, base, strlen(base) + 1);
+        XXH3_64bits_update(st, v->src_texts[i], v->src_lens[i]);
+    }
+    snprintf(v->id, sizeof v->id, "%016llx", (unsigned long long)XXH3_64bits_digest(st));
+    XXH3_freeState(st);
+}
+
+static int match_limits(fl_version *v, const fl_engine_options_t *opts)
+{
+    if (!(v->mctx = pcre2_match_context_create(NULL))) return FL_ENOMEM;
+    pcre2_set_match_limit(v->mctx, opts->match_limit);
+    pcre2_set_depth_limit(v->mctx, opts->match_limit / 10 + 100);
+    pcre2_set_heap_limit(v->mctx, 16 * 1024); /* KiB */
+    v->max_captures = 1;
+    for (uint32_t i = 0; i < v->nrules; i++)
+        for (uint32_t k = 0; k < v->rules[i].nconds; k++)
+            if (v->rules[i].conds[k].re) {
+                uint32_t n;
+                pcre2_pattern_info(v->rules[i].conds[k].re, PCRE2_INFO_CAPTURECOUNT, &n);
+                if (n + 1 > v->max_captures) v->max_captures = n + 1;
+            }
+    return FL_OK;
+}
+
+int fl_compile(fl_version *v, const fl_engine_options_t *opts, fl_diag_t *diag)
+{
+    if (!v->name) v->name = strdup("policy");
+    if (!v->label) v->label = strdup("0");
+    if (!v->problem_base) v->problem_base = strdup("about:blank#");
+    if (!v->safe_category) v->safe_category = strdup("unknown");
+    if (!v->name || !v->label || !v->problem_base || !v->safe_category) return FL_ENOMEM;
+    if (!v->max_message_len || v->max_message_len > opts->max_message_len) v->max_message_len = opts->max_message_len;
+    content_hash(v);
+    qsort(v->rules, v->nrules, sizeof *v->rules, cmp_rules);
+    for (uint32_t i = 0; i < v->ncats; i++) resolve_category(v, &v->cats[i]);
+    link_locales(v);
+    for (uint32_t i = 0; i < v->nrules; i++) {
+        fl_rule *r = &v->rules[i];
+        r->index = i;
+        r->cat = (fl_catconf *)fl_find_category(v, r->category);
+        if (r->has_handler) v->nhandlers++;
+        if (resolve_rule_messages(v, r) != FL_OK) return FL_ENOMEM;
+    }
+    int rc = match_limits(v, opts);
+    if (rc == FL_OK) rc = fl_index_build(v, diag);
+    return rc;
+}

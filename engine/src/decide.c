@@ -1,2 +1,233 @@
-/* decide.c -- stub, being written. */
-typedef int fl_stub_decide;
+/*
+ * decide.c -- fl_decide, the hot path.  Pins the current version (no lock
+ * unless a reload happened since the last call), finds the first matching
+ * rule (matcher.c), applies the category's settings and the recovery
+ * (attempts, backoff, time budget, Retry-After), runs the rule's handler if it
+ * has one, renders the message for the locale and fingerprints the event.
+ * Everything but the handler is plain C over immutable version data.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+
+static const fl_recovery k_fail = {.set = 1, .action = FL_ACTION_FAIL, .budget_ms = -1};
+
+/* Re-pin ctx to the engine's current version if a reload happened. */
+static void repin(fl_ctx_t *ctx)
+{
+    unsigned gen = fl_engine_generation(ctx->engine);
+    if (gen == ctx->gen && ctx->ver) return;
+    unsigned got;
+    fl_version *v = fl_engine_acquire(ctx->engine, &got);
+    if (ctx->ver) fl_version_unref(ctx->ver);
+    ctx->ver = v;
+    ctx->gen = got;
+}
+
+static int ensure_match_data(fl_ctx_t *ctx, const fl_version *v)
+{
+    if (ctx->md && ctx->md_pairs >= v->max_captures) return FL_OK;
+    pcre2_match_data_free(ctx->md);
+    ctx->md_pairs = v->max_captures < 16 ? 16 : v->max_captures;
+    ctx->md = pcre2_match_data_create(ctx->md_pairs, NULL);
+    return ctx->md ? FL_OK : FL_ENOMEM;
+}
+
+/* Apply a recovery to the event: action, delay, attempts left, reason. */
+static void apply_recovery(fl_ctx_t *ctx, const fl_recovery *rec, const fl_eview *ev, fl_decision_t *d)
+{
+    d->action = rec->action;
+    if (rec->action == FL_ACTION_FALLBACK && rec->fallback_json)
+        fl_decision_put(d, FL_DS_FALLBACK, rec->fallback_json, strlen(rec->fallback_json));
+    if (rec->action != FL_ACTION_RETRY) return;
+    int attempt = ev->ev->attempt;
+    d->attempts_left = rec->max_attempts - attempt;
+    if (d->attempts_left <= 0) {
+        d->attempts_left = 0;
+        d->action = FL_ACTION_FAIL;
+        fl_decision_put(d, FL_DS_REASON, "attempts_exhausted", 18);
+        return;
+    }
+    int64_t delay = fl_backoff_delay(rec, attempt, &ctx->rng), ra;
+    uint32_t len;
+    const char *t = rec->honor_retry_after ? fl_eview_tag(ev, "retry_after", &len) : NULL;
+    if (t && fl_retry_after_ms(t, len, fl_now_ms(), &ra) == 0 && ra > delay) delay = ra;
+    if (rec->budget_ms >= 0 && ev->ev->elapsed_ms + (double)delay > rec->budget_ms) {
+        d->action = FL_ACTION_FAIL;
+        fl_decision_put(d, FL_DS_REASON, "time_budget_exhausted", 21);
+        return;
+    }
+    d->delay_ms = delay;
+}
+
+/* Severity, retryability, status and recovery from the rule and category. */
+static void apply_settings(fl_ctx_t *ctx, const fl_version *v, const fl_rule *r, const char *category,
+                           const fl_eview *ev, fl_decision_t *d)
+{
+    const fl_catconf *c = r ? r->cat : fl_find_category(v, category);
+    const fl_settings *s = r ? &r->s : NULL;
+    d->severity = s && s->severity >= 0 ? (fl_severity)s->severity : c ? c->severity : FL_SEV_ERROR;
+    d->retryable = s && s->retryable >= 0 ? s->retryable : c ? c->retryable : 0;
+    d->status = s && s->status ? s->status : c ? c->status : fl_category_status(category);
+    const char *title = s && s->title ? s->title : c ? c->title : NULL;
+    if (title) fl_decision_put(d, FL_DS_PROBLEM_TITLE, title, strlen(title));
+    const fl_recovery *rec = s && s->recovery.set ? &s->recovery : c ? c->recovery : &k_fail;
+    apply_recovery(ctx, rec, ev, d);
+    if (r && r->params_json) fl_decision_put(d, FL_DS_PARAMS, r->params_json, strlen(r->params_json));
+}
+
+static int locale_index(fl_ctx_t *ctx, const fl_version *v, const char *locale)
+{
+    if (ctx->last_locale_ver != v || ctx->last_locale != locale) {
+        ctx->last_locale_idx = fl_locale_index(v, locale);
+        ctx->last_locale = locale;
+        ctx->last_locale_ver = (fl_version *)v;
+    }
+    return ctx->last_locale_idx;
+}
+
+/* Render the message: the rule's precomputed template unless a handler
+ * changed the category or message id. */
+static void render_message(fl_ctx_t *ctx, const fl_version *v, const fl_rule *r, int dynamic,
+                           const char *locale, const fl_eview *ev, fl_decision_t *d)
+{
+    int li = locale_index(ctx, v, locale);
+    const fl_template *t = NULL;
+    const char *loc = NULL;
+    if (li >= 0 && r && !dynamic) {
+        t = r->msg[li];
+        loc = r->msg_locale[li];
+    } else if (li >= 0) {
+        const char *id = fl_decision_get(d, FL_DS_MESSAGE_ID);
+        if (!id) id = fl_decision_get(d, FL_DS_CATEGORY);
+        t = fl_resolve_message(v, li, id, &loc);
+    }
+    if (fl_decision_get(d, FL_DS_MESSAGE)) return; /* a handler wrote the text itself */
+    if (!t) {
+        static const char k_generic[] = "Something went wrong. Please try again later.";
+        fl_decision_put(d, FL_DS_MESSAGE, k_generic, sizeof k_generic - 1);
+        fl_decision_put(d, FL_DS_MESSAGE_ID, "unknown", 7);
+        return;
+    }
+    struct fl_render_env env = {ev, ctx->caps, ctx->ncaps, fl_decision_get(d, FL_DS_CATEGORY),
+                                d->attempts_left, d->action == FL_ACTION_RETRY ? d->delay_ms : -1};
+    fl_sb_clear(&ctx->scratch);
+    fl_template_render(t, &env, &ctx->scratch);
+    size_t len = ctx->scratch.len;
+    if (len > v->max_message_len) {
+        len = fl_utf8_cut(fl_sb_cstr(&ctx->scratch), len, v->max_message_len - 3);
+        ctx->scratch.len = len;
+        fl_sb_append(&ctx->scratch, "\xe2\x80\xa6", 3); /* … */
+        len += 3;
+    }
+    fl_decision_put(d, FL_DS_MESSAGE, fl_sb_cstr(&ctx->scratch), len);
+    fl_decision_put(d, FL_DS_MESSAGE_ID, t->id, strlen(t->id));
+    fl_decision_put(d, FL_DS_LOCALE, loc, strlen(loc));
+}
+
+static void put_identity(fl_ctx_t *ctx, const fl_version *v, const fl_eview *ev, fl_decision_t *d)
+{
+    if (ev->f[FL_FIELD_ID]) {
+        fl_decision_put(d, FL_DS_ID, ev->f[FL_FIELD_ID], ev->flen[FL_FIELD_ID]);
+    } else {
+        char id[37];
+        fl_uuid7(&ctx->rng, fl_now_ms(), id);
+        fl_decision_put(d, FL_DS_ID, id, 36);
+    }
+    char fp[17];
+    fl_fingerprint(fl_decision_get(d, FL_DS_CATEGORY), ev->f[FL_FIELD_DOMAIN], ev->f[FL_FIELD_CODE],
+                   ev->f[FL_FIELD_OP], ev->f[FL_FIELD_MESSAGE], ev->flen[FL_FIELD_MESSAGE], fp);
+    fl_decision_put(d, FL_DS_FINGERPRINT, fp, 16);
+    fl_decision_put(d, FL_DS_POLICY, v->name, strlen(v->name));
+    fl_decision_put(d, FL_DS_POLICY_VERSION, v->label, strlen(v->label));
+    fl_decision_put(d, FL_DS_VERSION_ID, v->id, 16);
+    fl_sb_clear(&ctx->scratch);
+    fl_sb_puts(&ctx->scratch, v->problem_base);
+    fl_sb_puts(&ctx->scratch, fl_decision_get(d, FL_DS_CATEGORY));
+    fl_decision_put(d, FL_DS_PROBLEM_TYPE, fl_sb_cstr(&ctx->scratch), ctx->scratch.len);
+}
+
+/* The policy's safe decision, after a handler failed. */
+static void safe_decision(fl_ctx_t *ctx, const fl_version *v, const fl_eview *ev, int status,
+                          const char *why, fl_decision_t *d)
+{
+    const char *rule = fl_decision_get(d, FL_DS_RULE);
+    char rulebuf[256];
+    snprintf(rulebuf, sizeof rulebuf, "%s", rule ? rule : "default");
+    fl_decision_clear(d);
+    fl_decision_put(d, FL_DS_RULE, rulebuf, strlen(rulebuf));
+    fl_decision_put(d, FL_DS_CATEGORY, v->safe_category, strlen(v->safe_category));
+    const fl_catconf *c = fl_find_category(v, v->safe_category);
+    d->severity = v->safe.severity >= 0 ? (fl_severity)v->safe.severity : FL_SEV_ERROR;
+    d->retryable = v->safe.retryable >= 0 ? v->safe.retryable : 0;
+    d->status = v->safe.status ? v->safe.status : c ? c->status : fl_category_status(v->safe_category);
+    apply_recovery(ctx, v->safe.recovery.set ? &v->safe.recovery : &k_fail, ev, d);
+    const char *mid = v->safe.message_id ? v->safe.message_id : "unknown";
+    fl_decision_put(d, FL_DS_MESSAGE_ID, mid, strlen(mid));
+    const char *kind = status == FL_EBUDGET_CPU ? "cpu_budget"
+                     : status == FL_EBUDGET_MEM ? "memory_budget" : "handler";
+    fl_decision_put(d, FL_DS_ERROR_KIND, kind, strlen(kind));
+    fl_decision_put(d, FL_DS_ERROR, why, strlen(why));
+}
+
+static const fl_rule *match_chain(fl_ctx_t *ctx, const fl_version *v, const fl_event_t *ev, fl_eview *view)
+{
+    fl_eview_init(view, ev);
+    const fl_rule *r = fl_match(ctx, v, view);
+    /* Unmatched: classify by the first cause that matches (root-cause). */
+    for (const fl_event_t *c = ev->cause; !r && c; c = c->cause) {
+        fl_eview cv;
+        fl_eview_init(&cv, c);
+        if ((r = fl_match(ctx, v, &cv))) *view = cv;
+    }
+    if (!r) fl_eview_init(view, ev);
+    return r;
+}
+
+int fl_decide_on(fl_ctx_t *ctx, fl_version *v, const fl_event_t *ev, const char *locale, unsigned flags,
+                 fl_decision_t *d)
+{
+    fl_decision_clear(d);
+    if (ensure_match_data(ctx, v) != FL_OK) return FL_ENOMEM;
+    ctx->explaining = (flags & FL_DECIDE_EXPLAIN) != 0;
+    if (ctx->explaining) fl_sb_clear(&ctx->explain);
+    fl_eview view;
+    const fl_rule *r = match_chain(ctx, v, ev, &view);
+    const char *category = r && r->category ? r->category : "unknown";
+    fl_decision_put(d, FL_DS_CATEGORY, category, strlen(category));
+    fl_decision_put(d, FL_DS_RULE, r ? r->name : "default", strlen(r ? r->name : "default"));
+    apply_settings(ctx, v, r, category, &view, d);
+    int rc = FL_OK, dynamic = 0;
+    if (r && r->has_handler) {
+        fl_strbuf err = {0};
+        rc = fl_handler_run(ctx, v, r, &view, d, &err);
+        if (rc == FL_OK) dynamic = 1;
+        else safe_decision(ctx, v, &view, rc, fl_sb_cstr(&err), d);
+        fl_sb_free(&err);
+    }
+    render_message(ctx, v, r, dynamic || rc != FL_OK, locale, &view, d);
+    put_identity(ctx, v, &view, d);
+    if (ctx->explaining) {
+        fl_sb_clear(&ctx->scratch);
+        fl_sb_printf(&ctx->scratch, "{\"candidates\":%u,\"tried\":[%s]}", ctx->ncand, fl_sb_cstr(&ctx->explain));
+        fl_decision_put(d, FL_DS_EXPLAIN, fl_sb_cstr(&ctx->scratch), ctx->scratch.len);
+    }
+    return rc;
+}
+
+int fl_decide(fl_ctx_t *ctx, const fl_event_t *ev, const char *locale, unsigned flags, fl_decision_t *out)
+{
+    if (!ctx || !ev || !out) return FL_EINVAL;
+    repin(ctx);
+    if (!ctx->ver) {
+        fl_decision_clear(out);
+        fl_decision_put(out, FL_DS_CATEGORY, "unknown", 7);
+        fl_decision_put(out, FL_DS_RULE, "default", 7);
+        fl_decision_put(out, FL_DS_ERROR_KIND, "no_policy", 9);
+        fl_decision_put(out, FL_DS_ERROR, "no policy is loaded", 19);
+        return FL_ESTATE;
+    }
+    return fl_decide_on(ctx, ctx->ver, ev, locale, flags, out);
+}

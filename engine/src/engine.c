@@ -1,2 +1,206 @@
-/* engine.c -- stub, being written. */
-typedef int fl_stub_engine;
+/*
+ * engine.c -- the engine object: options, the published version and its
+ * history, the generation counter that lets contexts notice a reload without
+ * a lock, per-thread contexts, and the load / check / publish sequence
+ * (read, run, compile, run examples, then swap).  See docs/architecture.md
+ * for the threading model.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+
+struct fl_engine {
+    fl_engine_options_t opts;
+    pthread_mutex_t swap;  /* guards current and history; held for a few instructions */
+    pthread_mutex_t load;  /* serialises loads (they are long; deciders never take it) */
+    fl_version *current;   /* also in history */
+    atomic_uint gen;
+    fl_version **history;  /* oldest first; each holds one reference */
+    uint32_t nhistory;
+    atomic_int nctx;
+};
+
+static void default_options(fl_engine_options_t *o)
+{
+    if (!o->handler_budget_us) o->handler_budget_us = 10000;
+    if (!o->lua_memory_cap) o->lua_memory_cap = 32u << 20;
+    if (!o->match_limit) o->match_limit = 100000;
+    if (!o->versions_kept) o->versions_kept = 8;
+    if (!o->max_message_len) o->max_message_len = 1024;
+}
+
+int fl_engine_new(const fl_engine_options_t *opts, fl_engine_t **out)
+{
+    if (!out) return FL_EINVAL;
+    *out = NULL;
+    fl_engine_t *e = calloc(1, sizeof *e);
+    if (!e) return FL_ENOMEM;
+    if (opts) e->opts = *opts;
+    default_options(&e->opts);
+    pthread_mutex_init(&e->swap, NULL);
+    pthread_mutex_init(&e->load, NULL);
+    atomic_init(&e->gen, 1);
+    atomic_init(&e->nctx, 0);
+    *out = e;
+    return FL_OK;
+}
+
+void fl_engine_free(fl_engine_t *e)
+{
+    if (!e) return;
+    for (uint32_t i = 0; i < e->nhistory; i++) fl_version_unref(e->history[i]);
+    free(e->history);
+    pthread_mutex_destroy(&e->swap);
+    pthread_mutex_destroy(&e->load);
+    free(e);
+}
+
+const fl_engine_options_t *fl_engine_opts(const fl_engine_t *e) { return &e->opts; }
+
+unsigned fl_engine_generation(const fl_engine_t *e)
+{
+    return atomic_load_explicit(&((fl_engine_t *)e)->gen, memory_order_acquire);
+}
+
+fl_version *fl_engine_acquire(fl_engine_t *e, unsigned *gen)
+{
+    pthread_mutex_lock(&e->swap);
+    fl_version *v = e->current;
+    if (v) fl_version_ref(v);
+    *gen = atomic_load_explicit(&e->gen, memory_order_relaxed);
+    pthread_mutex_unlock(&e->swap);
+    return v;
+}
+
+/* Make v current; the engine takes over the caller's reference. */
+static int publish(fl_engine_t *e, fl_version *v)
+{
+    /* Grow the history before taking the swap lock: nothing that can fail
+     * or take long happens while deciders might wait on it. */
+    fl_version **h = malloc((e->nhistory + 1) * sizeof *h);
+    if (!h) return FL_ENOMEM;
+    fl_version *drop = NULL, **old;
+    pthread_mutex_lock(&e->swap);
+    memcpy(h, e->history, e->nhistory * sizeof *h);
+    h[e->nhistory++] = v;
+    old = e->history;
+    e->history = h;
+    e->current = v;
+    if (e->nhistory > e->opts.versions_kept) {
+        drop = e->history[0];
+        memmove(e->history, e->history + 1, --e->nhistory * sizeof *h);
+    }
+    atomic_fetch_add_explicit(&e->gen, 1, memory_order_release);
+    pthread_mutex_unlock(&e->swap);
+    free(old);
+    if (drop) fl_version_unref(drop);
+    return FL_OK;
+}
+
+/* Load, compile and validate v (sources already in place). */
+static int build_version(fl_engine_t *e, fl_version *v, fl_diag_t *diag)
+{
+    int rc = fl_load_sources(v, &e->opts, NULL, diag);
+    if (rc == FL_OK) rc = fl_compile(v, &e->opts, diag);
+    if (rc == FL_OK) rc = fl_run_examples(e, v, diag);
+    if (rc == FL_OK) v->loaded_at_ms = fl_now_ms();
+    return rc;
+}
+
+static int load_dir(fl_engine_t *e, const char *dir, int do_publish, fl_diag_t *diag)
+{
+    fl_diag_clear(diag);
+    if (!e || !dir) return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "NULL engine or directory");
+    fl_version *v = fl_version_new();
+    if (!v || !(v->source = strdup(dir))) {
+        fl_version_unref(v);
+        return fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "out of memory");
+    }
+    pthread_mutex_lock(&e->load);
+    int rc = fl_read_policy_dir(v, dir, diag);
+    if (rc == FL_OK) rc = build_version(e, v, diag);
+    if (rc == FL_OK && do_publish) rc = publish(e, v);
+    else if (rc == FL_OK) fl_version_unref(v);
+    if (rc != FL_OK) fl_version_unref(v);
+    pthread_mutex_unlock(&e->load);
+    return rc;
+}
+
+int fl_engine_load(fl_engine_t *e, const char *dir, fl_diag_t *diag) { return load_dir(e, dir, 1, diag); }
+int fl_engine_check(fl_engine_t *e, const char *dir, fl_diag_t *diag) { return load_dir(e, dir, 0, diag); }
+
+int fl_engine_load_string(fl_engine_t *e, const char *name, const char *src, size_t len, fl_diag_t *diag)
+{
+    fl_diag_clear(diag);
+    if (!e || !name || !src) return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "NULL engine, name or source");
+    fl_version *v = fl_version_new();
+    if (!v) return FL_ENOMEM;
+    v->src_names = calloc(1, sizeof *v->src_names);
+    v->src_texts = calloc(1, sizeof *v->src_texts);
+    v->src_lens = calloc(1, sizeof *v->src_lens);
+    v->source = strdup(name);
+    if (v->src_names && v->src_texts && v->src_lens) {
+        v->nsrcs = 1;
+        v->src_names[0] = strdup(name);
+        v->src_texts[0] = malloc(len + 1);
+        if (v->src_texts[0]) {
+            memcpy(v->src_texts[0], src, len);
+            v->src_texts[0][len] = '\0';
+        }
+        v->src_lens[0] = len;
+    }
+    if (!v->source || !v->nsrcs || !v->src_names[0] || !v->src_texts[0]) {
+        fl_version_unref(v);
+        return fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "out of memory");
+    }
+    pthread_mutex_lock(&e->load);
+    int rc = build_version(e, v, diag);
+    if (rc == FL_OK) rc = publish(e, v);
+    if (rc != FL_OK) fl_version_unref(v);
+    pthread_mutex_unlock(&e->load);
+    return rc;
+}
+
+int fl_engine_current(fl_engine_t *e, fl_version_info_t *out)
+{
+    if (!e || !out) return FL_EINVAL;
+    pthread_mutex_lock(&e->swap);
+    fl_version *v = e->current;
+    if (v) {
+        *out = (fl_version_info_t){v->id, v->name, v->label, v->source, v->loaded_at_ms, v->nrules, v->nexamples, 1};
+    }
+    pthread_mutex_unlock(&e->swap);
+    return v ? FL_OK : FL_ESTATE;
+}
+
+/* ---- contexts -------------------------------------------------------------- */
+
+int fl_ctx_new(fl_engine_t *e, fl_ctx_t **out)
+{
+    if (!e || !out) return FL_EINVAL;
+    fl_ctx_t *c = calloc(1, sizeof *c);
+    if (!c) return FL_ENOMEM;
+    c->engine = e;
+    c->last_locale_idx = -1;
+    c->lmem.cap = e->opts.lua_memory_cap;
+    uint64_t seed = e->opts.seed;
+    if (seed) seed += (uint64_t)atomic_fetch_add(&e->nctx, 1) * 0x9e3779b97f4a7c15ull;
+    else atomic_fetch_add(&e->nctx, 1);
+    fl_rng_seed(&c->rng, seed);
+    *out = c;
+    return FL_OK;
+}
+
+void fl_ctx_free(fl_ctx_t *c)
+{
+    if (!c) return;
+    fl_handler_close(c);
+    if (c->ver) fl_version_unref(c->ver);
+    atomic_fetch_sub(&c->engine->nctx, 1);
+    pcre2_match_data_free(c->md);
+    free(c->cand);
+    fl_sb_free(&c->scratch);
+    fl_sb_free(&c->explain);
+    free(c);
+}

@@ -1,2 +1,340 @@
-/* event.c -- stub, being written. */
-typedef int fl_stub_event;
+/*
+ * event.c -- the error event: a small arena of field bytes plus tags and an
+ * optional cause chain.  Events are built by setters (hosts) or read from one
+ * JSON object (fl_event_from_json, jansson underneath).  The reader is strict
+ * about types and limits and names the offending field, because a bad event
+ * must produce a precise error record, never a silent guess.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+
+int fl_event_new(fl_event_t **out)
+{
+    if (!out) return FL_EINVAL;
+    fl_event_t *ev = calloc(1, sizeof *ev);
+    if (!ev) return FL_ENOMEM;
+    ev->attempt = 1;
+    *out = ev;
+    return FL_OK;
+}
+
+void fl_event_reset(fl_event_t *ev)
+{
+    if (!ev) return;
+    fl_sb_clear(&ev->arena);
+    memset(ev->set, 0, sizeof ev->set);
+    ev->attempt = 1;
+    ev->elapsed_ms = 0;
+    ev->has_elapsed = 0;
+    ev->ntags = 0;
+    if (ev->cause) {
+        fl_event_free(ev->cause);
+        ev->cause = NULL;
+    }
+}
+
+void fl_event_free(fl_event_t *ev)
+{
+    if (!ev) return;
+    fl_event_free(ev->cause);
+    fl_sb_free(&ev->arena);
+    free(ev->tags);
+    free(ev);
+}
+
+/* Append bytes + NUL to the arena; returns the offset or -1. */
+static int64_t arena_add(fl_event_t *ev, const char *s, size_t len)
+{
+    if (len > UINT32_MAX / 2 || ev->arena.len + len + 1 > UINT32_MAX / 2) return -1;
+    size_t off = ev->arena.len;
+    if (fl_sb_append(&ev->arena, s, len) != 0 || fl_sb_putc(&ev->arena, '\0') != 0) return -1;
+    return (int64_t)off;
+}
+
+static int set_trusted(fl_event_t *ev, fl_field f, const char *s, size_t len)
+{
+    int64_t off = arena_add(ev, s, len);
+    if (off < 0) return FL_ENOMEM;
+    if (f == FL_FIELD_DOMAIN) { /* domains compare case-insensitively */
+        char *p = ev->arena.data + off;
+        for (size_t i = 0; i < len; i++)
+            if (p[i] >= 'A' && p[i] <= 'Z') p[i] = (char)(p[i] + 32);
+    }
+    ev->off[f] = (uint32_t)off;
+    ev->len[f] = (uint32_t)len;
+    ev->set[f] = 1;
+    return FL_OK;
+}
+
+int fl_event_set(fl_event_t *ev, fl_field f, const char *s, size_t len)
+{
+    if (!ev || !s || (int)f < 0 || f >= FL_FIELD_COUNT_) return FL_EINVAL;
+    if (len == (size_t)-1) len = strlen(s);
+    if (len > FL_MAX_EVENT_BYTES) return FL_ETOOBIG;
+    if (!fl_utf8_valid(s, len)) return FL_EPARSE_UTF8;
+    return set_trusted(ev, f, s, len);
+}
+
+int fl_event_set_attempt(fl_event_t *ev, int attempt)
+{
+    if (!ev || attempt < 1) return FL_EINVAL;
+    ev->attempt = attempt;
+    return FL_OK;
+}
+
+int fl_event_set_elapsed_ms(fl_event_t *ev, double ms)
+{
+    if (!ev || !(ms >= 0) || !isfinite(ms)) return FL_EINVAL;
+    ev->elapsed_ms = ms;
+    ev->has_elapsed = 1;
+    return FL_OK;
+}
+
+static int tag_put(fl_event_t *ev, const char *k, size_t kl, const char *v, size_t vl)
+{
+    if (ev->ntags == ev->tags_cap) {
+        uint32_t cap = ev->tags_cap ? ev->tags_cap * 2 : 8;
+        fl_tag *t = realloc(ev->tags, cap * sizeof *t);
+        if (!t) return FL_ENOMEM;
+        ev->tags = t;
+        ev->tags_cap = cap;
+    }
+    int64_t ko = arena_add(ev, k, kl), vo = arena_add(ev, v, vl);
+    if (ko < 0 || vo < 0) return FL_ENOMEM;
+    /* Replace an existing key: later wins, the old bytes stay in the arena. */
+    for (uint32_t i = 0; i < ev->ntags; i++) {
+        fl_tag *t = &ev->tags[i];
+        if (t->key_len == kl && memcmp(ev->arena.data + t->key_off, k, kl) == 0) {
+            t->val_off = (uint32_t)vo;
+            t->val_len = (uint32_t)vl;
+            return FL_OK;
+        }
+    }
+    ev->tags[ev->ntags++] = (fl_tag){(uint32_t)ko, (uint32_t)kl, (uint32_t)vo, (uint32_t)vl};
+    return FL_OK;
+}
+
+int fl_event_set_tag(fl_event_t *ev, const char *key, const char *value)
+{
+    if (!ev || !key || !value || !*key) return FL_EINVAL;
+    size_t kl = strlen(key), vl = strlen(value);
+    if (kl + vl > FL_MAX_EVENT_BYTES) return FL_ETOOBIG;
+    if (!fl_utf8_valid(key, kl) || !fl_utf8_valid(value, vl)) return FL_EPARSE_UTF8;
+    return tag_put(ev, key, kl, value, vl);
+}
+
+const char *fl_event_get(const fl_event_t *ev, fl_field f)
+{
+    if (!ev || (int)f < 0 || f >= FL_FIELD_COUNT_ || !ev->set[f]) return NULL;
+    return ev->arena.data + ev->off[f];
+}
+
+const char *fl_event_get_tag(const fl_event_t *ev, const char *key)
+{
+    if (!ev || !key) return NULL;
+    size_t kl = strlen(key);
+    for (uint32_t i = 0; i < ev->ntags; i++) {
+        const fl_tag *t = &ev->tags[i];
+        if (t->key_len == kl && memcmp(ev->arena.data + t->key_off, key, kl) == 0)
+            return ev->arena.data + t->val_off;
+    }
+    return NULL;
+}
+
+int fl_event_attempt(const fl_event_t *ev) { return ev ? ev->attempt : 0; }
+
+int fl_parse_number(const char *s, size_t len, double *out)
+{
+    if (!s || len == 0 || len > 64) return 0;
+    char buf[72];
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    const char *p = buf;
+    if (*p == '-' || *p == '+') p++;
+    if (!(*p >= '0' && *p <= '9')) return 0; /* no "inf", "nan", " 1", ".5" */
+    char *end;
+    double d = strtod(buf, &end);
+    if (*end != '\0' || !isfinite(d)) return 0;
+    *out = d;
+    return 1;
+}
+
+void fl_eview_init(fl_eview *v, const fl_event_t *ev)
+{
+    v->ev = ev;
+    for (int i = 0; i < FL_FIELD_COUNT_; i++) {
+        v->f[i] = ev->set[i] ? ev->arena.data + ev->off[i] : NULL;
+        v->flen[i] = ev->set[i] ? ev->len[i] : 0;
+    }
+    v->code_is_num = v->f[FL_FIELD_CODE] &&
+                     fl_parse_number(v->f[FL_FIELD_CODE], v->flen[FL_FIELD_CODE], &v->code_num);
+}
+
+const char *fl_eview_tag(const fl_eview *v, const char *key, uint32_t *len)
+{
+    const fl_event_t *ev = v->ev;
+    size_t kl = strlen(key);
+    for (uint32_t i = 0; i < ev->ntags; i++) {
+        const fl_tag *t = &ev->tags[i];
+        if (t->key_len == kl && memcmp(ev->arena.data + t->key_off, key, kl) == 0) {
+            *len = t->val_len;
+            return ev->arena.data + t->val_off;
+        }
+    }
+    return NULL;
+}
+
+/* ---- JSON reader -------------------------------------------------------- */
+
+static int type_error(fl_diag_t *d, const char *field, const char *want)
+{
+    return fl_diag_set(d, FL_EPARSE_TYPE, NULL, 0, 0, "field '%s' must be %s", field, want);
+}
+
+/* Format a JSON scalar as text (numbers without a needless ".0"). */
+static int scalar_text(json_t *v, char *buf, size_t n, const char **s, size_t *len)
+{
+    if (json_is_string(v)) {
+        *s = json_string_value(v);
+        *len = json_string_length(v);
+    } else if (json_is_integer(v)) {
+        *len = (size_t)snprintf(buf, n, "%lld", (long long)json_integer_value(v));
+        *s = buf;
+    } else if (json_is_real(v)) {
+        *len = (size_t)snprintf(buf, n, "%.17g", json_real_value(v));
+        *s = buf;
+    } else if (json_is_boolean(v)) {
+        *s = json_is_true(v) ? "true" : "false";
+        *len = strlen(*s);
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+static int read_tags(fl_event_t *ev, json_t *tags, fl_diag_t *d)
+{
+    if (!json_is_object(tags)) return type_error(d, "tags", "an object");
+    const char *k;
+    json_t *v;
+    json_object_foreach(tags, k, v) {
+        char buf[64];
+        const char *s;
+        size_t len;
+        if (json_is_null(v)) continue;
+        if (scalar_text(v, buf, sizeof buf, &s, &len) != 0) {
+            char name[128];
+            snprintf(name, sizeof name, "tags.%s", k);
+            return type_error(d, name, "a string, number or boolean");
+        }
+        if (tag_put(ev, k, strlen(k), s, len) != FL_OK) return FL_ENOMEM;
+    }
+    return FL_OK;
+}
+
+static int read_code(fl_event_t *ev, json_t *v, fl_diag_t *d)
+{
+    char buf[64];
+    const char *s;
+    size_t len;
+    if (json_is_real(v)) {
+        double x = json_real_value(v);
+        if (x != floor(x) || fabs(x) > 9e15) return type_error(d, "code", "a string or an integer");
+        len = (size_t)snprintf(buf, sizeof buf, "%.0f", x);
+        s = buf;
+    } else if (json_is_string(v) || json_is_integer(v)) {
+        scalar_text(v, buf, sizeof buf, &s, &len);
+    } else {
+        return type_error(d, "code", "a string or an integer");
+    }
+    return set_trusted(ev, FL_FIELD_CODE, s, len);
+}
+
+static int read_numbers(fl_event_t *ev, json_t *obj, fl_diag_t *d)
+{
+    json_t *a = json_object_get(obj, "attempt");
+    if (a && !json_is_null(a)) {
+        double x = json_is_integer(a) ? (double)json_integer_value(a)
+                                      : json_is_real(a) ? json_real_value(a) : -1;
+        if (!json_is_number(a) || x < 1 || x != floor(x) || x > 1e9)
+            return type_error(d, "attempt", "an integer >= 1");
+        ev->attempt = (int)x;
+    }
+    json_t *e = json_object_get(obj, "elapsed_ms");
+    if (e && !json_is_null(e)) {
+        if (!json_is_number(e) || json_number_value(e) < 0)
+            return type_error(d, "elapsed_ms", "a number >= 0");
+        ev->elapsed_ms = json_number_value(e);
+        ev->has_elapsed = 1;
+    }
+    return FL_OK;
+}
+
+static const struct { const char *name; fl_field f; } k_string_fields[] = {
+    {"id", FL_FIELD_ID}, {"time", FL_FIELD_TIME}, {"domain", FL_FIELD_DOMAIN},
+    {"message", FL_FIELD_MESSAGE}, {"op", FL_FIELD_OP}, {"stack", FL_FIELD_STACK},
+};
+
+int fl_event_from_jvalue(fl_event_t *ev, json_t *obj, int depth, fl_diag_t *d)
+{
+    if (!json_is_object(obj))
+        return fl_diag_set(d, FL_EPARSE_JSON, NULL, 0, 0, "an event must be a JSON object");
+    for (size_t i = 0; i < sizeof k_string_fields / sizeof *k_string_fields; i++) {
+        json_t *v = json_object_get(obj, k_string_fields[i].name);
+        if (!v || json_is_null(v)) continue;
+        if (!json_is_string(v)) return type_error(d, k_string_fields[i].name, "a string");
+        const char *s = json_string_value(v);
+        size_t len = json_string_length(v);
+        if (k_string_fields[i].f == FL_FIELD_TIME) {
+            int64_t ms;
+            if (fl_rfc3339_parse(s, len, &ms) != 0)
+                return type_error(d, "time", "an RFC 3339 timestamp");
+        }
+        if (set_trusted(ev, k_string_fields[i].f, s, len) != FL_OK) return FL_ENOMEM;
+    }
+    json_t *v = json_object_get(obj, "code");
+    int rc;
+    if (v && !json_is_null(v) && (rc = read_code(ev, v, d)) != FL_OK) return rc;
+    if ((rc = read_numbers(ev, obj, d)) != FL_OK) return rc;
+    v = json_object_get(obj, "tags");
+    if (v && !json_is_null(v) && (rc = read_tags(ev, v, d)) != FL_OK) return rc;
+    v = json_object_get(obj, "cause");
+    if (v && !json_is_null(v)) {
+        if (depth >= FL_MAX_CAUSE_DEPTH)
+            return fl_diag_set(d, FL_ETOOBIG, NULL, 0, 0, "'cause' is nested deeper than %d",
+                               FL_MAX_CAUSE_DEPTH);
+        if (!json_is_object(v)) return type_error(d, "cause", "an event object");
+        if ((rc = fl_event_new(&ev->cause)) != FL_OK) return rc;
+        if ((rc = fl_event_from_jvalue(ev->cause, v, depth + 1, d)) != FL_OK) return rc;
+    }
+    return FL_OK;
+}
+
+int fl_event_from_json(fl_event_t *ev, const char *json, size_t len, fl_diag_t *d)
+{
+    fl_diag_clear(d);
+    if (!ev || !json) return fl_diag_set(d, FL_EINVAL, NULL, 0, 0, "NULL event or text");
+    fl_event_reset(ev);
+    if (len > FL_MAX_EVENT_BYTES)
+        return fl_diag_set(d, FL_ETOOBIG, NULL, 0, 0, "event is %zu bytes; the limit is %u",
+                           len, FL_MAX_EVENT_BYTES);
+    json_error_t err;
+    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &err);
+    if (!root) {
+        enum json_error_code c = json_error_code(&err);
+        int st = c == json_error_invalid_utf8 ? FL_EPARSE_UTF8
+               : c == json_error_stack_overflow ? FL_ETOOBIG : FL_EPARSE_JSON;
+        if (len == 0 || c == json_error_premature_end_of_input)
+            st = FL_EPARSE_JSON;
+        fl_diag_set(d, st, NULL, 0, err.column > 0 ? err.column : (int)err.position + 1,
+                    "%s (column %d)", err.text, err.column > 0 ? err.column : (int)err.position + 1);
+        return st;
+    }
+    int rc = fl_event_from_jvalue(ev, root, 0, d);
+    json_decref(root);
+    if (rc != FL_OK) fl_event_reset(ev);
+    return rc;
+}

@@ -1,2 +1,791 @@
-/* fingerprint.c -- stub, being written. */
-typedef int fl_stub_fingerprint;
+/*
+ * fingerprint.c -- stable group keys for errors.  Two occurrences of the same
+ * failure rarely have the same text: hosts, ports, ids, paths, user names and
+ * times differ.  fl_fp_normalize rewrites a message so those variable parts
+ * become placeholders, and fl_fingerprint hashes the normalised message with
+ * the decision's category, domain, code and op (XXH3-64).  The normaliser
+ * runs on every decision, so it is a hand-written single-pass scanner over a
+ * byte-class table: no allocation, no regex, bounded output, and look-ahead
+ * that never rescans the same bytes more than a constant number of times.
+ */
+#include "util.h"
+
+#include <string.h>
+
+#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t's layout, to keep it on the stack */
+#include <xxhash.h>
+
+/* ---- byte classes ------------------------------------------------------- */
+
+enum {
+    C_ALPHA = 1,   /* ASCII letter */
+    C_DIGIT = 2,   /* ASCII digit */
+    C_HEX = 4,     /* hex digit */
+    C_SPACE = 8,   /* folded whitespace */
+    C_TOK = 16,    /* part of a token (not a delimiter) */
+    C_PATH = 32,   /* may appear in a path segment */
+    C_WORD = 64,   /* inside a word: letter, digit or non-ASCII byte */
+    C_UPPER = 128, /* ASCII upper case: lower-cased on output */
+};
+#define C_ALNUM (C_ALPHA | C_DIGIT)
+
+#define NN 0
+#define SP C_SPACE
+#define TK C_TOK
+#define PT (C_TOK | C_PATH)
+#define HI (C_WORD | PT) /* bytes >= 0x80: parts of non-ASCII words */
+#define DG (C_DIGIT | C_HEX | C_WORD | PT)
+#define LO (C_ALPHA | C_WORD | PT)
+#define LH (LO | C_HEX)
+#define UP (LO | C_UPPER)
+#define UH (LH | C_UPPER)
+static const unsigned char k_cls[256] = {
+    NN, NN, NN, NN, NN, NN, NN, NN, NN, SP, SP, SP, SP, SP, NN, NN,
+    NN, NN, NN, NN, NN, NN, NN, NN, NN, NN, NN, NN, NN, NN, NN, NN,
+    SP, NN, NN, NN, NN, PT, NN, NN, NN, NN, NN, PT, NN, PT, PT, TK, /*  %+-./ */
+    DG, DG, DG, DG, DG, DG, DG, DG, DG, DG, NN, NN, NN, NN, NN, NN,
+    PT, UH, UH, UH, UH, UH, UH, UP, UP, UP, UP, UP, UP, UP, UP, UP, /* @A-O */
+    UP, UP, UP, UP, UP, UP, UP, UP, UP, UP, UP, NN, TK, NN, NN, PT, /* P-Z \ _ */
+    NN, LH, LH, LH, LH, LH, LH, LO, LO, LO, LO, LO, LO, LO, LO, LO,
+    LO, LO, LO, LO, LO, LO, LO, LO, LO, LO, LO, NN, NN, NN, PT, NN, /* ~ */
+    HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI,
+    HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI,
+    HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI,
+    HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI,
+    HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI,
+    HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI,
+    HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI,
+    HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI, HI,
+};
+#undef NN
+#undef SP
+#undef TK
+#undef PT
+#undef HI
+#undef DG
+#undef LO
+#undef LH
+#undef UP
+#undef UH
+
+/* ---- scanner state ------------------------------------------------------ */
+
+/* Per-token memory of look-aheads already done, so that no token is
+ * rescanned by the same rule (that would make the scan quadratic). */
+enum { TF_PATH = 1, TF_MAIL = 2 };
+
+typedef struct fp_scan {
+    const unsigned char *s;
+    size_t len;
+    char *out;
+    size_t o, lim; /* bytes written; at most lim (= cap - 1) */
+    int full;      /* an emit did not fit: stop */
+    /* The current token: a maximal run of C_TOK bytes.  E-mail addresses
+     * and relative paths are only recognised once their '@' or '/' is
+     * reached, after their first part has been emitted; the token's start
+     * lets that output be taken back. */
+    size_t tok_in, tok_out;
+    unsigned tok_flags;
+    unsigned no_close; /* per quote kind: no closing quote further on */
+} fp_scan;
+
+/* The byte at i, or 0 past the end (0 is a delimiter, like the end). */
+static inline unsigned char at(const fp_scan *f, size_t i)
+{
+    return i < f->len ? f->s[i] : 0;
+}
+
+static inline unsigned cls(const fp_scan *f, size_t i)
+{
+    return k_cls[at(f, i)];
+}
+
+static inline void emit(fp_scan *f, const char *p, size_t n)
+{
+    if (n > f->lim - f->o) {
+        f->full = 1; /* placeholders are never cut in half */
+        return;
+    }
+    memcpy(f->out + f->o, p, n);
+    f->o += n;
+}
+#define EMIT(f, lit) emit((f), (lit), sizeof(lit) - 1)
+
+/* Copies one byte, lower-cased; returns i + 1. */
+static size_t literal(fp_scan *f, size_t i)
+{
+    unsigned char c = f->s[i];
+    if (f->o >= f->lim) {
+        f->full = 1;
+        return i;
+    }
+    f->out[f->o++] = (char)((k_cls[c] & C_UPPER) ? c | 0x20 : c);
+    return i + 1;
+}
+
+static size_t run_of(const fp_scan *f, size_t i, unsigned mask)
+{
+    size_t p = i;
+    while (cls(f, p) & mask)
+        p++;
+    return p - i;
+}
+
+/* ---- recognisers: each returns the end of its match, or 0 --------------- */
+
+/* 8-4-4-4-12 hex digits. */
+static size_t match_uuid(const fp_scan *f, size_t i)
+{
+    static const unsigned char groups[5] = {8, 4, 4, 4, 12};
+    size_t p = i;
+    for (int g = 0; g < 5; g++) {
+        if (run_of(f, p, C_HEX) != groups[g])
+            return 0;
+        p += groups[g];
+        if (g < 4 && at(f, p++) != '-')
+            return 0;
+    }
+    return p;
+}
+
+/* Exactly n digits at p, not followed by another digit. */
+static int digits_at(const fp_scan *f, size_t p, size_t n)
+{
+    return run_of(f, p, C_DIGIT) == n;
+}
+
+/* "HH:MM", then optionally ":SS" and ".fraction" (required when need_sec). */
+static size_t match_clock(const fp_scan *f, size_t p, int need_sec)
+{
+    if (!digits_at(f, p, 2) || at(f, p + 2) != ':' || !digits_at(f, p + 3, 2))
+        return 0;
+    size_t q = p + 5;
+    if (at(f, q) == ':' && digits_at(f, q + 1, 2)) {
+        q += 3;
+        if (at(f, q) == '.' && (cls(f, q + 1) & C_DIGIT))
+            q += 1 + run_of(f, q + 1, C_DIGIT);
+    } else if (need_sec) {
+        return 0;
+    }
+    return q;
+}
+
+/* "Z", "+HH:MM", "+HHMM", "+HH" after a time; returns p when absent. */
+static size_t match_zone(const fp_scan *f, size_t p)
+{
+    unsigned char c = at(f, p);
+    if (c == 'Z' || c == 'z')
+        return p + 1;
+    if ((c != '+' && c != '-') || !digits_at(f, p + 1, 2))
+        return p;
+    if (at(f, p + 3) == ':' && digits_at(f, p + 4, 2))
+        return p + 6;
+    if (digits_at(f, p + 3, 2))
+        return p + 5;
+    return p + 3;
+}
+
+/* A date "YYYY-MM-DD" with an optional time (after T or one space), or a
+ * time of day "HH:MM:SS[.f]"; either with an optional zone. */
+static size_t match_ts(const fp_scan *f, size_t i)
+{
+    if (digits_at(f, i, 4) && at(f, i + 4) == '-' && digits_at(f, i + 5, 2) &&
+        at(f, i + 7) == '-' && digits_at(f, i + 8, 2)) {
+        size_t p = i + 10;
+        unsigned char c = at(f, p);
+        if (c == 'T' || c == 't' || c == ' ') {
+            size_t q = match_clock(f, p + 1, 0);
+            if (q != 0)
+                p = match_zone(f, q);
+        }
+        return p;
+    }
+    size_t q = match_clock(f, i, 1);
+    if (q == 0 || at(f, q) == ':') /* "12:34:56:78" is not a time */
+        return 0;
+    return match_zone(f, q);
+}
+
+/* Dotted quad with every part <= 255, not part of a longer dotted run. */
+static size_t match_ipv4_core(const fp_scan *f, size_t i)
+{
+    size_t p = i;
+    for (int part = 0; part < 4; part++) {
+        size_t n = run_of(f, p, C_DIGIT);
+        if (n == 0 || n > 3)
+            return 0;
+        unsigned v = 0;
+        for (size_t k = 0; k < n; k++)
+            v = v * 10 + (unsigned)(f->s[p + k] - '0');
+        if (v > 255)
+            return 0;
+        p += n;
+        if (part < 3 && at(f, p++) != '.')
+            return 0;
+    }
+    if ((cls(f, p) & C_ALNUM) || (at(f, p) == '.' && (cls(f, p + 1) & C_DIGIT)))
+        return 0;
+    return p;
+}
+
+/* ":port" (1-5 digits, then a word end) after an address; p when absent. */
+static size_t match_port(const fp_scan *f, size_t p)
+{
+    size_t n = run_of(f, p + 1, C_DIGIT);
+    if (at(f, p) == ':' && n >= 1 && n <= 5 && !(cls(f, p + 1 + n) & C_ALPHA))
+        return p + 1 + n;
+    return p;
+}
+
+/* IPv4 with an optional "/prefix" and ":port". */
+static size_t match_ipv4(const fp_scan *f, size_t i)
+{
+    size_t p = match_ipv4_core(f, i);
+    if (p == 0)
+        return 0;
+    size_t n = run_of(f, p + 1, C_DIGIT);
+    if (at(f, p) == '/' && n >= 1 && n <= 2)
+        p += 1 + n;
+    return match_port(f, p);
+}
+
+/* RFC 4291 text form: eight groups, or fewer with one "::", possibly
+ * ending in a dotted quad.  At least one decimal digit is required so that
+ * C++ or Rust paths like "a::b" stay words. */
+static size_t match_ipv6_core(const fp_scan *f, size_t i)
+{
+    size_t p = i, end = i;
+    int groups = 0, dbl = 0;
+    unsigned seen = 0;
+    if (at(f, p) == ':') {
+        if (at(f, p + 1) != ':')
+            return 0;
+        dbl = 1;
+        p = end = i + 2;
+    }
+    for (;;) {
+        size_t n = run_of(f, p, C_HEX);
+        if (n == 0)
+            break;
+        if (n <= 3 && at(f, p + n) == '.') { /* embedded IPv4 ends it */
+            size_t e = match_ipv4_core(f, p);
+            if (e == 0)
+                return 0;
+            groups += 2;
+            seen |= C_DIGIT;
+            end = e;
+            break;
+        }
+        if (n > 4 || ++groups > 8)
+            return 0;
+        for (size_t k = 0; k < n; k++)
+            seen |= cls(f, p + k);
+        p = end = p + n;
+        if (at(f, p) == ':' && at(f, p + 1) == ':' && !dbl) {
+            dbl = 1;
+            p = end = p + 2;
+        } else if (at(f, p) == ':' && (cls(f, p + 1) & C_HEX)) {
+            p++;
+        } else {
+            break;
+        }
+    }
+    if (!(seen & C_DIGIT) || (dbl ? groups > 7 : groups != 8) || (cls(f, end) & C_ALNUM))
+        return 0;
+    if (at(f, end) == '%' && (cls(f, end + 1) & C_ALNUM)) /* zone id: fe80::1%eth0 */
+        end += 1 + run_of(f, end + 1, C_ALNUM);
+    return end;
+}
+
+/* "[v6]" or "[v6]:port", at the '['. */
+static size_t match_ipv6_bracketed(const fp_scan *f, size_t i)
+{
+    size_t e = match_ipv6_core(f, i + 1);
+    if (e == 0 || at(f, e) != ']')
+        return 0;
+    return match_port(f, e + 1);
+}
+
+/* "0x" followed by hex digits. */
+static size_t match_0x(const fp_scan *f, size_t i)
+{
+    if (at(f, i) != '0' || (at(f, i + 1) | 0x20) != 'x')
+        return 0;
+    size_t n = run_of(f, i + 2, C_HEX);
+    if (n == 0 || (cls(f, i + 2 + n) & C_ALNUM))
+        return 0;
+    return i + 2 + n;
+}
+
+/* A number: digits, optional fraction and exponent.  A unit that follows
+ * ("10ms") stays, so "10ms" and "250ms" group together but not with "10s". */
+static size_t match_number(const fp_scan *f, size_t i)
+{
+    size_t p = i + run_of(f, i, C_DIGIT);
+    if (at(f, p) == '.' && (cls(f, p + 1) & C_DIGIT))
+        p += 1 + run_of(f, p + 1, C_DIGIT);
+    if ((at(f, p) | 0x20) == 'e') {
+        size_t q = p + 1 + (at(f, p + 1) == '+' || at(f, p + 1) == '-');
+        size_t n = run_of(f, q, C_DIGIT);
+        if (n > 0)
+            p = q + n;
+    }
+    return p;
+}
+
+/* A path body from p: path bytes and '/' (plus '\\' when windows), without
+ * a trailing '.' (the end of a sentence, not of the file name). */
+static size_t path_end(const fp_scan *f, size_t p, int windows)
+{
+    size_t start = p;
+    for (;;) {
+        unsigned char c = at(f, p);
+        if (!(k_cls[c] & C_PATH) && c != '/' && !(windows && c == '\\'))
+            break;
+        p++;
+    }
+    while (p > start && f->s[p - 1] == '.')
+        p--;
+    return p;
+}
+
+/* 1 if s[a..e) ends in a file extension: '.', then 1-10 alphanumerics with
+ * at least one letter ("x.db", "a.tar.gz", not "1.5"). */
+static int has_extension(const fp_scan *f, size_t a, size_t e)
+{
+    size_t dot = e;
+    while (dot > a && f->s[dot - 1] != '.')
+        dot--;
+    if (dot == a || e - dot < 1 || e - dot > 10)
+        return 0;
+    unsigned seen = 0;
+    for (size_t k = dot; k < e; k++) {
+        unsigned c = k_cls[f->s[k]];
+        if (!(c & C_ALNUM))
+            return 0;
+        seen |= c;
+    }
+    return (seen & C_ALPHA) != 0;
+}
+
+/* A domain after '@': two or more labels of alphanumerics and '-'. */
+static size_t match_domain(const fp_scan *f, size_t p)
+{
+    int labels = 0;
+    size_t end = 0;
+    for (;;) {
+        size_t n = 0;
+        while ((cls(f, p + n) & C_ALNUM) || at(f, p + n) == '-')
+            n++;
+        if (n == 0)
+            break;
+        labels++;
+        end = p + n;
+        if (at(f, end) != '.' || !(cls(f, end + 1) & C_ALNUM))
+            break;
+        p = end + 1;
+    }
+    return labels >= 2 ? end : 0;
+}
+
+/* 1 if a word starting with bytes c1 c2 needs no rule: see step_letter. */
+static inline int plain_start(unsigned char c1, unsigned char c2)
+{
+    unsigned k1 = k_cls[c1], k2 = k_cls[c2];
+    return (k1 & C_ALPHA) && c2 != ':' && !(k1 & k2 & C_HEX);
+}
+
+/* ---- steps: each handles the byte at i and returns where to go on ------- */
+
+/* Rules for a token that starts with a hex digit or letter: UUID, long hex
+ * run, IPv6.  n is the length of the hex run at i.  Returns 0 if none. */
+static size_t try_hexish(fp_scan *f, size_t i, size_t n)
+{
+    size_t e;
+    if (n == 8 && at(f, i + 8) == '-' && (e = match_uuid(f, i)) != 0) {
+        EMIT(f, "<uuid>");
+        return e;
+    }
+    if ((n <= 4 && at(f, i + n) == ':') && (e = match_ipv6_core(f, i)) != 0) {
+        EMIT(f, "<ip>");
+        return e;
+    }
+    /* A run of 8+ hex digits that is a whole word and not just a number
+     * (all digits is a number: handled by the caller). */
+    if (n >= 8 && !(cls(f, i + n) & C_ALNUM) && run_of(f, i, C_DIGIT) < n) {
+        EMIT(f, "<hex>");
+        return i + n;
+    }
+    return 0;
+}
+
+static size_t step_digit(fp_scan *f, size_t i)
+{
+    /* Most are plain numbers ("3", "250ms"): only a hex letter, 'x', '-',
+     * ':' or '.' after the digits can make them anything else. */
+    size_t d = run_of(f, i, C_DIGIT), e;
+    unsigned char next = at(f, i + d);
+    if (!(k_cls[next] & C_HEX) && next != '-' && next != ':' && next != '.' && next != 'x' &&
+        next != 'X') {
+        EMIT(f, "<n>");
+        return i + d;
+    }
+    size_t n = run_of(f, i, C_HEX);
+    if ((e = try_hexish(f, i, n)) != 0)
+        return e;
+    if ((e = match_ts(f, i)) != 0) {
+        EMIT(f, "<ts>");
+        return e;
+    }
+    if ((e = match_ipv4(f, i)) != 0) {
+        EMIT(f, "<ip>");
+        return e;
+    }
+    if ((e = match_0x(f, i)) != 0) {
+        EMIT(f, "<hex>");
+        return e;
+    }
+    EMIT(f, "<n>");
+    return match_number(f, i);
+}
+
+static size_t step_letter(fp_scan *f, size_t i)
+{
+    /* Most words start with nothing special: UUIDs, hex runs and IPv6
+     * start with two hex digits (or one and a ':'), C:\ with a ':'. */
+    if (plain_start(f->s[i], at(f, i + 1)))
+        return literal(f, i);
+    size_t e;
+    if ((cls(f, i) & C_HEX) && (e = try_hexish(f, i, run_of(f, i, C_HEX))) != 0)
+        return e;
+    if (at(f, i + 1) == ':' && at(f, i + 2) == '\\') { /* C:\dir\file */
+        e = path_end(f, i + 3, 1);
+        EMIT(f, "<path>");
+        return e;
+    }
+    return literal(f, i);
+}
+
+/* ', " or `: the whole quoted value becomes <str>.  A ' only opens after a
+ * non-word byte and only closes before one, so apostrophes in "can't" or
+ * "users'" are left alone. */
+static size_t step_quote(fp_scan *f, size_t i)
+{
+    unsigned char q = f->s[i];
+    unsigned bit = q == '\'' ? 1u : q == '"' ? 2u : 4u;
+    if ((f->no_close & bit) || (q == '\'' && i > 0 && (k_cls[f->s[i - 1]] & C_ALNUM)))
+        return literal(f, i);
+    size_t j = i + 1;
+    if (q != '\'') {
+        const unsigned char *p = memchr(f->s + j, q, f->len - j);
+        j = p != NULL ? (size_t)(p - f->s) : f->len;
+    } else {
+        while (j < f->len && (f->s[j] != '\'' || (cls(f, j + 1) & C_ALNUM)))
+            j++;
+    }
+    if (j >= f->len) {
+        /* Whether a byte closes does not depend on the opener, so no later
+         * opener of this kind can find a closer either. */
+        f->no_close |= bit;
+        return literal(f, i);
+    }
+    EMIT(f, "<str>");
+    return j + 1;
+}
+
+/* '/' starts an absolute path at a token start; inside a token it may be
+ * the first slash of a relative path ("./x", "../x", "~/x", "dir/x.ext"),
+ * in which case the token's output so far is taken back. */
+static size_t step_slash(fp_scan *f, size_t i)
+{
+    if (i == f->tok_in) {
+        size_t e = path_end(f, i + 1, 0);
+        if (e == i + 1)
+            return literal(f, i);
+        EMIT(f, "<path>");
+        return e;
+    }
+    if (f->tok_flags & TF_PATH)
+        return literal(f, i);
+    f->tok_flags |= TF_PATH;
+    const unsigned char *t = f->s + f->tok_in;
+    size_t e = path_end(f, i, 0), seg = e;
+    while (seg > i && f->s[seg - 1] != '/')
+        seg--;
+    int rel = (t[0] == '.' && (t[1] == '/' || (t[1] == '.' && t[2] == '/'))) ||
+              (t[0] == '~' && t[1] == '/') || has_extension(f, seg, e);
+    if (!rel)
+        return literal(f, i);
+    f->o = f->tok_out;
+    EMIT(f, "<path>");
+    return e;
+}
+
+/* '@' inside a token of e-mail local-part bytes, then a domain. */
+static size_t step_at(fp_scan *f, size_t i)
+{
+    if (i == f->tok_in || (f->tok_flags & TF_MAIL))
+        return literal(f, i);
+    f->tok_flags |= TF_MAIL; /* a later '@' would have this one in its local part */
+    for (size_t k = f->tok_in; k < i; k++)
+        if (!(k_cls[f->s[k]] & C_ALNUM) && !memchr("._%+-", f->s[k], 5))
+            return literal(f, i);
+    size_t e = match_domain(f, i + 1);
+    if (e == 0)
+        return literal(f, i);
+    f->o = f->tok_out;
+    EMIT(f, "<email>");
+    return e;
+}
+
+/* "scheme://authority": the authority (user, host, port) becomes <url>;
+ * the path after it is normalised like any text.  Also "::1" IPv6. */
+static size_t step_colon(fp_scan *f, size_t i)
+{
+    size_t e;
+    if (at(f, i + 1) == ':' && (i == 0 || !(k_cls[f->s[i - 1]] & C_ALNUM)) &&
+        (e = match_ipv6_core(f, i)) != 0) {
+        EMIT(f, "<ip>");
+        return e;
+    }
+    if (at(f, i + 1) != '/' || at(f, i + 2) != '/' || i == f->tok_in ||
+        !(k_cls[f->s[f->tok_in]] & C_ALPHA))
+        return literal(f, i);
+    for (size_t k = f->tok_in; k < i; k++)
+        if (!(k_cls[f->s[k]] & C_ALNUM) && f->s[k] != '+' && f->s[k] != '.' && f->s[k] != '-')
+            return literal(f, i);
+    e = i + 3;
+    while (e < f->len && !(k_cls[f->s[e]] & C_SPACE) && !memchr("/?#\"'`<>,;()", f->s[e], 12))
+        e++;
+    while (e > i + 3 && f->s[e - 1] == '.')
+        e--;
+    if (e == i + 3 && at(f, e) == '/') { /* file:///etc/x */
+        EMIT(f, "://<path>");
+        return path_end(f, e + 1, 0);
+    }
+    if (e == i + 3)
+        return literal(f, i);
+    EMIT(f, "://<url>");
+    f->tok_flags |= TF_PATH; /* the rest is the URL's path, not a file path */
+    return e;
+}
+
+static size_t step_space(fp_scan *f, size_t i)
+{
+    if (f->o > 0 && f->out[f->o - 1] != ' ') {
+        if (f->o >= f->lim) {
+            f->full = 1;
+            return i;
+        }
+        f->out[f->o++] = ' ';
+    }
+    return i + run_of(f, i, C_SPACE);
+}
+
+/* Everything that is not the middle of a word. */
+static size_t step(fp_scan *f, size_t i)
+{
+    unsigned char c = f->s[i];
+    unsigned k = k_cls[c];
+    if (k & C_SPACE)
+        return step_space(f, i);
+    if (k & C_DIGIT)
+        return step_digit(f, i);
+    if (k & C_ALPHA)
+        return step_letter(f, i);
+    switch (c) {
+    case '\'':
+    case '"':
+    case '`':
+        return step_quote(f, i);
+    case '/':
+        return step_slash(f, i);
+    case '@':
+        return step_at(f, i);
+    case ':':
+        return step_colon(f, i);
+    case '[': {
+        size_t e = match_ipv6_bracketed(f, i);
+        if (e == 0)
+            return literal(f, i);
+        EMIT(f, "<ip>");
+        return e;
+    }
+    default:
+        return literal(f, i);
+    }
+}
+
+/* ---- plain text, eight bytes at a time (SWAR) ---------------------------
+ * Each uint64_t holds eight bytes, byte j in bits 8j..8j+7 (loaded
+ * little-endian whatever the host order), and each per-byte predicate
+ * answers in that byte's high bit. */
+#define SW_L 0x0101010101010101ULL
+#define SW_H 0x8080808080808080ULL
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define SW_LE(v) __builtin_bswap64(v)
+#else
+#define SW_LE(v) (v)
+#endif
+
+static inline uint64_t load_le64(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return SW_LE(v);
+}
+
+static inline void store_le64(char *p, uint64_t v)
+{
+    v = SW_LE(v);
+    memcpy(p, &v, 8);
+}
+
+/* ASCII bytes in [lo, hi].  With the high bit forced on, subtracting a
+ * constant below 0x80 never borrows from the next byte. */
+static inline uint64_t sw_range(uint64_t x, unsigned lo, unsigned hi)
+{
+    uint64_t y = x | SW_H;
+    return (y - lo * SW_L) & ~(y - (hi + 1) * SW_L) & ~x & SW_H;
+}
+
+/* Bytes equal to c (exact in every byte, unlike the usual haszero trick). */
+static inline uint64_t sw_eq(uint64_t x, unsigned c)
+{
+    uint64_t t = x ^ (c * SW_L);
+    return ~(((t & ~SW_H) + ~SW_H) | t | ~SW_H);
+}
+
+/* The bytes of cur that need a rule, given the bytes before (prev) and
+ * after (next) each: anything but word bytes and single spaces, and word
+ * starts that step_letter would not copy plainly (digits, two hex digits,
+ * a letter and ':').  *low gets cur lower-cased, *sp its spaces. */
+static inline uint64_t sw_special(uint64_t prev, uint64_t cur, uint64_t next, uint64_t *low,
+                                  uint64_t *sp)
+{
+    uint64_t upper = sw_range(cur, 'A', 'Z'), digit = sw_range(cur, '0', '9');
+    uint64_t word = (cur & SW_H) | upper | sw_range(cur, 'a', 'z') | digit;
+    uint64_t hex = digit | sw_range(cur | 0x20 * SW_L, 'a', 'f');
+    uint64_t hexn = sw_range(next, '0', '9') | sw_range(next | 0x20 * SW_L, 'a', 'f');
+    uint64_t space = sw_eq(cur, ' '), start = sw_eq(prev, ' ');
+    *low = cur | (upper >> 2); /* 0x80 >> 2 == 0x20, the case bit */
+    *sp = space;
+    return (~(word | space) & SW_H) | (space & start) |
+           (start & (digit | (hex & hexn) | sw_eq(next, ':')));
+}
+
+/* Copies plain text from i (inside a word, or a non-word byte): words,
+ * lower-cased, and single spaces before words that start plainly.  That
+ * is the bulk of most messages, so it goes eight bytes at a time with no
+ * per-byte branch, storing all eight and keeping the plain prefix.
+ * Returns where a rule is needed. */
+static size_t copy_text(fp_scan *f, size_t i)
+{
+    const unsigned char *s = f->s;
+    size_t p = i, o = f->o, len = f->len, lim = f->lim;
+    while (p > 0 && len - p >= 9 && lim - o >= 8) {
+        uint64_t low, sp;
+        uint64_t special =
+            sw_special(load_le64(s + p - 1), load_le64(s + p), load_le64(s + p + 1), &low, &sp);
+        store_le64(f->out + o, low);
+        unsigned n = special ? (unsigned)__builtin_ctzll(special) / 8 : 8;
+        sp &= n == 8 ? ~0ULL : (1ULL << (8 * n)) - 1;
+        if (sp != 0) { /* a space ends the token: the next starts after it */
+            unsigned j = (63 - (unsigned)__builtin_clzll(sp)) / 8 + 1;
+            f->tok_in = p + j;
+            f->tok_out = o + j;
+            f->tok_flags = 0;
+        }
+        p += n;
+        o += n;
+        if (n < 8)
+            break;
+    }
+    /* The last few bytes: words only; the caller's rules do the rest. */
+    unsigned k;
+    while (p < len && ((k = k_cls[s[p]]) & C_WORD) && p > 0 && (k_cls[s[p - 1]] & C_WORD)) {
+        if (o >= lim) {
+            f->full = 1;
+            break;
+        }
+        f->out[o++] = (char)(s[p++] | ((k & C_UPPER) >> 2));
+    }
+    f->o = o;
+    return p;
+}
+
+/* Handles s[i], which is not inside a word: a delimiter, or the first byte
+ * of a word.  Tracks where tokens start (see fp_scan). */
+static size_t step_at_boundary(fp_scan *f, size_t i)
+{
+    if (i == 0 || !(k_cls[f->s[i - 1]] & C_TOK)) {
+        f->tok_in = i;
+        f->tok_out = f->o;
+        f->tok_flags = 0;
+    }
+    return step(f, i);
+}
+
+size_t fl_fp_normalize(const char *msg, size_t len, char *out, size_t cap)
+{
+    if (cap == 0)
+        return 0;
+    fp_scan f = {.s = (const unsigned char *)msg, .len = len, .out = out, .lim = cap - 1};
+    size_t i = 0;
+    while (i < len && !f.full) {
+        /* Here s[i] is a word byte after a word byte, or not a word byte:
+         * the first is plain text, the second needs a rule.  A word start
+         * only ever follows a non-word byte, so it is seen just below. */
+        if (i > 0)
+            i = copy_text(&f, i);
+        while (i < len && !f.full &&
+               (i == 0 || !(k_cls[f.s[i]] & C_WORD) || !(k_cls[f.s[i - 1]] & C_WORD)))
+            i = step_at_boundary(&f, i);
+    }
+    /* Stopped inside a multi-byte character: drop its copied part. */
+    if (f.full && i < len && (f.s[i] & 0xC0) == 0x80) {
+        while (f.o > 0 && ((unsigned char)out[f.o - 1] & 0xC0) == 0x80)
+            f.o--;
+        if (f.o > 0 && (unsigned char)out[f.o - 1] >= 0xC0)
+            f.o--;
+    }
+    if (f.o > 0 && out[f.o - 1] == ' ')
+        f.o--;
+    out[f.o] = '\0';
+    return f.o;
+}
+
+/* ---- the fingerprint ---------------------------------------------------- */
+
+/* Normalised messages longer than this are fingerprinted by their start:
+ * beyond it, two messages are the same failure for grouping purposes. */
+#define FP_MSG_MAX 1024
+
+void fl_fingerprint(const char *category, const char *domain, const char *code,
+                    const char *op, const char *msg, size_t msg_len, char out[17])
+{
+    char norm[FP_MSG_MAX];
+    size_t n = msg != NULL ? fl_fp_normalize(msg, msg_len, norm, sizeof norm) : 0;
+
+    /* A NUL between parts: no C string contains one, so ("ab","c") and
+     * ("a","bc") hash differently.  A missing part hashes like "". */
+    const char *parts[4] = {category, domain, code, op};
+    XXH3_state_t st;
+    XXH3_INITSTATE(&st);
+    XXH3_64bits_reset(&st);
+    for (int k = 0; k < 4; k++) {
+        if (parts[k] != NULL)
+            XXH3_64bits_update(&st, parts[k], strlen(parts[k]));
+        XXH3_64bits_update(&st, "", 1);
+    }
+    XXH3_64bits_update(&st, norm, n);
+    XXH64_hash_t h = XXH3_64bits_digest(&st);
+
+    static const char hex[] = "0123456789abcdef";
+    for (int k = 15; k >= 0; k--) {
+        out[k] = hex[h & 0xF];
+        h >>= 4;
+    }
+    out[16] = '\0';
+}

@@ -1,0 +1,43 @@
+/*
+ * cli.h -- shared pieces of the `faultline` command: exit codes, policy
+ * directory resolution, the bounded line reader, and the subcommands.
+ */
+#ifndef FL_CLI_H
+#define FL_CLI_H
+
+#include <stdio.h>
+
+#include "faultline.h"
+
+/* Exit codes (documented in `faultline --help` and docs/cli.md). */
+enum {
+    FL_EXIT_OK = 0,
+    FL_EXIT_BAD_INPUT = 1, /* some input lines were bad / check or tests failed */
+    FL_EXIT_USAGE = 2,
+    FL_EXIT_POLICY = 3,    /* the policy could not be loaded */
+    FL_EXIT_IO = 4         /* an input file could not be read */
+};
+
+/* The policy directory: -p, $FAULTLINE_POLICY_DIR, the installed stock pack,
+ * or the source tree's.  Never NULL. */
+const char *cli_policy_dir(const char *given, const char *argv0);
+
+/* Bounded line reader: lines longer than max are reported, not buffered. */
+typedef struct cli_reader {
+    FILE *f;
+    char *buf;
+    size_t len, cap, max;
+    size_t lineno;
+    size_t overlong; /* bytes of the last line when it was too long, else 0 */
+} cli_reader;
+
+void cli_reader_init(cli_reader *r, FILE *f, size_t max);
+/* 1 with a line in r->buf/len (no newline), 0 at EOF, -1 on read error. */
+int cli_read_line(cli_reader *r);
+void cli_reader_free(cli_reader *r);
+
+int cli_eval(int argc, char **argv);
+int cli_check(int argc, char **argv);
+int cli_test(int argc, char **argv);
+
+#endif

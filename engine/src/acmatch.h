@@ -1,0 +1,24 @@
+/*
+ * acmatch.h -- Aho-Corasick automaton over ASCII-case-folded bytes, used as
+ * the literal prefilter in front of PCRE2 (see matcher.c).
+ */
+#ifndef FL_ACMATCH_H
+#define FL_ACMATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct fl_ac fl_ac;
+
+/* Build from n literals (lower-case), each tagged with a value reported on a
+ * hit.  NULL on allocation failure.  n may be 0. */
+fl_ac *fl_ac_build(char *const *lits, const uint32_t *tags, uint32_t n);
+void fl_ac_free(fl_ac *ac);
+/* Scan s (folded to lower case on the fly); call hit(tag, arg) for every
+ * occurrence of every literal.  Returns 0, or the first non-zero return of
+ * hit (which stops the scan). */
+int fl_ac_scan(const fl_ac *ac, const char *s, size_t len, int (*hit)(uint32_t tag, void *arg), void *arg);
+/* Bytes the automaton occupies (for benchmarks). */
+size_t fl_ac_size(const fl_ac *ac);
+
+#endif

@@ -1,0 +1,340 @@
+/*
+ * loader_decl.c -- reads each kind of declaration (policy, category, rule,
+ * messages, example) from its Lua table into the version, validating keys,
+ * types and ranges.  The rule is strict: an unknown key is an error, because
+ * a misspelt `retryable` silently ignored is a production incident later.
+ */
+#include <lauxlib.h>
+#include <lua.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "loader_internal.h"
+
+static const char *const k_severity[] = {"debug", "info", "warning", "error", "critical", NULL};
+
+static int find_word(const char *const *list, const char *s)
+{
+    for (int i = 0; list[i]; i++)
+        if (strcmp(list[i], s) == 0) return i;
+    return -1;
+}
+
+/* Check that every key of table t is in `allowed`. */
+int ld_check_keys(struct ld *ld, int t, const char *const *allowed)
+{
+    lua_State *L = ld->L;
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) != LUA_TSTRING) {
+            lua_pop(L, 1);
+            return ld_error(ld, NULL, "keys must be names, found a %s key", luaL_typename(L, -1));
+        }
+        const char *k = lua_tostring(L, -1);
+        if (find_word(allowed, k) < 0) {
+            char key[128];
+            snprintf(key, sizeof key, "%s", k);
+            lua_pop(L, 1);
+            return ld_error(ld, key, "unknown key '%s'", key);
+        }
+    }
+    return FL_OK;
+}
+
+/* Optional string field; *out stays NULL when absent. */
+static int opt_string(struct ld *ld, int t, const char *key, char **out)
+{
+    lua_getfield(ld->L, t, key);
+    int rc = FL_OK;
+    if (lua_isstring(ld->L, -1) && lua_type(ld->L, -1) == LUA_TSTRING) {
+        free(*out);
+        *out = ld_strdup(ld, lua_tostring(ld->L, -1));
+    } else if (!lua_isnil(ld->L, -1)) {
+        rc = ld_error(ld, key, "'%s' must be a string", key);
+    }
+    lua_pop(ld->L, 1);
+    return rc;
+}
+
+static int opt_number(struct ld *ld, int t, const char *key, double lo, double hi, double *out)
+{
+    lua_getfield(ld->L, t, key);
+    int rc = FL_OK;
+    if (lua_type(ld->L, -1) == LUA_TNUMBER) {
+        double d = lua_tonumber(ld->L, -1);
+        if (!(d >= lo && d <= hi)) rc = ld_error(ld, key, "'%s' must be between %g and %g", key, lo, hi);
+        else *out = d;
+    } else if (!lua_isnil(ld->L, -1)) {
+        rc = ld_error(ld, key, "'%s' must be a number", key);
+    }
+    lua_pop(ld->L, 1);
+    return rc;
+}
+
+/* "__fl" marker of a constructor value (re, range, retry, ...) or NULL. */
+static const char *marker(lua_State *L, int idx)
+{
+    if (lua_type(L, idx) != LUA_TTABLE) return NULL;
+    lua_getfield(L, idx, "__fl");
+    const char *m = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    lua_pop(L, 1);
+    return m; /* interned in the table: stays valid while the table lives */
+}
+
+/* ---- recovery and settings ---------------------------------------------- */
+
+static int ld_retry(struct ld *ld, int t, fl_recovery *r)
+{
+    static const char *const keys[] = {"backoff", "base_ms", "factor", "max_delay_ms", "jitter",
+                                       "max_attempts", "budget_ms", "honor_retry_after", NULL};
+    static const char *const backoffs[] = {"constant", "linear", "exponential", "decorrelated", NULL};
+    static const char *const jitters[] = {"none", "full", "equal", NULL};
+    int rc = ld_check_keys(ld, t, keys);
+    double att = 3;
+    r->backoff = FL_BO_EXPONENTIAL;
+    r->jitter = FL_JIT_FULL;
+    r->base_ms = 100;
+    r->factor = 2;
+    r->max_delay_ms = 30000;
+    r->budget_ms = -1;
+    r->honor_retry_after = 1;
+    if (rc == FL_OK) rc = opt_number(ld, t, "base_ms", 0, 86400000, &r->base_ms);
+    if (rc == FL_OK) rc = opt_number(ld, t, "factor", 1, 100, &r->factor);
+    if (rc == FL_OK) rc = opt_number(ld, t, "max_delay_ms", 0, 86400000, &r->max_delay_ms);
+    if (rc == FL_OK) rc = opt_number(ld, t, "budget_ms", 0, 864000000, &r->budget_ms);
+    if (rc == FL_OK) rc = opt_number(ld, t, "max_attempts", 1, 1000, &att);
+    r->max_attempts = (int)att;
+    for (int k = 0; rc == FL_OK && k < 2; k++) {
+        const char *key = k ? "jitter" : "backoff";
+        lua_getfield(ld->L, t, key);
+        if (!lua_isnil(ld->L, -1)) {
+            const char *s = lua_type(ld->L, -1) == LUA_TSTRING ? lua_tostring(ld->L, -1) : "";
+            int w = find_word(k ? jitters : backoffs, s);
+            if (w < 0)
+                rc = ld_error(ld, key, k ? "jitter must be \"none\", \"full\" or \"equal\""
+                                         : "backoff must be \"constant\", \"linear\", "
+                                           "\"exponential\" or \"decorrelated\"");
+            else if (k) r->jitter = (fl_jitter)w;
+            else r->backoff = (fl_backoff)w;
+        }
+        lua_pop(ld->L, 1);
+    }
+    lua_getfield(ld->L, t, "honor_retry_after");
+    if (rc == FL_OK && lua_type(ld->L, -1) == LUA_TBOOLEAN) r->honor_retry_after = lua_toboolean(ld->L, -1);
+    else if (rc == FL_OK && !lua_isnil(ld->L, -1)) rc = ld_error(ld, "honor_retry_after", "honor_retry_after must be a boolean");
+    lua_pop(ld->L, 1);
+    return rc;
+}
+
+static int ld_recovery(struct ld *ld, int idx, fl_recovery *r)
+{
+    lua_State *L = ld->L;
+    const char *m = marker(L, idx);
+    if (!m) return ld_error(ld, "recovery", "recovery must be retry{...}, fallback(v), ignore() or fail()");
+    r->set = 1;
+    if (strcmp(m, "retry") == 0) {
+        r->action = FL_ACTION_RETRY;
+        lua_getfield(L, idx, "t");
+        int rc = ld_retry(ld, lua_gettop(L), r);
+        lua_pop(L, 1);
+        return rc;
+    }
+    if (strcmp(m, "fallback") == 0) {
+        r->action = FL_ACTION_FALLBACK;
+        lua_getfield(L, idx, "value");
+        r->fallback_json = lua_isnil(L, -1) ? ld_strdup(ld, "null") : ld_to_json_text(ld, -1, "fallback");
+        lua_pop(L, 1);
+        return r->fallback_json ? FL_OK : ld->oom ? FL_ENOMEM : FL_EPOLICY_SCHEMA;
+    }
+    if (strcmp(m, "ignore") == 0) r->action = FL_ACTION_IGNORE;
+    else if (strcmp(m, "fail") == 0) r->action = FL_ACTION_FAIL;
+    else return ld_error(ld, "recovery", "recovery must be retry{...}, fallback(v), ignore() or fail()");
+    return FL_OK;
+}
+
+/* Settings common to categories and rules. */
+static int ld_settings(struct ld *ld, int t, fl_settings *s)
+{
+    lua_State *L = ld->L;
+    int rc = FL_OK;
+    s->severity = s->retryable = -1;
+    lua_getfield(L, t, "severity");
+    if (!lua_isnil(L, -1)) {
+        s->severity = lua_type(L, -1) == LUA_TSTRING ? find_word(k_severity, lua_tostring(L, -1)) : -1;
+        if (s->severity < 0) rc = ld_error(ld, "severity", "severity must be one of debug, info, warning, error, critical");
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, t, "retryable");
+    if (rc == FL_OK && lua_type(L, -1) == LUA_TBOOLEAN) s->retryable = lua_toboolean(L, -1);
+    else if (rc == FL_OK && !lua_isnil(L, -1)) rc = ld_error(ld, "retryable", "retryable must be true or false");
+    lua_pop(L, 1);
+    double st = 0;
+    if (rc == FL_OK) rc = opt_number(ld, t, "status", 100, 599, &st);
+    s->status = (int)st;
+    if (rc == FL_OK) rc = opt_string(ld, t, "message", &s->message_id);
+    if (rc == FL_OK) rc = opt_string(ld, t, "title", &s->title);
+    lua_getfield(L, t, "recovery");
+    if (rc == FL_OK && !lua_isnil(L, -1)) rc = ld_recovery(ld, lua_gettop(L), &s->recovery);
+    lua_pop(L, 1);
+    return rc;
+}
+
+int ld_settings_public(struct ld *ld, int t, fl_settings *s) { return ld_settings(ld, t, s); }
+
+/* ---- policy ------------------------------------------------------------- */
+
+static int ld_safe(struct ld *ld, int s)
+{
+    static const char *const keys[] = {"category", "severity", "retryable", "recovery",
+                                       "message", "status", "title", NULL};
+    fl_version *v = ld->v;
+    snprintf(ld->what, sizeof ld->what, "policy.safe");
+    int rc = ld_check_keys(ld, s, keys);
+    if (rc == FL_OK) rc = ld_settings(ld, s, &v->safe);
+    if (rc == FL_OK) rc = opt_string(ld, s, "category", &v->safe_category);
+    if (rc == FL_OK && v->safe_category && !fl_category_valid(v->safe_category))
+        rc = ld_error(ld, "category", "'%s' is not a category", v->safe_category);
+    return rc;
+}
+
+int ld_policy(struct ld *ld, int t)
+{
+    static const char *const keys[] = {"name", "version", "default_locale", "max_message_len",
+                                       "safe", "problem_base", NULL};
+    fl_version *v = ld->v;
+    int rc = ld_check_keys(ld, t, keys);
+    if (rc == FL_OK) rc = opt_string(ld, t, "name", &v->name);
+    if (rc == FL_OK) rc = opt_string(ld, t, "version", &v->label);
+    if (rc == FL_OK) rc = opt_string(ld, t, "problem_base", &v->problem_base);
+    if (rc == FL_OK) rc = opt_string(ld, t, "default_locale", &v->default_locale_name);
+    double mml = 0;
+    if (rc == FL_OK) rc = opt_number(ld, t, "max_message_len", 16, 65536, &mml);
+    v->max_message_len = (uint32_t)mml;
+    lua_getfield(ld->L, t, "safe");
+    if (rc == FL_OK && lua_type(ld->L, -1) == LUA_TTABLE) rc = ld_safe(ld, lua_gettop(ld->L));
+    else if (rc == FL_OK && !lua_isnil(ld->L, -1)) rc = ld_error(ld, "safe", "'safe' must be a table");
+    lua_pop(ld->L, 1);
+    return rc;
+}
+
+/* ---- categories ---------------------------------------------------------- */
+
+int ld_category(struct ld *ld, int t)
+{
+    static const char *const keys[] = {"severity", "retryable", "recovery", "message", "status",
+                                       "title", NULL};
+    fl_version *v = ld->v;
+    if (!fl_category_valid(ld->name))
+        return ld_error(ld, ld->name, "'%s' is not one of the 16 canonical categories "
+                                      "(optionally refined after a dot)", ld->name);
+    for (uint32_t i = 0; i < v->ncats; i++)
+        if (strcmp(v->cats[i].name, ld->name) == 0)
+            return ld_error(ld, ld->name, "declared twice (first at %s:%d)", v->cats[i].file, v->cats[i].line);
+    int rc = ld_check_keys(ld, t, keys);
+    if (rc != FL_OK) return rc;
+    fl_catconf *c = realloc(v->cats, (v->ncats + 1) * sizeof *c);
+    if (!c) return FL_ENOMEM;
+    v->cats = c;
+    c = &v->cats[v->ncats++];
+    memset(c, 0, sizeof *c);
+    c->name = ld_strdup(ld, ld->name);
+    c->file = ld_strdup(ld, ld->src);
+    c->line = ld->line;
+    return ld_settings(ld, t, &c->s);
+}
+
+/* ---- examples ------------------------------------------------------------ */
+
+int ld_example(struct ld *ld, int t)
+{
+    static const char *const keys[] = {"event", "expect", "locale", NULL};
+    fl_version *v = ld->v;
+    int rc = ld_check_keys(ld, t, keys);
+    if (rc != FL_OK) return rc;
+    fl_example *e = realloc(v->examples, (v->nexamples + 1) * sizeof *e);
+    if (!e) return FL_ENOMEM;
+    v->examples = e;
+    e = &v->examples[v->nexamples++];
+    memset(e, 0, sizeof *e);
+    e->name = ld_strdup(ld, ld->name);
+    e->file = ld_strdup(ld, ld->src);
+    e->line = ld->line;
+    rc = opt_string(ld, t, "locale", &e->locale);
+    for (int k = 0; rc == FL_OK && k < 2; k++) {
+        const char *key = k ? "expect" : "event";
+        lua_getfield(ld->L, t, key);
+        json_t *j = lua_type(ld->L, -1) == LUA_TTABLE ? ld_to_json(ld, -1, 0, key) : NULL;
+        if (!j && lua_type(ld->L, -1) != LUA_TTABLE) rc = ld_error(ld, key, "'%s' must be a table", key);
+        else if (!j) rc = ld->diag && ld->diag->status ? ld->diag->status : FL_ENOMEM;
+        else if (!json_is_object(j)) { /* an empty table comes out as {} already */
+            json_decref(j);
+            rc = ld_error(ld, key, "'%s' must be a table with named fields", key);
+        } else if (k) e->expect = j;
+        else e->event = j;
+        lua_pop(ld->L, 1);
+    }
+    return rc;
+}
+
+/* ---- message catalogues -------------------------------------------------- */
+
+int ld_messages(struct ld *ld, int t)
+{
+    fl_version *v = ld->v;
+    fl_locale *loc = NULL;
+    for (uint32_t i = 0; i < v->nlocales; i++)
+        if (strcmp(v->locales[i].name, ld->name) == 0) loc = &v->locales[i];
+    if (!loc) {
+        fl_locale *nl = realloc(v->locales, (v->nlocales + 1) * sizeof *nl);
+        if (!nl) return FL_ENOMEM;
+        v->locales = nl;
+        loc = &v->locales[v->nlocales++];
+        memset(loc, 0, sizeof *loc);
+        loc->name = ld_strdup(ld, ld->name);
+        loc->file = ld_strdup(ld, ld->src);
+        loc->line = ld->line;
+    }
+    lua_State *L = ld->L;
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
+            lua_pop(L, 2);
+            return ld_error(ld, NULL, "entries must be id = \"template\" strings");
+        }
+        const char *id = lua_tostring(L, -2), *src = lua_tostring(L, -1);
+        for (uint32_t i = 0; i < loc->nmsgs; i++)
+            if (strcmp(loc->msgs[i].id, id) == 0) {
+                char key[128];
+                snprintf(key, sizeof key, "%s", id);
+                lua_pop(L, 2);
+                return ld_error(ld, key, "message '%s' is defined twice for locale %s", key, ld->name);
+            }
+        fl_template *m = realloc(loc->msgs, (loc->nmsgs + 1) * sizeof *m);
+        if (!m) return FL_ENOMEM;
+        loc->msgs = m;
+        char err[256];
+        if (fl_template_parse(&loc->msgs[loc->nmsgs], id, src, err, sizeof err) != 0) {
+            char key[128];
+            snprintf(key, sizeof key, "%s", id);
+            lua_pop(L, 2);
+            return ld_error(ld, key, "message '%s': %s", key, err);
+        }
+        loc->nmsgs++;
+        lua_pop(L, 1);
+    }
+    return FL_OK;
+}
+
+/* ---- resilience declarations ------------------------------------------- */
+
+int ld_resil(struct ld *ld, int t)
+{
+    (void)t;
+    /* Wired to the resilience registry when one is attached (see
+     * engine/src/resilience); without one the declarations are checked
+     * only for shape by the prelude. */
+    (void)ld;
+    return FL_OK;
+}

@@ -1,0 +1,36 @@
+/*
+ * loader_internal.h -- shared between loader.c (running files, walking the
+ * records) and loader_decl.c (reading each kind of declaration).
+ */
+#ifndef FL_LOADER_INTERNAL_H
+#define FL_LOADER_INTERNAL_H
+
+#include "core.h"
+
+struct ld {
+    struct lua_State *L;
+    fl_version *v;
+    fl_diag_t *diag;
+    struct fl_resil *resil;
+    char src[256];   /* file of the declaration being read */
+    int line;
+    char name[128];
+    char what[200];  /* 'rule "x"' for messages */
+    int oom;
+};
+
+int ld_error(struct ld *ld, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+char *ld_strdup(struct ld *ld, const char *s);
+json_t *ld_to_json(struct ld *ld, int idx, int depth, const char *key);
+char *ld_to_json_text(struct ld *ld, int idx, const char *key);
+
+int ld_check_keys(struct ld *ld, int t, const char *const *allowed);
+int ld_settings_public(struct ld *ld, int t, fl_settings *s);
+int ld_policy(struct ld *ld, int t);
+int ld_category(struct ld *ld, int t);
+int ld_rule(struct ld *ld, int t);
+int ld_messages(struct ld *ld, int t);
+int ld_example(struct ld *ld, int t);
+int ld_resil(struct ld *ld, int t);
+
+#endif

@@ -1,0 +1,269 @@
+/*
+ * loader_rule.c -- reads `rule "name" { when = {...}, ... }` declarations:
+ * the conditions (exact values, sets, ranges, PCRE2 patterns, presence), the
+ * decision settings the rule overrides, params and the handler flag.
+ * Patterns are compiled here, so a bad pattern is reported at its rule.
+ */
+#include <lauxlib.h>
+#include <lua.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "loader_internal.h"
+
+static const struct {
+    const char *name;
+    fl_cfield field;
+    int numeric;
+} k_fields[] = {
+    {"domain", FL_CF_DOMAIN, 0}, {"code", FL_CF_CODE, 0},       {"message", FL_CF_MESSAGE, 0},
+    {"op", FL_CF_OP, 0},         {"stack", FL_CF_STACK, 0},     {"attempt", FL_CF_ATTEMPT, 1},
+    {"elapsed_ms", FL_CF_ELAPSED, 1},
+};
+
+static int push_str(struct ld *ld, fl_cond *c, const char *s, size_t len)
+{
+    char **n = realloc(c->strs, (c->nstrs + 1) * sizeof *n);
+    if (!n) return FL_ENOMEM;
+    c->strs = n;
+    char *p = malloc(len + 1);
+    if (!p) return FL_ENOMEM;
+    memcpy(p, s, len);
+    p[len] = '\0';
+    if (c->field == FL_CF_DOMAIN)
+        for (size_t i = 0; i < len; i++)
+            if (p[i] >= 'A' && p[i] <= 'Z') p[i] = (char)(p[i] + 32);
+    c->strs[c->nstrs++] = p;
+    (void)ld;
+    return FL_OK;
+}
+
+static int push_num(fl_cond *c, double d)
+{
+    double *n = realloc(c->nums, (c->nnums + 1) * sizeof *n);
+    if (!n) return FL_ENOMEM;
+    c->nums = n;
+    c->nums[c->nnums++] = d;
+    return FL_OK;
+}
+
+/* One member of an exact value or set. */
+static int set_member(struct ld *ld, fl_cond *c, int idx, const char *key, int numeric)
+{
+    lua_State *L = ld->L;
+    if (lua_type(L, idx) == LUA_TNUMBER) return push_num(c, lua_tonumber(L, idx));
+    if (lua_type(L, idx) == LUA_TSTRING && !numeric) {
+        size_t len;
+        const char *s = lua_tolstring(L, idx, &len);
+        return push_str(ld, c, s, len);
+    }
+    return ld_error(ld, key, "'%s': set members must be %s", key, numeric ? "numbers" : "strings or numbers");
+}
+
+static int compile_pattern(struct ld *ld, fl_cond *c, const char *key)
+{
+    int err;
+    PCRE2_SIZE off;
+    c->re = pcre2_compile((PCRE2_SPTR)c->pattern, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &err, &off, NULL);
+    if (!c->re) {
+        PCRE2_UCHAR msg[256];
+        pcre2_get_error_message(err, msg, sizeof msg);
+        ld_error(ld, key, "'%s': pattern /%s/ does not compile at offset %zu: %s", key, c->pattern,
+                 (size_t)off, (char *)msg);
+        ld->diag->status = FL_EPOLICY_PATTERN;
+        return FL_EPOLICY_PATTERN;
+    }
+    pcre2_jit_compile(c->re, PCRE2_JIT_COMPLETE); /* falls back to the interpreter */
+    pcre2_pattern_info(c->re, PCRE2_INFO_NAMECOUNT, &c->ncaptures);
+    return FL_OK;
+}
+
+/* A constructor value: re"...", range(lo, hi), present, absent. */
+static int cond_marker(struct ld *ld, fl_cond *c, int idx, const char *m, const char *key, int numeric)
+{
+    lua_State *L = ld->L;
+    if (strcmp(m, "re") == 0) {
+        if (numeric) return ld_error(ld, key, "'%s' is numeric: use a number, a set or range()", key);
+        c->kind = FL_CK_REGEX;
+        lua_getfield(L, idx, "pattern");
+        c->pattern = ld_strdup(ld, lua_tostring(L, -1));
+        lua_pop(L, 1);
+        return c->pattern ? compile_pattern(ld, c, key) : FL_ENOMEM;
+    }
+    if (strcmp(m, "range") == 0) {
+        c->kind = FL_CK_RANGE;
+        lua_getfield(L, idx, "lo");
+        c->lo = lua_isnil(L, -1) ? -INFINITY : lua_tonumber(L, -1);
+        lua_getfield(L, idx, "hi");
+        c->hi = lua_isnil(L, -1) ? INFINITY : lua_tonumber(L, -1);
+        lua_pop(L, 2);
+        if (c->lo > c->hi) return ld_error(ld, key, "'%s': range(%g, %g) is empty", key, c->lo, c->hi);
+        return FL_OK;
+    }
+    if (strcmp(m, "present") == 0 || strcmp(m, "absent") == 0) {
+        c->kind = m[0] == 'p' ? FL_CK_PRESENT : FL_CK_ABSENT;
+        return FL_OK;
+    }
+    return ld_error(ld, key, "'%s': expected a value, a set, re\"...\", range(), present or absent", key);
+}
+
+static int parse_cond(struct ld *ld, fl_cond *c, int idx, const char *key, int numeric)
+{
+    lua_State *L = ld->L;
+    const char *m = lua_type(L, idx) == LUA_TTABLE ? (lua_getfield(L, idx, "__fl"), lua_tostring(L, -1)) : NULL;
+    if (lua_type(L, idx) == LUA_TTABLE) lua_pop(L, 1);
+    if (m) return cond_marker(ld, c, idx, m, key, numeric);
+    c->kind = FL_CK_SET;
+    if (lua_type(L, idx) != LUA_TTABLE) return set_member(ld, c, idx, key, numeric);
+    size_t n = lua_objlen(L, idx);
+    if (n == 0) return ld_error(ld, key, "'%s': an empty set never matches", key);
+    for (size_t i = 1; i <= n; i++) {
+        lua_rawgeti(L, idx, (int)i);
+        int rc = set_member(ld, c, lua_gettop(L), key, numeric);
+        lua_pop(L, 1);
+        if (rc != FL_OK) return rc;
+    }
+    return FL_OK;
+}
+
+static fl_cond *new_cond(fl_rule *r)
+{
+    fl_cond *c = realloc(r->conds, (r->nconds + 1) * sizeof *c);
+    if (!c) return NULL;
+    r->conds = c;
+    c = &r->conds[r->nconds++];
+    memset(c, 0, sizeof *c);
+    return c;
+}
+
+static int add_tag_cond(struct ld *ld, fl_rule *r, const char *tag, int idx, const char *key)
+{
+    fl_cond *c = new_cond(r);
+    if (!c) return FL_ENOMEM;
+    c->field = FL_CF_TAG;
+    if (!(c->tag = ld_strdup(ld, tag))) return FL_ENOMEM;
+    return parse_cond(ld, c, idx, key, 0);
+}
+
+static int when_entry(struct ld *ld, fl_rule *r, const char *key, int idx)
+{
+    lua_State *L = ld->L;
+    if (strncmp(key, "tags.", 5) == 0 && key[5]) return add_tag_cond(ld, r, key + 5, idx, key);
+    if (strcmp(key, "tags") == 0) {
+        if (lua_type(L, idx) != LUA_TTABLE) return ld_error(ld, key, "'tags' must be a table of tag conditions");
+        lua_pushnil(L);
+        while (lua_next(L, idx)) {
+            if (lua_type(L, -2) != LUA_TSTRING) {
+                lua_pop(L, 2);
+                return ld_error(ld, key, "tag names must be strings");
+            }
+            int rc = add_tag_cond(ld, r, lua_tostring(L, -2), lua_gettop(L), lua_tostring(L, -2));
+            lua_pop(L, 1);
+            if (rc != FL_OK) {
+                lua_pop(L, 1);
+                return rc;
+            }
+        }
+        return FL_OK;
+    }
+    for (size_t i = 0; i < sizeof k_fields / sizeof *k_fields; i++)
+        if (strcmp(key, k_fields[i].name) == 0) {
+            fl_cond *c = new_cond(r);
+            if (!c) return FL_ENOMEM;
+            c->field = k_fields[i].field;
+            return parse_cond(ld, c, idx, key, k_fields[i].numeric);
+        }
+    return ld_error(ld, key, "unknown condition field '%s' (domain, code, message, op, stack, "
+                             "attempt, elapsed_ms, tags.NAME)", key);
+}
+
+static int ld_when(struct ld *ld, fl_rule *r, int t)
+{
+    lua_State *L = ld->L;
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        if (lua_type(L, -2) != LUA_TSTRING) {
+            lua_pop(L, 2);
+            return ld_error(ld, "when", "condition keys must be field names");
+        }
+        char key[128];
+        snprintf(key, sizeof key, "%s", lua_tostring(L, -2));
+        int rc = when_entry(ld, r, key, lua_gettop(L));
+        lua_pop(L, 1);
+        if (rc != FL_OK) {
+            lua_pop(L, 1);
+            return rc;
+        }
+    }
+    return FL_OK;
+}
+
+static int rule_fields(struct ld *ld, fl_rule *r, int t)
+{
+    lua_State *L = ld->L;
+    int rc = FL_OK;
+    lua_getfield(L, t, "when");
+    if (lua_type(L, -1) == LUA_TTABLE) rc = ld_when(ld, r, lua_gettop(L));
+    else if (!lua_isnil(L, -1)) rc = ld_error(ld, "when", "'when' must be a table of conditions");
+    lua_pop(L, 1);
+    lua_getfield(L, t, "priority");
+    if (rc == FL_OK && lua_type(L, -1) == LUA_TNUMBER) r->priority = (int)lua_tointeger(L, -1);
+    else if (rc == FL_OK && !lua_isnil(L, -1)) rc = ld_error(ld, "priority", "'priority' must be an integer");
+    lua_pop(L, 1);
+    lua_getfield(L, t, "handler");
+    if (rc == FL_OK && lua_type(L, -1) == LUA_TFUNCTION) r->has_handler = 1;
+    else if (rc == FL_OK && !lua_isnil(L, -1)) rc = ld_error(ld, "handler", "'handler' must be a function");
+    lua_pop(L, 1);
+    lua_getfield(L, t, "params");
+    if (rc == FL_OK && lua_type(L, -1) == LUA_TTABLE) {
+        r->params_json = ld_to_json_text(ld, -1, "params");
+        if (!r->params_json) rc = ld->oom ? FL_ENOMEM : FL_EPOLICY_SCHEMA;
+    } else if (rc == FL_OK && !lua_isnil(L, -1)) {
+        rc = ld_error(ld, "params", "'params' must be a table");
+    }
+    lua_pop(L, 1);
+    return rc;
+}
+
+static int opt_str(struct ld *ld, int t, const char *key, char **out)
+{
+    lua_getfield(ld->L, t, key);
+    int rc = FL_OK;
+    if (lua_type(ld->L, -1) == LUA_TSTRING) *out = ld_strdup(ld, lua_tostring(ld->L, -1));
+    else if (!lua_isnil(ld->L, -1)) rc = ld_error(ld, key, "'%s' must be a string", key);
+    lua_pop(ld->L, 1);
+    return rc;
+}
+
+int ld_rule(struct ld *ld, int t)
+{
+    static const char *const keys[] = {"when", "category", "severity", "retryable", "recovery",
+                                       "message", "status", "title", "params", "priority",
+                                       "handler", "breaker", "retry_budget", NULL};
+    fl_version *v = ld->v;
+    for (uint32_t i = 0; i < v->nrules; i++)
+        if (strcmp(v->rules[i].name, ld->name) == 0)
+            return ld_error(ld, ld->name, "rule name used twice (first at %s:%d)", v->rules[i].file, v->rules[i].line);
+    int rc = ld_check_keys(ld, t, keys);
+    if (rc != FL_OK) return rc;
+    fl_rule *r = realloc(v->rules, (v->nrules + 1) * sizeof *r);
+    if (!r) return FL_ENOMEM;
+    v->rules = r;
+    r = &v->rules[v->nrules];
+    memset(r, 0, sizeof *r);
+    r->decl_order = v->nrules++;
+    r->name = ld_strdup(ld, ld->name);
+    r->file = ld_strdup(ld, ld->src);
+    r->line = ld->line;
+    rc = opt_str(ld, t, "category", &r->category);
+    if (rc == FL_OK && r->category && !fl_category_valid(r->category))
+        rc = ld_error(ld, "category", "'%s' is not one of the 16 canonical categories", r->category);
+    if (rc == FL_OK) rc = ld_settings_public(ld, t, &r->s);
+    if (rc == FL_OK) rc = opt_str(ld, t, "breaker", &r->breaker);
+    if (rc == FL_OK) rc = opt_str(ld, t, "retry_budget", &r->retry_budget);
+    if (rc == FL_OK) rc = rule_fields(ld, r, t);
+    if (rc == FL_OK && !r->category && !r->has_handler)
+        rc = ld_error(ld, ld->name, "a rule needs a category (or a handler that returns one)");
+    return rc;
+}

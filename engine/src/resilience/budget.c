@@ -1,0 +1,164 @@
+/*
+ * budget.c -- retry budget: retries may be at most `ratio` of the calls seen
+ * in a sliding time window (10 buckets), with `min_retries` always allowed,
+ * as Envoy's retry budgets and gRPC's retry throttling intend: when a
+ * dependency fails wholesale, retries stay a fraction of the traffic instead
+ * of multiplying it.
+ *
+ * A withdrawal counts itself first and checks after; one that finds the
+ * budget overdrawn takes itself back.  So concurrent withdrawals may refuse
+ * spuriously under contention but never overdraw.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "resilience/resilience.h"
+
+struct fl_gstate {
+    _Atomic(fl_twin *) win; /* n[0] calls, n[1] retries */
+};
+
+static const fl_gcfg *cfg_of(fl_robj *o)
+{
+    return atomic_load_explicit(&o->cfg, memory_order_acquire);
+}
+
+void *fl_gstate_new(void *obj)
+{
+    const fl_gcfg *c = cfg_of(obj);
+    fl_gstate *s = calloc(1, sizeof *s);
+    fl_twin *w = fl_twin_new(c->nb, c->bucket_ns);
+    if (!s || !w) {
+        free(s);
+        free(w);
+        return NULL;
+    }
+    atomic_init(&s->win, w);
+    return s;
+}
+
+void fl_gstate_free(void *st)
+{
+    fl_gstate *s = st;
+    if (!s)
+        return;
+    free(atomic_load_explicit(&s->win, memory_order_relaxed));
+    free(s);
+}
+
+static fl_twin *win(fl_gstate *s)
+{
+    return atomic_load_explicit(&s->win, memory_order_acquire);
+}
+
+void fl_budget_deposit(fl_robj *o, fl_gstate *s, int64_t now)
+{
+    (void)o;
+    fl_twin_add(win(s), now, 1, 0, 0);
+}
+
+static int64_t allowed(const fl_gcfg *c, int64_t calls)
+{
+    int64_t a = (int64_t)floor(c->ratio * (double)calls);
+    return a > c->min_retries ? a : c->min_retries;
+}
+
+int fl_budget_withdraw(fl_robj *o, fl_gstate *s, int64_t now)
+{
+    const fl_gcfg *c = cfg_of(o);
+    fl_twin *w = win(s);
+    int64_t n[3];
+    fl_twin_sum(w, now, n);
+    if (n[1] >= allowed(c, n[0]))
+        return 0;
+    fl_twin_add(w, now, 0, 1, 0);
+    fl_twin_sum(w, now, n);
+    if (n[1] > allowed(c, n[0])) {
+        fl_twin_add(w, now, 0, -1, 0);
+        return 0;
+    }
+    return 1;
+}
+
+void fl_budget_read(fl_robj *o, fl_gstate *s, int64_t now, int64_t *calls, int64_t *retries,
+                    int64_t *left)
+{
+    int64_t n[3], a;
+    fl_twin_sum(win(s), now, n);
+    a = allowed(cfg_of(o), n[0]) - n[1];
+    if (calls)
+        *calls = n[0];
+    if (retries)
+        *retries = n[1];
+    if (left)
+        *left = a > 0 ? a : 0;
+}
+
+static void resize_one(void *st, void *arg)
+{
+    fl_gstate *s = st;
+    fl_robj *o = arg;
+    const fl_gcfg *c = cfg_of(o);
+    fl_twin *old = win(s), *nw;
+    if (old->nb == c->nb && old->bucket_ns == c->bucket_ns)
+        return;
+    nw = fl_twin_new(c->nb, c->bucket_ns);
+    if (!nw)
+        return;
+    fl_twin_carry(nw, old, fl_resil_clock(o->r));
+    atomic_store_explicit(&s->win, nw, memory_order_release);
+    fl_resil_retire(o->r, free, old);
+}
+
+void fl_budget_reconfig(fl_robj *o)
+{
+    resize_one(o->dflt, o);
+    fl_keymap_each(&o->keys, resize_one, o);
+}
+
+int fl_gcfg_build(const char *name, const fl_budget_config_t *c, fl_gcfg *out, fl_diag_t *diag)
+{
+    uint32_t ms;
+    memset(out, 0, sizeof *out);
+    out->ratio = c->ratio ? c->ratio : 0.2;
+    if (!(out->ratio > 0) || out->ratio > 100 || !isfinite(out->ratio)) {
+        fl_rdiag(diag, FL_EPOLICY_SCHEMA, "retry_budget '%s': ratio must be in (0, 100]", name);
+        return FL_EPOLICY_SCHEMA;
+    }
+    out->min_retries = c->min_retries ? c->min_retries : 10;
+    ms = c->window_ms ? c->window_ms : 10000;
+    if (ms < 10 || ms > 3600000) {
+        fl_rdiag(diag, FL_EPOLICY_SCHEMA, "retry_budget '%s': window_ms must be 10..3600000", name);
+        return FL_EPOLICY_SCHEMA;
+    }
+    out->nb = 10;
+    out->bucket_ns = (int64_t)ms * 100000; /* ms * 1e6 / 10 */
+    if (c->key && strlen(c->key) >= sizeof out->key) {
+        fl_rdiag(diag, FL_EPOLICY_SCHEMA, "retry_budget '%s': key template too long", name);
+        return FL_EPOLICY_SCHEMA;
+    }
+    if (c->key)
+        strcpy(out->key, c->key);
+    return FL_OK;
+}
+
+int fl_budget_declare(fl_resil_t *r, const char *name, const fl_budget_config_t *cfg,
+                      fl_diag_t *diag)
+{
+    fl_gcfg *c;
+    int rc;
+    if (!r || !cfg || !name || !name[0] || strlen(name) > FL_RNAME_MAX) {
+        fl_rdiag(diag, FL_EINVAL, "retry_budget: NULL argument or bad name");
+        return FL_EINVAL;
+    }
+    c = malloc(sizeof *c);
+    if (!c)
+        return FL_ENOMEM;
+    rc = fl_gcfg_build(name, cfg, c, diag);
+    if (rc != FL_OK) {
+        free(c);
+        return rc;
+    }
+    return fl_resil_install(r, FL_RESIL_BUDGET, name, c, diag);
+}

@@ -1,0 +1,156 @@
+/*
+ * bulkhead.c -- concurrency limit per key, with an optional bounded queue.
+ *
+ * The fast path is one fetch_add on the in-flight count (undone if over the
+ * limit).  Waiting callers (executor only) count themselves in `waiting`,
+ * then sleep on a condition variable; a release signals only when someone
+ * waits.  Both sides use sequentially consistent operations on `inflight`
+ * and `waiting`, so a release can never miss a waiter that is about to
+ * sleep: either the releaser sees the waiter, or the waiter's retry sees the
+ * freed slot.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "resilience/resilience.h"
+
+struct fl_hstate {
+    _Atomic int32_t inflight;
+    _Atomic int32_t waiting;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+};
+
+static const fl_hcfg *cfg_of(fl_robj *o)
+{
+    return atomic_load_explicit(&o->cfg, memory_order_acquire);
+}
+
+void *fl_hstate_new(void *obj)
+{
+    fl_hstate *s = calloc(1, sizeof *s);
+    pthread_condattr_t ca;
+    (void)obj;
+    if (!s)
+        return NULL;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    return s;
+}
+
+void fl_hstate_free(void *st)
+{
+    fl_hstate *s = st;
+    if (!s)
+        return;
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s);
+}
+
+int fl_bulkhead_try(fl_robj *o, fl_hstate *s)
+{
+    int32_t max = cfg_of(o)->max_concurrent;
+    if (atomic_fetch_add(&s->inflight, 1) < max)
+        return 1;
+    atomic_fetch_sub(&s->inflight, 1);
+    return 0;
+}
+
+void fl_bulkhead_release(fl_hstate *s)
+{
+    atomic_fetch_sub(&s->inflight, 1);
+    if (atomic_load(&s->waiting) > 0) {
+        pthread_mutex_lock(&s->mu);
+        pthread_cond_signal(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+    }
+}
+
+int32_t fl_bulkhead_inflight(fl_hstate *s)
+{
+    return atomic_load_explicit(&s->inflight, memory_order_relaxed);
+}
+
+static void deadline_after(struct timespec *ts, int64_t ns)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ns += ts->tv_nsec;
+    ts->tv_sec += (time_t)(ns / 1000000000);
+    ts->tv_nsec = (long)(ns % 1000000000);
+}
+
+int fl_bulkhead_acquire_wait(fl_robj *o, fl_hstate *s)
+{
+    const fl_hcfg *c = cfg_of(o);
+    struct timespec until;
+    int ok = 0;
+    if (fl_bulkhead_try(o, s))
+        return 1;
+    if (c->max_queue <= 0 || c->max_wait_ns <= 0)
+        return 0;
+    if (atomic_fetch_add(&s->waiting, 1) >= c->max_queue) {
+        atomic_fetch_sub(&s->waiting, 1);
+        return 0;
+    }
+    deadline_after(&until, c->max_wait_ns);
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        if (fl_bulkhead_try(o, s)) {
+            ok = 1;
+            break;
+        }
+        if (pthread_cond_timedwait(&s->cv, &s->mu, &until) == ETIMEDOUT) {
+            ok = fl_bulkhead_try(o, s);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    atomic_fetch_sub(&s->waiting, 1);
+    return ok;
+}
+
+int fl_hcfg_build(const char *name, const fl_bulkhead_config_t *c, fl_hcfg *out, fl_diag_t *diag)
+{
+    memset(out, 0, sizeof *out);
+    if (c->max_concurrent < 1 || c->max_concurrent > 1000000 || c->max_queue > 1000000) {
+        fl_rdiag(diag, FL_EPOLICY_SCHEMA,
+                 "bulkhead '%s': max_concurrent must be 1..1000000, max_queue <= 1000000", name);
+        return FL_EPOLICY_SCHEMA;
+    }
+    out->max_concurrent = (int32_t)c->max_concurrent;
+    out->max_queue = (int32_t)c->max_queue;
+    out->max_wait_ns = (int64_t)c->max_wait_ms * 1000000;
+    if (c->key && strlen(c->key) >= sizeof out->key) {
+        fl_rdiag(diag, FL_EPOLICY_SCHEMA, "bulkhead '%s': key template too long", name);
+        return FL_EPOLICY_SCHEMA;
+    }
+    if (c->key)
+        strcpy(out->key, c->key);
+    return FL_OK;
+}
+
+int fl_bulkhead_declare(fl_resil_t *r, const char *name, const fl_bulkhead_config_t *cfg,
+                        fl_diag_t *diag)
+{
+    fl_hcfg *c;
+    int rc;
+    if (!r || !cfg || !name || !name[0] || strlen(name) > FL_RNAME_MAX) {
+        fl_rdiag(diag, FL_EINVAL, "bulkhead: NULL argument or bad name");
+        return FL_EINVAL;
+    }
+    c = malloc(sizeof *c);
+    if (!c)
+        return FL_ENOMEM;
+    rc = fl_hcfg_build(name, cfg, c, diag);
+    if (rc != FL_OK) {
+        free(c);
+        return rc;
+    }
+    return fl_resil_install(r, FL_RESIL_BULKHEAD, name, c, diag);
+}
