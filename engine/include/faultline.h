@@ -573,11 +573,14 @@ typedef struct fl_exec_event {
 } fl_exec_event_t;
 typedef void (*fl_exec_event_fn)(void *user, const fl_exec_event_t *e);
 
+#define FL_EXEC_ZERO_DELAY 0xFFFFFFFFu
+
 /* An executor: guards plus retry policy, resolved once, reused by calls. */
 typedef struct fl_exec_config {
     fl_guard_spec_t guard;
     uint32_t max_attempts;    /* including the first; default 3            */
-    uint32_t base_ms;         /* built-in backoff: base_ms * factor^(n-1)   */
+    uint32_t base_ms;         /* built-in backoff: base_ms * factor^(n-1);
+                               * default 100; FL_EXEC_ZERO_DELAY: no wait  */
     double factor;            /* default 2                                  */
     uint32_t max_delay_ms;    /* default 30000                              */
     int jitter;               /* 0 none, 1 full (uniform 0..d)              */
@@ -713,7 +716,8 @@ typedef struct fl_bindings_options {
     const char *const *storage_roots;
     size_t storage_roots_count;
     /* Directory of the checkpoint store (checkpoints.db, SQLite WAL); created
-     * (mode 0700) if missing.  NULL: checkpoint functions return FL_ESTATE. */
+     * (mode 0700) if missing -- its parent must exist.  NULL: checkpoint
+     * functions return FL_ESTATE. */
     const char *data_dir;
     /* How long a resource check is served from the cache.  Default 1000 ms. */
     uint32_t cache_ttl_ms;

@@ -11,11 +11,17 @@
 
 #include "acmatch.h"
 
+/* Set on a transition whose target state reports something (its own
+ * literals or, through dict links, shorter ones): the scan then needs one
+ * table load per byte and touches the output arrays only on hits. */
+#define FL_AC_OUT 0x40000000
+#define FL_AC_STATE 0x3fffffff
+
 struct fl_ac {
     uint8_t cls[256];
     uint32_t ncls;
     uint32_t nstates;
-    int32_t *next;       /* nstates * ncls                           */
+    int32_t *next;       /* nstates * ncls; FL_AC_OUT marks targets with output */
     int32_t *dict;       /* next state down the fail chain with output, -1 */
     uint32_t *out_start; /* nstates + 1, CSR into out_tags           */
     uint32_t *out_tags;
@@ -130,6 +136,15 @@ static int link_states(struct builder *b)
     return 0;
 }
 
+static void mark_outputs(fl_ac *ac)
+{
+    size_t n = (size_t)ac->nstates * ac->ncls;
+    for (size_t i = 0; i < n; i++) {
+        int32_t t = ac->next[i];
+        if (ac->out_start[t] != ac->out_start[t + 1] || ac->dict[t] > 0) ac->next[i] = t | FL_AC_OUT;
+    }
+}
+
 static int flatten_outputs(struct builder *b)
 {
     fl_ac *ac = b->ac;
@@ -155,7 +170,8 @@ fl_ac *fl_ac_build(char *const *lits, const uint32_t *tags, uint32_t n)
     make_classes(ac, lits, n);
     int ok = new_state(&b) == 0;
     for (uint32_t i = 0; ok && i < n; i++) ok = insert(&b, lits[i], tags[i]) == 0;
-    ok = ok && link_states(&b) == 0 && flatten_outputs(&b) == 0;
+    ok = ok && ac->nstates <= FL_AC_STATE && link_states(&b) == 0 && flatten_outputs(&b) == 0;
+    if (ok) mark_outputs(ac);
     free(b.fail);
     free(b.out_head);
     free(b.link_next);
@@ -189,7 +205,9 @@ int fl_ac_scan(const fl_ac *ac, const char *s, size_t len, int (*hit)(uint32_t, 
     const uint32_t *os = ac->out_start;
     int32_t st = 0;
     for (size_t i = 0; i < len; i++) {
-        st = next[(size_t)st * k + ac->cls[(unsigned char)s[i]]];
+        int32_t to = next[(size_t)st * k + ac->cls[(unsigned char)s[i]]];
+        st = to & FL_AC_STATE;
+        if (!(to & FL_AC_OUT)) continue;
         for (int32_t t = os[st] != os[st + 1] ? st : ac->dict[st]; t > 0; t = ac->dict[t])
             for (uint32_t o = os[t]; o < os[t + 1]; o++) {
                 int rc = hit(ac->out_tags[o], arg);

@@ -300,6 +300,8 @@ struct fl_ctx {
     fl_rng rng;
     uint32_t *cand;           /* candidate rule indices                  */
     uint32_t ncand, cand_cap;
+    uint32_t *stamp;          /* stamp[rule] == epoch: already a candidate */
+    uint32_t nstamp, epoch;
     fl_capture caps[FL_MAX_CAPTURES];
     uint32_t ncaps;
     fl_strbuf scratch;

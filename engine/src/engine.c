@@ -200,6 +200,7 @@ void fl_ctx_free(fl_ctx_t *c)
     atomic_fetch_sub(&c->engine->nctx, 1);
     pcre2_match_data_free(c->md);
     free(c->cand);
+    free(c->stamp);
     fl_sb_free(&c->scratch);
     fl_sb_free(&c->explain);
     free(c);

@@ -149,6 +149,16 @@ int fl_event_attempt(const fl_event_t *ev) { return ev ? ev->attempt : 0; }
 int fl_parse_number(const char *s, size_t len, double *out)
 {
     if (!s || len == 0 || len > 64) return 0;
+    if (len <= 15) { /* fast path: plain decimal integers, the usual codes */
+        int64_t v = 0;
+        size_t i = 0;
+        while (i < len && s[i] >= '0' && s[i] <= '9') v = v * 10 + (s[i++] - '0');
+        if (i == len) {
+            *out = (double)v;
+            return 1;
+        }
+        if (i > 0 && s[i] != '.' && s[i] != 'e' && s[i] != 'E') return 0; /* "40P01", "23505x" */
+    }
     char buf[72];
     memcpy(buf, s, len);
     buf[len] = '\0';

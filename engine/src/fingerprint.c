@@ -406,7 +406,9 @@ static size_t try_hexish(fp_scan *f, size_t i, size_t n)
         EMIT(f, "<uuid>");
         return e;
     }
-    if ((n <= 4 && at(f, i + n) == ':') && (e = match_ipv6_core(f, i)) != 0) {
+    /* An address does not start right after a ':' ("1:2:...:9"). */
+    if (n <= 4 && at(f, i + n) == ':' && (i == 0 || f->s[i - 1] != ':') &&
+        (e = match_ipv6_core(f, i)) != 0) {
         EMIT(f, "<ip>");
         return e;
     }
@@ -500,7 +502,7 @@ static size_t step_slash(fp_scan *f, size_t i)
 {
     if (i == f->tok_in) {
         size_t e = path_end(f, i + 1, 0);
-        if (e == i + 1)
+        if (e == i + 1 || !(cls(f, i + 1) & C_PATH)) /* "/", "//" */
             return literal(f, i);
         EMIT(f, "<path>");
         return e;
@@ -616,91 +618,130 @@ static size_t step(fp_scan *f, size_t i)
     }
 }
 
-/* ---- plain text, eight bytes at a time (SWAR) ---------------------------
- * Each uint64_t holds eight bytes, byte j in bits 8j..8j+7 (loaded
- * little-endian whatever the host order), and each per-byte predicate
- * answers in that byte's high bit. */
-#define SW_L 0x0101010101010101ULL
-#define SW_H 0x8080808080808080ULL
+/* ---- plain text, sixteen bytes at a time --------------------------------
+ * GCC/Clang generic vectors: SSE2 on x86-64, NEON on ARM, plain integer
+ * code elsewhere, from one source.  A comparison gives 0xFF or 0 per byte. */
+typedef unsigned char fp_v16 __attribute__((vector_size(16)));
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-#define SW_LE(v) __builtin_bswap64(v)
+#define FP_LE64(v) __builtin_bswap64(v)
 #else
-#define SW_LE(v) (v)
+#define FP_LE64(v) (v)
 #endif
 
-static inline uint64_t load_le64(const unsigned char *p)
+static inline fp_v16 vload(const unsigned char *p)
 {
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return SW_LE(v);
+    fp_v16 v;
+    memcpy(&v, p, sizeof v);
+    return v;
 }
 
-static inline void store_le64(char *p, uint64_t v)
+/* A byte mask as two words, byte j of the vector in bits 8j..8j+7. */
+static inline void vbits(fp_v16 m, uint64_t w[2])
 {
-    v = SW_LE(v);
-    memcpy(p, &v, 8);
+    memcpy(w, &m, 16);
+    w[0] = FP_LE64(w[0]);
+    w[1] = FP_LE64(w[1]);
 }
 
-/* ASCII bytes in [lo, hi].  With the high bit forced on, subtracting a
- * constant below 0x80 never borrows from the next byte. */
-static inline uint64_t sw_range(uint64_t x, unsigned lo, unsigned hi)
+/* Index of the first set byte of a mask, 16 if none. */
+static inline unsigned vfirst(const uint64_t w[2])
 {
-    uint64_t y = x | SW_H;
-    return (y - lo * SW_L) & ~(y - (hi + 1) * SW_L) & ~x & SW_H;
+    if (w[0] != 0)
+        return (unsigned)__builtin_ctzll(w[0]) / 8;
+    if (w[1] != 0)
+        return 8 + (unsigned)__builtin_ctzll(w[1]) / 8;
+    return 16;
 }
 
-/* Bytes equal to c (exact in every byte, unlike the usual haszero trick). */
-static inline uint64_t sw_eq(uint64_t x, unsigned c)
+/* 1 + index of the last set byte below n, 0 if none. */
+static inline unsigned vlast_before(const uint64_t w[2], unsigned n)
 {
-    uint64_t t = x ^ (c * SW_L);
-    return ~(((t & ~SW_H) + ~SW_H) | t | ~SW_H);
+    uint64_t lo = w[0], hi = w[1];
+    if (n < 8) {
+        lo &= (1ULL << (8 * n)) - 1;
+        hi = 0;
+    } else if (n < 16) {
+        hi &= (1ULL << (8 * (n - 8))) - 1;
+    }
+    if (hi != 0)
+        return 8 + (63 - (unsigned)__builtin_clzll(hi)) / 8 + 1;
+    if (lo != 0)
+        return (63 - (unsigned)__builtin_clzll(lo)) / 8 + 1;
+    return 0;
 }
 
-/* The bytes of cur that need a rule, given the bytes before (prev) and
- * after (next) each: anything but word bytes and single spaces, and word
- * starts that step_letter would not copy plainly (digits, two hex digits,
- * a letter and ':').  *low gets cur lower-cased, *sp its spaces. */
-static inline uint64_t sw_special(uint64_t prev, uint64_t cur, uint64_t next, uint64_t *low,
-                                  uint64_t *sp)
+static inline fp_v16 vword(fp_v16 v)
 {
-    uint64_t upper = sw_range(cur, 'A', 'Z'), digit = sw_range(cur, '0', '9');
-    uint64_t word = (cur & SW_H) | upper | sw_range(cur, 'a', 'z') | digit;
-    uint64_t hex = digit | sw_range(cur | 0x20 * SW_L, 'a', 'f');
-    uint64_t hexn = sw_range(next, '0', '9') | sw_range(next | 0x20 * SW_L, 'a', 'f');
-    uint64_t space = sw_eq(cur, ' '), start = sw_eq(prev, ' ');
-    *low = cur | (upper >> 2); /* 0x80 >> 2 == 0x20, the case bit */
-    *sp = space;
-    return (~(word | space) & SW_H) | (space & start) |
-           (start & (digit | (hex & hexn) | sw_eq(next, ':')));
+    fp_v16 lc = v | 0x20; /* folds A-Z onto a-z */
+    return (fp_v16)((lc >= 'a') & (lc <= 'z')) | (fp_v16)((v >= '0') & (v <= '9')) |
+           (fp_v16)(v >= 0x80);
+}
+
+/* What copy_text needs to know about sixteen bytes. */
+typedef struct fp_chunk {
+    fp_v16 low;     /* the bytes, lower-cased */
+    fp_v16 special; /* bytes a rule must look at (step) */
+    fp_v16 delim;   /* plain bytes that end a token (not C_TOK) */
+} fp_chunk;
+
+/* Classifies cur, given the byte before (prev) and after (next) each.
+ * Plain: word bytes, punctuation step() copies as it is, single spaces,
+ * and word starts that step_letter copies as they are.  Special: other
+ * whitespace, space runs, quotes, / @ : [, and word starts that are
+ * digits, two hex digits, or a letter and ':'. */
+static inline void vclassify(fp_v16 prev, fp_v16 cur, fp_v16 next, fp_chunk *c)
+{
+    fp_v16 lc = cur | 0x20, lcn = next | 0x20;
+    fp_v16 digit = (fp_v16)((cur >= '0') & (cur <= '9'));
+    fp_v16 word = vword(cur), start = ~vword(prev);
+    fp_v16 hex = digit | (fp_v16)((lc >= 'a') & (lc <= 'f'));
+    fp_v16 hexn = (fp_v16)(((next >= '0') & (next <= '9')) | ((lcn >= 'a') & (lcn <= 'f')));
+    fp_v16 sp = (fp_v16)(cur == ' ');
+    fp_v16 ws = (fp_v16)((cur >= '\t') & (cur <= '\r')) | sp;
+    fp_v16 rule = (fp_v16)((cur == '\'') | (cur == '"') | (cur == '`') | (cur == '/') |
+                           (cur == '@') | (cur == ':') | (cur == '['));
+    fp_v16 tokp = (fp_v16)((cur == '.') | (cur == '_') | (cur == '-') | (cur == '+') |
+                           (cur == '%') | (cur == '~') | (cur == '\\'));
+    fp_v16 upper = (fp_v16)((cur >= 'A') & (cur <= 'Z'));
+    c->low = cur | (upper & 0x20);
+    c->special = (ws & ~sp) | rule | (sp & (fp_v16)(prev == ' ')) |
+                 (word & start & (digit | (hex & hexn) | (fp_v16)(next == ':')));
+    c->delim = ~(word | tokp);
 }
 
 /* Copies plain text from i (inside a word, or a non-word byte): words,
- * lower-cased, and single spaces before words that start plainly.  That
- * is the bulk of most messages, so it goes eight bytes at a time with no
- * per-byte branch, storing all eight and keeping the plain prefix.
- * Returns where a rule is needed. */
+ * lower-cased, single spaces and inert punctuation.  That is the bulk of
+ * most messages, so it goes sixteen bytes at a time with no per-byte
+ * branch, storing all sixteen and keeping the plain prefix, and tracks
+ * token starts on the way.  Returns where a rule is needed. */
 static size_t copy_text(fp_scan *f, size_t i)
 {
     const unsigned char *s = f->s;
     size_t p = i, o = f->o, len = f->len, lim = f->lim;
-    while (p > 0 && len - p >= 9 && lim - o >= 8) {
-        uint64_t low, sp;
-        uint64_t special =
-            sw_special(load_le64(s + p - 1), load_le64(s + p), load_le64(s + p + 1), &low, &sp);
-        store_le64(f->out + o, low);
-        unsigned n = special ? (unsigned)__builtin_ctzll(special) / 8 : 8;
-        sp &= n == 8 ? ~0ULL : (1ULL << (8 * n)) - 1;
-        if (sp != 0) { /* a space ends the token: the next starts after it */
-            unsigned j = (63 - (unsigned)__builtin_clzll(sp)) / 8 + 1;
-            f->tok_in = p + j;
-            f->tok_out = o + j;
+    while (p > 0 && len - p >= 17 && lim - o >= 16) {
+        fp_chunk c;
+        uint64_t wspec[2], wdelim[2];
+        vclassify(vload(s + p - 1), vload(s + p), vload(s + p + 1), &c);
+        memcpy(f->out + o, &c.low, 16);
+        vbits(c.special, wspec);
+        unsigned n = vfirst(wspec);
+        /* Byte j starts a token if byte j - 1 is a delimiter. */
+        vbits(c.delim, wdelim);
+        wdelim[1] = (wdelim[1] << 8) | (wdelim[0] >> 56);
+        wdelim[0] = (wdelim[0] << 8) | (k_cls[s[p - 1]] & C_TOK ? 0 : 0x80);
+        unsigned j = vlast_before(wdelim, n);
+        if (j != 0) {
+            f->tok_in = p + j - 1;
+            f->tok_out = o + j - 1;
             f->tok_flags = 0;
         }
         p += n;
         o += n;
-        if (n < 8)
-            break;
+        if (n < 16) {
+            f->o = o;
+            return p;
+        }
     }
     /* The last few bytes: words only; the caller's rules do the rest. */
     unsigned k;
@@ -733,15 +774,12 @@ size_t fl_fp_normalize(const char *msg, size_t len, char *out, size_t cap)
         return 0;
     fp_scan f = {.s = (const unsigned char *)msg, .len = len, .out = out, .lim = cap - 1};
     size_t i = 0;
+    /* Rules and plain text alternate: copy_text stops exactly where a
+     * rule is needed, and every rule is applied through step(). */
     while (i < len && !f.full) {
-        /* Here s[i] is a word byte after a word byte, or not a word byte:
-         * the first is plain text, the second needs a rule.  A word start
-         * only ever follows a non-word byte, so it is seen just below. */
-        if (i > 0)
+        i = step_at_boundary(&f, i);
+        if (i < len && !f.full)
             i = copy_text(&f, i);
-        while (i < len && !f.full &&
-               (i == 0 || !(k_cls[f.s[i]] & C_WORD) || !(k_cls[f.s[i - 1]] & C_WORD)))
-            i = step_at_boundary(&f, i);
     }
     /* Stopped inside a multi-byte character: drop its copied part. */
     if (f.full && i < len && (f.s[i] & 0xC0) == 0x80) {
@@ -761,31 +799,56 @@ size_t fl_fp_normalize(const char *msg, size_t len, char *out, size_t cap)
 /* Normalised messages longer than this are fingerprinted by their start:
  * beyond it, two messages are the same failure for grouping purposes. */
 #define FP_MSG_MAX 1024
+/* Category, domain, code and op up to this long (with separators) are
+ * hashed with the message in one XXH3 call; longer ones stream. */
+#define FP_PREFIX_MAX 512
 
-void fl_fingerprint(const char *category, const char *domain, const char *code,
-                    const char *op, const char *msg, size_t msg_len, char out[17])
+static void to_hex16(uint64_t h, char out[17])
 {
-    char norm[FP_MSG_MAX];
-    size_t n = msg != NULL ? fl_fp_normalize(msg, msg_len, norm, sizeof norm) : 0;
-
-    /* A NUL between parts: no C string contains one, so ("ab","c") and
-     * ("a","bc") hash differently.  A missing part hashes like "". */
-    const char *parts[4] = {category, domain, code, op};
-    XXH3_state_t st;
-    XXH3_INITSTATE(&st);
-    XXH3_64bits_reset(&st);
-    for (int k = 0; k < 4; k++) {
-        if (parts[k] != NULL)
-            XXH3_64bits_update(&st, parts[k], strlen(parts[k]));
-        XXH3_64bits_update(&st, "", 1);
-    }
-    XXH3_64bits_update(&st, norm, n);
-    XXH64_hash_t h = XXH3_64bits_digest(&st);
-
     static const char hex[] = "0123456789abcdef";
     for (int k = 15; k >= 0; k--) {
         out[k] = hex[h & 0xF];
         h >>= 4;
     }
     out[16] = '\0';
+}
+
+/* The hash is XXH3-64 of: category NUL domain NUL code NUL op NUL message.
+ * No C string contains a NUL, so ("ab","c") and ("a","bc") differ; a
+ * missing part hashes like "".  One call over a stack buffer is much
+ * cheaper than a streaming state for short inputs; both give the same
+ * value, so the fallback for huge parts changes nothing. */
+void fl_fingerprint(const char *category, const char *domain, const char *code,
+                    const char *op, const char *msg, size_t msg_len, char out[17])
+{
+    const char *parts[4] = {category, domain, code, op};
+    size_t plen[4], total = 0;
+    for (int k = 0; k < 4; k++) {
+        plen[k] = parts[k] != NULL ? strlen(parts[k]) : 0;
+        total += plen[k] + 1;
+    }
+    char buf[FP_PREFIX_MAX + FP_MSG_MAX];
+    if (total <= FP_PREFIX_MAX) {
+        size_t o = 0;
+        for (int k = 0; k < 4; k++) {
+            if (plen[k] > 0)
+                memcpy(buf + o, parts[k], plen[k]);
+            o += plen[k];
+            buf[o++] = '\0';
+        }
+        size_t n = msg != NULL ? fl_fp_normalize(msg, msg_len, buf + o, FP_MSG_MAX) : 0;
+        to_hex16(XXH3_64bits(buf, o + n), out);
+        return;
+    }
+    size_t n = msg != NULL ? fl_fp_normalize(msg, msg_len, buf, FP_MSG_MAX) : 0;
+    XXH3_state_t st;
+    XXH3_INITSTATE(&st);
+    XXH3_64bits_reset(&st);
+    for (int k = 0; k < 4; k++) {
+        if (plen[k] > 0)
+            XXH3_64bits_update(&st, parts[k], plen[k]);
+        XXH3_64bits_update(&st, "", 1);
+    }
+    XXH3_64bits_update(&st, buf, n);
+    to_hex16(XXH3_64bits_digest(&st), out);
 }

@@ -20,6 +20,7 @@
 typedef struct fl_hent {
     uint64_t h;
     char *key;
+    size_t klen;
     uint32_t *rules;
     uint32_t n, cap;
 } fl_hent;
@@ -40,7 +41,7 @@ static fl_hent *ht_find(const struct fl_index *ix, const char *key, size_t len, 
     for (uint32_t i = (uint32_t)h & ix->mask;; i = (i + 1) & ix->mask) {
         fl_hent *e = &ix->tab[i];
         if (!e->key) return e;
-        if (e->h == h && strlen(e->key) == len && memcmp(e->key, key, len) == 0) return e;
+        if (e->h == h && e->klen == len && memcmp(e->key, key, len) == 0) return e;
     }
 }
 
@@ -52,6 +53,7 @@ static int ht_add(struct fl_index *ix, const char *key, uint32_t rule)
     if (!e->key) {
         if (!(e->key = strdup(key))) return FL_ENOMEM;
         e->h = h;
+        e->klen = len;
         ix->used++;
     }
     if (e->n && e->rules[e->n - 1] == rule) return FL_OK;
@@ -195,6 +197,8 @@ void fl_index_free(struct fl_index *ix)
 static int cand_add(uint32_t rule, void *arg)
 {
     fl_ctx_t *ctx = arg;
+    if (ctx->stamp[rule] == ctx->epoch) return 0; /* already a candidate */
+    ctx->stamp[rule] = ctx->epoch;
     if (ctx->ncand == ctx->cand_cap) {
         uint32_t cap = ctx->cand_cap ? ctx->cand_cap * 2 : 64;
         uint32_t *c = realloc(ctx->cand, cap * sizeof *c);
@@ -224,10 +228,10 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static void sort_unique(fl_ctx_t *ctx)
+static void sort_candidates(fl_ctx_t *ctx)
 {
     uint32_t *c = ctx->cand, n = ctx->ncand;
-    if (n < 16) {
+    if (n < 32) {
         for (uint32_t i = 1; i < n; i++)
             for (uint32_t j = i; j > 0 && c[j - 1] > c[j]; j--) {
                 uint32_t t = c[j];
@@ -237,21 +241,50 @@ static void sort_unique(fl_ctx_t *ctx)
     } else {
         qsort(c, n, sizeof *c, cmp_u32);
     }
-    uint32_t k = 0;
-    for (uint32_t i = 0; i < n; i++)
-        if (k == 0 || c[k - 1] != c[i]) c[k++] = c[i];
-    ctx->ncand = k;
 }
 
-static void collect(fl_ctx_t *ctx, const struct fl_index *ix, const fl_eview *ev)
+/* Candidates are deduplicated with per-rule stamps: O(1) per hit, and the
+ * array is only cleared when the epoch counter wraps. */
+static int prepare_stamps(fl_ctx_t *ctx, uint32_t nrules)
 {
+    if (ctx->nstamp < nrules) {
+        uint32_t *s = calloc(nrules, sizeof *s);
+        if (!s) return -1;
+        free(ctx->stamp);
+        ctx->stamp = s;
+        ctx->nstamp = nrules;
+        ctx->epoch = 0;
+    }
+    if (++ctx->epoch == 0) {
+        memset(ctx->stamp, 0, ctx->nstamp * sizeof *ctx->stamp);
+        ctx->epoch = 1;
+    }
+    return 0;
+}
+
+/* "404" is already in the form rules' numbers are indexed under; "0404",
+ * "404.0" and "4e2" are not.  Saves a printf on the common path. */
+static int canonical_int(const char *s, size_t n)
+{
+    size_t i = s[0] == '-';
+    if (n == i || n - i > 15 || (s[i] == '0' && n - i > 1)) return 0;
+    for (; i < n; i++)
+        if (s[i] < '0' || s[i] > '9') return 0;
+    return 1;
+}
+
+static void collect(fl_ctx_t *ctx, const fl_version *v, const fl_eview *ev)
+{
+    const struct fl_index *ix = v->index;
     ctx->ncand = 0;
+    if (prepare_stamps(ctx, v->nrules) != 0) return;
     const char *d = ev->f[FL_FIELD_DOMAIN], *c = ev->f[FL_FIELD_CODE];
     size_t dl = ev->flen[FL_FIELD_DOMAIN], cl = ev->flen[FL_FIELD_CODE];
     char num[40];
     size_t nl = 0;
-    if (ev->code_is_num) nl = (size_t)snprintf(num, sizeof num, "%.17g", ev->code_num);
-    int alt = ev->code_is_num && (nl != cl || memcmp(num, c, cl) != 0);
+    int alt = ev->code_is_num && !canonical_int(c, cl);
+    if (alt) nl = (size_t)snprintf(num, sizeof num, "%.17g", ev->code_num);
+    alt = alt && (nl != cl || memcmp(num, c, cl) != 0);
     if (ix->used) {
         if (d && c) lookup(ctx, ix, d, dl, c, cl);
         if (d && c && alt) lookup(ctx, ix, d, dl, num, nl);
@@ -262,7 +295,7 @@ static void collect(fl_ctx_t *ctx, const struct fl_index *ix, const fl_eview *ev
     if (ev->f[FL_FIELD_MESSAGE])
         fl_ac_scan(ix->ac, ev->f[FL_FIELD_MESSAGE], ev->flen[FL_FIELD_MESSAGE], cand_add, ctx);
     for (uint32_t i = 0; i < ix->nalways; i++) cand_add(ix->always[i], ctx);
-    sort_unique(ctx);
+    sort_candidates(ctx);
 }
 
 /* ---- verification ----------------------------------------------------------- */
@@ -362,7 +395,7 @@ static void explain_try(fl_ctx_t *ctx, const fl_rule *r, int matched, const fl_c
 
 const fl_rule *fl_match(fl_ctx_t *ctx, const fl_version *v, const fl_eview *ev)
 {
-    collect(ctx, v->index, ev);
+    collect(ctx, v, ev);
     for (uint32_t i = 0; i < ctx->ncand; i++) {
         const fl_rule *r = &v->rules[ctx->cand[i]];
         const fl_cond *failed = NULL;

@@ -16,18 +16,9 @@
 #define FL_MIN_LITERAL 2
 
 struct run {
-    char cur[256], best[256];
-    size_t ncur, nbest;
+    char cur[256];
+    size_t ncur;
 };
-
-static void end_run(struct run *r)
-{
-    if (r->ncur > r->nbest) {
-        memcpy(r->best, r->cur, r->ncur);
-        r->nbest = r->ncur;
-    }
-    r->ncur = 0;
-}
 
 /* Index just past the group or class that starts at s[i]. */
 static size_t skip_class(const char *s, size_t n, size_t i)
@@ -83,74 +74,193 @@ static size_t skip_quant(const char *s, size_t n, size_t i, int *optional, int *
     return i;
 }
 
-static void add_char(struct run *r, char c, int caseless)
+/* Append to the current run; returns 0 when the byte must end the run
+ * instead (caseless non-ASCII: the scanner folds ASCII only). */
+static int add_char(struct run *r, char c, int caseless)
 {
     unsigned char u = (unsigned char)c;
-    if (u >= 0x80 && caseless) { /* caseless non-ASCII: our scanner folds ASCII only */
-        end_run(r);
-        return;
-    }
+    if (u >= 0x80 && caseless) return 0;
     if (r->ncur < sizeof r->cur) r->cur[r->ncur++] = (char)(u >= 'A' && u <= 'Z' ? u + 32 : u);
+    return 1;
 }
 
-/* Longest literal run of one alternative s[0..n). */
-static size_t longest_run(const char *s, size_t n, int caseless, char *out)
+/* How selective a literal is likely to be: longer is better, digits and
+ * punctuation are rarer than letters, and the words every error message
+ * contains are nearly useless as a prefilter. */
+static int lit_score(const char *s, size_t n)
 {
-    struct run r = {.ncur = 0, .nbest = 0};
+    static const char *const common[] = {"error", "exception", "failed", "failure", "unable", "cannot",
+                                         "could not", "invalid", "the ", " the", "not ", " not", NULL};
+    int score = (int)n * 4;
+    for (size_t i = 0; i < n; i++)
+        if ((s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '.' || s[i] == ':') score += 3;
+    for (int i = 0; common[i]; i++) {
+        size_t cl = strlen(common[i]);
+        for (size_t k = 0; k + cl <= n; k++)
+            if (memcmp(s + k, common[i], cl) == 0) score -= (int)cl * 4;
+    }
+    return score;
+}
+
+struct litset {
+    char *lits[32];
+    uint32_t n;
+    int score; /* of the weakest member */
+};
+
+static void litset_clear(struct litset *ls)
+{
+    for (uint32_t i = 0; i < ls->n; i++) free(ls->lits[i]);
+    ls->n = 0;
+    ls->score = -1000000;
+}
+
+static uint32_t literals_of(const char *s, size_t n, int caseless, char **out, uint32_t max);
+
+/* A group that must occur (not followed by an optional quantifier) and whose
+ * every alternative has a literal gives a set of literals. */
+static void group_literals(const char *s, size_t start, size_t end, int caseless, struct litset *best)
+{
+    size_t i = start + 1;
+    if (i < end && s[i] == '?') {
+        if (s[i + 1] == ':') i += 2;
+        else if (s[i + 1] == '<' && s[i + 2] != '=' && s[i + 2] != '!') {
+            while (i < end && s[i] != '>') i++;
+            i++;
+        } else if (s[i + 1] == 'P' && s[i + 2] == '<') {
+            while (i < end && s[i] != '>') i++;
+            i++;
+        } else {
+            return; /* lookaround, conditionals, inline options: leave alone */
+        }
+    }
+    if (end <= i + 1) return;
+    struct litset g = {.n = 0, .score = 0};
+    g.n = literals_of(s + i, end - 1 - i, caseless, g.lits, 32);
+    if (!g.n) return;
+    g.score = 1000000;
+    for (uint32_t k = 0; k < g.n; k++) {
+        int sc = lit_score(g.lits[k], strlen(g.lits[k]));
+        if (sc < g.score) g.score = sc;
+    }
+    if (g.score > best->score) {
+        litset_clear(best);
+        *best = g;
+    } else {
+        litset_clear(&g);
+    }
+}
+
+/* Literal set of one alternative s[0..n): the best plain run, or the best
+ * group of alternatives, whichever is more selective. */
+static uint32_t seq_literals(const char *s, size_t n, int caseless, char **out, uint32_t max)
+{
+    struct run r = {.ncur = 0};
+    struct litset grp = {.n = 0, .score = -1000000};
     size_t i = 0;
+    /* The plain-run tracker keeps the longest run; rescore all runs instead. */
+    char bestlit[257] = "";
+    int bestscore = -1000000;
     while (i < n) {
         char c = s[i], lit;
         if (c == '\\' && i + 1 < n) {
             char e = s[i + 1];
             int alnum = (e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') || (e >= '0' && e <= '9');
             if (alnum) {
-                end_run(&r);
-                i += 2;
-                if (e == 'Q') { /* \Q...\E: skip, conservatively */
-                    const char *q = strstr(s + i, "\\E");
-                    i = q && (size_t)(q - s) < n ? (size_t)(q - s) + 2 : n;
-                } else if (i < n && (s[i] == '{' || s[i] == '<' || s[i] == '\'')) {
-                    char close = s[i] == '{' ? '}' : s[i] == '<' ? '>' : '\'';
-                    while (i < n && s[i] != close) i++;
-                    i++;
-                }
-                continue;
+                goto flush_then_escape;
             }
             lit = e;
             i += 2;
         } else if (c == '[') {
-            end_run(&r);
-            i = skip_class(s, n, i);
-            int o, q;
-            i = skip_quant(s, n, i, &o, &q);
-            continue;
+            goto flush_then_class;
         } else if (c == '(') {
-            end_run(&r);
-            i = skip_group(s, n, i);
-            int o, q;
-            i = skip_quant(s, n, i, &o, &q);
-            continue;
+            goto flush_then_group;
         } else if (strchr(".^$|*+?{)", c)) {
-            end_run(&r);
-            i = c == '{' ? skip_braces(s, n, i) : i + 1;
-            continue;
+            goto flush_then_meta;
         } else {
             lit = c;
             i++;
         }
-        int optional, quant;
-        i = skip_quant(s, n, i, &optional, &quant);
-        if (optional) {
-            end_run(&r);
+        {
+            int optional, quant;
+            i = skip_quant(s, n, i, &optional, &quant);
+            if (optional) goto flush;
+            if (!add_char(&r, lit, caseless) || quant) goto flush;
             continue;
         }
-        add_char(&r, lit, caseless);
-        if (quant) end_run(&r);
+    flush_then_escape:
+        if (r.ncur) goto flush_first;
+        i += 2;
+        {
+            char e = s[i - 1];
+            if (e == 'Q') {
+                const char *q = strstr(s + i, "\\E");
+                i = q && (size_t)(q - s) < n ? (size_t)(q - s) + 2 : n;
+            } else if (i < n && (s[i] == '{' || s[i] == '<' || s[i] == '\'')) {
+                char close = s[i] == '{' ? '}' : s[i] == '<' ? '>' : '\'';
+                while (i < n && s[i] != close) i++;
+                i++;
+            }
+        }
+        continue;
+    flush_then_class:
+        if (r.ncur) goto flush_first;
+        {
+            int o, q;
+            i = skip_quant(s, n, skip_class(s, n, i), &o, &q);
+        }
+        continue;
+    flush_then_group:
+        if (r.ncur) goto flush_first;
+        {
+            size_t gend = skip_group(s, n, i);
+            int o, q;
+            size_t after = skip_quant(s, n, gend, &o, &q);
+            if (!o) group_literals(s, i, gend, caseless, &grp);
+            i = after;
+        }
+        continue;
+    flush_then_meta:
+        if (r.ncur) goto flush_first;
+        i = c == '{' ? skip_braces(s, n, i) : i + 1;
+        continue;
+    flush_first: /* score the finished run, then re-dispatch the same byte */
+        if (r.ncur >= FL_MIN_LITERAL) {
+            int sc = lit_score(r.cur, r.ncur);
+            if (sc > bestscore) {
+                bestscore = sc;
+                memcpy(bestlit, r.cur, r.ncur);
+                bestlit[r.ncur] = '\0';
+            }
+        }
+        r.ncur = 0;
+        continue;
+    flush:
+        if (r.ncur >= FL_MIN_LITERAL) {
+            int sc = lit_score(r.cur, r.ncur);
+            if (sc > bestscore) {
+                bestscore = sc;
+                memcpy(bestlit, r.cur, r.ncur);
+                bestlit[r.ncur] = '\0';
+            }
+        }
+        r.ncur = 0;
     }
-    end_run(&r);
-    memcpy(out, r.best, r.nbest);
-    out[r.nbest] = '\0';
-    return r.nbest;
+    if (r.ncur >= FL_MIN_LITERAL) {
+        int sc = lit_score(r.cur, r.ncur);
+        if (sc > bestscore) {
+            bestscore = sc;
+            memcpy(bestlit, r.cur, r.ncur);
+            bestlit[r.ncur] = '\0';
+        }
+    }
+    if (grp.n && grp.score > bestscore && grp.n <= max) {
+        for (uint32_t k = 0; k < grp.n; k++) out[k] = grp.lits[k];
+        return grp.n;
+    }
+    litset_clear(&grp);
+    if (bestscore == -1000000 || max == 0) return 0;
+    return (out[0] = strdup(bestlit)) ? 1 : 0;
 }
 
 /* Leading (?flags) groups: returns the index after them, or -1 if the
@@ -172,25 +282,21 @@ static long skip_leading_flags(const char *p, int *caseless)
     return (long)i;
 }
 
-uint32_t fl_required_literals(const char *pattern, char **out, uint32_t max)
+/* Literals for a whole (sub)pattern: one set member per top-level
+ * alternative; 0 when any alternative has none. */
+static uint32_t literals_of(const char *s, size_t n, int caseless, char **out, uint32_t max)
 {
-    int caseless = strstr(pattern, "(?i") != NULL;
-    long start = skip_leading_flags(pattern, &caseless);
-    if (start < 0) return 0;
-    const char *s = pattern + start;
-    size_t n = strlen(s), a = 0, i = 0;
+    size_t a = 0, i = 0;
     uint32_t count = 0;
-    char lit[257];
     for (;;) {
         if (i < n && s[i] == '\\') { i += 2; continue; }
         if (i < n && s[i] == '[') { i = skip_class(s, n, i); continue; }
         if (i < n && s[i] == '(') { i = skip_group(s, n, i); continue; }
         if (i >= n || s[i] == '|') {
             size_t end = i < n ? i : n;
-            if (longest_run(s + a, end - a, caseless, lit) < FL_MIN_LITERAL || count == max ||
-                !(out[count] = strdup(lit)))
-                goto none;
-            count++;
+            uint32_t got = seq_literals(s + a, end - a, caseless, out + count, max - count);
+            if (!got) goto none;
+            count += got;
             if (i >= n) return count;
             a = ++i;
             continue;
@@ -200,4 +306,12 @@ uint32_t fl_required_literals(const char *pattern, char **out, uint32_t max)
 none:
     for (uint32_t k = 0; k < count; k++) free(out[k]);
     return 0;
+}
+
+uint32_t fl_required_literals(const char *pattern, char **out, uint32_t max)
+{
+    int caseless = strstr(pattern, "(?i") != NULL;
+    long start = skip_leading_flags(pattern, &caseless);
+    if (start < 0) return 0;
+    return literals_of(pattern + start, strlen(pattern + start), caseless, out, max);
 }

@@ -9,6 +9,7 @@
 #include "util.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,10 +46,17 @@ int fl_sb_reserve(fl_strbuf *sb, size_t extra)
 
 int fl_sb_append(fl_strbuf *sb, const char *s, size_t n)
 {
+    /* s may point into the buffer itself (appending a copy of part of
+     * it); growing can move the buffer, so remember s as an offset. */
+    uintptr_t base = (uintptr_t)sb->data, at = (uintptr_t)s;
+    int inside = sb->data != NULL && at >= base && at < base + sb->cap;
+    size_t off = inside ? (size_t)(at - base) : 0;
     if (fl_sb_reserve(sb, n) != 0)
         return -1;
+    if (inside)
+        s = sb->data + off;
     if (n > 0)
-        memmove(sb->data + sb->len, s, n); /* memmove: s may point into sb itself */
+        memmove(sb->data + sb->len, s, n);
     sb->len += n;
     sb->data[sb->len] = '\0';
     return 0;

@@ -54,7 +54,7 @@ static void *window_new(const fl_bcfg *c)
 void *fl_bstate_new(void *obj)
 {
     fl_robj *o = obj;
-    fl_bstate *s = calloc(1, sizeof *s);
+    fl_bstate *s = fl_calloc_line(sizeof *s);
     if (!s)
         return NULL;
     atomic_init(&s->win, window_new(cfg_of(o)));
@@ -73,6 +73,11 @@ void fl_bstate_free(void *st)
         return;
     free(atomic_load_explicit(&s->win, memory_order_relaxed));
     free(s);
+}
+
+void *fl_bstate_window(fl_bstate *s)
+{
+    return atomic_load_explicit(&s->win, memory_order_acquire);
 }
 
 static void win_read(void *w, int64_t now, int64_t out[3])

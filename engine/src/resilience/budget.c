@@ -27,7 +27,7 @@ static const fl_gcfg *cfg_of(fl_robj *o)
 void *fl_gstate_new(void *obj)
 {
     const fl_gcfg *c = cfg_of(obj);
-    fl_gstate *s = calloc(1, sizeof *s);
+    fl_gstate *s = fl_calloc_line(sizeof *s);
     fl_twin *w = fl_twin_new(c->nb, c->bucket_ns);
     if (!s || !w) {
         free(s);

@@ -30,7 +30,7 @@ static const fl_hcfg *cfg_of(fl_robj *o)
 
 void *fl_hstate_new(void *obj)
 {
-    fl_hstate *s = calloc(1, sizeof *s);
+    fl_hstate *s = fl_calloc_line(sizeof *s);
     pthread_condattr_t ca;
     (void)obj;
     if (!s)
@@ -102,11 +102,11 @@ int fl_bulkhead_acquire_wait(fl_robj *o, fl_hstate *s)
     pthread_mutex_lock(&s->mu);
     for (;;) {
         if (fl_bulkhead_try(o, s)) {
-            ok = 1;
+            ok = 2;
             break;
         }
         if (pthread_cond_timedwait(&s->cv, &s->mu, &until) == ETIMEDOUT) {
-            ok = fl_bulkhead_try(o, s);
+            ok = fl_bulkhead_try(o, s) ? 2 : 0;
             break;
         }
     }

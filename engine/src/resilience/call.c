@@ -63,12 +63,14 @@ int fl_call(fl_exec_t *ex, const char *key, fl_call_fn fn, void *user, fl_cancel
         fl_outcome_t out = {0};
         int64_t wait;
         if (fired(cancel)) {
+            fl_x_tick(&x);
             fl_x_finish(&x, FL_CALL_CANCELLED, "cancelled");
             break;
         }
         if (!fl_x_admit(&x, 1, &wait))
             break;
         if (wait > 0 && wait_for(ex->r, wait, cancel)) {
+            fl_x_tick(&x);
             fl_x_finish(&x, FL_CALL_CANCELLED, "cancelled");
             break;
         }
@@ -77,6 +79,7 @@ int fl_call(fl_exec_t *ex, const char *key, fl_call_fn fn, void *user, fl_cancel
         if (fl_x_outcome(&x, &out, &wait) == FL_X_DONE)
             break;
         if (wait_for(ex->r, wait, cancel)) {
+            fl_x_tick(&x);
             fl_x_finish(&x, FL_CALL_CANCELLED, "cancelled");
             break;
         }

@@ -45,7 +45,7 @@ int fl_exec_new(fl_resil_t *r, const fl_exec_config_t *c, fl_exec_t **out, fl_di
     }
     ex->r = r;
     ex->max_attempts = c->max_attempts ? (int)c->max_attempts : 3;
-    ex->base_ns = (int64_t)(c->base_ms ? c->base_ms : 100) * MS;
+    ex->base_ns = c->base_ms == FL_EXEC_ZERO_DELAY ? 0 : (int64_t)(c->base_ms ? c->base_ms : 100) * MS;
     ex->factor = c->factor >= 1.0 ? c->factor : 2.0;
     ex->max_delay_ns = (int64_t)(c->max_delay_ms ? c->max_delay_ms : 30000) * MS;
     ex->jitter = c->jitter;
@@ -95,13 +95,27 @@ static void abandon(fl_xstate *x)
     x->held = 0;
 }
 
+/* Bounded copy (snprintf costs more than the whole success path). */
+static void copy(char *dst, size_t cap, const char *src)
+{
+    size_t i = 0;
+    for (; src && src[i] && i + 1 < cap; i++)
+        dst[i] = src[i];
+    dst[i] = '\0';
+}
+
+void fl_x_tick(fl_xstate *x)
+{
+    x->now = fl_resil_clock(x->ex->r);
+}
+
 void fl_x_finish(fl_xstate *x, fl_call_outcome outcome, const char *reason)
 {
     fl_call_result_t *res = x->res;
     abandon(x);
     res->outcome = outcome;
-    snprintf(res->reason, sizeof res->reason, "%s", reason ? reason : "");
-    res->elapsed_ns = fl_resil_clock(x->ex->r) - x->start_ns;
+    copy(res->reason, sizeof res->reason, reason);
+    res->elapsed_ns = x->now - x->start_ns;
     if (outcome == FL_CALL_SUCCEEDED)
         emit(x, FL_EXEC_SUCCESS, NULL, NULL, 0, 0, 0);
     else
@@ -113,14 +127,17 @@ int fl_x_begin(fl_exec_t *ex, fl_xstate *x, const char *key, fl_exec_event_fn fn
 {
     uint64_t h = key && key[0] ? fl_key_hash(key) : 0;
     memset(x, 0, sizeof *x);
-    memset(res, 0, sizeof *res);
+    res->outcome = FL_CALL_SUCCEEDED;
+    res->attempts = 0;
+    res->category[0] = res->reason[0] = '\0';
+    res->elapsed_ns = 0;
     x->ex = ex;
     x->key = key;
     x->bkey = "";
     x->res = res;
     x->on_event = fn;
     x->event_user = user;
-    x->start_ns = fl_resil_clock(ex->r);
+    x->start_ns = x->now = fl_resil_clock(ex->r);
     x->deadline_ns = ex->deadline_ns ? x->start_ns + ex->deadline_ns : 0;
     if ((ex->g.breaker && !(x->bs = fl_robj_state(ex->g.breaker, key, h, &x->bkey))) ||
         (ex->g.limiter && !(x->ls = fl_robj_state(ex->g.limiter, key, h, NULL))) ||
@@ -144,7 +161,7 @@ static int refused(fl_xstate *x, fl_robj *o)
 int fl_x_admit(fl_xstate *x, int block, int64_t *wait_ns)
 {
     fl_exec_t *ex = x->ex;
-    int64_t now = fl_resil_clock(ex->r), ra;
+    int64_t now = x->attempt == 0 ? x->now : (x->now = fl_resil_clock(ex->r)), ra;
     *wait_ns = 0;
     if (x->deadline_ns && now >= x->deadline_ns) {
         fl_x_finish(x, FL_CALL_TIMED_OUT, "deadline");
@@ -158,21 +175,28 @@ int fl_x_admit(fl_xstate *x, int block, int64_t *wait_ns)
         if (!fl_limiter_take(ex->g.limiter, x->ls, now, lc->max_wait_ns, wait_ns))
             return refused(x, ex->g.limiter);
     }
-    if (x->hs && !(block ? fl_bulkhead_acquire_wait(ex->g.bulkhead, x->hs)
-                         : fl_bulkhead_try(ex->g.bulkhead, x->hs))) {
-        if (x->ls)
-            fl_limiter_untake(ex->g.limiter, x->ls);
-        return refused(x, ex->g.bulkhead);
-    }
-    if (x->hs)
+    if (x->hs) {
+        int got = block ? fl_bulkhead_acquire_wait(ex->g.bulkhead, x->hs)
+                        : fl_bulkhead_try(ex->g.bulkhead, x->hs);
+        if (!got) {
+            if (x->ls)
+                fl_limiter_untake(ex->g.limiter, x->ls);
+            return refused(x, ex->g.bulkhead);
+        }
         x->held |= HELD_SLOT;
+        if (got == 2)
+            x->now = -1; /* waited: fl_x_start re-reads the clock */
+    }
+    if (*wait_ns > 0)
+        x->now = -1;
     return 1;
 }
 
 void fl_x_start(fl_xstate *x, fl_attempt_info_t *info)
 {
     fl_exec_t *ex = x->ex;
-    int64_t now = fl_resil_clock(ex->r), t = ex->attempt_timeout_ns;
+    int64_t now = x->now >= 0 ? x->now : fl_resil_clock(ex->r), t = ex->attempt_timeout_ns;
+    x->now = now;
     x->attempt++;
     x->res->attempts = x->attempt;
     x->attempt_ns = now;
@@ -269,7 +293,7 @@ static int verdict_retry(fl_xstate *x, const fl_verdict_t *v, int64_t now, int64
 int fl_x_outcome(fl_xstate *x, const fl_outcome_t *o, int64_t *delay_ns)
 {
     fl_exec_t *ex = x->ex;
-    int64_t now = fl_resil_clock(ex->r), dur = now - x->attempt_ns;
+    int64_t now = x->now = fl_resil_clock(ex->r), dur = now - x->attempt_ns;
     const char *cat = o ? o->category : NULL;
     fl_outcome_t eff = {cat, o ? o->code : NULL, o ? o->message : NULL};
     fl_verdict_t v;
@@ -281,7 +305,7 @@ int fl_x_outcome(fl_xstate *x, const fl_outcome_t *o, int64_t *delay_ns)
         fl_x_finish(x, FL_CALL_SUCCEEDED, NULL);
         return FL_X_DONE;
     }
-    snprintf(x->res->category, sizeof x->res->category, "%s", cat);
+    copy(x->res->category, sizeof x->res->category, cat);
     if (!ex->decide)
         builtin(ex, x, cat, &v);
     else if ((memset(&v, 0, sizeof v), ex->decide(ex->decide_user, &x->info, &eff, &v)) != FL_OK)

@@ -22,7 +22,7 @@ static const fl_lcfg *cfg_of(fl_robj *o)
 void *fl_lstate_new(void *obj)
 {
     (void)obj;
-    return calloc(1, sizeof(fl_lstate));
+    return fl_calloc_line(sizeof(fl_lstate));
 }
 
 int fl_limiter_take(fl_robj *o, fl_lstate *s, int64_t now, int64_t max_wait_ns, int64_t *wait_ns)

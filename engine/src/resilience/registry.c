@@ -138,6 +138,15 @@ int64_t fl_resil_now(const fl_resil_t *r)
     return r ? fl_resil_clock(r) : 0;
 }
 
+void *fl_calloc_line(size_t size)
+{
+    size_t n = (size + 63) & ~(size_t)63;
+    void *p = aligned_alloc(64, n ? n : 64);
+    if (p)
+        memset(p, 0, n ? n : 64);
+    return p;
+}
+
 int64_t fl_resil_clock(const fl_resil_t *r)
 {
     return r->opt.clock(r->opt.clock_user);
@@ -221,7 +230,7 @@ void *fl_robj_state(fl_robj *o, const char *key, uint64_t hash, const char **key
 
 static fl_robj *obj_new(fl_resil_t *r, fl_resil_kind kind, const char *name, void *cfg)
 {
-    fl_robj *o = calloc(1, sizeof *o);
+    fl_robj *o = fl_calloc_line(sizeof *o); /* its shards are line-aligned */
     if (!o)
         return NULL;
     o->kind = kind;

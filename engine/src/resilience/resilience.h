@@ -200,6 +200,9 @@ struct fl_resil {
 };
 
 int64_t fl_resil_clock(const struct fl_resil *r);
+/* Zeroed memory on its own cache lines (no false sharing between keys);
+ * free with free(). */
+void *fl_calloc_line(size_t size);
 void fl_resil_sleep(const struct fl_resil *r, int64_t ns);
 /* Uniform in [0, n) from the registry's stream (thread-safe). */
 uint64_t fl_resil_rand(struct fl_resil *r, uint64_t n);
@@ -245,6 +248,8 @@ void fl_breaker_unpermit(fl_bstate *s, uint64_t gen, int half);
 /* Current visible state; *retry_after_ns while open. */
 fl_breaker_state fl_breaker_peek(fl_robj *o, fl_bstate *s, int64_t now, int64_t *retry_after_ns);
 void fl_breaker_fill_stats(fl_robj *o, fl_bstate *s, int64_t now, fl_breaker_stats_t *st);
+/* The key's current window (fl_cwin or fl_twin; `kind` tells).  Tests. */
+void *fl_bstate_window(fl_bstate *s);
 /* Operator state for one key. */
 void fl_breaker_force_key(fl_robj *o, fl_bstate *s, const char *key, fl_breaker_state st,
                           int64_t now);
@@ -269,7 +274,8 @@ void fl_hstate_free(void *st);
 int fl_hcfg_build(const char *name, const fl_bulkhead_config_t *c, fl_hcfg *out, fl_diag_t *diag);
 int fl_bulkhead_try(fl_robj *o, fl_hstate *s);
 /* Wait up to the config's max_wait for a slot if the queue has room
- * (real time, CLOCK_MONOTONIC).  1 acquired, 0 refused. */
+ * (real time, CLOCK_MONOTONIC).  1 acquired at once, 2 acquired after
+ * waiting, 0 refused. */
 int fl_bulkhead_acquire_wait(fl_robj *o, fl_hstate *s);
 void fl_bulkhead_release(fl_hstate *s);
 int32_t fl_bulkhead_inflight(fl_hstate *s);
@@ -326,6 +332,7 @@ typedef struct fl_xstate {
     int half;
     uint64_t gen;
     int64_t start_ns, deadline_ns, attempt_ns;
+    int64_t now;      /* last clock reading (saves re-reading it) */
     char *params;     /* owned */
     fl_attempt_info_t info; /* of the current attempt */
     fl_call_result_t *res;
@@ -346,6 +353,9 @@ void fl_x_start(fl_xstate *x, fl_attempt_info_t *info);
 /* The attempt ended with `o` (category may be overridden by a timeout).
  * FL_X_DONE (res final) or FL_X_RETRY after *delay_ns. */
 int fl_x_outcome(fl_xstate *x, const fl_outcome_t *o, int64_t *delay_ns);
+/* Re-read the clock after a wait (admission, start and finish use the
+ * last reading, so the success path reads the clock only twice). */
+void fl_x_tick(fl_xstate *x);
 /* End the call as `outcome` with `reason` (cancel, deadline), giving back
  * an admitted attempt without an outcome. */
 void fl_x_finish(fl_xstate *x, fl_call_outcome outcome, const char *reason);

@@ -110,6 +110,7 @@ static void on_timer(uv_timer_t *t)
 {
     fl_run_t *run = t->data;
     fl_outcome_t to = {"deadline_exceeded", NULL, "attempt timed out"};
+    fl_x_tick(&run->x);
     switch (run->phase) {
     case PH_START:
         step(run);
@@ -185,6 +186,7 @@ int fl_run_cancel(fl_run_t *run)
         return FL_ESTATE;
     if (run->phase == PH_ATTEMPT)
         abort_attempt(run);
+    fl_x_tick(&run->x);
     fl_x_finish(&run->x, FL_CALL_CANCELLED, "cancelled");
     finish(run);
     return FL_OK;

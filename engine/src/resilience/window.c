@@ -21,7 +21,7 @@
 
 fl_cwin *fl_cwin_new(uint32_t size)
 {
-    fl_cwin *w = calloc(1, sizeof *w + size);
+    fl_cwin *w = fl_calloc_line(sizeof *w + size);
     if (!w)
         return NULL;
     w->kind = FL_WINDOW_COUNT;
@@ -87,7 +87,7 @@ void fl_cwin_carry(fl_cwin *to, fl_cwin *from)
 
 fl_twin *fl_twin_new(uint32_t nb, int64_t bucket_ns)
 {
-    fl_twin *w = calloc(1, sizeof *w + nb * sizeof(fl_tbucket));
+    fl_twin *w = fl_calloc_line(sizeof *w + nb * sizeof(fl_tbucket));
     if (!w)
         return NULL;
     w->kind = FL_WINDOW_TIME;

@@ -1,0 +1,290 @@
+/*
+ * bench_executor.c -- per-call overhead of the resilience executor.
+ *
+ * Scenarios (one key, breaker + retry budget, max 3 attempts):
+ *   success  every call succeeds at the first attempt
+ *   retry    every call fails once ("unavailable") and succeeds on a retry
+ *            after a zero delay
+ * each run through fl_call and through the same logic written by hand in
+ * plain C (single-threaded: no atomics, no key lookup, same clock reads).
+ * Then the admission checks (breaker + limiter + bulkhead, fl_admit and
+ * fl_complete) on 1 and 2 threads, with distinct keys and with one key.
+ *
+ * Prints one line per figure.  Usage: bench_executor [seconds-per-figure]
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "faultline.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- the attempt functions ------------------------------------------------ */
+
+static void ok_fn(void *u, const fl_attempt_info_t *a, fl_outcome_t *o)
+{
+    (void)u;
+    (void)a;
+    (void)o;
+}
+
+static void flaky_fn(void *u, const fl_attempt_info_t *a, fl_outcome_t *o)
+{
+    (void)u;
+    if (a->attempt == 1)
+        o->category = "unavailable";
+}
+
+/* ---- the same logic by hand ------------------------------------------------ */
+
+typedef struct hand {
+    int state; /* 0 closed 1 open */
+    unsigned char ring[100];
+    uint64_t seq;
+    int fails;
+    int64_t open_until;
+    int64_t bucket_epoch[10], calls[10], retries[10];
+} hand;
+
+static void hand_record(hand *h, int fail, int64_t now)
+{
+    unsigned char *slot = &h->ring[h->seq++ % 100];
+    h->fails += fail - *slot;
+    *slot = (unsigned char)fail;
+    if (fail && h->seq >= 20 && h->fails * 10 >= 9 * (int)(h->seq < 100 ? h->seq : 100)) {
+        h->state = 1;
+        h->open_until = now + 30000000000ll;
+    }
+}
+
+static int64_t *hand_bucket(hand *h, int64_t now, int64_t *arr)
+{
+    int64_t e = now / 1000000000;
+    int i = (int)(e % 10);
+    if (h->bucket_epoch[i] != e) {
+        h->bucket_epoch[i] = e;
+        h->calls[i] = h->retries[i] = 0;
+    }
+    return &arr[i];
+}
+
+static int hand_budget_ok(hand *h, int64_t now)
+{
+    int64_t c = 0, r = 0, e = now / 1000000000;
+    for (int i = 0; i < 10; i++)
+        if (h->bucket_epoch[i] > e - 10) {
+            c += h->calls[i];
+            r += h->retries[i];
+        }
+    if (r >= (c > 10 ? c : 10))
+        return 0;
+    (*hand_bucket(h, now, h->retries))++;
+    return 1;
+}
+
+static int is_retryable(const char *cat)
+{
+    return cat && (strcmp(cat, "unavailable") == 0 || strcmp(cat, "deadline_exceeded") == 0 ||
+                   strcmp(cat, "resource_exhausted") == 0 || strcmp(cat, "aborted") == 0);
+}
+
+static int hand_call(hand *h, fl_call_fn fn)
+{
+    int64_t start = mono_ns();
+    (*hand_bucket(h, start, h->calls))++;
+    for (int attempt = 1; attempt <= 3; attempt++) {
+        fl_attempt_info_t info = {attempt, NULL, NULL, 0, 0};
+        fl_outcome_t out = {NULL, NULL, NULL};
+        int64_t t0 = mono_ns(), t1;
+        if (h->state == 1 && t0 < h->open_until)
+            return -1;
+        fn(NULL, &info, &out);
+        t1 = mono_ns();
+        hand_record(h, out.category != NULL || t1 - t0 >= 60000000000ll, t1);
+        if (!out.category)
+            return 0;
+        if (!is_retryable(out.category) || attempt == 3 || !hand_budget_ok(h, t1))
+            return -1;
+    }
+    return -1;
+}
+
+/* ---- measurement ------------------------------------------------------------ */
+
+static double time_exec(fl_exec_t *ex, fl_call_fn fn, double secs)
+{
+    long n = 0;
+    double t0 = now_s(), t;
+    fl_call_result_t res;
+    do {
+        for (int i = 0; i < 10000; i++) {
+            fl_call(ex, "svc", fn, NULL, NULL, &res);
+            if (res.outcome != FL_CALL_SUCCEEDED) {
+                fprintf(stderr, "unexpected outcome %d (%s)\n", res.outcome, res.reason);
+                exit(1);
+            }
+        }
+        n += 10000;
+        t = now_s();
+    } while (t - t0 < secs);
+    return (t - t0) * 1e9 / (double)n;
+}
+
+static double time_hand(fl_call_fn fn, double secs)
+{
+    hand *h = calloc(1, sizeof *h);
+    long n = 0;
+    double t0 = now_s(), t;
+    do {
+        for (int i = 0; i < 10000; i++)
+            if (hand_call(h, fn) != 0) {
+                fprintf(stderr, "hand: unexpected failure\n");
+                exit(1);
+            }
+        n += 10000;
+        t = now_s();
+    } while (t - t0 < secs);
+    free(h);
+    return (t - t0) * 1e9 / (double)n;
+}
+
+static fl_exec_t *make_exec(fl_resil_t *r)
+{
+    fl_breaker_config_t bc = {.size = 100, .failure_rate = 0.9, .min_calls = 20};
+    fl_budget_config_t gc = {.ratio = 1.0, .min_retries = 10};
+    fl_exec_config_t ec = {.guard = {.breaker = "b", .budget = "g"}, .max_attempts = 3,
+                           .base_ms = FL_EXEC_ZERO_DELAY};
+    fl_exec_t *ex = NULL;
+    fl_diag_t d;
+    if (fl_breaker_declare(r, "b", &bc, &d) || fl_budget_declare(r, "g", &gc, &d) ||
+        fl_exec_new(r, &ec, &ex, &d)) {
+        fprintf(stderr, "setup: %s\n", d.message);
+        exit(1);
+    }
+    return ex;
+}
+
+/* ---- admission scaling ------------------------------------------------------ */
+
+typedef struct worker {
+    fl_guard_t *g;
+    const char *key;
+    double secs;
+    long calls;
+} worker;
+
+static void *admit_loop(void *arg)
+{
+    worker *w = arg;
+    double t0 = now_s();
+    long n = 0;
+    do {
+        for (int i = 0; i < 10000; i++) {
+            fl_permit_t p;
+            if (fl_admit(w->g, w->key, &p) == FL_OK)
+                fl_complete(&p, NULL);
+        }
+        n += 10000;
+    } while (now_s() - t0 < w->secs);
+    w->calls = n;
+    return NULL;
+}
+
+static double admit_rate(fl_guard_t *g, int threads, int same_key, double secs)
+{
+    static const char *const KEYS[2] = {"svc-a", "svc-b"};
+    pthread_t t[2];
+    worker w[2];
+    double total = 0;
+    for (int i = 0; i < threads; i++) {
+        w[i] = (worker){g, same_key ? KEYS[0] : KEYS[i], secs, 0};
+        pthread_create(&t[i], NULL, admit_loop, &w[i]);
+    }
+    for (int i = 0; i < threads; i++) {
+        pthread_join(t[i], NULL);
+        total += (double)w[i].calls / secs;
+    }
+    return total;
+}
+
+static void scaling(double secs)
+{
+    fl_resil_t *r = NULL;
+    fl_breaker_config_t bc = {.size = 100};
+    fl_limiter_config_t lc = {.rate = 1e9, .burst = 1000000000};
+    fl_bulkhead_config_t hc = {.max_concurrent = 1000};
+    fl_guard_spec_t spec = {"b", "l", "h", NULL};
+    fl_guard_t *g = NULL;
+    double one, two, two_same;
+    fl_resil_new(NULL, &r);
+    fl_breaker_declare(r, "b", &bc, NULL);
+    fl_limiter_declare(r, "l", &lc, NULL);
+    fl_bulkhead_declare(r, "h", &hc, NULL);
+    fl_guard_new(r, &spec, &g, NULL);
+    one = admit_rate(g, 1, 0, secs);
+    two = admit_rate(g, 2, 0, secs);
+    two_same = admit_rate(g, 2, 1, secs);
+    printf("admit+complete (breaker+limiter+bulkhead), 1 thread:        %8.2f M calls/s\n",
+           one / 1e6);
+    printf("admit+complete, 2 threads, distinct keys:                  %8.2f M calls/s  (%.2fx)\n",
+           two / 1e6, two / one);
+    printf("admit+complete, 2 threads, one shared key:                 %8.2f M calls/s  (%.2fx)\n",
+           two_same / 1e6, two_same / one);
+    fl_resil_free(r);
+}
+
+int main(int argc, char **argv)
+{
+    double secs = argc > 1 ? atof(argv[1]) : 1.0;
+    fl_resil_t *r = NULL;
+    fl_exec_t *ex;
+    double e_ok, h_ok, e_retry, h_retry, bare;
+    fl_resil_new(NULL, &r);
+    ex = make_exec(r);
+    {   /* the floor: two clock reads and the indirect call */
+        long n = 0;
+        double t0 = now_s(), t;
+        do {
+            for (int i = 0; i < 10000; i++) {
+                fl_outcome_t o = {NULL, NULL, NULL};
+                fl_attempt_info_t a = {1, NULL, NULL, 0, 0};
+                int64_t s = mono_ns();
+                ok_fn(NULL, &a, &o);
+                if (mono_ns() - s < 0)
+                    abort();
+            }
+            n += 10000;
+            t = now_s();
+        } while (t - t0 < secs / 2);
+        bare = (t - t0) * 1e9 / (double)n;
+    }
+    e_ok = time_exec(ex, ok_fn, secs);
+    h_ok = time_hand(ok_fn, secs);
+    e_retry = time_exec(ex, flaky_fn, secs);
+    h_retry = time_hand(flaky_fn, secs);
+    printf("floor (2 clock reads + call):                              %8.1f ns/call\n", bare);
+    printf("success path: fl_call                                      %8.1f ns/call\n", e_ok);
+    printf("success path: hand-written C                               %8.1f ns/call  (fl_call %.2fx)\n",
+           h_ok, e_ok / h_ok);
+    printf("fail once, retry with zero delay: fl_call                  %8.1f ns/call\n", e_retry);
+    printf("fail once, retry with zero delay: hand-written C           %8.1f ns/call  (fl_call %.2fx)\n",
+           h_retry, e_retry / h_retry);
+    fl_resil_free(r);
+    scaling(secs);
+    return 0;
+}
