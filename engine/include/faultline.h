@@ -196,6 +196,69 @@ typedef struct fl_version_info {
 /* Describe the current version.  FL_ESTATE if nothing is loaded. */
 FL_EXTERN int fl_engine_current(fl_engine_t *engine, fl_version_info_t *out);
 
+/*
+ * List the kept versions, newest first, into out[0..cap).  *count receives
+ * the number kept (which may exceed cap).  Strings in out stay valid until
+ * the next load, reload or rollback on this engine.  FL_EINVAL for NULL
+ * engine/count or NULL out with cap > 0.
+ */
+FL_EXTERN int fl_engine_versions(fl_engine_t *engine, fl_version_info_t *out, size_t cap, size_t *count);
+
+/*
+ * Make a kept version current again.  `id` is a version id (16 hex digits,
+ * or a unique prefix of at least 4); NULL means the version before the
+ * current one.  The rolled-back version is republished (it becomes the
+ * newest entry).  FL_ENOENT when no kept version matches (or there is no
+ * previous one), FL_EINVAL when a prefix is ambiguous or too short.
+ * Thread-safe; deciders pick it up at their next decision.
+ */
+FL_EXTERN int fl_engine_rollback(fl_engine_t *engine, const char *id, fl_diag_t *diag);
+
+/* Load again from the directory of the current version (what a watch or
+ * SIGHUP does).  FL_ESTATE when the current version did not come from a
+ * directory.  Otherwise as fl_engine_load. */
+FL_EXTERN int fl_engine_reload(fl_engine_t *engine, fl_diag_t *diag);
+
+/* ------------------------------------------------------------------------ */
+/* Watching a policy directory (hot reload)                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef struct fl_watch fl_watch_t;
+
+/* Called on the watch's own thread after every reload attempt: status is
+ * FL_OK (published, or unchanged content) or the load's error, with diag
+ * naming file:line:col; `current` describes the version now serving (its
+ * strings are valid only during the call). */
+typedef void (*fl_reload_cb)(void *ud, int status, const fl_diag_t *diag,
+                             const fl_version_info_t *current);
+
+typedef struct fl_watch_options {
+    uint32_t debounce_ms;   /* quiet time after the last change; default 150   */
+    uint32_t poll_ms;       /* re-check interval for symlink swaps and missed
+                               events; default 1000                           */
+    int handle_sighup;      /* 1: SIGHUP triggers a reload (via libuv)         */
+    fl_reload_cb on_reload; /* optional                                        */
+    void *ud;
+} fl_watch_options_t;
+
+/*
+ * Watch `dir` and reload `engine` from it when it changes: libuv file-system
+ * events on the directory and on its parent (so editors that write-then-
+ * rename and a directory replaced by an atomic symlink swap are both seen),
+ * debounced, plus a periodic check of the resolved path and the files' sizes
+ * and times.  A reload that fails leaves the running version serving.  The
+ * watch runs on its own thread.  FL_EINVAL for NULL arguments, FL_ENOENT if
+ * dir does not exist, FL_ENOMEM.  Caller stops it with fl_watch_stop.
+ */
+FL_EXTERN int fl_watch_start(fl_engine_t *engine, const char *dir, const fl_watch_options_t *opts,
+                             fl_watch_t **out);
+/* Ask for a reload now (thread- and async-signal-safe).  FL_EINVAL on NULL. */
+FL_EXTERN int fl_watch_trigger(fl_watch_t *w);
+/* Number of reload attempts made so far (for tests and status lines). */
+FL_EXTERN uint64_t fl_watch_reloads(const fl_watch_t *w);
+/* Stop watching, join the thread and free the watch.  NULL is a no-op. */
+FL_EXTERN void fl_watch_stop(fl_watch_t *w);
+
 /* ------------------------------------------------------------------------ */
 /* Events                                                                    */
 /* ------------------------------------------------------------------------ */

@@ -238,6 +238,7 @@ typedef struct fl_version {
     uint32_t nsrcs;
     uint32_t nhandlers;
 
+    int from_dir;              /* loaded from a directory (reloadable)  */
     struct fl_index *index;
     pcre2_match_context *mctx; /* match limits, shared read-only         */
     uint32_t max_captures;     /* largest ovector any pattern needs      */

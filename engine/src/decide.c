@@ -153,11 +153,14 @@ static void put_identity(fl_ctx_t *ctx, const fl_version *v, const fl_eview *ev,
 static void safe_decision(fl_ctx_t *ctx, const fl_version *v, const fl_eview *ev, int status,
                           const char *why, fl_decision_t *d)
 {
-    const char *rule = fl_decision_get(d, FL_DS_RULE);
+    const char *rule = fl_decision_get(d, FL_DS_RULE), *fx = fl_decision_get(d, FL_DS_EFFECTS);
     char rulebuf[256];
     snprintf(rulebuf, sizeof rulebuf, "%s", rule ? rule : "default");
+    char *effects = fx ? strdup(fx) : NULL;
     fl_decision_clear(d);
     fl_decision_put(d, FL_DS_RULE, rulebuf, strlen(rulebuf));
+    if (effects) fl_decision_put(d, FL_DS_EFFECTS, effects, strlen(effects));
+    free(effects);
     fl_decision_put(d, FL_DS_CATEGORY, v->safe_category, strlen(v->safe_category));
     const fl_catconf *c = fl_find_category(v, v->safe_category);
     d->severity = v->safe.severity >= 0 ? (fl_severity)v->safe.severity : FL_SEV_ERROR;

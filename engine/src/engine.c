@@ -5,6 +5,7 @@
  * (read, run, compile, run examples, then swap).  See docs/architecture.md
  * for the threading model.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,6 +119,7 @@ static int load_dir(fl_engine_t *e, const char *dir, int do_publish, fl_diag_t *
         return fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "out of memory");
     }
     pthread_mutex_lock(&e->load);
+    v->from_dir = 1;
     int rc = fl_read_policy_dir(v, dir, diag);
     if (rc == FL_OK) rc = build_version(e, v, diag);
     if (rc == FL_OK && do_publish) rc = publish(e, v);
@@ -162,16 +164,102 @@ int fl_engine_load_string(fl_engine_t *e, const char *name, const char *src, siz
     return rc;
 }
 
+static fl_version_info_t info_of(const fl_version *v, const fl_version *current)
+{
+    return (fl_version_info_t){v->id, v->name, v->label, v->source, v->loaded_at_ms,
+                               v->nrules, v->nexamples, v == current};
+}
+
 int fl_engine_current(fl_engine_t *e, fl_version_info_t *out)
 {
     if (!e || !out) return FL_EINVAL;
     pthread_mutex_lock(&e->swap);
     fl_version *v = e->current;
     if (v) {
-        *out = (fl_version_info_t){v->id, v->name, v->label, v->source, v->loaded_at_ms, v->nrules, v->nexamples, 1};
+        *out = info_of(v, v);
     }
     pthread_mutex_unlock(&e->swap);
     return v ? FL_OK : FL_ESTATE;
+}
+
+int fl_engine_versions(fl_engine_t *e, fl_version_info_t *out, size_t cap, size_t *count)
+{
+    if (!e || !count || (!out && cap)) return FL_EINVAL;
+    pthread_mutex_lock(&e->swap);
+    *count = e->nhistory;
+    for (size_t i = 0; i < cap && i < e->nhistory; i++)
+        out[i] = info_of(e->history[e->nhistory - 1 - i], e->current);
+    pthread_mutex_unlock(&e->swap);
+    return FL_OK;
+}
+
+/* The kept version matching id (a prefix of >= 4 hex digits), or NULL with
+ * *status saying why. */
+static fl_version *find_kept(fl_engine_t *e, const char *id, int *status)
+{
+    fl_version *found = NULL;
+    *status = FL_ENOENT;
+    if (!id) {
+        for (uint32_t i = e->nhistory; i-- > 0;)
+            if (e->history[i] != e->current) return *status = FL_OK, e->history[i];
+        return NULL;
+    }
+    size_t n = strlen(id);
+    if (n < 4 || n > 16) return *status = FL_EINVAL, NULL;
+    for (uint32_t i = 0; i < e->nhistory; i++)
+        if (strncmp(e->history[i]->id, id, n) == 0) {
+            if (found && found != e->history[i] && strcmp(found->id, e->history[i]->id) != 0)
+                return *status = FL_EINVAL, NULL;
+            found = e->history[i];
+        }
+    if (found) *status = FL_OK;
+    return found;
+}
+
+int fl_engine_rollback(fl_engine_t *e, const char *id, fl_diag_t *diag)
+{
+    fl_diag_clear(diag);
+    if (!e) return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "NULL engine");
+    pthread_mutex_lock(&e->load);
+    pthread_mutex_lock(&e->swap);
+    int st;
+    fl_version *v = find_kept(e, id, &st);
+    if (v) fl_version_ref(v);
+    pthread_mutex_unlock(&e->swap);
+    if (!v) {
+        pthread_mutex_unlock(&e->load);
+        return fl_diag_set(diag, st, NULL, 0, 0, st == FL_EINVAL ? "version id '%s' is ambiguous or too short"
+                                                                  : "no kept version matches '%s'",
+                           id ? id : "(previous)");
+    }
+    /* Republishing moves it to the newest slot; drop its older entry so a
+     * version appears in the history once. */
+    pthread_mutex_lock(&e->swap);
+    for (uint32_t i = 0; i < e->nhistory; i++)
+        if (e->history[i] == v) {
+            memmove(e->history + i, e->history + i + 1, (e->nhistory - i - 1) * sizeof *e->history);
+            e->nhistory--;
+            fl_version_unref(v); /* the history's reference; ours is still held */
+            break;
+        }
+    pthread_mutex_unlock(&e->swap);
+    int rc = publish(e, v);
+    if (rc != FL_OK) fl_version_unref(v);
+    pthread_mutex_unlock(&e->load);
+    return rc;
+}
+
+int fl_engine_reload(fl_engine_t *e, fl_diag_t *diag)
+{
+    fl_diag_clear(diag);
+    if (!e) return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "NULL engine");
+    char dir[4096] = "";
+    pthread_mutex_lock(&e->swap);
+    int ok = e->current && e->current->from_dir;
+    if (ok) snprintf(dir, sizeof dir, "%s", e->current->source);
+    pthread_mutex_unlock(&e->swap);
+    if (!ok) return fl_diag_set(diag, FL_ESTATE, NULL, 0, 0, "the current version was not loaded from a directory");
+    return fl_engine_load(e, dir, diag);
 }
 
 /* ---- contexts -------------------------------------------------------------- */

@@ -4,9 +4,12 @@
  * times differ.  fl_fp_normalize rewrites a message so those variable parts
  * become placeholders, and fl_fingerprint hashes the normalised message with
  * the decision's category, domain, code and op (XXH3-64).  The normaliser
- * runs on every decision, so it is a hand-written single-pass scanner over a
- * byte-class table: no allocation, no regex, bounded output, and look-ahead
- * that never rescans the same bytes more than a constant number of times.
+ * runs on every decision, so it is a hand-written single-pass scanner: plain
+ * text (most of a message) is classified and copied sixteen bytes at a time,
+ * and only the bytes where a placeholder could start go through the rules,
+ * which use a byte-class table.  No allocation, no regex, bounded output,
+ * and look-ahead that never rescans the same bytes more than a constant
+ * number of times, so hostile input costs linear time.
  */
 #include "util.h"
 
@@ -111,7 +114,7 @@ static inline void emit(fp_scan *f, const char *p, size_t n)
 }
 #define EMIT(f, lit) emit((f), (lit), sizeof(lit) - 1)
 
-/* Copies one byte, lower-cased; returns i + 1. */
+/* Copies one byte, lower-cased; returns i + 1 (i when the output is full). */
 static size_t literal(fp_scan *f, size_t i)
 {
     unsigned char c = f->s[i];

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bindings.h"
 #include "core.h"
 
 void fl_handler_close(fl_ctx_t *ctx)
@@ -36,6 +37,13 @@ static int open_state(fl_ctx_t *ctx, fl_version *v, fl_strbuf *err)
     if (!L) goto fail;
     ctx->L = L;
     if (fl_sandbox_run_sources(L, v, &ctx->lmem, 2000000, &diag) != FL_OK) goto fail;
+    if (o->bindings) { /* the host's resource, storage and checkpoint actions */
+        if (fl_bindings_open_lua(L, o->bindings) != FL_OK) {
+            fl_diag_set(&diag, FL_EHANDLER, NULL, 0, 0, "cannot open the fl bindings");
+            goto fail;
+        }
+        lua_setglobal(L, "fl");
+    }
     lua_newtable(L);
     lua_getfield(L, -2, "rules");
     size_t n = lua_objlen(L, -1);
@@ -110,6 +118,16 @@ static void push_decision(lua_State *L, const fl_decision_t *d)
     lua_setfield(L, -2, "attempts_left");
 }
 
+static void put_effects(fl_decision_t *d, json_t *effects)
+{
+    if (effects && json_array_size(effects) > 0) {
+        char *s = json_dumps(effects, JSON_COMPACT);
+        if (s) fl_decision_put(d, FL_DS_EFFECTS, s, strlen(s));
+        free(s);
+    }
+    json_decref(effects);
+}
+
 /* Message text of the error value without calling into policy code (a
  * __tostring metamethod could itself throw or loop). */
 static void error_text(lua_State *L, fl_strbuf *err)
@@ -140,7 +158,13 @@ int fl_handler_run(fl_ctx_t *ctx, fl_version *v, const fl_rule *rule, const fl_e
     push_event(L, ctx, ev);
     push_decision(L, d);
     fl_sandbox_arm(L, &ctx->lmem, fl_engine_opts(ctx->engine)->handler_budget_us);
+    json_t *effects = json_array(); /* actions the handler performs, for `effects` */
+    lua_pushlightuserdata(L, effects);
+    lua_setfield(L, LUA_REGISTRYINDEX, FL_LUA_EFFECTS_KEY);
     int prc = lua_pcall(L, 2, 1, 0);
+    lua_pushnil(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, FL_LUA_EFFECTS_KEY);
+    put_effects(d, effects); /* even on failure: the actions really happened */
     fl_sandbox_disarm(L, &ctx->lmem);
     int rc = FL_OK;
     if (prc != 0) {

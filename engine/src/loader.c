@@ -255,6 +255,9 @@ static int each_record(struct ld *ld, const char *field, int (*fn)(struct ld *, 
 int fl_load_sources(fl_version *v, const fl_engine_options_t *opts, struct fl_resil *resil,
                     fl_diag_t *diag)
 {
+    /* The safe decision's settings are "unset" (-1) unless `policy.safe`
+     * declares them: a zeroed struct would mean severity "debug". */
+    v->safe.severity = v->safe.retryable = -1;
     struct fl_lmem mem = {0, opts->lua_memory_cap, 0, 0, 0};
     lua_State *L = fl_sandbox_new(&mem, opts->seed, diag);
     if (!L) return diag ? diag->status : FL_ENOMEM;

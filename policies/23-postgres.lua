@@ -1,0 +1,158 @@
+-- PostgreSQL SQLSTATE codes and server texts.
+-- Authority: PostgreSQL documentation, Appendix A "PostgreSQL Error Codes"
+-- (classes and condition names).  Class 40 (transaction rollback) and the
+-- connection/operator-intervention conditions are the transient ones that
+-- drivers and ORMs retry (serialization_failure 40001, deadlock_detected
+-- 40P01, admin_shutdown 57P01, cannot_connect_now 57P03,
+-- too_many_connections 53300, query_canceled 57014 by statement_timeout).
+
+local P_COMBO, P_CODE, P_SPECIFIC, P_CLASS = 300, 200, 100, 40
+local PG = { "postgres", "postgresql", "pg", "psql", "sqlstate" }
+
+local SQLSTATE = {
+  -- class 08 connection exception
+  ["08000"] = "unavailable", ["08003"] = "unavailable.connection_reset",
+  ["08006"] = "unavailable.connection_reset", ["08001"] = "unavailable",
+  ["08004"] = "unavailable", ["08007"] = "unavailable", ["08P01"] = "internal",
+  ["0A000"] = "unimplemented",
+  -- class 22 data exception
+  ["22001"] = "out_of_range", ["22003"] = "out_of_range", ["22008"] = "out_of_range",
+  ["22012"] = "invalid_argument", ["22P02"] = "invalid_argument.parse",
+  ["22007"] = "invalid_argument.parse", ["22P05"] = "invalid_argument",
+  ["22023"] = "invalid_argument", ["2202E"] = "out_of_range",
+  -- class 23 integrity constraint violation
+  ["23000"] = "failed_precondition", ["23001"] = "failed_precondition",
+  ["23502"] = "invalid_argument", ["23503"] = "failed_precondition",
+  ["23505"] = "already_exists", ["23514"] = "invalid_argument",
+  ["23P01"] = "failed_precondition",
+  -- class 25 invalid transaction state
+  ["25006"] = "failed_precondition", ["25P02"] = "failed_precondition",
+  ["25P03"] = "unavailable.connection_reset",
+  -- class 28 invalid authorization specification
+  ["28000"] = "unauthenticated", ["28P01"] = "unauthenticated",
+  -- class 3D / 3F
+  ["3D000"] = "not_found", ["3F000"] = "not_found",
+  -- class 40 transaction rollback
+  ["40000"] = "aborted", ["40001"] = "aborted.serialization", ["40002"] = "aborted",
+  ["40003"] = "aborted", ["40P01"] = "aborted.deadlock",
+  -- class 42 syntax error or access rule violation
+  ["42601"] = "invalid_argument.parse", ["42501"] = "permission_denied",
+  ["42P01"] = "not_found", ["42703"] = "not_found", ["42883"] = "not_found",
+  ["42704"] = "not_found", ["42P02"] = "not_found", ["26000"] = "not_found",
+  ["42P07"] = "already_exists", ["42710"] = "already_exists", ["42P04"] = "already_exists",
+  ["42P06"] = "already_exists", ["42723"] = "already_exists", ["42701"] = "already_exists",
+  ["42804"] = "invalid_argument", ["42846"] = "invalid_argument",
+  -- class 53 insufficient resources
+  ["53000"] = "resource_exhausted", ["53100"] = "resource_exhausted.storage_full",
+  ["53200"] = "resource_exhausted.memory", ["53300"] = "resource_exhausted.connections",
+  ["53400"] = "resource_exhausted.quota",
+  -- class 54 program limit exceeded
+  ["54000"] = "invalid_argument", ["54001"] = "invalid_argument", ["54011"] = "invalid_argument",
+  ["54023"] = "invalid_argument",
+  -- class 55 object not in prerequisite state
+  ["55000"] = "failed_precondition", ["55006"] = "failed_precondition",
+  ["55P02"] = "failed_precondition", ["55P03"] = "aborted.locked",
+  ["55P04"] = "failed_precondition",
+  -- class 57 operator intervention
+  ["57000"] = "unavailable", ["57014"] = "cancelled", ["57P01"] = "unavailable",
+  ["57P02"] = "unavailable", ["57P03"] = "unavailable", ["57P04"] = "not_found",
+  ["57P05"] = "unavailable.connection_reset",
+  -- class 58 system error
+  ["58000"] = "internal", ["58030"] = "internal.io", ["58P01"] = "not_found.file",
+  ["58P02"] = "already_exists",
+  -- class 72, F0, HV, P0, XX
+  ["72000"] = "failed_precondition",
+  ["P0001"] = "unknown", ["P0002"] = "not_found", ["P0003"] = "out_of_range",
+  ["P0004"] = "internal",
+  ["XX000"] = "internal", ["XX001"] = "data_loss", ["XX002"] = "data_loss",
+}
+
+local keys = {}
+for k in pairs(SQLSTATE) do keys[#keys + 1] = k end
+table.sort(keys)
+for _, k in ipairs(keys) do
+  rule("pg-" .. k) {
+    when = { domain = PG, code = k }, category = SQLSTATE[k], priority = P_CODE,
+  }
+end
+
+-- 57014 query_canceled is raised both by a cancel request and by
+-- statement_timeout; the text tells them apart.
+rule("pg-57014-statement-timeout") {
+  when = { domain = PG, code = "57014", message = re"(?i)statement timeout" },
+  category = "deadline_exceeded", priority = P_COMBO,
+}
+rule("pg-57014-lock-timeout") {
+  when = { domain = PG, code = { "57014", "55P03" }, message = re"(?i)lock timeout" },
+  category = "aborted.locked", priority = P_COMBO,
+}
+
+-- Classes, for the codes not listed above.
+local CLASS = {
+  ["00"] = "unknown", ["01"] = "unknown", ["02"] = "not_found", ["03"] = "unknown",
+  ["08"] = "unavailable", ["09"] = "internal", ["0A"] = "unimplemented",
+  ["0B"] = "failed_precondition", ["0F"] = "invalid_argument", ["0L"] = "permission_denied",
+  ["0P"] = "permission_denied", ["0Z"] = "failed_precondition", ["20"] = "not_found",
+  ["21"] = "invalid_argument", ["22"] = "invalid_argument", ["23"] = "failed_precondition",
+  ["24"] = "failed_precondition", ["25"] = "failed_precondition", ["26"] = "not_found",
+  ["27"] = "failed_precondition", ["28"] = "unauthenticated", ["2B"] = "failed_precondition",
+  ["2D"] = "failed_precondition", ["2F"] = "internal", ["34"] = "not_found",
+  ["38"] = "internal", ["39"] = "internal", ["3B"] = "failed_precondition",
+  ["3D"] = "not_found", ["3F"] = "not_found", ["40"] = "aborted",
+  ["42"] = "invalid_argument", ["44"] = "invalid_argument", ["53"] = "resource_exhausted",
+  ["54"] = "invalid_argument", ["55"] = "failed_precondition", ["57"] = "unavailable",
+  ["58"] = "internal", ["72"] = "failed_precondition", ["F0"] = "internal",
+  ["HV"] = "internal", ["P0"] = "internal", ["XX"] = "internal",
+}
+local ckeys = {}
+for k in pairs(CLASS) do ckeys[#ckeys + 1] = k end
+table.sort(ckeys)
+for _, k in ipairs(ckeys) do
+  rule("pg-class-" .. k) {
+    when = { domain = PG, code = re("^" .. k .. "[0-9A-Z]{3}$") },
+    category = CLASS[k], priority = P_CLASS,
+  }
+end
+
+-- Server and libpq texts (message only, or a driver without the SQLSTATE).
+local TEXTS = {
+  { "serialization", [[could not serialize access]],                      "aborted.serialization" },
+  { "recovery-conflict", [[canceling statement due to conflict with recovery]], "aborted" },
+  { "statement-timeout", [[canceling statement due to statement timeout]], "deadline_exceeded" },
+  { "lock-timeout",  [[canceling statement due to lock timeout]],          "aborted.locked" },
+  { "user-cancel",   [[canceling statement due to user request]],          "cancelled" },
+  { "no-lock",       [[could not obtain lock on]],                         "aborted.locked" },
+  { "admin-shutdown",[[terminating connection due to administrator command]], "unavailable" },
+  { "idle-timeout",  [[terminating connection due to idle(?:-in-transaction)?(?: session)? timeout]], "unavailable.connection_reset" },
+  { "starting-up",   [[the database system is (?:starting up|shutting down|in recovery mode|not yet accepting connections)]], "unavailable" },
+  { "too-many-clients", [[sorry, too many clients already]],               "resource_exhausted.connections" },
+  { "reserved-slots",[[remaining connection slots are reserved]],         "resource_exhausted.connections" },
+  { "role-conn-limit",[[too many connections for (?:role|database)]],     "resource_exhausted.connections" },
+  { "password",      [[password authentication failed for user]],          "unauthenticated" },
+  { "pg-hba",        [[no pg_hba\.conf entry for]],                        "unauthenticated" },
+  { "role-missing",  [[role "[^"]*" does not exist]],                     "unauthenticated" },
+  { "db-missing",    [[database "[^"]*" does not exist]],                 "not_found" },
+  { "relation-missing", [[relation "[^"]*" does not exist]],              "not_found" },
+  { "column-missing",[[column "[^"]*"(?: of relation "[^"]*")? does not exist]], "not_found" },
+  { "unique",        [[duplicate key value violates unique constraint]],   "already_exists" },
+  { "fk",            [[violates foreign key constraint]],                  "failed_precondition" },
+  { "not-null",      [[violates not-null constraint]],                     "invalid_argument" },
+  { "check",         [[violates check constraint]],                        "invalid_argument" },
+  { "exclusion",     [[violates exclusion constraint]],                    "failed_precondition" },
+  { "syntax",        [[syntax error at (?:or near|end of input)]],         "invalid_argument.parse" },
+  { "input-syntax",  [[invalid input syntax for]],                         "invalid_argument.parse" },
+  { "too-long",      [[value too long for type]],                          "out_of_range" },
+  { "overflow",      [[numeric field overflow]],                           "out_of_range" },
+  { "read-only-tx",  [[cannot execute \w+(?: \w+)? in a read-only transaction]], "failed_precondition" },
+  { "tx-aborted",    [[current transaction is aborted, commands ignored]], "failed_precondition" },
+  { "server-closed", [[server closed the connection unexpectedly]],        "unavailable.connection_reset" },
+  { "ssl-syscall",   [[SSL SYSCALL error: (?:EOF detected|Connection reset)]], "unavailable.connection_reset" },
+  { "no-host",       [[could not translate host name]],                    "unavailable.dns" },
+  { "shared-memory", [[out of shared memory]],                             "resource_exhausted.memory" },
+  { "invalid-page",  [[invalid page in block]],                            "data_loss" },
+}
+for _, t in ipairs(TEXTS) do
+  rule("pg-text-" .. t[1]) {
+    when = { message = re("(?i)" .. t[2]) }, category = t[3], priority = P_SPECIFIC,
+  }
+end

@@ -1,0 +1,20 @@
+# Resilience tests (included by tests/CMakeLists.txt).  Tests labelled
+# `threads` also run under ThreadSanitizer (./dev sanitize).
+set(FL_RESIL_DEPS PkgConfig::LUAJIT PkgConfig::LIBUV PkgConfig::XXHASH Threads::Threads m)
+fl_add_test(test_resil_breaker ${CMAKE_CURRENT_LIST_DIR}/test_resil_breaker.c)
+fl_add_test(test_resil_limits ${CMAKE_CURRENT_LIST_DIR}/test_resil_limits.c)
+fl_add_test(test_resil_exec ${CMAKE_CURRENT_LIST_DIR}/test_resil_exec.c)
+fl_add_test(test_resil_threads ${CMAKE_CURRENT_LIST_DIR}/test_resil_threads.c LABELS threads)
+foreach(t test_resil_breaker test_resil_limits test_resil_exec test_resil_threads)
+  target_link_libraries(${t} PRIVATE ${FL_RESIL_DEPS})
+endforeach()
+
+# The flaky-service sample, and a smoke test of its story: the breaker opens,
+# probes and closes; the retry budget refuses retries while the server is
+# flaky.
+add_executable(flaky-service ${PROJECT_SOURCE_DIR}/samples/flaky-service/main.c)
+target_include_directories(flaky-service PRIVATE ${PROJECT_SOURCE_DIR}/engine/include)
+target_link_libraries(flaky-service PRIVATE faultline_static ${FL_RESIL_DEPS})
+add_test(NAME sample_flaky_service COMMAND flaky-service 300)
+set_tests_properties(sample_flaky_service PROPERTIES LABELS "sample" TIMEOUT 20
+  PASS_REGULAR_EXPRESSION "closed -> open.*open -> half_open.*half_open -> closed.*retry budget held")
