@@ -29,7 +29,12 @@ static const char k_help[] =
     "  -x, --explain        add an `explain` field: the rules tried and why\n"
     "      --seed N         seed ids and jitter, for reproducible output\n"
     "      --max-line B     longest accepted line in bytes (default 1048576)\n"
-    "      --no-progress    no progress line on stderr\n";
+    "      --no-progress    no progress line on stderr\n"
+    "  -w, --watch          production loop: read standard input until it closes, write\n"
+    "                       each decision at once, and reload the policy when DIR changes\n"
+    "                       or on SIGHUP; a broken version is refused and the running one\n"
+    "                       keeps serving.  Versions served are archived in DIR/.versions\n"
+    "                       (see `faultline versions` and `faultline rollback`).\n";
 
 struct eval_opts {
     const char *dir, *locale;
@@ -37,6 +42,7 @@ struct eval_opts {
     unsigned long long seed;
     size_t max_line;
     int progress;
+    int watch;
 };
 
 struct eval_state {
@@ -134,16 +140,40 @@ static int eval_stream(struct eval_state *st, const struct eval_opts *o, const c
     return FL_EXIT_OK;
 }
 
+/* Watch mode: report every reload attempt on stderr, archive what serves. */
+struct watch_ud {
+    const char *dir;
+    char serving[17];
+};
+
+static void on_reload(void *ud, int status, const fl_diag_t *diag, const fl_version_info_t *cur)
+{
+    struct watch_ud *w = ud;
+    const char *dir = w->dir;
+    char buf[1200];
+    if (status == FL_OK && cur && strcmp(cur->id, w->serving) == 0) return; /* content unchanged */
+    if (status == FL_OK && cur) {
+        snprintf(w->serving, sizeof w->serving, "%s", cur->id);
+        fprintf(stderr, "faultline: serving policy %s %s (id %s, %u rules)\n", cur->name, cur->version, cur->id,
+                cur->rules);
+        cli_archive_version(dir, cur);
+    } else {
+        fprintf(stderr, "faultline: reload refused, still serving %s: %s\n", cur ? cur->id : "nothing",
+                fl_diag_format(diag, buf, sizeof buf));
+    }
+}
+
 static int parse_opts(int argc, char **argv, struct eval_opts *o)
 {
     static const struct option longs[] = {
         {"policy", required_argument, 0, 'p'}, {"locale", required_argument, 0, 'l'},
         {"explain", no_argument, 0, 'x'},      {"seed", required_argument, 0, 's'},
         {"max-line", required_argument, 0, 'm'}, {"no-progress", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+        {"watch", no_argument, 0, 'w'},        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
     int c;
     char *end;
-    while ((c = getopt_long(argc, argv, "p:l:xh", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "p:l:xwh", longs, NULL)) != -1) {
         switch (c) {
         case 'p': o->dir = optarg; break;
         case 'l': o->locale = optarg; break;
@@ -157,6 +187,7 @@ static int parse_opts(int argc, char **argv, struct eval_opts *o)
             if (*end || o->max_line < 16) return fprintf(stderr, "faultline eval: --max-line needs a number >= 16\n"), -1;
             break;
         case 'q': o->progress = 0; break;
+        case 'w': o->watch = 1; break;
         case 'h': fputs(k_help, stdout); return 1;
         default: fputs(k_help, stderr); return -1;
         }
@@ -166,7 +197,7 @@ static int parse_opts(int argc, char **argv, struct eval_opts *o)
 
 int cli_eval(int argc, char **argv)
 {
-    struct eval_opts o = {NULL, NULL, 0, 0, 1u << 20, isatty(2)};
+    struct eval_opts o = {NULL, NULL, 0, 0, 1u << 20, isatty(2), 0};
     int prc = parse_opts(argc, argv, &o);
     if (prc) return prc > 0 ? FL_EXIT_OK : FL_EXIT_USAGE;
     fl_engine_options_t eo = {0};
@@ -190,6 +221,21 @@ int cli_eval(int argc, char **argv)
     }
     clock_gettime(CLOCK_MONOTONIC, &st.start);
     st.last = st.start;
+    fl_watch_t *watch = NULL;
+    struct watch_ud wud = {dir, ""};
+    if (o.watch) {
+        fl_version_info_t vi;
+        fl_engine_current(e, &vi);
+        on_reload(&wud, FL_OK, NULL, &vi);
+        fl_watch_options_t wo = {.handle_sighup = 1, .on_reload = on_reload, .ud = &wud};
+        if (fl_watch_start(e, dir, &wo, &watch) != FL_OK) {
+            fprintf(stderr, "faultline eval: cannot watch %s\n", dir);
+            rc = FL_EXIT_POLICY;
+            goto cleanup;
+        }
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        o.progress = 0;
+    }
     if (optind >= argc) rc = eval_stream(&st, &o, "-", stdin);
     for (int i = optind; i < argc && rc == FL_EXIT_OK; i++) {
         if (strcmp(argv[i], "-") == 0) {
@@ -205,6 +251,7 @@ int cli_eval(int argc, char **argv)
         rc = eval_stream(&st, &o, argv[i], f);
         fclose(f);
     }
+    fl_watch_stop(watch);
     if (o.progress && since(&st.start) >= 1.0) progress(&st, 1);
     if (rc == FL_EXIT_OK && st.bad) rc = FL_EXIT_BAD_INPUT;
 cleanup:

@@ -10,12 +10,18 @@ static const char k_usage[] =
     "usage: faultline <command> [options]\n"
     "\n"
     "Commands:\n"
-    "  eval   [-p DIR] [--locale L] [--explain] [FILE...|-]\n"
+    "  eval   [-p DIR] [--locale L] [--explain] [--watch] [FILE...|-]\n"
     "         JSON Lines error events in, one JSON decision per line out, same order.\n"
+    "         --watch: keep reading standard input and reload the policy when DIR\n"
+    "         changes or on SIGHUP (the production loop in a terminal).\n"
     "  check  [-p DIR]\n"
     "         Validate a policy directory and run its examples.\n"
     "  test   [-p DIR] [FILE...]\n"
     "         Run policy test files (JSON Lines; default DIR/tests/*.jsonl).\n"
+    "  versions [-p DIR]\n"
+    "         List the policy versions archived by `eval --watch`.\n"
+    "  rollback [-p DIR] ID\n"
+    "         Put an archived version back in place (a watching process reloads it).\n"
     "\n"
     "Options common to all commands:\n"
     "  -p, --policy DIR   policy directory (default: $FAULTLINE_POLICY_DIR, else the\n"
@@ -49,6 +55,8 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "eval") == 0) return cli_eval(argc - 1, argv + 1);
     if (strcmp(cmd, "check") == 0) return cli_check(argc - 1, argv + 1);
     if (strcmp(cmd, "test") == 0) return cli_test(argc - 1, argv + 1);
+    if (strcmp(cmd, "versions") == 0) return cli_versions(argc - 1, argv + 1);
+    if (strcmp(cmd, "rollback") == 0) return cli_rollback(argc - 1, argv + 1);
     fprintf(stderr, "faultline: unknown command '%s'\n\n%s", cmd, k_usage);
     return FL_EXIT_USAGE;
 }

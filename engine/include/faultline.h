@@ -734,6 +734,12 @@ FL_EXTERN int fl_run_attempt_done(fl_run_t *run, int attempt, const fl_outcome_t
 /* Cancel: aborts the running attempt or the wait; done follows with
  * FL_CALL_CANCELLED.  FL_ESTATE if already finishing.  Loop thread only. */
 FL_EXTERN int fl_run_cancel(fl_run_t *run);
+
+/* The engine's own registry: the breakers, limiters, bulkheads and retry
+ * budgets its policies declare (they survive reloads).  Hosts use it with
+ * the admission API and to report outcomes.  Owned by the engine; NULL for
+ * a NULL engine. */
+FL_EXTERN fl_resil_t *fl_engine_resil(fl_engine_t *engine);
 /* FL-RESILIENCE-END */
 
 /* ------------------------------------------------------------------------ */

@@ -11,6 +11,7 @@
 #include <xxhash.h>
 
 #include "core.h"
+#include "resilience/resilience.h"
 
 /* gRPC canonical codes, lower case, with gRPC's HTTP mapping. */
 static const struct {
@@ -111,6 +112,8 @@ static void free_rule(fl_rule *r)
     free(r->params_json);
     free(r->breaker);
     free(r->retry_budget);
+    if (r->breaker_key) fl_template_free(r->breaker_key);
+    free(r->breaker_key);
     free(r->msg);
     free(r->msg_id);
     free(r->msg_locale);
@@ -156,6 +159,8 @@ static void free_version(fl_version *v)
     free(v->default_locale_name);
     free(v->safe_category);
     free_settings(&v->safe);
+    for (uint32_t i = 0; i < v->nrdecls; i++) fl_resil_decl_free(v->rdecls[i]);
+    free(v->rdecls);
     fl_index_free(v->index);
     pcre2_match_context_free(v->mctx);
     free(v);
@@ -335,6 +340,33 @@ static int match_limits(fl_version *v, const fl_engine_options_t *opts)
     return FL_OK;
 }
 
+static const fl_resil_decl_t *find_decl(const fl_version *v, fl_resil_kind kind, const char *name)
+{
+    for (uint32_t i = 0; i < v->nrdecls; i++)
+        if (v->rdecls[i]->kind == kind && strcmp(v->rdecls[i]->name, name) == 0) return v->rdecls[i];
+    return NULL;
+}
+
+/* A rule's breaker and retry budget must be declared by the same version;
+ * the breaker's key template is parsed once here. */
+static int resolve_resilience(fl_version *v, fl_rule *r, fl_diag_t *diag)
+{
+    if (r->retry_budget && !find_decl(v, FL_RESIL_BUDGET, r->retry_budget))
+        return fl_diag_set(diag, FL_EPOLICY_SCHEMA, r->file, r->line, 1,
+                           "rule \"%s\": retry_budget \"%s\" is not declared", r->name, r->retry_budget);
+    if (!r->breaker) return FL_OK;
+    const fl_resil_decl_t *d = find_decl(v, FL_RESIL_BREAKER, r->breaker);
+    if (!d)
+        return fl_diag_set(diag, FL_EPOLICY_SCHEMA, r->file, r->line, 1, "rule \"%s\": breaker \"%s\" is not declared",
+                           r->name, r->breaker);
+    const char *key = ((const fl_bcfg *)d->cfg)->key;
+    char err[256];
+    if (!(r->breaker_key = calloc(1, sizeof *r->breaker_key))) return FL_ENOMEM;
+    if (fl_template_parse(r->breaker_key, "key", key[0] ? key : r->breaker, err, sizeof err) != 0)
+        return fl_diag_set(diag, FL_EPOLICY_SCHEMA, r->file, r->line, 1, "breaker \"%s\": key: %s", r->breaker, err);
+    return FL_OK;
+}
+
 int fl_compile(fl_version *v, const fl_engine_options_t *opts, fl_diag_t *diag)
 {
     if (!v->name) v->name = strdup("policy");
@@ -353,6 +385,8 @@ int fl_compile(fl_version *v, const fl_engine_options_t *opts, fl_diag_t *diag)
         r->cat = (fl_catconf *)fl_find_category(v, r->category);
         if (r->has_handler) v->nhandlers++;
         if (resolve_rule_messages(v, r) != FL_OK) return FL_ENOMEM;
+        int rc = resolve_resilience(v, r, diag);
+        if (rc != FL_OK) return rc;
     }
     int rc = match_limits(v, opts);
     if (rc == FL_OK) rc = fl_index_build(v, diag);

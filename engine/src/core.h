@@ -146,6 +146,7 @@ typedef struct fl_rule {
     const char **msg_locale;         /* locale actually used, per locale  */
     char *breaker;        /* resilience hooks: names, or NULL             */
     char *retry_budget;
+    struct fl_template *breaker_key; /* key template of the breaker, owned */
 } fl_rule;
 
 typedef struct fl_catconf {
@@ -239,6 +240,8 @@ typedef struct fl_version {
     uint32_t nhandlers;
 
     int from_dir;              /* loaded from a directory (reloadable)  */
+    struct fl_resil_decl **rdecls; /* breaker/limiter/... declarations  */
+    uint32_t nrdecls;
     struct fl_index *index;
     pcre2_match_context *mctx; /* match limits, shared read-only         */
     uint32_t max_captures;     /* largest ovector any pattern needs      */
@@ -388,6 +391,7 @@ void fl_sandbox_arm(struct lua_State *L, struct fl_lmem *mem, uint32_t budget_us
 void fl_sandbox_disarm(struct lua_State *L, struct fl_lmem *mem);
 
 /* engine.c internals used by decide.c and the loader */
+struct fl_resil *fl_engine_resil_internal(const fl_engine_t *e);
 fl_version *fl_engine_acquire(fl_engine_t *e, unsigned *gen);
 unsigned fl_engine_generation(const fl_engine_t *e);
 const fl_engine_options_t *fl_engine_opts(const fl_engine_t *e);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "resilience/resilience.h"
 
 static const fl_recovery k_fail = {.set = 1, .action = FL_ACTION_FAIL, .budget_ms = -1};
 
@@ -175,6 +176,32 @@ static void safe_decision(fl_ctx_t *ctx, const fl_version *v, const fl_eview *ev
     fl_decision_put(d, FL_DS_ERROR, why, strlen(why));
 }
 
+/* The rule's breaker and retry budget: record this failure, then gate a
+ * retry.  A refused retry becomes `fail` with the reason as its rule. */
+static void apply_resilience(fl_ctx_t *ctx, const fl_rule *r, const fl_eview *ev, fl_decision_t *d)
+{
+    if (!r || (!r->breaker && !r->retry_budget)) return;
+    fl_resil_t *res = fl_engine_resil_internal(ctx->engine);
+    char key[256] = "";
+    if (r->breaker_key) {
+        struct fl_render_env env = {ev, ctx->caps, ctx->ncaps, fl_decision_get(d, FL_DS_CATEGORY), -1, -1};
+        fl_sb_clear(&ctx->scratch);
+        fl_template_render(r->breaker_key, &env, &ctx->scratch);
+        snprintf(key, sizeof key, "%s", fl_sb_cstr(&ctx->scratch));
+    }
+    fl_resil_outcome_t o = {r->breaker, r->retry_budget, key, fl_decision_get(d, FL_DS_CATEGORY),
+                            ev->ev->has_elapsed ? (int64_t)(ev->ev->elapsed_ms * 1e6) : -1, ev->ev->attempt};
+    fl_resil_record(res, &o);
+    if (d->action != FL_ACTION_RETRY) return;
+    char reason[160];
+    if (fl_resil_gate_retry(res, r->breaker, r->retry_budget, key, reason, sizeof reason) != FL_EREFUSED) return;
+    d->action = FL_ACTION_FAIL;
+    d->delay_ms = -1;
+    fl_decision_put(d, FL_DS_RULE, reason, strlen(reason));
+    const char *why = strncmp(reason, "breaker", 7) == 0 ? "breaker_open" : "retry_budget_exhausted";
+    fl_decision_put(d, FL_DS_REASON, why, strlen(why));
+}
+
 static const fl_rule *match_chain(fl_ctx_t *ctx, const fl_version *v, const fl_event_t *ev, fl_eview *view)
 {
     fl_eview_init(view, ev);
@@ -210,6 +237,7 @@ int fl_decide_on(fl_ctx_t *ctx, fl_version *v, const fl_event_t *ev, const char 
         else safe_decision(ctx, v, &view, rc, fl_sb_cstr(&err), d);
         fl_sb_free(&err);
     }
+    if (rc == FL_OK) apply_resilience(ctx, r, &view, d);
     render_message(ctx, v, r, dynamic || rc != FL_OK, locale, &view, d);
     put_identity(ctx, v, &view, d);
     if (ctx->explaining) {

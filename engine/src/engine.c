@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "resilience/resilience.h"
 
 struct fl_engine {
     fl_engine_options_t opts;
@@ -20,6 +21,7 @@ struct fl_engine {
     fl_version **history;  /* oldest first; each holds one reference */
     uint32_t nhistory;
     atomic_int nctx;
+    fl_resil_t *resil;     /* breakers, limiters, bulkheads, budgets: outlive versions */
 };
 
 static void default_options(fl_engine_options_t *o)
@@ -43,6 +45,10 @@ int fl_engine_new(const fl_engine_options_t *opts, fl_engine_t **out)
     pthread_mutex_init(&e->load, NULL);
     atomic_init(&e->gen, 1);
     atomic_init(&e->nctx, 0);
+    if (fl_resil_new(NULL, &e->resil) != FL_OK) {
+        fl_engine_free(e);
+        return FL_ENOMEM;
+    }
     *out = e;
     return FL_OK;
 }
@@ -52,6 +58,7 @@ void fl_engine_free(fl_engine_t *e)
     if (!e) return;
     for (uint32_t i = 0; i < e->nhistory; i++) fl_version_unref(e->history[i]);
     free(e->history);
+    fl_resil_free(e->resil);
     pthread_mutex_destroy(&e->swap);
     pthread_mutex_destroy(&e->load);
     free(e);
@@ -74,9 +81,19 @@ fl_version *fl_engine_acquire(fl_engine_t *e, unsigned *gen)
     return v;
 }
 
-/* Make v current; the engine takes over the caller's reference. */
+fl_resil_t *fl_engine_resil_internal(const fl_engine_t *e) { return e->resil; }
+fl_resil_t *fl_engine_resil(fl_engine_t *e) { return e ? e->resil : NULL; }
+
+/* Make v current; the engine takes over the caller's reference.  The
+ * version's resilience declarations are applied first (in place, keeping
+ * counts), so its first decision already sees its breakers. */
 static int publish(fl_engine_t *e, fl_version *v)
 {
+    for (uint32_t i = 0; i < v->nrdecls; i++) {
+        fl_diag_t d;
+        int rc = fl_resil_apply(e->resil, v->rdecls[i], &d);
+        if (rc != FL_OK) return rc;
+    }
     /* Grow the history before taking the swap lock: nothing that can fail
      * or take long happens while deciders might wait on it. */
     fl_version **h = malloc((e->nhistory + 1) * sizeof *h);
@@ -109,6 +126,15 @@ static int build_version(fl_engine_t *e, fl_version *v, fl_diag_t *diag)
     return rc;
 }
 
+static int same_as_current(fl_engine_t *e, const fl_version *v)
+{
+    pthread_mutex_lock(&e->swap);
+    int same = e->current && strcmp(e->current->id, v->id) == 0 && e->current->from_dir == v->from_dir &&
+               strcmp(e->current->source, v->source) == 0;
+    pthread_mutex_unlock(&e->swap);
+    return same;
+}
+
 static int load_dir(fl_engine_t *e, const char *dir, int do_publish, fl_diag_t *diag)
 {
     fl_diag_clear(diag);
@@ -122,6 +148,7 @@ static int load_dir(fl_engine_t *e, const char *dir, int do_publish, fl_diag_t *
     v->from_dir = 1;
     int rc = fl_read_policy_dir(v, dir, diag);
     if (rc == FL_OK) rc = build_version(e, v, diag);
+    if (rc == FL_OK && do_publish && same_as_current(e, v)) do_publish = 0; /* unchanged: no new version */
     if (rc == FL_OK && do_publish) rc = publish(e, v);
     else if (rc == FL_OK) fl_version_unref(v);
     if (rc != FL_OK) fl_version_unref(v);

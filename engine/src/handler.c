@@ -15,6 +15,7 @@
 
 #include "bindings.h"
 #include "core.h"
+#include "resilience/resilience.h"
 
 void fl_handler_close(fl_ctx_t *ctx)
 {
@@ -23,6 +24,20 @@ void fl_handler_close(fl_ctx_t *ctx)
     if (ctx->L_ver) fl_version_unref(ctx->L_ver);
     ctx->L_ver = NULL;
     ctx->lmem.used = 0;
+}
+
+/* fl.resil: read-only views of the engine's breakers, limiters and budgets. */
+static void add_resil_api(fl_ctx_t *ctx, lua_State *L)
+{
+    lua_getglobal(L, "fl");
+    if (!lua_istable(L, -1)) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setglobal(L, "fl");
+    }
+    if (fl_resil_push_lua_api(fl_engine_resil_internal(ctx->engine), L) == FL_OK) lua_setfield(L, -2, "resil");
+    lua_pop(L, 1);
 }
 
 /* Build the state: run the sources, then map rule name -> handler in the
@@ -44,6 +59,7 @@ static int open_state(fl_ctx_t *ctx, fl_version *v, fl_strbuf *err)
         }
         lua_setglobal(L, "fl");
     }
+    add_resil_api(ctx, L);
     lua_newtable(L);
     lua_getfield(L, -2, "rules");
     size_t n = lua_objlen(L, -1);

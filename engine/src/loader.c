@@ -241,7 +241,8 @@ static int each_record(struct ld *ld, const char *field, int (*fn)(struct ld *, 
         snprintf(ld->src, sizeof ld->src, "%s", lua_tostring(L, -4) ? lua_tostring(L, -4) : "?");
         ld->line = (int)lua_tointeger(L, -3);
         snprintf(ld->name, sizeof ld->name, "%s", lua_tostring(L, -2) ? lua_tostring(L, -2) : "");
-        snprintf(ld->what, sizeof ld->what, "%s \"%s\"", lua_tostring(L, -1) ? lua_tostring(L, -1) : field, ld->name);
+        snprintf(ld->kind, sizeof ld->kind, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : field);
+        snprintf(ld->what, sizeof ld->what, "%s \"%s\"", ld->kind, ld->name);
         lua_pop(L, 4);
         lua_getfield(L, rec, "t");
         rc = fn(ld, lua_gettop(L));

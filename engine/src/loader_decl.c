@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "loader_internal.h"
+#include "resilience/resilience.h"
 
 static const char *const k_severity[] = {"debug", "info", "warning", "error", "critical", NULL};
 
@@ -329,12 +330,28 @@ int ld_messages(struct ld *ld, int t)
 
 /* ---- resilience declarations ------------------------------------------- */
 
+/* breaker / limiter / bulkhead / retry_budget: parsed and validated now,
+ * applied to the engine's registry only when the version is published. */
 int ld_resil(struct ld *ld, int t)
 {
-    (void)t;
-    /* Wired to the resilience registry when one is attached (see
-     * engine/src/resilience); without one the declarations are checked
-     * only for shape by the prelude. */
-    (void)ld;
+    fl_version *v = ld->v;
+    for (uint32_t i = 0; i < v->nrdecls; i++)
+        if (strcmp(v->rdecls[i]->name, ld->name) == 0 &&
+            v->rdecls[i]->kind == (strcmp(ld->kind, "breaker") == 0 ? FL_RESIL_BREAKER
+                                   : strcmp(ld->kind, "limiter") == 0 ? FL_RESIL_LIMITER
+                                   : strcmp(ld->kind, "bulkhead") == 0 ? FL_RESIL_BULKHEAD : FL_RESIL_BUDGET))
+            return ld_error(ld, ld->name, "declared twice");
+    fl_resil_decl_t *d = NULL;
+    fl_diag_t sub;
+    fl_diag_clear(&sub);
+    int rc = fl_resil_parse_lua(ld->L, t, ld->kind, ld->name, &d, &sub);
+    if (rc != FL_OK) return ld_error(ld, NULL, "%s", sub.message[0] ? sub.message : fl_strerror(rc));
+    fl_resil_decl_t **n = realloc(v->rdecls, (v->nrdecls + 1) * sizeof *n);
+    if (!n) {
+        fl_resil_decl_free(d);
+        return FL_ENOMEM;
+    }
+    v->rdecls = n;
+    v->rdecls[v->nrdecls++] = d;
     return FL_OK;
 }

@@ -16,6 +16,7 @@ struct ld {
     int line;
     char name[128];
     char what[200];  /* 'rule "x"' for messages */
+    char kind[32];   /* declaration kind: rule, breaker, ... */
     int oom;
 };
 

@@ -245,6 +245,67 @@ static void test_engine_check_does_not_publish(void **s)
     flt_rmdir(dir);
 }
 
+static void test_versions_rollback_reload_bad_args(void **s)
+{
+    (void)s;
+    fl_diag_t d;
+    fl_version_info_t vi[4];
+    size_t count = 99;
+    assert_int_equal(fl_engine_versions(NULL, vi, 4, &count), FL_EINVAL);
+    fl_engine_t *e = flt_engine(NULL);
+    assert_int_equal(fl_engine_versions(e, vi, 4, NULL), FL_EINVAL);
+    assert_int_equal(fl_engine_versions(e, NULL, 4, &count), FL_EINVAL);
+    assert_int_equal(fl_engine_versions(e, NULL, 0, &count), FL_OK); /* just the count */
+    assert_int_equal(count, 0);
+    assert_int_equal(fl_engine_rollback(NULL, NULL, &d), FL_EINVAL);
+    assert_int_equal(fl_engine_rollback(e, NULL, &d), FL_ENOENT); /* nothing to go back to */
+    assert_true(strlen(d.message) > 0);
+    assert_int_equal(fl_engine_reload(NULL, &d), FL_EINVAL);
+    assert_int_equal(fl_engine_reload(e, &d), FL_ESTATE); /* nothing loaded */
+
+    const char *a = "policy { version = \"a\" }\n", *b = "policy { version = \"b\" }\n";
+    assert_int_equal(fl_engine_load_string(e, "a.lua", a, strlen(a), &d), FL_OK);
+    assert_int_equal(fl_engine_rollback(e, NULL, &d), FL_ENOENT); /* only one version */
+    assert_int_equal(fl_engine_reload(e, &d), FL_ESTATE);         /* not from a directory */
+    assert_int_equal(fl_engine_load_string(e, "b.lua", b, strlen(b), &d), FL_OK);
+    assert_int_equal(fl_engine_versions(e, vi, 4, &count), FL_OK);
+    assert_int_equal(count, 2);
+    assert_string_equal(vi[0].version, "b"); /* newest first */
+    assert_int_equal(vi[0].current, 1);
+    assert_string_equal(vi[1].version, "a");
+    assert_int_equal(vi[1].current, 0);
+    /* cap smaller than the count: fills cap, reports the count */
+    assert_int_equal(fl_engine_versions(e, vi, 1, &count), FL_OK);
+    assert_int_equal(count, 2);
+    /* bad ids */
+    assert_int_equal(fl_engine_rollback(e, "abc", &d), FL_EINVAL);            /* too short */
+    assert_int_equal(fl_engine_rollback(e, "0123456789abcdef0", &d), FL_EINVAL); /* too long */
+    assert_int_equal(fl_engine_rollback(e, "zzzz", &d), FL_ENOENT);
+    fl_version_info_t cur;
+    assert_int_equal(fl_engine_current(e, &cur), FL_OK);
+    assert_string_equal(cur.version, "b"); /* failures change nothing */
+    assert_int_equal(fl_engine_rollback(e, NULL, &d), FL_OK);
+    assert_int_equal(fl_engine_current(e, &cur), FL_OK);
+    assert_string_equal(cur.version, "a");
+    fl_engine_free(e);
+}
+
+static void test_watch_bad_args(void **s)
+{
+    (void)s;
+    fl_watch_t *w = NULL;
+    fl_engine_t *e = flt_engine(NULL);
+    assert_int_equal(fl_watch_start(NULL, "/tmp", NULL, &w), FL_EINVAL);
+    assert_int_equal(fl_watch_start(e, NULL, NULL, &w), FL_EINVAL);
+    assert_int_equal(fl_watch_start(e, "/tmp", NULL, NULL), FL_EINVAL);
+    assert_int_equal(fl_watch_start(e, "/nonexistent/faultline/dir", NULL, &w), FL_ENOENT);
+    assert_null(w);
+    assert_int_equal(fl_watch_trigger(NULL), FL_EINVAL);
+    assert_int_equal(fl_watch_reloads(NULL), 0);
+    fl_watch_stop(NULL);
+    fl_engine_free(e);
+}
+
 /* ---- events -------------------------------------------------------------- */
 
 static void test_event_bad_args(void **s)
@@ -488,6 +549,8 @@ int main(void)
         cmocka_unit_test(test_engine_bad_args),
         cmocka_unit_test(test_engine_load_and_current),
         cmocka_unit_test(test_engine_check_does_not_publish),
+        cmocka_unit_test(test_versions_rollback_reload_bad_args),
+        cmocka_unit_test(test_watch_bad_args),
         cmocka_unit_test(test_event_bad_args),
         cmocka_unit_test(test_ctx_and_decision_bad_args),
         cmocka_unit_test(test_decide_without_policy),
