@@ -219,6 +219,31 @@ static void test_cause_chain(void **s)
 
 /* ---- settings ----------------------------------------------------------------- */
 
+/*
+ * FIXME(engine bug, decide.c match_chain/put_identity): when an event is
+ * classified by one of its causes, fl_decide_on replaces the event view with
+ * the cause's view, and put_identity then takes the decision's id from that
+ * view: the decision gets the cause's id -- or, as causes rarely carry one,
+ * a freshly generated UUID -- instead of the event's own id (PRODUCT.md:
+ * "id: the event's id").  Output for such events is also not reproducible
+ * from run to run (the generated id has a timestamp), and hosts cannot join
+ * decisions to events.  The fix is to take the id from the top event.
+ * Skipped until fixed.
+ */
+static void test_cause_chain_keeps_event_id(void **s)
+{
+    (void)s;
+    skip(); /* FIXME: remove once put_identity uses the top event's id */
+    flt t;
+    flt_open(&t, "rule \"db\" { when = { code = \"57P01\" }, category = \"unavailable.db\" }\n");
+    assert_int_equal(flt_decide(&t, "{\"id\":\"top\",\"message\":\"x\",\"cause\":{\"code\":\"57P01\"}}"), FL_OK);
+    assert_string_equal(fl_decision_rule(t.d), "db");
+    assert_string_equal(fl_decision_id(t.d), "top");
+    assert_int_equal(flt_decide(&t, "{\"id\":\"top2\",\"cause\":{\"id\":\"inner\",\"code\":\"57P01\"}}"), FL_OK);
+    assert_string_equal(fl_decision_id(t.d), "top2");
+    flt_close(&t);
+}
+
 static void test_settings_inheritance(void **s)
 {
     (void)s;
@@ -1018,6 +1043,7 @@ int main(void)
         cmocka_unit_test(test_patterns),
         cmocka_unit_test(test_captures_in_messages),
         cmocka_unit_test(test_cause_chain),
+        cmocka_unit_test(test_cause_chain_keeps_event_id),
         cmocka_unit_test(test_settings_inheritance),
         cmocka_unit_test(test_backoff_exact),
         cmocka_unit_test(test_attempts_exhausted),

@@ -1,0 +1,21 @@
+# CLI golden tests (included by tests/CMakeLists.txt): one ctest test per
+# case of run_golden.sh, comparing the `faultline` command's stdout, stderr
+# and exit status with tests/cli/golden/.  Regenerate with
+#   UPDATE=1 tests/cli/run_golden.sh all build-dir/faultline
+# and read the diff: the goldens are the specification.
+find_program(FL_SH sh)
+if(FL_SH)
+  set(FL_CLI_CASES
+    eval_happy eval_explain eval_locale_fr eval_malformed eval_empty eval_blank_stdin
+    eval_10mb eval_utf8 eval_deep eval_missing_policy eval_syntax_policy eval_missing_file
+    check_ok check_failing_example check_syntax check_missing
+    test_pass test_fail
+    help_main help_eval help_check help_test
+    unknown_command bad_option no_command)
+  foreach(c ${FL_CLI_CASES})
+    add_test(NAME cli_${c}
+      COMMAND ${FL_SH} ${CMAKE_CURRENT_LIST_DIR}/run_golden.sh ${c} $<TARGET_FILE:faultline_cli>)
+    set_tests_properties(cli_${c} PROPERTIES LABELS "cli" TIMEOUT 60
+      FAIL_REGULAR_EXPRESSION "^FAIL: ")
+  endforeach()
+endif()
