@@ -341,6 +341,14 @@ int main(int argc, char **argv)
         }
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
+    /* The storage roots are absolute: make the work directory absolute too,
+     * so paths built from it are not resolved against the root twice. */
+    char abs[1024];
+    if (work[0] != '/' && getcwd(abs, sizeof abs - strlen(work) - 2)) {
+        strcat(abs, "/");
+        strcat(abs, work);
+        work = abs;
+    }
     if (is_demo)
         return demo(argv, work, policy);
     snprintf(j.work, sizeof j.work, "%s", work);

@@ -314,8 +314,8 @@ static void test_reload_under_load(void **s)
          * the loader's CPU budget (2 s of wall time), so only twice. */
         static const int cycle[] = {B_SYNTAX,      B_EXAMPLE,          B_HANDLER_THROWS, B_BAD_PATTERN,
                                     B_UNKNOWN_KEY, B_RUNTIME_ERROR,    B_UNKNOWN_CATEGORY, B_MEMORY_BOMB};
-        int b = i / 2;
-        int kind = (b == 20 || b == 70) ? B_INFINITE_LOOP : cycle[b % 8];
+        int nb = i / 2;
+        int kind = (nb == 20 || nb == 70) ? B_INFINITE_LOOP : cycle[nb % 8];
         if (valid) valid_policy(src, sizeof src, ++k);
         else broken_policy(src, sizeof src, kind, 1000 + i);
         write_atomic(dir, "policy.lua", src);
