@@ -22,6 +22,8 @@ struct fl_ac {
     uint32_t ncls;
     uint32_t nstates;
     int32_t *next;       /* nstates * ncls; FL_AC_OUT marks targets with output */
+    uint16_t *next16;    /* the same, narrowed, when states fit in 16 bits */
+    uint8_t *hasout;     /* with next16: bit per state, set when it reports */
     int32_t *dict;       /* next state down the fail chain with output, -1 */
     uint32_t *out_start; /* nstates + 1, CSR into out_tags           */
     uint32_t *out_tags;
@@ -145,6 +147,30 @@ static void mark_outputs(fl_ac *ac)
     }
 }
 
+/* Half the table is half the cache footprint: most policies have well under
+ * 65536 states.  The output flag moves to a small bitmap that stays in L1. */
+static void narrow(fl_ac *ac)
+{
+    if (ac->nstates > UINT16_MAX) return;
+    size_t n = (size_t)ac->nstates * ac->ncls;
+    uint16_t *t = malloc(n * sizeof *t);
+    uint8_t *bits = calloc((ac->nstates + 7) / 8, 1);
+    if (!t || !bits) {
+        free(t);
+        free(bits);
+        return; /* keep the wide table: slower, still correct */
+    }
+    for (size_t i = 0; i < n; i++) {
+        int32_t v = ac->next[i];
+        t[i] = (uint16_t)(v & FL_AC_STATE);
+        if (v & FL_AC_OUT) bits[(v & FL_AC_STATE) >> 3] |= (uint8_t)(1u << ((v & FL_AC_STATE) & 7));
+    }
+    free(ac->next);
+    ac->next = NULL;
+    ac->next16 = t;
+    ac->hasout = bits;
+}
+
 static int flatten_outputs(struct builder *b)
 {
     fl_ac *ac = b->ac;
@@ -172,6 +198,7 @@ fl_ac *fl_ac_build(char *const *lits, const uint32_t *tags, uint32_t n)
     for (uint32_t i = 0; ok && i < n; i++) ok = insert(&b, lits[i], tags[i]) == 0;
     ok = ok && ac->nstates <= FL_AC_STATE && link_states(&b) == 0 && flatten_outputs(&b) == 0;
     if (ok) mark_outputs(ac);
+    if (ok) narrow(ac);
     free(b.fail);
     free(b.out_head);
     free(b.link_next);
@@ -187,6 +214,8 @@ void fl_ac_free(fl_ac *ac)
 {
     if (!ac) return;
     free(ac->next);
+    free(ac->next16);
+    free(ac->hasout);
     free(ac->dict);
     free(ac->out_start);
     free(ac->out_tags);
@@ -195,24 +224,50 @@ void fl_ac_free(fl_ac *ac)
 
 size_t fl_ac_size(const fl_ac *ac)
 {
-    return ac ? sizeof *ac + (size_t)ac->nstates * (ac->ncls * 4 + 8) + ac->out_start[ac->nstates] * 4 : 0;
+    if (!ac) return 0;
+    size_t cell = ac->next16 ? 2 : 4;
+    return sizeof *ac + (size_t)ac->nstates * (ac->ncls * cell + 8) + ac->out_start[ac->nstates] * 4;
+}
+
+static int report(const fl_ac *ac, int32_t st, int (*hit)(uint32_t, void *), void *arg)
+{
+    const uint32_t *os = ac->out_start;
+    for (int32_t t = os[st] != os[st + 1] ? st : ac->dict[st]; t > 0; t = ac->dict[t])
+        for (uint32_t o = os[t]; o < os[t + 1]; o++) {
+            int rc = hit(ac->out_tags[o], arg);
+            if (rc) return rc;
+        }
+    return 0;
+}
+
+static int scan16(const fl_ac *ac, const unsigned char *s, size_t len, int (*hit)(uint32_t, void *), void *arg)
+{
+    const uint32_t k = ac->ncls;
+    const uint16_t *next = ac->next16;
+    const uint8_t *cls = ac->cls, *bits = ac->hasout;
+    uint32_t st = 0;
+    for (size_t i = 0; i < len; i++) {
+        st = next[(size_t)st * k + cls[s[i]]];
+        if (bits[st >> 3] & (1u << (st & 7))) {
+            int rc = report(ac, (int32_t)st, hit, arg);
+            if (rc) return rc;
+        }
+    }
+    return 0;
 }
 
 int fl_ac_scan(const fl_ac *ac, const char *s, size_t len, int (*hit)(uint32_t, void *), void *arg)
 {
+    if (ac->next16) return scan16(ac, (const unsigned char *)s, len, hit, arg);
     const uint32_t k = ac->ncls;
     const int32_t *next = ac->next;
-    const uint32_t *os = ac->out_start;
     int32_t st = 0;
     for (size_t i = 0; i < len; i++) {
         int32_t to = next[(size_t)st * k + ac->cls[(unsigned char)s[i]]];
         st = to & FL_AC_STATE;
         if (!(to & FL_AC_OUT)) continue;
-        for (int32_t t = os[st] != os[st + 1] ? st : ac->dict[st]; t > 0; t = ac->dict[t])
-            for (uint32_t o = os[t]; o < os[t + 1]; o++) {
-                int rc = hit(ac->out_tags[o], arg);
-                if (rc) return rc;
-            }
+        int rc = report(ac, st, hit, arg);
+        if (rc) return rc;
     }
     return 0;
 }

@@ -127,6 +127,39 @@ static int parse_cond(struct ld *ld, fl_cond *c, int idx, const char *key, int n
     return FL_OK;
 }
 
+/* The string keys of table t, sorted.  Conditions are read -- and so
+ * checked, and reported by explain -- in this order: Lua's own table order
+ * differs from one state to the next (string hashes are seeded), which made
+ * the same policy explain the same event differently from run to run. */
+#define FL_MAX_KEYS_SORTED 64
+struct keylist {
+    char k[FL_MAX_KEYS_SORTED][128];
+    int n;
+};
+
+static int cmp_key(const void *a, const void *b) { return strcmp(a, b); }
+
+static int sorted_keys(struct ld *ld, int t, struct keylist *kl, const char *errkey, const char *notstring)
+{
+    lua_State *L = ld->L;
+    kl->n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        lua_pop(L, 1);
+        size_t len = 0;
+        const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+        if (!k || len >= sizeof kl->k[0] || kl->n == FL_MAX_KEYS_SORTED) {
+            lua_pop(L, 1);
+            if (!k) return ld_error(ld, errkey, "%s", notstring);
+            return ld_error(ld, errkey, len >= sizeof kl->k[0] ? "a condition name is too long"
+                                                               : "more than 64 conditions in one table");
+        }
+        memcpy(kl->k[kl->n++], k, len + 1);
+    }
+    qsort(kl->k, (size_t)kl->n, sizeof kl->k[0], cmp_key);
+    return FL_OK;
+}
+
 static fl_cond *new_cond(fl_rule *r)
 {
     fl_cond *c = realloc(r->conds, (r->nconds + 1) * sizeof *c);
@@ -152,20 +185,14 @@ static int when_entry(struct ld *ld, fl_rule *r, const char *key, int idx)
     if (strncmp(key, "tags.", 5) == 0 && key[5]) return add_tag_cond(ld, r, key + 5, idx, key);
     if (strcmp(key, "tags") == 0) {
         if (lua_type(L, idx) != LUA_TTABLE) return ld_error(ld, key, "'tags' must be a table of tag conditions");
-        lua_pushnil(L);
-        while (lua_next(L, idx)) {
-            if (lua_type(L, -2) != LUA_TSTRING) {
-                lua_pop(L, 2);
-                return ld_error(ld, key, "tag names must be strings");
-            }
-            int rc = add_tag_cond(ld, r, lua_tostring(L, -2), lua_gettop(L), lua_tostring(L, -2));
+        struct keylist kl;
+        int rc = sorted_keys(ld, idx, &kl, key, "tag names must be strings");
+        for (int i = 0; rc == FL_OK && i < kl.n; i++) {
+            lua_getfield(L, idx, kl.k[i]);
+            rc = add_tag_cond(ld, r, kl.k[i], lua_gettop(L), kl.k[i]);
             lua_pop(L, 1);
-            if (rc != FL_OK) {
-                lua_pop(L, 1);
-                return rc;
-            }
         }
-        return FL_OK;
+        return rc;
     }
     for (size_t i = 0; i < sizeof k_fields / sizeof *k_fields; i++)
         if (strcmp(key, k_fields[i].name) == 0) {
@@ -181,22 +208,14 @@ static int when_entry(struct ld *ld, fl_rule *r, const char *key, int idx)
 static int ld_when(struct ld *ld, fl_rule *r, int t)
 {
     lua_State *L = ld->L;
-    lua_pushnil(L);
-    while (lua_next(L, t)) {
-        if (lua_type(L, -2) != LUA_TSTRING) {
-            lua_pop(L, 2);
-            return ld_error(ld, "when", "condition keys must be field names");
-        }
-        char key[128];
-        snprintf(key, sizeof key, "%s", lua_tostring(L, -2));
-        int rc = when_entry(ld, r, key, lua_gettop(L));
+    struct keylist kl;
+    int rc = sorted_keys(ld, t, &kl, "when", "condition keys must be field names");
+    for (int i = 0; rc == FL_OK && i < kl.n; i++) {
+        lua_getfield(L, t, kl.k[i]);
+        rc = when_entry(ld, r, kl.k[i], lua_gettop(L));
         lua_pop(L, 1);
-        if (rc != FL_OK) {
-            lua_pop(L, 1);
-            return rc;
-        }
     }
-    return FL_OK;
+    return rc;
 }
 
 static int rule_fields(struct ld *ld, fl_rule *r, int t)
