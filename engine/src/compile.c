@@ -70,7 +70,7 @@ int fl_category_status(const char *name)
     return i < 0 ? 500 : k_categories[i].status;
 }
 
-static const char *category_title(const char *name)
+const char *fl_category_title(const char *name)
 {
     int i = name ? top_index(name) : -1;
     return i < 0 ? "Unknown error" : k_categories[i].title;
@@ -218,7 +218,7 @@ static void resolve_category(fl_version *v, fl_catconf *c)
         if (len > 0) len--;
     }
     if (!c->status) c->status = fl_category_status(c->name);
-    if (!c->title) c->title = category_title(c->name);
+    if (!c->title) c->title = fl_category_title(c->name);
 }
 
 /* ---- messages ------------------------------------------------------------- */
@@ -376,7 +376,7 @@ int fl_compile(fl_version *v, const fl_engine_options_t *opts, fl_diag_t *diag)
     if (!v->name || !v->label || !v->problem_base || !v->safe_category) return FL_ENOMEM;
     if (!v->max_message_len || v->max_message_len > opts->max_message_len) v->max_message_len = opts->max_message_len;
     content_hash(v);
-    qsort(v->rules, v->nrules, sizeof *v->rules, cmp_rules);
+    if (v->nrules > 1) qsort(v->rules, v->nrules, sizeof *v->rules, cmp_rules);
     for (uint32_t i = 0; i < v->ncats; i++) resolve_category(v, &v->cats[i]);
     link_locales(v);
     for (uint32_t i = 0; i < v->nrules; i++) {

@@ -265,6 +265,8 @@ int fl_compile(fl_version *v, const fl_engine_options_t *opts, fl_diag_t *diag);
 const fl_catconf *fl_find_category(const fl_version *v, const char *name);
 /* compile.c: the 16 canonical names; 1 if `name`'s top level is one. */
 int fl_category_valid(const char *name);
+/* compile.c: built-in problem title for a category's top level. */
+const char *fl_category_title(const char *name);
 /* compile.c: default HTTP status for a top-level category (gRPC mapping). */
 int fl_category_status(const char *name);
 

@@ -72,8 +72,8 @@ static void apply_settings(fl_ctx_t *ctx, const fl_version *v, const fl_rule *r,
     d->severity = s && s->severity >= 0 ? (fl_severity)s->severity : c ? c->severity : FL_SEV_ERROR;
     d->retryable = s && s->retryable >= 0 ? s->retryable : c ? c->retryable : 0;
     d->status = s && s->status ? s->status : c ? c->status : fl_category_status(category);
-    const char *title = s && s->title ? s->title : c ? c->title : NULL;
-    if (title) fl_decision_put(d, FL_DS_PROBLEM_TITLE, title, strlen(title));
+    const char *title = s && s->title ? s->title : c ? c->title : fl_category_title(category);
+    fl_decision_put(d, FL_DS_PROBLEM_TITLE, title, strlen(title));
     const fl_recovery *rec = s && s->recovery.set ? &s->recovery : c ? c->recovery : &k_fail;
     apply_recovery(ctx, rec, ev, d);
     if (r && r->params_json) fl_decision_put(d, FL_DS_PARAMS, r->params_json, strlen(r->params_json));
@@ -170,6 +170,8 @@ static void safe_decision(fl_ctx_t *ctx, const fl_version *v, const fl_eview *ev
     apply_recovery(ctx, v->safe.recovery.set ? &v->safe.recovery : &k_fail, ev, d);
     const char *mid = v->safe.message_id ? v->safe.message_id : "unknown";
     fl_decision_put(d, FL_DS_MESSAGE_ID, mid, strlen(mid));
+    const char *title = v->safe.title ? v->safe.title : c ? c->title : fl_category_title(v->safe_category);
+    fl_decision_put(d, FL_DS_PROBLEM_TITLE, title, strlen(title));
     const char *kind = status == FL_EBUDGET_CPU ? "cpu_budget"
                      : status == FL_EBUDGET_MEM ? "memory_budget" : "handler";
     fl_decision_put(d, FL_DS_ERROR_KIND, kind, strlen(kind));
@@ -239,7 +241,9 @@ int fl_decide_on(fl_ctx_t *ctx, fl_version *v, const fl_event_t *ev, const char 
     }
     if (rc == FL_OK) apply_resilience(ctx, r, &view, d);
     render_message(ctx, v, r, dynamic || rc != FL_OK, locale, &view, d);
-    put_identity(ctx, v, &view, d);
+    fl_eview top; /* id and fingerprint are the event's, even when a cause matched */
+    fl_eview_init(&top, ev);
+    put_identity(ctx, v, &top, d);
     if (ctx->explaining) {
         fl_sb_clear(&ctx->scratch);
         fl_sb_printf(&ctx->scratch, "{\"candidates\":%u,\"tried\":[%s]}", ctx->ncand, fl_sb_cstr(&ctx->explain));

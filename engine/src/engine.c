@@ -100,7 +100,7 @@ static int publish(fl_engine_t *e, fl_version *v)
     if (!h) return FL_ENOMEM;
     fl_version *drop = NULL, **old;
     pthread_mutex_lock(&e->swap);
-    memcpy(h, e->history, e->nhistory * sizeof *h);
+    if (e->nhistory) memcpy(h, e->history, e->nhistory * sizeof *h);
     h[e->nhistory++] = v;
     old = e->history;
     e->history = h;
