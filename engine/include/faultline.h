@@ -285,13 +285,15 @@ FL_EXTERN void fl_event_reset(fl_event_t *ev);
 
 /* Set a string field; the bytes are copied.  `len` may be (size_t)-1 for a
  * NUL-terminated string.  FL_EINVAL for a bad field or NULL value,
- * FL_EPARSE_UTF8 if the value is not valid UTF-8 (the field is left unset). */
+ * FL_ETOOBIG above 1 MiB, FL_EPARSE_UTF8 if the value is not valid UTF-8
+ * (in every failure the field is left as it was). */
 FL_EXTERN int fl_event_set(fl_event_t *ev, fl_field field, const char *value, size_t len);
 /* attempt >= 1 (FL_EINVAL otherwise). */
 FL_EXTERN int fl_event_set_attempt(fl_event_t *ev, int attempt);
 /* elapsed_ms >= 0 (FL_EINVAL otherwise). */
 FL_EXTERN int fl_event_set_elapsed_ms(fl_event_t *ev, double elapsed_ms);
-/* Add or replace a string tag.  Same checks as fl_event_set. */
+/* Add or replace a string tag.  Same checks as fl_event_set (FL_EINVAL also
+ * for an empty key; FL_ETOOBIG when key and value exceed 1 MiB together). */
 FL_EXTERN int fl_event_set_tag(fl_event_t *ev, const char *key, const char *value);
 /* Read back a field or tag; NULL when unset. */
 FL_EXTERN const char *fl_event_get(const fl_event_t *ev, fl_field field);

@@ -5,6 +5,7 @@
  * (read, run, compile, run examples, then swap).  See docs/architecture.md
  * for the threading model.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,7 @@ int fl_engine_new(const fl_engine_options_t *opts, fl_engine_t **out)
 void fl_engine_free(fl_engine_t *e)
 {
     if (!e) return;
+    assert(atomic_load(&e->nctx) == 0 && "free every fl_ctx_t before its engine");
     for (uint32_t i = 0; i < e->nhistory; i++) fl_version_unref(e->history[i]);
     free(e->history);
     fl_resil_free(e->resil);
