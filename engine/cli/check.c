@@ -12,17 +12,6 @@
 #include "cli.h"
 #include "core.h"
 
-static int parse_dir(int argc, char **argv, const char **dir, const char *help)
-{
-    static const struct option longs[] = {{"policy", required_argument, 0, 'p'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "p:h", longs, NULL)) != -1) {
-        if (c == 'p') *dir = optarg;
-        else if (c == 'h') return fputs(help, stdout), 1;
-        else return fputs(help, stderr), -1;
-    }
-    return 0;
-}
 
 static int load(fl_engine_t **e, const char *dir, const char *cmd)
 {
@@ -42,7 +31,7 @@ int cli_check(int argc, char **argv)
                                "policy's examples.  Prints file:line:col: message for the first problem.\n"
                                "Exit status 0 when valid, 1 when not, 3 when the directory cannot be read.\n";
     const char *dir = NULL;
-    int prc = parse_dir(argc, argv, &dir, help);
+    int prc = cli_parse_dir_opt(argc, argv, &dir, help);
     if (prc) return prc > 0 ? FL_EXIT_OK : FL_EXIT_USAGE;
     dir = cli_policy_dir(dir, argv[0]);
     fl_engine_t *e = NULL;
@@ -149,7 +138,7 @@ int cli_test(int argc, char **argv)
                                "Without FILEs, runs DIR/tests/*.jsonl.  Prints each failure and a summary\n"
                                "line \"N passed, M failed\".  Exit status 0 when all pass, 1 otherwise.\n";
     const char *dir = NULL;
-    int prc = parse_dir(argc, argv, &dir, help);
+    int prc = cli_parse_dir_opt(argc, argv, &dir, help);
     if (prc) return prc > 0 ? FL_EXIT_OK : FL_EXIT_USAGE;
     dir = cli_policy_dir(dir, argv[0]);
     fl_engine_t *e = NULL;

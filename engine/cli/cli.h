@@ -31,6 +31,10 @@ typedef struct cli_reader {
     size_t overlong; /* bytes of the last line when it was too long, else 0 */
 } cli_reader;
 
+/* Parse -p/--policy and -h/--help: 0 to go on, 1 after printing help, -1 on
+ * a usage error (help printed to stderr). */
+int cli_parse_dir_opt(int argc, char **argv, const char **dir, const char *help);
+
 void cli_reader_init(cli_reader *r, FILE *f, size_t max);
 /* 1 with a line in r->buf/len (no newline), 0 at EOF, -1 on read error. */
 int cli_read_line(cli_reader *r);

@@ -3,6 +3,7 @@
  * line reader that never buffers more than its limit however long a line is,
  * so a 10 MB line becomes one precise error record instead of a memory spike.
  */
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -90,4 +91,16 @@ int cli_read_line(cli_reader *r)
         r->buf[0] = '\0';
     }
     return 1;
+}
+
+int cli_parse_dir_opt(int argc, char **argv, const char **dir, const char *help)
+{
+    static const struct option longs[] = {{"policy", required_argument, 0, 'p'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "p:h", longs, NULL)) != -1) {
+        if (c == 'p') *dir = optarg;
+        else if (c == 'h') return fputs(help, stdout), 1;
+        else return fputs(help, stderr), -1;
+    }
+    return 0;
 }

@@ -85,17 +85,6 @@ int cli_archive_version(const char *dir, const fl_version_info_t *vi)
     return rc;
 }
 
-static int parse_dir_opt(int argc, char **argv, const char **dir, const char *help)
-{
-    static const struct option longs[] = {{"policy", required_argument, 0, 'p'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "p:h", longs, NULL)) != -1) {
-        if (c == 'p') *dir = optarg;
-        else if (c == 'h') return fputs(help, stdout), 1;
-        else return fputs(help, stderr), -1;
-    }
-    return 0;
-}
 
 int cli_versions(int argc, char **argv)
 {
@@ -104,7 +93,7 @@ int cli_versions(int argc, char **argv)
                                "version `faultline eval --watch` has served.  The one whose files are in\n"
                                "DIR now is marked with '*'.\n";
     const char *dir = NULL;
-    int prc = parse_dir_opt(argc, argv, &dir, help);
+    int prc = cli_parse_dir_opt(argc, argv, &dir, help);
     if (prc) return prc > 0 ? FL_EXIT_OK : FL_EXIT_USAGE;
     dir = cli_policy_dir(dir, argv[0]);
     char base[4200];
@@ -177,7 +166,7 @@ int cli_rollback(int argc, char **argv)
                                "versions`) back into DIR.  The version is validated first; a running\n"
                                "`faultline eval --watch` on DIR reloads it within its debounce time.\n";
     const char *dir = NULL;
-    int prc = parse_dir_opt(argc, argv, &dir, help);
+    int prc = cli_parse_dir_opt(argc, argv, &dir, help);
     if (prc) return prc > 0 ? FL_EXIT_OK : FL_EXIT_USAGE;
     if (optind != argc - 1) return fputs(help, stderr), FL_EXIT_USAGE;
     const char *want = argv[optind];

@@ -151,6 +151,20 @@ static void group_literals(const char *s, size_t start, size_t end, int caseless
     }
 }
 
+/* End the current run, keeping it in best if it scores higher. */
+static void keep_best(struct run *r, char *best, int *bestscore)
+{
+    if (r->ncur >= FL_MIN_LITERAL) {
+        int sc = lit_score(r->cur, r->ncur);
+        if (sc > *bestscore) {
+            *bestscore = sc;
+            memcpy(best, r->cur, r->ncur);
+            best[r->ncur] = '\0';
+        }
+    }
+    r->ncur = 0;
+}
+
 /* Literal set of one alternative s[0..n): the best plain run, or the best
  * group of alternatives, whichever is more selective. */
 static uint32_t seq_literals(const char *s, size_t n, int caseless, char **out, uint32_t max)
@@ -225,35 +239,12 @@ static uint32_t seq_literals(const char *s, size_t n, int caseless, char **out, 
         i = c == '{' ? skip_braces(s, n, i) : i + 1;
         continue;
     flush_first: /* score the finished run, then re-dispatch the same byte */
-        if (r.ncur >= FL_MIN_LITERAL) {
-            int sc = lit_score(r.cur, r.ncur);
-            if (sc > bestscore) {
-                bestscore = sc;
-                memcpy(bestlit, r.cur, r.ncur);
-                bestlit[r.ncur] = '\0';
-            }
-        }
-        r.ncur = 0;
+        keep_best(&r, bestlit, &bestscore);
         continue;
     flush:
-        if (r.ncur >= FL_MIN_LITERAL) {
-            int sc = lit_score(r.cur, r.ncur);
-            if (sc > bestscore) {
-                bestscore = sc;
-                memcpy(bestlit, r.cur, r.ncur);
-                bestlit[r.ncur] = '\0';
-            }
-        }
-        r.ncur = 0;
+        keep_best(&r, bestlit, &bestscore);
     }
-    if (r.ncur >= FL_MIN_LITERAL) {
-        int sc = lit_score(r.cur, r.ncur);
-        if (sc > bestscore) {
-            bestscore = sc;
-            memcpy(bestlit, r.cur, r.ncur);
-            bestlit[r.ncur] = '\0';
-        }
-    }
+    keep_best(&r, bestlit, &bestscore);
     if (grp.n && grp.score > bestscore && grp.n <= max) {
         for (uint32_t k = 0; k < grp.n; k++) out[k] = grp.lits[k];
         return grp.n;
