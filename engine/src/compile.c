@@ -308,7 +308,7 @@ static int cmp_rules(const void *a, const void *b)
     return x->decl_order < y->decl_order ? -1 : x->decl_order > y->decl_order;
 }
 
-static void content_hash(fl_version *v)
+void fl_version_hash(fl_version *v)
 {
     XXH3_state_t *st = XXH3_createState();
     if (!st) return;
@@ -375,7 +375,7 @@ int fl_compile(fl_version *v, const fl_engine_options_t *opts, fl_diag_t *diag)
     if (!v->safe_category) v->safe_category = strdup("unknown");
     if (!v->name || !v->label || !v->problem_base || !v->safe_category) return FL_ENOMEM;
     if (!v->max_message_len || v->max_message_len > opts->max_message_len) v->max_message_len = opts->max_message_len;
-    content_hash(v);
+    fl_version_hash(v);
     if (v->nrules > 1) qsort(v->rules, v->nrules, sizeof *v->rules, cmp_rules);
     for (uint32_t i = 0; i < v->ncats; i++) resolve_category(v, &v->cats[i]);
     link_locales(v);

@@ -248,6 +248,8 @@ typedef struct fl_version {
 } fl_version;
 
 fl_version *fl_version_new(void);
+/* compile.c: set v->id from the sources (XXH3 of names and contents). */
+void fl_version_hash(fl_version *v);
 void fl_version_ref(fl_version *v);
 void fl_version_unref(fl_version *v);
 
@@ -394,6 +396,9 @@ void fl_sandbox_disarm(struct lua_State *L, struct fl_lmem *mem);
 
 /* engine.c internals used by decide.c and the loader */
 struct fl_resil *fl_engine_resil_internal(const fl_engine_t *e);
+/* Drop a reference from the decide path: a last reference is not freed
+ * here (that can take milliseconds) but handed to the next load. */
+void fl_engine_release(fl_engine_t *e, fl_version *v);
 fl_version *fl_engine_acquire(fl_engine_t *e, unsigned *gen);
 unsigned fl_engine_generation(const fl_engine_t *e);
 const fl_engine_options_t *fl_engine_opts(const fl_engine_t *e);

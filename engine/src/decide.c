@@ -22,7 +22,7 @@ static void repin(fl_ctx_t *ctx)
     if (gen == ctx->gen && ctx->ver) return;
     unsigned got;
     fl_version *v = fl_engine_acquire(ctx->engine, &got);
-    if (ctx->ver) fl_version_unref(ctx->ver);
+    if (ctx->ver) fl_engine_release(ctx->engine, ctx->ver);
     ctx->ver = v;
     ctx->gen = got;
 }

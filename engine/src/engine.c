@@ -23,7 +23,26 @@ struct fl_engine {
     uint32_t nhistory;
     atomic_int nctx;
     fl_resil_t *resil;     /* breakers, limiters, bulkheads, budgets: outlive versions */
+    pthread_mutex_t grave; /* guards graveyard */
+    fl_version **graveyard; /* unreferenced versions waiting to be freed off the decide path */
+    uint32_t ngrave;
 };
+
+/* Free the versions the decide path let go of (see fl_engine_release). */
+static void bury(fl_engine_t *e)
+{
+    pthread_mutex_lock(&e->grave);
+    fl_version **g = e->graveyard;
+    uint32_t n = e->ngrave;
+    e->graveyard = NULL;
+    e->ngrave = 0;
+    pthread_mutex_unlock(&e->grave);
+    for (uint32_t i = 0; i < n; i++) {
+        atomic_store(&g[i]->refs, 1);
+        fl_version_unref(g[i]);
+    }
+    free(g);
+}
 
 static void default_options(fl_engine_options_t *o)
 {
@@ -44,6 +63,7 @@ int fl_engine_new(const fl_engine_options_t *opts, fl_engine_t **out)
     default_options(&e->opts);
     pthread_mutex_init(&e->swap, NULL);
     pthread_mutex_init(&e->load, NULL);
+    pthread_mutex_init(&e->grave, NULL);
     atomic_init(&e->gen, 1);
     atomic_init(&e->nctx, 0);
     if (fl_resil_new(NULL, &e->resil) != FL_OK) {
@@ -60,6 +80,9 @@ void fl_engine_free(fl_engine_t *e)
     assert(atomic_load(&e->nctx) == 0 && "free every fl_ctx_t before its engine");
     for (uint32_t i = 0; i < e->nhistory; i++) fl_version_unref(e->history[i]);
     free(e->history);
+    bury(e);
+    free(e->graveyard);
+    pthread_mutex_destroy(&e->grave);
     fl_resil_free(e->resil);
     pthread_mutex_destroy(&e->swap);
     pthread_mutex_destroy(&e->load);
@@ -84,6 +107,22 @@ fl_version *fl_engine_acquire(fl_engine_t *e, unsigned *gen)
 }
 
 fl_resil_t *fl_engine_resil_internal(const fl_engine_t *e) { return e->resil; }
+
+void fl_engine_release(fl_engine_t *e, fl_version *v)
+{
+    if (atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) != 1) return;
+    pthread_mutex_lock(&e->grave);
+    fl_version **g = realloc(e->graveyard, (e->ngrave + 1) * sizeof *g);
+    if (g) {
+        e->graveyard = g;
+        e->graveyard[e->ngrave++] = v;
+    }
+    pthread_mutex_unlock(&e->grave);
+    if (!g) { /* cannot defer: free it here rather than leak it */
+        atomic_store(&v->refs, 1);
+        fl_version_unref(v);
+    }
+}
 fl_resil_t *fl_engine_resil(fl_engine_t *e) { return e ? e->resil : NULL; }
 
 /* Make v current; the engine takes over the caller's reference.  The
@@ -148,7 +187,16 @@ static int load_dir(fl_engine_t *e, const char *dir, int do_publish, fl_diag_t *
     }
     pthread_mutex_lock(&e->load);
     v->from_dir = 1;
+    bury(e);
     int rc = fl_read_policy_dir(v, dir, diag);
+    if (rc == FL_OK && do_publish) {
+        fl_version_hash(v); /* unchanged content: nothing to build or publish */
+        if (same_as_current(e, v)) {
+            fl_version_unref(v);
+            pthread_mutex_unlock(&e->load);
+            return FL_OK;
+        }
+    }
     if (rc == FL_OK) rc = build_version(e, v, diag);
     if (rc == FL_OK && do_publish && same_as_current(e, v)) do_publish = 0; /* unchanged: no new version */
     if (rc == FL_OK && do_publish) rc = publish(e, v);
