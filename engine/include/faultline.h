@@ -127,12 +127,44 @@ FL_EXTERN const char *fl_diag_format(const fl_diag_t *diag, char *buf, size_t bu
 typedef struct fl_engine fl_engine_t;
 typedef struct fl_bindings fl_bindings_t; /* see the bindings section below */
 
+/* FL-SANDBOX-BEGIN: policy failures (docs/sandbox.md) */
+/* Kinds of policy failure.  Each yields the policy's safe decision (its
+ * error field says why); the engine counts them (fl_engine_stats). */
+typedef enum fl_failure_kind {
+    FL_FAIL_HANDLER_ERROR = 0, /* a handler raised an error, or its state could not be built */
+    FL_FAIL_CPU_BUDGET,        /* a handler ran past handler_budget_us              */
+    FL_FAIL_MEMORY_BUDGET,     /* a handler's Lua state reached lua_memory_cap      */
+    FL_FAIL_BAD_RETURN,        /* a handler returned a malformed or oversized value */
+    FL_FAIL_MATCH_LIMIT,       /* a rule's pattern hit the PCRE2 match/depth limit  */
+    FL_FAIL_KIND_COUNT_
+} fl_failure_kind;
+
+/* "handler_error" "cpu_budget" "memory_budget" "bad_return" "match_limit";
+ * "?" when out of range. */
+FL_EXTERN const char *fl_failure_kind_name(fl_failure_kind kind);
+
+/* Called the first time each kind of failure happens on a policy version
+ * (identified by its content id), not once per event: a flood of failing
+ * events logs one line per kind.  Runs on the deciding thread, inside
+ * fl_decide: keep it short, thread-safe, and do not call the engine from it.
+ * `detail` is the failure text (also in the decision's error field). */
+typedef void (*fl_failure_log_fn)(void *user, fl_failure_kind kind, int status,
+                                  const char *version_id, const char *detail);
+
+/* Failure counters since the engine was created (relaxed atomic reads). */
+typedef struct fl_engine_stats {
+    uint64_t failures[FL_FAIL_KIND_COUNT_]; /* indexed by fl_failure_kind     */
+    uint64_t states_reset;                  /* handler states thrown away      */
+} fl_engine_stats_t;
+/* FL-SANDBOX-END */
+
 /* Engine options.  Zero-initialise, then set what you need; zero means the
  * documented default.  Copied by fl_engine_new. */
 typedef struct fl_engine_options {
     /* CPU budget for one handler call, in microseconds.  Default 10000
-     * (10 ms).  The budget is enforced by an instruction-count hook; handler
-     * code runs with the LuaJIT compiler off so the hook always fires. */
+     * (10 ms).  Handler code runs with the LuaJIT compiler off; a per-engine
+     * watchdog thread installs a stopping hook once the budget is spent
+     * (docs/sandbox.md), so a runaway handler stops within about 1 ms of it. */
     uint32_t handler_budget_us;
     /* Memory cap per Lua state, in bytes.  Default 32 MiB. */
     size_t lua_memory_cap;
@@ -149,6 +181,10 @@ typedef struct fl_engine_options {
      * functions as the `fl` module.  Optional; not owned (must outlive the
      * engine).  NULL: handlers see no storage or checkpoint actions. */
     fl_bindings_t *bindings;
+    /* Optional: told once per failure kind and policy version (see
+     * fl_failure_log_fn).  NULL: failures are only counted. */
+    fl_failure_log_fn on_failure;
+    void *on_failure_user;
 } fl_engine_options_t;
 
 /* Create an engine with no policy loaded.  `opts` may be NULL for defaults.
@@ -195,6 +231,9 @@ typedef struct fl_version_info {
 
 /* Describe the current version.  FL_ESTATE if nothing is loaded. */
 FL_EXTERN int fl_engine_current(fl_engine_t *engine, fl_version_info_t *out);
+
+/* Policy failure counters (FL-SANDBOX).  FL_EINVAL for NULL arguments. */
+FL_EXTERN int fl_engine_stats(fl_engine_t *engine, fl_engine_stats_t *out);
 
 /*
  * List the kept versions, newest first, into out[0..cap).  *count receives

@@ -23,12 +23,40 @@
 struct lua_State;
 struct fl_resil;
 
-/* Lua allocator accounting and CPU budget state (sandbox.c). */
+/* FL-SANDBOX-BEGIN (owned by sandbox.c / handler.c; docs/sandbox.md) */
+struct fl_sbx;     /* per engine: the budget watchdog and the failure counters */
+struct fl_wd_slot; /* one per context that has a handler state */
+
+/* Lua allocator accounting and CPU budget state (sandbox.c).  Initialise
+ * with designated initialisers ({.cap = ...}); the rest start at zero. */
 struct fl_lmem {
     size_t used, cap;
     uint64_t deadline_ns;  /* 0: no budget armed */
     int cpu_hit, mem_hit;  /* set when a budget stopped the code */
+    /* private to sandbox.c */
+    int armed;             /* cap and in-thread checks apply only while armed */
+    size_t since_check;    /* bytes allocated since the last clock read       */
+    uint32_t steps;        /* metered library work since the last clock read  */
+    uintptr_t stack_base;  /* frame address at arm: bounds C recursion        */
+    struct lua_State *L;   /* the state this accounts for                     */
+    struct fl_wd_slot *slot; /* watchdog registration, NULL: count-hook mode  */
 };
+
+/* sandbox.c: the per-engine part (watchdog thread, started on first use). */
+struct fl_sbx *fl_sbx_new(const fl_engine_options_t *opts);
+void fl_sbx_free(struct fl_sbx *s);
+/* Register / unregister m's state with the watchdog (m->L must be set).
+ * Registration failing is not an error: budgets then use the count hook. */
+void fl_sbx_attach(struct fl_sbx *s, struct fl_lmem *m);
+void fl_sbx_detach(struct fl_lmem *m);
+/* Make the table on top of the stack a read-only global `name` (pops it). */
+int fl_sandbox_install(struct lua_State *L, const char *name);
+/* handler.c: count a policy failure and log it once per kind and version. */
+void fl_sbx_fail(fl_engine_t *e, const char *version_id, fl_failure_kind kind, int status,
+                 const char *detail);
+/* engine.c */
+struct fl_sbx *fl_engine_sbx(const fl_engine_t *e);
+/* FL-SANDBOX-END */
 
 /* ---- events ------------------------------------------------------------ */
 

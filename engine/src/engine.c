@@ -26,6 +26,7 @@ struct fl_engine {
     pthread_mutex_t grave; /* guards graveyard */
     fl_version **graveyard; /* unreferenced versions waiting to be freed off the decide path */
     uint32_t ngrave;
+    struct fl_sbx *sbx;    /* FL-SANDBOX: budget watchdog + failure counters */
 };
 
 /* Free the versions the decide path let go of (see fl_engine_release). */
@@ -70,6 +71,10 @@ int fl_engine_new(const fl_engine_options_t *opts, fl_engine_t **out)
         fl_engine_free(e);
         return FL_ENOMEM;
     }
+    if (!(e->sbx = fl_sbx_new(&e->opts))) { /* FL-SANDBOX */
+        fl_engine_free(e);
+        return FL_ENOMEM;
+    }
     *out = e;
     return FL_OK;
 }
@@ -84,12 +89,16 @@ void fl_engine_free(fl_engine_t *e)
     free(e->graveyard);
     pthread_mutex_destroy(&e->grave);
     fl_resil_free(e->resil);
+    fl_sbx_free(e->sbx); /* FL-SANDBOX: stops the watchdog thread */
     pthread_mutex_destroy(&e->swap);
     pthread_mutex_destroy(&e->load);
     free(e);
 }
 
 const fl_engine_options_t *fl_engine_opts(const fl_engine_t *e) { return &e->opts; }
+
+/* FL-SANDBOX: the sandbox's per-engine state (sandbox.c, handler.c). */
+struct fl_sbx *fl_engine_sbx(const fl_engine_t *e) { return e->sbx; }
 
 unsigned fl_engine_generation(const fl_engine_t *e)
 {

@@ -4,8 +4,17 @@
  * built on first use by running the policy's files again (handlers are
  * closures of those files) and closed when the context moves to another
  * version or a handler fails: a failed state may hold half-done work, so it
- * is thrown away rather than trusted.  Calls run under the CPU budget and
- * memory cap of sandbox.c; what a handler returns is validated field by field.
+ * is thrown away rather than trusted.
+ *
+ * Containment (docs/sandbox.md): every Lua API call that can raise an error
+ * -- including allocation failures while building the event table -- runs
+ * inside a protected call, so no policy can make LuaJIT panic and abort the
+ * host.  Calls run under the CPU budget and memory cap of sandbox.c; any
+ * budget hit counts as a failure even when the policy caught the error.
+ * What a handler returns is validated field by field (handler_apply.c).
+ * Error text that comes from the policy is cut to a bounded length and made
+ * valid UTF-8 before it reaches the decision; the engine never calls a
+ * policy metamethod (__tostring, __index, ...) outside a budget.
  */
 #include <lauxlib.h>
 #include <lua.h>
@@ -15,74 +24,50 @@
 
 #include "bindings.h"
 #include "core.h"
-#include "resilience/resilience.h"
+
+/* Budget for re-running the policy files to build a handler state. */
+#define FL_STATE_BUILD_BUDGET_US 500000u
+/* Longest error text taken from a policy. */
+#define FL_MAX_ERROR_TEXT 512
 
 void fl_handler_close(fl_ctx_t *ctx)
 {
+    fl_sbx_detach(&ctx->lmem);
     if (ctx->L) lua_close(ctx->L);
     ctx->L = NULL;
+    ctx->lmem.L = NULL;
     if (ctx->L_ver) fl_version_unref(ctx->L_ver);
     ctx->L_ver = NULL;
     ctx->lmem.used = 0;
 }
 
-/* fl.resil: read-only views of the engine's breakers, limiters and budgets. */
-static void add_resil_api(fl_ctx_t *ctx, lua_State *L)
+/* Append s[0..len) to err: at most `max` bytes, invalid UTF-8 replaced by
+ * '?', ending on a character boundary. */
+static void append_clean(fl_strbuf *err, const char *s, size_t len, size_t max)
 {
-    lua_getglobal(L, "fl");
-    if (!lua_istable(L, -1)) {
-        lua_pop(L, 1);
-        lua_newtable(L);
-        lua_pushvalue(L, -1);
-        lua_setglobal(L, "fl");
+    size_t start = err->len;
+    for (size_t i = 0; i < len && err->len - start < max;) {
+        unsigned char c = (unsigned char)s[i];
+        size_t n = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+        if (i + n > len || !fl_utf8_valid(s + i, n) || err->len - start + n > max) {
+            if (err->len - start + 1 > max) break;
+            fl_sb_putc(err, '?');
+            i++;
+            continue;
+        }
+        fl_sb_append(err, s + i, n);
+        i += n;
     }
-    if (fl_resil_push_lua_api(fl_engine_resil_internal(ctx->engine), L) == FL_OK) lua_setfield(L, -2, "resil");
-    lua_pop(L, 1);
 }
 
-/* Build the state: run the sources, then map rule name -> handler in the
- * registry table "fl.handlers". */
-static int open_state(fl_ctx_t *ctx, fl_version *v, fl_strbuf *err)
-{
-    const fl_engine_options_t *o = fl_engine_opts(ctx->engine);
-    fl_diag_t diag;
-    fl_diag_clear(&diag);
-    ctx->lmem = (struct fl_lmem){0, o->lua_memory_cap, 0, 0, 0};
-    lua_State *L = fl_sandbox_new(&ctx->lmem, fl_rng_next(&ctx->rng), &diag);
-    if (!L) goto fail;
-    ctx->L = L;
-    if (fl_sandbox_run_sources(L, v, &ctx->lmem, 2000000, &diag) != FL_OK) goto fail;
-    if (o->bindings) { /* the host's resource, storage and checkpoint actions */
-        if (fl_bindings_open_lua(L, o->bindings) != FL_OK) {
-            fl_diag_set(&diag, FL_EHANDLER, NULL, 0, 0, "cannot open the fl bindings");
-            goto fail;
-        }
-        lua_setglobal(L, "fl");
-    }
-    add_resil_api(ctx, L);
-    lua_newtable(L);
-    lua_getfield(L, -2, "rules");
-    size_t n = lua_objlen(L, -1);
-    for (size_t i = 1; i <= n; i++) {
-        lua_rawgeti(L, -1, (int)i);
-        lua_getfield(L, -1, "name");
-        lua_getfield(L, -2, "t");
-        lua_getfield(L, -1, "handler");
-        lua_remove(L, -2);
-        lua_settable(L, -5);
-        lua_pop(L, 1);
-    }
-    lua_pop(L, 1);
-    lua_setfield(L, LUA_REGISTRYINDEX, "fl.handlers");
-    lua_settop(L, 0);
-    fl_version_ref(v);
-    ctx->L_ver = v;
-    return FL_OK;
-fail:
-    fl_sb_printf(err, "cannot prepare the handler state: %s", diag.message);
-    fl_handler_close(ctx);
-    return FL_EHANDLER;
-}
+/* ---- building the state ------------------------------------------------- */
+
+struct call_args {
+    fl_ctx_t *ctx;
+    const fl_rule *rule;
+    const fl_eview *ev;
+    const fl_decision_t *d;
+};
 
 static void set_field(lua_State *L, const char *k, const char *v, uint32_t len)
 {
@@ -107,7 +92,7 @@ static void push_event(lua_State *L, fl_ctx_t *ctx, const fl_eview *ev)
         const fl_tag *t = &ev->ev->tags[i];
         lua_pushlstring(L, ev->ev->arena.data + t->key_off, t->key_len);
         lua_pushlstring(L, ev->ev->arena.data + t->val_off, t->val_len);
-        lua_settable(L, -3);
+        lua_rawset(L, -3);
     }
     lua_setfield(L, -2, "tags");
     lua_createtable(L, 0, (int)ctx->ncaps);
@@ -119,7 +104,9 @@ static void push_decision(lua_State *L, const fl_decision_t *d)
 {
     lua_createtable(L, 0, 8);
     const char *c = fl_decision_get(d, FL_DS_CATEGORY);
-    set_field(L, "category", c, (uint32_t)strlen(c));
+    if (c) set_field(L, "category", c, (uint32_t)strlen(c));
+    const char *mid = fl_decision_get(d, FL_DS_MESSAGE_ID);
+    if (mid) set_field(L, "message_id", mid, (uint32_t)strlen(mid));
     lua_pushstring(L, fl_severity_name(d->severity));
     lua_setfield(L, -2, "severity");
     lua_pushboolean(L, d->retryable);
@@ -134,30 +121,110 @@ static void push_decision(lua_State *L, const fl_decision_t *d)
     lua_setfield(L, -2, "attempts_left");
 }
 
-static void put_effects(fl_decision_t *d, json_t *effects)
+/* Protected: fetch the handler, build its arguments, call it.  Leaves the
+ * handler's first result and enough free stack for fl_handler_apply, which
+ * runs unprotected and must not need to grow the stack. */
+static int run_protected(lua_State *L)
 {
-    if (effects && json_array_size(effects) > 0) {
-        char *s = json_dumps(effects, JSON_COMPACT);
-        if (s) fl_decision_put(d, FL_DS_EFFECTS, s, strlen(s));
-        free(s);
-    }
-    json_decref(effects);
+    struct call_args *a = lua_touserdata(L, 1);
+    lua_settop(L, 0);
+    lua_getfield(L, LUA_REGISTRYINDEX, "fl.handlers");
+    lua_pushstring(L, a->rule->name);
+    lua_rawget(L, -2);
+    lua_remove(L, -2);
+    if (lua_type(L, -1) != LUA_TFUNCTION)
+        return luaL_error(L, "the handler of rule \"%s\" is not a function", a->rule->name);
+    push_event(L, a->ctx, a->ev);
+    push_decision(L, a->d);
+    lua_call(L, 2, 1);
+    if (!lua_checkstack(L, 128)) return luaL_error(L, "stack overflow");
+    return 1;
 }
+
+/* Protected: map rule name -> handler (registry "fl.handlers"), remember
+ * run_protected (registry "fl.run"), and offer the bindings as `fl`. */
+static int index_handlers(lua_State *L)
+{
+    fl_bindings_t *b = lua_touserdata(L, 1);
+    lua_settop(L, 0);
+    lua_getfield(L, LUA_REGISTRYINDEX, "fl.decl");
+    lua_newtable(L);
+    lua_getfield(L, 1, "rules");
+    size_t n = lua_objlen(L, 3);
+    for (size_t i = 1; i <= n; i++) {
+        lua_rawgeti(L, 3, (int)i);
+        lua_pushliteral(L, "name");
+        lua_rawget(L, -2);
+        lua_pushliteral(L, "t");
+        lua_rawget(L, -3);
+        if (lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TTABLE) {
+            lua_pushliteral(L, "handler");
+            lua_rawget(L, -2);
+            lua_remove(L, -2);
+            lua_rawset(L, 2);
+        } else {
+            lua_pop(L, 2);
+        }
+        lua_pop(L, 1);
+    }
+    lua_settop(L, 2);
+    lua_setfield(L, LUA_REGISTRYINDEX, "fl.handlers");
+    lua_pushcfunction(L, run_protected);
+    lua_setfield(L, LUA_REGISTRYINDEX, "fl.run");
+    lua_settop(L, 0);
+    if (b && fl_bindings_open_lua(L, b) == FL_OK && fl_sandbox_install(L, "fl") != FL_OK)
+        return luaL_error(L, "cannot install the fl module");
+    return 0;
+}
+
+/* Build the state: run the sources, then index the handlers. */
+static int open_state(fl_ctx_t *ctx, fl_version *v, fl_strbuf *err)
+{
+    const fl_engine_options_t *o = fl_engine_opts(ctx->engine);
+    fl_diag_t diag;
+    fl_diag_clear(&diag);
+    ctx->lmem = (struct fl_lmem){.cap = o->lua_memory_cap};
+    lua_State *L = fl_sandbox_new(&ctx->lmem, fl_rng_next(&ctx->rng), &diag);
+    if (!L) goto fail;
+    ctx->L = L;
+    fl_sbx_attach(fl_engine_sbx(ctx->engine), &ctx->lmem);
+    int rc = fl_sandbox_run_sources(L, v, &ctx->lmem, FL_STATE_BUILD_BUDGET_US, &diag);
+    if (rc != FL_OK) goto fail;
+    lua_settop(L, 0);
+    if (lua_cpcall(L, index_handlers, o->bindings) != 0) {
+        fl_diag_set(&diag, FL_ENOMEM, NULL, 0, 0, "cannot index the handlers");
+        goto fail;
+    }
+    fl_version_ref(v);
+    ctx->L_ver = v;
+    return FL_OK;
+fail:
+    fl_sb_puts(err, "cannot prepare the handler state: ");
+    append_clean(err, diag.message, strlen(diag.message), FL_MAX_ERROR_TEXT);
+    fl_handler_close(ctx);
+    return diag.status == FL_EBUDGET_CPU || diag.status == FL_EBUDGET_MEM ? diag.status : FL_EHANDLER;
+}
+
+/* ---- running a handler -------------------------------------------------- */
 
 /* Message text of the error value without calling into policy code (a
  * __tostring metamethod could itself throw or loop). */
-static void error_text(lua_State *L, fl_strbuf *err)
+static void error_text(lua_State *L, const fl_rule *rule, fl_strbuf *err)
 {
+    fl_sb_printf(err, "rule \"%.128s\": handler failed: ", rule->name);
     if (lua_type(L, -1) == LUA_TSTRING) {
         size_t len;
         const char *s = lua_tolstring(L, -1, &len);
-        fl_sb_append(err, s, len > 512 ? 512 : len);
+        append_clean(err, s, len, FL_MAX_ERROR_TEXT);
     } else {
-        fl_sb_printf(err, "handler raised a %s value", luaL_typename(L, -1));
+        fl_sb_printf(err, "it raised a %s value", luaL_typename(L, -1));
     }
 }
 
-
+static void record_failure(fl_ctx_t *ctx, fl_version *v, fl_failure_kind kind, int rc, fl_strbuf *err)
+{
+    fl_sbx_fail(ctx->engine, v->id, kind, rc, fl_sb_cstr(err));
+}
 
 int fl_handler_run(fl_ctx_t *ctx, fl_version *v, const fl_rule *rule, const fl_eview *ev,
                    fl_decision_t *d, fl_strbuf *err)
@@ -165,33 +232,48 @@ int fl_handler_run(fl_ctx_t *ctx, fl_version *v, const fl_rule *rule, const fl_e
     if (ctx->L && ctx->L_ver != v) fl_handler_close(ctx);
     if (!ctx->L) {
         int rc = open_state(ctx, v, err);
-        if (rc != FL_OK) return rc;
+        if (rc != FL_OK) {
+            record_failure(ctx, v, rc == FL_EBUDGET_CPU ? FL_FAIL_CPU_BUDGET
+                                   : rc == FL_EBUDGET_MEM ? FL_FAIL_MEMORY_BUDGET
+                                                          : FL_FAIL_HANDLER_ERROR, rc, err);
+            return rc;
+        }
     }
     lua_State *L = ctx->L;
-    lua_getfield(L, LUA_REGISTRYINDEX, "fl.handlers");
-    lua_getfield(L, -1, rule->name);
-    lua_remove(L, -2);
-    push_event(L, ctx, ev);
-    push_decision(L, d);
-    fl_sandbox_arm(L, &ctx->lmem, fl_engine_opts(ctx->engine)->handler_budget_us);
-    json_t *effects = json_array(); /* actions the handler performs, for `effects` */
-    lua_pushlightuserdata(L, effects);
-    lua_setfield(L, LUA_REGISTRYINDEX, FL_LUA_EFFECTS_KEY);
-    int prc = lua_pcall(L, 2, 1, 0);
-    lua_pushnil(L);
-    lua_setfield(L, LUA_REGISTRYINDEX, FL_LUA_EFFECTS_KEY);
-    put_effects(d, effects); /* even on failure: the actions really happened */
-    fl_sandbox_disarm(L, &ctx->lmem);
+    struct fl_lmem *m = &ctx->lmem;
+    struct call_args args = {ctx, rule, ev, d};
+    lua_settop(L, 0);
+    lua_getfield(L, LUA_REGISTRYINDEX, "fl.run"); /* no allocation: the key is interned */
+    lua_pushlightuserdata(L, &args);
+    fl_sandbox_arm(L, m, fl_engine_opts(ctx->engine)->handler_budget_us);
+    int prc = lua_pcall(L, 1, 1, 0);
+    fl_sandbox_disarm(L, m);
     int rc = FL_OK;
-    if (prc != 0) {
-        rc = ctx->lmem.cpu_hit ? FL_EBUDGET_CPU : ctx->lmem.mem_hit || prc == LUA_ERRMEM ? FL_EBUDGET_MEM : FL_EHANDLER;
-        if (rc == FL_EBUDGET_CPU) fl_sb_printf(err, "rule \"%s\": handler exceeded its CPU budget", rule->name);
-        else if (rc == FL_EBUDGET_MEM) fl_sb_printf(err, "rule \"%s\": handler exceeded its memory cap", rule->name);
-        else error_text(L, err);
+    fl_failure_kind kind = FL_FAIL_HANDLER_ERROR;
+    if (m->cpu_hit) { /* even if the policy caught the error */
+        rc = FL_EBUDGET_CPU;
+        kind = FL_FAIL_CPU_BUDGET;
+        fl_sb_printf(err, "rule \"%.128s\": handler exceeded its CPU budget", rule->name);
+    } else if (m->mem_hit || prc == LUA_ERRMEM) {
+        rc = FL_EBUDGET_MEM;
+        kind = FL_FAIL_MEMORY_BUDGET;
+        fl_sb_printf(err, "rule \"%.128s\": handler exceeded its memory cap", rule->name);
+    } else if (prc != 0) {
+        rc = FL_EHANDLER;
+        error_text(L, rule, err);
     } else {
         rc = fl_handler_apply(ctx, L, lua_gettop(L), d, err);
+        kind = FL_FAIL_BAD_RETURN;
     }
-    if (rc != FL_OK) fl_handler_close(ctx);
-    else lua_settop(L, 0);
+    if (rc != FL_OK) {
+        fl_strbuf raw = *err; /* policy-supplied text: bound it, make it UTF-8 */
+        *err = (fl_strbuf){0};
+        append_clean(err, fl_sb_cstr(&raw), raw.len, 2 * FL_MAX_ERROR_TEXT);
+        fl_sb_free(&raw);
+        record_failure(ctx, v, kind, rc, err);
+        fl_handler_close(ctx);
+    } else {
+        lua_settop(L, 0);
+    }
     return rc;
 }

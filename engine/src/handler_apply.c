@@ -3,6 +3,14 @@
  * decision.  Every field is checked for type and range; anything unexpected
  * (an unknown key, a wrong type, an oversized message, too many fields) makes
  * the whole return invalid, so a half-applied decision never escapes.
+ *
+ * This runs outside the Lua budget, so it only uses raw access (lua_next,
+ * lua_rawgeti, lua_objlen): a metatable on the returned table is never
+ * consulted, no policy code runs, and no Lua value is converted in place.
+ * Sizes are bounded: 16 fields, 4 KiB strings, `params`/`fallback` at most
+ * 2048 values in all (shared sub-tables count each time they appear) and
+ * 64 KiB of JSON.  A returned `message` is cut to the policy's
+ * max_message_len like a rendered template.
  */
 #include <lauxlib.h>
 #include <lua.h>
@@ -15,11 +23,15 @@
 #define FL_MAX_RETURN_FIELDS 16
 #define FL_MAX_RETURN_STRING 4096
 #define FL_MAX_RETURN_JSON (64 * 1024)
+#define FL_MAX_RETURN_NODES 2048
+#define FL_MAX_ATTEMPTS_LEFT 1000000
 
 static int bad(fl_strbuf *err, const char *fmt, const char *a)
 {
+    char arg[80]; /* policy text: bounded here, made UTF-8 by the caller */
+    snprintf(arg, sizeof arg, "%s", a);
     fl_sb_puts(err, "handler returned ");
-    fl_sb_printf(err, fmt, a);
+    fl_sb_printf(err, fmt, arg);
     return FL_EHANDLER;
 }
 
@@ -33,7 +45,7 @@ static int word(const char *const *list, const char *s)
 /* JSON-shaped value at the top of the stack into the decision slot. */
 static int put_json(lua_State *L, fl_decision_t *d, enum fl_dstr slot, const char *key, fl_strbuf *err);
 
-static int apply_string(lua_State *L, const char *key, fl_decision_t *d, fl_strbuf *err)
+static int apply_string(fl_ctx_t *ctx, lua_State *L, const char *key, fl_decision_t *d, fl_strbuf *err)
 {
     static const char *const sev[] = {"debug", "info", "warning", "error", "critical", NULL};
     static const char *const act[] = {"retry", "fallback", "ignore", "fail", NULL};
@@ -57,12 +69,27 @@ static int apply_string(lua_State *L, const char *key, fl_decision_t *d, fl_strb
         d->action = (fl_action)w;
         return FL_OK;
     }
-    if (strcmp(key, "message_id") == 0) return fl_decision_put(d, FL_DS_MESSAGE_ID, s, len);
-    if (strcmp(key, "message") == 0) return fl_decision_put(d, FL_DS_MESSAGE, s, len);
+    if (strcmp(key, "message_id") == 0) {
+        if (len == 0 || len > 128) return bad(err, "a '%s' that is empty or longer than 128 bytes", key);
+        return fl_decision_put(d, FL_DS_MESSAGE_ID, s, len);
+    }
+    if (strcmp(key, "message") == 0) {
+        uint32_t max = ctx && ctx->L_ver ? ctx->L_ver->max_message_len : 1024;
+        if (max >= 4 && len > max) { /* cut like a rendered template: ..."…" */
+            fl_strbuf sb = {0};
+            size_t cut = fl_utf8_cut(s, len, max - 3);
+            int rc = fl_sb_append(&sb, s, cut) || fl_sb_append(&sb, "\xe2\x80\xa6", 3)
+                         ? FL_ENOMEM
+                         : fl_decision_put(d, FL_DS_MESSAGE, sb.data, sb.len);
+            fl_sb_free(&sb);
+            return rc;
+        }
+        return fl_decision_put(d, FL_DS_MESSAGE, s, len);
+    }
     return bad(err, "a string for '%s'", key);
 }
 
-static int apply_field(lua_State *L, const char *key, fl_decision_t *d, fl_strbuf *err)
+static int apply_field(fl_ctx_t *ctx, lua_State *L, const char *key, fl_decision_t *d, fl_strbuf *err)
 {
     int t = lua_type(L, -1);
     if (strcmp(key, "params") == 0) return put_json(L, d, FL_DS_PARAMS, key, err);
@@ -72,20 +99,28 @@ static int apply_field(lua_State *L, const char *key, fl_decision_t *d, fl_strbu
         d->retryable = lua_toboolean(L, -1);
         return FL_OK;
     }
-    if (strcmp(key, "delay_ms") == 0 || strcmp(key, "attempts_left") == 0) {
+    if (strcmp(key, "delay_ms") == 0) {
         double x = t == LUA_TNUMBER ? lua_tonumber(L, -1) : -1;
-        if (!(x >= 0 && x <= 86400000.0 * 30)) return bad(err, "an invalid '%s'", key);
-        if (key[0] == 'd') d->delay_ms = (int64_t)x;
-        else d->attempts_left = (int)x;
+        if (!(x >= 0 && x <= 86400000.0 * 30)) return bad(err, "an invalid '%s' (0 .. 30 days in ms)", key);
+        d->delay_ms = (int64_t)x;
         return FL_OK;
     }
-    if (t == LUA_TSTRING) return apply_string(L, key, d, err);
+    if (strcmp(key, "attempts_left") == 0) {
+        double x = t == LUA_TNUMBER ? lua_tonumber(L, -1) : -1;
+        if (!(x >= 0 && x <= FL_MAX_ATTEMPTS_LEFT)) return bad(err, "an invalid '%s' (0 .. 1000000)", key);
+        d->attempts_left = (int)x;
+        return FL_OK;
+    }
+    static const char *const strings[] = {"category", "severity", "action", "message_id", "message", NULL};
+    if (word(strings, key) >= 0) {
+        if (t != LUA_TSTRING) return bad(err, "a non-string '%s'", key);
+        return apply_string(ctx, L, key, d, err);
+    }
     return bad(err, "an unexpected field '%s'", key);
 }
 
 int fl_handler_apply(fl_ctx_t *ctx, lua_State *L, int t, fl_decision_t *d, fl_strbuf *err)
 {
-    (void)ctx;
     if (lua_isnil(L, t)) return FL_OK;
     if (lua_type(L, t) != LUA_TTABLE) return bad(err, "a %s instead of a table or nil", luaL_typename(L, t));
     int n = 0, rc = FL_OK;
@@ -93,7 +128,7 @@ int fl_handler_apply(fl_ctx_t *ctx, lua_State *L, int t, fl_decision_t *d, fl_st
     while (rc == FL_OK && lua_next(L, t)) {
         if (++n > FL_MAX_RETURN_FIELDS) rc = bad(err, "%s", "too many fields");
         else if (lua_type(L, -2) != LUA_TSTRING) rc = bad(err, "%s", "a table with a non-string key");
-        else rc = apply_field(L, lua_tostring(L, -2), d, err);
+        else rc = apply_field(ctx, L, lua_tostring(L, -2), d, err);
         lua_pop(L, 1);
     }
     if (rc != FL_OK) return rc == FL_ENOMEM ? FL_EHANDLER : rc;
@@ -103,9 +138,11 @@ int fl_handler_apply(fl_ctx_t *ctx, lua_State *L, int t, fl_decision_t *d, fl_st
 
 /* ---- Lua value to JSON text, bounded --------------------------------------- */
 
-static int to_json(lua_State *L, int idx, int depth, json_t **out)
+/* *budget counts every value converted, so a table shared many times (or a
+ * DAG of shared tables) cannot make the conversion exponential. */
+static int to_json(lua_State *L, int idx, int depth, int *budget, json_t **out)
 {
-    if (depth > 16 || !lua_checkstack(L, 4)) return -1;
+    if (depth > 16 || --*budget < 0 || !lua_checkstack(L, 4)) return -1;
     switch (lua_type(L, idx)) {
     case LUA_TNIL: *out = json_null(); return 0;
     case LUA_TBOOLEAN: *out = json_boolean(lua_toboolean(L, idx)); return 0;
@@ -113,12 +150,12 @@ static int to_json(lua_State *L, int idx, int depth, json_t **out)
         double x = lua_tonumber(L, idx);
         if (!isfinite(x)) return -1;
         *out = x == floor(x) && fabs(x) < 9e15 ? json_integer((json_int_t)x) : json_real(x);
-        return 0;
+        return *out ? 0 : -1;
     }
     case LUA_TSTRING: {
         size_t len;
         const char *s = lua_tolstring(L, idx, &len);
-        if (!fl_utf8_valid(s, len)) return -1;
+        if (len > FL_MAX_RETURN_JSON || !fl_utf8_valid(s, len)) return -1;
         *out = json_stringn(s, len);
         return *out ? 0 : -1;
     }
@@ -127,15 +164,49 @@ static int to_json(lua_State *L, int idx, int depth, json_t **out)
     }
     if (idx < 0) idx = lua_gettop(L) + idx + 1;
     size_t n = lua_objlen(L, idx);
+    size_t count = 0;
+    /* Classify with raw iteration: an array has exactly the keys 1..n. */
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        count++;
+        int kt = lua_type(L, -1);
+        if (count > 1024 || (n ? kt != LUA_TNUMBER : kt != LUA_TSTRING)) {
+            lua_pop(L, 1);
+            return -1;
+        }
+        if (n) {
+            double k = lua_tonumber(L, -1);
+            if (!(k >= 1 && k <= (double)n && k == floor(k))) {
+                lua_pop(L, 1);
+                return -1;
+            }
+        }
+    }
+    if (n && count != n) return -1;
     json_t *o = n ? json_array() : json_object();
-    int count = 0;
+    if (!o) return -1;
+    if (n) {
+        for (size_t i = 1; i <= n; i++) {
+            json_t *v = NULL;
+            lua_rawgeti(L, idx, (int)i);
+            int ok = to_json(L, -1, depth + 1, budget, &v) == 0 && json_array_append_new(o, v) == 0;
+            lua_pop(L, 1);
+            if (!ok) {
+                json_decref(o);
+                return -1;
+            }
+        }
+        *out = o;
+        return 0;
+    }
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         json_t *v = NULL;
-        int ok = ++count <= 1024 && to_json(L, -1, depth + 1, &v) == 0;
-        if (ok && n && lua_type(L, -2) == LUA_TNUMBER) ok = json_array_append_new(o, v) == 0;
-        else if (ok && !n && lua_type(L, -2) == LUA_TSTRING) ok = json_object_set_new(o, lua_tostring(L, -2), v) == 0;
-        else if (ok) ok = (json_decref(v), 0);
+        size_t klen;
+        const char *k = lua_tolstring(L, -2, &klen); /* a string key: no conversion */
+        int ok = klen <= 256 && strlen(k) == klen && fl_utf8_valid(k, klen) &&
+                 to_json(L, -1, depth + 1, budget, &v) == 0 && json_object_set_new(o, k, v) == 0;
         lua_pop(L, 1);
         if (!ok) {
             lua_pop(L, 1);
@@ -150,7 +221,9 @@ static int to_json(lua_State *L, int idx, int depth, json_t **out)
 static int put_json(lua_State *L, fl_decision_t *d, enum fl_dstr slot, const char *key, fl_strbuf *err)
 {
     json_t *j = NULL;
-    if (to_json(L, -1, 0, &j) != 0 || !j) return bad(err, "a '%s' that is not JSON-shaped (or too large)", key);
+    int budget = FL_MAX_RETURN_NODES;
+    if (to_json(L, -1, 0, &budget, &j) != 0 || !j)
+        return bad(err, "a '%s' that is not JSON-shaped (or too large)", key);
     char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
     json_decref(j);
     if (!s || strlen(s) > FL_MAX_RETURN_JSON) {

@@ -259,7 +259,7 @@ int fl_load_sources(fl_version *v, const fl_engine_options_t *opts, struct fl_re
     /* The safe decision's settings are "unset" (-1) unless `policy.safe`
      * declares them: a zeroed struct would mean severity "debug". */
     v->safe.severity = v->safe.retryable = -1;
-    struct fl_lmem mem = {0, opts->lua_memory_cap, 0, 0, 0};
+    struct fl_lmem mem = {.cap = opts->lua_memory_cap};
     lua_State *L = fl_sandbox_new(&mem, opts->seed, diag);
     if (!L) return diag ? diag->status : FL_ENOMEM;
     /* Loading gets a generous CPU budget: it runs once, but must not hang. */

@@ -324,7 +324,10 @@ static int match_regex(fl_ctx_t *ctx, const fl_version *v, const fl_cond *c, con
         if (c->ncaptures) keep_captures(ctx, c, s);
         return 1;
     }
-    if (rc != PCRE2_ERROR_NOMATCH) ctx->match_errors++;
+    if (rc != PCRE2_ERROR_NOMATCH) { /* match limit or similar: counted, logged once per kind */
+        ctx->match_errors++;
+        fl_sbx_fail(ctx->engine, v->id, FL_FAIL_MATCH_LIMIT, FL_EBUDGET_MATCH, c->pattern);
+    }
     return 0;
 }
 

@@ -119,7 +119,11 @@ static void test_decide_while_reloading(void **s)
 {
     (void)s;
     char *v0 = policy_src(0);
-    fl_engine_t *e = flt_engine(v0);
+    /* This test is about thread safety, not budgets: on 2 cores, 8 busy
+     * threads preempt each other for tens of ms, which a 10 ms wall-clock
+     * handler budget would (correctly) punish.  Budgets have their own tests. */
+    static const fl_engine_options_t k_opts = {.handler_budget_us = 2000000};
+    fl_engine_t *e = flt_engine_opts(v0, &k_opts);
     free(v0);
     atomic_int stop;
     atomic_init(&stop, 0);
@@ -183,7 +187,8 @@ static void test_many_contexts_one_engine(void **s)
     (void)s;
     /* Contexts are independent: 8 threads, no reload, same answers. */
     char *v = policy_src(5);
-    fl_engine_t *e = flt_engine(v);
+    static const fl_engine_options_t k_opts = {.handler_budget_us = 2000000}; /* see above */
+    fl_engine_t *e = flt_engine_opts(v, &k_opts);
     free(v);
     atomic_int stop;
     atomic_init(&stop, 1); /* each worker does its 200 decisions and stops */
