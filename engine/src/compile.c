@@ -81,7 +81,10 @@ const char *fl_category_title(const char *name)
 fl_version *fl_version_new(void)
 {
     fl_version *v = calloc(1, sizeof *v);
-    if (v) atomic_init(&v->refs, 1);
+    if (v) {
+        atomic_init(&v->refs, 1);
+        pthread_mutex_init(&v->pool_mu, NULL);
+    }
     return v;
 }
 
@@ -122,6 +125,8 @@ static void free_rule(fl_rule *r)
 
 static void free_version(fl_version *v)
 {
+    fl_handler_pool_free(v);
+    pthread_mutex_destroy(&v->pool_mu);
     for (uint32_t i = 0; i < v->nrules; i++) free_rule(&v->rules[i]);
     for (uint32_t i = 0; i < v->ncats; i++) {
         free(v->cats[i].name);

@@ -239,6 +239,12 @@ struct fl_index; /* matcher.c */
 
 /* ---- a loaded, compiled, immutable policy version ----------------------- */
 
+/* A handler state built ahead of time for a version (handler.c). */
+struct fl_pooled {
+    struct lua_State *L;
+    struct fl_lmem *m; /* heap: the state's allocator accounting until adopted */
+};
+
 typedef struct fl_version {
     atomic_int refs;
     char id[17];
@@ -268,6 +274,9 @@ typedef struct fl_version {
     uint32_t nhandlers;
 
     int from_dir;              /* loaded from a directory (reloadable)  */
+    pthread_mutex_t pool_mu;   /* guards pool                           */
+    struct fl_pooled *pool;    /* prebuilt handler states, see handler.c */
+    uint32_t npool;
     struct fl_resil_decl **rdecls; /* breaker/limiter/... declarations  */
     uint32_t nrdecls;
     struct fl_index *index;
@@ -346,6 +355,7 @@ struct fl_ctx {
     struct lua_State *L;      /* handler state for `ver`, lazily built   */
     fl_version *L_ver;
     struct fl_lmem lmem;      /* allocator accounting for L              */
+    int uses_handlers;        /* counted in the engine's handler users   */
     const char *last_locale;  /* cache: last requested locale string     */
     int last_locale_idx;
     uint64_t match_errors;    /* PCRE2 limits hit (counted, not fatal)   */
@@ -407,6 +417,11 @@ int fl_template_render(const fl_template *t, const struct fl_render_env *env, fl
 int fl_handler_run(fl_ctx_t *ctx, fl_version *v, const fl_rule *rule, const fl_eview *ev,
                    fl_decision_t *d, fl_strbuf *err);
 void fl_handler_close(fl_ctx_t *ctx);
+/* Build n handler states for v ahead of time (the loading thread does this
+ * right after publishing, so the first handler decision after a reload does
+ * not have to), and free the ones never adopted. */
+void fl_handler_prebuild(fl_engine_t *e, fl_version *v, uint32_t n, uint64_t seed);
+void fl_handler_pool_free(fl_version *v);
 int fl_handler_apply(fl_ctx_t *ctx, struct lua_State *L, int t, fl_decision_t *d, fl_strbuf *err);
 
 /* sandbox.c: a new Lua state with the allowlisted environment and the
@@ -427,6 +442,8 @@ struct fl_resil *fl_engine_resil_internal(const fl_engine_t *e);
 /* Drop a reference from the decide path: a last reference is not freed
  * here (that can take milliseconds) but handed to the next load. */
 void fl_engine_release(fl_engine_t *e, fl_version *v);
+/* Count contexts that run handlers (delta +1 / -1). */
+void fl_engine_handler_users(fl_engine_t *e, int delta);
 fl_version *fl_engine_acquire(fl_engine_t *e, unsigned *gen);
 unsigned fl_engine_generation(const fl_engine_t *e);
 const fl_engine_options_t *fl_engine_opts(const fl_engine_t *e);

@@ -25,6 +25,7 @@ struct fl_engine {
     fl_resil_t *resil;     /* breakers, limiters, bulkheads, budgets: outlive versions */
     pthread_mutex_t grave; /* guards graveyard */
     fl_version **graveyard; /* unreferenced versions waiting to be freed off the decide path */
+    atomic_int handler_users; /* contexts that have run a handler: states to prebuild */
     uint32_t ngrave;
     struct fl_sbx *sbx;    /* FL-SANDBOX: budget watchdog + failure counters */
 };
@@ -67,6 +68,7 @@ int fl_engine_new(const fl_engine_options_t *opts, fl_engine_t **out)
     pthread_mutex_init(&e->grave, NULL);
     atomic_init(&e->gen, 1);
     atomic_init(&e->nctx, 0);
+    atomic_init(&e->handler_users, 0);
     if (fl_resil_new(NULL, &e->resil) != FL_OK) {
         fl_engine_free(e);
         return FL_ENOMEM;
@@ -116,6 +118,17 @@ fl_version *fl_engine_acquire(fl_engine_t *e, unsigned *gen)
 }
 
 fl_resil_t *fl_engine_resil_internal(const fl_engine_t *e) { return e->resil; }
+
+void fl_engine_handler_users(fl_engine_t *e, int delta) { atomic_fetch_add(&e->handler_users, delta); }
+
+/* Before publishing: build the handler states the deciding threads will
+ * want, here on the loading thread rather than in their first handler
+ * decision after the swap. */
+static void prebuild(fl_engine_t *e, fl_version *v)
+{
+    int n = atomic_load(&e->handler_users);
+    if (v->nhandlers && n > 0) fl_handler_prebuild(e, v, (uint32_t)(n > 64 ? 64 : n), (uint64_t)fl_now_ms());
+}
 
 void fl_engine_release(fl_engine_t *e, fl_version *v)
 {
@@ -208,8 +221,12 @@ static int load_dir(fl_engine_t *e, const char *dir, int do_publish, fl_diag_t *
     }
     if (rc == FL_OK) rc = build_version(e, v, diag);
     if (rc == FL_OK && do_publish && same_as_current(e, v)) do_publish = 0; /* unchanged: no new version */
-    if (rc == FL_OK && do_publish) rc = publish(e, v);
-    else if (rc == FL_OK) fl_version_unref(v);
+    if (rc == FL_OK && do_publish) {
+        prebuild(e, v); /* before it is visible: no decider waits for a state */
+        rc = publish(e, v);
+    } else if (rc == FL_OK) {
+        fl_version_unref(v);
+    }
     if (rc != FL_OK) fl_version_unref(v);
     pthread_mutex_unlock(&e->load);
     return rc;
@@ -244,7 +261,10 @@ int fl_engine_load_string(fl_engine_t *e, const char *name, const char *src, siz
     }
     pthread_mutex_lock(&e->load);
     int rc = build_version(e, v, diag);
-    if (rc == FL_OK) rc = publish(e, v);
+    if (rc == FL_OK) {
+        prebuild(e, v); /* before it is visible: no decider waits for a state */
+        rc = publish(e, v);
+    }
     if (rc != FL_OK) fl_version_unref(v);
     pthread_mutex_unlock(&e->load);
     return rc;
@@ -371,6 +391,7 @@ void fl_ctx_free(fl_ctx_t *c)
     if (!c) return;
     fl_handler_close(c);
     if (c->ver) fl_version_unref(c->ver);
+    if (c->uses_handlers) atomic_fetch_sub(&c->engine->handler_users, 1);
     atomic_fetch_sub(&c->engine->nctx, 1);
     pcre2_match_data_free(c->md);
     free(c->cand);

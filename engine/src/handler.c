@@ -177,24 +177,93 @@ static int index_handlers(lua_State *L)
     return 0;
 }
 
-/* Build the state: run the sources, then index the handlers. */
+/* Build a handler state for v into m: run the sources, then index the
+ * handlers.  NULL on failure, with diag saying why (m is left detached). */
+static lua_State *build_state(fl_engine_t *e, fl_version *v, struct fl_lmem *m, uint64_t seed, fl_diag_t *diag)
+{
+    const fl_engine_options_t *o = fl_engine_opts(e);
+    *m = (struct fl_lmem){.cap = o->lua_memory_cap};
+    lua_State *L = fl_sandbox_new(m, seed, diag);
+    if (!L) return NULL;
+    fl_sbx_attach(fl_engine_sbx(e), m);
+    int rc = fl_sandbox_run_sources(L, v, m, FL_STATE_BUILD_BUDGET_US, diag);
+    if (rc == FL_OK) {
+        lua_settop(L, 0);
+        if (lua_cpcall(L, index_handlers, o->bindings) == 0) return L;
+        fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "cannot index the handlers");
+    }
+    fl_sbx_detach(m);
+    lua_close(L);
+    m->L = NULL;
+    return NULL;
+}
+
+/* Take a state prebuilt for v by the loading thread, if one is left.  The
+ * state's allocator is re-pointed at the context's accounting. */
+static int adopt_state(fl_ctx_t *ctx, fl_version *v)
+{
+    struct fl_pooled p = {NULL, NULL};
+    pthread_mutex_lock(&v->pool_mu);
+    if (v->npool) p = v->pool[--v->npool];
+    pthread_mutex_unlock(&v->pool_mu);
+    if (!p.L) return 0;
+    void *ud;
+    lua_Alloc f = lua_getallocf(p.L, &ud);
+    ctx->lmem = *p.m;
+    ctx->lmem.L = p.L;
+    ctx->lmem.slot = NULL;
+    lua_setallocf(p.L, f, &ctx->lmem);
+    free(p.m);
+    fl_sbx_attach(fl_engine_sbx(ctx->engine), &ctx->lmem);
+    ctx->L = p.L;
+    fl_version_ref(v);
+    ctx->L_ver = v;
+    return 1;
+}
+
+/* The context moved to another version: hand its healthy state back to the
+ * version it was built for instead of closing it here (closing a state that
+ * holds a large policy takes milliseconds).  It is closed with that version,
+ * which the next load frees, off the decide path. */
+static void park_state(fl_ctx_t *ctx)
+{
+    fl_version *old = ctx->L_ver;
+    struct fl_lmem *m = malloc(sizeof *m);
+    pthread_mutex_lock(&old->pool_mu);
+    struct fl_pooled *np = m ? realloc(old->pool, (old->npool + 1) * sizeof *np) : NULL;
+    if (np) old->pool = np;
+    pthread_mutex_unlock(&old->pool_mu);
+    if (!np) {
+        free(m);
+        fl_handler_close(ctx);
+        return;
+    }
+    fl_sbx_detach(&ctx->lmem);
+    *m = ctx->lmem;
+    void *ud;
+    lua_Alloc f = lua_getallocf(ctx->L, &ud);
+    lua_setallocf(ctx->L, f, m);
+    pthread_mutex_lock(&old->pool_mu);
+    old->pool[old->npool++] = (struct fl_pooled){ctx->L, m};
+    pthread_mutex_unlock(&old->pool_mu);
+    ctx->L = NULL;
+    ctx->lmem = (struct fl_lmem){0};
+    ctx->L_ver = NULL;
+    fl_engine_release(ctx->engine, old);
+}
+
 static int open_state(fl_ctx_t *ctx, fl_version *v, fl_strbuf *err)
 {
-    const fl_engine_options_t *o = fl_engine_opts(ctx->engine);
+    if (!ctx->uses_handlers) { /* counted once: the loader prebuilds this many */
+        ctx->uses_handlers = 1;
+        fl_engine_handler_users(ctx->engine, 1);
+    }
+    if (adopt_state(ctx, v)) return FL_OK;
     fl_diag_t diag;
     fl_diag_clear(&diag);
-    ctx->lmem = (struct fl_lmem){.cap = o->lua_memory_cap};
-    lua_State *L = fl_sandbox_new(&ctx->lmem, fl_rng_next(&ctx->rng), &diag);
+    lua_State *L = build_state(ctx->engine, v, &ctx->lmem, fl_rng_next(&ctx->rng), &diag);
     if (!L) goto fail;
     ctx->L = L;
-    fl_sbx_attach(fl_engine_sbx(ctx->engine), &ctx->lmem);
-    int rc = fl_sandbox_run_sources(L, v, &ctx->lmem, FL_STATE_BUILD_BUDGET_US, &diag);
-    if (rc != FL_OK) goto fail;
-    lua_settop(L, 0);
-    if (lua_cpcall(L, index_handlers, o->bindings) != 0) {
-        fl_diag_set(&diag, FL_ENOMEM, NULL, 0, 0, "cannot index the handlers");
-        goto fail;
-    }
     fl_version_ref(v);
     ctx->L_ver = v;
     return FL_OK;
@@ -203,6 +272,43 @@ fail:
     append_clean(err, diag.message, strlen(diag.message), FL_MAX_ERROR_TEXT);
     fl_handler_close(ctx);
     return diag.status == FL_EBUDGET_CPU || diag.status == FL_EBUDGET_MEM ? diag.status : FL_EHANDLER;
+}
+
+void fl_handler_prebuild(fl_engine_t *e, fl_version *v, uint32_t n, uint64_t seed)
+{
+    for (uint32_t i = 0; i < n && v->nhandlers; i++) {
+        struct fl_lmem *m = calloc(1, sizeof *m);
+        fl_diag_t diag;
+        lua_State *L = m ? build_state(e, v, m, seed + i, &diag) : NULL;
+        if (!L) {
+            free(m);
+            return;
+        }
+        fl_sbx_detach(m); /* idle until adopted; adoption re-attaches */
+        pthread_mutex_lock(&v->pool_mu);
+        struct fl_pooled *np = realloc(v->pool, (v->npool + 1) * sizeof *np);
+        if (np) {
+            v->pool = np;
+            v->pool[v->npool++] = (struct fl_pooled){L, m};
+        }
+        pthread_mutex_unlock(&v->pool_mu);
+        if (!np) {
+            lua_close(L);
+            free(m);
+            return;
+        }
+    }
+}
+
+void fl_handler_pool_free(fl_version *v)
+{
+    for (uint32_t i = 0; i < v->npool; i++) {
+        lua_close(v->pool[i].L);
+        free(v->pool[i].m);
+    }
+    free(v->pool);
+    v->pool = NULL;
+    v->npool = 0;
 }
 
 /* ---- running a handler -------------------------------------------------- */
@@ -229,7 +335,7 @@ static void record_failure(fl_ctx_t *ctx, fl_version *v, fl_failure_kind kind, i
 int fl_handler_run(fl_ctx_t *ctx, fl_version *v, const fl_rule *rule, const fl_eview *ev,
                    fl_decision_t *d, fl_strbuf *err)
 {
-    if (ctx->L && ctx->L_ver != v) fl_handler_close(ctx);
+    if (ctx->L && ctx->L_ver != v) park_state(ctx);
     if (!ctx->L) {
         int rc = open_state(ctx, v, err);
         if (rc != FL_OK) {
