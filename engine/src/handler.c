@@ -229,12 +229,7 @@ static void park_state(fl_ctx_t *ctx)
 {
     fl_version *old = ctx->L_ver;
     struct fl_lmem *m = malloc(sizeof *m);
-    pthread_mutex_lock(&old->pool_mu);
-    struct fl_pooled *np = m ? realloc(old->pool, (old->npool + 1) * sizeof *np) : NULL;
-    if (np) old->pool = np;
-    pthread_mutex_unlock(&old->pool_mu);
-    if (!np) {
-        free(m);
+    if (!m) {
         fl_handler_close(ctx);
         return;
     }
@@ -243,9 +238,19 @@ static void park_state(fl_ctx_t *ctx)
     void *ud;
     lua_Alloc f = lua_getallocf(ctx->L, &ud);
     lua_setallocf(ctx->L, f, m);
-    pthread_mutex_lock(&old->pool_mu);
-    old->pool[old->npool++] = (struct fl_pooled){ctx->L, m};
+    pthread_mutex_lock(&old->pool_mu); /* grow and push in one critical section */
+    struct fl_pooled *np = realloc(old->pool, (old->npool + 1) * sizeof *np);
+    if (np) {
+        old->pool = np;
+        old->pool[old->npool++] = (struct fl_pooled){ctx->L, m};
+    }
     pthread_mutex_unlock(&old->pool_mu);
+    if (!np) { /* cannot park: take the accounting back and close it here */
+        lua_setallocf(ctx->L, f, &ctx->lmem);
+        free(m);
+        fl_handler_close(ctx);
+        return;
+    }
     ctx->L = NULL;
     ctx->lmem = (struct fl_lmem){0};
     ctx->L_ver = NULL;

@@ -6,6 +6,7 @@
  * Labelled `threads` so it also runs under ThreadSanitizer.
  */
 #include <pthread.h>
+#include <unistd.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <jansson.h>
@@ -148,6 +149,16 @@ static void test_decide_while_reloading(void **s)
         assert_int_equal(fl_engine_load_string(e, "threads.lua", src, strlen(src), &d), FL_OK);
         published++;
         free(src);
+        /* Let every worker decide a few times on this version (bounded: a
+         * loaded CI machine may not schedule them at once). */
+        long prev[NTHREADS];
+        for (int i = 0; i < NTHREADS; i++) prev[i] = atomic_load(&w[i].decisions);
+        for (int spin = 0; spin < 20000; spin++) {
+            int all = 1;
+            for (int i = 0; i < NTHREADS; i++) all &= atomic_load(&w[i].decisions) >= prev[i] + 3;
+            if (all) break;
+            usleep(10);
+        }
         long before = atomic_load(&w[r % NTHREADS].decisions);
         while (atomic_load(&w[r % NTHREADS].decisions) < before + 5) sched_yield();
         /* A broken version now and then: refused, never served. */
@@ -159,8 +170,10 @@ static void test_decide_while_reloading(void **s)
     atomic_store(&stop, 1);
     long total = 0;
     int seen[64] = {0}, nseen = 0;
+    /* Join everyone before the first assertion: a failed assertion unwinds
+     * this frame, which the workers' `stop` pointer refers to. */
+    for (int i = 0; i < NTHREADS; i++) assert_int_equal(pthread_join(th[i], NULL), 0);
     for (int i = 0; i < NTHREADS; i++) {
-        assert_int_equal(pthread_join(th[i], NULL), 0);
         if (w[i].bad) print_error("thread %d: %ld bad decisions; first: %s\n", i, w[i].bad, w[i].why);
         assert_int_equal(w[i].bad, 0);
         assert_true(atomic_load(&w[i].decisions) >= 200);
@@ -201,8 +214,8 @@ static void test_many_contexts_one_engine(void **s)
         atomic_init(&w[i].decisions, 0);
         assert_int_equal(pthread_create(&th[i], NULL, run, &w[i]), 0);
     }
+    for (int i = 0; i < 8; i++) assert_int_equal(pthread_join(th[i], NULL), 0);
     for (int i = 0; i < 8; i++) {
-        assert_int_equal(pthread_join(th[i], NULL), 0);
         if (w[i].bad) print_error("thread %d: %s\n", i, w[i].why);
         assert_int_equal(w[i].bad, 0);
         assert_int_equal(atomic_load(&w[i].decisions), 200);
