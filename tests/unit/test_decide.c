@@ -220,15 +220,8 @@ static void test_cause_chain(void **s)
 /* ---- settings ----------------------------------------------------------------- */
 
 /*
- * FIXME(engine bug, decide.c match_chain/put_identity): when an event is
- * classified by one of its causes, fl_decide_on replaces the event view with
- * the cause's view, and put_identity then takes the decision's id from that
- * view: the decision gets the cause's id -- or, as causes rarely carry one,
- * a freshly generated UUID -- instead of the event's own id (PRODUCT.md:
- * "id: the event's id").  Output for such events is also not reproducible
- * from run to run (the generated id has a timestamp), and hosts cannot join
- * decisions to events.  The fix is to take the id from the top event.
- * Skipped until fixed.
+ * Regression: an event classified by one of its causes keeps its own id (the
+ * decision used to take the cause's id, or a fresh UUID).
  */
 static void test_cause_chain_keeps_event_id(void **s)
 {
@@ -722,13 +715,8 @@ static void test_problem_object(void **s)
 }
 
 /*
- * FIXME(engine bug, decide.c apply_settings): when the decided category (or
- * any parent) has no `category` declaration -- including the default rule's
- * "unknown" -- the problem object has no "title" at all, although
- * docs/policy-language.md says the title defaults to "the category name in
- * words" (compile.c has the table: "Aborted", "Service unavailable", ...).
- * apply_settings takes the title only from the rule or a declared category;
- * it needs a fallback to the built-in title.  Skipped until fixed.
+ * Regression: a decided category with no `category` declaration (including
+ * the default rule's "unknown") still gets the built-in problem title.
  */
 static void test_problem_title_of_undeclared_category(void **s)
 {

@@ -22,7 +22,7 @@ category "resource_exhausted.rate_limited" {
 
 category "not_found" { severity = "info", recovery = fail() }
 category "cancelled" { severity = "debug", recovery = ignore() }
--- Declared so that their problem objects carry the built-in titles (see the
--- FIXME in tests/unit/test_decide.c: undeclared categories get no title).
+-- Declared explicitly (undeclared categories would get the same built-in
+-- titles; see the regression test in tests/unit/test_decide.c).
 category "already_exists" { severity = "warning" }
 category "unknown" { severity = "error" }
