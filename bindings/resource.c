@@ -161,24 +161,42 @@ static int read_memory(fl_rescache *rc, fl_memory_info_t *m)
     return FL_OK;
 }
 
-int fl_resource_memory(fl_bindings_t *b, unsigned flags, fl_memory_info_t *out)
+/* The cache discipline every whole-system check shares: under the cache
+ * mutex, re-read when asked to or when the entry is older than the TTL
+ * (a failed read is not cached), then copy the entry out (zeroed on error). */
+typedef int (*fl_read_fn)(fl_bindings_t *b, fl_rescache *c, uint64_t now, void *dst);
+
+static int cached_check(fl_bindings_t *b, unsigned flags, uint64_t *at, void *entry, size_t size,
+                        fl_read_fn read, void *out)
 {
-    int rc = FL_OK;
-    if (!b || !out)
-        return FL_EINVAL;
     uint64_t now = fl_bindings_now_ns(b);
     fl_rescache *c = &b->cache;
+    int rc = FL_OK;
     pthread_mutex_lock(&c->mu);
-    if ((flags & FL_RESOURCE_FRESH) || !c->mem_at || now - c->mem_at >= c->ttl_ns) {
-        rc = read_memory(c, &c->mem);
-        c->mem_at = rc ? 0 : now;
+    if ((flags & FL_RESOURCE_FRESH) || !*at || now - *at >= c->ttl_ns) {
+        rc = read(b, c, now, entry);
+        *at = rc ? 0 : now;
     }
     if (rc)
-        memset(out, 0, sizeof *out);
+        memset(out, 0, size);
     else
-        *out = c->mem;
+        memcpy(out, entry, size);
     pthread_mutex_unlock(&c->mu);
     return rc;
+}
+
+static int read_memory_fn(fl_bindings_t *b, fl_rescache *c, uint64_t now, void *dst)
+{
+    (void)b;
+    (void)now;
+    return read_memory(c, dst);
+}
+
+int fl_resource_memory(fl_bindings_t *b, unsigned flags, fl_memory_info_t *out)
+{
+    if (!b || !out)
+        return FL_EINVAL;
+    return cached_check(b, flags, &b->cache.mem_at, &b->cache.mem, sizeof *out, read_memory_fn, out);
 }
 
 /* ---- disk --------------------------------------------------------------- */
@@ -290,21 +308,16 @@ static int read_cpu(fl_bindings_t *b, fl_rescache *c, uint64_t now, fl_cpu_info_
     return FL_OK;
 }
 
+static int read_cpu_fn(fl_bindings_t *b, fl_rescache *c, uint64_t now, void *dst)
+{
+    return read_cpu(b, c, now, dst);
+}
+
 int fl_resource_cpu(fl_bindings_t *b, unsigned flags, fl_cpu_info_t *out)
 {
-    int rc = FL_OK;
     if (!b || !out)
         return FL_EINVAL;
-    uint64_t now = fl_bindings_now_ns(b);
-    fl_rescache *c = &b->cache;
-    pthread_mutex_lock(&c->mu);
-    if ((flags & FL_RESOURCE_FRESH) || !c->cpu_at || now - c->cpu_at >= c->ttl_ns) {
-        rc = read_cpu(b, c, now, &c->cpu);
-        c->cpu_at = rc ? 0 : now;
-    }
-    *out = c->cpu;
-    pthread_mutex_unlock(&c->mu);
-    return rc;
+    return cached_check(b, flags, &b->cache.cpu_at, &b->cache.cpu, sizeof *out, read_cpu_fn, out);
 }
 
 /* ---- file descriptors --------------------------------------------------- */
@@ -331,19 +344,17 @@ static int read_fds(fl_fd_info_t *o)
     return FL_OK;
 }
 
+static int read_fds_fn(fl_bindings_t *b, fl_rescache *c, uint64_t now, void *dst)
+{
+    (void)b;
+    (void)c;
+    (void)now;
+    return read_fds(dst);
+}
+
 int fl_resource_fds(fl_bindings_t *b, unsigned flags, fl_fd_info_t *out)
 {
-    int rc = FL_OK;
     if (!b || !out)
         return FL_EINVAL;
-    uint64_t now = fl_bindings_now_ns(b);
-    fl_rescache *c = &b->cache;
-    pthread_mutex_lock(&c->mu);
-    if ((flags & FL_RESOURCE_FRESH) || !c->fds_at || now - c->fds_at >= c->ttl_ns) {
-        rc = read_fds(&c->fds);
-        c->fds_at = rc ? 0 : now;
-    }
-    *out = c->fds;
-    pthread_mutex_unlock(&c->mu);
-    return rc;
+    return cached_check(b, flags, &b->cache.fds_at, &b->cache.fds, sizeof *out, read_fds_fn, out);
 }

@@ -33,7 +33,6 @@ int cli_check(int argc, char **argv)
     const char *dir = NULL;
     int prc = cli_parse_dir_opt(argc, argv, &dir, help);
     if (prc) return prc > 0 ? FL_EXIT_OK : FL_EXIT_USAGE;
-    dir = cli_policy_dir(dir, argv[0]);
     fl_engine_t *e = NULL;
     int rc = load(&e, dir, "check");
     if (rc == FL_EXIT_OK) {
@@ -140,7 +139,6 @@ int cli_test(int argc, char **argv)
     const char *dir = NULL;
     int prc = cli_parse_dir_opt(argc, argv, &dir, help);
     if (prc) return prc > 0 ? FL_EXIT_OK : FL_EXIT_USAGE;
-    dir = cli_policy_dir(dir, argv[0]);
     fl_engine_t *e = NULL;
     fl_ctx_t *ctx = NULL;
     fl_event_t *ev = NULL;

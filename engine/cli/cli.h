@@ -31,8 +31,9 @@ typedef struct cli_reader {
     size_t overlong; /* bytes of the last line when it was too long, else 0 */
 } cli_reader;
 
-/* Parse -p/--policy and -h/--help: 0 to go on, 1 after printing help, -1 on
- * a usage error (help printed to stderr). */
+/* Parse -p/--policy and -h/--help, leaving in *dir the policy directory to
+ * use (see cli_policy_dir): 0 to go on, 1 after printing help, -1 on a usage
+ * error (help printed to stderr). */
 int cli_parse_dir_opt(int argc, char **argv, const char **dir, const char *help);
 
 void cli_reader_init(cli_reader *r, FILE *f, size_t max);

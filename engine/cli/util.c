@@ -102,5 +102,6 @@ int cli_parse_dir_opt(int argc, char **argv, const char **dir, const char *help)
         else if (c == 'h') return fputs(help, stdout), 1;
         else return fputs(help, stderr), -1;
     }
+    *dir = cli_policy_dir(*dir, argv[0]);
     return 0;
 }

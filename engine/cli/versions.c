@@ -95,7 +95,6 @@ int cli_versions(int argc, char **argv)
     const char *dir = NULL;
     int prc = cli_parse_dir_opt(argc, argv, &dir, help);
     if (prc) return prc > 0 ? FL_EXIT_OK : FL_EXIT_USAGE;
-    dir = cli_policy_dir(dir, argv[0]);
     char base[4200];
     snprintf(base, sizeof base, "%s/.versions", dir);
     DIR *d = opendir(base);
@@ -170,7 +169,6 @@ int cli_rollback(int argc, char **argv)
     if (prc) return prc > 0 ? FL_EXIT_OK : FL_EXIT_USAGE;
     if (optind != argc - 1) return fputs(help, stderr), FL_EXIT_USAGE;
     const char *want = argv[optind];
-    dir = cli_policy_dir(dir, argv[0]);
     char base[4200], arch[4500] = "";
     snprintf(base, sizeof base, "%s/.versions", dir);
     DIR *d = opendir(base);

@@ -380,7 +380,7 @@ int fl_compile(fl_version *v, const fl_engine_options_t *opts, fl_diag_t *diag)
     if (!v->safe_category) v->safe_category = strdup("unknown");
     if (!v->name || !v->label || !v->problem_base || !v->safe_category) return FL_ENOMEM;
     if (!v->max_message_len || v->max_message_len > opts->max_message_len) v->max_message_len = opts->max_message_len;
-    fl_version_hash(v);
+    if (!v->id[0]) fl_version_hash(v); /* the loader usually did it already */
     if (v->nrules > 1) qsort(v->rules, v->nrules, sizeof *v->rules, cmp_rules);
     for (uint32_t i = 0; i < v->ncats; i++) resolve_category(v, &v->cats[i]);
     link_locales(v);

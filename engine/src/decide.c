@@ -204,17 +204,17 @@ static void apply_resilience(fl_ctx_t *ctx, const fl_rule *r, const fl_eview *ev
     fl_decision_put(d, FL_DS_REASON, why, strlen(why));
 }
 
+/* The first matching rule for the event (view, initialised by the caller)
+ * or, failing that, for the first of its causes that matches, in which case
+ * view becomes that cause's (root-cause classification). */
 static const fl_rule *match_chain(fl_ctx_t *ctx, const fl_version *v, const fl_event_t *ev, fl_eview *view)
 {
-    fl_eview_init(view, ev);
     const fl_rule *r = fl_match(ctx, v, view);
-    /* Unmatched: classify by the first cause that matches (root-cause). */
     for (const fl_event_t *c = ev->cause; !r && c; c = c->cause) {
         fl_eview cv;
         fl_eview_init(&cv, c);
         if ((r = fl_match(ctx, v, &cv))) *view = cv;
     }
-    if (!r) fl_eview_init(view, ev);
     return r;
 }
 
@@ -225,7 +225,9 @@ int fl_decide_on(fl_ctx_t *ctx, fl_version *v, const fl_event_t *ev, const char 
     if (ensure_match_data(ctx, v) != FL_OK) return FL_ENOMEM;
     ctx->explaining = (flags & FL_DECIDE_EXPLAIN) != 0;
     if (ctx->explaining) fl_sb_clear(&ctx->explain);
-    fl_eview view;
+    fl_eview top, view; /* top: the event itself, for id and fingerprint */
+    fl_eview_init(&top, ev);
+    view = top;
     const fl_rule *r = match_chain(ctx, v, ev, &view);
     const char *category = r && r->category ? r->category : "unknown";
     fl_decision_put(d, FL_DS_CATEGORY, category, strlen(category));
@@ -241,8 +243,6 @@ int fl_decide_on(fl_ctx_t *ctx, fl_version *v, const fl_event_t *ev, const char 
     }
     if (rc == FL_OK) apply_resilience(ctx, r, &view, d);
     render_message(ctx, v, r, dynamic || rc != FL_OK, locale, &view, d);
-    fl_eview top; /* id and fingerprint are the event's, even when a cause matched */
-    fl_eview_init(&top, ev);
     put_identity(ctx, v, &top, d);
     if (ctx->explaining) {
         fl_sb_clear(&ctx->scratch);

@@ -198,6 +198,30 @@ static int same_as_current(fl_engine_t *e, const fl_version *v)
     return same;
 }
 
+/* Build v (sources in place) and, if do_publish, publish it -- unless its
+ * content is the current version's, which is then kept.  Takes the
+ * caller's reference on v.  Loads are serialised by e->load. */
+static int finish_load(fl_engine_t *e, fl_version *v, int do_publish, fl_diag_t *diag)
+{
+    pthread_mutex_lock(&e->load);
+    bury(e);
+    fl_version_hash(v);
+    int rc = FL_OK;
+    if (do_publish && same_as_current(e, v)) {
+        do_publish = 0; /* unchanged: nothing to build or publish */
+    } else {
+        rc = build_version(e, v, diag);
+        if (rc == FL_OK && do_publish) {
+            prebuild(e, v); /* before it is visible: no decider waits for a state */
+            rc = publish(e, v);
+            if (rc == FL_OK) v = NULL; /* the engine holds it now */
+        }
+    }
+    if (v) fl_version_unref(v);
+    pthread_mutex_unlock(&e->load);
+    return rc;
+}
+
 static int load_dir(fl_engine_t *e, const char *dir, int do_publish, fl_diag_t *diag)
 {
     fl_diag_clear(diag);
@@ -207,29 +231,13 @@ static int load_dir(fl_engine_t *e, const char *dir, int do_publish, fl_diag_t *
         fl_version_unref(v);
         return fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "out of memory");
     }
-    pthread_mutex_lock(&e->load);
     v->from_dir = 1;
-    bury(e);
     int rc = fl_read_policy_dir(v, dir, diag);
-    if (rc == FL_OK && do_publish) {
-        fl_version_hash(v); /* unchanged content: nothing to build or publish */
-        if (same_as_current(e, v)) {
-            fl_version_unref(v);
-            pthread_mutex_unlock(&e->load);
-            return FL_OK;
-        }
-    }
-    if (rc == FL_OK) rc = build_version(e, v, diag);
-    if (rc == FL_OK && do_publish && same_as_current(e, v)) do_publish = 0; /* unchanged: no new version */
-    if (rc == FL_OK && do_publish) {
-        prebuild(e, v); /* before it is visible: no decider waits for a state */
-        rc = publish(e, v);
-    } else if (rc == FL_OK) {
+    if (rc != FL_OK) {
         fl_version_unref(v);
+        return rc;
     }
-    if (rc != FL_OK) fl_version_unref(v);
-    pthread_mutex_unlock(&e->load);
-    return rc;
+    return finish_load(e, v, do_publish, diag);
 }
 
 int fl_engine_load(fl_engine_t *e, const char *dir, fl_diag_t *diag) { return load_dir(e, dir, 1, diag); }
@@ -259,15 +267,7 @@ int fl_engine_load_string(fl_engine_t *e, const char *name, const char *src, siz
         fl_version_unref(v);
         return fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "out of memory");
     }
-    pthread_mutex_lock(&e->load);
-    int rc = build_version(e, v, diag);
-    if (rc == FL_OK) {
-        prebuild(e, v); /* before it is visible: no decider waits for a state */
-        rc = publish(e, v);
-    }
-    if (rc != FL_OK) fl_version_unref(v);
-    pthread_mutex_unlock(&e->load);
-    return rc;
+    return finish_load(e, v, 1, diag);
 }
 
 static fl_version_info_t info_of(const fl_version *v, const fl_version *current)

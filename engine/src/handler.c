@@ -332,6 +332,16 @@ static void error_text(lua_State *L, const fl_rule *rule, fl_strbuf *err)
     }
 }
 
+static void put_effects(fl_decision_t *d, json_t *effects)
+{
+    if (json_array_size(effects) > 0) {
+        char *text = json_dumps(effects, JSON_COMPACT);
+        if (text) fl_decision_put(d, FL_DS_EFFECTS, text, strlen(text));
+        free(text);
+    }
+    json_decref(effects);
+}
+
 static void record_failure(fl_ctx_t *ctx, fl_version *v, fl_failure_kind kind, int rc, fl_strbuf *err)
 {
     fl_sbx_fail(ctx->engine, v->id, kind, rc, fl_sb_cstr(err));
@@ -356,9 +366,21 @@ int fl_handler_run(fl_ctx_t *ctx, fl_version *v, const fl_rule *rule, const fl_e
     lua_settop(L, 0);
     lua_getfield(L, LUA_REGISTRYINDEX, "fl.run"); /* no allocation: the key is interned */
     lua_pushlightuserdata(L, &args);
+    /* Actions the handler performs through `fl` are collected for the
+     * decision's `effects`; only hosts that configured bindings have any. */
+    json_t *effects = fl_engine_opts(ctx->engine)->bindings ? json_array() : NULL;
+    if (effects) {
+        lua_pushlightuserdata(L, effects);
+        lua_setfield(L, LUA_REGISTRYINDEX, FL_LUA_EFFECTS_KEY);
+    }
     fl_sandbox_arm(L, m, fl_engine_opts(ctx->engine)->handler_budget_us);
     int prc = lua_pcall(L, 1, 1, 0);
     fl_sandbox_disarm(L, m);
+    if (effects) {
+        lua_pushnil(L);
+        lua_setfield(L, LUA_REGISTRYINDEX, FL_LUA_EFFECTS_KEY);
+        put_effects(d, effects); /* even when the handler then fails: they happened */
+    }
     int rc = FL_OK;
     fl_failure_kind kind = FL_FAIL_HANDLER_ERROR;
     if (m->cpu_hit) { /* even if the policy caught the error */

@@ -26,6 +26,11 @@ for t in $TARGETS; do
   work="$B/corpus-$t"
   mkdir -p "$work"
   cp -n tests/fuzz/corpus/"${t#fuzz_}"/* "$work"/ 2>/dev/null || true
+  # The policy loader is also seeded with the stock pack itself, read from
+  # policies/ rather than copied into the seed corpus.
+  if [ "$t" = fuzz_policy ]; then
+    for f in policies/*.lua; do cp -n "$f" "$work/stock-$(basename "$f")"; done
+  fi
   echo "== $t: ${SECS}s"
   (cd "$B" && "./$t" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
      -print_final_stats=1 "corpus-$t" 2>&1 | tail -15)
