@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include "core.h"
+#include "engine_internal.h"
+#include "matching.h"
 
 struct bl_rule {
     const fl_rule *r;
@@ -80,7 +82,7 @@ static struct baseline *baseline_new(fl_engine_t *e)
 {
     struct baseline *b = calloc(1, sizeof *b);
     unsigned gen;
-    b->v = fl_engine_acquire(e, &gen);
+    b->v = fl_shared_acquire(fl_engine_shared(e), &gen);
     b->n = b->v->nrules;
     b->rules = calloc(b->n, sizeof *b->rules);
     b->scan = calloc(b->n, sizeof *b->scan);

@@ -17,6 +17,7 @@
 
 #include "baseline.h"
 #include "core.h"
+#include "matching.h"
 #include "stream.h"
 
 #define NDISTINCT 100000

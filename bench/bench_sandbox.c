@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "sandbox.h"
 #include "faultline.h"
 
 static double g_secs = 1.0;

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "core.h"
+#include "loading.h"
 
 
 static int load(fl_engine_t **e, const char *dir, const char *cmd)

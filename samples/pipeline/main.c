@@ -12,6 +12,7 @@
  * errors a real system would give (ENOSPC, ENOMEM).
  *
  *   pipeline --demo [--work DIR]      run, get killed mid-way, resume: the story
+ *   (without --work, a new directory under $TMPDIR or /tmp; never the cwd)
  *   pipeline [--work DIR] [--policy DIR] [--items N] [--crash-after N]
  */
 #include <faultline.h>
@@ -320,7 +321,8 @@ static int demo(char **argv, const char *work, const char *policy)
 int main(int argc, char **argv)
 {
     job j = {.items = 600, .batch = 256, .quota = 1u << 20};
-    const char *policy = PIPELINE_POLICY_DIR, *work = "pipeline-work";
+    const char *policy = PIPELINE_POLICY_DIR, *work = NULL;
+    char tmpwork[4096];
     int is_demo = 0;
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -339,6 +341,16 @@ int main(int argc, char **argv)
                             "[--crash-after N]\n", argv[0]);
             return 2;
         }
+    }
+    if (!work) { /* never into the working directory: a fresh temporary one */
+        const char *tmp = getenv("TMPDIR");
+        snprintf(tmpwork, sizeof tmpwork, "%s/faultline-pipeline-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        if (!mkdtemp(tmpwork)) {
+            perror("pipeline: cannot create a temporary work directory");
+            return 1;
+        }
+        work = tmpwork;
+        fprintf(stderr, "pipeline: work directory %s\n", work);
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
     /* The storage roots are absolute: make the work directory absolute too,

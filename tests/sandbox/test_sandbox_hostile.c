@@ -29,6 +29,7 @@
 #include <lualib.h>
 
 #include "core.h"
+#include "sandbox.h"
 #include "faultline.h"
 
 #define BUDGET_US 10000

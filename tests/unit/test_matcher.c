@@ -9,6 +9,7 @@
 
 #include "acmatch.h"
 #include "core.h"
+#include "matching.h"
 
 /* A small deterministic PRNG for the property tests (splitmix64). */
 static uint64_t g_rng;

@@ -11,72 +11,15 @@
 #include <xxhash.h>
 
 #include "core.h"
+#include "loading.h"
+#include "matching.h"
+#include "sandbox.h"
 #include "resilience/resilience.h"
 
-/* gRPC canonical codes, lower case, with gRPC's HTTP mapping. */
-static const struct {
-    const char *name;
-    int status;
-    const char *title;
-} k_categories[] = {
-    {"cancelled", 499, "Request cancelled"},
-    {"unknown", 500, "Unknown error"},
-    {"invalid_argument", 400, "Invalid argument"},
-    {"deadline_exceeded", 504, "Deadline exceeded"},
-    {"not_found", 404, "Not found"},
-    {"already_exists", 409, "Already exists"},
-    {"permission_denied", 403, "Permission denied"},
-    {"resource_exhausted", 429, "Resource exhausted"},
-    {"failed_precondition", 400, "Failed precondition"},
-    {"aborted", 409, "Aborted"},
-    {"out_of_range", 400, "Out of range"},
-    {"unimplemented", 501, "Not implemented"},
-    {"internal", 500, "Internal error"},
-    {"unavailable", 503, "Service unavailable"},
-    {"data_loss", 500, "Data loss"},
-    {"unauthenticated", 401, "Unauthenticated"},
-};
-#define NCATS (sizeof k_categories / sizeof *k_categories)
-
-static int top_index(const char *name)
-{
-    size_t n = strcspn(name, ".");
-    for (size_t i = 0; i < NCATS; i++)
-        if (strlen(k_categories[i].name) == n && memcmp(k_categories[i].name, name, n) == 0) return (int)i;
-    return -1;
-}
-
-int fl_category_valid(const char *name)
-{
-    if (!name || top_index(name) < 0) return 0;
-    /* Refinements: dot-separated [a-z0-9_]+ segments. */
-    size_t seg = 0;
-    for (const char *p = name; *p; p++) {
-        if (*p == '.') {
-            if (seg == 0) return 0;
-            seg = 0;
-        } else if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_') {
-            seg++;
-        } else {
-            return 0;
-        }
-    }
-    return seg > 0;
-}
-
-int fl_category_status(const char *name)
-{
-    int i = name ? top_index(name) : -1;
-    return i < 0 ? 500 : k_categories[i].status;
-}
-
-const char *fl_category_title(const char *name)
-{
-    int i = name ? top_index(name) : -1;
-    return i < 0 ? "Unknown error" : k_categories[i].title;
-}
 
 /* ---- lifetime ------------------------------------------------------------- */
+
+static void free_version(fl_version *v);
 
 fl_version *fl_version_new(void)
 {
@@ -84,11 +27,11 @@ fl_version *fl_version_new(void)
     if (v) {
         atomic_init(&v->refs, 1);
         pthread_mutex_init(&v->pool_mu, NULL);
+        v->destroy = free_version;
     }
     return v;
 }
 
-void fl_version_ref(fl_version *v) { atomic_fetch_add_explicit(&v->refs, 1, memory_order_relaxed); }
 
 static void free_settings(fl_settings *s)
 {
@@ -171,31 +114,9 @@ static void free_version(fl_version *v)
     free(v);
 }
 
-void fl_version_unref(fl_version *v)
-{
-    if (v && atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) == 1) free_version(v);
-}
 
 /* ---- categories ---------------------------------------------------------- */
 
-static fl_catconf *declared(const fl_version *v, const char *name, size_t len)
-{
-    for (uint32_t i = 0; i < v->ncats; i++)
-        if (strlen(v->cats[i].name) == len && memcmp(v->cats[i].name, name, len) == 0) return &v->cats[i];
-    return NULL;
-}
-
-const fl_catconf *fl_find_category(const fl_version *v, const char *name)
-{
-    if (!name) return NULL;
-    for (size_t len = strlen(name); len > 0;) {
-        fl_catconf *c = declared(v, name, len);
-        if (c) return c;
-        while (len > 0 && name[len - 1] != '.') len--;
-        if (len > 0) len--; /* drop the dot */
-    }
-    return NULL;
-}
 
 /* Effective settings: the first value set along the chain a.b.c, a.b, a. */
 static void resolve_category(fl_version *v, fl_catconf *c)
@@ -210,7 +131,7 @@ static void resolve_category(fl_version *v, fl_catconf *c)
     int got_sev = 0, got_retry = 0, got_rec = 0;
     size_t len = strlen(c->name);
     while (len > 0) {
-        const fl_catconf *p = declared(v, c->name, len);
+        const fl_catconf *p = fl_category_declared(v, c->name, len);
         if (p) {
             if (!got_sev && p->s.severity >= 0) c->severity = (fl_severity)p->s.severity, got_sev = 1;
             if (!got_retry && p->s.retryable >= 0) c->retryable = p->s.retryable, got_retry = 1;
@@ -228,48 +149,6 @@ static void resolve_category(fl_version *v, fl_catconf *c)
 
 /* ---- messages ------------------------------------------------------------- */
 
-static const fl_template *in_locale(const fl_locale *l, const char *id, size_t len)
-{
-    for (uint32_t i = 0; i < l->nmsgs; i++)
-        if (strlen(l->msgs[i].id) == len && memcmp(l->msgs[i].id, id, len) == 0) return &l->msgs[i];
-    return NULL;
-}
-
-/* Resolve id in locale li and its fallback chain: in each locale the id,
- * its parents, then "unknown". */
-const fl_template *fl_resolve_message(const fl_version *v, int li, const char *id, const char **locale)
-{
-    for (int hops = 0; li >= 0 && hops < 8; li = v->locales[li].fallback, hops++) {
-        const fl_locale *l = &v->locales[li];
-        for (size_t len = id ? strlen(id) : 0; len > 0;) {
-            const fl_template *t = in_locale(l, id, len);
-            if (t) {
-                *locale = l->name;
-                return t;
-            }
-            while (len > 0 && id[len - 1] != '.') len--;
-            if (len > 0) len--;
-        }
-        const fl_template *t = in_locale(l, "unknown", 7);
-        if (t) {
-            *locale = l->name;
-            return t;
-        }
-    }
-    *locale = NULL;
-    return NULL;
-}
-
-int fl_locale_index(const fl_version *v, const char *want)
-{
-    if (!want || !*want) return v->default_locale;
-    for (uint32_t i = 0; i < v->nlocales; i++)
-        if (strcasecmp(v->locales[i].name, want) == 0) return (int)i;
-    size_t lang = strcspn(want, "-_");
-    for (uint32_t i = 0; i < v->nlocales; i++)
-        if (strlen(v->locales[i].name) == lang && strncasecmp(v->locales[i].name, want, lang) == 0) return (int)i;
-    return v->default_locale;
-}
 
 static void link_locales(fl_version *v)
 {

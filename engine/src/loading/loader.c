@@ -19,6 +19,8 @@
 #include <sys/stat.h>
 
 #include "core.h"
+#include "loading.h"
+#include "sandbox.h"
 #include "loader_internal.h"
 
 /* ---- reading the directory --------------------------------------------- */

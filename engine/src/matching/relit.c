@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "matching.h"
 
 #define FL_MIN_LITERAL 2
 

@@ -11,6 +11,9 @@
 #include <string.h>
 
 #include "core.h"
+#include "deciding.h"
+#include "matching.h"
+#include "sandbox.h"
 #include "resilience/resilience.h"
 
 static const fl_recovery k_fail = {.set = 1, .action = FL_ACTION_FAIL, .budget_ms = -1};
@@ -18,11 +21,11 @@ static const fl_recovery k_fail = {.set = 1, .action = FL_ACTION_FAIL, .budget_m
 /* Re-pin ctx to the engine's current version if a reload happened. */
 static void repin(fl_ctx_t *ctx)
 {
-    unsigned gen = fl_engine_generation(ctx->engine);
+    unsigned gen = fl_shared_generation(ctx->sh);
     if (gen == ctx->gen && ctx->ver) return;
     unsigned got;
-    fl_version *v = fl_engine_acquire(ctx->engine, &got);
-    if (ctx->ver) fl_engine_release(ctx->engine, ctx->ver);
+    fl_version *v = fl_shared_acquire(ctx->sh, &got);
+    if (ctx->ver) fl_shared_release(ctx->sh, ctx->ver);
     ctx->ver = v;
     ctx->gen = got;
 }
@@ -183,7 +186,7 @@ static void safe_decision(fl_ctx_t *ctx, const fl_version *v, const fl_eview *ev
 static void apply_resilience(fl_ctx_t *ctx, const fl_rule *r, const fl_eview *ev, fl_decision_t *d)
 {
     if (!r || (!r->breaker && !r->retry_budget)) return;
-    fl_resil_t *res = fl_engine_resil_internal(ctx->engine);
+    fl_resil_t *res = ctx->sh->resil;
     char key[256] = "";
     if (r->breaker_key) {
         struct fl_render_env env = {ev, ctx->caps, ctx->ncaps, fl_decision_get(d, FL_DS_CATEGORY), -1, -1};

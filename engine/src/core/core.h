@@ -1,5 +1,10 @@
 /*
- * core.h -- the engine's internal data model, shared by the core modules.
+ * core.h -- the engine's internal data model, shared by every stage: events,
+ * rules, categories, message templates, the compiled version, the engine's
+ * shared part, contexts and decisions.  The stages each have their own
+ * header (loading.h, matching.h, deciding.h, sandbox.h); none of them is
+ * included here.  Layering, bottom to top: base -> core -> matching -> lua
+ * -> deciding -> loading -> engine (docs/architecture.md).
  *
  * A policy directory is loaded (loader.c) into an fl_version: rules with their
  * conditions, category settings, message catalogues and examples, all plain C
@@ -22,11 +27,10 @@
 
 struct lua_State;
 struct fl_resil;
+struct fl_sbx;     /* lua/sandbox.c: per engine, the budget watchdog */
+struct fl_wd_slot; /* lua/sandbox.c: one per context with a handler state */
 
-/* FL-SANDBOX-BEGIN (owned by sandbox.c / handler.c; docs/sandbox.md) */
-struct fl_sbx;     /* per engine: the budget watchdog and the failure counters */
-struct fl_wd_slot; /* one per context that has a handler state */
-
+/* (lua/sandbox.c) */
 /* Lua allocator accounting and CPU budget state (sandbox.c).  Initialise
  * with designated initialisers ({.cap = ...}); the rest start at zero. */
 struct fl_lmem {
@@ -42,21 +46,6 @@ struct fl_lmem {
     struct fl_wd_slot *slot; /* watchdog registration, NULL: count-hook mode  */
 };
 
-/* sandbox.c: the per-engine part (watchdog thread, started on first use). */
-struct fl_sbx *fl_sbx_new(const fl_engine_options_t *opts);
-void fl_sbx_free(struct fl_sbx *s);
-/* Register / unregister m's state with the watchdog (m->L must be set).
- * Registration failing is not an error: budgets then use the count hook. */
-void fl_sbx_attach(struct fl_sbx *s, struct fl_lmem *m);
-void fl_sbx_detach(struct fl_lmem *m);
-/* Make the table on top of the stack a read-only global `name` (pops it). */
-int fl_sandbox_install(struct lua_State *L, const char *name);
-/* handler.c: count a policy failure and log it once per kind and version. */
-void fl_sbx_fail(fl_engine_t *e, const char *version_id, fl_failure_kind kind, int status,
-                 const char *detail);
-/* engine.c */
-struct fl_sbx *fl_engine_sbx(const fl_engine_t *e);
-/* FL-SANDBOX-END */
 
 /* ---- events ------------------------------------------------------------ */
 
@@ -247,6 +236,7 @@ struct fl_pooled {
 
 typedef struct fl_version {
     atomic_int refs;
+    void (*destroy)(struct fl_version *v); /* frees every part (loading/compile.c) */
     char id[17];
     char *name, *label, *source;
     int64_t loaded_at_ms;
@@ -284,35 +274,22 @@ typedef struct fl_version {
     uint32_t max_captures;     /* largest ovector any pattern needs      */
 } fl_version;
 
-fl_version *fl_version_new(void);
-/* compile.c: set v->id from the sources (XXH3 of names and contents). */
-void fl_version_hash(fl_version *v);
 void fl_version_ref(fl_version *v);
 void fl_version_unref(fl_version *v);
 
-/* loader.c: read `nsrcs` Lua sources into v (rules, categories, messages,
- * examples).  Sources are copied into v.  The resilience declarations are
- * passed to `resil` when not NULL. */
-int fl_load_sources(fl_version *v, const fl_engine_options_t *opts,
-                    struct fl_resil *resil, fl_diag_t *diag);
-/* loader.c: read every *.lua file of dir into v->src_*.  */
-int fl_read_policy_dir(fl_version *v, const char *dir, fl_diag_t *diag);
-
-/* compile.c: finish a loaded version.  */
-int fl_compile(fl_version *v, const fl_engine_options_t *opts, fl_diag_t *diag);
-/* compile.c: find the settings for a category (most specific first). */
+/* version.c: find the settings for a category (most specific first). */
 const fl_catconf *fl_find_category(const fl_version *v, const char *name);
-/* compile.c: the 16 canonical names; 1 if `name`'s top level is one. */
+/* version.c: the 16 canonical names; 1 if `name`'s top level is one. */
 int fl_category_valid(const char *name);
-/* compile.c: built-in problem title for a category's top level. */
+/* version.c: built-in problem title for a category's top level. */
 const char *fl_category_title(const char *name);
-/* compile.c: default HTTP status for a top-level category (gRPC mapping). */
+/* version.c: default HTTP status for a top-level category (gRPC mapping). */
 int fl_category_status(const char *name);
 
-/* compile.c: message lookup along the locale chain (see the language doc). */
+/* version.c: message lookup along the locale chain (see the language doc). */
 const fl_template *fl_resolve_message(const fl_version *v, int locale_idx, const char *id,
                                       const char **locale_used);
-/* compile.c: index of the declared locale serving `want` (-1: no locales). */
+/* version.c: index of the declared locale serving `want` (-1: no locales). */
 int fl_locale_index(const fl_version *v, const char *want);
 
 /* template.c */
@@ -326,6 +303,46 @@ void fl_diag_clear(fl_diag_t *d);
 /* Column (1-based) of `token` on `line` of `text`, or 1. */
 int fl_find_column(const char *text, size_t len, int line, const char *token);
 
+/* ---- the engine's shared part (shared.c) ---------------------------------- */
+
+/* What deciding threads touch of an engine.  The engine object owns one and
+ * publishes versions into it; contexts point at it.  Keeping it here, below
+ * the stages, is what lets deciding and the Lua side run without calling up
+ * into engine/engine.c.  A private one (examples) holds its own resil. */
+struct fl_shared {
+    const fl_engine_options_t *opts; /* the engine's, outlives this        */
+    struct fl_sbx *sbx;              /* budget watchdog + failure counters */
+    struct fl_resil *resil;          /* breakers, limiters, budgets        */
+    pthread_mutex_t swap;            /* guards current (and the engine's history) */
+    fl_version *current;
+    atomic_uint gen;                 /* bumped on every publish            */
+    pthread_mutex_t grave;           /* guards graveyard                   */
+    fl_version **graveyard;          /* unreferenced, freed off the decide path */
+    uint32_t ngrave;
+    atomic_int nctx;                 /* open contexts                      */
+    atomic_int handler_users;        /* contexts that ran a handler: states to prebuild */
+};
+
+void fl_shared_init(struct fl_shared *sh, const fl_engine_options_t *opts);
+/* Frees what the graveyard holds; current and resil are the owner's. */
+void fl_shared_destroy(struct fl_shared *sh);
+unsigned fl_shared_generation(const struct fl_shared *sh);
+/* The current version with a reference taken (NULL: none yet). */
+fl_version *fl_shared_acquire(struct fl_shared *sh, unsigned *gen);
+/* Drop a reference from the decide path: a last reference is not freed
+ * here (that can take milliseconds) but handed to the next load. */
+void fl_shared_release(struct fl_shared *sh, fl_version *v);
+/* Free what the decide path let go of (the loading thread calls this). */
+void fl_shared_bury(struct fl_shared *sh);
+
+/* ---- versions: reference counts and lookups (version.c) ------------------- */
+
+void fl_version_ref(fl_version *v);
+/* Drops a reference; the last one calls v->destroy (set by its builder). */
+void fl_version_unref(fl_version *v);
+/* The declared category named by the first len bytes of name, or NULL. */
+const fl_catconf *fl_category_declared(const fl_version *v, const char *name, size_t len);
+
 /* ---- contexts and decisions -------------------------------------------- */
 
 typedef struct fl_capture {
@@ -337,7 +354,8 @@ typedef struct fl_capture {
 #define FL_MAX_CAPTURES 16
 
 struct fl_ctx {
-    fl_engine_t *engine;
+    fl_engine_t *engine;      /* the public handle it was opened on (may be NULL) */
+    struct fl_shared *sh;     /* what it decides on                      */
     fl_version *ver;          /* pinned, one reference held              */
     unsigned gen;             /* engine generation when pinned           */
     pcre2_match_data *md;
@@ -389,18 +407,7 @@ json_t *fl_decision_jobj(const fl_decision_t *d);
 int fl_decision_put(fl_decision_t *d, enum fl_dstr which, const char *s, size_t len);
 const char *fl_decision_get(const fl_decision_t *d, enum fl_dstr which);
 
-/* matcher.c */
-int fl_index_build(fl_version *v, fl_diag_t *diag);
-void fl_index_free(struct fl_index *ix);
-/* First matching rule for the view, or NULL.  Fills ctx->caps. */
-const fl_rule *fl_match(fl_ctx_t *ctx, const fl_version *v, const fl_eview *ev);
 
-/* relit.c: required literals of a pattern.  Returns the number of literals
- * written to out (each malloc'd, lower-cased), 0 if none can be proven. */
-uint32_t fl_required_literals(const char *pattern, char **out, uint32_t max);
-
-/* backoff.c: delay for a retry after `attempt` failed.  */
-int64_t fl_backoff_delay(const fl_recovery *r, int attempt, fl_rng *rng);
 
 /* template.c: render into sb; NULL-safe; returns 0 or -1 (ENOMEM). */
 struct fl_render_env {
@@ -413,47 +420,6 @@ struct fl_render_env {
 };
 int fl_template_render(const fl_template *t, const struct fl_render_env *env, fl_strbuf *sb);
 
-/* handler.c */
-int fl_handler_run(fl_ctx_t *ctx, fl_version *v, const fl_rule *rule, const fl_eview *ev,
-                   fl_decision_t *d, fl_strbuf *err);
-void fl_handler_close(fl_ctx_t *ctx);
-/* Build n handler states for v ahead of time (the loading thread does this
- * right after publishing, so the first handler decision after a reload does
- * not have to), and free the ones never adopted. */
-void fl_handler_prebuild(fl_engine_t *e, fl_version *v, uint32_t n, uint64_t seed);
-void fl_handler_pool_free(fl_version *v);
-int fl_handler_apply(fl_ctx_t *ctx, struct lua_State *L, int t, fl_decision_t *d, fl_strbuf *err);
 
-/* sandbox.c: a new Lua state with the allowlisted environment and the
- * declaration functions, its allocator capped by mem (mem->cap 0: no cap).
- * The JIT compiler is off so the budget hook always fires.  NULL on failure
- * (diag says why). */
-struct lua_State *fl_sandbox_new(struct fl_lmem *mem, uint64_t seed, fl_diag_t *diag);
-/* Run v's sources in L under a CPU budget of budget_us.  On success the
- * declarations table is on top of the stack. */
-int fl_sandbox_run_sources(struct lua_State *L, const fl_version *v, struct fl_lmem *mem,
-                           uint32_t budget_us, fl_diag_t *diag);
-/* Arm / disarm the CPU budget: the hook raises an error once past it. */
-void fl_sandbox_arm(struct lua_State *L, struct fl_lmem *mem, uint32_t budget_us);
-void fl_sandbox_disarm(struct lua_State *L, struct fl_lmem *mem);
-
-/* engine.c internals used by decide.c and the loader */
-struct fl_resil *fl_engine_resil_internal(const fl_engine_t *e);
-/* Drop a reference from the decide path: a last reference is not freed
- * here (that can take milliseconds) but handed to the next load. */
-void fl_engine_release(fl_engine_t *e, fl_version *v);
-/* Count contexts that run handlers (delta +1 / -1). */
-void fl_engine_handler_users(fl_engine_t *e, int delta);
-fl_version *fl_engine_acquire(fl_engine_t *e, unsigned *gen);
-unsigned fl_engine_generation(const fl_engine_t *e);
-const fl_engine_options_t *fl_engine_opts(const fl_engine_t *e);
-/* Decide on an explicit version (examples, tests). */
-int fl_decide_on(fl_ctx_t *ctx, fl_version *v, const fl_event_t *ev, const char *locale,
-                 unsigned flags, fl_decision_t *out);
-/* examples.c: compare a decision with expected fields; 0 when all hold,
- * 1 with why filled when one does not, -1 on ENOMEM. */
-int fl_expect_check(const fl_decision_t *d, json_t *expect, char *why, size_t n);
-/* Run a version's examples on a private context; diag names the failure. */
-int fl_run_examples(fl_engine_t *e, fl_version *v, fl_diag_t *diag);
 
 #endif /* FL_CORE_H */

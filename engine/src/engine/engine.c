@@ -11,40 +11,19 @@
 #include <string.h>
 
 #include "core.h"
+#include "loading.h"
+#include "deciding.h"
+#include "sandbox.h"
+#include "engine_internal.h"
 #include "resilience/resilience.h"
 
 struct fl_engine {
     fl_engine_options_t opts;
-    pthread_mutex_t swap;  /* guards current and history; held for a few instructions */
+    struct fl_shared sh;   /* what deciders touch: current, gen, graveyard (core/shared.c) */
     pthread_mutex_t load;  /* serialises loads (they are long; deciders never take it) */
-    fl_version *current;   /* also in history */
-    atomic_uint gen;
-    fl_version **history;  /* oldest first; each holds one reference */
+    fl_version **history;  /* oldest first; each holds one reference; guarded by sh.swap */
     uint32_t nhistory;
-    atomic_int nctx;
-    fl_resil_t *resil;     /* breakers, limiters, bulkheads, budgets: outlive versions */
-    pthread_mutex_t grave; /* guards graveyard */
-    fl_version **graveyard; /* unreferenced versions waiting to be freed off the decide path */
-    atomic_int handler_users; /* contexts that have run a handler: states to prebuild */
-    uint32_t ngrave;
-    struct fl_sbx *sbx;    /* FL-SANDBOX: budget watchdog + failure counters */
 };
-
-/* Free the versions the decide path let go of (see fl_engine_release). */
-static void bury(fl_engine_t *e)
-{
-    pthread_mutex_lock(&e->grave);
-    fl_version **g = e->graveyard;
-    uint32_t n = e->ngrave;
-    e->graveyard = NULL;
-    e->ngrave = 0;
-    pthread_mutex_unlock(&e->grave);
-    for (uint32_t i = 0; i < n; i++) {
-        atomic_store(&g[i]->refs, 1);
-        fl_version_unref(g[i]);
-    }
-    free(g);
-}
 
 static void default_options(fl_engine_options_t *o)
 {
@@ -63,17 +42,13 @@ int fl_engine_new(const fl_engine_options_t *opts, fl_engine_t **out)
     if (!e) return FL_ENOMEM;
     if (opts) e->opts = *opts;
     default_options(&e->opts);
-    pthread_mutex_init(&e->swap, NULL);
+    fl_shared_init(&e->sh, &e->opts);
     pthread_mutex_init(&e->load, NULL);
-    pthread_mutex_init(&e->grave, NULL);
-    atomic_init(&e->gen, 1);
-    atomic_init(&e->nctx, 0);
-    atomic_init(&e->handler_users, 0);
-    if (fl_resil_new(NULL, &e->resil) != FL_OK) {
+    if (fl_resil_new(NULL, &e->sh.resil) != FL_OK) {
         fl_engine_free(e);
         return FL_ENOMEM;
     }
-    if (!(e->sbx = fl_sbx_new(&e->opts))) { /* FL-SANDBOX */
+    if (!(e->sh.sbx = fl_sbx_new(&e->opts))) { /* FL-SANDBOX */
         fl_engine_free(e);
         return FL_ENOMEM;
     }
@@ -84,68 +59,35 @@ int fl_engine_new(const fl_engine_options_t *opts, fl_engine_t **out)
 void fl_engine_free(fl_engine_t *e)
 {
     if (!e) return;
-    assert(atomic_load(&e->nctx) == 0 && "free every fl_ctx_t before its engine");
+    assert(atomic_load(&e->sh.nctx) == 0 && "free every fl_ctx_t before its engine");
     for (uint32_t i = 0; i < e->nhistory; i++) fl_version_unref(e->history[i]);
     free(e->history);
-    bury(e);
-    free(e->graveyard);
-    pthread_mutex_destroy(&e->grave);
-    fl_resil_free(e->resil);
-    fl_sbx_free(e->sbx); /* FL-SANDBOX: stops the watchdog thread */
-    pthread_mutex_destroy(&e->swap);
+    fl_shared_destroy(&e->sh);
+    fl_resil_free(e->sh.resil);
+    fl_sbx_free(e->sh.sbx); /* FL-SANDBOX: stops the watchdog thread */
     pthread_mutex_destroy(&e->load);
     free(e);
 }
-
-const fl_engine_options_t *fl_engine_opts(const fl_engine_t *e) { return &e->opts; }
-
-/* FL-SANDBOX: the sandbox's per-engine state (sandbox.c, handler.c). */
-struct fl_sbx *fl_engine_sbx(const fl_engine_t *e) { return e->sbx; }
-
-unsigned fl_engine_generation(const fl_engine_t *e)
-{
-    return atomic_load_explicit(&((fl_engine_t *)e)->gen, memory_order_acquire);
-}
-
-fl_version *fl_engine_acquire(fl_engine_t *e, unsigned *gen)
-{
-    pthread_mutex_lock(&e->swap);
-    fl_version *v = e->current;
-    if (v) fl_version_ref(v);
-    *gen = atomic_load_explicit(&e->gen, memory_order_relaxed);
-    pthread_mutex_unlock(&e->swap);
-    return v;
-}
-
-fl_resil_t *fl_engine_resil_internal(const fl_engine_t *e) { return e->resil; }
-
-void fl_engine_handler_users(fl_engine_t *e, int delta) { atomic_fetch_add(&e->handler_users, delta); }
 
 /* Before publishing: build the handler states the deciding threads will
  * want, here on the loading thread rather than in their first handler
  * decision after the swap. */
 static void prebuild(fl_engine_t *e, fl_version *v)
 {
-    int n = atomic_load(&e->handler_users);
-    if (v->nhandlers && n > 0) fl_handler_prebuild(e, v, (uint32_t)(n > 64 ? 64 : n), (uint64_t)fl_now_ms());
+    int n = atomic_load(&e->sh.handler_users);
+    if (v->nhandlers && n > 0) fl_handler_prebuild(&e->sh, v, (uint32_t)(n > 64 ? 64 : n), (uint64_t)fl_now_ms());
 }
 
-void fl_engine_release(fl_engine_t *e, fl_version *v)
+int fl_engine_stats(fl_engine_t *e, fl_engine_stats_t *out)
 {
-    if (atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) != 1) return;
-    pthread_mutex_lock(&e->grave);
-    fl_version **g = realloc(e->graveyard, (e->ngrave + 1) * sizeof *g);
-    if (g) {
-        e->graveyard = g;
-        e->graveyard[e->ngrave++] = v;
-    }
-    pthread_mutex_unlock(&e->grave);
-    if (!g) { /* cannot defer: free it here rather than leak it */
-        atomic_store(&v->refs, 1);
-        fl_version_unref(v);
-    }
+    if (!e || !out) return FL_EINVAL;
+    fl_sbx_stats(e->sh.sbx, out);
+    return FL_OK;
 }
-fl_resil_t *fl_engine_resil(fl_engine_t *e) { return e ? e->resil : NULL; }
+
+struct fl_shared *fl_engine_shared(fl_engine_t *e) { return &e->sh; }
+
+fl_resil_t *fl_engine_resil(fl_engine_t *e) { return e ? e->sh.resil : NULL; }
 
 /* Make v current; the engine takes over the caller's reference.  The
  * version's resilience declarations are applied first (in place, keeping
@@ -154,7 +96,7 @@ static int publish(fl_engine_t *e, fl_version *v)
 {
     for (uint32_t i = 0; i < v->nrdecls; i++) {
         fl_diag_t d;
-        int rc = fl_resil_apply(e->resil, v->rdecls[i], &d);
+        int rc = fl_resil_apply(e->sh.resil, v->rdecls[i], &d);
         if (rc != FL_OK) return rc;
     }
     /* Grow the history before taking the swap lock: nothing that can fail
@@ -162,18 +104,18 @@ static int publish(fl_engine_t *e, fl_version *v)
     fl_version **h = malloc((e->nhistory + 1) * sizeof *h);
     if (!h) return FL_ENOMEM;
     fl_version *drop = NULL, **old;
-    pthread_mutex_lock(&e->swap);
+    pthread_mutex_lock(&e->sh.swap);
     if (e->nhistory) memcpy(h, e->history, e->nhistory * sizeof *h);
     h[e->nhistory++] = v;
     old = e->history;
     e->history = h;
-    e->current = v;
+    e->sh.current = v;
     if (e->nhistory > e->opts.versions_kept) {
         drop = e->history[0];
         memmove(e->history, e->history + 1, --e->nhistory * sizeof *h);
     }
-    atomic_fetch_add_explicit(&e->gen, 1, memory_order_release);
-    pthread_mutex_unlock(&e->swap);
+    atomic_fetch_add_explicit(&e->sh.gen, 1, memory_order_release);
+    pthread_mutex_unlock(&e->sh.swap);
     free(old);
     if (drop) fl_version_unref(drop);
     return FL_OK;
@@ -184,17 +126,17 @@ static int build_version(fl_engine_t *e, fl_version *v, fl_diag_t *diag)
 {
     int rc = fl_load_sources(v, &e->opts, NULL, diag);
     if (rc == FL_OK) rc = fl_compile(v, &e->opts, diag);
-    if (rc == FL_OK) rc = fl_run_examples(e, v, diag);
+    if (rc == FL_OK) rc = fl_run_examples(&e->sh, v, diag);
     if (rc == FL_OK) v->loaded_at_ms = fl_now_ms();
     return rc;
 }
 
 static int same_as_current(fl_engine_t *e, const fl_version *v)
 {
-    pthread_mutex_lock(&e->swap);
-    int same = e->current && strcmp(e->current->id, v->id) == 0 && e->current->from_dir == v->from_dir &&
-               strcmp(e->current->source, v->source) == 0;
-    pthread_mutex_unlock(&e->swap);
+    pthread_mutex_lock(&e->sh.swap);
+    int same = e->sh.current && strcmp(e->sh.current->id, v->id) == 0 && e->sh.current->from_dir == v->from_dir &&
+               strcmp(e->sh.current->source, v->source) == 0;
+    pthread_mutex_unlock(&e->sh.swap);
     return same;
 }
 
@@ -204,7 +146,7 @@ static int same_as_current(fl_engine_t *e, const fl_version *v)
 static int finish_load(fl_engine_t *e, fl_version *v, int do_publish, fl_diag_t *diag)
 {
     pthread_mutex_lock(&e->load);
-    bury(e);
+    fl_shared_bury(&e->sh);
     fl_version_hash(v);
     int rc = FL_OK;
     if (do_publish && same_as_current(e, v)) {
@@ -279,23 +221,23 @@ static fl_version_info_t info_of(const fl_version *v, const fl_version *current)
 int fl_engine_current(fl_engine_t *e, fl_version_info_t *out)
 {
     if (!e || !out) return FL_EINVAL;
-    pthread_mutex_lock(&e->swap);
-    fl_version *v = e->current;
+    pthread_mutex_lock(&e->sh.swap);
+    fl_version *v = e->sh.current;
     if (v) {
         *out = info_of(v, v);
     }
-    pthread_mutex_unlock(&e->swap);
+    pthread_mutex_unlock(&e->sh.swap);
     return v ? FL_OK : FL_ESTATE;
 }
 
 int fl_engine_versions(fl_engine_t *e, fl_version_info_t *out, size_t cap, size_t *count)
 {
     if (!e || !count || (!out && cap)) return FL_EINVAL;
-    pthread_mutex_lock(&e->swap);
+    pthread_mutex_lock(&e->sh.swap);
     *count = e->nhistory;
     for (size_t i = 0; i < cap && i < e->nhistory; i++)
-        out[i] = info_of(e->history[e->nhistory - 1 - i], e->current);
-    pthread_mutex_unlock(&e->swap);
+        out[i] = info_of(e->history[e->nhistory - 1 - i], e->sh.current);
+    pthread_mutex_unlock(&e->sh.swap);
     return FL_OK;
 }
 
@@ -307,7 +249,7 @@ static fl_version *find_kept(fl_engine_t *e, const char *id, int *status)
     *status = FL_ENOENT;
     if (!id) {
         for (uint32_t i = e->nhistory; i-- > 0;)
-            if (e->history[i] != e->current) return *status = FL_OK, e->history[i];
+            if (e->history[i] != e->sh.current) return *status = FL_OK, e->history[i];
         return NULL;
     }
     size_t n = strlen(id);
@@ -327,11 +269,11 @@ int fl_engine_rollback(fl_engine_t *e, const char *id, fl_diag_t *diag)
     fl_diag_clear(diag);
     if (!e) return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "NULL engine");
     pthread_mutex_lock(&e->load);
-    pthread_mutex_lock(&e->swap);
+    pthread_mutex_lock(&e->sh.swap);
     int st;
     fl_version *v = find_kept(e, id, &st);
     if (v) fl_version_ref(v);
-    pthread_mutex_unlock(&e->swap);
+    pthread_mutex_unlock(&e->sh.swap);
     if (!v) {
         pthread_mutex_unlock(&e->load);
         return fl_diag_set(diag, st, NULL, 0, 0, st == FL_EINVAL ? "version id '%s' is ambiguous or too short"
@@ -340,7 +282,7 @@ int fl_engine_rollback(fl_engine_t *e, const char *id, fl_diag_t *diag)
     }
     /* Republishing moves it to the newest slot; drop its older entry so a
      * version appears in the history once. */
-    pthread_mutex_lock(&e->swap);
+    pthread_mutex_lock(&e->sh.swap);
     for (uint32_t i = 0; i < e->nhistory; i++)
         if (e->history[i] == v) {
             memmove(e->history + i, e->history + i + 1, (e->nhistory - i - 1) * sizeof *e->history);
@@ -348,7 +290,7 @@ int fl_engine_rollback(fl_engine_t *e, const char *id, fl_diag_t *diag)
             fl_version_unref(v); /* the history's reference; ours is still held */
             break;
         }
-    pthread_mutex_unlock(&e->swap);
+    pthread_mutex_unlock(&e->sh.swap);
     int rc = publish(e, v);
     if (rc != FL_OK) fl_version_unref(v);
     pthread_mutex_unlock(&e->load);
@@ -360,10 +302,10 @@ int fl_engine_reload(fl_engine_t *e, fl_diag_t *diag)
     fl_diag_clear(diag);
     if (!e) return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "NULL engine");
     char dir[4096] = "";
-    pthread_mutex_lock(&e->swap);
-    int ok = e->current && e->current->from_dir;
-    if (ok) snprintf(dir, sizeof dir, "%s", e->current->source);
-    pthread_mutex_unlock(&e->swap);
+    pthread_mutex_lock(&e->sh.swap);
+    int ok = e->sh.current && e->sh.current->from_dir;
+    if (ok) snprintf(dir, sizeof dir, "%s", e->sh.current->source);
+    pthread_mutex_unlock(&e->sh.swap);
     if (!ok) return fl_diag_set(diag, FL_ESTATE, NULL, 0, 0, "the current version was not loaded from a directory");
     return fl_engine_load(e, dir, diag);
 }
@@ -373,30 +315,7 @@ int fl_engine_reload(fl_engine_t *e, fl_diag_t *diag)
 int fl_ctx_new(fl_engine_t *e, fl_ctx_t **out)
 {
     if (!e || !out) return FL_EINVAL;
-    fl_ctx_t *c = calloc(1, sizeof *c);
-    if (!c) return FL_ENOMEM;
-    c->engine = e;
-    c->last_locale_idx = -1;
-    c->lmem.cap = e->opts.lua_memory_cap;
-    uint64_t seed = e->opts.seed;
-    if (seed) seed += (uint64_t)atomic_fetch_add(&e->nctx, 1) * 0x9e3779b97f4a7c15ull;
-    else atomic_fetch_add(&e->nctx, 1);
-    fl_rng_seed(&c->rng, seed);
-    *out = c;
-    return FL_OK;
+    return fl_ctx_open(&e->sh, e, out);
 }
 
-void fl_ctx_free(fl_ctx_t *c)
-{
-    if (!c) return;
-    fl_handler_close(c);
-    if (c->ver) fl_version_unref(c->ver);
-    if (c->uses_handlers) atomic_fetch_sub(&c->engine->handler_users, 1);
-    atomic_fetch_sub(&c->engine->nctx, 1);
-    pcre2_match_data_free(c->md);
-    free(c->cand);
-    free(c->stamp);
-    fl_sb_free(&c->scratch);
-    fl_sb_free(&c->explain);
-    free(c);
-}
+void fl_ctx_free(fl_ctx_t *c) { fl_ctx_close(c); }

@@ -6,6 +6,7 @@
 #define FL_LOADER_INTERNAL_H
 
 #include "core.h"
+#include "loading.h"
 
 struct ld {
     struct lua_State *L;

@@ -16,6 +16,8 @@
 
 #include "acmatch.h"
 #include "core.h"
+#include "matching.h"
+#include "sandbox.h"
 
 typedef struct fl_hent {
     uint64_t h;
@@ -326,7 +328,7 @@ static int match_regex(fl_ctx_t *ctx, const fl_version *v, const fl_cond *c, con
     }
     if (rc != PCRE2_ERROR_NOMATCH) { /* match limit or similar: counted, logged once per kind */
         ctx->match_errors++;
-        fl_sbx_fail(ctx->engine, v->id, FL_FAIL_MATCH_LIMIT, FL_EBUDGET_MATCH, c->pattern);
+        fl_sbx_fail(ctx->sh->sbx, v->id, FL_FAIL_MATCH_LIMIT, FL_EBUDGET_MATCH, c->pattern);
     }
     return 0;
 }

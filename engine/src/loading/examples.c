@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "core.h"
+#include "loading.h"
+#include "deciding.h"
 
 int fl_expect_check(const fl_decision_t *d, json_t *expect, char *why, size_t n)
 {
@@ -35,13 +37,13 @@ int fl_expect_check(const fl_decision_t *d, json_t *expect, char *why, size_t n)
     return rc;
 }
 
-int fl_run_examples(fl_engine_t *e, fl_version *v, fl_diag_t *diag)
+int fl_run_examples(struct fl_shared *sh, fl_version *v, fl_diag_t *diag)
 {
     if (v->nexamples == 0) return FL_OK;
     fl_ctx_t *ctx = NULL;
     fl_decision_t *d = NULL;
     fl_event_t *ev = NULL;
-    int rc = fl_ctx_new(e, &ctx);
+    int rc = fl_ctx_open(sh, NULL, &ctx);
     if (rc == FL_OK) rc = fl_decision_new(&d);
     if (rc == FL_OK) rc = fl_event_new(&ev);
     for (uint32_t i = 0; rc == FL_OK && i < v->nexamples; i++) {
@@ -65,6 +67,6 @@ int fl_run_examples(fl_engine_t *e, fl_version *v, fl_diag_t *diag)
     }
     fl_event_free(ev);
     fl_decision_free(d);
-    fl_ctx_free(ctx);
+    fl_ctx_close(ctx);
     return rc;
 }

@@ -24,6 +24,7 @@
 
 #include "bindings.h"
 #include "core.h"
+#include "sandbox.h"
 
 /* Budget for re-running the policy files to build a handler state. */
 #define FL_STATE_BUILD_BUDGET_US 500000u
@@ -179,13 +180,13 @@ static int index_handlers(lua_State *L)
 
 /* Build a handler state for v into m: run the sources, then index the
  * handlers.  NULL on failure, with diag saying why (m is left detached). */
-static lua_State *build_state(fl_engine_t *e, fl_version *v, struct fl_lmem *m, uint64_t seed, fl_diag_t *diag)
+static lua_State *build_state(struct fl_shared *sh, fl_version *v, struct fl_lmem *m, uint64_t seed, fl_diag_t *diag)
 {
-    const fl_engine_options_t *o = fl_engine_opts(e);
+    const fl_engine_options_t *o = sh->opts;
     *m = (struct fl_lmem){.cap = o->lua_memory_cap};
     lua_State *L = fl_sandbox_new(m, seed, diag);
     if (!L) return NULL;
-    fl_sbx_attach(fl_engine_sbx(e), m);
+    fl_sbx_attach(sh->sbx, m);
     int rc = fl_sandbox_run_sources(L, v, m, FL_STATE_BUILD_BUDGET_US, diag);
     if (rc == FL_OK) {
         lua_settop(L, 0);
@@ -214,7 +215,7 @@ static int adopt_state(fl_ctx_t *ctx, fl_version *v)
     ctx->lmem.slot = NULL;
     lua_setallocf(p.L, f, &ctx->lmem);
     free(p.m);
-    fl_sbx_attach(fl_engine_sbx(ctx->engine), &ctx->lmem);
+    fl_sbx_attach(ctx->sh->sbx, &ctx->lmem);
     ctx->L = p.L;
     fl_version_ref(v);
     ctx->L_ver = v;
@@ -254,19 +255,19 @@ static void park_state(fl_ctx_t *ctx)
     ctx->L = NULL;
     ctx->lmem = (struct fl_lmem){0};
     ctx->L_ver = NULL;
-    fl_engine_release(ctx->engine, old);
+    fl_shared_release(ctx->sh, old);
 }
 
 static int open_state(fl_ctx_t *ctx, fl_version *v, fl_strbuf *err)
 {
     if (!ctx->uses_handlers) { /* counted once: the loader prebuilds this many */
         ctx->uses_handlers = 1;
-        fl_engine_handler_users(ctx->engine, 1);
+        atomic_fetch_add(&ctx->sh->handler_users, 1);
     }
     if (adopt_state(ctx, v)) return FL_OK;
     fl_diag_t diag;
     fl_diag_clear(&diag);
-    lua_State *L = build_state(ctx->engine, v, &ctx->lmem, fl_rng_next(&ctx->rng), &diag);
+    lua_State *L = build_state(ctx->sh, v, &ctx->lmem, fl_rng_next(&ctx->rng), &diag);
     if (!L) goto fail;
     ctx->L = L;
     fl_version_ref(v);
@@ -279,12 +280,12 @@ fail:
     return diag.status == FL_EBUDGET_CPU || diag.status == FL_EBUDGET_MEM ? diag.status : FL_EHANDLER;
 }
 
-void fl_handler_prebuild(fl_engine_t *e, fl_version *v, uint32_t n, uint64_t seed)
+void fl_handler_prebuild(struct fl_shared *sh, fl_version *v, uint32_t n, uint64_t seed)
 {
     for (uint32_t i = 0; i < n && v->nhandlers; i++) {
         struct fl_lmem *m = calloc(1, sizeof *m);
         fl_diag_t diag;
-        lua_State *L = m ? build_state(e, v, m, seed + i, &diag) : NULL;
+        lua_State *L = m ? build_state(sh, v, m, seed + i, &diag) : NULL;
         if (!L) {
             free(m);
             return;
@@ -344,7 +345,7 @@ static void put_effects(fl_decision_t *d, json_t *effects)
 
 static void record_failure(fl_ctx_t *ctx, fl_version *v, fl_failure_kind kind, int rc, fl_strbuf *err)
 {
-    fl_sbx_fail(ctx->engine, v->id, kind, rc, fl_sb_cstr(err));
+    fl_sbx_fail(ctx->sh->sbx, v->id, kind, rc, fl_sb_cstr(err));
 }
 
 int fl_handler_run(fl_ctx_t *ctx, fl_version *v, const fl_rule *rule, const fl_eview *ev,
@@ -368,12 +369,12 @@ int fl_handler_run(fl_ctx_t *ctx, fl_version *v, const fl_rule *rule, const fl_e
     lua_pushlightuserdata(L, &args);
     /* Actions the handler performs through `fl` are collected for the
      * decision's `effects`; only hosts that configured bindings have any. */
-    json_t *effects = fl_engine_opts(ctx->engine)->bindings ? json_array() : NULL;
+    json_t *effects = ctx->sh->opts->bindings ? json_array() : NULL;
     if (effects) {
         lua_pushlightuserdata(L, effects);
         lua_setfield(L, LUA_REGISTRYINDEX, FL_LUA_EFFECTS_KEY);
     }
-    fl_sandbox_arm(L, m, fl_engine_opts(ctx->engine)->handler_budget_us);
+    fl_sandbox_arm(L, m, ctx->sh->opts->handler_budget_us);
     int prc = lua_pcall(L, 1, 1, 0);
     fl_sandbox_disarm(L, m);
     if (effects) {

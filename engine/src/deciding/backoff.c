@@ -7,6 +7,7 @@
 #include <math.h>
 
 #include "core.h"
+#include "deciding.h"
 
 static double uniform(fl_rng *rng, double lo, double hi)
 {

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "sandbox.h"
 
 #define FL_MAX_RETURN_FIELDS 16
 #define FL_MAX_RETURN_STRING 4096

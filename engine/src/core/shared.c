@@ -1,0 +1,74 @@
+/*
+ * shared.c -- the part of an engine that deciding threads touch: the
+ * published version and its generation, the graveyard of versions the
+ * decide path let go of, and the pointers to the per-engine services
+ * (options, sandbox watchdog, resilience registry).  It lives in the core
+ * layer so that deciding and the Lua side never call up into the engine
+ * object (engine/engine.c), which owns and publishes into it.
+ */
+#include <stdlib.h>
+
+#include "core.h"
+
+void fl_shared_init(struct fl_shared *sh, const fl_engine_options_t *opts)
+{
+    sh->opts = opts;
+    pthread_mutex_init(&sh->swap, NULL);
+    pthread_mutex_init(&sh->grave, NULL);
+    atomic_init(&sh->gen, 1);
+    atomic_init(&sh->nctx, 0);
+    atomic_init(&sh->handler_users, 0);
+}
+
+void fl_shared_destroy(struct fl_shared *sh)
+{
+    fl_shared_bury(sh);
+    pthread_mutex_destroy(&sh->grave);
+    pthread_mutex_destroy(&sh->swap);
+}
+
+unsigned fl_shared_generation(const struct fl_shared *sh)
+{
+    return atomic_load_explicit(&((struct fl_shared *)sh)->gen, memory_order_acquire);
+}
+
+fl_version *fl_shared_acquire(struct fl_shared *sh, unsigned *gen)
+{
+    pthread_mutex_lock(&sh->swap);
+    fl_version *v = sh->current;
+    if (v) fl_version_ref(v);
+    *gen = atomic_load_explicit(&sh->gen, memory_order_relaxed);
+    pthread_mutex_unlock(&sh->swap);
+    return v;
+}
+
+void fl_shared_release(struct fl_shared *sh, fl_version *v)
+{
+    if (atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) != 1) return;
+    pthread_mutex_lock(&sh->grave);
+    fl_version **g = realloc(sh->graveyard, (sh->ngrave + 1) * sizeof *g);
+    if (g) {
+        sh->graveyard = g;
+        sh->graveyard[sh->ngrave++] = v;
+    }
+    pthread_mutex_unlock(&sh->grave);
+    if (!g) { /* cannot defer: free it here rather than leak it */
+        atomic_store(&v->refs, 1);
+        fl_version_unref(v);
+    }
+}
+
+void fl_shared_bury(struct fl_shared *sh)
+{
+    pthread_mutex_lock(&sh->grave);
+    fl_version **g = sh->graveyard;
+    uint32_t n = sh->ngrave;
+    sh->graveyard = NULL;
+    sh->ngrave = 0;
+    pthread_mutex_unlock(&sh->grave);
+    for (uint32_t i = 0; i < n; i++) {
+        atomic_store(&g[i]->refs, 1);
+        fl_version_unref(g[i]);
+    }
+    free(g);
+}

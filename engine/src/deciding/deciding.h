@@ -1,0 +1,23 @@
+/*
+ * deciding.h -- the deciding stage: match, apply the rule or handler, the
+ * recovery (backoff, Retry-After), resilience gates, message, problem,
+ * fingerprint and id.  Depends on core, matching and the Lua side; never on
+ * loading or the engine object.
+ */
+#ifndef FL_DECIDING_H
+#define FL_DECIDING_H
+
+#include "core.h"
+
+/* backoff.c: delay for a retry after `attempt` failed.  */
+int64_t fl_backoff_delay(const fl_recovery *r, int attempt, fl_rng *rng);
+
+/* Open a context deciding on sh (e: the public handle, may be NULL).
+ * Returns FL_OK or FL_ENOMEM. */
+int fl_ctx_open(struct fl_shared *sh, fl_engine_t *e, fl_ctx_t **out);
+void fl_ctx_close(fl_ctx_t *c);
+/* Decide on an explicit version (examples, tests). */
+int fl_decide_on(fl_ctx_t *ctx, fl_version *v, const fl_event_t *ev, const char *locale,
+                 unsigned flags, fl_decision_t *out);
+
+#endif /* FL_DECIDING_H */

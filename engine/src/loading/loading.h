@@ -1,0 +1,31 @@
+/*
+ * loading.h -- the loading stage: read a policy directory, run its Lua
+ * declarations, compile the result into an immutable version (indexes,
+ * resolved messages) and run its examples.  Depends on every stage below.
+ */
+#ifndef FL_LOADING_H
+#define FL_LOADING_H
+
+#include "core.h"
+
+/* compile.c: a new, empty version (one reference; v->destroy set). */
+fl_version *fl_version_new(void);
+/* compile.c: set v->id from the sources (XXH3 of names and contents). */
+void fl_version_hash(fl_version *v);
+/* loader.c: read `nsrcs` Lua sources into v (rules, categories, messages,
+ * examples).  Sources are copied into v.  The resilience declarations are
+ * passed to `resil` when not NULL. */
+int fl_load_sources(fl_version *v, const fl_engine_options_t *opts,
+                    struct fl_resil *resil, fl_diag_t *diag);
+/* loader.c: read every *.lua file of dir into v->src_*.  */
+int fl_read_policy_dir(fl_version *v, const char *dir, fl_diag_t *diag);
+
+/* compile.c: finish a loaded version.  */
+int fl_compile(fl_version *v, const fl_engine_options_t *opts, fl_diag_t *diag);
+/* examples.c: compare a decision with expected fields; 0 when all hold,
+ * 1 with why filled when one does not, -1 on ENOMEM. */
+int fl_expect_check(const fl_decision_t *d, json_t *expect, char *why, size_t n);
+/* Run a version's examples on a private context; diag names the failure. */
+int fl_run_examples(struct fl_shared *sh, fl_version *v, fl_diag_t *diag);
+
+#endif /* FL_LOADING_H */

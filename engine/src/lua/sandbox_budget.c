@@ -1,0 +1,368 @@
+/*
+ * sandbox_budget.c -- the budgets that bound sandboxed Lua (docs/sandbox.md):
+ * the capped allocator, the in-thread deadline and C-stack checks, the
+ * per-engine watchdog thread that stops a state past its deadline, and the
+ * failure counters with their once-per-kind log.
+ */
+#define _GNU_SOURCE /* memmem */
+#include <errno.h>
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <luajit.h>
+#include <math.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sandbox_internal.h"
+
+/* ======================================================================== */
+/* Allocator, hook, in-thread checks                                        */
+/* ======================================================================== */
+
+void sbx__budget_hook(lua_State *L, lua_Debug *ar);
+
+struct fl_lmem *sbx__lmem_of(lua_State *L)
+{
+    void *ud;
+    lua_getallocf(L, &ud);
+    return ud;
+}
+
+/* Past the deadline: from here on every instruction raises the error, so a
+ * pcall in the policy cannot swallow it and carry on.  In watchdog mode the
+ * watchdog owns the hook and has already set it. */
+static void sbx__stop_everything(lua_State *L, struct fl_lmem *m)
+{
+    m->cpu_hit = 1;
+    int watchdog_mode = m->slot && m->armed == 1;
+    if (!watchdog_mode && L) lua_sethook(L, sbx__budget_hook, LUA_MASKCOUNT, 1);
+}
+
+void *sbx__capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    struct fl_lmem *m = ud;
+    if (nsize == 0) {
+        free(ptr);
+        m->used -= osize;
+        return NULL;
+    }
+    if (m->armed && nsize > osize) {
+        if (m->cap && m->used - osize + nsize > m->cap) {
+            m->mem_hit = 1;
+            return NULL;
+        }
+        m->since_check += nsize - osize;
+        if (m->since_check > FL_ALLOC_CHECK_BYTES) {
+            m->since_check = 0;
+            if (m->deadline_ns && fl_mono_ns() > m->deadline_ns) {
+                sbx__stop_everything(m->L, m);
+                return NULL; /* raises a memory error now; cpu_hit says why */
+            }
+        }
+    }
+    void *p = realloc(ptr, nsize);
+    if (p) m->used = m->used - osize + nsize;
+    return p;
+}
+
+void sbx__budget_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    struct fl_lmem *m = sbx__lmem_of(L);
+    if (m->deadline_ns && fl_mono_ns() > m->deadline_ns) {
+        sbx__stop_everything(L, m);
+        luaL_error(L, "CPU budget exhausted");
+    }
+}
+
+/* For library functions: raise the budget error if the deadline passed. */
+void sbx__check_deadline(lua_State *L, struct fl_lmem *m)
+{
+    if (m->deadline_ns && fl_mono_ns() > m->deadline_ns) {
+        sbx__stop_everything(L, m);
+        luaL_error(L, "CPU budget exhausted");
+    }
+}
+
+/* For library functions that call back into Lua: bound the C stack. */
+void sbx__check_cstack(lua_State *L, struct fl_lmem *m)
+{
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    if (m->stack_base && here < m->stack_base && m->stack_base - here > FL_CSTACK_MAX)
+        luaL_error(L, "C stack overflow (callbacks nested too deeply)");
+}
+
+/* ======================================================================== */
+/* Watchdog                                                                 */
+/* ======================================================================== */
+
+enum { WD_IDLE, WD_ARMED, WD_FIRING };
+
+struct fl_wd_slot {
+    atomic_int state;
+    _Atomic uint64_t deadline;
+    uint64_t fired_at;        /* watchdog-private */
+    lua_State *L;             /* written by the owner only while IDLE */
+    struct fl_sbx *sbx;
+    struct fl_wd_slot *prev, *next;
+};
+
+struct fl_sbx {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t th;
+    int started, failed, stop; /* under mu */
+    atomic_int sleeping;
+    _Atomic uint64_t last_tick;
+    _Atomic uint64_t dead_until; /* a wake-up went unanswered: don't wait */
+    struct fl_wd_slot *slots;  /* under mu */
+    /* failure counters (handler.c) */
+    _Atomic uint64_t fails[FL_FAIL_KIND_COUNT_];
+    _Atomic uint64_t logged[FL_FAIL_KIND_COUNT_]; /* version id logged last */
+    _Atomic uint64_t resets;
+    fl_failure_log_fn log;
+    void *log_user;
+};
+
+static void *wd_main(void *arg)
+{
+    struct fl_sbx *s = arg;
+    unsigned idle = 0;
+    pthread_mutex_lock(&s->mu);
+    while (!s->stop) {
+        uint64_t now = fl_mono_ns();
+        atomic_store(&s->last_tick, now);
+        int armed = 0;
+        for (struct fl_wd_slot *w = s->slots; w; w = w->next) {
+            if (atomic_load(&w->state) != WD_ARMED) continue;
+            armed = 1;
+            uint64_t dl = atomic_load(&w->deadline);
+            if (!dl || now <= dl) continue;
+            int exp = WD_ARMED;
+            if (w->fired_at && now - w->fired_at < 20 * FL_WD_TICK_NS) continue;
+            if (!atomic_compare_exchange_strong(&w->state, &exp, WD_FIRING)) continue;
+            /* The owner cannot disarm (or close the state) while FIRING.
+             * lua_sethook is the one LuaJIT call meant to be made
+             * asynchronously (the standalone interpreter calls it from a
+             * signal handler); it only stores the hook and switches the
+             * dispatch table. */
+            lua_sethook(w->L, sbx__budget_hook, LUA_MASKCOUNT, 1);
+            w->fired_at = now;
+            atomic_store(&w->state, WD_ARMED);
+        }
+        idle = armed ? 0 : idle + 1;
+        if (idle >= FL_WD_IDLE_TICKS) {
+            atomic_store(&s->sleeping, 1);
+            int any = 0; /* re-scan after publishing `sleeping` (see arm) */
+            for (struct fl_wd_slot *w = s->slots; w; w = w->next)
+                if (atomic_load(&w->state) == WD_ARMED) any = 1;
+            if (!any && !s->stop) pthread_cond_wait(&s->cv, &s->mu);
+            atomic_store(&s->sleeping, 0);
+            idle = 0;
+            continue;
+        }
+        pthread_mutex_unlock(&s->mu);
+        struct timespec ts = {0, (long)FL_WD_TICK_NS};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+        pthread_mutex_lock(&s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+struct fl_sbx *fl_sbx_new(const fl_engine_options_t *opts)
+{
+    struct fl_sbx *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    for (int i = 0; i < FL_FAIL_KIND_COUNT_; i++) {
+        atomic_init(&s->fails[i], 0);
+        atomic_init(&s->logged[i], 0);
+    }
+    atomic_init(&s->resets, 0);
+    atomic_init(&s->sleeping, 0);
+    atomic_init(&s->last_tick, 0);
+    atomic_init(&s->dead_until, 0);
+    if (opts) {
+        s->log = opts->on_failure;
+        s->log_user = opts->on_failure_user;
+    }
+    return s;
+}
+
+void fl_sbx_free(struct fl_sbx *s)
+{
+    if (!s) return;
+    pthread_mutex_lock(&s->mu);
+    s->stop = 1;
+    pthread_cond_broadcast(&s->cv);
+    int started = s->started;
+    pthread_mutex_unlock(&s->mu);
+    if (started) pthread_join(s->th, NULL);
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+void fl_sbx_attach(struct fl_sbx *s, struct fl_lmem *m)
+{
+    if (!s || !m->L || m->slot) return;
+    struct fl_wd_slot *w = calloc(1, sizeof *w);
+    if (!w) return;
+    atomic_init(&w->state, WD_IDLE);
+    atomic_init(&w->deadline, 0);
+    w->L = m->L;
+    w->sbx = s;
+    pthread_mutex_lock(&s->mu);
+    if (!s->started && !s->failed) {
+        sigset_t all, old;
+        sigfillset(&all); /* the watchdog never takes the host's signals */
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        if (pthread_create(&s->th, NULL, wd_main, s) == 0) s->started = 1;
+        else s->failed = 1;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    }
+    if (!s->started) {
+        pthread_mutex_unlock(&s->mu);
+        free(w);
+        return;
+    }
+    w->next = s->slots;
+    if (s->slots) s->slots->prev = w;
+    s->slots = w;
+    pthread_mutex_unlock(&s->mu);
+    m->slot = w;
+}
+
+void fl_sbx_detach(struct fl_lmem *m)
+{
+    struct fl_wd_slot *w = m->slot;
+    if (!w) return;
+    struct fl_sbx *s = w->sbx;
+    pthread_mutex_lock(&s->mu); /* the watchdog scans under mu */
+    if (w->prev) w->prev->next = w->next;
+    else s->slots = w->next;
+    if (w->next) w->next->prev = w->prev;
+    pthread_mutex_unlock(&s->mu);
+    free(w);
+    m->slot = NULL;
+}
+
+/* Is the watchdog awake and ticking?  If not, wake it and wait for a tick
+ * (typically tens of microseconds, once after each idle spell).  The caller
+ * has already published an ARMED slot, so the watchdog stays awake. */
+static int wd_ready(struct fl_sbx *s, uint64_t now)
+{
+    uint64_t t = atomic_load(&s->last_tick);
+    if (!atomic_load(&s->sleeping) && t && now - t < FL_WD_STALE_NS) return 1;
+    if (now < atomic_load(&s->dead_until)) return 0;
+    pthread_mutex_lock(&s->mu);
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    for (;;) {
+        if (atomic_load(&s->last_tick) >= now) return 1;
+        uint64_t n = fl_mono_ns();
+        if (n - now > FL_WD_WAKE_NS) {
+            atomic_store(&s->dead_until, n + FL_WD_DEAD_NS);
+            return 0;
+        }
+        sched_yield();
+    }
+}
+
+void fl_sandbox_arm(lua_State *L, struct fl_lmem *m, uint32_t budget_us)
+{
+    uint64_t now = fl_mono_ns();
+    m->cpu_hit = m->mem_hit = 0;
+    m->since_check = 0;
+    m->steps = 0;
+    m->L = L;
+    m->stack_base = (uintptr_t)__builtin_frame_address(0);
+    m->deadline_ns = now + (uint64_t)budget_us * 1000u;
+    /* Whatever happened to this state before, its code runs interpreted:
+     * the compiler off, and any trace compiled while it was on flushed
+     * (switching off alone keeps entering existing traces, where hooks
+     * never fire).  Policies cannot reach the jit module; this is defence
+     * in depth, and costs ~0.1 us. */
+    luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
+    luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_FLUSH);
+    struct fl_wd_slot *w = m->slot;
+    if (w) {
+        w->L = L;
+        w->fired_at = 0;
+        atomic_store(&w->deadline, m->deadline_ns);
+        atomic_store(&w->state, WD_ARMED);
+        /* Watchdog mode needs a live watchdog; otherwise (first call after
+         * an idle spell, starved, or forked away) use the count hook for
+         * this call, with the watchdog kept out of the way. */
+        if (!wd_ready(w->sbx, now)) {
+            int exp = WD_ARMED;
+            while (!atomic_compare_exchange_weak(&w->state, &exp, WD_IDLE)) {
+                exp = WD_ARMED;
+                sched_yield();
+            }
+            lua_sethook(L, sbx__budget_hook, LUA_MASKCOUNT, FL_HOOK_EVERY);
+            m->armed = 2; /* 2: count-hook mode although registered */
+            return;
+        }
+    } else {
+        lua_sethook(L, sbx__budget_hook, LUA_MASKCOUNT, FL_HOOK_EVERY);
+    }
+    m->armed = 1;
+}
+
+void fl_sandbox_disarm(lua_State *L, struct fl_lmem *m)
+{
+    struct fl_wd_slot *w = m->slot;
+    if (w && m->armed == 1) {
+        int exp = WD_ARMED;
+        while (!atomic_compare_exchange_weak(&w->state, &exp, WD_IDLE)) {
+            exp = WD_ARMED; /* FIRING: the watchdog is setting the hook */
+            sched_yield();
+        }
+    }
+    m->armed = 0;
+    m->deadline_ns = 0;
+    m->stack_base = 0;
+    lua_sethook(L, NULL, 0, 0);
+}
+
+/* ======================================================================== */
+/* Failure counters and the once-per-kind log                               */
+/* ======================================================================== */
+
+const char *fl_failure_kind_name(fl_failure_kind kind)
+{
+    static const char *const names[] = {"handler_error", "cpu_budget", "memory_budget", "bad_return",
+                                        "match_limit"};
+    return (unsigned)kind < FL_FAIL_KIND_COUNT_ ? names[kind] : "?";
+}
+
+void fl_sbx_fail(struct fl_sbx *s, const char *version_id, fl_failure_kind kind, int status,
+                 const char *detail)
+{
+    if (!s || (unsigned)kind >= FL_FAIL_KIND_COUNT_) return;
+    atomic_fetch_add_explicit(&s->fails[kind], 1, memory_order_relaxed);
+    if (kind != FL_FAIL_MATCH_LIMIT) atomic_fetch_add_explicit(&s->resets, 1, memory_order_relaxed);
+    if (!s->log) return;
+    /* One line per kind and policy version: the version's content id (16 hex
+     * digits) names it; +1 keeps 0 for "never logged". */
+    uint64_t id = (version_id ? strtoull(version_id, NULL, 16) : 0) + 1;
+    if (atomic_exchange(&s->logged[kind], id) != id)
+        s->log(s->log_user, kind, status, version_id ? version_id : "", detail ? detail : "");
+}
+
+void fl_sbx_stats(const struct fl_sbx *s, fl_engine_stats_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!s) return;
+    for (int i = 0; i < FL_FAIL_KIND_COUNT_; i++)
+        out->failures[i] = atomic_load_explicit(&s->fails[i], memory_order_relaxed);
+    out->states_reset = atomic_load_explicit(&s->resets, memory_order_relaxed);
+}
+
