@@ -22,6 +22,8 @@ static const char k_usage[] =
     "         List the policy versions archived by `eval --watch`.\n"
     "  rollback [-p DIR] ID\n"
     "         Put an archived version back in place (a watching process reloads it).\n"
+    "  diff   -p OLD -p NEW [--json] [--allow WHAT]... [FILE...|-]\n"
+    "         Decide the same events with two versions; report what changes.\n"
     "\n"
     "Options common to all commands:\n"
     "  -p, --policy DIR   policy directory (default: $FAULTLINE_POLICY_DIR, else the\n"
@@ -57,6 +59,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "test") == 0) return cli_test(argc - 1, argv + 1);
     if (strcmp(cmd, "versions") == 0) return cli_versions(argc - 1, argv + 1);
     if (strcmp(cmd, "rollback") == 0) return cli_rollback(argc - 1, argv + 1);
+    if (strcmp(cmd, "diff") == 0) return cli_diff(argc - 1, argv + 1);
     fprintf(stderr, "faultline: unknown command '%s'\n\n%s", cmd, k_usage);
     return FL_EXIT_USAGE;
 }

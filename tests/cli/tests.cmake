@@ -19,3 +19,9 @@ if(FL_SH)
       FAIL_REGULAR_EXPRESSION "^FAIL: ")
   endforeach()
 endif()
+
+# `faultline diff`: exact impact counts, --allow gating, archived OLD ids.
+if(FL_SH)
+  add_test(NAME cli_diff COMMAND ${FL_SH} ${CMAKE_CURRENT_LIST_DIR}/diff_test.sh $<TARGET_FILE:faultline_cli>)
+  set_tests_properties(cli_diff PROPERTIES LABELS "cli" TIMEOUT 60 FAIL_REGULAR_EXPRESSION "^FAIL: ")
+endif()
