@@ -18,7 +18,11 @@ static int load(fl_engine_t **e, const char *dir, const char *cmd)
 {
     fl_diag_t diag;
     char buf[1200];
-    if (fl_engine_new(NULL, e) != FL_OK) return fprintf(stderr, "faultline %s: out of memory\n", cmd), FL_EXIT_IO;
+    unsigned char key[FL_KEY_PUBLIC_BYTES];
+    int bad_key;
+    fl_engine_options_t o = {.trusted_key = cli_trusted_key(NULL, key, &bad_key)};
+    if (bad_key) return FL_EXIT_USAGE;
+    if (fl_engine_new(&o, e) != FL_OK) return fprintf(stderr, "faultline %s: out of memory\n", cmd), FL_EXIT_IO;
     int rc = fl_engine_load(*e, dir, &diag);
     if (rc == FL_OK) return FL_EXIT_OK;
     fprintf(stderr, "%s\n", fl_diag_format(&diag, buf, sizeof buf));

@@ -47,6 +47,16 @@ int cli_test(int argc, char **argv);
 int cli_versions(int argc, char **argv);
 int cli_rollback(int argc, char **argv);
 int cli_diff(int argc, char **argv);
+int cli_keygen(int argc, char **argv);
+int cli_bundle(int argc, char **argv);
+int cli_sign(int argc, char **argv);
+int cli_verify(int argc, char **argv);
+/* bundle.c: read a hex key of exactly n bytes; 0, or -1 with the reason on
+ * stderr. */
+int cli_read_key(const char *path, unsigned char *out, size_t n);
+/* The public key from `given` or $FAULTLINE_TRUSTED_KEY: buf, or NULL when
+ * neither is set; *err = 1 (reason on stderr) when the file is unusable. */
+const unsigned char *cli_trusted_key(const char *given, unsigned char buf[FL_KEY_PUBLIC_BYTES], int *err);
 /* Archive the sources of dir as version vi under dir/.versions/<id>. */
 int cli_archive_version(const char *dir, const fl_version_info_t *vi);
 

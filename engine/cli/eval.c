@@ -208,6 +208,13 @@ int cli_eval(int argc, char **argv)
     char buf[1200];
     int rc = FL_EXIT_OK;
     const char *dir = cli_policy_dir(o.dir, argv[0]);
+    unsigned char key[FL_KEY_PUBLIC_BYTES];
+    int bad_key;
+    eo.trusted_key = cli_trusted_key(NULL, key, &bad_key); /* $FAULTLINE_TRUSTED_KEY */
+    if (bad_key) {
+        rc = FL_EXIT_USAGE;
+        goto cleanup;
+    }
     if (fl_engine_new(&eo, &e) != FL_OK || fl_ctx_new(e, &st.ctx) != FL_OK || fl_event_new(&st.ev) != FL_OK ||
         fl_decision_new(&st.d) != FL_OK) {
         fprintf(stderr, "faultline eval: out of memory\n");

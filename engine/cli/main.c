@@ -24,12 +24,21 @@ static const char k_usage[] =
     "         Put an archived version back in place (a watching process reloads it).\n"
     "  diff   -p OLD -p NEW [--json] [--allow WHAT]... [FILE...|-]\n"
     "         Decide the same events with two versions; report what changes.\n"
+    "  bundle [-p DIR] -o FILE [-k KEY]   one-file policy bundle (tar + zstd, manifest)\n"
+    "  keygen -o PREFIX                   Ed25519 key pair for signing bundles\n"
+    "  sign   -k KEY PATH                 sign a bundle or a policy directory\n"
+    "  verify [-k PUBKEY] PATH            check a bundle's files and signature\n"
     "\n"
     "Options common to all commands:\n"
     "  -p, --policy DIR   policy directory (default: $FAULTLINE_POLICY_DIR, else the\n"
     "                     installed stock pack)\n"
     "  -h, --help         this help; `faultline COMMAND --help` for a command's options\n"
     "  --version          print the version\n"
+    "\n"
+    "Environment:\n"
+    "  FAULTLINE_POLICY_DIR   default policy directory\n"
+    "  FAULTLINE_TRUSTED_KEY  public key file: eval and check then load only policies\n"
+    "                         signed by it (`faultline sign`)\n"
     "\n"
     "Exit status:\n"
     "  0  success\n"
@@ -60,6 +69,10 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "versions") == 0) return cli_versions(argc - 1, argv + 1);
     if (strcmp(cmd, "rollback") == 0) return cli_rollback(argc - 1, argv + 1);
     if (strcmp(cmd, "diff") == 0) return cli_diff(argc - 1, argv + 1);
+    if (strcmp(cmd, "bundle") == 0) return cli_bundle(argc - 1, argv + 1);
+    if (strcmp(cmd, "keygen") == 0) return cli_keygen(argc - 1, argv + 1);
+    if (strcmp(cmd, "sign") == 0) return cli_sign(argc - 1, argv + 1);
+    if (strcmp(cmd, "verify") == 0) return cli_verify(argc - 1, argv + 1);
     fprintf(stderr, "faultline: unknown command '%s'\n\n%s", cmd, k_usage);
     return FL_EXIT_USAGE;
 }

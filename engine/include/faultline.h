@@ -81,7 +81,9 @@ typedef enum fl_status {
     FL_EEXAMPLE = -10, /* a policy example or test did not hold             */
     FL_EREFUSED = -11, /* admission refused (breaker, limiter, bulkhead)    */
     FL_ESTATE = -12,   /* the object is in the wrong state for this call    */
-    FL_ECONFINED = -13 /* a path escapes the configured roots               */
+    FL_ECONFINED = -13, /* a path escapes the configured roots              */
+    FL_ESIGNATURE = -14 /* a bundle or directory is unsigned, tampered or
+                         * signed by a key the engine does not trust         */
 } fl_status;
 
 #define FL_PRIMARY(code) ((int)(code) >= 0 ? (int)(code) : -((-(int)(code)) & 0xff))
@@ -185,6 +187,15 @@ typedef struct fl_engine_options {
      * fl_failure_log_fn).  NULL: failures are only counted. */
     fl_failure_log_fn on_failure;
     void *on_failure_user;
+    /* Optional Ed25519 public key (FL_KEY_PUBLIC_BYTES bytes, copied by
+     * fl_engine_new).  When set, the engine loads only bundles and
+     * directories whose manifest is signed by this key and whose files match
+     * it (see fl_bundle_create); everything else -- unsigned, tampered,
+     * signed by another key, or fl_engine_load_string -- is refused with
+     * FL_ESIGNATURE and the serving version keeps serving.  NULL: any
+     * policy loads (a bundle's files are still checked against its
+     * manifest). */
+    const unsigned char *trusted_key;
 } fl_engine_options_t;
 
 /* Create an engine with no policy loaded.  `opts` may be NULL for defaults.
@@ -412,6 +423,41 @@ FL_EXTERN const char *fl_decision_to_json(fl_decision_t *d);
 /* ------------------------------------------------------------------------ */
 /* Resilience state and executor (engine/src/resilience/)                    */
 /* ------------------------------------------------------------------------ */
+/* ------------------------------------------------------------------------ */
+/* Bundles and signatures                                                    */
+/* ------------------------------------------------------------------------ */
+/*
+ * A bundle is one file (tar + zstd) holding a policy's .lua files, its
+ * tests/ (the .jsonl files) and manifest.json: format, content id, name, declared
+ * version, and the SHA-256 and size of every file.  manifest.sig, when
+ * present, is the hex Ed25519 signature of the manifest's exact bytes; since
+ * the manifest names every file by hash, it signs the whole bundle.  A
+ * directory signed with fl_bundle_sign carries the same two files.
+ * fl_engine_load accepts a bundle path wherever it accepts a directory.
+ * docs/operations.md walks through signing in a rollout.
+ */
+#define FL_KEY_PUBLIC_BYTES 32
+#define FL_KEY_SECRET_BYTES 64
+
+/* A new Ed25519 key pair.  FL_EINVAL for NULL arguments; FL_EIO if the
+ * crypto library cannot start. */
+FL_EXTERN int fl_key_generate(unsigned char pk[FL_KEY_PUBLIC_BYTES], unsigned char sk[FL_KEY_SECRET_BYTES]);
+/* Write the policy in `dir` as the bundle `out` (replaced atomically),
+ * signed with `sk` when not NULL.  The policy is loaded first and its
+ * examples run: a broken policy is never bundled (its error in diag).
+ * FL_EINVAL (NULL dir/out), FL_EIO, FL_ENOMEM, or the load's error. */
+FL_EXTERN int fl_bundle_create(const char *dir, const char *out, const unsigned char *sk, fl_diag_t *diag);
+/* Sign a bundle (rewritten atomically with manifest.sig; a bundle whose
+ * files do not match its manifest is refused) or a directory (the policy is
+ * loaded, then DIR/manifest.json and DIR/manifest.sig are written).
+ * FL_EINVAL (NULL path/sk), FL_ESIGNATURE, FL_EIO, or the load's error. */
+FL_EXTERN int fl_bundle_sign(const char *path, const unsigned char *sk, fl_diag_t *diag);
+/* Check a bundle or a signed directory: every listed file present with its
+ * hash, no unlisted .lua file, and, when `pk` is not NULL, the signature.
+ * FL_OK, or FL_ESIGNATURE / FL_EIO / FL_ENOENT with diag naming the first
+ * problem.  FL_EINVAL for a NULL path. */
+FL_EXTERN int fl_bundle_verify(const char *path, const unsigned char *pk, fl_diag_t *diag);
+
 /* FL-RESILIENCE-BEGIN (owned by the resilience module; edit only inside) */
 /*
  * Resilience state lives in a registry, fl_resil_t: named circuit breakers,

@@ -7,7 +7,7 @@ function(fl_bind_test name)
     fl_add_test(${name} ${FL_BIND_TEST_DIR}/${name}.c LABELS bindings ${ARGN})
     # FL_DEPS is scoped to engine/: name the headers these tests include.
     target_link_libraries(${name} PRIVATE PkgConfig::LUAJIT PkgConfig::JANSSON
-                          PkgConfig::SQLITE3 PkgConfig::ZSTD Threads::Threads)
+                          PkgConfig::SQLITE3 PkgConfig::ZSTD PkgConfig::LIBARCHIVE PkgConfig::SODIUM Threads::Threads)
   endif()
 endfunction()
 fl_bind_test(test_bind_confine)

@@ -25,3 +25,9 @@ if(FL_SH)
   add_test(NAME cli_diff COMMAND ${FL_SH} ${CMAKE_CURRENT_LIST_DIR}/diff_test.sh $<TARGET_FILE:faultline_cli>)
   set_tests_properties(cli_diff PROPERTIES LABELS "cli" TIMEOUT 60 FAIL_REGULAR_EXPRESSION "^FAIL: ")
 endif()
+
+# Bundles and signatures: keygen, bundle, sign, verify, tampering refused.
+if(FL_SH)
+  add_test(NAME cli_bundle COMMAND ${FL_SH} ${CMAKE_CURRENT_LIST_DIR}/bundle_test.sh $<TARGET_FILE:faultline_cli>)
+  set_tests_properties(cli_bundle PROPERTIES LABELS "cli" TIMEOUT 60 FAIL_REGULAR_EXPRESSION "^FAIL: ")
+endif()

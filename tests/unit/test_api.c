@@ -78,6 +78,7 @@ static void test_strerror_every_code(void **s)
         {FL_EBUDGET_CPU, "FL_EBUDGET_CPU:"},
         {FL_EBUDGET_MEM, "FL_EBUDGET_MEM:"},
         {FL_EBUDGET_MATCH, "FL_EBUDGET_MATCH:"},
+        {FL_ESIGNATURE, "FL_ESIGNATURE:"},
     };
     for (size_t i = 0; i < sizeof k / sizeof *k; i++) {
         const char *m = fl_strerror(k[i].code);
@@ -88,7 +89,7 @@ static void test_strerror_every_code(void **s)
         for (size_t j = 0; j < i; j++) assert_string_not_equal(m, fl_strerror(k[j].code));
     }
     /* Unknown codes: a constant text, never NULL. */
-    const int unknown[] = {1, 12345, -14, -99, -255, FL_EXT(FL_EPARSE, 9), FL_EXT(FL_EINVAL, 1), INT32_MIN, INT32_MAX};
+    const int unknown[] = {1, 12345, -15, -99, -255, FL_EXT(FL_EPARSE, 9), FL_EXT(FL_EINVAL, 1), INT32_MIN, INT32_MAX};
     for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++)
         assert_string_equal(fl_strerror(unknown[i]), "unknown status");
 }

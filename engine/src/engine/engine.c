@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core.h"
 #include "loading.h"
@@ -23,6 +24,8 @@ struct fl_engine {
     pthread_mutex_t load;  /* serialises loads (they are long; deciders never take it) */
     fl_version **history;  /* oldest first; each holds one reference; guarded by sh.swap */
     uint32_t nhistory;
+    unsigned char trusted_key[FL_KEY_PUBLIC_BYTES]; /* copied from the options */
+    int has_key;           /* 1: only signed bundles and directories load */
 };
 
 static void default_options(fl_engine_options_t *o)
@@ -42,6 +45,11 @@ int fl_engine_new(const fl_engine_options_t *opts, fl_engine_t **out)
     if (!e) return FL_ENOMEM;
     if (opts) e->opts = *opts;
     default_options(&e->opts);
+    if (e->opts.trusted_key) { /* not owned: keep a copy */
+        memcpy(e->trusted_key, e->opts.trusted_key, sizeof e->trusted_key);
+        e->has_key = 1;
+        e->opts.trusted_key = NULL;
+    }
     fl_shared_init(&e->sh, &e->opts);
     pthread_mutex_init(&e->load, NULL);
     if (fl_resil_new(NULL, &e->sh.resil) != FL_OK) {
@@ -174,7 +182,11 @@ static int load_dir(fl_engine_t *e, const char *dir, int do_publish, fl_diag_t *
         return fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "out of memory");
     }
     v->from_dir = 1;
-    int rc = fl_read_policy_dir(v, dir, diag);
+    struct stat st;
+    const unsigned char *pk = e->has_key ? e->trusted_key : NULL;
+    int bundle = stat(dir, &st) == 0 && S_ISREG(st.st_mode);
+    int rc = bundle ? fl__bundle_read_sources(v, dir, pk, diag) : fl_read_policy_dir(v, dir, diag);
+    if (rc == FL_OK && !bundle) rc = fl__trust_check_dir(v, dir, pk, diag);
     if (rc != FL_OK) {
         fl_version_unref(v);
         return rc;
@@ -189,6 +201,9 @@ int fl_engine_load_string(fl_engine_t *e, const char *name, const char *src, siz
 {
     fl_diag_clear(diag);
     if (!e || !name || !src) return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "NULL engine, name or source");
+    if (e->has_key)
+        return fl_diag_set(diag, FL_ESIGNATURE, name, 0, 0,
+                           "the engine only loads signed bundles or directories; a string cannot be signed");
     fl_version *v = fl_version_new();
     if (!v) return FL_ENOMEM;
     v->src_names = calloc(1, sizeof *v->src_names);

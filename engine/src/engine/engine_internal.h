@@ -11,4 +11,13 @@
 /* The engine's shared part (never NULL for a valid engine). */
 struct fl_shared *fl_engine_shared(fl_engine_t *e);
 
+/* bundle.c: read a bundle's .lua files into v (names "BUNDLE/file.lua"),
+ * after checking every file against the manifest and, when pk is not NULL,
+ * the manifest's Ed25519 signature against pk.  FL_ESIGNATURE says why a
+ * bundle is refused. */
+int fl__bundle_read_sources(fl_version *v, const char *path, const unsigned char *pk, fl_diag_t *diag);
+/* bundle.c: with pk set, the sources loaded into v from dir must be exactly
+ * those DIR/manifest.json lists, and the manifest signed by pk. */
+int fl__trust_check_dir(const fl_version *v, const char *dir, const unsigned char *pk, fl_diag_t *diag);
+
 #endif /* FL_ENGINE_INTERNAL_H */
