@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "core.h"
 #include "engine_internal.h"
+#include "impact.h"
 
 static const char k_help[] =
     "usage: faultline diff -p OLD -p NEW [--json] [--allow WHAT]... [--examples N]\n"
@@ -47,112 +48,27 @@ static const char k_help[] =
     "or some input lines were malformed; 2 usage; 3 a policy could not be loaded;\n"
     "4 an input file could not be read.\n";
 
-enum { CH_CATEGORY = 1, CH_ACTION = 2, CH_RETRYABLE = 4, CH_DELAY = 8, CH_MESSAGE = 16, CH_RULE = 32 };
-static const char *const k_fields[] = {"category", "action", "retryable", "delay", "message_id", "rule"};
-#define NFIELDS 6
-
-/* One (old rule -> new rule, what changed) group. */
-struct group {
-    char *old_rule, *new_rule;
-    unsigned changes;
-    size_t count;
-    char *old_cat, *new_cat;           /* first seen, for the summary   */
-    fl_action old_act, new_act;
-    int64_t old_dmin, old_dmax, new_dmin, new_dmax;
-    json_t *examples;                  /* array of {"where":..,"event":..} */
-};
-
 struct diff {
     fl_engine_t *e[2];
     fl_ctx_t *ctx[2];
     fl_decision_t *d[2];
     fl_event_t *ev;
     const char *locale;
-    size_t max_examples, max_line;
-    unsigned allow_fields;
-    char **allow_rules;
-    size_t nallow_rules;
-    struct group *groups;
-    size_t ngroups, cap;
-    size_t events, changed, bad, disallowed;
+    size_t max_line, bad;
+    struct fl_impact im;   /* the counting, shared with shadow evaluation */
 };
 
 static const char *nz(const char *s) { return s ? s : ""; }
 
-static int streq(const char *a, const char *b) { return strcmp(nz(a), nz(b)) == 0; }
-
-static unsigned compare(fl_decision_t *a, fl_decision_t *b)
-{
-    unsigned ch = 0;
-    if (!streq(fl_decision_category(a), fl_decision_category(b))) ch |= CH_CATEGORY;
-    if (fl_decision_action(a) != fl_decision_action(b)) ch |= CH_ACTION;
-    if (fl_decision_retryable(a) != fl_decision_retryable(b)) ch |= CH_RETRYABLE;
-    if (fl_decision_delay_ms(a) != fl_decision_delay_ms(b)) ch |= CH_DELAY;
-    if (!streq(fl_decision_message_id(a), fl_decision_message_id(b))) ch |= CH_MESSAGE;
-    if (!streq(fl_decision_rule(a), fl_decision_rule(b))) ch |= CH_RULE;
-    return ch;
-}
-
-static struct group *find_group(struct diff *df, const char *orule, const char *nrule, unsigned ch)
-{
-    for (size_t i = 0; i < df->ngroups; i++) {
-        struct group *g = &df->groups[i];
-        if (g->changes == ch && streq(g->old_rule, orule) && streq(g->new_rule, nrule)) return g;
-    }
-    if (df->ngroups == df->cap) {
-        size_t nc = df->cap ? df->cap * 2 : 16;
-        struct group *ng = realloc(df->groups, nc * sizeof *ng);
-        if (!ng) return NULL;
-        df->groups = ng;
-        df->cap = nc;
-    }
-    struct group *g = &df->groups[df->ngroups++];
-    memset(g, 0, sizeof *g);
-    g->old_rule = strdup(nz(orule));
-    g->new_rule = strdup(nz(nrule));
-    g->old_cat = strdup(nz(fl_decision_category(df->d[0])));
-    g->new_cat = strdup(nz(fl_decision_category(df->d[1])));
-    g->old_act = fl_decision_action(df->d[0]);
-    g->new_act = fl_decision_action(df->d[1]);
-    g->old_dmin = g->new_dmin = INT64_MAX;
-    g->old_dmax = g->new_dmax = INT64_MIN;
-    g->changes = ch;
-    g->examples = json_array();
-    return g;
-}
-
-static int allowed(const struct diff *df, unsigned ch, const char *nrule)
-{
-    for (size_t i = 0; i < df->nallow_rules; i++)
-        if (streq(df->allow_rules[i], nrule)) return 1;
-    return (ch & ~df->allow_fields) == 0;
-}
-
-static void widen(int64_t *lo, int64_t *hi, int64_t v)
-{
-    if (v < *lo) *lo = v;
-    if (v > *hi) *hi = v;
-}
-
 /* Decide the event in df->ev with both versions and record a difference. */
 static void diff_event(struct diff *df, const char *where, const char *json, size_t len)
 {
-    df->events++;
-    for (int i = 0; i < 2; i++) fl_decide(df->ctx[i], df->ev, df->locale, 0, df->d[i]);
-    unsigned ch = compare(df->d[0], df->d[1]);
-    if (!ch) return;
-    df->changed++;
-    const char *nrule = fl_decision_rule(df->d[1]);
-    if (!allowed(df, ch, nrule)) df->disallowed++;
-    struct group *g = find_group(df, fl_decision_rule(df->d[0]), nrule, ch);
-    if (!g) return;
-    g->count++;
-    widen(&g->old_dmin, &g->old_dmax, fl_decision_delay_ms(df->d[0]));
-    widen(&g->new_dmin, &g->new_dmax, fl_decision_delay_ms(df->d[1]));
-    if (json_array_size(g->examples) < df->max_examples) {
-        json_t *ev = json_loadb(json, len, 0, NULL);
-        json_array_append_new(g->examples, json_pack("{s:s, s:o}", "where", where, "event", ev ? ev : json_null()));
+    struct fl_impact_summary sum[2];
+    for (int i = 0; i < 2; i++) {
+        fl_decide(df->ctx[i], df->ev, df->locale, 0, df->d[i]);
+        fl__impact_summarize(df->d[i], &sum[i]);
     }
+    fl__impact_add(&df->im, &sum[0], &sum[1], where, json, len);
 }
 
 static void diff_json_line(struct diff *df, const char *where, const char *buf, size_t len)
@@ -251,56 +167,35 @@ static void diff_examples_of(struct diff *df, fl_engine_t *e, const char *dir)
 
 /* ---- report ----------------------------------------------------------------- */
 
-static int cmp_groups(const void *a, const void *b)
-{
-    const struct group *x = a, *y = b;
-    return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
-}
-
-static json_t *group_json(const struct diff *df, const struct group *g)
-{
-    json_t *changes = json_array();
-    for (int k = 0; k < NFIELDS; k++)
-        if (g->changes & (1u << k)) json_array_append_new(changes, json_string(k_fields[k]));
-    return json_pack("{s:s, s:s, s:I, s:o, s:b, s:{s:s, s:s, s:s, s:s}, s:{s:I, s:I, s:I, s:I}, s:O}", "old_rule",
-                     g->old_rule, "new_rule", g->new_rule, "count", (json_int_t)g->count, "changes", changes,
-                     "allowed", allowed(df, g->changes, g->new_rule), "first", "old_category", g->old_cat,
-                     "new_category", g->new_cat, "old_action", fl_action_name(g->old_act), "new_action",
-                     fl_action_name(g->new_act), "delay_ms", "old_min", (json_int_t)g->old_dmin, "old_max",
-                     (json_int_t)g->old_dmax, "new_min", (json_int_t)g->new_dmin, "new_max",
-                     (json_int_t)g->new_dmax, "examples", g->examples);
-}
-
 static void report_json(const struct diff *df, const fl_version_info_t vi[2])
 {
-    json_t *groups = json_array();
-    for (size_t i = 0; i < df->ngroups; i++) json_array_append_new(groups, group_json(df, &df->groups[i]));
-    json_t *o = json_pack("{s:{s:s, s:s}, s:{s:s, s:s}, s:I, s:I, s:I, s:I, s:o}", "old", "id", vi[0].id, "version",
-                          nz(vi[0].version), "new", "id", vi[1].id, "version", nz(vi[1].version), "events",
-                          (json_int_t)df->events, "changed", (json_int_t)df->changed, "not_allowed",
-                          (json_int_t)df->disallowed, "bad_lines", (json_int_t)df->bad, "groups", groups);
-    json_dumpf(o, stdout, JSON_INDENT(2));
+    json_t *o = fl__impact_json(&df->im);
+    json_object_set_new(o, "old", json_pack("{s:s, s:s}", "id", vi[0].id, "version", nz(vi[0].version)));
+    json_object_set_new(o, "new", json_pack("{s:s, s:s}", "id", vi[1].id, "version", nz(vi[1].version)));
+    json_object_set_new(o, "bad_lines", json_integer((json_int_t)df->bad));
+    json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     putchar('\n');
     json_decref(o);
 }
 
 static void report_text(const struct diff *df, const fl_version_info_t vi[2])
 {
+    const struct fl_impact *im = &df->im;
     printf("faultline diff: %s (%s) -> %s (%s): %zu events, %zu changed (%.2f%%), %zu not allowed\n", vi[0].id,
-           nz(vi[0].version), vi[1].id, nz(vi[1].version), df->events, df->changed,
-           df->events ? 100.0 * (double)df->changed / (double)df->events : 0.0, df->disallowed);
-    for (size_t i = 0; i < df->ngroups; i++) {
-        const struct group *g = &df->groups[i];
-        printf("\n%7zu  %s -> %s%s\n", g->count, g->old_rule, g->new_rule,
-               allowed(df, g->changes, g->new_rule) ? "   (allowed)" : "");
-        if (g->changes & CH_CATEGORY) printf("         category   %s -> %s\n", g->old_cat, g->new_cat);
-        if (g->changes & CH_ACTION)
-            printf("         action     %s -> %s\n", fl_action_name(g->old_act), fl_action_name(g->new_act));
-        if (g->changes & CH_RETRYABLE) printf("         retryable  changed\n");
-        if (g->changes & CH_DELAY)
+           nz(vi[0].version), vi[1].id, nz(vi[1].version), im->events, im->changed,
+           im->events ? 100.0 * (double)im->changed / (double)im->events : 0.0, im->disallowed);
+    for (size_t i = 0; i < im->ngroups; i++) {
+        const struct fl_impact_group *g = &im->groups[i];
+        printf("\n%7zu  %s -> %s%s\n", g->count, g->old.rule, g->new.rule,
+               fl__impact_allowed(im, g->changes, g->new.rule) ? "   (allowed)" : "");
+        if (g->changes & FL_IMPACT_CATEGORY) printf("         category   %s -> %s\n", g->old.category, g->new.category);
+        if (g->changes & FL_IMPACT_ACTION)
+            printf("         action     %s -> %s\n", fl_action_name(g->old.action), fl_action_name(g->new.action));
+        if (g->changes & FL_IMPACT_RETRYABLE) printf("         retryable  %s -> %s\n", g->old.retryable ? "true" : "false", g->new.retryable ? "true" : "false");
+        if (g->changes & FL_IMPACT_DELAY)
             printf("         delay_ms   %lld..%lld -> %lld..%lld\n", (long long)g->old_dmin, (long long)g->old_dmax,
                    (long long)g->new_dmin, (long long)g->new_dmax);
-        if (g->changes & CH_MESSAGE) printf("         message_id changed\n");
+        if (g->changes & FL_IMPACT_MESSAGE) printf("         message_id %s -> %s\n", g->old.message_id, g->new.message_id);
         size_t n = json_array_size(g->examples);
         for (size_t k = 0; k < n; k++) {
             json_t *x = json_array_get(g->examples, k);
@@ -313,27 +208,27 @@ static void report_text(const struct diff *df, const fl_version_info_t vi[2])
 
 /* ---- options and setup ---------------------------------------------------------- */
 
-static int parse_allow(struct diff *df, const char *arg)
+static int parse_allow(struct fl_impact *im, const char *arg)
 {
     char *copy = strdup(arg), *save = NULL;
     if (!copy) return -1;
     for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         if (strncmp(t, "rule:", 5) == 0 && t[5]) {
-            char **nr = realloc(df->allow_rules, (df->nallow_rules + 1) * sizeof *nr);
+            char **nr = realloc(im->allow_rules, (im->nallow_rules + 1) * sizeof *nr);
             if (!nr) break;
-            df->allow_rules = nr;
-            df->allow_rules[df->nallow_rules++] = strdup(t + 5);
+            im->allow_rules = nr;
+            im->allow_rules[im->nallow_rules++] = strdup(t + 5);
             continue;
         }
         int k = 0;
-        while (k < NFIELDS && strcmp(k_fields[k], t) != 0) k++;
-        if (k == NFIELDS) {
+        while (k < FL_IMPACT_NFIELDS && strcmp(fl__impact_field_name(k), t) != 0) k++;
+        if (k == FL_IMPACT_NFIELDS) {
             fprintf(stderr, "faultline diff: --allow: unknown change '%s' (category, action, retryable, delay, "
                             "message_id, rule, or rule:NAME)\n", t);
             free(copy);
             return -1;
         }
-        df->allow_fields |= 1u << k;
+        im->allow_fields |= 1u << k;
     }
     free(copy);
     return 0;
@@ -388,16 +283,7 @@ static void diff_free(struct diff *df)
         fl_engine_free(df->e[i]);
     }
     fl_event_free(df->ev);
-    for (size_t i = 0; i < df->ngroups; i++) {
-        free(df->groups[i].old_rule);
-        free(df->groups[i].new_rule);
-        free(df->groups[i].old_cat);
-        free(df->groups[i].new_cat);
-        json_decref(df->groups[i].examples);
-    }
-    free(df->groups);
-    for (size_t i = 0; i < df->nallow_rules; i++) free(df->allow_rules[i]);
-    free(df->allow_rules);
+    fl__impact_free(&df->im);
 }
 
 static int diff_inputs(struct diff *df, int argc, char **argv, const char *const dirs[2])
@@ -433,7 +319,7 @@ int cli_diff(int argc, char **argv)
         {"allow", required_argument, 0, 'a'},  {"examples", required_argument, 0, 'e'},
         {"locale", required_argument, 0, 'l'}, {"max-line", required_argument, 0, 'm'},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
-    struct diff df = {.max_examples = 3, .max_line = 1u << 20};
+    struct diff df = {.max_line = 1u << 20, .im = {.max_examples = 3}};
     const char *dirs[2] = {NULL, NULL};
     int ndirs = 0, as_json = 0, c, rc = FL_EXIT_USAGE;
     optind = 1;
@@ -445,9 +331,9 @@ int cli_diff(int argc, char **argv)
             break;
         case 'j': as_json = 1; break;
         case 'a':
-            if (parse_allow(&df, optarg) != 0) goto done;
+            if (parse_allow(&df.im, optarg) != 0) goto done;
             break;
-        case 'e': df.max_examples = strtoul(optarg, NULL, 10); break;
+        case 'e': df.im.max_examples = strtoul(optarg, NULL, 10); break;
         case 'l': df.locale = optarg; break;
         case 'm': df.max_line = strtoul(optarg, NULL, 10); break;
         case 'h': fputs(k_help, stdout); rc = FL_EXIT_OK; goto done;
@@ -470,13 +356,13 @@ int cli_diff(int argc, char **argv)
         goto done;
     }
     if ((rc = diff_inputs(&df, argc, argv, sides)) != FL_EXIT_OK) goto done;
-    qsort(df.groups, df.ngroups, sizeof *df.groups, cmp_groups);
+    fl__impact_sort(&df.im);
     fl_version_info_t vi[2];
     fl_engine_current(df.e[0], &vi[0]);
     fl_engine_current(df.e[1], &vi[1]);
     if (as_json) report_json(&df, vi);
     else report_text(&df, vi);
-    rc = df.disallowed || df.bad ? FL_EXIT_BAD_INPUT : FL_EXIT_OK;
+    rc = df.im.disallowed || df.bad ? FL_EXIT_BAD_INPUT : FL_EXIT_OK;
     goto done;
 usage:
     fputs(k_help, stderr);

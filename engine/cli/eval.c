@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -34,7 +35,15 @@ static const char k_help[] =
     "                       each decision at once, and reload the policy when DIR changes\n"
     "                       or on SIGHUP; a broken version is refused and the running one\n"
     "                       keeps serving.  Versions served are archived in DIR/.versions\n"
-    "                       (see `faultline versions` and `faultline rollback`).\n";
+    "                       (see `faultline versions` and `faultline rollback`).\n"
+    "      --shadow CAND    shadow evaluation: the candidate policy CAND (directory or\n"
+    "                       bundle) also decides the events, on its own thread, never\n"
+    "                       delaying the live output; differences are counted by\n"
+    "                       (live rule -> candidate rule) and reported as one JSON line\n"
+    "                       on stderr at the end, and on SIGUSR1.  SIGUSR2 promotes the\n"
+    "                       candidate (loads it into the live engine; under --watch a\n"
+    "                       later change of DIR is served again).\n"
+    "      --shadow-sample R  share of events the candidate decides, 0 < R <= 1 (1)\n";
 
 struct eval_opts {
     const char *dir, *locale;
@@ -43,12 +52,16 @@ struct eval_opts {
     size_t max_line;
     int progress;
     int watch;
+    const char *shadow;
+    double shadow_sample;
 };
 
 struct eval_state {
     fl_ctx_t *ctx;
     fl_event_t *ev;
     fl_decision_t *d;
+    fl_shadow_t *shadow;
+    fl_engine_t *engine;
     size_t events, bad;
     struct timespec start, last;
 };
@@ -113,6 +126,38 @@ static void eval_line(struct eval_state *st, const struct eval_opts *o, const ch
         fputs(json, stdout);
         putchar('\n');
     }
+    if (st->shadow) fl_shadow_offer(st->shadow, r->buf, r->len, st->d); /* after the live output */
+}
+
+/* Shadow signals: SIGUSR1 reports, SIGUSR2 promotes, both at the next event. */
+static volatile sig_atomic_t g_shadow_report, g_shadow_promote;
+static void on_shadow_signal(int sig)
+{
+    if (sig == SIGUSR1) g_shadow_report = 1;
+    else g_shadow_promote = 1;
+}
+
+static void shadow_report(fl_shadow_t *sh)
+{
+    char *rep = fl_shadow_report(sh);
+    if (rep) fprintf(stderr, "faultline: shadow %s\n", rep);
+    free(rep);
+}
+
+static void shadow_signals(struct eval_state *st)
+{
+    if (!st->shadow) return;
+    if (g_shadow_report) {
+        g_shadow_report = 0;
+        shadow_report(st->shadow);
+    }
+    if (g_shadow_promote) {
+        g_shadow_promote = 0;
+        fl_diag_t d;
+        char buf[1200];
+        if (fl_shadow_promote(st->shadow, st->engine, &d) == FL_OK) fprintf(stderr, "faultline: shadow candidate promoted\n");
+        else fprintf(stderr, "faultline: promotion refused: %s\n", fl_diag_format(&d, buf, sizeof buf));
+    }
 }
 
 static int blank(const char *s, size_t n)
@@ -131,6 +176,7 @@ static int eval_stream(struct eval_state *st, const struct eval_opts *o, const c
         if (!r.overlong && blank(r.buf, r.len)) continue;
         eval_line(st, o, file, &r);
         if (o->progress) progress(st, 0);
+        shadow_signals(st);
     }
     cli_reader_free(&r);
     if (rc < 0) {
@@ -170,6 +216,7 @@ static int parse_opts(int argc, char **argv, struct eval_opts *o)
         {"explain", no_argument, 0, 'x'},      {"seed", required_argument, 0, 's'},
         {"max-line", required_argument, 0, 'm'}, {"no-progress", no_argument, 0, 'q'},
         {"watch", no_argument, 0, 'w'},        {"help", no_argument, 0, 'h'},
+        {"shadow", required_argument, 0, 'S'}, {"shadow-sample", required_argument, 0, 'R'},
         {0, 0, 0, 0}};
     int c;
     char *end;
@@ -188,6 +235,12 @@ static int parse_opts(int argc, char **argv, struct eval_opts *o)
             break;
         case 'q': o->progress = 0; break;
         case 'w': o->watch = 1; break;
+        case 'S': o->shadow = optarg; break;
+        case 'R':
+            o->shadow_sample = strtod(optarg, &end);
+            if (*end || !(o->shadow_sample > 0 && o->shadow_sample <= 1))
+                return fprintf(stderr, "faultline eval: --shadow-sample needs a number in (0, 1]\n"), -1;
+            break;
         case 'h': fputs(k_help, stdout); return 1;
         default: fputs(k_help, stderr); return -1;
         }
@@ -197,7 +250,7 @@ static int parse_opts(int argc, char **argv, struct eval_opts *o)
 
 int cli_eval(int argc, char **argv)
 {
-    struct eval_opts o = {NULL, NULL, 0, 0, 1u << 20, isatty(2), 0};
+    struct eval_opts o = {NULL, NULL, 0, 0, 1u << 20, isatty(2), 0, NULL, 1.0};
     int prc = parse_opts(argc, argv, &o);
     if (prc) return prc > 0 ? FL_EXIT_OK : FL_EXIT_USAGE;
     fl_engine_options_t eo = {0};
@@ -225,6 +278,18 @@ int cli_eval(int argc, char **argv)
         fprintf(stderr, "faultline eval: cannot load policy %s:\n  %s\n", dir, fl_diag_format(&diag, buf, sizeof buf));
         rc = FL_EXIT_POLICY;
         goto cleanup;
+    }
+    st.engine = e;
+    if (o.shadow) {
+        fl_shadow_options_t so = {.sample = o.shadow_sample, .trusted_key = eo.trusted_key};
+        if (fl_shadow_new(o.shadow, &so, &st.shadow, &diag) != FL_OK) {
+            fprintf(stderr, "faultline eval: cannot load the shadow candidate %s:\n  %s\n", o.shadow,
+                    fl_diag_format(&diag, buf, sizeof buf));
+            rc = FL_EXIT_POLICY;
+            goto cleanup;
+        }
+        signal(SIGUSR1, on_shadow_signal);
+        signal(SIGUSR2, on_shadow_signal);
     }
     clock_gettime(CLOCK_MONOTONIC, &st.start);
     st.last = st.start;
@@ -261,11 +326,17 @@ int cli_eval(int argc, char **argv)
     fl_watch_stop(watch);
     if (o.progress && since(&st.start) >= 1.0) progress(&st, 1);
     if (rc == FL_EXIT_OK && st.bad) rc = FL_EXIT_BAD_INPUT;
+    if (st.shadow) {
+        fflush(stdout);
+        fl_shadow_drain(st.shadow, 60000);
+        shadow_report(st.shadow);
+    }
 cleanup:
     fflush(stdout);
     fl_decision_free(st.d);
     fl_event_free(st.ev);
     fl_ctx_free(st.ctx);
+    fl_shadow_free(st.shadow);
     fl_engine_free(e);
     return rc;
 }

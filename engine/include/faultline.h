@@ -458,6 +458,54 @@ FL_EXTERN int fl_bundle_sign(const char *path, const unsigned char *sk, fl_diag_
  * problem.  FL_EINVAL for a NULL path. */
 FL_EXTERN int fl_bundle_verify(const char *path, const unsigned char *pk, fl_diag_t *diag);
 
+/* ------------------------------------------------------------------------ */
+/* Shadow evaluation                                                         */
+/* ------------------------------------------------------------------------ */
+/*
+ * A candidate policy decides a sample of the live events too, on its own
+ * thread, off the critical path; what it would have decided differently is
+ * counted by (live rule -> candidate rule) with examples -- the same
+ * counting and report shape as `faultline diff`.  The live decision never
+ * waits: fl_shadow_offer copies the event's JSON and a summary of the live
+ * decision into a preallocated queue slot, and counts the event as skipped
+ * when the queue is full.  Thread-safe: offer from any number of deciding
+ * threads.  Ownership: fl_shadow_new creates the candidate engine and
+ * thread; fl_shadow_free stops the thread (after the queued events) and
+ * frees everything.
+ */
+typedef struct fl_shadow fl_shadow_t;
+
+typedef struct fl_shadow_options {
+    double sample;            /* share of offered events decided, (0, 1]; 0: 1.0 */
+    uint32_t queue;           /* events waiting at most; 0: 4096          */
+    uint32_t examples;        /* example events kept per group; 0: 3      */
+    const unsigned char *trusted_key; /* as fl_engine_options_t.trusted_key */
+} fl_shadow_options_t;
+
+/* Load the candidate (directory or bundle) and start its thread.  `opts` may
+ * be NULL.  FL_EINVAL (NULL candidate/out, sample > 1), FL_ENOMEM, or the
+ * candidate's load error (diag says where).  *out is NULL on failure. */
+FL_EXTERN int fl_shadow_new(const char *candidate, const fl_shadow_options_t *opts, fl_shadow_t **out,
+                            fl_diag_t *diag);
+/* Offer one live event (its JSON text, len bytes) and the live decision.
+ * FL_OK: queued; FL_EREFUSED: not in the sample, or the queue was full
+ * (counted as skipped); FL_EINVAL for NULL arguments; FL_ENOMEM.  Never
+ * blocks on the candidate. */
+FL_EXTERN int fl_shadow_offer(fl_shadow_t *s, const char *event_json, size_t len, const fl_decision_t *live);
+/* Wait up to timeout_ms until every queued event is decided.  FL_OK, or
+ * FL_ESTATE if some are still queued; FL_EINVAL for NULL. */
+FL_EXTERN int fl_shadow_drain(fl_shadow_t *s, int timeout_ms);
+/* The report so far, as compact JSON (caller frees with free()): events,
+ * changed, groups [{old_rule, new_rule, count, changes, first, delay_ms,
+ * examples}], candidate {id, version, source}, offered, skipped,
+ * candidate_failures.  NULL for NULL s or on ENOMEM. */
+FL_EXTERN char *fl_shadow_report(fl_shadow_t *s);
+/* Promote: load the candidate's source into `live` (checked and atomic like
+ * any load; on failure live keeps serving).  Returns the load's status. */
+FL_EXTERN int fl_shadow_promote(fl_shadow_t *s, fl_engine_t *live, fl_diag_t *diag);
+/* Stop and free.  NULL is a no-op. */
+FL_EXTERN void fl_shadow_free(fl_shadow_t *s);
+
 /* FL-RESILIENCE-BEGIN (owned by the resilience module; edit only inside) */
 /*
  * Resilience state lives in a registry, fl_resil_t: named circuit breakers,

@@ -60,4 +60,18 @@ rc=0; "$FL" diff -p ffffffff -p "$T/new" "$T/events.jsonl" >/dev/null 2>&1 || rc
 printf '{"domain":"http","code":404}\nnot json\n' > "$T/bad.jsonl"
 rc=0; "$FL" diff -p "$T/old" -p "$T/old" "$T/bad.jsonl" >/dev/null 2> "$T/bad.err" || rc=$?
 [ "$rc" -eq 1 ] && grep -q 'bad.jsonl:2' "$T/bad.err" || fail "malformed line must be named and exit 1"
+# Shadow evaluation over the same stream counts what diff counts.
+"$FL" eval -p "$T/old" --shadow "$T/new" --no-progress "$T/events.jsonl" > "$T/live.jsonl" 2> "$T/shadow.err"
+[ "$(wc -l < "$T/live.jsonl")" -eq 62 ] || fail "the live output must be complete"
+grep -q '"rule":"http-503","retryable":true' "$T/live.jsonl" || grep -q '"action":"retry"' "$T/live.jsonl" || fail "live decisions are the OLD policy's"
+grep -q '^faultline: shadow {"events":62,"changed":37,"not_allowed":37,' "$T/shadow.err" || { cat "$T/shadow.err"; fail "shadow counts must equal diff's"; }
+grep -q '"old_rule":"http-503","new_rule":"http-503","count":37' "$T/shadow.err" || { cat "$T/shadow.err"; fail "shadow group"; }
+grep -q '"skipped":0' "$T/shadow.err" || fail "nothing skipped on a short stream"
+# 10 % sample: about a tenth decided, the rest never queued.
+"$FL" eval -p "$T/old" --shadow "$T/new" --shadow-sample 0.1 --no-progress "$T/events.jsonl" > /dev/null 2> "$T/shadow10.err"
+grep -q '"events":6,' "$T/shadow10.err" || { cat "$T/shadow10.err"; fail "10% of 62 events is 6"; }
+rc=0; "$FL" eval -p "$T/old" --shadow "$T/new" --shadow-sample 2 "$T/events.jsonl" >/dev/null 2>&1 || rc=$?
+[ "$rc" -eq 2 ] || fail "--shadow-sample 2 is a usage error"
+rc=0; "$FL" eval -p "$T/old" --shadow "$T/nonexistent" "$T/events.jsonl" >/dev/null 2>&1 || rc=$?
+[ "$rc" -eq 3 ] || fail "an unloadable candidate exits 3"
 echo "diff ok"

@@ -1,0 +1,228 @@
+/*
+ * shadow.c -- shadow evaluation: a candidate policy decides a sample of the
+ * live events too, on its own thread, and what it would have decided
+ * differently is counted by (live rule -> candidate rule) with examples
+ * (impact.c, the same counting as `faultline diff`).  The live path only
+ * copies the event's JSON and a summary of the live decision into a
+ * preallocated ring slot under a short lock; when the ring is full the event
+ * is counted as skipped, never waited for.  Promotion loads the candidate's
+ * source into the live engine (the usual checked, atomic reload).
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core.h"
+#include "engine_internal.h"
+#include "impact.h"
+
+struct slot {
+    char *json;
+    size_t len, cap;
+    struct fl_impact_summary live;
+};
+
+struct fl_shadow {
+    fl_engine_t *cand;           /* owned: the candidate version          */
+    char *dir;                   /* where it was loaded from (promotion)  */
+    double sample;
+    _Atomic uint64_t offered;    /* drives the deterministic sampling     */
+    _Atomic uint64_t skipped;    /* sampled but the ring was full         */
+    pthread_mutex_t mu;          /* ring, impact, busy, stop              */
+    pthread_cond_t more, idle;
+    struct slot *ring;
+    uint32_t cap, head, n;
+    int busy, stop;
+    struct fl_impact im;
+    pthread_t th;
+    int started;
+    uint64_t failures;           /* candidate decisions that failed (policy error) */
+};
+
+/* ---- the shadow thread ------------------------------------------------------- */
+
+static void shadow_one(struct fl_shadow *s, fl_ctx_t *ctx, fl_event_t *ev, fl_decision_t *d, struct slot *x)
+{
+    fl_diag_t diag;
+    if (fl_event_from_json(ev, x->json, x->len, &diag) != FL_OK) return;
+    int rc = fl_decide(ctx, ev, NULL, 0, d);
+    struct fl_impact_summary cand;
+    fl__impact_summarize(d, &cand);
+    pthread_mutex_lock(&s->mu);
+    if (rc != FL_OK) s->failures++;
+    fl__impact_add(&s->im, &x->live, &cand, "shadow", x->json, x->len);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void *shadow_main(void *arg)
+{
+    struct fl_shadow *s = arg;
+    fl_ctx_t *ctx = NULL;
+    fl_event_t *ev = NULL;
+    fl_decision_t *d = NULL;
+    struct slot local = {0};
+    if (fl_ctx_new(s->cand, &ctx) != FL_OK || fl_event_new(&ev) != FL_OK || fl_decision_new(&d) != FL_OK)
+        goto cleanup;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->n && !s->stop) pthread_cond_wait(&s->more, &s->mu);
+        if (!s->n) break; /* stopping and drained */
+        /* Swap the slot's buffer with ours so the lock is not held while
+         * deciding and the producer can reuse the slot at once. */
+        struct slot *x = &s->ring[s->head];
+        struct slot tmp = local;
+        local = *x;
+        *x = tmp;
+        s->head = (s->head + 1) % s->cap;
+        s->n--;
+        s->busy = 1;
+        pthread_mutex_unlock(&s->mu);
+        shadow_one(s, ctx, ev, d, &local);
+        pthread_mutex_lock(&s->mu);
+        s->busy = 0;
+        if (!s->n) pthread_cond_broadcast(&s->idle);
+    }
+    pthread_mutex_unlock(&s->mu);
+cleanup:
+    free(local.json);
+    fl_decision_free(d);
+    fl_event_free(ev);
+    fl_ctx_free(ctx);
+    return NULL;
+}
+
+/* ---- API ----------------------------------------------------------------------- */
+
+int fl_shadow_new(const char *candidate, const fl_shadow_options_t *opts, fl_shadow_t **out, fl_diag_t *diag)
+{
+    fl_diag_clear(diag);
+    if (!candidate || !out) return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "NULL candidate or out");
+    *out = NULL;
+    double sample = opts && opts->sample > 0 ? opts->sample : 1.0;
+    uint32_t cap = opts && opts->queue ? opts->queue : 4096;
+    if (sample > 1.0 || cap > (1u << 24))
+        return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "sample must be in (0, 1] and queue <= 16777216");
+    struct fl_shadow *s = calloc(1, sizeof *s);
+    if (!s) return FL_ENOMEM;
+    s->sample = sample;
+    s->cap = cap;
+    s->im.max_examples = opts && opts->examples ? opts->examples : 3;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->more, NULL);
+    pthread_cond_init(&s->idle, NULL);
+    fl_engine_options_t eo = {0};
+    if (opts) eo.trusted_key = opts->trusted_key;
+    int rc = (s->ring = calloc(cap, sizeof *s->ring)) && (s->dir = strdup(candidate)) ? FL_OK : FL_ENOMEM;
+    if (rc == FL_OK) rc = fl_engine_new(&eo, &s->cand);
+    if (rc == FL_OK) rc = fl_engine_load(s->cand, candidate, diag);
+    if (rc == FL_OK) rc = pthread_create(&s->th, NULL, shadow_main, s) == 0 ? FL_OK : FL_ENOMEM;
+    if (rc != FL_OK) {
+        fl_shadow_free(s);
+        return rc;
+    }
+    s->started = 1;
+    *out = s;
+    return FL_OK;
+}
+
+/* Deterministic sampling: accept offer i when floor(i * rate) advances. */
+static int sampled(struct fl_shadow *s)
+{
+    uint64_t i = atomic_fetch_add_explicit(&s->offered, 1, memory_order_relaxed) + 1;
+    if (s->sample >= 1.0) return 1;
+    return (uint64_t)((double)i * s->sample) != (uint64_t)((double)(i - 1) * s->sample);
+}
+
+int fl_shadow_offer(fl_shadow_t *s, const char *event_json, size_t len, const fl_decision_t *live)
+{
+    if (!s || !event_json || !live) return FL_EINVAL;
+    if (!sampled(s)) return FL_EREFUSED;
+    pthread_mutex_lock(&s->mu);
+    if (s->n == s->cap || s->stop) {
+        pthread_mutex_unlock(&s->mu);
+        atomic_fetch_add_explicit(&s->skipped, 1, memory_order_relaxed);
+        return FL_EREFUSED;
+    }
+    struct slot *x = &s->ring[(s->head + s->n) % s->cap];
+    if (x->cap < len + 1) {
+        char *nb = realloc(x->json, len + 1);
+        if (!nb) {
+            pthread_mutex_unlock(&s->mu);
+            return FL_ENOMEM;
+        }
+        x->json = nb;
+        x->cap = len + 1;
+    }
+    memcpy(x->json, event_json, len);
+    x->json[len] = '\0';
+    x->len = len;
+    fl__impact_summarize(live, &x->live);
+    if (s->n++ == 0) pthread_cond_signal(&s->more);
+    pthread_mutex_unlock(&s->mu);
+    return FL_OK;
+}
+
+int fl_shadow_drain(fl_shadow_t *s, int timeout_ms)
+{
+    if (!s) return FL_EINVAL;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+    pthread_mutex_lock(&s->mu);
+    int rc = 0;
+    while ((s->n || s->busy) && rc == 0) rc = pthread_cond_timedwait(&s->idle, &s->mu, &until);
+    int left = s->n || s->busy;
+    pthread_mutex_unlock(&s->mu);
+    return left ? FL_ESTATE : FL_OK;
+}
+
+char *fl_shadow_report(fl_shadow_t *s)
+{
+    if (!s) return NULL;
+    pthread_mutex_lock(&s->mu);
+    fl__impact_sort(&s->im);
+    json_t *o = fl__impact_json(&s->im);
+    pthread_mutex_unlock(&s->mu);
+    fl_version_info_t vi;
+    if (fl_engine_current(s->cand, &vi) == FL_OK)
+        json_object_set_new(o, "candidate", json_pack("{s:s, s:s, s:s}", "id", vi.id, "version",
+                                                      vi.version ? vi.version : "", "source", s->dir));
+    json_object_set_new(o, "offered", json_integer((json_int_t)atomic_load(&s->offered)));
+    json_object_set_new(o, "skipped", json_integer((json_int_t)atomic_load(&s->skipped)));
+    json_object_set_new(o, "candidate_failures", json_integer((json_int_t)s->failures));
+    char *txt = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    return txt;
+}
+
+int fl_shadow_promote(fl_shadow_t *s, fl_engine_t *live, fl_diag_t *diag)
+{
+    fl_diag_clear(diag);
+    if (!s || !live) return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "NULL shadow or engine");
+    return fl_engine_load(live, s->dir, diag);
+}
+
+void fl_shadow_free(fl_shadow_t *s)
+{
+    if (!s) return;
+    if (s->started) {
+        pthread_mutex_lock(&s->mu);
+        s->stop = 1;
+        pthread_cond_signal(&s->more);
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->th, NULL);
+    }
+    for (uint32_t i = 0; s->ring && i < s->cap; i++) free(s->ring[i].json);
+    free(s->ring);
+    fl__impact_free(&s->im);
+    fl_engine_free(s->cand);
+    free(s->dir);
+    pthread_cond_destroy(&s->more);
+    pthread_cond_destroy(&s->idle);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
