@@ -196,6 +196,11 @@ typedef struct fl_engine_options {
      * policy loads (a bundle's files are still checked against its
      * manifest). */
     const unsigned char *trusted_key;
+    /* Optional: told when the canary rolled a new version back by itself
+     * (docs/operations.md): the refused version's id, the restored one's,
+     * and why.  Called on a deciding thread: return quickly. */
+    void (*on_canary)(void *user, const char *rolled_back_id, const char *restored_id, const char *why);
+    void *on_canary_user;
 } fl_engine_options_t;
 
 /* Create an engine with no policy loaded.  `opts` may be NULL for defaults.

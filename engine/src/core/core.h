@@ -228,6 +228,25 @@ struct fl_index; /* matcher.c */
 
 /* ---- a loaded, compiled, immutable policy version ----------------------- */
 
+/* A version's health while it serves (deciding/health.c): what the canary
+ * compares after a reload.  Contexts count locally and add their counts
+ * here every FL_HEALTH_FLUSH decisions, so deciding threads do not share a
+ * cache line per decision. */
+#define FL_HEALTH_FLUSH 64
+struct fl_health {
+    _Atomic uint64_t decisions, failures, unknown, fails;
+};
+
+/* Canary settings (policy { canary = {...} }); loading fills the defaults. */
+struct fl_canary_conf {
+    int off;                   /* canary = false                          */
+    uint32_t watch_ms;         /* how long after a reload it watches      */
+    uint32_t min_decisions;    /* no verdict on fewer                     */
+    double max_failure_rate;   /* policy failures / decisions             */
+    double max_unknown_increase; /* share of unknown, above the old version's */
+    double max_fail_increase;  /* share of action fail, above the old one's */
+};
+
 /* A handler state built ahead of time for a version (handler.c). */
 struct fl_pooled {
     struct lua_State *L;
@@ -272,6 +291,12 @@ typedef struct fl_version {
     struct fl_index *index;
     pcre2_match_context *mctx; /* match limits, shared read-only         */
     uint32_t max_captures;     /* largest ovector any pattern needs      */
+    struct fl_health health;   /* counted while it serves                */
+    struct fl_canary_conf canary;
+    _Atomic uint64_t canary_until_ns; /* 0: not on probation             */
+    double base_failure, base_unknown, base_fail; /* the previous version's shares */
+    int base_valid;            /* the previous version had min_decisions */
+    atomic_int canary_tripped; /* the rollback was asked for once        */
 } fl_version;
 
 void fl_version_ref(fl_version *v);
@@ -321,6 +346,9 @@ struct fl_shared {
     uint32_t ngrave;
     atomic_int nctx;                 /* open contexts                      */
     atomic_int handler_users;        /* contexts that ran a handler: states to prebuild */
+    /* The canary tripped on v (why: a short text); set by the engine, called
+     * on a deciding thread, must not block.  NULL: no canary. */
+    void (*on_canary)(struct fl_shared *sh, fl_version *v, const char *why);
 };
 
 void fl_shared_init(struct fl_shared *sh, const fl_engine_options_t *opts);
@@ -378,6 +406,10 @@ struct fl_ctx {
     int last_locale_idx;
     uint64_t match_errors;    /* PCRE2 limits hit (counted, not fatal)   */
     fl_version *last_locale_ver;
+    struct {                  /* health counts not yet added to hver   */
+        fl_version *v;
+        uint32_t decisions, failures, unknown, fails;
+    } hl;
 };
 
 /* Decision storage: every string lives in `buf`, addressed by offset so the

@@ -30,6 +30,7 @@ int fl_ctx_open(struct fl_shared *sh, fl_engine_t *e, fl_ctx_t **out)
 void fl_ctx_close(fl_ctx_t *c)
 {
     if (!c) return;
+    fl_health_flush(c);
     fl_handler_close(c);
     if (c->ver) fl_version_unref(c->ver);
     if (c->uses_handlers) atomic_fetch_sub(&c->sh->handler_users, 1);

@@ -25,6 +25,7 @@ static void repin(fl_ctx_t *ctx)
     if (gen == ctx->gen && ctx->ver) return;
     unsigned got;
     fl_version *v = fl_shared_acquire(ctx->sh, &got);
+    fl_health_flush(ctx); /* counts belong to the version being let go */
     if (ctx->ver) fl_shared_release(ctx->sh, ctx->ver);
     ctx->ver = v;
     ctx->gen = got;
@@ -267,5 +268,7 @@ int fl_decide(fl_ctx_t *ctx, const fl_event_t *ev, const char *locale, unsigned 
         fl_decision_put(out, FL_DS_ERROR, "no policy is loaded", 19);
         return FL_ESTATE;
     }
-    return fl_decide_on(ctx, ctx->ver, ev, locale, flags, out);
+    int rc = fl_decide_on(ctx, ctx->ver, ev, locale, flags, out);
+    fl_health_note(ctx, out);
+    return rc;
 }

@@ -16,6 +16,11 @@ int64_t fl_backoff_delay(const fl_recovery *r, int attempt, fl_rng *rng);
  * Returns FL_OK or FL_ENOMEM. */
 int fl_ctx_open(struct fl_shared *sh, fl_engine_t *e, fl_ctx_t **out);
 void fl_ctx_close(fl_ctx_t *c);
+/* health.c: count d (decided on ctx->ver) for the canary. */
+void fl_health_note(fl_ctx_t *ctx, const fl_decision_t *d);
+/* health.c: add the context's counts to their version and check its
+ * canary; call before the context lets go of that version. */
+void fl_health_flush(fl_ctx_t *ctx);
 /* Decide on an explicit version (examples, tests). */
 int fl_decide_on(fl_ctx_t *ctx, fl_version *v, const fl_event_t *ev, const char *locale,
                  unsigned flags, fl_decision_t *out);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
 #include <sys/stat.h>
 
 #include "core.h"
@@ -27,6 +28,9 @@ struct fl_engine {
     unsigned char trusted_key[FL_KEY_PUBLIC_BYTES]; /* copied from the options */
     int has_key;           /* 1: only signed bundles and directories load */
 };
+
+static void start_probation(fl_engine_t *e, fl_version *v);
+static void canary_trip(struct fl_shared *sh, fl_version *v, const char *why);
 
 static void default_options(fl_engine_options_t *o)
 {
@@ -51,6 +55,7 @@ int fl_engine_new(const fl_engine_options_t *opts, fl_engine_t **out)
         e->opts.trusted_key = NULL;
     }
     fl_shared_init(&e->sh, &e->opts);
+    e->sh.on_canary = canary_trip;
     pthread_mutex_init(&e->load, NULL);
     if (fl_resil_new(NULL, &e->sh.resil) != FL_OK) {
         fl_engine_free(e);
@@ -163,6 +168,7 @@ static int finish_load(fl_engine_t *e, fl_version *v, int do_publish, fl_diag_t 
         rc = build_version(e, v, diag);
         if (rc == FL_OK && do_publish) {
             prebuild(e, v); /* before it is visible: no decider waits for a state */
+            start_probation(e, v);
             rc = publish(e, v);
             if (rc == FL_OK) v = NULL; /* the engine holds it now */
         }
@@ -279,18 +285,16 @@ static fl_version *find_kept(fl_engine_t *e, const char *id, int *status)
     return found;
 }
 
-int fl_engine_rollback(fl_engine_t *e, const char *id, fl_diag_t *diag)
+/* Republish the kept version matching id (NULL: the previous one).  The
+ * caller holds e->load. */
+static int rollback_locked(fl_engine_t *e, const char *id, fl_diag_t *diag)
 {
-    fl_diag_clear(diag);
-    if (!e) return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "NULL engine");
-    pthread_mutex_lock(&e->load);
     pthread_mutex_lock(&e->sh.swap);
     int st;
     fl_version *v = find_kept(e, id, &st);
     if (v) fl_version_ref(v);
     pthread_mutex_unlock(&e->sh.swap);
     if (!v) {
-        pthread_mutex_unlock(&e->load);
         return fl_diag_set(diag, st, NULL, 0, 0, st == FL_EINVAL ? "version id '%s' is ambiguous or too short"
                                                                   : "no kept version matches '%s'",
                            id ? id : "(previous)");
@@ -306,10 +310,70 @@ int fl_engine_rollback(fl_engine_t *e, const char *id, fl_diag_t *diag)
             break;
         }
     pthread_mutex_unlock(&e->sh.swap);
+    atomic_store(&v->canary_until_ns, 0); /* a version put back is not on probation */
     int rc = publish(e, v);
     if (rc != FL_OK) fl_version_unref(v);
+    return rc;
+}
+
+int fl_engine_rollback(fl_engine_t *e, const char *id, fl_diag_t *diag)
+{
+    fl_diag_clear(diag);
+    if (!e) return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "NULL engine");
+    pthread_mutex_lock(&e->load);
+    int rc = rollback_locked(e, id, diag);
     pthread_mutex_unlock(&e->load);
     return rc;
+}
+
+/* ---- canary ------------------------------------------------------------------ */
+
+/* A new version goes on probation: its health is compared with the version
+ * it replaces (docs/operations.md).  Called before publish, under e->load. */
+static void start_probation(fl_engine_t *e, fl_version *v)
+{
+    pthread_mutex_lock(&e->sh.swap);
+    fl_version *old = e->sh.current;
+    if (old) fl_version_ref(old);
+    pthread_mutex_unlock(&e->sh.swap);
+    if (!old || v->canary.off) goto done;
+    uint64_t dec = atomic_load(&old->health.decisions);
+    v->base_valid = dec >= v->canary.min_decisions && dec > 0;
+    if (dec) {
+        v->base_failure = (double)atomic_load(&old->health.failures) / (double)dec;
+        v->base_unknown = (double)atomic_load(&old->health.unknown) / (double)dec;
+        v->base_fail = (double)atomic_load(&old->health.fails) / (double)dec;
+    }
+    atomic_store(&v->canary_until_ns, fl_mono_ns() + (uint64_t)v->canary.watch_ms * 1000000ull);
+done:
+    fl_version_unref(old);
+}
+
+/* sh->on_canary: on a deciding thread, so it never waits for a load in
+ * progress -- it clears the trip flag and the next flush asks again. */
+static void canary_trip(struct fl_shared *sh, fl_version *v, const char *why)
+{
+    fl_engine_t *e = (fl_engine_t *)((char *)sh - offsetof(fl_engine_t, sh));
+    if (pthread_mutex_trylock(&e->load) != 0) {
+        atomic_store(&v->canary_tripped, 0);
+        return;
+    }
+    pthread_mutex_lock(&e->sh.swap);
+    int still_current = e->sh.current == v;
+    fl_version *prev = NULL;
+    for (uint32_t i = e->nhistory; still_current && i-- > 0;)
+        if (e->history[i] != v) {
+            prev = e->history[i];
+            break;
+        }
+    char bad[17], good[17] = "";
+    snprintf(bad, sizeof bad, "%s", v->id);
+    if (prev) snprintf(good, sizeof good, "%s", prev->id);
+    pthread_mutex_unlock(&e->sh.swap);
+    fl_diag_t d;
+    int rc = prev ? rollback_locked(e, good, &d) : FL_ENOENT;
+    pthread_mutex_unlock(&e->load);
+    if (rc == FL_OK && e->opts.on_canary) e->opts.on_canary(e->opts.on_canary_user, bad, good, why);
 }
 
 int fl_engine_reload(fl_engine_t *e, fl_diag_t *diag)

@@ -28,6 +28,9 @@ fl_version *fl_version_new(void)
         atomic_init(&v->refs, 1);
         pthread_mutex_init(&v->pool_mu, NULL);
         v->destroy = free_version;
+        /* canary defaults (docs/operations.md) */
+        v->canary = (struct fl_canary_conf){.watch_ms = 60000, .min_decisions = 100, .max_failure_rate = 0.01,
+                                            .max_unknown_increase = 0.05, .max_fail_increase = 0.10};
     }
     return v;
 }

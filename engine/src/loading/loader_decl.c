@@ -200,10 +200,38 @@ static int ld_safe(struct ld *ld, int s)
     return rc;
 }
 
+/* policy { canary = false | { watch_ms, min_decisions, max_failure_rate,
+ * max_unknown_increase, max_fail_increase } } */
+static int ld_canary(struct ld *ld, int t)
+{
+    static const char *const keys[] = {"watch_ms", "min_decisions", "max_failure_rate", "max_unknown_increase",
+                                       "max_fail_increase", NULL};
+    struct fl_canary_conf *c = &ld->v->canary;
+    lua_getfield(ld->L, t, "canary");
+    int idx = lua_gettop(ld->L), rc = FL_OK;
+    if (lua_type(ld->L, idx) == LUA_TBOOLEAN) {
+        c->off = !lua_toboolean(ld->L, idx);
+    } else if (lua_type(ld->L, idx) == LUA_TTABLE) {
+        double w = c->watch_ms, m = c->min_decisions;
+        rc = ld_check_keys(ld, idx, keys);
+        if (rc == FL_OK) rc = opt_number(ld, idx, "watch_ms", 1, 86400000, &w);
+        if (rc == FL_OK) rc = opt_number(ld, idx, "min_decisions", 1, 1e9, &m);
+        if (rc == FL_OK) rc = opt_number(ld, idx, "max_failure_rate", 0, 1, &c->max_failure_rate);
+        if (rc == FL_OK) rc = opt_number(ld, idx, "max_unknown_increase", 0, 1, &c->max_unknown_increase);
+        if (rc == FL_OK) rc = opt_number(ld, idx, "max_fail_increase", 0, 1, &c->max_fail_increase);
+        c->watch_ms = (uint32_t)w;
+        c->min_decisions = (uint32_t)m;
+    } else if (!lua_isnil(ld->L, idx)) {
+        rc = ld_error(ld, "canary", "'canary' must be a table or false");
+    }
+    lua_pop(ld->L, 1);
+    return rc;
+}
+
 int ld_policy(struct ld *ld, int t)
 {
     static const char *const keys[] = {"name", "version", "default_locale", "max_message_len",
-                                       "safe", "problem_base", NULL};
+                                       "safe", "problem_base", "canary", NULL};
     fl_version *v = ld->v;
     int rc = ld_check_keys(ld, t, keys);
     if (rc == FL_OK) rc = opt_string(ld, t, "name", &v->name);
@@ -213,6 +241,7 @@ int ld_policy(struct ld *ld, int t)
     double mml = 0;
     if (rc == FL_OK) rc = opt_number(ld, t, "max_message_len", 16, 65536, &mml);
     v->max_message_len = (uint32_t)mml;
+    if (rc == FL_OK) rc = ld_canary(ld, t);
     lua_getfield(ld->L, t, "safe");
     if (rc == FL_OK && lua_type(ld->L, -1) == LUA_TTABLE) rc = ld_safe(ld, lua_gettop(ld->L));
     else if (rc == FL_OK && !lua_isnil(ld->L, -1)) rc = ld_error(ld, "safe", "'safe' must be a table");
