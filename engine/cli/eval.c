@@ -129,6 +129,13 @@ static void eval_line(struct eval_state *st, const struct eval_opts *o, const ch
     if (st->shadow) fl_shadow_offer(st->shadow, r->buf, r->len, st->d); /* after the live output */
 }
 
+/* The canary rolled a new version back by itself: say so (docs/operations.md). */
+static void on_canary(void *user, const char *bad, const char *good, const char *why)
+{
+    (void)user;
+    fprintf(stderr, "faultline: canary rolled back %s to %s: %s\n", bad, good, why);
+}
+
 /* Shadow signals: SIGUSR1 reports, SIGUSR2 promotes, both at the next event. */
 static volatile sig_atomic_t g_shadow_report, g_shadow_promote;
 static void on_shadow_signal(int sig)
@@ -264,6 +271,7 @@ int cli_eval(int argc, char **argv)
     unsigned char key[FL_KEY_PUBLIC_BYTES];
     int bad_key;
     eo.trusted_key = cli_trusted_key(NULL, key, &bad_key); /* $FAULTLINE_TRUSTED_KEY */
+    eo.on_canary = on_canary;
     if (bad_key) {
         rc = FL_EXIT_USAGE;
         goto cleanup;
