@@ -22,10 +22,12 @@ set(FL_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/faultline"
 set(FL_INSTALL_POLICYDIR "${CMAKE_INSTALL_DATADIR}/faultline/policies")
 
 # --- libraries, header, command ------------------------------------------------
+# Components (one Debian package each, see cmake/package.cmake): lib = the
+# shared library, dev = what building against it needs, runtime + doc = the command.
 install(TARGETS faultline faultline_static
   EXPORT faultlineTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
-          COMPONENT runtime NAMELINK_COMPONENT dev
+          COMPONENT lib NAMELINK_COMPONENT dev
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime)
 install(FILES ${PROJECT_SOURCE_DIR}/engine/include/faultline.h
