@@ -1,7 +1,7 @@
 # package.cmake -- Debian packages with CPack (included from the top-level
 # CMakeLists.txt, after install.cmake).  See docs/packaging.md.
 #
-#   libfaultline1     the shared library (component lib)
+#   libfaultline1     the shared library (component lib; FL_DEB_LIB_PACKAGE)
 #   libfaultline-dev  header, static library, .so link, pkg-config, CMake package (dev)
 #   faultline         the command, the stock pack, man pages, bash completion,
 #                     the systemd unit for `faultline serve`, docs (runtime + doc)
@@ -19,6 +19,8 @@
 set(FL_DIST_DIR "${PROJECT_SOURCE_DIR}/dist")
 set(FL_DEB_MAINTAINER "faultline maintainers <faultline@example.org>"
     CACHE STRING "Maintainer field of the Debian packages")
+set(FL_DEB_LIB_PACKAGE "libfaultline1"
+    CACHE STRING "Name of the Debian package holding the shared library")
 set(FL_SYSTEMD_UNITDIR "lib/systemd/system"
     CACHE STRING "Where faultline.service is installed (relative to the prefix, or absolute)")
 set(FL_BASH_COMPLETIONDIR "${CMAKE_INSTALL_DATADIR}/bash-completion/completions"
@@ -57,7 +59,7 @@ install(FILES "${FL_DIST_OUT}/faultline.service"
         DESTINATION "${FL_SYSTEMD_UNITDIR}" COMPONENT runtime)
 
 # --- per-package copyright and changelog (Debian policy 12.5, 12.7) -----------------
-foreach(_fl_pair "lib;libfaultline1" "dev;libfaultline-dev" "runtime;faultline")
+foreach(_fl_pair "lib;${FL_DEB_LIB_PACKAGE}" "dev;libfaultline-dev" "runtime;faultline")
   list(GET _fl_pair 0 _fl_comp)
   list(GET _fl_pair 1 _fl_pkg)
   install(FILES "${FL_DIST_DIR}/debian/copyright" "${FL_DIST_OUT}/changelog.gz"
@@ -88,7 +90,7 @@ set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS_POLICY ">=")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 
-set(CPACK_DEBIAN_LIB_PACKAGE_NAME "libfaultline1")
+set(CPACK_DEBIAN_LIB_PACKAGE_NAME "${FL_DEB_LIB_PACKAGE}")
 set(CPACK_DEBIAN_LIB_PACKAGE_SECTION "libs")
 # ldconfig through dpkg's trigger, not maintainer scripts (lintian: lacks-ldconfig-trigger).
 set(CPACK_DEBIAN_LIB_PACKAGE_CONTROL_EXTRA "${FL_DIST_DIR}/debian/libfaultline1/triggers")
