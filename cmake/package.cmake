@@ -126,9 +126,9 @@ faultline hands an error event to policies written in Lua that classify it
 into one of the 16 gRPC canonical categories, choose the recovery (retry after
 a delay, fall back, ignore, fail) and compose the message a person reads.
 .
-This package contains the faultline command (eval, check, test, versions,
-rollback), the stock policy pack in /usr/share/faultline/policies, the manual
-pages, bash completion and a systemd unit for the local service.")
+This package contains the faultline command, the stock policy pack in
+/usr/share/faultline/policies, the manual pages, bash completion and a systemd
+unit for the local service.")
 
 # cpack time: refuse a tree that was not configured for /usr (its binary would
 # look for the stock pack and its libraries under another prefix).
@@ -136,5 +136,9 @@ set(FL_CPACK_CONFIGURED_PREFIX "${CMAKE_INSTALL_PREFIX}")
 configure_file("${PROJECT_SOURCE_DIR}/cmake/package-project.cmake.in"
                "${PROJECT_BINARY_DIR}/CPackProjectConfig.cmake" @ONLY)
 set(CPACK_PROJECT_CONFIG_FILE "${PROJECT_BINARY_DIR}/CPackProjectConfig.cmake")
+
+# `package_source` (not used for the .debs): the tracked tree only.
+set(CPACK_SOURCE_GENERATOR "TGZ")
+set(CPACK_SOURCE_IGNORE_FILES "/[.]git/" "/build[^/]*/" "/node_modules/")
 
 include(CPack)
