@@ -2,8 +2,10 @@
 # tests/package/run.sh -- build the Debian packages from a clean /usr-configured
 # tree, check their contents and control fields, extract them into a scratch
 # root (dpkg -x), run that faultline (check, eval, test) with the stock pack
-# from there, build and run samples/host against the extracted libfaultline1 +
-# libfaultline-dev, and run lintian (no errors allowed).
+# from there, build samples/host against the extracted libfaultline-dev (with
+# pkg-config and with find_package) and run it on the extracted libfaultline1,
+# check the man pages, completion and systemd unit, and run lintian (no
+# errors allowed).
 #
 # usage: run.sh SOURCE_DIR WORK_DIR C_COMPILER [MAIN_BINARY_DIR]
 #   SOURCE_DIR       the faultline source tree
@@ -201,6 +203,28 @@ if PKG_CONFIG_SYSROOT_DIR=$ROOT PKG_CONFIG_PATH=$ROOT$L/pkgconfig \
     fi
 else
     fail "build samples/host with pkg-config against the extracted libfaultline-dev"
+fi
+
+# The CMake package of libfaultline-dev, found in the extracted root: both
+# variants build; the shared one runs on the extracted library, the static
+# one without it; with no argument they use the extracted stock pack.
+CM=$WORK/host-cmake
+if run "$WORK/host-cmake-configure.log" cmake -S "$SRC/samples/host" -B "$CM" \
+        -DCMAKE_PREFIX_PATH="$ROOT/usr" -DCMAKE_C_COMPILER="$CC" -DCMAKE_C_FLAGS="-Werror" \
+   && run "$WORK/host-cmake-build.log" cmake --build "$CM"; then
+    found=$(sed -n 's/^faultline_DIR:PATH=//p' "$CM/CMakeCache.txt")
+    [ "$found" = "$ROOT$L/cmake/faultline" ] || fail "find_package(faultline) found '$found'"
+    readelf -d "$CM/host_static" | grep -q 'NEEDED.*libfaultline' && fail "host_static needs libfaultline.so"
+    for exe in host host_static; do
+        if run "$WORK/$exe-cmake.log" "$CM/$exe" && grep -q "policy directory $PACK\$" "$WORK/$exe-cmake.log" \
+                && grep -q '^http-503: category=unavailable' "$WORK/$exe-cmake.log" && grep -q '^host: ok$' "$WORK/$exe-cmake.log"; then
+            ok "find_package(faultline) from the extracted root: $exe decides with the stock pack"
+        else
+            fail "find_package(faultline) build: $exe"; cat "$WORK/$exe-cmake.log"
+        fi
+    done
+else
+    fail "build samples/host with find_package(faultline) against the extracted libfaultline-dev"
 fi
 
 # --- 6. man pages, completion, systemd unit -------------------------------------------------
