@@ -41,7 +41,7 @@ set(FL_DIST_OUT "${PROJECT_BINARY_DIR}/dist")
 file(MAKE_DIRECTORY "${FL_DIST_OUT}")
 _fl_gzip("${FL_DIST_DIR}/man/faultline.1" "${FL_DIST_OUT}/faultline.1.gz")
 _fl_gzip("${FL_DIST_DIR}/man/faultline-policy.5" "${FL_DIST_OUT}/faultline-policy.5.gz")
-# The changelog's newest entry carries the project's version.
+# The changelog's newest entry carries the project's version and FL_DEB_MAINTAINER.
 configure_file("${FL_DIST_DIR}/debian/changelog.in" "${FL_DIST_OUT}/changelog.configured" @ONLY)
 _fl_gzip("${FL_DIST_OUT}/changelog.configured" "${FL_DIST_OUT}/changelog.gz")
 add_custom_target(fl_dist_files ALL DEPENDS ${_fl_gz_outputs})
