@@ -12,7 +12,8 @@ Reads the commands, options and exit statuses that `FAULTLINE --help` and
     subsection introduces is one CMD accepts;
   * the options common to all commands are in OPTIONS, both ways;
   * the exit statuses are those listed under EXIT STATUS, both ways.
-Then checks dist/bash-completion/faultline: it offers exactly the commands
+Both pages must render without groff warnings.  Then checks
+dist/bash-completion/faultline: it offers exactly the commands
 (plus --help and --version) and, after `CMD --`, every long option of CMD.
 
 A command added to the program without documentation makes this fail, on
@@ -153,6 +154,17 @@ def main(argv):
                     if i and exit_lines[i - 1].strip() == ".TP" and (m := re.match(r"^\.B\s+(\d+)\s*$", l))}
     if man_statuses != statuses:
         errors.append(f"faultline(1), EXIT STATUS lists {sorted(man_statuses)}; faultline --help lists {sorted(statuses)}")
+
+    # Both pages render without groff warnings (when groff is installed).
+    groff = "/usr/bin/groff"
+    if os.access(groff, os.X_OK):
+        for page in ("faultline.1", "faultline-policy.5"):
+            r = subprocess.run([groff, "-t", "-man", "-ww", "-z", os.path.join(src, "dist", "man", page)],
+                               capture_output=True, text=True, timeout=60)
+            if r.returncode != 0 or r.stderr.strip():
+                errors.append(f"{page}: groff warns: {r.stderr.strip()}")
+    else:
+        print("skip: groff not installed; the pages were not rendered")
 
     # The bash completion, run against the same binary.
     comp = os.path.join(src, "dist", "bash-completion", "faultline")

@@ -118,7 +118,20 @@ outside=$(cat "$WORK"/{lib,dev,cli}.list | grep -vE '^/(usr(/.*)?)?$' | grep -v 
 grep -q '/usr/local' "$WORK"/{lib,dev,cli}.list && fail "a package installs into /usr/local"
 grep -qE '\.so(\.|$)|\.h$|\.a$' "$WORK/cli.list" && fail "the faultline package carries library files"
 grep -qE '\.h$|\.a$|/bin/' "$WORK/lib.list" && fail "libfaultline1 carries development files or commands"
-[ $FAILS -eq 0 ] && ok "contents of the three packages"
+# Everything `cmake --install` installs is in some package: an install() rule
+# without one of the packaged components (lib, dev, runtime, doc) would be
+# left out silently.
+if run "$WORK/plain-install.log" env DESTDIR="$WORK/plain" cmake --install "$BUILD"; then
+    (cd "$WORK/plain" && find . ! -type d | sed 's|^\.||' | sort) >"$WORK/plain.list"
+    cat "$WORK"/{lib,dev,cli}.list | grep -v '/$' | sort >"$WORK/packaged.list"
+    missing=$(comm -23 "$WORK/plain.list" "$WORK/packaged.list")
+    [ -z "$missing" ] || fail "installed by cmake --install but in no package (give the install() rule COMPONENT lib, dev, runtime or doc): $missing"
+    extra=$(comm -13 "$WORK/plain.list" "$WORK/packaged.list" | grep -vE '^/usr/share/doc/[^/]+/(copyright|changelog\.gz)$')
+    [ -z "$extra" ] || fail "packaged but not installed by cmake --install: $extra"
+else
+    fail "cmake --install of the package tree"
+fi
+[ $FAILS -eq 0 ] && ok "contents of the three packages (= what cmake --install installs, plus copyright and changelog)"
 
 # --- 3. control fields -----------------------------------------------------------------
 field() { dpkg-deb -f "$1" "$2"; }

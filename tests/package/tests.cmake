@@ -8,7 +8,8 @@
 #                         (it builds its own, unsanitized tree).
 #   package_manpage_sync  faultline(1) documents every command and option that
 #                         `faultline --help` / `faultline CMD --help` print, and
-#                         nothing they do not; the bash completion offers them.
+#                         nothing they do not; both pages render without groff
+#                         warnings; the bash completion offers the same.
 #                         A command added without documentation fails it, on
 #                         purpose: document it in dist/man/faultline.1.
 #   package_manpage_sync_catches_new_command  the same check on a wrapper whose
