@@ -4,7 +4,8 @@
 #                         control fields, extracts them (dpkg -x), runs the
 #                         extracted faultline with the stock pack, builds
 #                         samples/host against the extracted library, runs
-#                         lintian (no errors).  ~20 s.  Labels: package, nosan
+#                         lintian (no errors).  ~15 s idle, up to ~80 s on a busy
+#                         2-core machine (mostly the build).  Labels: package, nosan
 #                         (it builds its own, unsanitized tree).
 #   package_manpage_sync  faultline(1) documents every command and option that
 #                         `faultline --help` / `faultline CMD --help` print, and
