@@ -14,7 +14,8 @@ Reads the commands, options and exit statuses that `FAULTLINE --help` and
   * the exit statuses are those listed under EXIT STATUS, both ways.
 Both pages must render without groff warnings.  Then checks
 dist/bash-completion/faultline: it offers exactly the commands
-(plus --help and --version) and, after `CMD --`, every long option of CMD.
+(plus --help and --version), after `CMD --` every long option of CMD, and
+after `rollback -p DIR` the version ids `faultline versions` lists.
 
 A command added to the program without documentation makes this fail, on
 purpose.  --expect-undocumented CMD inverts the verdict for that one case:
@@ -25,6 +26,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 
 OPT_RE = re.compile(r"(?:^|(?<=[\s\[,|]))(--?[A-Za-z][A-Za-z0-9-]*)")
 
@@ -184,6 +186,20 @@ def main(argv):
         got = complete(cmd, "--")
         for o in sorted(longs - got):
             errors.append(f"bash completion of '{cmd} --' lacks {o}")
+
+    # rollback completes the archived version ids of the -p DIR on the line.
+    with tempfile.TemporaryDirectory() as tmp:
+        with open(os.path.join(tmp, "00-policy.lua"), "w") as f:
+            f.write('policy { name = "completion", version = "1" }\n')
+        subprocess.run([exe, "eval", "-p", tmp, "--watch"], stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=60)
+        r = subprocess.run([exe, "versions", "-p", tmp], capture_output=True, text=True, timeout=60)
+        ids = set(re.findall(r"^[* ] ([0-9a-f]+)  ", r.stdout, re.M))
+        if not ids:
+            errors.append(f"no archived version to complete after `eval --watch`: {r.stdout}{r.stderr}")
+        got = complete("rollback", "-p", tmp, "")
+        if got != ids:
+            errors.append(f"bash completion of 'rollback -p DIR' offers {sorted(got)}; want the ids {sorted(ids)}")
 
     if expect_missing is not None:
         hit = [e for e in errors if f"does not document command '{expect_missing}'" in e]
