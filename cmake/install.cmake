@@ -11,6 +11,8 @@
 #   <prefix>/share/doc/faultline/                        docs/*.md
 #
 # ("lib" is CMAKE_INSTALL_LIBDIR: lib/x86_64-linux-gnu on Debian with prefix /usr.)
+# Man pages, bash completion and the systemd unit are installed by
+# cmake/package.cmake, which also builds the Debian packages (docs/packaging.md).
 #
 # Both the pkg-config file and the CMake package are relocatable: they are
 # correct for the prefix given at install time (`cmake --install . --prefix P`),
