@@ -1,7 +1,7 @@
 # install.cmake -- what `cmake --install` puts in place (included from the
 # top-level CMakeLists.txt).
 #
-#   <prefix>/lib/libfaultline.so.0.1.0 (+ .so.0, .so)   shared, SONAME libfaultline.so.0
+#   <prefix>/lib/libfaultline.so.0.1.0 (+ .so.1, .so)   shared, SONAME libfaultline.so.1
 #   <prefix>/lib/libfaultline.a                          static
 #   <prefix>/include/faultline.h                         the only public header
 #   <prefix>/bin/faultline                               the command
@@ -11,6 +11,8 @@
 #   <prefix>/share/doc/faultline/                        docs/*.md
 #
 # ("lib" is CMAKE_INSTALL_LIBDIR: lib/x86_64-linux-gnu on Debian with prefix /usr.)
+# Man pages, bash completion and the systemd unit are installed by
+# cmake/package.cmake, which also builds the Debian packages (docs/packaging.md).
 #
 # Both the pkg-config file and the CMake package are relocatable: they are
 # correct for the prefix given at install time (`cmake --install . --prefix P`),
@@ -22,10 +24,12 @@ set(FL_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/faultline"
 set(FL_INSTALL_POLICYDIR "${CMAKE_INSTALL_DATADIR}/faultline/policies")
 
 # --- libraries, header, command ------------------------------------------------
+# Components (one Debian package each, see cmake/package.cmake): lib = the
+# shared library, dev = what building against it needs, runtime + doc = the command.
 install(TARGETS faultline faultline_static
   EXPORT faultlineTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
-          COMPONENT runtime NAMELINK_COMPONENT dev
+          COMPONENT lib NAMELINK_COMPONENT dev
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime)
 install(FILES ${PROJECT_SOURCE_DIR}/engine/include/faultline.h

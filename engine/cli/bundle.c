@@ -81,7 +81,8 @@ int cli_keygen(int argc, char **argv)
         "Creates an Ed25519 key pair for signing policy bundles: PREFIX.pub (give it to\n"
         "the engines that must trust the policy: --trusted-key or $FAULTLINE_TRUSTED_KEY)\n"
         "and PREFIX.key (secret, mode 0600; keep it where the policy is built).\n"
-        "Existing files are never overwritten.\n";
+        "Existing files are never overwritten.\n\n"
+        "  -o, --out PREFIX   where to write PREFIX.pub and PREFIX.key\n";
     static const struct option longs[] = {{"out", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *prefix = NULL;
     int c;
@@ -150,7 +151,8 @@ int cli_sign(int argc, char **argv)
         "usage: faultline sign -k SECRET_KEY PATH\n\n"
         "Signs a bundle (rewritten in place with its signature) or a policy directory\n"
         "(writes DIR/manifest.json and DIR/manifest.sig).  Only a valid policy is\n"
-        "signed, and a bundle whose files do not match its manifest is refused.\n";
+        "signed, and a bundle whose files do not match its manifest is refused.\n\n"
+        "  -k, --key FILE     secret key from `faultline keygen`\n";
     static const struct option longs[] = {{"key", required_argument, 0, 'k'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *key = NULL;
     int c;
@@ -181,7 +183,8 @@ int cli_verify(int argc, char **argv)
         "Checks a bundle or a signed directory: every file the manifest lists is\n"
         "present with its SHA-256, no .lua file is unlisted, and, with -k (or\n"
         "$FAULTLINE_TRUSTED_KEY), the manifest's signature.  Exit 0 when it holds,\n"
-        "1 when it does not (the first problem on stderr), 2 usage, 4 unreadable.\n";
+        "1 when it does not (the first problem on stderr), 2 usage, 4 unreadable.\n\n"
+        "  -k, --key FILE     public key (default: $FAULTLINE_TRUSTED_KEY)\n";
     static const struct option longs[] = {{"key", required_argument, 0, 'k'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *key = NULL;
     int c;

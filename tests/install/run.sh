@@ -43,7 +43,7 @@ run "$WORK/install.log" cmake "${install_args[@]}" || { echo "FAIL: cmake --inst
 ok "cmake --install --prefix $PREFIX"
 
 L=$PREFIX/$LIBDIR
-need "shared library"        -f "$L/libfaultline.so.0" -a -L "$L/libfaultline.so"
+need "shared library"        -f "$L/libfaultline.so.1" -a -L "$L/libfaultline.so"
 need "static library"        -f "$L/libfaultline.a"
 need "header"                -f "$PREFIX/include/faultline.h"
 need "command"               -x "$PREFIX/bin/faultline"
@@ -53,10 +53,10 @@ need "CMake package"         -f "$L/cmake/faultline/faultlineConfig.cmake" \
                           -a -f "$L/cmake/faultline/faultlineTargets.cmake"
 need "stock pack directory"  -d "$PREFIX/share/faultline/policies"
 if command -v readelf >/dev/null; then
-    if readelf -d "$L/libfaultline.so.0" | grep -q 'SONAME.*\[libfaultline\.so\.0\]'; then
-        ok "SONAME libfaultline.so.0"
+    if readelf -d "$L/libfaultline.so.1" | grep -q 'SONAME.*\[libfaultline\.so\.1\]'; then
+        ok "SONAME libfaultline.so.1"
     else
-        fail "SONAME is not libfaultline.so.0"
+        fail "SONAME is not libfaultline.so.1"
     fi
 fi
 # Nothing but the pack itself under policies/: *.lua and tests/.
@@ -112,8 +112,8 @@ for exe in "$CM/host_static" "$MK/host_static"; do
     if readelf -d "$exe" 2>/dev/null | grep -q 'NEEDED.*libfaultline'; then fail "$exe needs libfaultline.so"; else ok "$exe links libfaultline statically"; fi
 done
 if [ -x "$MK/host" ]; then
-    where=$(LD_LIBRARY_PATH=$L ldd "$MK/host" | sed -n 's/.*libfaultline\.so\.0 => \([^ ]*\).*/\1/p')
-    case "$where" in "$L"/*) ok "host resolves libfaultline.so.0 in the prefix" ;; *) fail "host resolves libfaultline.so.0 to '$where'" ;; esac
+    where=$(LD_LIBRARY_PATH=$L ldd "$MK/host" | sed -n 's/.*libfaultline\.so\.1 => \([^ ]*\).*/\1/p')
+    case "$where" in "$L"/*) ok "host resolves libfaultline.so.1 in the prefix" ;; *) fail "host resolves libfaultline.so.1 to '$where'" ;; esac
 fi
 
 # --- 4. run them -------------------------------------------------------------------------
