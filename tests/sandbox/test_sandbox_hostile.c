@@ -126,6 +126,14 @@ static const hcase k_cases[] = {
     {"params cycle", SAFE, "handler", "local t = {} t.self = t return { params = t }"},
     {"non-string key", SAFE, "handler", "return { [1] = 'x' }"},
     {"invalid UTF-8 category", SAFE, "handler", "return { category = '\\255' .. string.rep('z', 5000) }"},
+    /* embedded NUL: C reads returned strings as C strings */
+    {"NUL in a key", SAFE, "handler", "return { ['action\\0junk'] = 'retry' }"},
+    {"NUL in category", SAFE, "handler", "return { category = 'internal\\0garbage' }"},
+    {"NUL in action", SAFE, "handler", "return { action = 'retry\\0' }"},
+    {"NUL in message", SAFE, "handler", "return { message = 'visible\\0hidden' }"},
+    {"NUL in message_id", SAFE, "handler", "return { message_id = 'm\\0x' }"},
+    {"NUL in a params string", SAFE, "handler", "return { params = { a = 'x\\0y' } }"},
+    {"NUL in the error text", SAFE, "handler", "error('before\\0after')"},
     /* ---- tricks that raw access ignores (normal decisions) -------------- */
     {"__index/__pairs on the return", OK, NULL,
      "return setmetatable({}, { __index = function() while true do end end, __pairs = function() while true do end end })"},
@@ -229,6 +237,7 @@ static void test_hostile_handlers(void **state)
                  strcmp(fl_decision_category(f.d), "internal") == 0 &&
                  fl_decision_action(f.d) == FL_ACTION_FAIL;
             if (c->kind) ok = ok && kind && strcmp(kind, c->kind) == 0;
+            if (strcmp(c->name, "NUL in the error text") == 0) ok = ok && err && strstr(err, "before?after");
         } else {
             ok = ok && rc == FL_OK && !err;
             if (fl_decision_message(f.d)) ok = ok && strlen(fl_decision_message(f.d)) <= 1024;

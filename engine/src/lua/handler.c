@@ -42,15 +42,15 @@ void fl_handler_close(fl_ctx_t *ctx)
     ctx->lmem.used = 0;
 }
 
-/* Append s[0..len) to err: at most `max` bytes, invalid UTF-8 replaced by
- * '?', ending on a character boundary. */
+/* Append s[0..len) to err: at most `max` bytes, invalid UTF-8 and NUL bytes
+ * replaced by '?', ending on a character boundary. */
 static void append_clean(fl_strbuf *err, const char *s, size_t len, size_t max)
 {
     size_t start = err->len;
     for (size_t i = 0; i < len && err->len - start < max;) {
         unsigned char c = (unsigned char)s[i];
         size_t n = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
-        if (i + n > len || !fl_utf8_valid(s + i, n) || err->len - start + n > max) {
+        if (c == 0 || i + n > len || !fl_utf8_valid(s + i, n) || err->len - start + n > max) {
             if (err->len - start + 1 > max) break;
             fl_sb_putc(err, '?');
             i++;
