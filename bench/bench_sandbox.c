@@ -141,11 +141,11 @@ static double handler_ns(const char *code, enum mode mode, struct fl_sbx *sbx)
             lua_pushvalue(L, ev);
             lua_newtable(L);
             if (mode == M_WATCHDOG) {
-                fl_sandbox_arm(L, &m, 10000);
+                fl_sandbox_arm(L, &m, 10000, 1000000);
             } else if (mode == M_COUNT) {
                 struct fl_wd_slot *keep = m.slot;
                 m.slot = NULL;
-                fl_sandbox_arm(L, &m, 10000);
+                fl_sandbox_arm(L, &m, 10000, 1000000);
                 m.slot = keep;
             }
             lua_pcall(L, 2, 1, 0);

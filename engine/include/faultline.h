@@ -161,10 +161,12 @@ typedef struct fl_engine_stats {
 /* Engine options.  Zero-initialise, then set what you need; zero means the
  * documented default.  Copied by fl_engine_new. */
 typedef struct fl_engine_options {
-    /* CPU budget for one handler call, in microseconds.  Default 10000
-     * (10 ms).  Handler code runs with the LuaJIT compiler off; a per-engine
-     * watchdog thread installs a stopping hook once the budget is spent
-     * (docs/sandbox.md), so a runaway handler stops within about 1 ms of it. */
+    /* CPU budget for one handler call, in microseconds of the deciding
+     * thread's CPU time (time spent descheduled or blocked in a binding's
+     * I/O is not charged).  Default 10000 (10 ms).  Handler code runs with
+     * the LuaJIT compiler off; a per-engine watchdog thread installs a
+     * stopping hook once the budget is spent (docs/sandbox.md), so a
+     * runaway handler stops within about 2 ms of CPU time past it. */
     uint32_t handler_budget_us;
     /* Memory cap per Lua state, in bytes.  Default 32 MiB. */
     size_t lua_memory_cap;
@@ -185,6 +187,12 @@ typedef struct fl_engine_options {
      * fl_failure_log_fn).  NULL: failures are only counted. */
     fl_failure_log_fn on_failure;
     void *on_failure_user;
+    /* Wall-clock limit for one handler call, in microseconds: stops a
+     * handler that waits (sleeps in a binding) rather than computes.
+     * Default 1 s, or 10 x handler_budget_us when that is larger; never
+     * below handler_budget_us.  Hitting it is a cpu_budget failure
+     * (FL_EBUDGET_CPU) whose error says "wall-clock limit". */
+    uint32_t handler_wall_us;
 } fl_engine_options_t;
 
 /* Create an engine with no policy loaded.  `opts` may be NULL for defaults.

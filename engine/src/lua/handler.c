@@ -28,6 +28,9 @@
 
 /* Budget for re-running the policy files to build a handler state. */
 #define FL_STATE_BUILD_BUDGET_US 500000u
+/* Default wall-clock limit of a handler call: 1 s, or 10x a budget above
+ * 100 ms (fl_engine_options_t.handler_wall_us). */
+#define FL_DEFAULT_WALL_US 1000000u
 /* Longest error text taken from a policy. */
 #define FL_MAX_ERROR_TEXT 512
 
@@ -374,7 +377,11 @@ int fl_handler_run(fl_ctx_t *ctx, fl_version *v, const fl_rule *rule, const fl_e
         lua_pushlightuserdata(L, effects);
         lua_setfield(L, LUA_REGISTRYINDEX, FL_LUA_EFFECTS_KEY);
     }
-    fl_sandbox_arm(L, m, ctx->sh->opts->handler_budget_us);
+    const fl_engine_options_t *o = ctx->sh->opts;
+    uint32_t wall = o->handler_wall_us ? o->handler_wall_us
+                    : o->handler_budget_us > FL_DEFAULT_WALL_US / 10 ? o->handler_budget_us * 10u
+                                                                  : FL_DEFAULT_WALL_US;
+    fl_sandbox_arm(L, m, o->handler_budget_us, wall);
     int prc = lua_pcall(L, 1, 1, 0);
     fl_sandbox_disarm(L, m);
     if (effects) {
@@ -387,7 +394,11 @@ int fl_handler_run(fl_ctx_t *ctx, fl_version *v, const fl_rule *rule, const fl_e
     if (m->cpu_hit) { /* even if the policy caught the error */
         rc = FL_EBUDGET_CPU;
         kind = FL_FAIL_CPU_BUDGET;
-        fl_sb_printf(err, "rule \"%.128s\": handler exceeded its CPU budget", rule->name);
+        if (m->wall_hit)
+            fl_sb_printf(err, "rule \"%.128s\": handler exceeded its wall-clock limit (%u ms)", rule->name,
+                         (unsigned)(wall / 1000));
+        else
+            fl_sb_printf(err, "rule \"%.128s\": handler exceeded its CPU budget", rule->name);
     } else if (m->mem_hit || prc == LUA_ERRMEM) {
         rc = FL_EBUDGET_MEM;
         kind = FL_FAIL_MEMORY_BUDGET;

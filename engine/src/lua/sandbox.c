@@ -460,7 +460,7 @@ int fl_sandbox_run_sources(lua_State *L, const fl_version *v, struct fl_lmem *me
                                "binary (precompiled) chunks are not accepted");
         char chunk[300];
         snprintf(chunk, sizeof chunk, "@%s", v->src_names[i]);
-        fl_sandbox_arm(L, mem, budget_us);
+        fl_sandbox_arm(L, mem, budget_us, budget_us * FL_LOAD_WALL_FACTOR);
         int lrc = luaL_loadbuffer(L, v->src_texts[i], v->src_lens[i], chunk);
         int rc = lrc == 0 ? lua_pcall(L, 0, 0, 0) : lrc;
         fl_sandbox_disarm(L, mem);
@@ -476,7 +476,7 @@ int fl_sandbox_run_sources(lua_State *L, const fl_version *v, struct fl_lmem *me
     /* Declarations must be plain data before C code reads them. */
     lua_getfield(L, LUA_REGISTRYINDEX, "fl.check");
     lua_pushnumber(L, FL_DECL_MAX_NODES);
-    fl_sandbox_arm(L, mem, budget_us);
+    fl_sandbox_arm(L, mem, budget_us, budget_us * FL_LOAD_WALL_FACTOR);
     int rc = lua_pcall(L, 1, 0, 0);
     fl_sandbox_disarm(L, mem);
     if (rc != 0) {
