@@ -12,10 +12,14 @@
  *     loaded machine too, where wall time says nothing about the engine;
  *     wall time is only checked against a loose sanity bound,
  *   - the engine then decides a normal event correctly, on the same context.
+ * The whole suite runs on a thread with a 256 KiB stack, the documented
+ * minimum for a host thread that decides (C-stack recursion through library
+ * functions must be stopped well before it).
  * Further cases cover load-time hostility (top-level loops, metatables and
  * size bombs in declarations), a catastrophic PCRE2 pattern in a declarative
  * rule, the JIT, the failure counters and the once-per-kind log.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -117,6 +121,16 @@ static const hcase k_cases[] = {
     {"coroutine recursion (C stack)", SAFE, NULL, "local function f() coroutine.wrap(f)() end f()"},
     {"resume recursion (C stack)", SAFE, NULL,
      "local function f() local ok, e = coroutine.resume(coroutine.create(f)) error(e, 0) end f()"},
+    /* C functions that call back into Lua from C: string.format's __tostring,
+     * os.time's __index (SIGSEGV on a 512 KiB stack before they were guarded) */
+    {"format __tostring recursion", SAFE, "handler",
+     "local t t = setmetatable({}, { __tostring = function(x) local s = string.format('%s', x) return s end }) "
+     "return { message = string.format('%s', t) }"},
+    {"format method via tostring", SAFE, "handler",
+     "local t t = setmetatable({}, { __tostring = function(x) local s = ('%s'):format(x) return s end }) "
+     "return { message = tostring(t) }"},
+    {"os.time __index recursion", SAFE, "handler",
+     "return { delay_ms = os.time(setmetatable({}, { __index = os.time })) }"},
     {"sort comparator recursion", SAFE, NULL,
      "local t = {3, 2, 1} local function c(a, b) table.sort(t, c) return a < b end table.sort(t, c)"},
     {"gsub table __index recursion", SAFE, NULL,
@@ -606,6 +620,103 @@ static void test_fl_module_read_only(void **state)
     fl_bindings_free(b);
 }
 
+/* ---- every library function, recursing through every metamethod ---------- */
+
+/* For each function a policy can reach and a few argument shapes, a table
+ * whose every metamethod calls the function again with the same arguments:
+ * any C function that re-enters Lua from C recurses on the C stack.  Each
+ * attempt runs under pcall; the process must survive (this suite runs on a
+ * 256 KiB stack) and every attempt must end. */
+static const char k_every_fn[] =
+    "local names = { 'assert', 'error', 'ipairs', 'next', 'pairs', 'pcall', 'select', 'tonumber', 'tostring',\n"
+    "  'type', 'unpack', 'xpcall', 'setmetatable', 'getmetatable', 'rawequal',\n"
+    "  'string.byte', 'string.char', 'string.find', 'string.format', 'string.gmatch', 'string.gsub',\n"
+    "  'string.len', 'string.lower', 'string.match', 'string.rep', 'string.reverse', 'string.sub', 'string.upper',\n"
+    "  'table.concat', 'table.insert', 'table.maxn', 'table.remove', 'table.sort',\n"
+    "  'math.abs', 'math.ceil', 'math.floor', 'math.fmod', 'math.max', 'math.min', 'math.modf', 'math.pow',\n"
+    "  'math.random', 'math.sqrt', 'math.ldexp', 'math.frexp', 'bit.tobit', 'bit.tohex', 'bit.band', 'bit.bor',\n"
+    "  'bit.lshift', 'os.time', 'os.clock', 'os.date', 'os.difftime',\n"
+    "  'coroutine.create', 'coroutine.resume', 'coroutine.running', 'coroutine.status', 'coroutine.wrap',\n"
+    "  'coroutine.yield' }\n"
+    "local tested, cstack = 0, 0\n"
+    "for _, name in ipairs(names) do\n"
+    "  local a, b = name:match('^(%w+)%.(%w+)$')\n"
+    "  local f = a and _G[a][b] or _G[name]\n"
+    "  assert(type(f) == 'function', name)\n"
+    "  for shape = 1, 7 do\n"
+    "    local t\n"
+    "    local function args()\n"
+    "      if shape == 1 then return t elseif shape == 2 then return '%s', t elseif shape == 3 then return t, t\n"
+    "      elseif shape == 4 then return 'x', 'x', t elseif shape == 5 then return 1, t\n"
+    "      elseif shape == 6 then return { t, t, t } else return t, 1, t end\n"
+    "    end\n"
+    "    local function again() local r = f(args()) return r end\n"
+    "    local function mm() local r = again() return r end\n"
+    "    t = setmetatable({}, { __index = mm, __newindex = mm, __tostring = mm, __lt = mm, __le = mm, __eq = mm,\n"
+    "                           __concat = mm, __call = mm, __unm = mm, __add = mm, __len = mm })\n"
+    "    local ok, e = pcall(again)\n"
+    "    tested = tested + 1\n"
+    "    if not ok and type(e) == 'string' and e:find('C stack overflow', 1, true) then cstack = cstack + 1 end\n"
+    "  end\n"
+    "end\n"
+    "return { message = tested .. ' ' .. cstack .. ' ' .. #names }\n";
+
+static void test_cstack_every_library_function(void **state)
+{
+    (void)state;
+    char src[8192];
+    snprintf(src, sizeof src,
+             "rule 'ok' { when = { domain = 'ok' }, category = 'not_found' }\n"
+             "rule 'evil' { when = { domain = 'evil' }, category = 'unavailable', handler = function(ev, d)\n%s\nend }\n",
+             k_every_fn);
+    fl_engine_options_t o = {0};
+    o.handler_budget_us = 20000000; /* hundreds of recursions: a large budget */
+    o.handler_wall_us = 120000000;
+    o.lua_memory_cap = 64u << 20;
+    fl_engine_t *e;
+    fl_ctx_t *ctx;
+    fl_decision_t *d;
+    fl_event_t *ev;
+    fl_diag_t diag;
+    assert_int_equal(fl_engine_new(&o, &e), FL_OK);
+    assert_int_equal(fl_engine_load_string(e, "every.lua", src, strlen(src), &diag), FL_OK);
+    assert_int_equal(fl_ctx_new(e, &ctx), FL_OK);
+    assert_int_equal(fl_decision_new(&d), FL_OK);
+    assert_int_equal(fl_event_new(&ev), FL_OK);
+    fl_event_set(ev, FL_FIELD_DOMAIN, "evil", 4);
+    uint64_t c0 = cpu_ns();
+    int rc = fl_decide(ctx, ev, NULL, 0, d);
+    double ms = (double)(cpu_ns() - c0) / 1e6;
+    const char *msg = fl_decision_message(d);
+    printf("  every library function x 7 argument shapes, recursing through metamethods: %.1f ms CPU, "
+           "rc %d, \"tested C-stack-errors functions\" = %s %s\n", ms, rc, msg ? msg : "-",
+           fl_decision_error(d) ? fl_decision_error(d) : "");
+    assert_int_equal(rc, FL_OK);
+    unsigned tested = 0, cstack = 0, nfn = 0;
+    assert_int_equal(sscanf(msg, "%u %u %u", &tested, &cstack, &nfn), 3);
+    assert_true(nfn >= 60);
+    assert_int_equal(tested, nfn * 7);
+    assert_true(cstack >= 3); /* format, os.time, gsub, sort, ... hit the guard */
+    fl_event_free(ev);
+    fl_decision_free(d);
+    fl_ctx_free(ctx);
+    fl_engine_free(e);
+}
+
+/* The documented minimum stack of a host thread that decides. */
+#define HOST_STACK (256u << 10)
+
+static const struct CMUnitTest *g_tests;
+static size_t g_ntests;
+
+static void *run_suite(void *arg)
+{
+    (void)arg;
+    static int rc;
+    rc = _cmocka_run_group_tests("test_sandbox_hostile", g_tests, g_ntests, NULL, NULL);
+    return &rc;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -617,6 +728,18 @@ int main(void)
         cmocka_unit_test(test_budget_counts_cpu_time),
         cmocka_unit_test(test_counted_and_logged_once),
         cmocka_unit_test(test_fl_module_read_only),
+        cmocka_unit_test(test_cstack_every_library_function),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    /* Everything runs on a 256 KiB thread stack. */
+    g_tests = tests;
+    g_ntests = sizeof tests / sizeof tests[0];
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    if (pthread_attr_setstacksize(&attr, HOST_STACK) != 0) return 2;
+    pthread_t th;
+    if (pthread_create(&th, &attr, run_suite, NULL) != 0) return 2;
+    void *ret;
+    pthread_join(th, &ret);
+    pthread_attr_destroy(&attr);
+    return *(int *)ret;
 }

@@ -13,9 +13,12 @@
  *     hook checks the clock.  The allocator and every library function that
  *     can loop in C (pattern matching, sort, coroutine resume) check the
  *     deadline themselves, because hooks only fire between VM instructions.
- *   - C stack: library functions that call back into Lua refuse to nest
- *     deeper than FL_CSTACK_MAX bytes of C stack (LuaJIT does not bound
- *     C-level recursion through resume, gsub or sort; it would crash).
+ *   - C stack: library functions that call back into Lua from C refuse to
+ *     nest deeper than FL_CSTACK_MAX bytes of C stack (LuaJIT does not
+ *     bound C-level recursion through resume, gsub, sort, format's
+ *     __tostring or os.time's __index; it would crash).  The list of such
+ *     functions is in docs/sandbox.md; test_cstack_every_library_function
+ *     recurses through every function on a 256 KiB thread stack.
  *   - Lua patterns: string.find/match/gmatch/gsub are reimplemented here
  *     with the same semantics plus a step meter: a catastrophic pattern is
  *     stopped by the CPU budget instead of running in C to completion.
@@ -248,6 +251,9 @@ static int build_env(lua_State *L)
     lua_getfield(L, G, "string");                    /* 5 */
     lua_newtable(L);                                 /* 6 the allowlisted string table */
     copy_fields(L, 5, 6, k_string);
+    /* format("%s", t) calls t's __tostring from C (lua_call): guarded like
+     * every library function that re-enters Lua from C (docs/sandbox.md). */
+    wrap_field(L, 6, "format", sbx__guarded);
     lua_pushcfunction(L, sbx__l_find);
     lua_setfield(L, 6, "find");
     lua_pushcfunction(L, sbx__l_match);
@@ -283,6 +289,7 @@ static int build_env(lua_State *L)
     lua_newtable(L);
     copy_fields(L, 5, 6, k_os);
     wrap_field(L, 6, "date", sbx__os_date);
+    wrap_field(L, 6, "time", sbx__guarded); /* reads its table with __index */
     push_proxy(L, 6);
     lua_setfield(L, B, "os");
     lua_settop(L, 4);
