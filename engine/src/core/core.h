@@ -43,6 +43,8 @@ struct fl_lmem {
     uint64_t cpu_start_ns; /* count-hook mode: thread CPU clock at arm        */
     uint64_t next_cpu_check_ns; /* count-hook mode: CPU cannot be spent before */
     int armed;             /* cap and in-thread checks apply only while armed */
+    int ran;               /* lua/handler.c: a handler ran in this state, so it
+                            * holds a context's data: never given to another */
     size_t since_check;    /* bytes allocated since the last clock read       */
     uint32_t steps;        /* metered library work since the last clock read  */
     uintptr_t stack_base;  /* frame address at arm: bounds C recursion        */
