@@ -240,6 +240,15 @@ static int build_env(lua_State *L)
     lua_pushvalue(L, LUA_GLOBALSINDEX);              /* 3 G */
     lua_newtable(L);                                 /* 4 B: the built-ins */
     copy_fields(L, G, B, k_base);
+    /* pcall, xpcall and tostring call a value they are given (tostring its
+     * __tostring) as VM fast functions.  Used as their own metamethods
+     * (__call = pcall, __tostring = tostring) LuaJIT crashes (SIGSEGV) or
+     * loops forever without running an instruction, so no hook can stop
+     * it.  As guarded C functions the same recursion goes through the C
+     * stack guard and the budget check. */
+    wrap_field(L, B, "pcall", sbx__guarded);
+    wrap_field(L, B, "xpcall", sbx__guarded);
+    wrap_field(L, B, "tostring", sbx__guarded);
     lua_pushnil(L);                                  /* the declaration functions */
     while (lua_next(L, api)) {
         lua_pushvalue(L, -2);
