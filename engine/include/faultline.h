@@ -132,7 +132,7 @@ typedef struct fl_bindings fl_bindings_t; /* see the bindings section below */
  * error field says why); the engine counts them (fl_engine_stats). */
 typedef enum fl_failure_kind {
     FL_FAIL_HANDLER_ERROR = 0, /* a handler raised an error, or its state could not be built */
-    FL_FAIL_CPU_BUDGET,        /* a handler ran past handler_budget_us              */
+    FL_FAIL_CPU_BUDGET,        /* a handler ran past handler_budget_us (CPU time) or handler_wall_us */
     FL_FAIL_MEMORY_BUDGET,     /* a handler's Lua state reached lua_memory_cap      */
     FL_FAIL_BAD_RETURN,        /* a handler returned a malformed or oversized value */
     FL_FAIL_MATCH_LIMIT,       /* a rule's pattern hit the PCRE2 match/depth limit  */
