@@ -134,7 +134,7 @@ typedef struct fl_bindings fl_bindings_t; /* see the bindings section below */
  * error field says why); the engine counts them (fl_engine_stats). */
 typedef enum fl_failure_kind {
     FL_FAIL_HANDLER_ERROR = 0, /* a handler raised an error, or its state could not be built */
-    FL_FAIL_CPU_BUDGET,        /* a handler ran past handler_budget_us              */
+    FL_FAIL_CPU_BUDGET,        /* a handler ran past handler_budget_us (CPU time) or handler_wall_us */
     FL_FAIL_MEMORY_BUDGET,     /* a handler's Lua state reached lua_memory_cap      */
     FL_FAIL_BAD_RETURN,        /* a handler returned a malformed or oversized value */
     FL_FAIL_MATCH_LIMIT,       /* a rule's pattern hit the PCRE2 match/depth limit  */
@@ -163,10 +163,12 @@ typedef struct fl_engine_stats {
 /* Engine options.  Zero-initialise, then set what you need; zero means the
  * documented default.  Copied by fl_engine_new. */
 typedef struct fl_engine_options {
-    /* CPU budget for one handler call, in microseconds.  Default 10000
-     * (10 ms).  Handler code runs with the LuaJIT compiler off; a per-engine
-     * watchdog thread installs a stopping hook once the budget is spent
-     * (docs/sandbox.md), so a runaway handler stops within about 1 ms of it. */
+    /* CPU budget for one handler call, in microseconds of the deciding
+     * thread's CPU time (time spent descheduled or blocked in a binding's
+     * I/O is not charged).  Default 10000 (10 ms).  Handler code runs with
+     * the LuaJIT compiler off; a per-engine watchdog thread installs a
+     * stopping hook once the budget is spent (docs/sandbox.md), so a
+     * runaway handler stops within about 2 ms of CPU time past it. */
     uint32_t handler_budget_us;
     /* Memory cap per Lua state, in bytes.  Default 32 MiB. */
     size_t lua_memory_cap;
@@ -201,6 +203,12 @@ typedef struct fl_engine_options {
      * and why.  Called on a deciding thread: return quickly. */
     void (*on_canary)(void *user, const char *rolled_back_id, const char *restored_id, const char *why);
     void *on_canary_user;
+    /* Wall-clock limit for one handler call, in microseconds: stops a
+     * handler that waits (sleeps in a binding) rather than computes.
+     * Default 5 s, or 10 x handler_budget_us when that is larger; never
+     * below handler_budget_us.  Hitting it is a cpu_budget failure
+     * (FL_EBUDGET_CPU) whose error says "wall-clock limit". */
+    uint32_t handler_wall_us;
 } fl_engine_options_t;
 
 /* Create an engine with no policy loaded.  `opts` may be NULL for defaults.

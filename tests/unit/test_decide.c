@@ -876,8 +876,9 @@ static const char k_handler_policy[] =
     "  while true do pcall(function() while true do end end) end end }\n"
     "rule \"mem\" { when = { op = \"mem\" }, category = \"internal\", handler = function()\n"
     "  local t = {} for i = 1, 1e9 do t[i] = string.rep('y', 1048576 + i) end end }\n"
-    "rule \"state\" { when = { op = \"state\" }, category = \"internal\", handler = function()\n"
-    "  COUNT = (COUNT or 0) + 1 return { message = tostring(COUNT) } end }\n"
+    "rule \"state\" { when = { op = \"state\" }, category = \"internal\", handler = function(ev, d, state)\n"
+    "  COUNT = (COUNT or 0) + 1 state.n = (state.n or 0) + 1\n"
+    "  return { message = tostring(COUNT) .. ' ' .. tostring(state.n) } end }\n"
     "rule \"plain\" { when = { op = \"plain\" }, category = \"internal\" }\n";
 
 static fl_engine_options_t handler_opts(void)
@@ -928,11 +929,12 @@ static void test_handler_returns_fields(void **s)
     /* a rule with no category gets it from the handler */
     assert_int_equal(flt_decide(&t, "{\"op\":\"nocat\"}"), FL_OK);
     assert_string_equal(fl_decision_category(t.d), "not_found");
-    /* the state persists between calls on one ctx (same version) */
+    /* globals are fresh for every call; the per-ctx state table (the
+     * handler's third argument) persists between calls on one ctx */
     assert_int_equal(flt_decide(&t, "{\"op\":\"state\"}"), FL_OK);
-    assert_string_equal(fl_decision_message(t.d), "1");
+    assert_string_equal(fl_decision_message(t.d), "1 1");
     assert_int_equal(flt_decide(&t, "{\"op\":\"state\"}"), FL_OK);
-    assert_string_equal(fl_decision_message(t.d), "2");
+    assert_string_equal(fl_decision_message(t.d), "1 2");
     flt_close(&t);
 }
 
@@ -1004,9 +1006,9 @@ static void test_handler_budgets(void **s)
     expect_safe(&t, "loop-pcall", FL_EBUDGET_CPU, "cpu_budget", "CPU budget");
     assert_true(now_s() - t0 < 2.0); /* 2 x 20 ms budget, plus rebuilding the state */
     expect_safe(&t, "mem", FL_EBUDGET_MEM, "memory_budget", "memory");
-    /* A failed state is thrown away and rebuilt: handler globals restart. */
+    /* A failed state is thrown away and rebuilt: the per-ctx state restarts. */
     assert_int_equal(flt_decide(&t, "{\"op\":\"state\"}"), FL_OK);
-    assert_string_equal(fl_decision_message(t.d), "1");
+    assert_string_equal(fl_decision_message(t.d), "1 1");
     /* Many failures in a row do not wear the engine down. */
     for (int i = 0; i < 20; i++) {
         assert_int_equal(flt_decide(&t, "{\"op\":\"throws\"}"), FL_EHANDLER);

@@ -35,10 +35,16 @@ struct fl_wd_slot; /* lua/sandbox.c: one per context with a handler state */
  * with designated initialisers ({.cap = ...}); the rest start at zero. */
 struct fl_lmem {
     size_t used, cap;
-    uint64_t deadline_ns;  /* 0: no budget armed */
+    uint64_t budget_ns;    /* CPU budget of the armed call; 0: none armed     */
     int cpu_hit, mem_hit;  /* set when a budget stopped the code */
-    /* private to sandbox.c */
+    int wall_hit;          /* with cpu_hit: it was the wall-clock limit       */
+    /* private to lua/sandbox_budget.c */
+    uint64_t wall_start_ns, wall_deadline_ns; /* monotonic clock              */
+    uint64_t cpu_start_ns; /* count-hook mode: thread CPU clock at arm        */
+    uint64_t next_cpu_check_ns; /* count-hook mode: CPU cannot be spent before */
     int armed;             /* cap and in-thread checks apply only while armed */
+    int ran;               /* lua/handler.c: a handler ran in this state, so it
+                            * holds a context's data: never given to another */
     size_t since_check;    /* bytes allocated since the last clock read       */
     uint32_t steps;        /* metered library work since the last clock read  */
     uintptr_t stack_base;  /* frame address at arm: bounds C recursion        */

@@ -6,6 +6,14 @@
  * version or a handler fails: a failed state may hold half-done work, so it
  * is thrown away rather than trusted.
  *
+ * Isolation (docs/sandbox.md section 5): a state that ran a handler belongs
+ * to its context for good -- it is parked with its version only to be
+ * closed, never adopted by another context.  Each call starts from a fresh
+ * global environment: the globals the policy files defined are served
+ * read-through, and whatever a handler assigns goes to a table that lives
+ * for that one call.  Deliberate state goes in the per-context table passed
+ * as the handler's third argument.
+ *
  * Containment (docs/sandbox.md): every Lua API call that can raise an error
  * -- including allocation failures while building the event table -- runs
  * inside a protected call, so no policy can make LuaJIT panic and abort the
@@ -28,6 +36,12 @@
 
 /* Budget for re-running the policy files to build a handler state. */
 #define FL_STATE_BUILD_BUDGET_US 500000u
+/* Default wall-clock limit of a handler call: 5 s, or 10x a budget above
+ * 500 ms (fl_engine_options_t.handler_wall_us).  Generous: on an
+ * overloaded machine a thread can sit descheduled for over a second (seen
+ * on the 2-core reference machine at load 17), which is not the handler's
+ * doing. */
+#define FL_DEFAULT_WALL_US 5000000u
 /* Longest error text taken from a policy. */
 #define FL_MAX_ERROR_TEXT 512
 
@@ -42,15 +56,15 @@ void fl_handler_close(fl_ctx_t *ctx)
     ctx->lmem.used = 0;
 }
 
-/* Append s[0..len) to err: at most `max` bytes, invalid UTF-8 replaced by
- * '?', ending on a character boundary. */
+/* Append s[0..len) to err: at most `max` bytes, invalid UTF-8 and NUL bytes
+ * replaced by '?', ending on a character boundary. */
 static void append_clean(fl_strbuf *err, const char *s, size_t len, size_t max)
 {
     size_t start = err->len;
     for (size_t i = 0; i < len && err->len - start < max;) {
         unsigned char c = (unsigned char)s[i];
         size_t n = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
-        if (i + n > len || !fl_utf8_valid(s + i, n) || err->len - start + n > max) {
+        if (c == 0 || i + n > len || !fl_utf8_valid(s + i, n) || err->len - start + n > max) {
             if (err->len - start + 1 > max) break;
             fl_sb_putc(err, '?');
             i++;
@@ -122,6 +136,39 @@ static void push_decision(lua_State *L, const fl_decision_t *d)
     lua_setfield(L, -2, "attempts_left");
 }
 
+/* Upvalues of run_protected and decision_newindex. */
+enum { UV_GMT = 1, UV_FILE_G, UV_STATE, UV_BUILTINS, UV_DMT };
+
+/* _G's __newindex while handlers run: built-ins are refused as at load;
+ * anything else goes to this call's own globals table, created on the first
+ * assignment (_G's __index then points at it; it reads through to the
+ * file globals). */
+static int decision_newindex(lua_State *L)
+{
+    lua_pushvalue(L, 2);
+    lua_rawget(L, lua_upvalueindex(UV_BUILTINS));
+    if (!lua_isnil(L, -1)) {
+        const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "?";
+        return luaL_error(L, "'%s' is a built-in and cannot be assigned", k);
+    }
+    lua_pop(L, 1);
+    lua_pushliteral(L, "__index");
+    lua_rawget(L, lua_upvalueindex(UV_GMT));
+    if (lua_rawequal(L, -1, lua_upvalueindex(UV_FILE_G))) { /* first assignment of this call */
+        lua_pop(L, 1);
+        lua_createtable(L, 0, 4);
+        lua_pushvalue(L, lua_upvalueindex(UV_DMT));
+        lua_setmetatable(L, -2);
+        lua_pushliteral(L, "__index");
+        lua_pushvalue(L, -2);
+        lua_rawset(L, lua_upvalueindex(UV_GMT));
+    }
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, 3);
+    lua_rawset(L, -3);
+    return 0;
+}
+
 /* Protected: fetch the handler, build its arguments, call it.  Leaves the
  * handler's first result and enough free stack for fl_handler_apply, which
  * runs unprotected and must not need to grow the stack. */
@@ -129,6 +176,11 @@ static int run_protected(lua_State *L)
 {
     struct call_args *a = lua_touserdata(L, 1);
     lua_settop(L, 0);
+    /* A fresh global environment for this call: drop the previous call's
+     * globals table (no allocation: the key is interned). */
+    lua_pushliteral(L, "__index");
+    lua_pushvalue(L, lua_upvalueindex(UV_FILE_G));
+    lua_rawset(L, lua_upvalueindex(UV_GMT));
     lua_getfield(L, LUA_REGISTRYINDEX, "fl.handlers");
     lua_pushstring(L, a->rule->name);
     lua_rawget(L, -2);
@@ -137,13 +189,17 @@ static int run_protected(lua_State *L)
         return luaL_error(L, "the handler of rule \"%s\" is not a function", a->rule->name);
     push_event(L, a->ctx, a->ev);
     push_decision(L, a->d);
-    lua_call(L, 2, 1);
+    lua_pushvalue(L, lua_upvalueindex(UV_STATE));
+    lua_call(L, 3, 1);
     if (!lua_checkstack(L, 128)) return luaL_error(L, "stack overflow");
     return 1;
 }
 
-/* Protected: map rule name -> handler (registry "fl.handlers"), remember
- * run_protected (registry "fl.run"), and offer the bindings as `fl`. */
+/* Protected: map rule name -> handler (registry "fl.handlers"), move the
+ * globals the policy files defined to a read-only-through table and route
+ * _G through it (a fresh environment per call, see decision_newindex),
+ * remember run_protected (registry "fl.run") with the per-context state
+ * table, and offer the bindings as `fl`. */
 static int index_handlers(lua_State *L)
 {
     fl_bindings_t *b = lua_touserdata(L, 1);
@@ -170,7 +226,38 @@ static int index_handlers(lua_State *L)
     }
     lua_settop(L, 2);
     lua_setfield(L, LUA_REGISTRYINDEX, "fl.handlers");
-    lua_pushcfunction(L, run_protected);
+    lua_settop(L, 0);
+    /* 1 mt of _G, 2 file globals, 3 per-context state, 4 built-ins, 5 mt of
+     * a call's globals */
+    if (!lua_getmetatable(L, LUA_GLOBALSINDEX)) return luaL_error(L, "globals have no metatable");
+    lua_newtable(L);
+    for (;;) { /* move _G's entries (what the files defined) to the file globals */
+        lua_pushnil(L);
+        if (!lua_next(L, LUA_GLOBALSINDEX)) break;
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, 2);
+        lua_pushnil(L);
+        lua_rawset(L, LUA_GLOBALSINDEX);
+    }
+    lua_newtable(L);
+    lua_getfield(L, LUA_REGISTRYINDEX, "fl.builtins");
+    lua_createtable(L, 0, 1); /* file globals read through to the built-ins */
+    lua_pushvalue(L, 4);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, 2);
+    lua_createtable(L, 0, 1);
+    lua_pushvalue(L, 2);
+    lua_setfield(L, -2, "__index");
+    lua_pushliteral(L, "__index");
+    lua_pushvalue(L, 2);
+    lua_rawset(L, 1);
+    lua_pushliteral(L, "__newindex");
+    for (int i = 1; i <= 5; i++) lua_pushvalue(L, i);
+    lua_pushcclosure(L, decision_newindex, 5);
+    lua_rawset(L, 1);
+    for (int i = 1; i <= 5; i++) lua_pushvalue(L, i);
+    lua_pushcclosure(L, run_protected, 5);
     lua_setfield(L, LUA_REGISTRYINDEX, "fl.run");
     lua_settop(L, 0);
     if (b && fl_bindings_open_lua(L, b) == FL_OK && fl_sandbox_install(L, "fl") != FL_OK)
@@ -200,12 +287,19 @@ static lua_State *build_state(struct fl_shared *sh, fl_version *v, struct fl_lme
 }
 
 /* Take a state prebuilt for v by the loading thread, if one is left.  The
- * state's allocator is re-pointed at the context's accounting. */
+ * state's allocator is re-pointed at the context's accounting.  States
+ * another context parked there (m->ran) are never taken: they hold that
+ * context's data. */
 static int adopt_state(fl_ctx_t *ctx, fl_version *v)
 {
     struct fl_pooled p = {NULL, NULL};
     pthread_mutex_lock(&v->pool_mu);
-    if (v->npool) p = v->pool[--v->npool];
+    for (uint32_t i = v->npool; i-- > 0;)
+        if (!v->pool[i].m->ran) {
+            p = v->pool[i];
+            v->pool[i] = v->pool[--v->npool];
+            break;
+        }
     pthread_mutex_unlock(&v->pool_mu);
     if (!p.L) return 0;
     void *ud;
@@ -222,10 +316,11 @@ static int adopt_state(fl_ctx_t *ctx, fl_version *v)
     return 1;
 }
 
-/* The context moved to another version: hand its healthy state back to the
+/* The context moved to another version: hand its healthy state to the
  * version it was built for instead of closing it here (closing a state that
  * holds a large policy takes milliseconds).  It is closed with that version,
- * which the next load frees, off the decide path. */
+ * which the next load frees, off the decide path; marked `ran`, it is never
+ * adopted by another context. */
 static void park_state(fl_ctx_t *ctx)
 {
     fl_version *old = ctx->L_ver;
@@ -374,7 +469,12 @@ int fl_handler_run(fl_ctx_t *ctx, fl_version *v, const fl_rule *rule, const fl_e
         lua_pushlightuserdata(L, effects);
         lua_setfield(L, LUA_REGISTRYINDEX, FL_LUA_EFFECTS_KEY);
     }
-    fl_sandbox_arm(L, m, ctx->sh->opts->handler_budget_us);
+    const fl_engine_options_t *o = ctx->sh->opts;
+    uint32_t wall = o->handler_wall_us ? o->handler_wall_us
+                    : o->handler_budget_us > FL_DEFAULT_WALL_US / 10 ? o->handler_budget_us * 10u
+                                                                  : FL_DEFAULT_WALL_US;
+    m->ran = 1; /* holds this context's data from now on */
+    fl_sandbox_arm(L, m, o->handler_budget_us, wall);
     int prc = lua_pcall(L, 1, 1, 0);
     fl_sandbox_disarm(L, m);
     if (effects) {
@@ -387,7 +487,11 @@ int fl_handler_run(fl_ctx_t *ctx, fl_version *v, const fl_rule *rule, const fl_e
     if (m->cpu_hit) { /* even if the policy caught the error */
         rc = FL_EBUDGET_CPU;
         kind = FL_FAIL_CPU_BUDGET;
-        fl_sb_printf(err, "rule \"%.128s\": handler exceeded its CPU budget", rule->name);
+        if (m->wall_hit)
+            fl_sb_printf(err, "rule \"%.128s\": handler exceeded its wall-clock limit (%u ms)", rule->name,
+                         (unsigned)(wall / 1000));
+        else
+            fl_sb_printf(err, "rule \"%.128s\": handler exceeded its CPU budget", rule->name);
     } else if (m->mem_hit || prc == LUA_ERRMEM) {
         rc = FL_EBUDGET_MEM;
         kind = FL_FAIL_MEMORY_BUDGET;

@@ -10,7 +10,9 @@
  * Sizes are bounded: 16 fields, 4 KiB strings, `params`/`fallback` at most
  * 2048 values in all (shared sub-tables count each time they appear) and
  * 64 KiB of JSON.  A returned `message` is cut to the policy's
- * max_message_len like a rendered template.
+ * max_message_len like a rendered template.  No returned string (key or
+ * value, params and fallback included) may contain a NUL byte: C reads these
+ * as C strings, so "action\0junk" would otherwise be taken as "action".
  */
 #include <lauxlib.h>
 #include <lua.h>
@@ -53,6 +55,7 @@ static int apply_string(fl_ctx_t *ctx, lua_State *L, const char *key, fl_decisio
     size_t len;
     const char *s = lua_tolstring(L, -1, &len);
     if (len > FL_MAX_RETURN_STRING) return bad(err, "an oversized '%s'", key);
+    if (memchr(s, '\0', len)) return bad(err, "a '%s' with an embedded NUL byte", key);
     if (!fl_utf8_valid(s, len)) return bad(err, "a '%s' that is not valid UTF-8", key);
     if (strcmp(key, "category") == 0) {
         if (!fl_category_valid(s)) return bad(err, "an unknown category '%s'", s);
@@ -129,7 +132,12 @@ int fl_handler_apply(fl_ctx_t *ctx, lua_State *L, int t, fl_decision_t *d, fl_st
     while (rc == FL_OK && lua_next(L, t)) {
         if (++n > FL_MAX_RETURN_FIELDS) rc = bad(err, "%s", "too many fields");
         else if (lua_type(L, -2) != LUA_TSTRING) rc = bad(err, "%s", "a table with a non-string key");
-        else rc = apply_field(ctx, L, lua_tostring(L, -2), d, err);
+        else {
+            size_t klen;
+            const char *k = lua_tolstring(L, -2, &klen); /* a string key: no conversion */
+            rc = memchr(k, '\0', klen) ? bad(err, "a key '%s' with an embedded NUL byte", k)
+                                       : apply_field(ctx, L, k, d, err);
+        }
         lua_pop(L, 1);
     }
     if (rc != FL_OK) return rc == FL_ENOMEM ? FL_EHANDLER : rc;
@@ -156,7 +164,7 @@ static int to_json(lua_State *L, int idx, int depth, int *budget, json_t **out)
     case LUA_TSTRING: {
         size_t len;
         const char *s = lua_tolstring(L, idx, &len);
-        if (len > FL_MAX_RETURN_JSON || !fl_utf8_valid(s, len)) return -1;
+        if (len > FL_MAX_RETURN_JSON || memchr(s, '\0', len) || !fl_utf8_valid(s, len)) return -1;
         *out = json_stringn(s, len);
         return *out ? 0 : -1;
     }

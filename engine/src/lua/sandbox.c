@@ -13,9 +13,12 @@
  *     hook checks the clock.  The allocator and every library function that
  *     can loop in C (pattern matching, sort, coroutine resume) check the
  *     deadline themselves, because hooks only fire between VM instructions.
- *   - C stack: library functions that call back into Lua refuse to nest
- *     deeper than FL_CSTACK_MAX bytes of C stack (LuaJIT does not bound
- *     C-level recursion through resume, gsub or sort; it would crash).
+ *   - C stack: library functions that call back into Lua from C refuse to
+ *     nest deeper than FL_CSTACK_MAX bytes of C stack (LuaJIT does not
+ *     bound C-level recursion through resume, gsub, sort, format's
+ *     __tostring or os.time's __index; it would crash).  The list of such
+ *     functions is in docs/sandbox.md; test_cstack_every_library_function
+ *     recurses through every function on a 256 KiB thread stack.
  *   - Lua patterns: string.find/match/gmatch/gsub are reimplemented here
  *     with the same semantics plus a step meter: a catastrophic pattern is
  *     stopped by the CPU budget instead of running in C to completion.
@@ -237,6 +240,15 @@ static int build_env(lua_State *L)
     lua_pushvalue(L, LUA_GLOBALSINDEX);              /* 3 G */
     lua_newtable(L);                                 /* 4 B: the built-ins */
     copy_fields(L, G, B, k_base);
+    /* pcall, xpcall and tostring call a value they are given (tostring its
+     * __tostring) as VM fast functions.  Used as their own metamethods
+     * (__call = pcall, __tostring = tostring) LuaJIT crashes (SIGSEGV) or
+     * loops forever without running an instruction, so no hook can stop
+     * it.  As guarded C functions the same recursion goes through the C
+     * stack guard and the budget check. */
+    wrap_field(L, B, "pcall", sbx__guarded);
+    wrap_field(L, B, "xpcall", sbx__guarded);
+    wrap_field(L, B, "tostring", sbx__guarded);
     lua_pushnil(L);                                  /* the declaration functions */
     while (lua_next(L, api)) {
         lua_pushvalue(L, -2);
@@ -248,6 +260,9 @@ static int build_env(lua_State *L)
     lua_getfield(L, G, "string");                    /* 5 */
     lua_newtable(L);                                 /* 6 the allowlisted string table */
     copy_fields(L, 5, 6, k_string);
+    /* format("%s", t) calls t's __tostring from C (lua_call): guarded like
+     * every library function that re-enters Lua from C (docs/sandbox.md). */
+    wrap_field(L, 6, "format", sbx__guarded);
     lua_pushcfunction(L, sbx__l_find);
     lua_setfield(L, 6, "find");
     lua_pushcfunction(L, sbx__l_match);
@@ -283,6 +298,7 @@ static int build_env(lua_State *L)
     lua_newtable(L);
     copy_fields(L, 5, 6, k_os);
     wrap_field(L, 6, "date", sbx__os_date);
+    wrap_field(L, 6, "time", sbx__guarded); /* reads its table with __index */
     push_proxy(L, 6);
     lua_setfield(L, B, "os");
     lua_settop(L, 4);
@@ -460,7 +476,7 @@ int fl_sandbox_run_sources(lua_State *L, const fl_version *v, struct fl_lmem *me
                                "binary (precompiled) chunks are not accepted");
         char chunk[300];
         snprintf(chunk, sizeof chunk, "@%s", v->src_names[i]);
-        fl_sandbox_arm(L, mem, budget_us);
+        fl_sandbox_arm(L, mem, budget_us, budget_us * FL_LOAD_WALL_FACTOR);
         int lrc = luaL_loadbuffer(L, v->src_texts[i], v->src_lens[i], chunk);
         int rc = lrc == 0 ? lua_pcall(L, 0, 0, 0) : lrc;
         fl_sandbox_disarm(L, mem);
@@ -476,7 +492,7 @@ int fl_sandbox_run_sources(lua_State *L, const fl_version *v, struct fl_lmem *me
     /* Declarations must be plain data before C code reads them. */
     lua_getfield(L, LUA_REGISTRYINDEX, "fl.check");
     lua_pushnumber(L, FL_DECL_MAX_NODES);
-    fl_sandbox_arm(L, mem, budget_us);
+    fl_sandbox_arm(L, mem, budget_us, budget_us * FL_LOAD_WALL_FACTOR);
     int rc = lua_pcall(L, 1, 0, 0);
     fl_sandbox_disarm(L, mem);
     if (rc != 0) {

@@ -45,12 +45,18 @@ int fl_handler_apply(fl_ctx_t *ctx, struct lua_State *L, int t, fl_decision_t *d
  * The JIT compiler is off so the budget hook always fires.  NULL on failure
  * (diag says why). */
 struct lua_State *fl_sandbox_new(struct fl_lmem *mem, uint64_t seed, fl_diag_t *diag);
-/* Run v's sources in L under a CPU budget of budget_us.  On success the
+/* Run v's sources in L under a CPU budget of budget_us per file (and a
+ * wall-clock limit of FL_LOAD_WALL_FACTOR times that).  On success the
  * declarations table is on top of the stack. */
 int fl_sandbox_run_sources(struct lua_State *L, const fl_version *v, struct fl_lmem *mem,
                            uint32_t budget_us, fl_diag_t *diag);
-/* Arm / disarm the CPU budget: the hook raises an error once past it. */
-void fl_sandbox_arm(struct lua_State *L, struct fl_lmem *mem, uint32_t budget_us);
+/* Arm / disarm the budget of one call: budget_us of this thread's CPU time,
+ * and wall_us of wall-clock time (at least budget_us) for a call that waits
+ * (sleeps in a binding).  Past either, the hook raises an error (cpu_hit,
+ * plus wall_hit for the wall-clock limit).  Time the thread spends
+ * descheduled or blocked is not charged to the CPU budget. */
+#define FL_LOAD_WALL_FACTOR 4u
+void fl_sandbox_arm(struct lua_State *L, struct fl_lmem *mem, uint32_t budget_us, uint32_t wall_us);
 void fl_sandbox_disarm(struct lua_State *L, struct fl_lmem *mem);
 
 #endif /* FL_SANDBOX_H */

@@ -1,8 +1,20 @@
 /*
  * sandbox_budget.c -- the budgets that bound sandboxed Lua (docs/sandbox.md):
- * the capped allocator, the in-thread deadline and C-stack checks, the
- * per-engine watchdog thread that stops a state past its deadline, and the
+ * the capped allocator, the in-thread budget and C-stack checks, the
+ * per-engine watchdog thread that stops a state past its budget, and the
  * failure counters with their once-per-kind log.
+ *
+ * The CPU budget counts the calling thread's CPU time (its
+ * CLOCK_THREAD_CPUTIME_ID clock), so time the thread spends descheduled or
+ * blocked (another thread holds the core, a binding waits on fsync) is not
+ * charged; a separate, larger wall-clock limit stops a call that sleeps.
+ * Reading a thread CPU clock is a system call (~1 us here, no vDSO), so the
+ * deciding thread never reads it in watchdog mode: the watchdog reads the
+ * armed thread's clock (pthread_getcpuclockid) when it first sees the call
+ * and then only once the wall time since that observation exceeds what is
+ * left of the budget (a thread cannot spend CPU faster than wall time).
+ * CPU spent before the watchdog's first observation (at most a tick) is not
+ * counted: a late stop by up to a tick, never a spurious one.
  */
 #define _GNU_SOURCE /* memmem */
 #include <errno.h>
@@ -19,6 +31,23 @@
 
 #include "sandbox_internal.h"
 
+/* This thread's CPU time in ns (0 if the clock cannot be read). */
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* CPU time of the thread whose clock is clk; 0 on failure. */
+static int clock_ns(clockid_t clk, uint64_t *out)
+{
+    struct timespec ts;
+    if (clock_gettime(clk, &ts) != 0) return 0;
+    *out = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return 1;
+}
+
 /* ======================================================================== */
 /* Allocator, hook, in-thread checks                                        */
 /* ======================================================================== */
@@ -32,7 +61,9 @@ struct fl_lmem *sbx__lmem_of(lua_State *L)
     return ud;
 }
 
-/* Past the deadline: from here on every instruction raises the error, so a
+static int sbx__over_budget(struct fl_lmem *m);
+
+/* Past the budget: from here on every instruction raises the error, so a
  * pcall in the policy cannot swallow it and carry on.  In watchdog mode the
  * watchdog owns the hook and has already set it. */
 static void sbx__stop_everything(lua_State *L, struct fl_lmem *m)
@@ -58,7 +89,7 @@ void *sbx__capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         m->since_check += nsize - osize;
         if (m->since_check > FL_ALLOC_CHECK_BYTES) {
             m->since_check = 0;
-            if (m->deadline_ns && fl_mono_ns() > m->deadline_ns) {
+            if (sbx__over_budget(m)) {
                 sbx__stop_everything(m->L, m);
                 return NULL; /* raises a memory error now; cpu_hit says why */
             }
@@ -69,23 +100,23 @@ void *sbx__capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     return p;
 }
 
+static void budget_error(lua_State *L, struct fl_lmem *m)
+{
+    sbx__stop_everything(L, m);
+    luaL_error(L, m->wall_hit ? "wall-clock limit exceeded" : "CPU budget exhausted");
+}
+
 void sbx__budget_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
     struct fl_lmem *m = sbx__lmem_of(L);
-    if (m->deadline_ns && fl_mono_ns() > m->deadline_ns) {
-        sbx__stop_everything(L, m);
-        luaL_error(L, "CPU budget exhausted");
-    }
+    if (sbx__over_budget(m)) budget_error(L, m);
 }
 
-/* For library functions: raise the budget error if the deadline passed. */
+/* For library functions: raise the budget error if the budget is spent. */
 void sbx__check_deadline(lua_State *L, struct fl_lmem *m)
 {
-    if (m->deadline_ns && fl_mono_ns() > m->deadline_ns) {
-        sbx__stop_everything(L, m);
-        luaL_error(L, "CPU budget exhausted");
-    }
+    if (sbx__over_budget(m)) budget_error(L, m);
 }
 
 /* For library functions that call back into Lua: bound the C stack. */
@@ -104,8 +135,17 @@ enum { WD_IDLE, WD_ARMED, WD_FIRING };
 
 struct fl_wd_slot {
     atomic_int state;
-    _Atomic uint64_t deadline;
-    uint64_t fired_at;        /* watchdog-private */
+    /* The armed call, written by the owner before it stores ARMED; seq is
+     * bumped by every arm so the watchdog can tell calls apart. */
+    _Atomic uint64_t seq, budget_ns, wall_start, wall_deadline;
+    atomic_int clk;           /* the owner thread's CPU clock (a clockid_t)   */
+    atomic_int stop;          /* set by the watchdog before the hook: 1 CPU, 2 wall */
+    /* watchdog-private */
+    uint64_t obs_seq;         /* the call last observed                       */
+    uint64_t obs_cpu;         /* owner's CPU clock when first observed         */
+    uint64_t next_read;       /* wall time before which the budget cannot be spent */
+    int obs_ok;               /* obs_cpu could be read                        */
+    uint64_t fired_at;
     lua_State *L;             /* written by the owner only while IDLE */
     struct fl_sbx *sbx;
     struct fl_wd_slot *prev, *next;
@@ -140,11 +180,35 @@ static void *wd_main(void *arg)
         for (struct fl_wd_slot *w = s->slots; w; w = w->next) {
             if (atomic_load(&w->state) != WD_ARMED) continue;
             armed = 1;
-            uint64_t dl = atomic_load(&w->deadline);
-            if (!dl || now <= dl) continue;
+            uint64_t seq = atomic_load(&w->seq);
+            uint64_t budget = atomic_load(&w->budget_ns), wall_dl = atomic_load(&w->wall_deadline);
+            clockid_t clk = (clockid_t)atomic_load(&w->clk);
+            if (seq != w->obs_seq) { /* a new call: take its CPU baseline */
+                w->obs_seq = seq;
+                w->obs_ok = clock_ns(clk, &w->obs_cpu);
+                w->next_read = now + budget;
+                w->fired_at = 0;
+            }
+            int why = 0;
+            if (wall_dl && now > wall_dl) {
+                why = 2;
+            } else if (w->obs_ok && budget && now >= w->next_read) {
+                uint64_t c, used;
+                if (clock_ns(clk, &c)) {
+                    used = c > w->obs_cpu ? c - w->obs_cpu : 0;
+                    if (used > budget) why = 1;
+                    else w->next_read = now + (budget - used);
+                }
+            }
+            if (!why) continue;
             int exp = WD_ARMED;
             if (w->fired_at && now - w->fired_at < 20 * FL_WD_TICK_NS) continue;
             if (!atomic_compare_exchange_strong(&w->state, &exp, WD_FIRING)) continue;
+            if (atomic_load(&w->seq) != seq) { /* re-armed meanwhile: not this call */
+                atomic_store(&w->state, WD_ARMED);
+                continue;
+            }
+            atomic_store(&w->stop, why);
             /* The owner cannot disarm (or close the state) while FIRING.
              * lua_sethook is the one LuaJIT call meant to be made
              * asynchronously (the standalone interpreter calls it from a
@@ -215,7 +279,12 @@ void fl_sbx_attach(struct fl_sbx *s, struct fl_lmem *m)
     struct fl_wd_slot *w = calloc(1, sizeof *w);
     if (!w) return;
     atomic_init(&w->state, WD_IDLE);
-    atomic_init(&w->deadline, 0);
+    atomic_init(&w->seq, 0);
+    atomic_init(&w->budget_ns, 0);
+    atomic_init(&w->wall_start, 0);
+    atomic_init(&w->wall_deadline, 0);
+    atomic_init(&w->clk, 0);
+    atomic_init(&w->stop, 0);
     w->L = m->L;
     w->sbx = s;
     pthread_mutex_lock(&s->mu);
@@ -275,15 +344,52 @@ static int wd_ready(struct fl_sbx *s, uint64_t now)
     }
 }
 
-void fl_sandbox_arm(lua_State *L, struct fl_lmem *m, uint32_t budget_us)
+/* Is the armed call past its budget?  Watchdog mode: the watchdog said so
+ * (a flag; no clock read).  Count-hook mode: the wall-clock limit, then --
+ * only once enough wall time passed for the budget to be spent at all --
+ * this thread's CPU clock. */
+static int sbx__over_budget(struct fl_lmem *m)
+{
+    if (m->cpu_hit) return 1;
+    if (!m->budget_ns) return 0;
+    if (m->armed == 1 && m->slot) {
+        int why = atomic_load_explicit(&m->slot->stop, memory_order_relaxed);
+        if (!why) return 0;
+        m->wall_hit = why == 2;
+        return 1;
+    }
+    uint64_t now = fl_mono_ns();
+    if (now > m->wall_deadline_ns) {
+        m->wall_hit = 1;
+        return 1;
+    }
+    if (now < m->next_cpu_check_ns) return 0;
+    uint64_t c = thread_cpu_ns();
+    uint64_t used = c > m->cpu_start_ns ? c - m->cpu_start_ns : 0;
+    if (used > m->budget_ns) return 1;
+    m->next_cpu_check_ns = now + (m->budget_ns - used);
+    return 0;
+}
+
+/* Count-hook mode needs the CPU clock at arm (a system call; watchdog mode
+ * leaves this to the watchdog). */
+static void count_mode_start(struct fl_lmem *m)
+{
+    m->cpu_start_ns = thread_cpu_ns();
+    m->next_cpu_check_ns = m->wall_start_ns + m->budget_ns;
+}
+
+void fl_sandbox_arm(lua_State *L, struct fl_lmem *m, uint32_t budget_us, uint32_t wall_us)
 {
     uint64_t now = fl_mono_ns();
-    m->cpu_hit = m->mem_hit = 0;
+    m->cpu_hit = m->mem_hit = m->wall_hit = 0;
     m->since_check = 0;
     m->steps = 0;
     m->L = L;
     m->stack_base = (uintptr_t)__builtin_frame_address(0);
-    m->deadline_ns = now + (uint64_t)budget_us * 1000u;
+    m->budget_ns = (uint64_t)(budget_us ? budget_us : 1) * 1000u;
+    m->wall_start_ns = now;
+    m->wall_deadline_ns = now + (uint64_t)(wall_us > budget_us ? wall_us : budget_us) * 1000u;
     /* Whatever happened to this state before, its code runs interpreted:
      * the compiler off, and any trace compiled while it was on flushed
      * (switching off alone keeps entering existing traces, where hooks
@@ -293,9 +399,15 @@ void fl_sandbox_arm(lua_State *L, struct fl_lmem *m, uint32_t budget_us)
     luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_FLUSH);
     struct fl_wd_slot *w = m->slot;
     if (w) {
+        clockid_t clk;
+        if (pthread_getcpuclockid(pthread_self(), &clk) != 0) clk = CLOCK_THREAD_CPUTIME_ID;
         w->L = L;
-        w->fired_at = 0;
-        atomic_store(&w->deadline, m->deadline_ns);
+        atomic_store_explicit(&w->budget_ns, m->budget_ns, memory_order_relaxed);
+        atomic_store_explicit(&w->wall_start, now, memory_order_relaxed);
+        atomic_store_explicit(&w->wall_deadline, m->wall_deadline_ns, memory_order_relaxed);
+        atomic_store_explicit(&w->clk, (int)clk, memory_order_relaxed);
+        atomic_store_explicit(&w->stop, 0, memory_order_relaxed);
+        atomic_fetch_add(&w->seq, 1);
         atomic_store(&w->state, WD_ARMED);
         /* Watchdog mode needs a live watchdog; otherwise (first call after
          * an idle spell, starved, or forked away) use the count hook for
@@ -306,14 +418,17 @@ void fl_sandbox_arm(lua_State *L, struct fl_lmem *m, uint32_t budget_us)
                 exp = WD_ARMED;
                 sched_yield();
             }
+            count_mode_start(m);
             lua_sethook(L, sbx__budget_hook, LUA_MASKCOUNT, FL_HOOK_EVERY);
             m->armed = 2; /* 2: count-hook mode although registered */
             return;
         }
+        m->armed = 1;
     } else {
+        count_mode_start(m);
         lua_sethook(L, sbx__budget_hook, LUA_MASKCOUNT, FL_HOOK_EVERY);
+        m->armed = 2;
     }
-    m->armed = 1;
 }
 
 void fl_sandbox_disarm(lua_State *L, struct fl_lmem *m)
@@ -327,7 +442,7 @@ void fl_sandbox_disarm(lua_State *L, struct fl_lmem *m)
         }
     }
     m->armed = 0;
-    m->deadline_ns = 0;
+    m->budget_ns = 0;
     m->stack_base = 0;
     lua_sethook(L, NULL, 0, 0);
 }

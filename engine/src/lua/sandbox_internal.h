@@ -24,8 +24,11 @@
 #define FL_ALLOC_CHECK_BYTES (256u << 10)
 /* Metered library steps between two clock reads. */
 #define FL_STEP_CHECK 4096u
-/* C stack a policy may make the engine use through nested callbacks. */
-#define FL_CSTACK_MAX (160u << 10)
+/* C stack a policy may make the engine use through nested callbacks,
+ * counted from the frame that armed the call.  With the host's own frames
+ * and LuaJIT's error unwinding this fits a 256 KiB thread stack (the
+ * documented minimum; docs/sandbox.md). */
+#define FL_CSTACK_MAX (128u << 10)
 /* Watchdog tick, and how long it stays awake without any armed state. */
 #define FL_WD_TICK_NS 1000000ull
 #define FL_WD_IDLE_TICKS 2000u
