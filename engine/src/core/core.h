@@ -66,6 +66,12 @@ struct fl_event {
     int has_elapsed;
     fl_tag *tags;
     uint32_t ntags, tags_cap;
+    /* Hash index over tags (open addressing, tag index + 1, 0 = empty),
+     * built once an event has more than FL_TAG_SCAN tags so that adding and
+     * looking up tags stays O(1) however many there are (event.c). */
+    uint32_t *tag_slots;
+    uint32_t tag_slots_cap;          /* power of two, 0 when not allocated  */
+    uint32_t tag_indexed;            /* tags covered by the index (0: none) */
     struct fl_event *cause;          /* owned, may be NULL                  */
 };
 

