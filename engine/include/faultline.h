@@ -174,8 +174,10 @@ typedef struct fl_engine_options {
     uint32_t versions_kept;
     /* Seed for ids and jitter; 0 means seeded from the OS. */
     uint64_t seed;
-    /* Maximum length of a rendered message in bytes.  Default 1024; a
-     * policy may lower it. */
+    /* Maximum length of a rendered message in bytes.  Default 1024; values
+     * below 16 are taken as 16; a policy may lower it.  Rendering stops at
+     * this length (a longer message ends in "..."), so a template that
+     * repeats a large capture costs no more memory than this. */
     uint32_t max_message_len;
     /* Resource checks, storage actions and checkpoints offered to handler
      * functions as the `fl` module.  Optional; not owned (must outlive the

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "flt.h"
+#include "core.h" /* ctx internals: how large the render buffer grew */
 
 /* ---- point 3: tags are indexed ------------------------------------------ */
 
@@ -65,11 +66,45 @@ static void test_many_tags_json_match(void **state)
     flt_close(&t);
 }
 
+/* ---- point 4: templates stop at the length limit ------------------------ */
+
+/* A template repeating a 64 KiB capture 2,000 times asked for 128 MB before
+ * the fix; rendering must stop at max_message_len (the scratch buffer stays
+ * small) and the message ends in an ellipsis. */
+static void test_template_bomb_bounded(void **state)
+{
+    (void)state;
+    size_t reps = 2000, cap = 64 + reps * 5 + 400;
+    char *src = malloc(cap);
+    size_t n = (size_t)snprintf(src, cap, "policy { name = 't', version = '1' }\n"
+                                "rule 'bomb' { when = { message = re[[(?<big>x+)]] }, category = 'internal',"
+                                " }\nmessages 'en' { internal = '");
+    for (size_t i = 0; i < reps; i++) n += (size_t)snprintf(src + n, cap - n, "{big}");
+    snprintf(src + n, cap - n, "' }\n");
+    flt t;
+    flt_open(&t, src);
+    free(src);
+    size_t mlen = 64 * 1024;
+    char *msg = malloc(mlen + 1);
+    memset(msg, 'x', mlen);
+    msg[mlen] = '\0';
+    assert_int_equal(fl_event_set(t.ev, FL_FIELD_MESSAGE, msg, mlen), FL_OK);
+    free(msg);
+    assert_int_equal(fl_decide(t.ctx, t.ev, NULL, 0, t.d), FL_OK);
+    assert_string_equal(fl_decision_rule(t.d), "bomb");
+    const char *m = fl_decision_message(t.d);
+    assert_int_equal(strlen(m), 1024);
+    assert_memory_equal(m + 1021, "\xe2\x80\xa6", 3);
+    assert_true(t.ctx->scratch.cap < 64 * 1024); /* was >= 128 MB */
+    flt_close(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_many_tags_later_wins),
         cmocka_unit_test(test_many_tags_json_match),
+        cmocka_unit_test(test_template_bomb_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -415,7 +415,10 @@ const char *fl_decision_get(const fl_decision_t *d, enum fl_dstr which);
 
 
 
-/* template.c: render into sb; NULL-safe; returns 0 or -1 (ENOMEM). */
+/* template.c: render into sb, appending at most env->limit bytes (0: no
+ * output at all) -- rendering stops there, so the memory a render takes is
+ * bounded by the limit whatever the template repeats.  NULL-safe; returns 1
+ * when the output was cut at the limit, 0 when it is complete, -1 (ENOMEM). */
 struct fl_render_env {
     const fl_eview *ev;
     const fl_capture *caps;
@@ -423,6 +426,7 @@ struct fl_render_env {
     const char *category;
     int attempts_left;
     int64_t delay_ms;
+    size_t limit;
 };
 int fl_template_render(const fl_template *t, const struct fl_render_env *env, fl_strbuf *sb);
 

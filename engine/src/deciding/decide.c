@@ -116,7 +116,8 @@ static void render_message(fl_ctx_t *ctx, const fl_version *v, const fl_rule *r,
         return;
     }
     struct fl_render_env env = {ev, ctx->caps, ctx->ncaps, fl_decision_get(d, FL_DS_CATEGORY),
-                                d->attempts_left, d->action == FL_ACTION_RETRY ? d->delay_ms : -1};
+                                d->attempts_left, d->action == FL_ACTION_RETRY ? d->delay_ms : -1,
+                                (size_t)v->max_message_len + 1 /* one more: tells a cut */};
     fl_sb_clear(&ctx->scratch);
     fl_template_render(t, &env, &ctx->scratch);
     size_t len = ctx->scratch.len;
@@ -189,7 +190,8 @@ static void apply_resilience(fl_ctx_t *ctx, const fl_rule *r, const fl_eview *ev
     fl_resil_t *res = ctx->sh->resil;
     char key[256] = "";
     if (r->breaker_key) {
-        struct fl_render_env env = {ev, ctx->caps, ctx->ncaps, fl_decision_get(d, FL_DS_CATEGORY), -1, -1};
+        struct fl_render_env env = {ev, ctx->caps, ctx->ncaps, fl_decision_get(d, FL_DS_CATEGORY), -1, -1,
+                                    sizeof key - 1};
         fl_sb_clear(&ctx->scratch);
         fl_template_render(r->breaker_key, &env, &ctx->scratch);
         snprintf(key, sizeof key, "%s", fl_sb_cstr(&ctx->scratch));

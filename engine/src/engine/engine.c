@@ -32,6 +32,7 @@ static void default_options(fl_engine_options_t *o)
     if (!o->match_limit) o->match_limit = 100000;
     if (!o->versions_kept) o->versions_kept = 8;
     if (!o->max_message_len) o->max_message_len = 1024;
+    if (o->max_message_len < 16) o->max_message_len = 16; /* room for a cut and its ellipsis */
 }
 
 int fl_engine_new(const fl_engine_options_t *opts, fl_engine_t **out)
