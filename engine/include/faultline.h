@@ -401,6 +401,13 @@ FL_EXTERN const char *fl_decision_fingerprint(const fl_decision_t *d);
 FL_EXTERN const char *fl_decision_rule(const fl_decision_t *d);
 FL_EXTERN const char *fl_decision_policy_version(const fl_decision_t *d); /* version id */
 FL_EXTERN const char *fl_decision_error(const fl_decision_t *d);    /* NULL unless failed */
+/* Why the recovery was changed, NULL when it was not: "attempts_exhausted",
+ * "time_budget_exhausted", "breaker_open", "retry_budget_exhausted" (the
+ * action became fail), or "retry_after_capped" (action retry: the event's
+ * Retry-After asked for longer than the policy allows -- max_delay_ms, or
+ * the retry's opt-in max_retry_after_ms -- and delay_ms is that cap).
+ * Also the "reason" field of the JSON form. */
+FL_EXTERN const char *fl_decision_reason(const fl_decision_t *d);
 /* JSON text of `params` / `fallback`, NULL when absent. */
 FL_EXTERN const char *fl_decision_params_json(const fl_decision_t *d);
 FL_EXTERN const char *fl_decision_fallback_json(const fl_decision_t *d);

@@ -99,12 +99,69 @@ static void test_template_bomb_bounded(void **state)
     flt_close(&t);
 }
 
+/* ---- point 5: Retry-After is capped ---------------------------------------- */
+
+static const char k_ra_policy[] =
+    "policy { name = 't', version = '1' }\n"
+    "rule 'ra' { when = { op = 'ra' }, category = 'unavailable',"
+    "  recovery = retry { backoff = 'constant', base_ms = 100, jitter = 'none', max_delay_ms = 20000 } }\n"
+    "rule 'big' { when = { op = 'big' }, category = 'unavailable',"
+    "  recovery = retry { backoff = 'constant', base_ms = 100, jitter = 'none', max_delay_ms = 20000,"
+    "                     max_retry_after_ms = 3600000 } }\n";
+
+static void test_retry_after_capped(void **state)
+{
+    (void)state;
+    flt t;
+    flt_open(&t, k_ra_policy);
+    /* delta seconds: three years asked, the cap given, and the decision says so */
+    assert_int_equal(flt_decide(&t, "{\"op\":\"ra\",\"tags\":{\"retry_after\":\"99999999\"}}"), FL_OK);
+    assert_int_equal(fl_decision_action(t.d), FL_ACTION_RETRY);
+    assert_int_equal(fl_decision_delay_ms(t.d), 20000);
+    assert_non_null(fl_decision_reason(t.d));
+    assert_string_equal(fl_decision_reason(t.d), "retry_after_capped");
+    assert_non_null(strstr(fl_decision_to_json(t.d), "\"reason\":\"retry_after_capped\""));
+    /* an HTTP-date in year 9999 */
+    assert_int_equal(flt_decide(&t, "{\"op\":\"ra\",\"tags\":{\"retry_after\":\"Fri, 31 Dec 9999 23:59:59 GMT\"}}"),
+                     FL_OK);
+    assert_int_equal(fl_decision_delay_ms(t.d), 20000);
+    assert_string_equal(fl_decision_reason(t.d), "retry_after_capped");
+    /* under the cap: honoured, no reason */
+    assert_int_equal(flt_decide(&t, "{\"op\":\"ra\",\"tags\":{\"retry_after\":\"15\"}}"), FL_OK);
+    assert_int_equal(fl_decision_delay_ms(t.d), 15000);
+    assert_null(fl_decision_reason(t.d));
+    /* opt-in: a larger hard maximum */
+    assert_int_equal(flt_decide(&t, "{\"op\":\"big\",\"tags\":{\"retry_after\":\"1800\"}}"), FL_OK);
+    assert_int_equal(fl_decision_delay_ms(t.d), 1800000);
+    assert_null(fl_decision_reason(t.d));
+    assert_int_equal(flt_decide(&t, "{\"op\":\"big\",\"tags\":{\"retry_after\":\"99999999\"}}"), FL_OK);
+    assert_int_equal(fl_decision_delay_ms(t.d), 3600000);
+    assert_string_equal(fl_decision_reason(t.d), "retry_after_capped");
+    flt_close(&t);
+}
+
+static void test_retry_after_max_validated(void **state)
+{
+    (void)state;
+    fl_diag_t d;
+    assert_int_equal(flt_load_status("rule 'x' { when = { op = 'x' }, category = 'unavailable',"
+                                     " recovery = retry { max_delay_ms = 5000, max_retry_after_ms = 100 } }\n"
+                                     "rule 'y' { when = { op = 'y' }, category = 'internal' }\n", &d),
+                     FL_EPOLICY_SCHEMA);
+    assert_non_null(strstr(d.message, "max_retry_after_ms"));
+    assert_int_equal(flt_load_status("rule 'x' { when = { op = 'x' }, category = 'unavailable',"
+                                     " recovery = retry { max_retry_after_ms = 1e12 } }\n", &d),
+                     FL_EPOLICY_SCHEMA);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_many_tags_later_wins),
         cmocka_unit_test(test_many_tags_json_match),
         cmocka_unit_test(test_template_bomb_bounded),
+        cmocka_unit_test(test_retry_after_capped),
+        cmocka_unit_test(test_retry_after_max_validated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -135,6 +135,7 @@ typedef struct fl_recovery {
     double base_ms, factor, max_delay_ms, budget_ms; /* budget < 0: none  */
     int max_attempts;
     int honor_retry_after;
+    double max_retry_after_ms; /* opt-in hard maximum for Retry-After; 0: max_delay_ms */
     char *fallback_json;  /* owned JSON text for FL_ACTION_FALLBACK       */
 } fl_recovery;
 

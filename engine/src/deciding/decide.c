@@ -57,7 +57,16 @@ static void apply_recovery(fl_ctx_t *ctx, const fl_recovery *rec, const fl_eview
     int64_t delay = fl_backoff_delay(rec, attempt, &ctx->rng), ra;
     uint32_t len;
     const char *t = rec->honor_retry_after ? fl_eview_tag(ev, "retry_after", &len) : NULL;
-    if (t && fl_retry_after_ms(t, len, fl_now_ms(), &ra) == 0 && ra > delay) delay = ra;
+    if (t && fl_retry_after_ms(t, len, fl_now_ms(), &ra) == 0 && ra > delay) {
+        /* The server's Retry-After raises the delay, but never past the cap:
+         * max_delay_ms, or the policy's explicit max_retry_after_ms. */
+        double cap = rec->max_retry_after_ms > rec->max_delay_ms ? rec->max_retry_after_ms : rec->max_delay_ms;
+        if ((double)ra > cap) {
+            ra = (int64_t)cap;
+            fl_decision_put(d, FL_DS_REASON, "retry_after_capped", 18);
+        }
+        if (ra > delay) delay = ra;
+    }
     if (rec->budget_ms >= 0 && ev->ev->elapsed_ms + (double)delay > rec->budget_ms) {
         d->action = FL_ACTION_FAIL;
         fl_decision_put(d, FL_DS_REASON, "time_budget_exhausted", 21);
