@@ -331,7 +331,8 @@ FL_EXTERN void fl_event_reset(fl_event_t *ev);
 FL_EXTERN int fl_event_set(fl_event_t *ev, fl_field field, const char *value, size_t len);
 /* attempt >= 1 (FL_EINVAL otherwise). */
 FL_EXTERN int fl_event_set_attempt(fl_event_t *ev, int attempt);
-/* elapsed_ms >= 0 (FL_EINVAL otherwise). */
+/* 0 <= elapsed_ms <= 1e12 (about 31.7 years); FL_EINVAL otherwise (also
+ * for NaN and infinities).  The JSON reader applies the same range. */
 FL_EXTERN int fl_event_set_elapsed_ms(fl_event_t *ev, double elapsed_ms);
 /* Add or replace a string tag.  Same checks as fl_event_set (FL_EINVAL also
  * for an empty key; FL_ETOOBIG when key and value exceed 1 MiB together). */

@@ -154,6 +154,49 @@ static void test_retry_after_max_validated(void **state)
                      FL_EPOLICY_SCHEMA);
 }
 
+/* ---- point 7: float-to-int conversions are validated where values enter --- */
+
+static void test_elapsed_out_of_range(void **state)
+{
+    (void)state;
+    flt t;
+    flt_open(&t, "breaker 'b' { key = '{op}' }\n"
+                 "rule 'x' { when = { op = 'x' }, category = 'unavailable', breaker = 'b' }\n");
+    fl_diag_t d;
+    const char *huge = "{\"op\":\"x\",\"elapsed_ms\":1e308}";
+    assert_int_equal(fl_event_from_json(t.ev, huge, strlen(huge), &d), FL_EPARSE_TYPE);
+    assert_non_null(strstr(d.message, "elapsed_ms"));
+    const char *big = "{\"op\":\"x\",\"elapsed_ms\":1e13}";
+    assert_int_equal(fl_event_from_json(t.ev, big, strlen(big), &d), FL_EPARSE_TYPE);
+    assert_int_equal(fl_event_set_elapsed_ms(t.ev, 1e308), FL_EINVAL);
+    assert_int_equal(fl_event_set_elapsed_ms(t.ev, INFINITY), FL_EINVAL);
+    assert_int_equal(fl_event_set_elapsed_ms(t.ev, NAN), FL_EINVAL);
+    assert_int_equal(fl_event_set_elapsed_ms(t.ev, -1), FL_EINVAL);
+    /* the largest accepted value decides (and feeds the breaker) cleanly */
+    const char *max = "{\"op\":\"x\",\"elapsed_ms\":1e12}";
+    assert_int_equal(fl_event_from_json(t.ev, max, strlen(max), &d), FL_OK);
+    assert_int_equal(fl_decide(t.ctx, t.ev, NULL, 0, t.d), FL_OK);
+    assert_string_equal(fl_decision_rule(t.d), "x");
+    assert_int_equal(fl_event_set_elapsed_ms(t.ev, 1e12), FL_OK);
+    assert_int_equal(fl_decide(t.ctx, t.ev, NULL, 0, t.d), FL_OK);
+    flt_close(&t);
+}
+
+static void test_priority_out_of_range(void **state)
+{
+    (void)state;
+    fl_diag_t d;
+    assert_int_equal(flt_load_status("rule 'x' { when = { op = 'x' }, category = 'internal', priority = 1e300 }\n", &d),
+                     FL_EPOLICY_SCHEMA);
+    assert_non_null(strstr(d.message, "priority"));
+    assert_int_equal(flt_load_status("rule 'x' { when = { op = 'x' }, category = 'internal', priority = 0/0 }\n", &d),
+                     FL_EPOLICY_SCHEMA);
+    assert_int_equal(flt_load_status("rule 'x' { when = { op = 'x' }, category = 'internal', priority = 2.5 }\n", &d),
+                     FL_EPOLICY_SCHEMA);
+    assert_int_equal(flt_load_status("rule 'x' { when = { op = 'x' }, category = 'internal', priority = -1000000 }\n", &d),
+                     FL_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -162,6 +205,8 @@ int main(void)
         cmocka_unit_test(test_template_bomb_bounded),
         cmocka_unit_test(test_retry_after_capped),
         cmocka_unit_test(test_retry_after_max_validated),
+        cmocka_unit_test(test_elapsed_out_of_range),
+        cmocka_unit_test(test_priority_out_of_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -51,6 +51,9 @@ struct fl_lmem {
 
 #define FL_MAX_CAUSE_DEPTH 8
 #define FL_MAX_EVENT_BYTES (1u << 20)
+/* elapsed_ms above this (about 31.7 years) is refused where it enters (the
+ * setter and the JSON reader): it is converted to integer nanoseconds later. */
+#define FL_MAX_ELAPSED_MS 1e12
 
 typedef struct fl_tag {
     uint32_t key_off, key_len, val_off, val_len;

@@ -89,7 +89,7 @@ int fl_event_set_attempt(fl_event_t *ev, int attempt)
 
 int fl_event_set_elapsed_ms(fl_event_t *ev, double ms)
 {
-    if (!ev || !(ms >= 0) || !isfinite(ms)) return FL_EINVAL;
+    if (!ev || !(ms >= 0 && ms <= FL_MAX_ELAPSED_MS)) return FL_EINVAL; /* also NaN, inf */
     ev->elapsed_ms = ms;
     ev->has_elapsed = 1;
     return FL_OK;
@@ -332,8 +332,8 @@ static int read_numbers(fl_event_t *ev, json_t *obj, fl_diag_t *d)
     }
     json_t *e = json_object_get(obj, "elapsed_ms");
     if (e && !json_is_null(e)) {
-        if (!json_is_number(e) || json_number_value(e) < 0)
-            return type_error(d, "elapsed_ms", "a number >= 0");
+        if (!json_is_number(e) || !(json_number_value(e) >= 0 && json_number_value(e) <= FL_MAX_ELAPSED_MS))
+            return type_error(d, "elapsed_ms", "a number between 0 and 1e12");
         ev->elapsed_ms = json_number_value(e);
         ev->has_elapsed = 1;
     }

@@ -206,7 +206,7 @@ static void apply_resilience(fl_ctx_t *ctx, const fl_rule *r, const fl_eview *ev
         snprintf(key, sizeof key, "%s", fl_sb_cstr(&ctx->scratch));
     }
     fl_resil_outcome_t o = {r->breaker, r->retry_budget, key, fl_decision_get(d, FL_DS_CATEGORY),
-                            ev->ev->has_elapsed ? (int64_t)(ev->ev->elapsed_ms * 1e6) : -1, ev->ev->attempt};
+                            ev->ev->has_elapsed && ev->ev->elapsed_ms <= FL_MAX_ELAPSED_MS ? (int64_t)(ev->ev->elapsed_ms * 1e6) : -1, ev->ev->attempt};
     fl_resil_record(res, &o);
     if (d->action != FL_ACTION_RETRY) return;
     char reason[160];
