@@ -29,6 +29,24 @@
  * Bad input: every function documents its behaviour on bad input.  NULL where
  * an object is required gives FL_EINVAL (never a crash); accessors given NULL
  * return NULL / 0.
+ *
+ * Lengths -- one convention across the whole API:
+ *   - A text argument that comes with a length (fl_engine_load_string,
+ *     fl_event_set, fl_event_from_json) takes its length in bytes, without a
+ *     terminating NUL.  FL_NUL_TERMINATED ((size_t)-1) means "up to the first
+ *     NUL" (strlen).  Any other length is exact, and the text must not
+ *     contain a NUL byte within it where the function says so.
+ *   - Binary data (void *, e.g. checkpoints, fl_write_options_t) always takes
+ *     an exact length; FL_NUL_TERMINATED has no meaning there.
+ *   - Every length is checked against the function's documented maximum
+ *     before anything is allocated or copied: a length above it -- including
+ *     (size_t)-1 where it has no special meaning -- gives FL_ETOOBIG.  No
+ *     length makes the library allocate len + 1 bytes or read past the
+ *     maximum.
+ *   - Buffer capacities (bufsize, cap) are sizes of caller memory the library
+ *     writes to, never read from.
+ *
+ * Lifetimes: see "Ownership and lifetimes" before fl_engine_new.
  */
 #ifndef FAULTLINE_H
 #define FAULTLINE_H
@@ -54,6 +72,9 @@ extern "C" {
 #else
 #define FL_EXTERN
 #endif
+
+/* A text length meaning "NUL-terminated": see Lengths above. */
+#define FL_NUL_TERMINATED ((size_t)-1)
 
 /* Version of the library actually linked (may differ from the header). */
 FL_EXTERN const char *fl_libversion(void);
@@ -210,7 +231,11 @@ FL_EXTERN void fl_engine_free(fl_engine_t *engine);
 FL_EXTERN int fl_engine_load(fl_engine_t *engine, const char *dir, fl_diag_t *diag);
 
 /* Like fl_engine_load but from an in-memory source named `name` (used in
- * diagnostics as the file name).  Same failures, minus FL_ENOENT/FL_EIO. */
+ * diagnostics as the file name).  `len` follows the length convention:
+ * FL_NUL_TERMINATED for a NUL-terminated source; above 16 MiB (also any
+ * other huge length) FL_ETOOBIG with nothing copied.  Same failures
+ * otherwise, minus FL_ENOENT/FL_EIO.  (Files of a policy directory have the
+ * same 16 MiB limit each.) */
 FL_EXTERN int fl_engine_load_string(fl_engine_t *engine, const char *name,
                                     const char *source, size_t len, fl_diag_t *diag);
 
@@ -324,8 +349,9 @@ FL_EXTERN void fl_event_free(fl_event_t *ev);
 /* Clear all fields for reuse without freeing memory. */
 FL_EXTERN void fl_event_reset(fl_event_t *ev);
 
-/* Set a string field; the bytes are copied.  `len` may be (size_t)-1 for a
- * NUL-terminated string.  FL_EINVAL for a bad field or NULL value,
+/* Set a string field; the bytes are copied.  `len` may be FL_NUL_TERMINATED
+ * for a NUL-terminated string.  FL_EINVAL for a bad field or NULL value, or
+ * a NUL byte within the first `len` bytes (the accessor could not return it),
  * FL_ETOOBIG above 1 MiB, FL_EPARSE_UTF8 if the value is not valid UTF-8
  * (in every failure the field is left as it was). */
 FL_EXTERN int fl_event_set(fl_event_t *ev, fl_field field, const char *value, size_t len);
@@ -344,7 +370,8 @@ FL_EXTERN int fl_event_attempt(const fl_event_t *ev);
 
 /*
  * Parse one JSON object (the event format of PRODUCT.md) into `ev`, which is
- * reset first.  Failures leave `ev` reset and fill diag with the column:
+ * reset first.  `len` may be FL_NUL_TERMINATED.  Failures leave `ev` reset
+ * and fill diag with the column:
  * FL_EPARSE_JSON (not JSON, or not an object), FL_EPARSE_UTF8,
  * FL_EPARSE_TYPE (e.g. attempt is a string; diag names the field),
  * FL_ETOOBIG (more than 1 MiB, or `cause` nested deeper than 8).
@@ -994,7 +1021,7 @@ FL_EXTERN int fl_storage_backup(fl_bindings_t *b, const fl_backup_options_t *o,
 /* Replace `path` with `data` atomically: a temporary in the same directory,
  * write, fsync, rename, fsync of the directory.  Readers see the old or the
  * new content, never a mix.  mode: default 0644.  On failure the temporary
- * is removed and `path` is unchanged. */
+ * is removed and `path` is unchanged.  len above 1 GiB: FL_ETOOBIG. */
 typedef struct fl_write_options {
     const char *path;
     const void *data;

@@ -197,6 +197,63 @@ static void test_priority_out_of_range(void **state)
                      FL_OK);
 }
 
+/* ---- point 9: one length convention, no length crashes anything ---------- */
+
+static void test_length_convention(void **state)
+{
+    (void)state;
+    fl_engine_t *e = flt_engine(NULL);
+    fl_diag_t d;
+    const char *src = "rule 'x' { when = { op = 'x' }, category = 'internal' }\n";
+    /* FL_NUL_TERMINATED: strlen (crashed before: len + 1 wrapped to 0) */
+    assert_int_equal(fl_engine_load_string(e, "p.lua", src, FL_NUL_TERMINATED, &d), FL_OK);
+    fl_version_info_t vi;
+    assert_int_equal(fl_engine_current(e, &vi), FL_OK);
+    assert_int_equal(vi.rules, 1);
+    /* other huge lengths: refused before anything is copied */
+    assert_int_equal(fl_engine_load_string(e, "p.lua", src, FL_NUL_TERMINATED - 1, &d), FL_ETOOBIG);
+    assert_int_equal(d.status, FL_ETOOBIG);
+    assert_int_equal(fl_engine_load_string(e, "p.lua", src, (size_t)1 << 40, &d), FL_ETOOBIG);
+    fl_engine_free(e);
+
+    fl_event_t *ev;
+    assert_int_equal(fl_event_new(&ev), FL_OK);
+    const char *j = "{\"message\":\"m\",\"op\":\"o\"}";
+    assert_int_equal(fl_event_from_json(ev, j, FL_NUL_TERMINATED, &d), FL_OK);
+    assert_string_equal(fl_event_get(ev, FL_FIELD_OP), "o");
+    assert_int_equal(fl_event_from_json(ev, j, FL_NUL_TERMINATED - 1, &d), FL_ETOOBIG);
+    assert_int_equal(fl_event_set(ev, FL_FIELD_OP, "abc", FL_NUL_TERMINATED), FL_OK);
+    assert_int_equal(fl_event_set(ev, FL_FIELD_OP, "abc", FL_NUL_TERMINATED - 1), FL_ETOOBIG);
+    assert_string_equal(fl_event_get(ev, FL_FIELD_OP), "abc");
+    fl_event_free(ev);
+}
+
+static void test_write_atomic_huge_len(void **state)
+{
+    (void)state;
+    char dir[64];
+    flt_tmpdir(dir, sizeof dir);
+    const char *roots[] = {dir};
+    fl_bindings_options_t bo = {0};
+    bo.storage_roots = roots;
+    bo.storage_roots_count = 1;
+    fl_bindings_t *b;
+    assert_int_equal(fl_bindings_new(&bo, &b), FL_OK);
+    fl_write_options_t w = {0};
+    char path[128];
+    snprintf(path, sizeof path, "%s/f", dir);
+    w.path = path;
+    w.data = "abc";
+    w.len = FL_NUL_TERMINATED; /* binary data: no meaning, too big */
+    fl_storage_result_t r;
+    assert_int_equal(fl_storage_write_atomic(b, &w, &r), FL_ETOOBIG);
+    assert_int_equal(access(path, F_OK), -1);
+    w.len = 3;
+    assert_int_equal(fl_storage_write_atomic(b, &w, &r), FL_OK);
+    fl_bindings_free(b);
+    flt_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -207,6 +264,8 @@ int main(void)
         cmocka_unit_test(test_retry_after_max_validated),
         cmocka_unit_test(test_elapsed_out_of_range),
         cmocka_unit_test(test_priority_out_of_range),
+        cmocka_unit_test(test_length_convention),
+        cmocka_unit_test(test_write_atomic_huge_len),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -74,8 +74,9 @@ static int set_trusted(fl_event_t *ev, fl_field f, const char *s, size_t len)
 int fl_event_set(fl_event_t *ev, fl_field f, const char *s, size_t len)
 {
     if (!ev || !s || (int)f < 0 || f >= FL_FIELD_COUNT_) return FL_EINVAL;
-    if (len == (size_t)-1) len = strlen(s);
+    if (len == FL_NUL_TERMINATED) len = strlen(s);
     if (len > FL_MAX_EVENT_BYTES) return FL_ETOOBIG;
+    if (memchr(s, '\0', len)) return FL_EINVAL; /* fl_event_get could not return it whole */
     if (!fl_utf8_valid(s, len)) return FL_EPARSE_UTF8;
     return set_trusted(ev, f, s, len);
 }
@@ -385,6 +386,7 @@ int fl_event_from_json(fl_event_t *ev, const char *json, size_t len, fl_diag_t *
     fl_diag_clear(d);
     if (!ev || !json) return fl_diag_set(d, FL_EINVAL, NULL, 0, 0, "NULL event or text");
     fl_event_reset(ev);
+    if (len == FL_NUL_TERMINATED) len = strnlen(json, (size_t)FL_MAX_EVENT_BYTES + 1);
     if (len > FL_MAX_EVENT_BYTES)
         return fl_diag_set(d, FL_ETOOBIG, NULL, 0, 0, "event is %zu bytes; the limit is %u",
                            len, FL_MAX_EVENT_BYTES);

@@ -190,6 +190,10 @@ int fl_engine_load_string(fl_engine_t *e, const char *name, const char *src, siz
 {
     fl_diag_clear(diag);
     if (!e || !name || !src) return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "NULL engine, name or source");
+    if (len == FL_NUL_TERMINATED) len = strlen(src);
+    if (len > FL_MAX_POLICY_SOURCE_BYTES)
+        return fl_diag_set(diag, FL_ETOOBIG, name, 0, 0, "policy source is %zu bytes; the limit is %u", len,
+                           FL_MAX_POLICY_SOURCE_BYTES);
     fl_version *v = fl_version_new();
     if (!v) return FL_ENOMEM;
     v->src_names = calloc(1, sizeof *v->src_names);

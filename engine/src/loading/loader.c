@@ -37,8 +37,15 @@ static int read_file(const char *path, char **text, size_t *len, fl_diag_t *diag
     fl_strbuf sb = {0};
     char buf[8192];
     size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+        if (sb.len + n > FL_MAX_POLICY_SOURCE_BYTES) {
+            fclose(f);
+            fl_sb_free(&sb);
+            return fl_diag_set(diag, FL_ETOOBIG, path, 0, 0, "policy file is larger than %u bytes",
+                               FL_MAX_POLICY_SOURCE_BYTES);
+        }
         if (fl_sb_append(&sb, buf, n) != 0) break;
+    }
     int bad = ferror(f);
     fclose(f);
     if (bad) {

@@ -8,6 +8,9 @@
 
 #include "core.h"
 
+/* Largest policy source, per file or per fl_engine_load_string. */
+#define FL_MAX_POLICY_SOURCE_BYTES (16u << 20)
+
 /* compile.c: a new, empty version (one reference; v->destroy set). */
 fl_version *fl_version_new(void);
 /* compile.c: set v->id from the sources (XXH3 of names and contents). */
