@@ -188,8 +188,11 @@ static void test_engine_load_and_current(void **s)
     fl_engine_t *e = NULL;
     fl_diag_t d;
     assert_int_equal(fl_engine_new(NULL, &e), FL_OK);
-    /* An empty source is a valid, empty policy: everything is "unknown". */
-    assert_int_equal(fl_engine_load_string(e, "empty.lua", "", 0, &d), FL_OK);
+    /* An empty source is refused (issue 10); declared empty it loads, and
+     * everything is "unknown". */
+    assert_int_equal(fl_engine_load_string(e, "empty.lua", "", 0, &d), FL_EPOLICY_SCHEMA);
+    const char *empty = "policy { empty = true }\n";
+    assert_int_equal(fl_engine_load_string(e, "empty.lua", empty, strlen(empty), &d), FL_OK);
     assert_int_equal(d.status, FL_OK); /* cleared on success */
     assert_string_equal(d.message, "");
     fl_version_info_t vi;
@@ -217,10 +220,11 @@ static void test_engine_load_and_current(void **s)
     assert_int_equal(fl_engine_current(e, &vi), FL_OK);
     assert_string_equal(vi.id, id1);
     /* A length shorter than the text only loads that prefix (len is honoured). */
-    size_t cut = strlen("policy { name = \"api\", version = \"2.5\" }\n");
+    size_t cut = strlen("policy { name = \"api\", version = \"2.5\" }\n"
+                        "rule \"a\" { category = \"internal\" }\n");
     assert_int_equal(fl_engine_load_string(e, "api.lua", src, cut, &d), FL_OK);
     assert_int_equal(fl_engine_current(e, &vi), FL_OK);
-    assert_int_equal(vi.rules, 0);
+    assert_int_equal(vi.rules, 1);
     assert_string_not_equal(vi.id, id1);
     fl_engine_free(e);
 }
@@ -263,7 +267,7 @@ static void test_versions_rollback_reload_bad_args(void **s)
     assert_int_equal(fl_engine_reload(NULL, &d), FL_EINVAL);
     assert_int_equal(fl_engine_reload(e, &d), FL_ESTATE); /* nothing loaded */
 
-    const char *a = "policy { version = \"a\" }\n", *b = "policy { version = \"b\" }\n";
+    const char *a = "policy { version = \"a\", empty = true }\n", *b = "policy { version = \"b\", empty = true }\n";
     assert_int_equal(fl_engine_load_string(e, "a.lua", a, strlen(a), &d), FL_OK);
     assert_int_equal(fl_engine_rollback(e, NULL, &d), FL_ENOENT); /* only one version */
     assert_int_equal(fl_engine_reload(e, &d), FL_ESTATE);         /* not from a directory */

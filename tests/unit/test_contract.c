@@ -254,6 +254,50 @@ static void test_write_atomic_huge_len(void **state)
     flt_rmdir(dir);
 }
 
+/* ---- point 10: an empty policy is refused unless declared empty ----------- */
+
+static void test_empty_policy_refused(void **state)
+{
+    (void)state;
+    fl_engine_t *e = flt_engine("rule 'x' { when = { op = 'x' }, category = 'internal' }\n");
+    fl_version_info_t before, after;
+    assert_int_equal(fl_engine_current(e, &before), FL_OK);
+    char id[17];
+    snprintf(id, sizeof id, "%s", before.id);
+    fl_diag_t d;
+    const char *bad[] = {"", "-- just a comment\n", "  \n\n", "policy { name = 'p', version = '2' }\n",
+                         "messages 'en' { internal = 'x' }\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(fl_engine_load_string(e, "p.lua", bad[i], strlen(bad[i]), &d), FL_EPOLICY_SCHEMA);
+        assert_non_null(strstr(d.message, "no rules and no categories"));
+        assert_non_null(strstr(d.message, "empty = true"));
+        assert_int_equal(fl_engine_current(e, &after), FL_OK);
+        assert_string_equal(after.id, id); /* the serving version stays */
+        assert_int_equal(after.rules, 1);
+    }
+    /* declared empty on purpose: loads */
+    const char *ok = "policy { name = 'p', version = '3', empty = true }\n";
+    assert_int_equal(fl_engine_load_string(e, "p.lua", ok, strlen(ok), &d), FL_OK);
+    assert_int_equal(fl_engine_current(e, &after), FL_OK);
+    assert_int_equal(after.rules, 0);
+    const char *wrong = "policy { empty = 'yes' }\n";
+    assert_int_equal(fl_engine_load_string(e, "p.lua", wrong, strlen(wrong), &d), FL_EPOLICY_SCHEMA);
+    /* categories alone are a policy */
+    const char *cats = "category 'unavailable' { severity = 'warning' }\n";
+    assert_int_equal(fl_engine_load_string(e, "p.lua", cats, strlen(cats), &d), FL_OK);
+    fl_engine_free(e);
+
+    /* a directory whose only file was truncated: fl_engine_check refuses too */
+    char dir[64];
+    flt_tmpdir(dir, sizeof dir);
+    flt_write(dir, "a.lua", "");
+    e = flt_engine(NULL);
+    assert_int_equal(fl_engine_check(e, dir, &d), FL_EPOLICY_SCHEMA);
+    assert_int_equal(fl_engine_load(e, dir, &d), FL_EPOLICY_SCHEMA);
+    fl_engine_free(e);
+    flt_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -266,6 +310,7 @@ int main(void)
         cmocka_unit_test(test_priority_out_of_range),
         cmocka_unit_test(test_length_convention),
         cmocka_unit_test(test_write_atomic_huge_len),
+        cmocka_unit_test(test_empty_policy_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -274,6 +274,7 @@ typedef struct fl_version {
     uint32_t nhandlers;
 
     int from_dir;              /* loaded from a directory (reloadable)  */
+    int declared_empty;        /* policy { empty = true }: no rules on purpose */
     pthread_mutex_t pool_mu;   /* guards pool                           */
     struct fl_pooled *pool;    /* prebuilt handler states, see handler.c */
     uint32_t npool;

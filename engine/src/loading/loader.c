@@ -294,6 +294,12 @@ int fl_load_sources(fl_version *v, const fl_engine_options_t *opts, struct fl_re
     if (rc == FL_OK) rc = each_record(&ld, "examples", ld_example);
     if (rc == FL_OK) rc = each_record(&ld, "resil", ld_resil);
     if (rc == FL_OK && ld.oom) rc = FL_ENOMEM;
+    /* An empty or comment-only policy (a file truncated mid-deploy, a wrong
+     * directory) must not replace a serving one: refused unless it says so. */
+    if (rc == FL_OK && v->nrules == 0 && v->ncats == 0 && !v->declared_empty)
+        rc = fl_diag_set(diag, FL_EPOLICY_SCHEMA, v->nsrcs ? v->src_names[v->nsrcs - 1] : NULL, 0, 0,
+                         "the policy declares no rules and no categories (an empty or comment-only "
+                         "file?); declare policy { empty = true } to load an empty policy on purpose");
 cleanup:
     lua_close(L);
     return rc;

@@ -210,9 +210,13 @@ static int ld_safe(struct ld *ld, int s)
 int ld_policy(struct ld *ld, int t)
 {
     static const char *const keys[] = {"name", "version", "default_locale", "max_message_len",
-                                       "safe", "problem_base", NULL};
+                                       "safe", "problem_base", "empty", NULL};
     fl_version *v = ld->v;
     int rc = ld_check_keys(ld, t, keys);
+    lua_getfield(ld->L, t, "empty");
+    if (rc == FL_OK && lua_type(ld->L, -1) == LUA_TBOOLEAN) v->declared_empty = lua_toboolean(ld->L, -1);
+    else if (rc == FL_OK && !lua_isnil(ld->L, -1)) rc = ld_error(ld, "empty", "'empty' must be a boolean");
+    lua_pop(ld->L, 1);
     if (rc == FL_OK) rc = opt_string(ld, t, "name", &v->name);
     if (rc == FL_OK) rc = opt_string(ld, t, "version", &v->label);
     if (rc == FL_OK) rc = opt_string(ld, t, "problem_base", &v->problem_base);
