@@ -298,6 +298,49 @@ static void test_empty_policy_refused(void **state)
     flt_rmdir(dir);
 }
 
+/* ---- point 11: examples run against fresh, isolated resilience state ------ */
+
+static void test_examples_isolated_from_production(void **state)
+{
+    (void)state;
+    fl_engine_t *e = flt_engine(NULL);
+    fl_diag_t d;
+    char src[1024];
+    for (int i = 0; i < 4; i++) { /* each load differs (version), so each runs its examples */
+        snprintf(src, sizeof src,
+                 "policy { name = 'p', version = '%d' }\n"
+                 "breaker 'b' { key = '{op}', min_calls = 3, failure_rate = 0.5, open_ms = 600000 }\n"
+                 "rule 'down' { when = { op = 'x' }, category = 'unavailable', breaker = 'b',"
+                 "  recovery = retry { max_attempts = 5 } }\n"
+                 "example 'one' { event = { op = 'x' }, expect = { action = 'retry' } }\n"
+                 "example 'two' { event = { op = 'x' }, expect = { action = 'retry' } }\n", i);
+        int rc = fl_engine_load_string(e, "p.lua", src, strlen(src), &d);
+        if (rc != FL_OK) print_error("load %d: %s\n", i, d.message);
+        assert_int_equal(rc, FL_OK);
+        fl_breaker_stats_t bs;
+        assert_int_equal(fl_breaker_stats(fl_engine_resil(e), "b", "x", &bs), FL_OK);
+        assert_int_equal(bs.calls, 0); /* production never saw the examples */
+        assert_int_equal(bs.state, FL_BREAKER_CLOSED);
+    }
+    /* production state is used by real decisions, and survives reloads */
+    fl_ctx_t *ctx;
+    fl_event_t *ev;
+    fl_decision_t *dec;
+    assert_int_equal(fl_ctx_new(e, &ctx), FL_OK);
+    assert_int_equal(fl_event_new(&ev), FL_OK);
+    assert_int_equal(fl_decision_new(&dec), FL_OK);
+    assert_int_equal(fl_event_set(ev, FL_FIELD_OP, "x", FL_NUL_TERMINATED), FL_OK);
+    assert_int_equal(fl_decide(ctx, ev, NULL, 0, dec), FL_OK);
+    fl_breaker_stats_t bs;
+    assert_int_equal(fl_breaker_stats(fl_engine_resil(e), "b", "x", &bs), FL_OK);
+    assert_int_equal(bs.calls, 1);
+    assert_int_equal(fl_decision_action(dec), FL_ACTION_RETRY);
+    fl_decision_free(dec);
+    fl_event_free(ev);
+    fl_ctx_free(ctx);
+    fl_engine_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -311,6 +354,7 @@ int main(void)
         cmocka_unit_test(test_length_convention),
         cmocka_unit_test(test_write_atomic_huge_len),
         cmocka_unit_test(test_empty_policy_refused),
+        cmocka_unit_test(test_examples_isolated_from_production),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
