@@ -17,7 +17,7 @@
 
 static const char k_help[] =
     "usage: faultline eval [-p DIR] [--locale L] [--explain] [--seed N] [--max-line BYTES]\n"
-    "                      [--no-progress] [FILE...|-]\n"
+    "                      [--strict] [--no-progress] [FILE...|-]\n"
     "\n"
     "Reads error events, one JSON object per line, from the FILEs (or standard input)\n"
     "and writes one JSON decision per line to standard output, in the same order.\n"
@@ -29,6 +29,9 @@ static const char k_help[] =
     "  -x, --explain        add an `explain` field: the rules tried and why\n"
     "      --seed N         seed ids and jitter, for reproducible output\n"
     "      --max-line B     longest accepted line in bytes (default 1048576)\n"
+    "      --strict         an event key the format does not define (a typo such as\n"
+    "                       \"mesage\") makes the line an error record (FL_EPARSE_KEY)\n"
+    "                       instead of being ignored\n"
     "      --no-progress    no progress line on stderr\n"
     "  -w, --watch          production loop: read standard input until it closes, write\n"
     "                       each decision at once, and reload the policy when DIR changes\n"
@@ -43,6 +46,7 @@ struct eval_opts {
     size_t max_line;
     int progress;
     int watch;
+    int strict;
 };
 
 struct eval_state {
@@ -100,7 +104,7 @@ static void eval_line(struct eval_state *st, const struct eval_opts *o, const ch
         return;
     }
     fl_diag_t diag;
-    int rc = fl_event_from_json(st->ev, r->buf, r->len, &diag);
+    int rc = fl_event_parse(st->ev, r->buf, r->len, o->strict ? FL_EVENT_STRICT : 0, &diag);
     if (rc != FL_OK) {
         st->bad++;
         snprintf(msg, sizeof msg, "line %zu: %s", r->lineno, diag.message);
@@ -170,6 +174,7 @@ static int parse_opts(int argc, char **argv, struct eval_opts *o)
         {"explain", no_argument, 0, 'x'},      {"seed", required_argument, 0, 's'},
         {"max-line", required_argument, 0, 'm'}, {"no-progress", no_argument, 0, 'q'},
         {"watch", no_argument, 0, 'w'},        {"help", no_argument, 0, 'h'},
+        {"strict", no_argument, 0, 'S'},
         {0, 0, 0, 0}};
     int c;
     char *end;
@@ -188,6 +193,7 @@ static int parse_opts(int argc, char **argv, struct eval_opts *o)
             break;
         case 'q': o->progress = 0; break;
         case 'w': o->watch = 1; break;
+        case 'S': o->strict = 1; break;
         case 'h': fputs(k_help, stdout); return 1;
         default: fputs(k_help, stderr); return -1;
         }
@@ -197,7 +203,7 @@ static int parse_opts(int argc, char **argv, struct eval_opts *o)
 
 int cli_eval(int argc, char **argv)
 {
-    struct eval_opts o = {NULL, NULL, 0, 0, 1u << 20, isatty(2), 0};
+    struct eval_opts o = {NULL, NULL, 0, 0, 1u << 20, isatty(2), 0, 0};
     int prc = parse_opts(argc, argv, &o);
     if (prc) return prc > 0 ? FL_EXIT_OK : FL_EXIT_USAGE;
     fl_engine_options_t eo = {0};

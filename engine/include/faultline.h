@@ -112,6 +112,7 @@ typedef enum fl_status {
 #define FL_EPARSE_JSON FL_EXT(FL_EPARSE, 1)     /* malformed JSON              */
 #define FL_EPARSE_UTF8 FL_EXT(FL_EPARSE, 2)     /* invalid UTF-8               */
 #define FL_EPARSE_TYPE FL_EXT(FL_EPARSE, 3)     /* a field has the wrong type  */
+#define FL_EPARSE_KEY FL_EXT(FL_EPARSE, 4)      /* an unknown key (strict)     */
 #define FL_EPOLICY_SYNTAX FL_EXT(FL_EPOLICY, 1) /* Lua syntax error            */
 #define FL_EPOLICY_RUNTIME FL_EXT(FL_EPOLICY, 2)/* error while running a file  */
 #define FL_EPOLICY_SCHEMA FL_EXT(FL_EPOLICY, 3) /* wrong key, value or type    */
@@ -244,7 +245,10 @@ FL_EXTERN int fl_engine_load_string(fl_engine_t *engine, const char *name,
 FL_EXTERN int fl_engine_check(fl_engine_t *engine, const char *dir, fl_diag_t *diag);
 
 /* Information about a loaded version.  Strings are owned by the engine and
- * stay valid while the version is kept (see versions_kept). */
+ * stay valid until fl_engine_free -- also after the version is dropped from
+ * the history, and whatever loads or rollbacks other threads make meanwhile
+ * (the engine keeps one copy of each distinct string it has published, a
+ * few bytes per distinct version).  Do not free them. */
 typedef struct fl_version_info {
     const char *id;       /* content hash, 16 hex digits              */
     const char *name;     /* policy name                              */
@@ -256,7 +260,8 @@ typedef struct fl_version_info {
     int current;          /* 1 for the version now serving            */
 } fl_version_info_t;
 
-/* Describe the current version.  FL_ESTATE if nothing is loaded. */
+/* Describe the current version (a consistent snapshot, safe against a
+ * concurrent reload).  FL_ESTATE if nothing is loaded, FL_EINVAL for NULL. */
 FL_EXTERN int fl_engine_current(fl_engine_t *engine, fl_version_info_t *out);
 
 /* Policy failure counters (FL-SANDBOX).  FL_EINVAL for NULL arguments. */
@@ -264,9 +269,10 @@ FL_EXTERN int fl_engine_stats(fl_engine_t *engine, fl_engine_stats_t *out);
 
 /*
  * List the kept versions, newest first, into out[0..cap).  *count receives
- * the number kept (which may exceed cap).  Strings in out stay valid until
- * the next load, reload or rollback on this engine.  FL_EINVAL for NULL
- * engine/count or NULL out with cap > 0.
+ * the number kept (which may exceed cap).  Each content id is listed once
+ * (loading content that is already kept moves it to the front).  Strings
+ * in out stay valid until fl_engine_free (see fl_version_info_t).
+ * FL_EINVAL for NULL engine/count or NULL out with cap > 0.
  */
 FL_EXTERN int fl_engine_versions(fl_engine_t *engine, fl_version_info_t *out, size_t cap, size_t *count);
 
@@ -378,6 +384,23 @@ FL_EXTERN int fl_event_attempt(const fl_event_t *ev);
  */
 FL_EXTERN int fl_event_from_json(fl_event_t *ev, const char *json, size_t len, fl_diag_t *diag);
 
+/* Flags for fl_event_parse. */
+enum {
+    FL_EVENT_STRICT = 1 << 0 /* an unknown key is an error, not a warning */
+};
+
+/*
+ * fl_event_from_json with flags.  Keys of an event (and of each `cause`)
+ * other than id, time, domain, code, message, op, attempt, elapsed_ms,
+ * tags, stack and cause are reported, never silently dropped: by default
+ * the event is read (FL_OK) and diag carries a warning naming the first
+ * unknown key ("unknown key 'mesage' ignored"; diag->status stays FL_OK, so
+ * check diag->message[0] to see it); with FL_EVENT_STRICT the read fails
+ * with FL_EPARSE_KEY naming it.  fl_event_from_json(ev, j, n, d) is
+ * fl_event_parse(ev, j, n, 0, d).  Unknown flag bits: FL_EINVAL.
+ */
+FL_EXTERN int fl_event_parse(fl_event_t *ev, const char *json, size_t len, unsigned flags, fl_diag_t *diag);
+
 /* ------------------------------------------------------------------------ */
 /* Deciding                                                                  */
 /* ------------------------------------------------------------------------ */
@@ -439,7 +462,9 @@ FL_EXTERN const char *fl_decision_reason(const fl_decision_t *d);
 /* JSON text of `params` / `fallback`, NULL when absent. */
 FL_EXTERN const char *fl_decision_params_json(const fl_decision_t *d);
 FL_EXTERN const char *fl_decision_fallback_json(const fl_decision_t *d);
+/* "retry" "fallback" "ignore" "fail"; "?" when out of range. */
 FL_EXTERN const char *fl_action_name(fl_action a);
+/* "debug" "info" "warning" "error" "critical"; "error" when out of range. */
 FL_EXTERN const char *fl_severity_name(fl_severity s);
 
 /* Render the decision as one line of JSON (no trailing newline) into a buffer

@@ -341,6 +341,114 @@ static void test_examples_isolated_from_production(void **state)
     fl_engine_free(e);
 }
 
+/* ---- point 13: smaller contract holes ------------------------------------- */
+
+static void test_unknown_event_keys(void **state)
+{
+    (void)state;
+    fl_event_t *ev;
+    assert_int_equal(fl_event_new(&ev), FL_OK);
+    fl_diag_t d;
+    const char *typo = "{\"mesage\":\"connection refused\",\"op\":\"x\"}";
+    /* default: read, with a warning naming the key */
+    assert_int_equal(fl_event_from_json(ev, typo, strlen(typo), &d), FL_OK);
+    assert_int_equal(d.status, FL_OK);
+    assert_non_null(strstr(d.message, "'mesage'"));
+    assert_string_equal(fl_event_get(ev, FL_FIELD_OP), "x");
+    /* strict: an error naming the key, the event left reset */
+    assert_int_equal(fl_event_parse(ev, typo, strlen(typo), FL_EVENT_STRICT, &d), FL_EPARSE_KEY);
+    assert_int_equal(d.status, FL_EPARSE_KEY);
+    assert_non_null(strstr(d.message, "'mesage'"));
+    assert_null(fl_event_get(ev, FL_FIELD_OP));
+    /* in a cause too */
+    const char *nested = "{\"message\":\"m\",\"cause\":{\"message\":\"c\",\"cod\":5}}";
+    assert_int_equal(fl_event_parse(ev, nested, strlen(nested), FL_EVENT_STRICT, &d), FL_EPARSE_KEY);
+    assert_non_null(strstr(d.message, "'cause.cod'"));
+    /* a clean event: no warning, strict or not */
+    const char *clean = "{\"id\":\"a\",\"time\":\"2026-01-01T00:00:00Z\",\"domain\":\"http\",\"code\":503,"
+                        "\"message\":\"m\",\"op\":\"o\",\"attempt\":2,\"elapsed_ms\":5,\"tags\":{\"a\":1},"
+                        "\"stack\":\"s\",\"cause\":{\"message\":\"c\"}}";
+    assert_int_equal(fl_event_parse(ev, clean, strlen(clean), FL_EVENT_STRICT, &d), FL_OK);
+    assert_string_equal(d.message, "");
+    assert_int_equal(fl_event_from_json(ev, clean, strlen(clean), &d), FL_OK);
+    assert_string_equal(d.message, "");
+    assert_int_equal(fl_event_parse(ev, clean, strlen(clean), 0x80, &d), FL_EINVAL);
+    assert_string_equal(fl_strerror(FL_EPARSE_KEY), "FL_EPARSE_KEY: unknown key");
+    fl_event_free(ev);
+}
+
+static void test_eval_strict_cli(void **state)
+{
+    (void)state;
+    char dir[64], cmd[1024], out[4096];
+    flt_tmpdir(dir, sizeof dir);
+    flt_write(dir, "p.lua", "rule 'x' { when = { op = 'x' }, category = 'internal' }\n");
+    flt_write(dir, "in.jsonl", "{\"mesage\":\"m\",\"op\":\"x\"}\n");
+    for (int strict = 0; strict < 2; strict++) {
+        snprintf(cmd, sizeof cmd, "%s/faultline eval -p %s --no-progress %s %s/in.jsonl", FL_BINARY_DIR, dir,
+                 strict ? "--strict" : "", dir);
+        FILE *p = popen(cmd, "r");
+        assert_non_null(p);
+        size_t n = fread(out, 1, sizeof out - 1, p);
+        out[n] = '\0';
+        int st = pclose(p);
+        if (strict) {
+            assert_int_not_equal(st, 0);
+            assert_non_null(strstr(out, "FL_EPARSE_KEY"));
+            assert_non_null(strstr(out, "mesage"));
+        } else {
+            assert_int_equal(st, 0);
+            assert_non_null(strstr(out, "\"rule\":\"x\""));
+        }
+    }
+    flt_rmdir(dir);
+}
+
+static void test_small_contract_holes(void **state)
+{
+    (void)state;
+    assert_string_equal(fl_action_name((fl_action)99), "?");
+    assert_string_equal(fl_action_name(FL_ACTION_FAIL), "fail");
+    /* embedded NUL refused: the accessor could not return it */
+    fl_event_t *ev;
+    assert_int_equal(fl_event_new(&ev), FL_OK);
+    assert_int_equal(fl_event_set(ev, FL_FIELD_MESSAGE, "ok", 2), FL_OK);
+    assert_int_equal(fl_event_set(ev, FL_FIELD_MESSAGE, "ab\0cd", 5), FL_EINVAL);
+    assert_string_equal(fl_event_get(ev, FL_FIELD_MESSAGE), "ok");
+    fl_event_free(ev);
+
+    /* versions: an id listed once */
+    fl_engine_t *e = flt_engine(NULL);
+    fl_diag_t d;
+    const char *a = "policy { version = 'a' }\nrule 'x' { category = 'internal' }\n";
+    const char *b = "policy { version = 'b' }\nrule 'x' { category = 'internal' }\n";
+    assert_int_equal(fl_engine_load_string(e, "p.lua", a, strlen(a), &d), FL_OK);
+    assert_int_equal(fl_engine_load_string(e, "p.lua", b, strlen(b), &d), FL_OK);
+    assert_int_equal(fl_engine_load_string(e, "p.lua", a, strlen(a), &d), FL_OK);
+    fl_version_info_t vs[8];
+    size_t n = 0;
+    assert_int_equal(fl_engine_versions(e, vs, 8, &n), FL_OK);
+    assert_int_equal(n, 2);
+    assert_string_not_equal(vs[0].id, vs[1].id);
+    assert_string_equal(vs[0].version, "a");
+    assert_int_equal(vs[0].current, 1);
+
+    /* fl_engine_current's strings survive the version being dropped */
+    fl_engine_options_t o = {0};
+    o.versions_kept = 1;
+    fl_engine_t *e1 = flt_engine_opts(a, &o);
+    fl_version_info_t cur;
+    assert_int_equal(fl_engine_current(e1, &cur), FL_OK);
+    char id[17];
+    snprintf(id, sizeof id, "%s", cur.id);
+    assert_int_equal(fl_engine_load_string(e1, "p.lua", b, strlen(b), &d), FL_OK); /* frees version a */
+    assert_string_equal(cur.id, id); /* ASan: no use after free */
+    assert_string_equal(cur.version, "a");
+    assert_string_equal(cur.source, "test.lua");
+    fl_engine_free(e1);
+    fl_engine_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -355,6 +463,9 @@ int main(void)
         cmocka_unit_test(test_write_atomic_huge_len),
         cmocka_unit_test(test_empty_policy_refused),
         cmocka_unit_test(test_examples_isolated_from_production),
+        cmocka_unit_test(test_unknown_event_keys),
+        cmocka_unit_test(test_eval_strict_cli),
+        cmocka_unit_test(test_small_contract_holes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -275,6 +275,10 @@ typedef struct fl_version {
 
     int from_dir;              /* loaded from a directory (reloadable)  */
     int declared_empty;        /* policy { empty = true }: no rules on purpose */
+    /* id, name, label, source as interned by the engine that published it
+     * (engine.c): what fl_version_info_t points at, valid for the engine's
+     * lifetime even after this version is freed.  NULL until published. */
+    const char *info[4];
     pthread_mutex_t pool_mu;   /* guards pool                           */
     struct fl_pooled *pool;    /* prebuilt handler states, see handler.c */
     uint32_t npool;

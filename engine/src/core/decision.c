@@ -77,7 +77,7 @@ const char *fl_decision_fallback_json(const fl_decision_t *d) { return fl_decisi
 const char *fl_action_name(fl_action a)
 {
     static const char *const n[] = {"retry", "fallback", "ignore", "fail"};
-    return (unsigned)a < 4 ? n[a] : "fail";
+    return (unsigned)a < 4 ? n[a] : "?";
 }
 
 const char *fl_severity_name(fl_severity s)

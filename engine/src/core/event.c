@@ -381,10 +381,38 @@ int fl_event_from_jvalue(fl_event_t *ev, json_t *obj, int depth, fl_diag_t *d)
     return FL_OK;
 }
 
+/* The first key of obj (or of its cause chain) that is not an event key:
+ * 1 with path filled ("cause.mesage"), else 0. */
+static int unknown_key(json_t *obj, char *path, size_t n, int depth)
+{
+    static const char *const known[] = {"id", "time", "domain", "code", "message", "op", "attempt",
+                                        "elapsed_ms", "tags", "stack", "cause", NULL};
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v) {
+        int ok = 0;
+        for (int i = 0; known[i] && !ok; i++) ok = strcmp(k, known[i]) == 0;
+        if (!ok) {
+            char prefix[8 * 6 + 1] = "";
+            for (int i = 0; i < depth; i++) strcat(prefix, "cause.");
+            snprintf(path, n, "%s%.80s%s", prefix, k, strlen(k) > 80 ? "..." : "");
+            return 1;
+        }
+    }
+    json_t *c = json_object_get(obj, "cause");
+    return c && json_is_object(c) && depth < FL_MAX_CAUSE_DEPTH ? unknown_key(c, path, n, depth + 1) : 0;
+}
+
 int fl_event_from_json(fl_event_t *ev, const char *json, size_t len, fl_diag_t *d)
+{
+    return fl_event_parse(ev, json, len, 0, d);
+}
+
+int fl_event_parse(fl_event_t *ev, const char *json, size_t len, unsigned flags, fl_diag_t *d)
 {
     fl_diag_clear(d);
     if (!ev || !json) return fl_diag_set(d, FL_EINVAL, NULL, 0, 0, "NULL event or text");
+    if (flags & ~(unsigned)FL_EVENT_STRICT) return fl_diag_set(d, FL_EINVAL, NULL, 0, 0, "unknown flags");
     fl_event_reset(ev);
     if (len == FL_NUL_TERMINATED) len = strnlen(json, (size_t)FL_MAX_EVENT_BYTES + 1);
     if (len > FL_MAX_EVENT_BYTES)
@@ -403,6 +431,16 @@ int fl_event_from_json(fl_event_t *ev, const char *json, size_t len, fl_diag_t *
         return st;
     }
     int rc = fl_event_from_jvalue(ev, root, 0, d);
+    char key[128];
+    if (rc == FL_OK && unknown_key(root, key, sizeof key, 0)) {
+        if (flags & FL_EVENT_STRICT) {
+            rc = fl_diag_set(d, FL_EPARSE_KEY, NULL, 0, 0, "unknown key '%s' (an event has id, time, domain, "
+                             "code, message, op, attempt, elapsed_ms, tags, stack, cause)", key);
+        } else if (d) {
+            fl_diag_set(d, FL_OK, NULL, 0, 0, "unknown key '%s' ignored", key);
+            d->status = FL_OK;
+        }
+    }
     json_decref(root);
     if (rc != FL_OK) fl_event_reset(ev);
     return rc;

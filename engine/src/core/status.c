@@ -32,6 +32,7 @@ const char *fl_strerror(int status)
     case FL_EPARSE_JSON: return "FL_EPARSE_JSON: malformed JSON";
     case FL_EPARSE_UTF8: return "FL_EPARSE_UTF8: invalid UTF-8";
     case FL_EPARSE_TYPE: return "FL_EPARSE_TYPE: field has the wrong type";
+    case FL_EPARSE_KEY: return "FL_EPARSE_KEY: unknown key";
     case FL_EPOLICY_SYNTAX: return "FL_EPOLICY_SYNTAX: policy syntax error";
     case FL_EPOLICY_RUNTIME: return "FL_EPOLICY_RUNTIME: policy file raised an error";
     case FL_EPOLICY_SCHEMA: return "FL_EPOLICY_SCHEMA: invalid policy declaration";
