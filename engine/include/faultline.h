@@ -102,7 +102,9 @@ typedef enum fl_status {
     FL_EEXAMPLE = -10, /* a policy example or test did not hold             */
     FL_EREFUSED = -11, /* admission refused (breaker, limiter, bulkhead)    */
     FL_ESTATE = -12,   /* the object is in the wrong state for this call    */
-    FL_ECONFINED = -13 /* a path escapes the configured roots               */
+    FL_ECONFINED = -13,/* a path escapes the configured roots               */
+    FL_EMISUSE = -14   /* the API was used against its contract (a context
+                          used by two threads at once); nothing was changed */
 } fl_status;
 
 #define FL_PRIMARY(code) ((int)(code) >= 0 ? (int)(code) : -((-(int)(code)) & 0xff))
@@ -145,6 +147,32 @@ FL_EXTERN const char *fl_diag_format(const fl_diag_t *diag, char *buf, size_t bu
 /* ------------------------------------------------------------------------ */
 /* Engine                                                                    */
 /* ------------------------------------------------------------------------ */
+
+/*
+ * Ownership and lifetimes.
+ *
+ *   - An engine is reference-counted.  fl_engine_new gives the caller one
+ *     reference; every context (fl_ctx_new) and every watch (fl_watch_start)
+ *     takes one more, and gives it back when freed (fl_ctx_free,
+ *     fl_watch_stop).  fl_engine_free drops the caller's reference: the
+ *     engine itself goes when the last context and watch are gone too.  So
+ *     an engine outlives its contexts and watches by construction: freeing
+ *     it first is allowed -- the contexts keep deciding and the watch keeps
+ *     reloading until they are freed/stopped -- but after fl_engine_free the
+ *     caller must not pass that engine handle to any function again
+ *     (fl_engine_free twice is undefined, like free()).
+ *   - What an engine hands out (fl_engine_resil's registry, the strings of
+ *     fl_version_info_t) lives as long as the engine itself.
+ *   - A context belongs to one thread at a time.  Using one context from two
+ *     threads at once is detected cheaply: the second fl_decide returns
+ *     FL_EMISUSE at once and changes nothing (neither the context nor its
+ *     `out`), like SQLite's SQLITE_MISUSE; it is a bug in the host to fix,
+ *     not a condition to retry on.  Moving a context between threads between
+ *     calls is fine.  fl_ctx_free must not race a decision on the same
+ *     context.
+ *   - Events and decisions are plain objects owned by their creator and not
+ *     thread-safe; a decision's strings live until its next use or free.
+ */
 
 typedef struct fl_engine fl_engine_t;
 typedef struct fl_bindings fl_bindings_t; /* see the bindings section below */
@@ -216,8 +244,10 @@ typedef struct fl_engine_options {
  * Caller frees with fl_engine_free. */
 FL_EXTERN int fl_engine_new(const fl_engine_options_t *opts, fl_engine_t **out);
 
-/* Free the engine.  All contexts created from it must be freed first
- * (checked in debug builds).  NULL is a no-op. */
+/* Drop the caller's reference to the engine (see Ownership and lifetimes):
+ * it is freed now if no context or watch uses it, else when the last of
+ * them is freed or stopped.  The handle must not be used afterwards.  NULL
+ * is a no-op. */
 FL_EXTERN void fl_engine_free(fl_engine_t *engine);
 
 /*
@@ -319,8 +349,9 @@ typedef struct fl_watch_options {
  * rename and a directory replaced by an atomic symlink swap are both seen),
  * debounced, plus a periodic check of the resolved path and the files' sizes
  * and times.  A reload that fails leaves the running version serving.  The
- * watch runs on its own thread.  FL_EINVAL for NULL arguments, FL_ENOENT if
- * dir does not exist, FL_ENOMEM.  Caller stops it with fl_watch_stop.
+ * watch runs on its own thread and holds a reference on the engine until
+ * fl_watch_stop.  FL_EINVAL for NULL arguments, FL_ENOENT if dir does not
+ * exist, FL_ENOMEM.  Caller stops it with fl_watch_stop.
  */
 FL_EXTERN int fl_watch_start(fl_engine_t *engine, const char *dir, const fl_watch_options_t *opts,
                              fl_watch_t **out);
@@ -408,8 +439,9 @@ FL_EXTERN int fl_event_parse(fl_event_t *ev, const char *json, size_t len, unsig
 typedef struct fl_ctx fl_ctx_t;
 typedef struct fl_decision fl_decision_t;
 
-/* Create a per-thread context.  Caller frees with fl_ctx_free before freeing
- * the engine.  FL_EINVAL for NULL arguments. */
+/* Create a per-thread context; it holds a reference on the engine (so the
+ * engine stays alive until fl_ctx_free, even after fl_engine_free).
+ * FL_EINVAL for NULL arguments, FL_ENOMEM. */
 FL_EXTERN int fl_ctx_new(fl_engine_t *engine, fl_ctx_t **out);
 FL_EXTERN void fl_ctx_free(fl_ctx_t *ctx);
 
@@ -429,7 +461,9 @@ enum {
  * handler failed: `out` then holds the policy's safe decision with its error
  * field set -- it is always a usable decision.  FL_ESTATE when no policy is
  * loaded (out holds the built-in safe decision).  FL_EINVAL for NULL args.
- * Never blocks on a reload.
+ * FL_EMISUSE when another thread is inside fl_decide on the same ctx at
+ * that moment (nothing is touched, `out` included).  Never blocks on a
+ * reload.
  */
 FL_EXTERN int fl_decide(fl_ctx_t *ctx, const fl_event_t *ev, const char *locale,
                         unsigned flags, fl_decision_t *out);

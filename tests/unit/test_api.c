@@ -68,9 +68,11 @@ static void test_strerror_every_code(void **s)
         {FL_EREFUSED, "FL_EREFUSED:"},
         {FL_ESTATE, "FL_ESTATE:"},
         {FL_ECONFINED, "FL_ECONFINED:"},
+        {FL_EMISUSE, "FL_EMISUSE:"},
         {FL_EPARSE_JSON, "FL_EPARSE_JSON:"},
         {FL_EPARSE_UTF8, "FL_EPARSE_UTF8:"},
         {FL_EPARSE_TYPE, "FL_EPARSE_TYPE:"},
+        {FL_EPARSE_KEY, "FL_EPARSE_KEY:"},
         {FL_EPOLICY_SYNTAX, "FL_EPOLICY_SYNTAX:"},
         {FL_EPOLICY_RUNTIME, "FL_EPOLICY_RUNTIME:"},
         {FL_EPOLICY_SCHEMA, "FL_EPOLICY_SCHEMA:"},
@@ -88,7 +90,7 @@ static void test_strerror_every_code(void **s)
         for (size_t j = 0; j < i; j++) assert_string_not_equal(m, fl_strerror(k[j].code));
     }
     /* Unknown codes: a constant text, never NULL. */
-    const int unknown[] = {1, 12345, -14, -99, -255, FL_EXT(FL_EPARSE, 9), FL_EXT(FL_EINVAL, 1), INT32_MIN, INT32_MAX};
+    const int unknown[] = {1, 12345, -15, -99, -255, FL_EXT(FL_EPARSE, 9), FL_EXT(FL_EINVAL, 1), INT32_MIN, INT32_MAX};
     for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++)
         assert_string_equal(fl_strerror(unknown[i]), "unknown status");
 }

@@ -6,6 +6,7 @@
  */
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
 #include "flt.h"
@@ -449,6 +450,110 @@ static void test_small_contract_holes(void **state)
     fl_engine_free(e);
 }
 
+/* ---- point 12: lifetimes and misuse ----------------------------------------- */
+
+/* Freeing the engine before its context (or while a watch runs) is not a use
+ * after free: the context and the watch hold references (run under ASan). */
+static void test_engine_outlives_ctx_and_watch(void **state)
+{
+    (void)state;
+    char dir[64];
+    flt_tmpdir(dir, sizeof dir);
+    flt_write(dir, "p.lua", "rule 'x' { when = { op = 'x' }, category = 'unavailable' }\n");
+    fl_engine_t *e = flt_engine(NULL);
+    fl_diag_t d;
+    assert_int_equal(fl_engine_load(e, dir, &d), FL_OK);
+    fl_ctx_t *ctx;
+    assert_int_equal(fl_ctx_new(e, &ctx), FL_OK);
+    fl_watch_t *w;
+    fl_watch_options_t wo = {0};
+    wo.debounce_ms = 10;
+    assert_int_equal(fl_watch_start(e, dir, &wo, &w), FL_OK);
+    fl_engine_free(e); /* the host's reference: ctx and watch keep it alive */
+    fl_event_t *ev;
+    fl_decision_t *dec;
+    assert_int_equal(fl_event_new(&ev), FL_OK);
+    assert_int_equal(fl_decision_new(&dec), FL_OK);
+    assert_int_equal(fl_event_set(ev, FL_FIELD_OP, "x", FL_NUL_TERMINATED), FL_OK);
+    assert_int_equal(fl_decide(ctx, ev, NULL, 0, dec), FL_OK);
+    assert_string_equal(fl_decision_rule(dec), "x");
+    /* the watch still reloads the (living) engine */
+    flt_write(dir, "p.lua", "rule 'y' { when = { op = 'x' }, category = 'unavailable' }\n");
+    assert_int_equal(fl_watch_trigger(w), FL_OK);
+    for (int i = 0; i < 500 && strcmp(fl_decision_rule(dec), "y") != 0; i++) {
+        usleep(10000);
+        assert_int_equal(fl_decide(ctx, ev, NULL, 0, dec), FL_OK);
+    }
+    assert_string_equal(fl_decision_rule(dec), "y");
+    fl_watch_stop(w);
+    assert_int_equal(fl_decide(ctx, ev, NULL, 0, dec), FL_OK);
+    fl_ctx_free(ctx); /* the last reference: the engine goes here */
+    fl_decision_free(dec);
+    fl_event_free(ev);
+    flt_rmdir(dir);
+}
+
+struct misuse {
+    fl_ctx_t *ctx;
+    atomic_int slow_done;
+    int slow_rc;
+    long misuse_seen;
+    long ok_seen;
+};
+
+static void *slow_decider(void *arg)
+{
+    struct misuse *m = arg;
+    fl_event_t *ev;
+    fl_decision_t *d;
+    fl_event_new(&ev);
+    fl_decision_new(&d);
+    fl_event_set(ev, FL_FIELD_OP, "slow", FL_NUL_TERMINATED);
+    int rc;
+    while ((rc = fl_decide(m->ctx, ev, NULL, 0, d)) == FL_EMISUSE) {
+    }
+    m->slow_rc = rc;
+    if (rc == FL_OK && strcmp(fl_decision_rule(d), "slow") != 0) m->slow_rc = -1000;
+    atomic_store(&m->slow_done, 1);
+    fl_decision_free(d);
+    fl_event_free(ev);
+    return NULL;
+}
+
+/* One ctx used by two threads at once: the second gets FL_EMISUSE, and
+ * neither decision is corrupted. */
+static void test_ctx_concurrent_use_is_misuse(void **state)
+{
+    (void)state;
+    fl_engine_options_t o = {0};
+    o.handler_budget_us = 5000000; /* the slow handler must not hit its budget */
+    flt t;
+    flt_open_opts(&t, "rule 'slow' { when = { op = 'slow' }, category = 'unavailable',"
+                      "  handler = function(ev, d) local x = 0 for i = 1, 3000000 do x = x + i end return nil end }\n"
+                      "rule 'fast' { when = { op = 'fast' }, category = 'internal' }\n", &o);
+    struct misuse m = {.ctx = t.ctx};
+    atomic_init(&m.slow_done, 0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, slow_decider, &m), 0);
+    assert_int_equal(fl_event_set(t.ev, FL_FIELD_OP, "fast", FL_NUL_TERMINATED), FL_OK);
+    while (!atomic_load(&m.slow_done)) {
+        int rc = fl_decide(t.ctx, t.ev, NULL, 0, t.d);
+        if (rc == FL_EMISUSE) m.misuse_seen++;
+        else {
+            assert_int_equal(rc, FL_OK);
+            assert_string_equal(fl_decision_rule(t.d), "fast");
+            m.ok_seen++;
+        }
+    }
+    pthread_join(th, NULL);
+    assert_int_equal(m.slow_rc, FL_OK);
+    assert_true(m.misuse_seen > 0);
+    /* the ctx is usable again afterwards */
+    assert_int_equal(fl_decide(t.ctx, t.ev, NULL, 0, t.d), FL_OK);
+    assert_string_equal(fl_decision_rule(t.d), "fast");
+    flt_close(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -466,6 +571,8 @@ int main(void)
         cmocka_unit_test(test_unknown_event_keys),
         cmocka_unit_test(test_eval_strict_cli),
         cmocka_unit_test(test_small_contract_holes),
+        cmocka_unit_test(test_engine_outlives_ctx_and_watch),
+        cmocka_unit_test(test_ctx_concurrent_use_is_misuse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

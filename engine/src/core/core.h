@@ -369,6 +369,7 @@ typedef struct fl_capture {
 #define FL_MAX_CAPTURES 16
 
 struct fl_ctx {
+    atomic_int busy;          /* 1 while a thread is inside fl_decide (misuse check) */
     fl_engine_t *engine;      /* the public handle it was opened on (may be NULL) */
     struct fl_shared *sh;     /* what it decides on                      */
     fl_version *ver;          /* pinned, one reference held              */

@@ -29,6 +29,7 @@ const char *fl_strerror(int status)
     case FL_EREFUSED: return "FL_EREFUSED: admission refused";
     case FL_ESTATE: return "FL_ESTATE: wrong state for this call";
     case FL_ECONFINED: return "FL_ECONFINED: path escapes the configured roots";
+    case FL_EMISUSE: return "FL_EMISUSE: API misuse (a context used by two threads at once)";
     case FL_EPARSE_JSON: return "FL_EPARSE_JSON: malformed JSON";
     case FL_EPARSE_UTF8: return "FL_EPARSE_UTF8: invalid UTF-8";
     case FL_EPARSE_TYPE: return "FL_EPARSE_TYPE: field has the wrong type";

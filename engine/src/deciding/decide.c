@@ -269,6 +269,11 @@ int fl_decide_on(fl_ctx_t *ctx, fl_version *v, const fl_event_t *ev, const char 
 int fl_decide(fl_ctx_t *ctx, const fl_event_t *ev, const char *locale, unsigned flags, fl_decision_t *out)
 {
     if (!ctx || !ev || !out) return FL_EINVAL;
+    /* A context is one thread's: a second thread inside it at the same time
+     * would corrupt its scratch and Lua state.  One uncontended atomic
+     * exchange catches it (SQLite's SQLITE_MISUSE is the model). */
+    if (atomic_exchange_explicit(&ctx->busy, 1, memory_order_acquire)) return FL_EMISUSE;
+    int rc;
     repin(ctx);
     if (!ctx->ver) {
         fl_decision_clear(out);
@@ -276,7 +281,10 @@ int fl_decide(fl_ctx_t *ctx, const fl_event_t *ev, const char *locale, unsigned 
         fl_decision_put(out, FL_DS_RULE, "default", 7);
         fl_decision_put(out, FL_DS_ERROR_KIND, "no_policy", 9);
         fl_decision_put(out, FL_DS_ERROR, "no policy is loaded", 19);
-        return FL_ESTATE;
+        rc = FL_ESTATE;
+    } else {
+        rc = fl_decide_on(ctx, ctx->ver, ev, locale, flags, out);
     }
-    return fl_decide_on(ctx, ctx->ver, ev, locale, flags, out);
+    atomic_store_explicit(&ctx->busy, 0, memory_order_release);
+    return rc;
 }

@@ -18,6 +18,7 @@
 #include "resilience/resilience.h"
 
 struct fl_engine {
+    atomic_int refs;       /* the creator's + one per context and watch */
     fl_engine_options_t opts;
     struct fl_shared sh;   /* what deciders touch: current, gen, graveyard (core/shared.c) */
     pthread_mutex_t load;  /* serialises loads (they are long; deciders never take it) */
@@ -48,6 +49,7 @@ int fl_engine_new(const fl_engine_options_t *opts, fl_engine_t **out)
     *out = NULL;
     fl_engine_t *e = calloc(1, sizeof *e);
     if (!e) return FL_ENOMEM;
+    atomic_init(&e->refs, 1);
     if (opts) e->opts = *opts;
     default_options(&e->opts);
     fl_shared_init(&e->sh, &e->opts);
@@ -97,10 +99,11 @@ static const char *intern(fl_engine_t *e, const char *s)
     return e->strs[j];
 }
 
-void fl_engine_free(fl_engine_t *e)
+void fl_engine_retain(fl_engine_t *e) { atomic_fetch_add_explicit(&e->refs, 1, memory_order_relaxed); }
+
+static void engine_destroy(fl_engine_t *e)
 {
-    if (!e) return;
-    assert(atomic_load(&e->sh.nctx) == 0 && "free every fl_ctx_t before its engine");
+    assert(atomic_load(&e->sh.nctx) == 0);
     for (uint32_t i = 0; i < e->nhistory; i++) fl_version_unref(e->history[i]);
     free(e->history);
     fl_shared_destroy(&e->sh);
@@ -111,6 +114,13 @@ void fl_engine_free(fl_engine_t *e)
     free(e->strs);
     free(e);
 }
+
+void fl_engine_release(fl_engine_t *e)
+{
+    if (e && atomic_fetch_sub_explicit(&e->refs, 1, memory_order_acq_rel) == 1) engine_destroy(e);
+}
+
+void fl_engine_free(fl_engine_t *e) { fl_engine_release(e); }
 
 /* Before publishing: build the handler states the deciding threads will
  * want, here on the loading thread rather than in their first handler
@@ -379,7 +389,15 @@ int fl_engine_reload(fl_engine_t *e, fl_diag_t *diag)
 int fl_ctx_new(fl_engine_t *e, fl_ctx_t **out)
 {
     if (!e || !out) return FL_EINVAL;
-    return fl_ctx_open(&e->sh, e, out);
+    int rc = fl_ctx_open(&e->sh, e, out);
+    if (rc == FL_OK) fl_engine_retain(e); /* the engine outlives its contexts */
+    return rc;
 }
 
-void fl_ctx_free(fl_ctx_t *c) { fl_ctx_close(c); }
+void fl_ctx_free(fl_ctx_t *c)
+{
+    if (!c) return;
+    fl_engine_t *e = c->engine;
+    fl_ctx_close(c);
+    fl_engine_release(e);
+}

@@ -11,4 +11,10 @@
 /* The engine's shared part (never NULL for a valid engine). */
 struct fl_shared *fl_engine_shared(fl_engine_t *e);
 
+/* Reference counting (see "Ownership and lifetimes" in faultline.h): a
+ * context or watch retains its engine and releases it when freed; the last
+ * release frees the engine. */
+void fl_engine_retain(fl_engine_t *e);
+void fl_engine_release(fl_engine_t *e);
+
 #endif /* FL_ENGINE_INTERNAL_H */
