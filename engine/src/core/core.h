@@ -93,6 +93,16 @@ const char *fl_eview_tag(const fl_eview *v, const char *key, uint32_t *len);
 /* Parse a number the way conditions compare numbers: decimal, optional sign
  * and fraction, whole string.  1 on success. */
 int fl_parse_number(const char *s, size_t len, double *out);
+/* event.c: set a field / add or replace a tag from bytes already checked
+ * (valid UTF-8, within limits); FL_OK or FL_ENOMEM. */
+int fl_event_put_field(fl_event_t *ev, fl_field f, const char *s, size_t len);
+int fl_event_put_tag(fl_event_t *ev, const char *k, size_t kl, const char *v, size_t vl);
+/* event.c: index of the tag named k[0..kl), or -1. */
+int64_t fl_event_tag_index(const fl_event_t *ev, const char *k, size_t kl);
+/* event_fast.c: read a well-formed, valid event in one pass; FL_OK, or
+ * FL_EPARSE for anything else (the caller resets ev and uses the full
+ * reader, which names the error). */
+int fl_event_fast_json(fl_event_t *ev, const char *json, size_t len);
 /* Build an event from a jansson object (used by the loader for examples). */
 int fl_event_from_jvalue(fl_event_t *ev, json_t *obj, int depth, fl_diag_t *diag);
 

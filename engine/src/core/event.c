@@ -185,6 +185,13 @@ static int tag_put(fl_event_t *ev, const char *k, size_t kl, const char *v, size
     return FL_OK;
 }
 
+int fl_event_put_field(fl_event_t *ev, fl_field f, const char *s, size_t len) { return set_trusted(ev, f, s, len); }
+int fl_event_put_tag(fl_event_t *ev, const char *k, size_t kl, const char *v, size_t vl)
+{
+    return tag_put(ev, k, kl, v, vl);
+}
+int64_t fl_event_tag_index(const fl_event_t *ev, const char *k, size_t kl) { return tag_find(ev, k, kl); }
+
 int fl_event_set_tag(fl_event_t *ev, const char *key, const char *value)
 {
     if (!ev || !key || !value || !*key) return FL_EINVAL;
@@ -418,6 +425,10 @@ int fl_event_parse(fl_event_t *ev, const char *json, size_t len, unsigned flags,
     if (len > FL_MAX_EVENT_BYTES)
         return fl_diag_set(d, FL_ETOOBIG, NULL, 0, 0, "event is %zu bytes; the limit is %u",
                            len, FL_MAX_EVENT_BYTES);
+    /* One pass straight into the event for well-formed input; anything
+     * else is read again by jansson below, which names the error. */
+    if (fl_event_fast_json(ev, json, len) == FL_OK) return FL_OK;
+    fl_event_reset(ev);
     json_error_t err;
     json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &err);
     if (!root) {
