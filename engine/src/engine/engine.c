@@ -147,11 +147,9 @@ fl_resil_t *fl_engine_resil(fl_engine_t *e) { return e ? e->sh.resil : NULL; }
  * counts), so its first decision already sees its breakers. */
 static int publish(fl_engine_t *e, fl_version *v)
 {
-    if (!v->info[0]) {
-        const char *src[4] = {v->id, v->name, v->label, v->source};
-        for (int i = 0; i < 4; i++)
-            if (src[i] && !(v->info[i] = intern(e, src[i]))) return FL_ENOMEM;
-    }
+    const char *src[4] = {v->id, v->name, v->label, v->source};
+    for (int i = 0; i < 4; i++) /* once per version: a republished one has them */
+        if (src[i] && !v->info[i] && !(v->info[i] = intern(e, src[i]))) return FL_ENOMEM;
     for (uint32_t i = 0; i < v->nrdecls; i++) {
         fl_diag_t d;
         int rc = fl_resil_apply(e->sh.resil, v->rdecls[i], &d);
