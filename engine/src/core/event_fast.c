@@ -254,6 +254,8 @@ static int event_obj(jp *j, fl_event_t *ev, int depth)
                 if (tags(j, ev) != 0) return GIVE_UP;
                 continue;
             }
+            fl_event_free(ev->cause); /* a reused event may still hold one */
+            ev->cause = NULL;
             if (depth >= FL_MAX_CAUSE_DEPTH || fl_event_new(&ev->cause) != FL_OK) return GIVE_UP;
             if (event_obj(j, ev->cause, depth + 1) != 0) return GIVE_UP;
             continue;
