@@ -53,6 +53,24 @@ static buf many_tags(size_t lim, const char *prefix, size_t *ntags)
     return b;
 }
 
+/* Exactly n tags with short base-36 keys ("a":0,"b":0,...): 100,000 of them
+ * make the ~800 KB line of the original report. */
+static buf n_short_tags(size_t n)
+{
+    buf b = {malloc(n * 12 + 64), 0};
+    put(&b, "{\"message\":\"boom\",\"tags\":{");
+    for (size_t i = 0; i < n; i++) {
+        char key[16], tmp[32];
+        size_t v = i, k = 0;
+        do key[k++] = "0123456789abcdefghijklmnopqrstuvwxyz"[v % 36]; while ((v /= 36));
+        key[k] = '\0';
+        snprintf(tmp, sizeof tmp, "%s\"%s\":0", i ? "," : "", key);
+        put(&b, tmp);
+    }
+    put(&b, "}}");
+    return b;
+}
+
 static buf big_message(size_t lim, const char *unit)
 {
     buf b = {malloc(lim + 64), 0};
@@ -102,7 +120,11 @@ int main(void)
     size_t n;
     char what[96];
 
-    buf b = many_tags(800 * 1000, "t", &n);
+    buf b = n_short_tags(100000);
+    report("100000 short tags (the reported line)", &b, ev);
+    free(b.p);
+
+    b = many_tags(800 * 1000, "t", &n);
     snprintf(what, sizeof what, "%zu short tags (800 KB)", n);
     report(what, &b, ev);
     free(b.p);
