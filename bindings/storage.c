@@ -223,6 +223,8 @@ int fl_storage_write_atomic(fl_bindings_t *b, const fl_write_options_t *o,
     fl_res_init(res);
     if (!b || !o || !o->path || (!o->data && o->len))
         return fl_res_fail(res, FL_EINVAL, "write_atomic needs path and data", NULL, 0);
+    if (o->len > ((size_t)1 << 30))
+        return fl_res_fail(res, FL_ETOOBIG, "write_atomic data is larger than 1 GiB", NULL, 0);
     int rc = fl_confine_locate(&b->confine, o->path, &loc);
     if (rc)
         return confine_fail(res, rc, o->path);

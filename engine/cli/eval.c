@@ -18,7 +18,7 @@
 
 static const char k_help[] =
     "usage: faultline eval [-p DIR] [--locale L] [--explain] [--seed N] [--max-line BYTES]\n"
-    "                      [--no-progress] [FILE...|-]\n"
+    "                      [--strict] [--no-progress] [FILE...|-]\n"
     "\n"
     "Reads error events, one JSON object per line, from the FILEs (or standard input)\n"
     "and writes one JSON decision per line to standard output, in the same order.\n"
@@ -30,6 +30,9 @@ static const char k_help[] =
     "  -x, --explain        add an `explain` field: the rules tried and why\n"
     "      --seed N         seed ids and jitter, for reproducible output\n"
     "      --max-line B     longest accepted line in bytes (default 1048576)\n"
+    "      --strict         an event key the format does not define (a typo such as\n"
+    "                       \"mesage\") makes the line an error record (FL_EPARSE_KEY)\n"
+    "                       instead of being ignored\n"
     "      --no-progress    no progress line on stderr\n"
     "  -w, --watch          production loop: read standard input until it closes, write\n"
     "                       each decision at once, and reload the policy when DIR changes\n"
@@ -54,6 +57,7 @@ struct eval_opts {
     int watch;
     const char *shadow;
     double shadow_sample;
+    int strict;
 };
 
 struct eval_state {
@@ -113,7 +117,7 @@ static void eval_line(struct eval_state *st, const struct eval_opts *o, const ch
         return;
     }
     fl_diag_t diag;
-    int rc = fl_event_from_json(st->ev, r->buf, r->len, &diag);
+    int rc = fl_event_parse(st->ev, r->buf, r->len, o->strict ? FL_EVENT_STRICT : 0, &diag);
     if (rc != FL_OK) {
         st->bad++;
         snprintf(msg, sizeof msg, "line %zu: %s", r->lineno, diag.message);
@@ -223,7 +227,8 @@ static int parse_opts(int argc, char **argv, struct eval_opts *o)
         {"explain", no_argument, 0, 'x'},      {"seed", required_argument, 0, 's'},
         {"max-line", required_argument, 0, 'm'}, {"no-progress", no_argument, 0, 'q'},
         {"watch", no_argument, 0, 'w'},        {"help", no_argument, 0, 'h'},
-        {"shadow", required_argument, 0, 'S'}, {"shadow-sample", required_argument, 0, 'R'},
+        {"shadow", required_argument, 0, 'D'}, {"shadow-sample", required_argument, 0, 'R'},
+        {"strict", no_argument, 0, 'S'},
         {0, 0, 0, 0}};
     int c;
     char *end;
@@ -242,12 +247,13 @@ static int parse_opts(int argc, char **argv, struct eval_opts *o)
             break;
         case 'q': o->progress = 0; break;
         case 'w': o->watch = 1; break;
-        case 'S': o->shadow = optarg; break;
+        case 'D': o->shadow = optarg; break;
         case 'R':
             o->shadow_sample = strtod(optarg, &end);
             if (*end || !(o->shadow_sample > 0 && o->shadow_sample <= 1))
                 return fprintf(stderr, "faultline eval: --shadow-sample needs a number in (0, 1]\n"), -1;
             break;
+        case 'S': o->strict = 1; break;
         case 'h': fputs(k_help, stdout); return 1;
         default: fputs(k_help, stderr); return -1;
         }
@@ -257,7 +263,7 @@ static int parse_opts(int argc, char **argv, struct eval_opts *o)
 
 int cli_eval(int argc, char **argv)
 {
-    struct eval_opts o = {NULL, NULL, 0, 0, 1u << 20, isatty(2), 0, NULL, 1.0};
+    struct eval_opts o = {NULL, NULL, 0, 0, 1u << 20, isatty(2), 0, NULL, 1.0, 0};
     int prc = parse_opts(argc, argv, &o);
     if (prc) return prc > 0 ? FL_EXIT_OK : FL_EXIT_USAGE;
     fl_engine_options_t eo = {0};

@@ -29,6 +29,24 @@
  * Bad input: every function documents its behaviour on bad input.  NULL where
  * an object is required gives FL_EINVAL (never a crash); accessors given NULL
  * return NULL / 0.
+ *
+ * Lengths -- one convention across the whole API:
+ *   - A text argument that comes with a length (fl_engine_load_string,
+ *     fl_event_set, fl_event_from_json) takes its length in bytes, without a
+ *     terminating NUL.  FL_NUL_TERMINATED ((size_t)-1) means "up to the first
+ *     NUL" (strlen).  Any other length is exact, and the text must not
+ *     contain a NUL byte within it where the function says so.
+ *   - Binary data (void *, e.g. checkpoints, fl_write_options_t) always takes
+ *     an exact length; FL_NUL_TERMINATED has no meaning there.
+ *   - Every length is checked against the function's documented maximum
+ *     before anything is allocated or copied: a length above it -- including
+ *     (size_t)-1 where it has no special meaning -- gives FL_ETOOBIG.  No
+ *     length makes the library allocate len + 1 bytes or read past the
+ *     maximum.
+ *   - Buffer capacities (bufsize, cap) are sizes of caller memory the library
+ *     writes to, never read from.
+ *
+ * Lifetimes: see "Ownership and lifetimes" before fl_engine_new.
  */
 #ifndef FAULTLINE_H
 #define FAULTLINE_H
@@ -54,6 +72,9 @@ extern "C" {
 #else
 #define FL_EXTERN
 #endif
+
+/* A text length meaning "NUL-terminated": see Lengths above. */
+#define FL_NUL_TERMINATED ((size_t)-1)
 
 /* Version of the library actually linked (may differ from the header). */
 FL_EXTERN const char *fl_libversion(void);
@@ -82,7 +103,9 @@ typedef enum fl_status {
     FL_EREFUSED = -11, /* admission refused (breaker, limiter, bulkhead)    */
     FL_ESTATE = -12,   /* the object is in the wrong state for this call    */
     FL_ECONFINED = -13, /* a path escapes the configured roots              */
-    FL_ESIGNATURE = -14 /* a bundle or directory is unsigned, tampered or
+    FL_EMISUSE = -14,   /* the API was used against its contract (a context
+                           used by two threads at once); nothing was changed */
+    FL_ESIGNATURE = -15 /* a bundle or directory is unsigned, tampered or
                          * signed by a key the engine does not trust         */
 } fl_status;
 
@@ -93,6 +116,7 @@ typedef enum fl_status {
 #define FL_EPARSE_JSON FL_EXT(FL_EPARSE, 1)     /* malformed JSON              */
 #define FL_EPARSE_UTF8 FL_EXT(FL_EPARSE, 2)     /* invalid UTF-8               */
 #define FL_EPARSE_TYPE FL_EXT(FL_EPARSE, 3)     /* a field has the wrong type  */
+#define FL_EPARSE_KEY FL_EXT(FL_EPARSE, 4)      /* an unknown key (strict)     */
 #define FL_EPOLICY_SYNTAX FL_EXT(FL_EPOLICY, 1) /* Lua syntax error            */
 #define FL_EPOLICY_RUNTIME FL_EXT(FL_EPOLICY, 2)/* error while running a file  */
 #define FL_EPOLICY_SCHEMA FL_EXT(FL_EPOLICY, 3) /* wrong key, value or type    */
@@ -125,6 +149,32 @@ FL_EXTERN const char *fl_diag_format(const fl_diag_t *diag, char *buf, size_t bu
 /* ------------------------------------------------------------------------ */
 /* Engine                                                                    */
 /* ------------------------------------------------------------------------ */
+
+/*
+ * Ownership and lifetimes.
+ *
+ *   - An engine is reference-counted.  fl_engine_new gives the caller one
+ *     reference; every context (fl_ctx_new) and every watch (fl_watch_start)
+ *     takes one more, and gives it back when freed (fl_ctx_free,
+ *     fl_watch_stop).  fl_engine_free drops the caller's reference: the
+ *     engine itself goes when the last context and watch are gone too.  So
+ *     an engine outlives its contexts and watches by construction: freeing
+ *     it first is allowed -- the contexts keep deciding and the watch keeps
+ *     reloading until they are freed/stopped -- but after fl_engine_free the
+ *     caller must not pass that engine handle to any function again
+ *     (fl_engine_free twice is undefined, like free()).
+ *   - What an engine hands out (fl_engine_resil's registry, the strings of
+ *     fl_version_info_t) lives as long as the engine itself.
+ *   - A context belongs to one thread at a time.  Using one context from two
+ *     threads at once is detected cheaply: the second fl_decide returns
+ *     FL_EMISUSE at once and changes nothing (neither the context nor its
+ *     `out`), like SQLite's SQLITE_MISUSE; it is a bug in the host to fix,
+ *     not a condition to retry on.  Moving a context between threads between
+ *     calls is fine.  fl_ctx_free must not race a decision on the same
+ *     context.
+ *   - Events and decisions are plain objects owned by their creator and not
+ *     thread-safe; a decision's strings live until its next use or free.
+ */
 
 typedef struct fl_engine fl_engine_t;
 typedef struct fl_bindings fl_bindings_t; /* see the bindings section below */
@@ -178,8 +228,10 @@ typedef struct fl_engine_options {
     uint32_t versions_kept;
     /* Seed for ids and jitter; 0 means seeded from the OS. */
     uint64_t seed;
-    /* Maximum length of a rendered message in bytes.  Default 1024; a
-     * policy may lower it. */
+    /* Maximum length of a rendered message in bytes.  Default 1024; values
+     * below 16 are taken as 16; a policy may lower it.  Rendering stops at
+     * this length (a longer message ends in "..."), so a template that
+     * repeats a large capture costs no more memory than this. */
     uint32_t max_message_len;
     /* Resource checks, storage actions and checkpoints offered to handler
      * functions as the `fl` module.  Optional; not owned (must outlive the
@@ -216,8 +268,10 @@ typedef struct fl_engine_options {
  * Caller frees with fl_engine_free. */
 FL_EXTERN int fl_engine_new(const fl_engine_options_t *opts, fl_engine_t **out);
 
-/* Free the engine.  All contexts created from it must be freed first
- * (checked in debug builds).  NULL is a no-op. */
+/* Drop the caller's reference to the engine (see Ownership and lifetimes):
+ * it is freed now if no context or watch uses it, else when the last of
+ * them is freed or stopped.  The handle must not be used afterwards.  NULL
+ * is a no-op. */
 FL_EXTERN void fl_engine_free(fl_engine_t *engine);
 
 /*
@@ -232,7 +286,11 @@ FL_EXTERN void fl_engine_free(fl_engine_t *engine);
 FL_EXTERN int fl_engine_load(fl_engine_t *engine, const char *dir, fl_diag_t *diag);
 
 /* Like fl_engine_load but from an in-memory source named `name` (used in
- * diagnostics as the file name).  Same failures, minus FL_ENOENT/FL_EIO. */
+ * diagnostics as the file name).  `len` follows the length convention:
+ * FL_NUL_TERMINATED for a NUL-terminated source; above 16 MiB (also any
+ * other huge length) FL_ETOOBIG with nothing copied.  Same failures
+ * otherwise, minus FL_ENOENT/FL_EIO.  (Files of a policy directory have the
+ * same 16 MiB limit each.) */
 FL_EXTERN int fl_engine_load_string(fl_engine_t *engine, const char *name,
                                     const char *source, size_t len, fl_diag_t *diag);
 
@@ -241,7 +299,10 @@ FL_EXTERN int fl_engine_load_string(fl_engine_t *engine, const char *name,
 FL_EXTERN int fl_engine_check(fl_engine_t *engine, const char *dir, fl_diag_t *diag);
 
 /* Information about a loaded version.  Strings are owned by the engine and
- * stay valid while the version is kept (see versions_kept). */
+ * stay valid until fl_engine_free -- also after the version is dropped from
+ * the history, and whatever loads or rollbacks other threads make meanwhile
+ * (the engine keeps one copy of each distinct string it has published, a
+ * few bytes per distinct version).  Do not free them. */
 typedef struct fl_version_info {
     const char *id;       /* content hash, 16 hex digits              */
     const char *name;     /* policy name                              */
@@ -253,7 +314,8 @@ typedef struct fl_version_info {
     int current;          /* 1 for the version now serving            */
 } fl_version_info_t;
 
-/* Describe the current version.  FL_ESTATE if nothing is loaded. */
+/* Describe the current version (a consistent snapshot, safe against a
+ * concurrent reload).  FL_ESTATE if nothing is loaded, FL_EINVAL for NULL. */
 FL_EXTERN int fl_engine_current(fl_engine_t *engine, fl_version_info_t *out);
 
 /* Policy failure counters (FL-SANDBOX).  FL_EINVAL for NULL arguments. */
@@ -261,9 +323,10 @@ FL_EXTERN int fl_engine_stats(fl_engine_t *engine, fl_engine_stats_t *out);
 
 /*
  * List the kept versions, newest first, into out[0..cap).  *count receives
- * the number kept (which may exceed cap).  Strings in out stay valid until
- * the next load, reload or rollback on this engine.  FL_EINVAL for NULL
- * engine/count or NULL out with cap > 0.
+ * the number kept (which may exceed cap).  Each content id is listed once
+ * (loading content that is already kept moves it to the front).  Strings
+ * in out stay valid until fl_engine_free (see fl_version_info_t).
+ * FL_EINVAL for NULL engine/count or NULL out with cap > 0.
  */
 FL_EXTERN int fl_engine_versions(fl_engine_t *engine, fl_version_info_t *out, size_t cap, size_t *count);
 
@@ -310,8 +373,9 @@ typedef struct fl_watch_options {
  * rename and a directory replaced by an atomic symlink swap are both seen),
  * debounced, plus a periodic check of the resolved path and the files' sizes
  * and times.  A reload that fails leaves the running version serving.  The
- * watch runs on its own thread.  FL_EINVAL for NULL arguments, FL_ENOENT if
- * dir does not exist, FL_ENOMEM.  Caller stops it with fl_watch_stop.
+ * watch runs on its own thread and holds a reference on the engine until
+ * fl_watch_stop.  FL_EINVAL for NULL arguments, FL_ENOENT if dir does not
+ * exist, FL_ENOMEM.  Caller stops it with fl_watch_stop.
  */
 FL_EXTERN int fl_watch_start(fl_engine_t *engine, const char *dir, const fl_watch_options_t *opts,
                              fl_watch_t **out);
@@ -346,14 +410,16 @@ FL_EXTERN void fl_event_free(fl_event_t *ev);
 /* Clear all fields for reuse without freeing memory. */
 FL_EXTERN void fl_event_reset(fl_event_t *ev);
 
-/* Set a string field; the bytes are copied.  `len` may be (size_t)-1 for a
- * NUL-terminated string.  FL_EINVAL for a bad field or NULL value,
+/* Set a string field; the bytes are copied.  `len` may be FL_NUL_TERMINATED
+ * for a NUL-terminated string.  FL_EINVAL for a bad field or NULL value, or
+ * a NUL byte within the first `len` bytes (the accessor could not return it),
  * FL_ETOOBIG above 1 MiB, FL_EPARSE_UTF8 if the value is not valid UTF-8
  * (in every failure the field is left as it was). */
 FL_EXTERN int fl_event_set(fl_event_t *ev, fl_field field, const char *value, size_t len);
 /* attempt >= 1 (FL_EINVAL otherwise). */
 FL_EXTERN int fl_event_set_attempt(fl_event_t *ev, int attempt);
-/* elapsed_ms >= 0 (FL_EINVAL otherwise). */
+/* 0 <= elapsed_ms <= 1e12 (about 31.7 years); FL_EINVAL otherwise (also
+ * for NaN and infinities).  The JSON reader applies the same range. */
 FL_EXTERN int fl_event_set_elapsed_ms(fl_event_t *ev, double elapsed_ms);
 /* Add or replace a string tag.  Same checks as fl_event_set (FL_EINVAL also
  * for an empty key; FL_ETOOBIG when key and value exceed 1 MiB together). */
@@ -365,12 +431,30 @@ FL_EXTERN int fl_event_attempt(const fl_event_t *ev);
 
 /*
  * Parse one JSON object (the event format of PRODUCT.md) into `ev`, which is
- * reset first.  Failures leave `ev` reset and fill diag with the column:
+ * reset first.  `len` may be FL_NUL_TERMINATED.  Failures leave `ev` reset
+ * and fill diag with the column:
  * FL_EPARSE_JSON (not JSON, or not an object), FL_EPARSE_UTF8,
  * FL_EPARSE_TYPE (e.g. attempt is a string; diag names the field),
  * FL_ETOOBIG (more than 1 MiB, or `cause` nested deeper than 8).
  */
 FL_EXTERN int fl_event_from_json(fl_event_t *ev, const char *json, size_t len, fl_diag_t *diag);
+
+/* Flags for fl_event_parse. */
+enum {
+    FL_EVENT_STRICT = 1 << 0 /* an unknown key is an error, not a warning */
+};
+
+/*
+ * fl_event_from_json with flags.  Keys of an event (and of each `cause`)
+ * other than id, time, domain, code, message, op, attempt, elapsed_ms,
+ * tags, stack and cause are reported, never silently dropped: by default
+ * the event is read (FL_OK) and diag carries a warning naming the first
+ * unknown key ("unknown key 'mesage' ignored"; diag->status stays FL_OK, so
+ * check diag->message[0] to see it); with FL_EVENT_STRICT the read fails
+ * with FL_EPARSE_KEY naming it.  fl_event_from_json(ev, j, n, d) is
+ * fl_event_parse(ev, j, n, 0, d).  Unknown flag bits: FL_EINVAL.
+ */
+FL_EXTERN int fl_event_parse(fl_event_t *ev, const char *json, size_t len, unsigned flags, fl_diag_t *diag);
 
 /* ------------------------------------------------------------------------ */
 /* Deciding                                                                  */
@@ -379,8 +463,9 @@ FL_EXTERN int fl_event_from_json(fl_event_t *ev, const char *json, size_t len, f
 typedef struct fl_ctx fl_ctx_t;
 typedef struct fl_decision fl_decision_t;
 
-/* Create a per-thread context.  Caller frees with fl_ctx_free before freeing
- * the engine.  FL_EINVAL for NULL arguments. */
+/* Create a per-thread context; it holds a reference on the engine (so the
+ * engine stays alive until fl_ctx_free, even after fl_engine_free).
+ * FL_EINVAL for NULL arguments, FL_ENOMEM. */
 FL_EXTERN int fl_ctx_new(fl_engine_t *engine, fl_ctx_t **out);
 FL_EXTERN void fl_ctx_free(fl_ctx_t *ctx);
 
@@ -400,7 +485,9 @@ enum {
  * handler failed: `out` then holds the policy's safe decision with its error
  * field set -- it is always a usable decision.  FL_ESTATE when no policy is
  * loaded (out holds the built-in safe decision).  FL_EINVAL for NULL args.
- * Never blocks on a reload.
+ * FL_EMISUSE when another thread is inside fl_decide on the same ctx at
+ * that moment (nothing is touched, `out` included).  Never blocks on a
+ * reload.
  */
 FL_EXTERN int fl_decide(fl_ctx_t *ctx, const fl_event_t *ev, const char *locale,
                         unsigned flags, fl_decision_t *out);
@@ -423,10 +510,19 @@ FL_EXTERN const char *fl_decision_fingerprint(const fl_decision_t *d);
 FL_EXTERN const char *fl_decision_rule(const fl_decision_t *d);
 FL_EXTERN const char *fl_decision_policy_version(const fl_decision_t *d); /* version id */
 FL_EXTERN const char *fl_decision_error(const fl_decision_t *d);    /* NULL unless failed */
+/* Why the recovery was changed, NULL when it was not: "attempts_exhausted",
+ * "time_budget_exhausted", "breaker_open", "retry_budget_exhausted" (the
+ * action became fail), or "retry_after_capped" (action retry: the event's
+ * Retry-After asked for longer than the policy allows -- max_delay_ms, or
+ * the retry's opt-in max_retry_after_ms -- and delay_ms is that cap).
+ * Also the "reason" field of the JSON form. */
+FL_EXTERN const char *fl_decision_reason(const fl_decision_t *d);
 /* JSON text of `params` / `fallback`, NULL when absent. */
 FL_EXTERN const char *fl_decision_params_json(const fl_decision_t *d);
 FL_EXTERN const char *fl_decision_fallback_json(const fl_decision_t *d);
+/* "retry" "fallback" "ignore" "fail"; "?" when out of range. */
 FL_EXTERN const char *fl_action_name(fl_action a);
+/* "debug" "info" "warning" "error" "critical"; "error" when out of range. */
 FL_EXTERN const char *fl_severity_name(fl_severity s);
 
 /* Render the decision as one line of JSON (no trailing newline) into a buffer
@@ -1091,7 +1187,7 @@ FL_EXTERN int fl_storage_backup(fl_bindings_t *b, const fl_backup_options_t *o,
 /* Replace `path` with `data` atomically: a temporary in the same directory,
  * write, fsync, rename, fsync of the directory.  Readers see the old or the
  * new content, never a mix.  mode: default 0644.  On failure the temporary
- * is removed and `path` is unchanged. */
+ * is removed and `path` is unchanged.  len above 1 GiB: FL_ETOOBIG. */
 typedef struct fl_write_options {
     const char *path;
     const void *data;

@@ -190,7 +190,8 @@ def main(argv):
     # rollback completes the archived version ids of the -p DIR on the line.
     with tempfile.TemporaryDirectory() as tmp:
         with open(os.path.join(tmp, "00-policy.lua"), "w") as f:
-            f.write('policy { name = "completion", version = "1" }\n')
+            f.write('policy { name = "completion", version = "1" }\n'
+                    'rule "r" { when = { message = "x" }, category = "internal" }\n')
         subprocess.run([exe, "eval", "-p", tmp, "--watch"], stdin=subprocess.DEVNULL,
                        capture_output=True, timeout=60)
         r = subprocess.run([exe, "versions", "-p", tmp], capture_output=True, text=True, timeout=60)

@@ -68,9 +68,11 @@ static void test_strerror_every_code(void **s)
         {FL_EREFUSED, "FL_EREFUSED:"},
         {FL_ESTATE, "FL_ESTATE:"},
         {FL_ECONFINED, "FL_ECONFINED:"},
+        {FL_EMISUSE, "FL_EMISUSE:"},
         {FL_EPARSE_JSON, "FL_EPARSE_JSON:"},
         {FL_EPARSE_UTF8, "FL_EPARSE_UTF8:"},
         {FL_EPARSE_TYPE, "FL_EPARSE_TYPE:"},
+        {FL_EPARSE_KEY, "FL_EPARSE_KEY:"},
         {FL_EPOLICY_SYNTAX, "FL_EPOLICY_SYNTAX:"},
         {FL_EPOLICY_RUNTIME, "FL_EPOLICY_RUNTIME:"},
         {FL_EPOLICY_SCHEMA, "FL_EPOLICY_SCHEMA:"},
@@ -89,7 +91,7 @@ static void test_strerror_every_code(void **s)
         for (size_t j = 0; j < i; j++) assert_string_not_equal(m, fl_strerror(k[j].code));
     }
     /* Unknown codes: a constant text, never NULL. */
-    const int unknown[] = {1, 12345, -15, -99, -255, FL_EXT(FL_EPARSE, 9), FL_EXT(FL_EINVAL, 1), INT32_MIN, INT32_MAX};
+    const int unknown[] = {1, 12345, -16, -99, -255, FL_EXT(FL_EPARSE, 9), FL_EXT(FL_EINVAL, 1), INT32_MIN, INT32_MAX};
     for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++)
         assert_string_equal(fl_strerror(unknown[i]), "unknown status");
 }
@@ -189,8 +191,11 @@ static void test_engine_load_and_current(void **s)
     fl_engine_t *e = NULL;
     fl_diag_t d;
     assert_int_equal(fl_engine_new(NULL, &e), FL_OK);
-    /* An empty source is a valid, empty policy: everything is "unknown". */
-    assert_int_equal(fl_engine_load_string(e, "empty.lua", "", 0, &d), FL_OK);
+    /* An empty source is refused (issue 10); declared empty it loads, and
+     * everything is "unknown". */
+    assert_int_equal(fl_engine_load_string(e, "empty.lua", "", 0, &d), FL_EPOLICY_SCHEMA);
+    const char *empty = "policy { empty = true }\n";
+    assert_int_equal(fl_engine_load_string(e, "empty.lua", empty, strlen(empty), &d), FL_OK);
     assert_int_equal(d.status, FL_OK); /* cleared on success */
     assert_string_equal(d.message, "");
     fl_version_info_t vi;
@@ -218,10 +223,11 @@ static void test_engine_load_and_current(void **s)
     assert_int_equal(fl_engine_current(e, &vi), FL_OK);
     assert_string_equal(vi.id, id1);
     /* A length shorter than the text only loads that prefix (len is honoured). */
-    size_t cut = strlen("policy { name = \"api\", version = \"2.5\" }\n");
+    size_t cut = strlen("policy { name = \"api\", version = \"2.5\" }\n"
+                        "rule \"a\" { category = \"internal\" }\n");
     assert_int_equal(fl_engine_load_string(e, "api.lua", src, cut, &d), FL_OK);
     assert_int_equal(fl_engine_current(e, &vi), FL_OK);
-    assert_int_equal(vi.rules, 0);
+    assert_int_equal(vi.rules, 1);
     assert_string_not_equal(vi.id, id1);
     fl_engine_free(e);
 }
@@ -264,7 +270,7 @@ static void test_versions_rollback_reload_bad_args(void **s)
     assert_int_equal(fl_engine_reload(NULL, &d), FL_EINVAL);
     assert_int_equal(fl_engine_reload(e, &d), FL_ESTATE); /* nothing loaded */
 
-    const char *a = "policy { version = \"a\" }\n", *b = "policy { version = \"b\" }\n";
+    const char *a = "policy { version = \"a\", empty = true }\n", *b = "policy { version = \"b\", empty = true }\n";
     assert_int_equal(fl_engine_load_string(e, "a.lua", a, strlen(a), &d), FL_OK);
     assert_int_equal(fl_engine_rollback(e, NULL, &d), FL_ENOENT); /* only one version */
     assert_int_equal(fl_engine_reload(e, &d), FL_ESTATE);         /* not from a directory */
@@ -509,8 +515,8 @@ static void test_action_and_severity_names(void **s)
     assert_string_equal(fl_action_name(FL_ACTION_FALLBACK), "fallback");
     assert_string_equal(fl_action_name(FL_ACTION_IGNORE), "ignore");
     assert_string_equal(fl_action_name(FL_ACTION_FAIL), "fail");
-    assert_string_equal(fl_action_name((fl_action)17), "fail");
-    assert_string_equal(fl_action_name((fl_action)-1), "fail");
+    assert_string_equal(fl_action_name((fl_action)17), "?");
+    assert_string_equal(fl_action_name((fl_action)-1), "?");
     assert_string_equal(fl_severity_name(FL_SEV_DEBUG), "debug");
     assert_string_equal(fl_severity_name(FL_SEV_INFO), "info");
     assert_string_equal(fl_severity_name(FL_SEV_WARNING), "warning");

@@ -306,7 +306,7 @@ static const char k_recovery_policy[] =
     "rule \"budget\" { when = { op = \"budget\" }, category = \"unavailable\","
     "  recovery = retry { backoff = \"constant\", base_ms = 100, jitter = \"none\", budget_ms = 1000 } }\n"
     "rule \"ra\" { when = { op = \"ra\" }, category = \"unavailable\","
-    "  recovery = retry { backoff = \"constant\", base_ms = 100, jitter = \"none\" } }\n"
+    "  recovery = retry { backoff = \"constant\", base_ms = 100, jitter = \"none\", max_retry_after_ms = 600000 } }\n"
     "rule \"nora\" { when = { op = \"nora\" }, category = \"unavailable\","
     "  recovery = retry { backoff = \"constant\", base_ms = 100, jitter = \"none\", honor_retry_after = false } }\n"
     "rule \"fb\" { when = { op = \"fb\" }, category = \"unavailable\", recovery = fallback({ status = \"queued\", n = 2 }) }\n"

@@ -277,7 +277,8 @@ static void test_example_with_bad_event(void **s)
 {
     (void)s;
     fl_diag_t d;
-    assert_int_equal(flt_load_status("example \"e\" { event = { attempt = \"two\" }, expect = {} }\n", &d),
+    assert_int_equal(flt_load_status("example \"e\" { event = { attempt = \"two\" }, expect = {} }\n"
+                                     "rule \"r\" { category = \"internal\" }\n", &d),
                      FL_EEXAMPLE);
     assert_non_null(strstr(d.message, "bad event"));
     assert_non_null(strstr(d.message, "'attempt'"));

@@ -57,6 +57,9 @@ struct fl_lmem {
 
 #define FL_MAX_CAUSE_DEPTH 8
 #define FL_MAX_EVENT_BYTES (1u << 20)
+/* elapsed_ms above this (about 31.7 years) is refused where it enters (the
+ * setter and the JSON reader): it is converted to integer nanoseconds later. */
+#define FL_MAX_ELAPSED_MS 1e12
 
 typedef struct fl_tag {
     uint32_t key_off, key_len, val_off, val_len;
@@ -72,6 +75,12 @@ struct fl_event {
     int has_elapsed;
     fl_tag *tags;
     uint32_t ntags, tags_cap;
+    /* Hash index over tags (open addressing, tag index + 1, 0 = empty),
+     * built once an event has more than FL_TAG_SCAN tags so that adding and
+     * looking up tags stays O(1) however many there are (event.c). */
+    uint32_t *tag_slots;
+    uint32_t tag_slots_cap;          /* power of two, 0 when not allocated  */
+    uint32_t tag_indexed;            /* tags covered by the index (0: none) */
     struct fl_event *cause;          /* owned, may be NULL                  */
 };
 
@@ -90,6 +99,16 @@ const char *fl_eview_tag(const fl_eview *v, const char *key, uint32_t *len);
 /* Parse a number the way conditions compare numbers: decimal, optional sign
  * and fraction, whole string.  1 on success. */
 int fl_parse_number(const char *s, size_t len, double *out);
+/* event.c: set a field / add or replace a tag from bytes already checked
+ * (valid UTF-8, within limits); FL_OK or FL_ENOMEM. */
+int fl_event_put_field(fl_event_t *ev, fl_field f, const char *s, size_t len);
+int fl_event_put_tag(fl_event_t *ev, const char *k, size_t kl, const char *v, size_t vl);
+/* event.c: index of the tag named k[0..kl), or -1. */
+int64_t fl_event_tag_index(const fl_event_t *ev, const char *k, size_t kl);
+/* event_fast.c: read a well-formed, valid event in one pass; FL_OK, or
+ * FL_EPARSE for anything else (the caller resets ev and uses the full
+ * reader, which names the error). */
+int fl_event_fast_json(fl_event_t *ev, const char *json, size_t len);
 /* Build an event from a jansson object (used by the loader for examples). */
 int fl_event_from_jvalue(fl_event_t *ev, json_t *obj, int depth, fl_diag_t *diag);
 
@@ -135,6 +154,7 @@ typedef struct fl_recovery {
     double base_ms, factor, max_delay_ms, budget_ms; /* budget < 0: none  */
     int max_attempts;
     int honor_retry_after;
+    double max_retry_after_ms; /* opt-in hard maximum for Retry-After; 0: max_delay_ms */
     char *fallback_json;  /* owned JSON text for FL_ACTION_FALLBACK       */
 } fl_recovery;
 
@@ -289,6 +309,11 @@ typedef struct fl_version {
     uint32_t nhandlers;
 
     int from_dir;              /* loaded from a directory (reloadable)  */
+    int declared_empty;        /* policy { empty = true }: no rules on purpose */
+    /* id, name, label, source as interned by the engine that published it
+     * (engine.c): what fl_version_info_t points at, valid for the engine's
+     * lifetime even after this version is freed.  NULL until published. */
+    const char *info[4];
     pthread_mutex_t pool_mu;   /* guards pool                           */
     struct fl_pooled *pool;    /* prebuilt handler states, see handler.c */
     uint32_t npool;
@@ -388,6 +413,7 @@ typedef struct fl_capture {
 #define FL_MAX_CAPTURES 16
 
 struct fl_ctx {
+    atomic_int busy;          /* 1 while a thread is inside fl_decide (misuse check) */
     fl_engine_t *engine;      /* the public handle it was opened on (may be NULL) */
     struct fl_shared *sh;     /* what it decides on                      */
     fl_version *ver;          /* pinned, one reference held              */
@@ -447,7 +473,10 @@ const char *fl_decision_get(const fl_decision_t *d, enum fl_dstr which);
 
 
 
-/* template.c: render into sb; NULL-safe; returns 0 or -1 (ENOMEM). */
+/* template.c: render into sb, appending at most env->limit bytes (0: no
+ * output at all) -- rendering stops there, so the memory a render takes is
+ * bounded by the limit whatever the template repeats.  NULL-safe; returns 1
+ * when the output was cut at the limit, 0 when it is complete, -1 (ENOMEM). */
 struct fl_render_env {
     const fl_eview *ev;
     const fl_capture *caps;
@@ -455,6 +484,7 @@ struct fl_render_env {
     const char *category;
     int attempts_left;
     int64_t delay_ms;
+    size_t limit;
 };
 int fl_template_render(const fl_template *t, const struct fl_render_env *env, fl_strbuf *sb);
 

@@ -70,13 +70,14 @@ const char *fl_decision_fingerprint(const fl_decision_t *d) { return fl_decision
 const char *fl_decision_rule(const fl_decision_t *d) { return fl_decision_get(d, FL_DS_RULE); }
 const char *fl_decision_policy_version(const fl_decision_t *d) { return fl_decision_get(d, FL_DS_VERSION_ID); }
 const char *fl_decision_error(const fl_decision_t *d) { return fl_decision_get(d, FL_DS_ERROR); }
+const char *fl_decision_reason(const fl_decision_t *d) { return fl_decision_get(d, FL_DS_REASON); }
 const char *fl_decision_params_json(const fl_decision_t *d) { return fl_decision_get(d, FL_DS_PARAMS); }
 const char *fl_decision_fallback_json(const fl_decision_t *d) { return fl_decision_get(d, FL_DS_FALLBACK); }
 
 const char *fl_action_name(fl_action a)
 {
     static const char *const n[] = {"retry", "fallback", "ignore", "fail"};
-    return (unsigned)a < 4 ? n[a] : "fail";
+    return (unsigned)a < 4 ? n[a] : "?";
 }
 
 const char *fl_severity_name(fl_severity s)

@@ -30,6 +30,7 @@ void fl_event_reset(fl_event_t *ev)
     ev->elapsed_ms = 0;
     ev->has_elapsed = 0;
     ev->ntags = 0;
+    ev->tag_indexed = 0;
     if (ev->cause) {
         fl_event_free(ev->cause);
         ev->cause = NULL;
@@ -42,6 +43,7 @@ void fl_event_free(fl_event_t *ev)
     fl_event_free(ev->cause);
     fl_sb_free(&ev->arena);
     free(ev->tags);
+    free(ev->tag_slots);
     free(ev);
 }
 
@@ -72,8 +74,9 @@ static int set_trusted(fl_event_t *ev, fl_field f, const char *s, size_t len)
 int fl_event_set(fl_event_t *ev, fl_field f, const char *s, size_t len)
 {
     if (!ev || !s || (int)f < 0 || f >= FL_FIELD_COUNT_) return FL_EINVAL;
-    if (len == (size_t)-1) len = strlen(s);
+    if (len == FL_NUL_TERMINATED) len = strlen(s);
     if (len > FL_MAX_EVENT_BYTES) return FL_ETOOBIG;
+    if (memchr(s, '\0', len)) return FL_EINVAL; /* fl_event_get could not return it whole */
     if (!fl_utf8_valid(s, len)) return FL_EPARSE_UTF8;
     return set_trusted(ev, f, s, len);
 }
@@ -87,35 +90,107 @@ int fl_event_set_attempt(fl_event_t *ev, int attempt)
 
 int fl_event_set_elapsed_ms(fl_event_t *ev, double ms)
 {
-    if (!ev || !(ms >= 0) || !isfinite(ms)) return FL_EINVAL;
+    if (!ev || !(ms >= 0 && ms <= FL_MAX_ELAPSED_MS)) return FL_EINVAL; /* also NaN, inf */
     ev->elapsed_ms = ms;
     ev->has_elapsed = 1;
     return FL_OK;
 }
 
+/* ---- tags ----------------------------------------------------------------
+ * Few tags (the usual case): a linear scan.  Beyond FL_TAG_SCAN tags a hash
+ * index (FNV-1a, open addressing, load <= 1/2) makes each add and lookup
+ * O(1), so an event with 100,000 tags is read in linear time. */
+
+#define FL_TAG_SCAN 16
+
+static uint64_t tag_hash(const char *k, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)k[i]) * 1099511628211ull;
+    return h ^ (h >> 29);
+}
+
+static int tag_key_eq(const fl_event_t *ev, const fl_tag *t, const char *k, size_t kl)
+{
+    return t->key_len == kl && memcmp(ev->arena.data + t->key_off, k, kl) == 0;
+}
+
+/* Index of the tag named k, or -1. */
+static int64_t tag_find(const fl_event_t *ev, const char *k, size_t kl)
+{
+    if (!ev->tag_indexed) {
+        for (uint32_t i = 0; i < ev->ntags; i++)
+            if (tag_key_eq(ev, &ev->tags[i], k, kl)) return i;
+        return -1;
+    }
+    uint32_t mask = ev->tag_slots_cap - 1;
+    for (uint32_t s = (uint32_t)tag_hash(k, kl) & mask;; s = (s + 1) & mask) {
+        uint32_t x = ev->tag_slots[s];
+        if (!x) return -1;
+        if (tag_key_eq(ev, &ev->tags[x - 1], k, kl)) return x - 1;
+    }
+}
+
+static void slot_insert(fl_event_t *ev, uint32_t i)
+{
+    const fl_tag *t = &ev->tags[i];
+    uint32_t mask = ev->tag_slots_cap - 1;
+    uint32_t s = (uint32_t)tag_hash(ev->arena.data + t->key_off, t->key_len) & mask;
+    while (ev->tag_slots[s]) s = (s + 1) & mask;
+    ev->tag_slots[s] = i + 1;
+}
+
+/* Make the index cover every tag (and room for one more); -1 on ENOMEM. */
+static int tag_index_grow(fl_event_t *ev)
+{
+    uint32_t need = ev->ntags + 1, cap = ev->tag_slots_cap;
+    if (ev->tag_indexed && need * 2 <= cap) return 0;
+    while (cap < need * 2) cap = cap ? cap * 2 : 64;
+    if (cap != ev->tag_slots_cap) {
+        uint32_t *s = realloc(ev->tag_slots, cap * sizeof *s);
+        if (!s) return -1;
+        ev->tag_slots = s;
+        ev->tag_slots_cap = cap;
+    }
+    memset(ev->tag_slots, 0, cap * sizeof *ev->tag_slots);
+    for (uint32_t i = 0; i < ev->ntags; i++) slot_insert(ev, i);
+    ev->tag_indexed = 1;
+    return 0;
+}
+
 static int tag_put(fl_event_t *ev, const char *k, size_t kl, const char *v, size_t vl)
 {
-    if (ev->ntags == ev->tags_cap) {
+    int64_t found = tag_find(ev, k, kl);
+    if (found < 0 && ev->ntags == ev->tags_cap) {
+        if (ev->tags_cap > UINT32_MAX / 4) return FL_ENOMEM;
         uint32_t cap = ev->tags_cap ? ev->tags_cap * 2 : 8;
         fl_tag *t = realloc(ev->tags, cap * sizeof *t);
         if (!t) return FL_ENOMEM;
         ev->tags = t;
         ev->tags_cap = cap;
     }
-    int64_t ko = arena_add(ev, k, kl), vo = arena_add(ev, v, vl);
-    if (ko < 0 || vo < 0) return FL_ENOMEM;
-    /* Replace an existing key: later wins, the old bytes stay in the arena. */
-    for (uint32_t i = 0; i < ev->ntags; i++) {
-        fl_tag *t = &ev->tags[i];
-        if (t->key_len == kl && memcmp(ev->arena.data + t->key_off, k, kl) == 0) {
-            t->val_off = (uint32_t)vo;
-            t->val_len = (uint32_t)vl;
-            return FL_OK;
-        }
+    if (found < 0 && ev->ntags >= FL_TAG_SCAN && tag_index_grow(ev) != 0) return FL_ENOMEM;
+    int64_t vo = arena_add(ev, v, vl);
+    if (vo < 0) return FL_ENOMEM;
+    if (found >= 0) { /* replace: later wins, the old bytes stay in the arena */
+        ev->tags[found].val_off = (uint32_t)vo;
+        ev->tags[found].val_len = (uint32_t)vl;
+        return FL_OK;
     }
-    ev->tags[ev->ntags++] = (fl_tag){(uint32_t)ko, (uint32_t)kl, (uint32_t)vo, (uint32_t)vl};
+    int64_t ko = arena_add(ev, k, kl);
+    if (ko < 0) return FL_ENOMEM;
+    ev->tags[ev->ntags] = (fl_tag){(uint32_t)ko, (uint32_t)kl, (uint32_t)vo, (uint32_t)vl};
+    if (ev->tag_indexed) slot_insert(ev, ev->ntags);
+    ev->ntags++;
     return FL_OK;
 }
+
+int fl_event_put_field(fl_event_t *ev, fl_field f, const char *s, size_t len) { return set_trusted(ev, f, s, len); }
+int fl_event_put_tag(fl_event_t *ev, const char *k, size_t kl, const char *v, size_t vl)
+{
+    return tag_put(ev, k, kl, v, vl);
+}
+int64_t fl_event_tag_index(const fl_event_t *ev, const char *k, size_t kl) { return tag_find(ev, k, kl); }
 
 int fl_event_set_tag(fl_event_t *ev, const char *key, const char *value)
 {
@@ -135,13 +210,8 @@ const char *fl_event_get(const fl_event_t *ev, fl_field f)
 const char *fl_event_get_tag(const fl_event_t *ev, const char *key)
 {
     if (!ev || !key) return NULL;
-    size_t kl = strlen(key);
-    for (uint32_t i = 0; i < ev->ntags; i++) {
-        const fl_tag *t = &ev->tags[i];
-        if (t->key_len == kl && memcmp(ev->arena.data + t->key_off, key, kl) == 0)
-            return ev->arena.data + t->val_off;
-    }
-    return NULL;
+    int64_t i = tag_find(ev, key, strlen(key));
+    return i < 0 ? NULL : ev->arena.data + ev->tags[i].val_off;
 }
 
 int fl_event_attempt(const fl_event_t *ev) { return ev ? ev->attempt : 0; }
@@ -186,15 +256,10 @@ void fl_eview_init(fl_eview *v, const fl_event_t *ev)
 const char *fl_eview_tag(const fl_eview *v, const char *key, uint32_t *len)
 {
     const fl_event_t *ev = v->ev;
-    size_t kl = strlen(key);
-    for (uint32_t i = 0; i < ev->ntags; i++) {
-        const fl_tag *t = &ev->tags[i];
-        if (t->key_len == kl && memcmp(ev->arena.data + t->key_off, key, kl) == 0) {
-            *len = t->val_len;
-            return ev->arena.data + t->val_off;
-        }
-    }
-    return NULL;
+    int64_t i = tag_find(ev, key, strlen(key));
+    if (i < 0) return NULL;
+    *len = ev->tags[i].val_len;
+    return ev->arena.data + ev->tags[i].val_off;
 }
 
 /* ---- JSON reader -------------------------------------------------------- */
@@ -275,8 +340,8 @@ static int read_numbers(fl_event_t *ev, json_t *obj, fl_diag_t *d)
     }
     json_t *e = json_object_get(obj, "elapsed_ms");
     if (e && !json_is_null(e)) {
-        if (!json_is_number(e) || json_number_value(e) < 0)
-            return type_error(d, "elapsed_ms", "a number >= 0");
+        if (!json_is_number(e) || !(json_number_value(e) >= 0 && json_number_value(e) <= FL_MAX_ELAPSED_MS))
+            return type_error(d, "elapsed_ms", "a number between 0 and 1e12");
         ev->elapsed_ms = json_number_value(e);
         ev->has_elapsed = 1;
     }
@@ -323,14 +388,47 @@ int fl_event_from_jvalue(fl_event_t *ev, json_t *obj, int depth, fl_diag_t *d)
     return FL_OK;
 }
 
+/* The first key of obj (or of its cause chain) that is not an event key:
+ * 1 with path filled ("cause.mesage"), else 0. */
+static int unknown_key(json_t *obj, char *path, size_t n, int depth)
+{
+    static const char *const known[] = {"id", "time", "domain", "code", "message", "op", "attempt",
+                                        "elapsed_ms", "tags", "stack", "cause", NULL};
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v) {
+        int ok = 0;
+        for (int i = 0; known[i] && !ok; i++) ok = strcmp(k, known[i]) == 0;
+        if (!ok) {
+            char prefix[8 * 6 + 1] = "";
+            for (int i = 0; i < depth; i++) strcat(prefix, "cause.");
+            snprintf(path, n, "%s%.80s%s", prefix, k, strlen(k) > 80 ? "..." : "");
+            return 1;
+        }
+    }
+    json_t *c = json_object_get(obj, "cause");
+    return c && json_is_object(c) && depth < FL_MAX_CAUSE_DEPTH ? unknown_key(c, path, n, depth + 1) : 0;
+}
+
 int fl_event_from_json(fl_event_t *ev, const char *json, size_t len, fl_diag_t *d)
+{
+    return fl_event_parse(ev, json, len, 0, d);
+}
+
+int fl_event_parse(fl_event_t *ev, const char *json, size_t len, unsigned flags, fl_diag_t *d)
 {
     fl_diag_clear(d);
     if (!ev || !json) return fl_diag_set(d, FL_EINVAL, NULL, 0, 0, "NULL event or text");
+    if (flags & ~(unsigned)FL_EVENT_STRICT) return fl_diag_set(d, FL_EINVAL, NULL, 0, 0, "unknown flags");
     fl_event_reset(ev);
+    if (len == FL_NUL_TERMINATED) len = strnlen(json, (size_t)FL_MAX_EVENT_BYTES + 1);
     if (len > FL_MAX_EVENT_BYTES)
         return fl_diag_set(d, FL_ETOOBIG, NULL, 0, 0, "event is %zu bytes; the limit is %u",
                            len, FL_MAX_EVENT_BYTES);
+    /* One pass straight into the event for well-formed input; anything
+     * else is read again by jansson below, which names the error. */
+    if (fl_event_fast_json(ev, json, len) == FL_OK) return FL_OK;
+    fl_event_reset(ev);
     json_error_t err;
     json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &err);
     if (!root) {
@@ -344,6 +442,16 @@ int fl_event_from_json(fl_event_t *ev, const char *json, size_t len, fl_diag_t *
         return st;
     }
     int rc = fl_event_from_jvalue(ev, root, 0, d);
+    char key[128];
+    if (rc == FL_OK && unknown_key(root, key, sizeof key, 0)) {
+        if (flags & FL_EVENT_STRICT) {
+            rc = fl_diag_set(d, FL_EPARSE_KEY, NULL, 0, 0, "unknown key '%s' (an event has id, time, domain, "
+                             "code, message, op, attempt, elapsed_ms, tags, stack, cause)", key);
+        } else if (d) {
+            fl_diag_set(d, FL_OK, NULL, 0, 0, "unknown key '%s' ignored", key);
+            d->status = FL_OK;
+        }
+    }
     json_decref(root);
     if (rc != FL_OK) fl_event_reset(ev);
     return rc;

@@ -30,9 +30,11 @@ const char *fl_strerror(int status)
     case FL_ESTATE: return "FL_ESTATE: wrong state for this call";
     case FL_ECONFINED: return "FL_ECONFINED: path escapes the configured roots";
     case FL_ESIGNATURE: return "FL_ESIGNATURE: unsigned, tampered, or signed by an untrusted key";
+    case FL_EMISUSE: return "FL_EMISUSE: API misuse (a context used by two threads at once)";
     case FL_EPARSE_JSON: return "FL_EPARSE_JSON: malformed JSON";
     case FL_EPARSE_UTF8: return "FL_EPARSE_UTF8: invalid UTF-8";
     case FL_EPARSE_TYPE: return "FL_EPARSE_TYPE: field has the wrong type";
+    case FL_EPARSE_KEY: return "FL_EPARSE_KEY: unknown key";
     case FL_EPOLICY_SYNTAX: return "FL_EPOLICY_SYNTAX: policy syntax error";
     case FL_EPOLICY_RUNTIME: return "FL_EPOLICY_RUNTIME: policy file raised an error";
     case FL_EPOLICY_SCHEMA: return "FL_EPOLICY_SCHEMA: invalid policy declaration";

@@ -175,20 +175,30 @@ static const char *ph_value(const fl_tseg *s, const struct fl_render_env *env, c
 int fl_template_render(const fl_template *t, const struct fl_render_env *env, fl_strbuf *sb)
 {
     if (!t) return 0;
+    size_t room = env->limit;
     for (uint32_t i = 0; i < t->nsegs; i++) {
         const fl_tseg *s = &t->segs[i];
-        if (s->kind == FL_PH_TEXT) {
-            if (fl_sb_append(sb, s->text, s->len) != 0) return -1;
-            continue;
-        }
+        const char *v;
+        size_t len;
         char buf[32];
-        uint32_t len = 0;
-        const char *v = ph_value(s, env, buf, sizeof buf, &len);
-        if (!v || len == 0) {
-            v = s->dflt ? s->dflt : "";
-            len = (uint32_t)strlen(v);
+        if (s->kind == FL_PH_TEXT) {
+            v = s->text;
+            len = s->len;
+        } else {
+            uint32_t l = 0;
+            v = ph_value(s, env, buf, sizeof buf, &l);
+            len = l;
+            if (!v || len == 0) {
+                v = s->dflt ? s->dflt : "";
+                len = strlen(v);
+            }
+        }
+        if (len > room) { /* stop here: nothing past the limit is produced */
+            if (fl_sb_append(sb, v, room) != 0) return -1;
+            return 1;
         }
         if (fl_sb_append(sb, v, len) != 0) return -1;
+        room -= len;
     }
     return 0;
 }

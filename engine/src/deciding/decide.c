@@ -58,7 +58,16 @@ static void apply_recovery(fl_ctx_t *ctx, const fl_recovery *rec, const fl_eview
     int64_t delay = fl_backoff_delay(rec, attempt, &ctx->rng), ra;
     uint32_t len;
     const char *t = rec->honor_retry_after ? fl_eview_tag(ev, "retry_after", &len) : NULL;
-    if (t && fl_retry_after_ms(t, len, fl_now_ms(), &ra) == 0 && ra > delay) delay = ra;
+    if (t && fl_retry_after_ms(t, len, fl_now_ms(), &ra) == 0 && ra > delay) {
+        /* The server's Retry-After raises the delay, but never past the cap:
+         * max_delay_ms, or the policy's explicit max_retry_after_ms. */
+        double cap = rec->max_retry_after_ms > rec->max_delay_ms ? rec->max_retry_after_ms : rec->max_delay_ms;
+        if ((double)ra > cap) {
+            ra = (int64_t)cap;
+            fl_decision_put(d, FL_DS_REASON, "retry_after_capped", 18);
+        }
+        if (ra > delay) delay = ra;
+    }
     if (rec->budget_ms >= 0 && ev->ev->elapsed_ms + (double)delay > rec->budget_ms) {
         d->action = FL_ACTION_FAIL;
         fl_decision_put(d, FL_DS_REASON, "time_budget_exhausted", 21);
@@ -117,7 +126,8 @@ static void render_message(fl_ctx_t *ctx, const fl_version *v, const fl_rule *r,
         return;
     }
     struct fl_render_env env = {ev, ctx->caps, ctx->ncaps, fl_decision_get(d, FL_DS_CATEGORY),
-                                d->attempts_left, d->action == FL_ACTION_RETRY ? d->delay_ms : -1};
+                                d->attempts_left, d->action == FL_ACTION_RETRY ? d->delay_ms : -1,
+                                (size_t)v->max_message_len + 1 /* one more: tells a cut */};
     fl_sb_clear(&ctx->scratch);
     fl_template_render(t, &env, &ctx->scratch);
     size_t len = ctx->scratch.len;
@@ -190,13 +200,14 @@ static void apply_resilience(fl_ctx_t *ctx, const fl_rule *r, const fl_eview *ev
     fl_resil_t *res = ctx->sh->resil;
     char key[256] = "";
     if (r->breaker_key) {
-        struct fl_render_env env = {ev, ctx->caps, ctx->ncaps, fl_decision_get(d, FL_DS_CATEGORY), -1, -1};
+        struct fl_render_env env = {ev, ctx->caps, ctx->ncaps, fl_decision_get(d, FL_DS_CATEGORY), -1, -1,
+                                    sizeof key - 1};
         fl_sb_clear(&ctx->scratch);
         fl_template_render(r->breaker_key, &env, &ctx->scratch);
         snprintf(key, sizeof key, "%s", fl_sb_cstr(&ctx->scratch));
     }
     fl_resil_outcome_t o = {r->breaker, r->retry_budget, key, fl_decision_get(d, FL_DS_CATEGORY),
-                            ev->ev->has_elapsed ? (int64_t)(ev->ev->elapsed_ms * 1e6) : -1, ev->ev->attempt};
+                            ev->ev->has_elapsed && ev->ev->elapsed_ms <= FL_MAX_ELAPSED_MS ? (int64_t)(ev->ev->elapsed_ms * 1e6) : -1, ev->ev->attempt};
     fl_resil_record(res, &o);
     if (d->action != FL_ACTION_RETRY) return;
     char reason[160];
@@ -259,6 +270,11 @@ int fl_decide_on(fl_ctx_t *ctx, fl_version *v, const fl_event_t *ev, const char 
 int fl_decide(fl_ctx_t *ctx, const fl_event_t *ev, const char *locale, unsigned flags, fl_decision_t *out)
 {
     if (!ctx || !ev || !out) return FL_EINVAL;
+    /* A context is one thread's: a second thread inside it at the same time
+     * would corrupt its scratch and Lua state.  One uncontended atomic
+     * exchange catches it (SQLite's SQLITE_MISUSE is the model). */
+    if (atomic_exchange_explicit(&ctx->busy, 1, memory_order_acquire)) return FL_EMISUSE;
+    int rc;
     repin(ctx);
     if (!ctx->ver) {
         fl_decision_clear(out);
@@ -266,9 +282,11 @@ int fl_decide(fl_ctx_t *ctx, const fl_event_t *ev, const char *locale, unsigned 
         fl_decision_put(out, FL_DS_RULE, "default", 7);
         fl_decision_put(out, FL_DS_ERROR_KIND, "no_policy", 9);
         fl_decision_put(out, FL_DS_ERROR, "no policy is loaded", 19);
-        return FL_ESTATE;
+        rc = FL_ESTATE;
+    } else {
+        rc = fl_decide_on(ctx, ctx->ver, ev, locale, flags, out);
+        fl_health_note(ctx, out);
     }
-    int rc = fl_decide_on(ctx, ctx->ver, ev, locale, flags, out);
-    fl_health_note(ctx, out);
+    atomic_store_explicit(&ctx->busy, 0, memory_order_release);
     return rc;
 }

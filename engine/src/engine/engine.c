@@ -20,6 +20,7 @@
 #include "resilience/resilience.h"
 
 struct fl_engine {
+    atomic_int refs;       /* the creator's + one per context and watch */
     fl_engine_options_t opts;
     struct fl_shared sh;   /* what deciders touch: current, gen, graveyard (core/shared.c) */
     pthread_mutex_t load;  /* serialises loads (they are long; deciders never take it) */
@@ -27,6 +28,13 @@ struct fl_engine {
     uint32_t nhistory;
     unsigned char trusted_key[FL_KEY_PUBLIC_BYTES]; /* copied from the options */
     int has_key;           /* 1: only signed bundles and directories load */
+    /* Interned strings of every version published (ids, names, labels,
+     * sources): fl_version_info_t points here, so what fl_engine_current and
+     * fl_engine_versions hand out stays valid until fl_engine_free whatever
+     * reloads happen meanwhile.  One copy per distinct string; written under
+     * `load` only (publish), read through pointers stored before the swap. */
+    char **strs;           /* open addressing, power-of-two capacity      */
+    uint32_t nstrs, strs_cap;
 };
 
 static void start_probation(fl_engine_t *e, fl_version *v);
@@ -39,6 +47,7 @@ static void default_options(fl_engine_options_t *o)
     if (!o->match_limit) o->match_limit = 100000;
     if (!o->versions_kept) o->versions_kept = 8;
     if (!o->max_message_len) o->max_message_len = 1024;
+    if (o->max_message_len < 16) o->max_message_len = 16; /* room for a cut and its ellipsis */
 }
 
 int fl_engine_new(const fl_engine_options_t *opts, fl_engine_t **out)
@@ -47,6 +56,7 @@ int fl_engine_new(const fl_engine_options_t *opts, fl_engine_t **out)
     *out = NULL;
     fl_engine_t *e = calloc(1, sizeof *e);
     if (!e) return FL_ENOMEM;
+    atomic_init(&e->refs, 1);
     if (opts) e->opts = *opts;
     default_options(&e->opts);
     if (e->opts.trusted_key) { /* not owned: keep a copy */
@@ -69,18 +79,61 @@ int fl_engine_new(const fl_engine_options_t *opts, fl_engine_t **out)
     return FL_OK;
 }
 
-void fl_engine_free(fl_engine_t *e)
+static uint64_t str_hash(const char *s)
 {
-    if (!e) return;
-    assert(atomic_load(&e->sh.nctx) == 0 && "free every fl_ctx_t before its engine");
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h ^ (h >> 31);
+}
+
+/* The engine's copy of s (NULL for NULL, or on ENOMEM).  Caller holds e->load. */
+static const char *intern(fl_engine_t *e, const char *s)
+{
+    if (!s) return NULL;
+    if ((e->nstrs + 1) * 2 > e->strs_cap) {
+        uint32_t cap = e->strs_cap ? e->strs_cap * 2 : 64;
+        char **t = calloc(cap, sizeof *t);
+        if (!t) return NULL;
+        for (uint32_t i = 0; i < e->strs_cap; i++) {
+            if (!e->strs[i]) continue;
+            uint32_t j = (uint32_t)str_hash(e->strs[i]) & (cap - 1);
+            while (t[j]) j = (j + 1) & (cap - 1);
+            t[j] = e->strs[i];
+        }
+        free(e->strs);
+        e->strs = t;
+        e->strs_cap = cap;
+    }
+    uint32_t mask = e->strs_cap - 1, j = (uint32_t)str_hash(s) & mask;
+    for (; e->strs[j]; j = (j + 1) & mask)
+        if (strcmp(e->strs[j], s) == 0) return e->strs[j];
+    if (!(e->strs[j] = strdup(s))) return NULL;
+    e->nstrs++;
+    return e->strs[j];
+}
+
+void fl_engine_retain(fl_engine_t *e) { atomic_fetch_add_explicit(&e->refs, 1, memory_order_relaxed); }
+
+static void engine_destroy(fl_engine_t *e)
+{
+    assert(atomic_load(&e->sh.nctx) == 0);
     for (uint32_t i = 0; i < e->nhistory; i++) fl_version_unref(e->history[i]);
     free(e->history);
     fl_shared_destroy(&e->sh);
     fl_resil_free(e->sh.resil);
     fl_sbx_free(e->sh.sbx); /* FL-SANDBOX: stops the watchdog thread */
     pthread_mutex_destroy(&e->load);
+    for (uint32_t i = 0; i < e->strs_cap; i++) free(e->strs[i]);
+    free(e->strs);
     free(e);
 }
+
+void fl_engine_release(fl_engine_t *e)
+{
+    if (e && atomic_fetch_sub_explicit(&e->refs, 1, memory_order_acq_rel) == 1) engine_destroy(e);
+}
+
+void fl_engine_free(fl_engine_t *e) { fl_engine_release(e); }
 
 /* Before publishing: build the handler states the deciding threads will
  * want, here on the loading thread rather than in their first handler
@@ -107,6 +160,9 @@ fl_resil_t *fl_engine_resil(fl_engine_t *e) { return e ? e->sh.resil : NULL; }
  * counts), so its first decision already sees its breakers. */
 static int publish(fl_engine_t *e, fl_version *v)
 {
+    const char *src[4] = {v->id, v->name, v->label, v->source};
+    for (int i = 0; i < 4; i++) /* once per version: a republished one has them */
+        if (src[i] && !v->info[i] && !(v->info[i] = intern(e, src[i]))) return FL_ENOMEM;
     for (uint32_t i = 0; i < v->nrdecls; i++) {
         fl_diag_t d;
         int rc = fl_resil_apply(e->sh.resil, v->rdecls[i], &d);
@@ -115,22 +171,33 @@ static int publish(fl_engine_t *e, fl_version *v)
     /* Grow the history before taking the swap lock: nothing that can fail
      * or take long happens while deciders might wait on it. */
     fl_version **h = malloc((e->nhistory + 1) * sizeof *h);
-    if (!h) return FL_ENOMEM;
-    fl_version *drop = NULL, **old;
+    fl_version **drop = malloc((e->nhistory + 1) * sizeof *drop);
+    if (!h || !drop) {
+        free(h);
+        free(drop);
+        return FL_ENOMEM;
+    }
+    uint32_t ndrop = 0, n = 0;
+    fl_version **old;
     pthread_mutex_lock(&e->sh.swap);
-    if (e->nhistory) memcpy(h, e->history, e->nhistory * sizeof *h);
-    h[e->nhistory++] = v;
+    /* An id is listed once: an older entry with the same content goes. */
+    for (uint32_t i = 0; i < e->nhistory; i++)
+        if (e->history[i] != v && strcmp(e->history[i]->id, v->id) == 0) drop[ndrop++] = e->history[i];
+        else h[n++] = e->history[i];
+    h[n++] = v;
+    e->nhistory = n;
     old = e->history;
     e->history = h;
     e->sh.current = v;
     if (e->nhistory > e->opts.versions_kept) {
-        drop = e->history[0];
+        drop[ndrop++] = e->history[0];
         memmove(e->history, e->history + 1, --e->nhistory * sizeof *h);
     }
     atomic_fetch_add_explicit(&e->sh.gen, 1, memory_order_release);
     pthread_mutex_unlock(&e->sh.swap);
     free(old);
-    if (drop) fl_version_unref(drop);
+    for (uint32_t i = 0; i < ndrop; i++) fl_version_unref(drop[i]);
+    free(drop);
     return FL_OK;
 }
 
@@ -210,6 +277,10 @@ int fl_engine_load_string(fl_engine_t *e, const char *name, const char *src, siz
     if (e->has_key)
         return fl_diag_set(diag, FL_ESIGNATURE, name, 0, 0,
                            "the engine only loads signed bundles or directories; a string cannot be signed");
+    if (len == FL_NUL_TERMINATED) len = strlen(src);
+    if (len > FL_MAX_POLICY_SOURCE_BYTES)
+        return fl_diag_set(diag, FL_ETOOBIG, name, 0, 0, "policy source is %zu bytes; the limit is %u", len,
+                           FL_MAX_POLICY_SOURCE_BYTES);
     fl_version *v = fl_version_new();
     if (!v) return FL_ENOMEM;
     v->src_names = calloc(1, sizeof *v->src_names);
@@ -233,9 +304,10 @@ int fl_engine_load_string(fl_engine_t *e, const char *name, const char *src, siz
     return finish_load(e, v, 1, diag);
 }
 
+/* Strings from the engine's interned copies (valid until fl_engine_free). */
 static fl_version_info_t info_of(const fl_version *v, const fl_version *current)
 {
-    return (fl_version_info_t){v->id, v->name, v->label, v->source, v->loaded_at_ms,
+    return (fl_version_info_t){v->info[0], v->info[1], v->info[2], v->info[3], v->loaded_at_ms,
                                v->nrules, v->nexamples, v == current};
 }
 
@@ -394,7 +466,15 @@ int fl_engine_reload(fl_engine_t *e, fl_diag_t *diag)
 int fl_ctx_new(fl_engine_t *e, fl_ctx_t **out)
 {
     if (!e || !out) return FL_EINVAL;
-    return fl_ctx_open(&e->sh, e, out);
+    int rc = fl_ctx_open(&e->sh, e, out);
+    if (rc == FL_OK) fl_engine_retain(e); /* the engine outlives its contexts */
+    return rc;
 }
 
-void fl_ctx_free(fl_ctx_t *c) { fl_ctx_close(c); }
+void fl_ctx_free(fl_ctx_t *c)
+{
+    if (!c) return;
+    fl_engine_t *e = c->engine;
+    fl_ctx_close(c);
+    fl_engine_release(e);
+}

@@ -19,5 +19,10 @@ int fl__bundle_read_sources(fl_version *v, const char *path, const unsigned char
 /* bundle.c: with pk set, the sources loaded into v from dir must be exactly
  * those DIR/manifest.json lists, and the manifest signed by pk. */
 int fl__trust_check_dir(const fl_version *v, const char *dir, const unsigned char *pk, fl_diag_t *diag);
+/* Reference counting (see "Ownership and lifetimes" in faultline.h): a
+ * context or watch retains its engine and releases it when freed; the last
+ * release frees the engine. */
+void fl_engine_retain(fl_engine_t *e);
+void fl_engine_release(fl_engine_t *e);
 
 #endif /* FL_ENGINE_INTERNAL_H */

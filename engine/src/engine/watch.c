@@ -17,6 +17,7 @@
 #include <xxhash.h>
 
 #include "core.h"
+#include "engine_internal.h"
 
 struct fl_watch {
     fl_engine_t *engine;
@@ -172,6 +173,7 @@ int fl_watch_start(fl_engine_t *e, const char *dir, const fl_watch_options_t *op
         return FL_ENOMEM;
     }
     w->engine = e;
+    fl_engine_retain(e); /* released by fl_watch_stop: the engine outlives its watch */
     if (opts) w->opts = *opts;
     if (!w->opts.debounce_ms) w->opts.debounce_ms = 150;
     if (!w->opts.poll_ms) w->opts.poll_ms = 1000;
@@ -210,6 +212,8 @@ void fl_watch_stop(fl_watch_t *w)
     uv_walk(&w->loop, close_cb, NULL);
     uv_run(&w->loop, UV_RUN_DEFAULT);
     uv_loop_close(&w->loop);
+    fl_engine_t *e = w->engine;
     free(w->dir);
     free(w);
+    fl_engine_release(e);
 }

@@ -11,6 +11,7 @@
 #include "core.h"
 #include "loading.h"
 #include "deciding.h"
+#include "resilience/resilience.h"
 
 int fl_expect_check(const fl_decision_t *d, json_t *expect, char *why, size_t n)
 {
@@ -37,13 +38,35 @@ int fl_expect_check(const fl_decision_t *d, json_t *expect, char *why, size_t n)
     return rc;
 }
 
+/* A private shared part for one run of examples: the engine's options and
+ * sandbox watchdog, but its own, fresh resilience registry with the
+ * version's declarations applied.  Examples that hit a breaker count into
+ * this registry only; production state never sees them, and every load's
+ * examples start from the same (empty) state. */
+static int private_shared(struct fl_shared *priv, const struct fl_shared *sh, const fl_version *v,
+                          fl_diag_t *diag)
+{
+    memset(priv, 0, sizeof *priv);
+    fl_shared_init(priv, sh->opts);
+    priv->sbx = sh->sbx;
+    if (fl_resil_new(NULL, &priv->resil) != FL_OK)
+        return fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "out of memory");
+    for (uint32_t i = 0; i < v->nrdecls; i++) {
+        int rc = fl_resil_apply(priv->resil, v->rdecls[i], diag);
+        if (rc != FL_OK) return rc;
+    }
+    return FL_OK;
+}
+
 int fl_run_examples(struct fl_shared *sh, fl_version *v, fl_diag_t *diag)
 {
     if (v->nexamples == 0) return FL_OK;
+    struct fl_shared priv;
     fl_ctx_t *ctx = NULL;
     fl_decision_t *d = NULL;
     fl_event_t *ev = NULL;
-    int rc = fl_ctx_open(sh, NULL, &ctx);
+    int rc = private_shared(&priv, sh, v, diag);
+    if (rc == FL_OK) rc = fl_ctx_open(&priv, NULL, &ctx);
     if (rc == FL_OK) rc = fl_decision_new(&d);
     if (rc == FL_OK) rc = fl_event_new(&ev);
     for (uint32_t i = 0; rc == FL_OK && i < v->nexamples; i++) {
@@ -68,5 +91,7 @@ int fl_run_examples(struct fl_shared *sh, fl_version *v, fl_diag_t *diag)
     fl_event_free(ev);
     fl_decision_free(d);
     fl_ctx_close(ctx);
+    fl_resil_free(priv.resil);
+    fl_shared_destroy(&priv);
     return rc;
 }

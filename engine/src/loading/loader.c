@@ -37,8 +37,15 @@ static int read_file(const char *path, char **text, size_t *len, fl_diag_t *diag
     fl_strbuf sb = {0};
     char buf[8192];
     size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+        if (sb.len + n > FL_MAX_POLICY_SOURCE_BYTES) {
+            fclose(f);
+            fl_sb_free(&sb);
+            return fl_diag_set(diag, FL_ETOOBIG, path, 0, 0, "policy file is larger than %u bytes",
+                               FL_MAX_POLICY_SOURCE_BYTES);
+        }
         if (fl_sb_append(&sb, buf, n) != 0) break;
+    }
     int bad = ferror(f);
     fclose(f);
     if (bad) {
@@ -287,6 +294,12 @@ int fl_load_sources(fl_version *v, const fl_engine_options_t *opts, struct fl_re
     if (rc == FL_OK) rc = each_record(&ld, "examples", ld_example);
     if (rc == FL_OK) rc = each_record(&ld, "resil", ld_resil);
     if (rc == FL_OK && ld.oom) rc = FL_ENOMEM;
+    /* An empty or comment-only policy (a file truncated mid-deploy, a wrong
+     * directory) must not replace a serving one: refused unless it says so. */
+    if (rc == FL_OK && v->nrules == 0 && v->ncats == 0 && !v->declared_empty)
+        rc = fl_diag_set(diag, FL_EPOLICY_SCHEMA, v->nsrcs ? v->src_names[v->nsrcs - 1] : NULL, 0, 0,
+                         "the policy declares no rules and no categories (an empty or comment-only "
+                         "file?); declare policy { empty = true } to load an empty policy on purpose");
 cleanup:
     lua_close(L);
     return rc;

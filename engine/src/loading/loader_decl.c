@@ -89,7 +89,8 @@ static const char *marker(lua_State *L, int idx)
 static int ld_retry(struct ld *ld, int t, fl_recovery *r)
 {
     static const char *const keys[] = {"backoff", "base_ms", "factor", "max_delay_ms", "jitter",
-                                       "max_attempts", "budget_ms", "honor_retry_after", NULL};
+                                       "max_attempts", "budget_ms", "honor_retry_after",
+                                       "max_retry_after_ms", NULL};
     static const char *const backoffs[] = {"constant", "linear", "exponential", "decorrelated", NULL};
     static const char *const jitters[] = {"none", "full", "equal", NULL};
     int rc = ld_check_keys(ld, t, keys);
@@ -106,6 +107,12 @@ static int ld_retry(struct ld *ld, int t, fl_recovery *r)
     if (rc == FL_OK) rc = opt_number(ld, t, "max_delay_ms", 0, 86400000, &r->max_delay_ms);
     if (rc == FL_OK) rc = opt_number(ld, t, "budget_ms", 0, 864000000, &r->budget_ms);
     if (rc == FL_OK) rc = opt_number(ld, t, "max_attempts", 1, 1000, &att);
+    /* Retry-After is capped by max_delay_ms unless the policy opts in to a
+     * larger hard maximum (at most 30 days, like a handler's delay_ms). */
+    if (rc == FL_OK) rc = opt_number(ld, t, "max_retry_after_ms", 0, 2592000000.0, &r->max_retry_after_ms);
+    if (rc == FL_OK && r->max_retry_after_ms && r->max_retry_after_ms < r->max_delay_ms)
+        rc = ld_error(ld, "max_retry_after_ms", "'max_retry_after_ms' (%g) must be at least max_delay_ms (%g)",
+                      r->max_retry_after_ms, r->max_delay_ms);
     r->max_attempts = (int)att;
     for (int k = 0; rc == FL_OK && k < 2; k++) {
         const char *key = k ? "jitter" : "backoff";
@@ -231,9 +238,13 @@ static int ld_canary(struct ld *ld, int t)
 int ld_policy(struct ld *ld, int t)
 {
     static const char *const keys[] = {"name", "version", "default_locale", "max_message_len",
-                                       "safe", "problem_base", "canary", NULL};
+                                       "safe", "problem_base", "canary", "empty", NULL};
     fl_version *v = ld->v;
     int rc = ld_check_keys(ld, t, keys);
+    lua_getfield(ld->L, t, "empty");
+    if (rc == FL_OK && lua_type(ld->L, -1) == LUA_TBOOLEAN) v->declared_empty = lua_toboolean(ld->L, -1);
+    else if (rc == FL_OK && !lua_isnil(ld->L, -1)) rc = ld_error(ld, "empty", "'empty' must be a boolean");
+    lua_pop(ld->L, 1);
     if (rc == FL_OK) rc = opt_string(ld, t, "name", &v->name);
     if (rc == FL_OK) rc = opt_string(ld, t, "version", &v->label);
     if (rc == FL_OK) rc = opt_string(ld, t, "problem_base", &v->problem_base);

@@ -227,8 +227,14 @@ static int rule_fields(struct ld *ld, fl_rule *r, int t)
     else if (!lua_isnil(L, -1)) rc = ld_error(ld, "when", "'when' must be a table of conditions");
     lua_pop(L, 1);
     lua_getfield(L, t, "priority");
-    if (rc == FL_OK && lua_type(L, -1) == LUA_TNUMBER) r->priority = (int)lua_tointeger(L, -1);
-    else if (rc == FL_OK && !lua_isnil(L, -1)) rc = ld_error(ld, "priority", "'priority' must be an integer");
+    if (rc == FL_OK && lua_type(L, -1) == LUA_TNUMBER) {
+        double p = lua_tonumber(L, -1); /* range first: converting an out-of-range double is UB */
+        if (!(p >= -1e6 && p <= 1e6) || p != floor(p))
+            rc = ld_error(ld, "priority", "'priority' must be an integer between -1000000 and 1000000");
+        else r->priority = (int)p;
+    } else if (rc == FL_OK && !lua_isnil(L, -1)) {
+        rc = ld_error(ld, "priority", "'priority' must be an integer");
+    }
     lua_pop(L, 1);
     lua_getfield(L, t, "handler");
     if (rc == FL_OK && lua_type(L, -1) == LUA_TFUNCTION) r->has_handler = 1;

@@ -8,6 +8,9 @@
 
 #include "core.h"
 
+/* Largest policy source, per file or per fl_engine_load_string. */
+#define FL_MAX_POLICY_SOURCE_BYTES (16u << 20)
+
 /* compile.c: a new, empty version (one reference; v->destroy set). */
 fl_version *fl_version_new(void);
 /* compile.c: set v->id from the sources (XXH3 of names and contents). */
@@ -25,7 +28,10 @@ int fl_compile(fl_version *v, const fl_engine_options_t *opts, fl_diag_t *diag);
 /* examples.c: compare a decision with expected fields; 0 when all hold,
  * 1 with why filled when one does not, -1 on ENOMEM. */
 int fl_expect_check(const fl_decision_t *d, json_t *expect, char *why, size_t n);
-/* Run a version's examples on a private context; diag names the failure. */
+/* Run a version's examples on a private context over a private shared part
+ * (sh's options and sandbox, a fresh resilience registry holding only v's
+ * declarations): examples never touch sh's resilience state.  diag names
+ * the failure. */
 int fl_run_examples(struct fl_shared *sh, fl_version *v, fl_diag_t *diag);
 
 #endif /* FL_LOADING_H */
