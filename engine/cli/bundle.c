@@ -145,6 +145,21 @@ int cli_bundle(int argc, char **argv)
     return FL_EXIT_OK;
 }
 
+/* -k/--key FILE and -h: -1 to go on (operands from optind), else the exit
+ * status to return. */
+static int parse_key_opt(int argc, char **argv, const char *help, const char **key)
+{
+    static const struct option longs[] = {{"key", required_argument, 0, 'k'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "k:h", longs, NULL)) != -1) {
+        if (c == 'k') *key = optarg;
+        else if (c == 'h') return fputs(help, stdout), FL_EXIT_OK;
+        else return fputs(help, stderr), FL_EXIT_USAGE;
+    }
+    return -1;
+}
+
 int cli_sign(int argc, char **argv)
 {
     static const char help[] =
@@ -153,15 +168,9 @@ int cli_sign(int argc, char **argv)
         "(writes DIR/manifest.json and DIR/manifest.sig).  Only a valid policy is\n"
         "signed, and a bundle whose files do not match its manifest is refused.\n\n"
         "  -k, --key FILE     secret key from `faultline keygen`\n";
-    static const struct option longs[] = {{"key", required_argument, 0, 'k'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *key = NULL;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "k:h", longs, NULL)) != -1) {
-        if (c == 'k') key = optarg;
-        else if (c == 'h') return fputs(help, stdout), FL_EXIT_OK;
-        else return fputs(help, stderr), FL_EXIT_USAGE;
-    }
+    int prc = parse_key_opt(argc, argv, help, &key);
+    if (prc >= 0) return prc;
     if (!key || optind + 1 != argc) return fputs(help, stderr), FL_EXIT_USAGE;
     unsigned char sk[FL_KEY_SECRET_BYTES];
     if (cli_read_key(key, sk, sizeof sk) != 0) return FL_EXIT_USAGE;
@@ -185,15 +194,9 @@ int cli_verify(int argc, char **argv)
         "$FAULTLINE_TRUSTED_KEY), the manifest's signature.  Exit 0 when it holds,\n"
         "1 when it does not (the first problem on stderr), 2 usage, 4 unreadable.\n\n"
         "  -k, --key FILE     public key (default: $FAULTLINE_TRUSTED_KEY)\n";
-    static const struct option longs[] = {{"key", required_argument, 0, 'k'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *key = NULL;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "k:h", longs, NULL)) != -1) {
-        if (c == 'k') key = optarg;
-        else if (c == 'h') return fputs(help, stdout), FL_EXIT_OK;
-        else return fputs(help, stderr), FL_EXIT_USAGE;
-    }
+    int prc = parse_key_opt(argc, argv, help, &key);
+    if (prc >= 0) return prc;
     if (optind + 1 != argc) return fputs(help, stderr), FL_EXIT_USAGE;
     unsigned char pkbuf[FL_KEY_PUBLIC_BYTES];
     int err;

@@ -392,6 +392,23 @@ static int is_dir(const char *p)
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* The files of dir and their manifest (*man, caller frees).  The policy is
+ * loaded and its examples run first: a broken policy is never bundled or
+ * signed. */
+static int dir_manifest(const char *dir, struct bset *s, char **man, fl_diag_t *diag)
+{
+    fl_engine_t *e = NULL;
+    fl_engine_options_t o = {0};
+    fl_version_info_t vi;
+    int rc = fl_engine_new(&o, &e);
+    if (rc == FL_OK) rc = fl_engine_load(e, dir, diag);
+    if (rc == FL_OK) rc = fl_engine_current(e, &vi);
+    if (rc == FL_OK) rc = collect_dir(dir, s, diag);
+    if (rc == FL_OK && !(*man = manifest_of(s, &vi))) rc = FL_ENOMEM;
+    fl_engine_free(e);
+    return rc;
+}
+
 int fl_key_generate(unsigned char pk[FL_KEY_PUBLIC_BYTES], unsigned char sk[FL_KEY_SECRET_BYTES])
 {
     if (!pk || !sk) return FL_EINVAL;
@@ -405,17 +422,9 @@ int fl_bundle_create(const char *dir, const char *out, const unsigned char *sk, 
     fl_diag_clear(diag);
     if (!dir || !out) return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "NULL directory or output path");
     if (sodium_init() < 0) return fl_diag_set(diag, FL_EIO, NULL, 0, 0, "libsodium could not start");
-    /* A broken policy is never bundled: load it (and run its examples). */
-    fl_engine_t *e = NULL;
-    fl_engine_options_t o = {0};
     struct bset s = {0};
     char *man = NULL;
-    int rc = fl_engine_new(&o, &e);
-    if (rc == FL_OK) rc = fl_engine_load(e, dir, diag);
-    fl_version_info_t vi;
-    if (rc == FL_OK) rc = fl_engine_current(e, &vi);
-    if (rc == FL_OK) rc = collect_dir(dir, &s, diag);
-    if (rc == FL_OK && !(man = manifest_of(&s, &vi))) rc = FL_ENOMEM;
+    int rc = dir_manifest(dir, &s, &man, diag);
     if (rc == FL_OK) rc = bset_put(&s, MANIFEST, (unsigned char *)man, strlen(man));
     if (rc == FL_OK && sk) {
         unsigned char *sig;
@@ -426,7 +435,6 @@ int fl_bundle_create(const char *dir, const char *out, const unsigned char *sk, 
     if (rc == FL_OK) rc = write_bundle(out, &s, diag);
     free(man);
     bset_free(&s);
-    fl_engine_free(e);
     return rc;
 }
 
@@ -452,18 +460,11 @@ int fl_bundle_sign(const char *path, const unsigned char *sk, fl_diag_t *diag)
         bset_free(&s);
         return rc;
     }
-    fl_engine_t *e = NULL;
-    fl_engine_options_t o = {0};
     struct bset s = {0};
     char *man = NULL;
     unsigned char *sig = NULL;
     size_t siglen = 0;
-    fl_version_info_t vi;
-    int rc = fl_engine_new(&o, &e);
-    if (rc == FL_OK) rc = fl_engine_load(e, path, diag);
-    if (rc == FL_OK) rc = fl_engine_current(e, &vi);
-    if (rc == FL_OK) rc = collect_dir(path, &s, diag);
-    if (rc == FL_OK && !(man = manifest_of(&s, &vi))) rc = FL_ENOMEM;
+    int rc = dir_manifest(path, &s, &man, diag);
     if (rc == FL_OK) rc = sign_bytes((unsigned char *)man, strlen(man), sk, &sig, &siglen);
     char mp[4200], sp[4200];
     snprintf(mp, sizeof mp, "%s/%s", path, MANIFEST);
@@ -476,7 +477,6 @@ int fl_bundle_sign(const char *path, const unsigned char *sk, fl_diag_t *diag)
     free(man);
     free(sig);
     bset_free(&s);
-    fl_engine_free(e);
     return rc;
 }
 
