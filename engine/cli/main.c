@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "serve.h"
 
 static const char k_usage[] =
     "usage: faultline <command> [options]\n"
@@ -57,6 +58,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "test") == 0) return cli_test(argc - 1, argv + 1);
     if (strcmp(cmd, "versions") == 0) return cli_versions(argc - 1, argv + 1);
     if (strcmp(cmd, "rollback") == 0) return cli_rollback(argc - 1, argv + 1);
+    if (strcmp(cmd, "serve") == 0) return cli_serve(argc - 1, argv + 1);
     fprintf(stderr, "faultline: unknown command '%s'\n\n%s", cmd, k_usage);
     return FL_EXIT_USAGE;
 }
