@@ -328,6 +328,7 @@ static int bind_unix(sv_listener *L, const char *path, char *err, size_t errlen)
     mode_t old = umask(0077); /* owner only: the socket grants admin access without a token */
     int rc = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&a, sizeof a);
     umask(old);
+    if (rc == 0) rc = chmod(path, 0600);
     if (rc != 0 || listen(fd, 4096) != 0) {
         snprintf(err, errlen, "cannot listen on unix:%s: %s", path, strerror(errno));
         if (fd >= 0) close(fd);
