@@ -13,8 +13,10 @@
  * reloading the policy every --reload-ms (default 1000) through the admin
  * endpoint, sampling the server's RSS; prints errors and RSS drift.
  *
+ * With --idle N: opens N idle connections and prints the server's RSS growth.
+ *
  *   bench_serve [--threads N] [--conns C] [--rate R] [--seconds S] [--soak S]
- *               [--faultline PATH]
+ *               [--reload-ms MS] [--idle N] [--faultline PATH]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -349,6 +351,7 @@ int main(int argc, char **argv)
 {
     int threads = 1, conns = 32;
     double rate = 20000, seconds = 5, soak = 0, reload_ms = 1000;
+    int idle = 0;
     char bin[4096] = "";
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
@@ -357,10 +360,11 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = atof(argv[++i]);
         else if (!strcmp(argv[i], "--soak") && i + 1 < argc) soak = atof(argv[++i]);
         else if (!strcmp(argv[i], "--reload-ms") && i + 1 < argc) reload_ms = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--idle") && i + 1 < argc) idle = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--faultline") && i + 1 < argc) snprintf(bin, sizeof bin, "%s", argv[++i]);
         else {
             fprintf(stderr, "usage: bench_serve [--threads N] [--conns C] [--rate R] [--seconds S] [--soak S] "
-                            "[--reload-ms MS] [--faultline PATH]\n");
+                            "[--reload-ms MS] [--idle N] [--faultline PATH]\n");
             return 2;
         }
     }
@@ -384,6 +388,20 @@ int main(int argc, char **argv)
     close(tfd);
     start_server(bin, FL_SOURCE_DIR "/policies", threads, tok);
     printf("faultline serve: stock pack, %d server thread(s), 127.0.0.1:%d\n", threads, g_port);
+    if (idle > 0) { /* N idle keep-alive connections: the server's memory per connection */
+        int *fds = malloc(sizeof(int) * (size_t)idle);
+        long before = server_rss_kb();
+        for (int i = 0; i < idle; i++) fds[i] = connect_tcp();
+        usleep(500000);
+        long after = server_rss_kb();
+        printf("%d idle connections: server RSS %ld kB -> %ld kB (%.2f kB per connection)\n", idle, before, after,
+               (double)(after - before) / idle);
+        for (int i = 0; i < idle; i++) close(fds[i]);
+        free(fds);
+        stop_server();
+        unlink(tok);
+        return 0;
+    }
     if (soak > 0) {
         stats st = {0};
         long rmin = -1, rmax = 0;

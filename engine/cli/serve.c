@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
@@ -255,6 +256,15 @@ int cli_serve(int argc, char **argv)
         goto out;
     }
     signal(SIGPIPE, SIG_IGN);
+    /* Room for --max-conns descriptors (the soft limit is often 1024). */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < o.max_conns + 256) {
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > o.max_conns + 256 ? o.max_conns + 256 : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        if (rl.rlim_cur < o.max_conns + 64)
+            fprintf(stderr, "faultline serve: warning: the descriptor limit (%lu) is below --max-conns\n",
+                    (unsigned long)rl.rlim_cur);
+    }
     sv_http_options_t ho = {o.listen, o.nlisten, (unsigned)o.threads, (size_t)o.max_body,
                             (uint32_t)o.request_timeout, (uint32_t)o.max_conns};
     if (sv_http_bind(&http, &srv, &ho, err, sizeof err) != 0) {

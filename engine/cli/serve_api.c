@@ -138,6 +138,7 @@ static int pct_decode(const char *s, size_t n, char *out, size_t cap, int plus)
 /* Find `name` in a query string; 1 with the raw value, 0 when absent. */
 static int query_param(const sv_req *rq, const char *name, const char **v, size_t *vlen)
 {
+    if (!rq->query) return 0;
     size_t nl = strlen(name);
     const char *q = rq->query, *end = rq->query + rq->query_len;
     while (q && q < end) {
