@@ -261,7 +261,7 @@ int cli_serve(int argc, char **argv)
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < o.max_conns + 256) {
         rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > o.max_conns + 256 ? o.max_conns + 256 : rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
-        if (rl.rlim_cur < o.max_conns + 64)
+        if (rl.rlim_cur < o.max_conns)
             fprintf(stderr, "faultline serve: warning: the descriptor limit (%lu) is below --max-conns\n",
                     (unsigned long)rl.rlim_cur);
     }
@@ -312,7 +312,7 @@ int cli_serve(int argc, char **argv)
     uv_run(&m.loop, UV_RUN_DEFAULT);
     size_t left = sv_http_stop(http, (uint32_t)o.drain);
     fprintf(stderr, "faultline serve: %s: stopped%s\n", m.stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
-            left ? " (connections still open at the drain deadline were cut)" : "");
+            left ? " (requests still in flight at the drain deadline were cut)" : "");
 out_loop:
     fl_watch_stop(watch);
     watch = NULL;

@@ -125,7 +125,8 @@ const char *sv_http_addresses(sv_http *h);
 /* Start the worker threads. */
 int sv_http_start(sv_http *h, char *err, size_t errlen);
 /* Stop accepting, finish in-flight requests for at most drain_ms, join the
- * workers.  Returns the number of connections still open when it gave up. */
+ * workers.  Idle keep-alive connections are cut.  Returns the number of
+ * requests still in flight when it gave up. */
 size_t sv_http_stop(sv_http *h, uint32_t drain_ms);
 void sv_http_free(sv_http *h);
 size_t sv_http_connections(sv_http *h);

@@ -54,8 +54,10 @@ typedef struct sv_thread {
     h2o_accept_ctx_t accept;
     pthread_t tid;
     int started;
+    size_t cut; /* requests still in flight at the drain deadline */
     uint64_t drain_deadline;
-    size_t conns; /* this loop's connections (loop thread only) */
+    size_t conns;    /* this loop's connections (loop thread only) */
+    size_t inflight; /* requests being answered (loop thread only) */
 } sv_thread;
 
 /* A connection's libuv handle, with its owner for the close callback
@@ -148,10 +150,21 @@ static const char *header(h2o_req_t *req, const h2o_token_t *tok, size_t *len)
     return req->headers.entries[i].value.base;
 }
 
+/* Runs when h2o disposes of the request (its response is written or the
+ * connection is gone): the request is no longer in flight. */
+static void req_done(void *p)
+{
+    sv_thread **t = p;
+    (*t)->inflight--;
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     (void)self;
     sv_thread *t = (sv_thread *)req->conn->ctx;
+    sv_thread **tag = h2o_mem_alloc_shared(&req->pool, sizeof *tag, req_done);
+    *tag = t;
+    t->inflight++;
     sv_req rq;
     memset(&rq, 0, sizeof rq);
     rq.method = req->method.base;
@@ -399,7 +412,11 @@ static void close_cb_free(uv_handle_t *h)
 static void on_drain_tick(uv_timer_t *tm)
 {
     sv_thread *t = tm->data;
-    if (t->conns == 0 || uv_now(&t->loop) >= t->drain_deadline) uv_stop(&t->loop);
+    /* Idle keep-alive connections do not hold the drain up: they are cut. */
+    if (t->inflight == 0 || uv_now(&t->loop) >= t->drain_deadline) {
+        t->cut = t->inflight;
+        uv_stop(&t->loop);
+    }
 }
 
 static void on_stop(uv_async_t *a)
@@ -484,7 +501,9 @@ size_t sv_http_stop(sv_http *h, uint32_t drain_ms)
             pthread_join(h->th[i].tid, NULL);
             h->th[i].started = 0;
         }
-    return atomic_load(&h->conns);
+    size_t cut = 0;
+    for (unsigned i = 0; i < h->nth; i++) cut += h->th[i].cut;
+    return cut;
 }
 
 void sv_http_free(sv_http *h)

@@ -231,7 +231,7 @@ def case_limits(s):
         r = c.getresponse()
         r.read()
         check(r.status == 200, "keep-alive request %d: %d" % (i, r.status))
-    c.close()
+    s.idle = c  # left open: an idle keep-alive connection must not hold up SIGTERM
 
 
 def case_slow_client(s):
@@ -533,8 +533,10 @@ def run(name):
         try:
             fn(s)
             if s.proc.poll() is None:
+                t0 = time.time()
                 rc = s.stop()
                 check(rc == 0, "exit status after SIGTERM: %s" % rc)
+                check(time.time() - t0 < 3, "SIGTERM with nothing in flight exits at once (%.2f s)" % (time.time() - t0))
         finally:
             s.close()
     print("ok: serve_%s" % name)
