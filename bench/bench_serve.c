@@ -60,6 +60,7 @@ static size_t g_req_len[NEV];
 static int g_port;
 static pid_t g_pid;
 static char g_sock[96];
+static size_t g_batch_bytes;
 
 /* ---- the server -------------------------------------------------------- */
 
@@ -106,6 +107,19 @@ static void stop_server(void)
         kill(g_pid, SIGTERM);
         waitpid(g_pid, NULL, 0);
     }
+}
+
+static long server_status_kb(const char *field)
+{
+    char path[64], line[256];
+    size_t fl = strlen(field);
+    snprintf(path, sizeof path, "/proc/%d/status", (int)g_pid);
+    FILE *f = fopen(path, "r");
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, field, fl) == 0) kb = atol(line + fl);
+    if (f) fclose(f);
+    return kb;
 }
 
 static long server_rss_kb(void)
@@ -344,6 +358,7 @@ static double batch(size_t n, size_t *lines_out)
     int hl = snprintf(head, sizeof head,
                       "POST /v1/decide HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\n"
                       "Content-Length: %zu\r\nConnection: close\r\n\r\n", len);
+    g_batch_bytes = len;
     int fd = connect_tcp();
     double t0 = now_s();
     if (write(fd, head, (size_t)hl) != hl) exit(1);
@@ -462,8 +477,10 @@ int main(int argc, char **argv)
         if (r > best) best = r;
         if (c > 0 && c < bcpu) bcpu = c;
     }
-    printf("NDJSON batch of 200,000 events (best of 3): %.0f decisions/s; %.0f decisions per server CPU-second\n",
-           best, 200000.0 / bcpu);
+    printf("NDJSON batch of 200,000 events (best of 3): %.0f decisions/s; %.0f decisions per server CPU-second\n"
+           "  server RSS now %ld kB, peak %ld kB (the batch body is %.1f MB)\n",
+           best, 200000.0 / bcpu, server_status_kb("VmRSS:"), server_status_kb("VmHWM:"),
+           (double)g_batch_bytes / 1e6);
     stop_server();
     unlink(tok);
     return 0;
