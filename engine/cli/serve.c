@@ -303,6 +303,7 @@ int cli_serve(int argc, char **argv)
     }
     if (sv_http_start(http, err, sizeof err) != 0) {
         fprintf(stderr, "faultline serve: %s\n", err);
+        sv_http_stop(http, 0); /* the workers that did start */
         rc = FL_EXIT_IO;
         goto out_loop;
     }
