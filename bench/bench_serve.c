@@ -267,7 +267,8 @@ static void load(int nconn, double rate, double seconds, stats *st, double reloa
     struct epoll_event tev = {.events = EPOLLIN, .data.ptr = NULL};
     epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &tev);
     double t0 = now_s(), next_reload = t0 + reload_ms / 1000.0, next_rss = t0;
-    uint64_t sent = 0;
+    uint64_t sent = 0, reconnects_local = 0, *reconnects = &reconnects_local;
+    unsigned rr = 0;
     double *queue = malloc(sizeof(double) * 1000000);
     size_t qh = 0, qt = 0;
     if (rate <= 0)
@@ -281,11 +282,14 @@ static void load(int nconn, double rate, double seconds, stats *st, double reloa
                 queue[qt++ % 1000000] = t0 + (double)sent / rate;
                 sent++;
             }
-            for (int i = 0; i < nconn && qh < qt; i++)
+            for (int k = 0; k < nconn && qh < qt; k++) {
+                int i = (int)((rr + (unsigned)k) % (unsigned)nconn);
                 if (!cs[i].busy) {
                     send_req(&cs[i], qh, queue[qh % 1000000]);
                     qh++;
+                    rr = (unsigned)i + 1;
                 }
+            }
         }
         if (reload_ms > 0 && t >= next_reload) {
             (*reloads)++;
@@ -317,8 +321,19 @@ static void load(int nconn, double rate, double seconds, stats *st, double reloa
             }
             ssize_t r = read(c->fd, c->buf + c->len, sizeof c->buf - 1 - c->len);
             if (r <= 0) {
-                fprintf(stderr, "bench_serve: connection closed by the server\n");
-                exit(1);
+                /* An idle keep-alive connection is closed by the server after
+                 * --request-timeout: reconnect.  Closed mid-request: an error. */
+                if (c->busy) st->errors++;
+                epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+                close(c->fd);
+                c->fd = connect_tcp();
+                c->busy = 0;
+                c->len = 0;
+                struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+                epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
+                (*reconnects)++;
+                if (rate <= 0) send_req(c, sent++, now_s());
+                continue;
             }
             c->len += (size_t)r;
             if (response_done(c, st)) {
@@ -327,6 +342,8 @@ static void load(int nconn, double rate, double seconds, stats *st, double reloa
             }
         }
     }
+    if (reconnects_local) printf("  (%llu connections reconnected after the server closed them)\n",
+                                 (unsigned long long)reconnects_local);
     for (int i = 0; i < nconn; i++) close(cs[i].fd);
     close(tfd);
     close(ep);

@@ -267,6 +267,26 @@ def case_slow_client(s):
     check(s.client.decide({"message": "connection refused"})["action"] == "retry", "still deciding")
 
 
+def case_max_conns(s):
+    # --max-conns 3: a fourth connection is closed at accept; after one goes, a new one is served
+    held = [socket.create_connection(("127.0.0.1", s.port), timeout=5) for _ in range(3)]
+    time.sleep(0.2)
+    extra = socket.create_connection(("127.0.0.1", s.port), timeout=5)
+    extra.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    try:
+        data = extra.recv(100)
+    except ConnectionResetError:
+        data = b""
+    check(data == b"", "connection over --max-conns is closed: %r" % data)
+    extra.close()
+    held.pop().close()
+    time.sleep(0.3)
+    st, h, b = s.request("GET", "/healthz")
+    check(st == 200, "served again once below the limit")
+    for c in held:
+        c.close()
+
+
 def case_auth(s):
     # this server has a token file
     anon = flc.Client(s.base)
@@ -512,6 +532,7 @@ CASES = {
     "bad_json": (case_bad_json, {}),
     "limits": (case_limits, {"extra": ["--max-body", "8192", "--max-header", "1024"]}),
     "slow_client": (case_slow_client, {"extra": ["--request-timeout", "300"]}),
+    "max_conns": (case_max_conns, {"extra": ["--max-conns", "3"]}),
     "auth": (case_auth, {"token": True}),
     "auth_unix": (case_auth_unix, {}),
     "admit": (case_admit, {}),
