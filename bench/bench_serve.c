@@ -61,6 +61,7 @@ static int g_port;
 static pid_t g_pid;
 static char g_sock[96];
 static size_t g_batch_bytes;
+static char g_policy[256];
 
 /* ---- the server -------------------------------------------------------- */
 
@@ -172,7 +173,17 @@ static int admin_reload(void)
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     memcpy(a.sun_path, g_sock, strlen(g_sock) + 1);
     if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) return close(fd), -1;
-    const char req[] = "POST /v1/policy/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    /* Each reload publishes new content: a comment file that changes. */
+    static unsigned gen;
+    char path[300];
+    snprintf(path, sizeof path, "%s/zz-bench-reload.lua", g_policy);
+    FILE *pf = fopen(path, "w");
+    if (pf) {
+        fprintf(pf, "-- bench_serve reload %u\n", ++gen);
+        fclose(pf);
+    }
+    const char req[] = "POST /v1/policy/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
+                       "Authorization: Bearer bench-token-0123456789abcdef\r\nConnection: close\r\n\r\n";
     if (write(fd, req, sizeof req - 1) < 0) return close(fd), -1;
     char buf[4096];
     ssize_t n = read(fd, buf, sizeof buf - 1);
@@ -435,7 +446,12 @@ int main(int argc, char **argv)
     int tfd = mkstemp(tok);
     if (tfd < 0 || write(tfd, "bench-token-0123456789abcdef\n", 29) != 29) return 1;
     close(tfd);
-    start_server(bin, FL_SOURCE_DIR "/policies", threads, tok);
+    /* A private copy of the stock pack, so the soak can change it. */
+    snprintf(g_policy, sizeof g_policy, "/tmp/bench_serve_policy_%d", (int)getpid());
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s && cp -r %s %s", g_policy, FL_SOURCE_DIR "/policies", g_policy);
+    if (system(cmd) != 0) return 1;
+    start_server(bin, g_policy, threads, tok);
     printf("faultline serve: stock pack, %d server thread(s), 127.0.0.1:%d\n", threads, g_port);
     if (idle > 0) { /* N idle keep-alive connections: the server's memory per connection */
         int *fds = malloc(sizeof(int) * (size_t)idle);
@@ -449,7 +465,8 @@ int main(int argc, char **argv)
         free(fds);
         stop_server();
         unlink(tok);
-        return 0;
+        snprintf(cmd, sizeof cmd, "rm -rf %s", g_policy);
+        return system(cmd) != 0;
     }
     if (soak > 0) {
         stats st = {0};
@@ -464,6 +481,8 @@ int main(int argc, char **argv)
                rmin > 0 ? 100.0 * (double)(rmax - rmin) / (double)rmin : 0.0);
         stop_server();
         unlink(tok);
+        snprintf(cmd, sizeof cmd, "rm -rf %s", g_policy);
+        if (system(cmd) != 0) return 1;
         return st.errors || rerr ? 1 : 0;
     }
     stats st = {0};
@@ -500,5 +519,6 @@ int main(int argc, char **argv)
            (double)g_batch_bytes / 1e6);
     stop_server();
     unlink(tok);
-    return 0;
+    snprintf(cmd, sizeof cmd, "rm -rf %s", g_policy);
+    return system(cmd) != 0;
 }

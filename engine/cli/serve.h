@@ -86,6 +86,10 @@ typedef struct sv_resp {
 /* Handle one request (any thread with its own worker).  Never fails: on any
  * error `rs` holds a problem+json response. */
 void sv_handle(sv_worker *w, const sv_req *rq, sv_resp *rs);
+/* 1 when the request goes to a route that may take long (reload, rollback):
+ * the HTTP layer then runs sv_handle on libuv's thread pool with a worker
+ * that has no deciding context. */
+int sv_route_slow(const sv_req *rq);
 /* Append the next decisions of a batch to `out` until it holds at least
  * `chunk` bytes or the body ends.  Returns 1 when the batch is finished. */
 int sv_batch_next(sv_worker *w, sv_batch *b, sv_buf *out, size_t chunk);

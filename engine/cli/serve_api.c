@@ -780,25 +780,48 @@ typedef void (*sv_route_fn)(sv_worker *w, const sv_req *rq, sv_resp *rs, const c
 
 /* The route table.  `prefix` routes pass the rest of the path to the handler.
  * `admin` routes need the bearer token (or, without a token file, a unix
- * socket).  Issue 16 (metrics, dashboard) adds its lines here. */
+ * socket).  `slow` routes may take long (a reload compiles a policy): the
+ * HTTP layer runs them off the event loop so deciding is not held up; they
+ * must not use the worker's deciding context.  Issue 16 (metrics,
+ * dashboard) adds its lines here. */
 static const struct sv_route {
     const char *method;
     const char *path;
     int prefix;
     int admin;
+    int slow;
     sv_route_fn fn;
 } k_routes[] = {
-    {"POST", "/v1/decide", 0, 0, h_decide},
-    {"POST", "/v1/admit", 0, 0, h_admit},
-    {"POST", "/v1/complete", 0, 0, h_complete},
-    {"GET", "/v1/policy", 0, 0, h_policy},
-    {"POST", "/v1/policy/reload", 0, 1, h_reload},
-    {"POST", "/v1/policy/rollback", 0, 1, h_rollback},
-    {"GET", "/v1/breakers", 0, 0, h_breakers},
-    {"PUT", "/v1/breakers/", 1, 1, h_breaker_put},
-    {"GET", "/healthz", 0, 0, h_health},
-    {"GET", "/readyz", 0, 0, h_ready},
+    {"POST", "/v1/decide", 0, 0, 0, h_decide},
+    {"POST", "/v1/admit", 0, 0, 0, h_admit},
+    {"POST", "/v1/complete", 0, 0, 0, h_complete},
+    {"GET", "/v1/policy", 0, 0, 0, h_policy},
+    {"POST", "/v1/policy/reload", 0, 1, 1, h_reload},
+    {"POST", "/v1/policy/rollback", 0, 1, 1, h_rollback},
+    {"GET", "/v1/breakers", 0, 0, 0, h_breakers},
+    {"PUT", "/v1/breakers/", 1, 1, 0, h_breaker_put},
+    {"GET", "/healthz", 0, 0, 0, h_health},
+    {"GET", "/readyz", 0, 0, 0, h_ready},
 };
+
+static int route_match(const struct sv_route *r, const sv_req *rq)
+{
+    size_t pl = strlen(r->path);
+    return r->prefix ? rq->path_len > pl && memcmp(rq->path, r->path, pl) == 0
+                     : rq->path_len == pl && memcmp(rq->path, r->path, pl) == 0;
+}
+
+static int method_is(const struct sv_route *r, const sv_req *rq)
+{
+    return rq->method_len == strlen(r->method) && memcmp(rq->method, r->method, rq->method_len) == 0;
+}
+
+int sv_route_slow(const sv_req *rq)
+{
+    for (size_t i = 0; i < sizeof k_routes / sizeof k_routes[0]; i++)
+        if (route_match(&k_routes[i], rq) && method_is(&k_routes[i], rq)) return k_routes[i].slow;
+    return 0;
+}
 
 static int authorized(sv_worker *w, const sv_req *rq, sv_resp *rs)
 {
@@ -834,11 +857,9 @@ void sv_handle(sv_worker *w, const sv_req *rq, sv_resp *rs)
     for (size_t i = 0; i < sizeof k_routes / sizeof k_routes[0]; i++) {
         const struct sv_route *r = &k_routes[i];
         size_t pl = strlen(r->path);
-        int match = r->prefix ? rq->path_len > pl && memcmp(rq->path, r->path, pl) == 0
-                              : rq->path_len == pl && memcmp(rq->path, r->path, pl) == 0;
-        if (!match) continue;
+        if (!route_match(r, rq)) continue;
         path_seen = 1;
-        if (rq->method_len != strlen(r->method) || memcmp(rq->method, r->method, rq->method_len) != 0) {
+        if (!method_is(r, rq)) {
             if (!allow[0]) snprintf(allow, sizeof allow, "%s", r->method);
             continue;
         }

@@ -150,6 +150,137 @@ static const char *header(h2o_req_t *req, const h2o_token_t *tok, size_t *len)
     return req->headers.entries[i].value.base;
 }
 
+static void respond(sv_thread *t, h2o_req_t *req, sv_resp *rs)
+{
+    req->res.status = rs->status;
+    req->res.reason = reason_of(rs->status);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, rs->content_type,
+                   strlen(rs->content_type));
+    if (rs->hdr_name) {
+        h2o_iovec_t v = h2o_strdup(&req->pool, rs->hdr_value, SIZE_MAX);
+        h2o_add_header_by_str(&req->pool, &req->res.headers, rs->hdr_name, strlen(rs->hdr_name), 0, NULL, v.base,
+                              v.len);
+    }
+    if (rs->batch) {
+        sv_stream *s = h2o_mem_alloc_shared(&req->pool, sizeof *s, stream_dispose);
+        memset(s, 0, sizeof *s);
+        s->super.proceed = stream_proceed;
+        s->super.stop = stream_stop;
+        s->t = t;
+        s->batch = rs->batch;
+        rs->batch = NULL;
+        h2o_start_response(req, &s->super);
+        stream_send(s, req);
+    } else {
+        req->res.content_length = rs->body.len;
+        h2o_send_inline(req, rs->body.p ? rs->body.p : "", rs->body.len);
+    }
+}
+
+/* ---- slow routes on the thread pool ---------------------------------------
+ * A reload compiles a policy (tens to hundreds of ms): it runs on libuv's
+ * thread pool with a copy of the request, and the answer is sent from the
+ * loop thread.  If the client goes away meanwhile, h2o disposes of the
+ * request; the link (in the request's pool) tells the job not to answer. */
+typedef struct sv_job sv_job;
+typedef struct sv_link {
+    sv_job *job;
+} sv_link;
+
+struct sv_job {
+    uv_work_t work;
+    sv_thread *t;
+    h2o_req_t *req;
+    sv_link *link; /* NULL once the request is gone */
+    sv_req rq;     /* pointers into `copy` */
+    sv_resp rs;
+    char copy[];
+};
+
+static void link_dispose(void *p)
+{
+    sv_link *l = p;
+    if (l->job) l->job->link = NULL;
+}
+
+static void job_work(uv_work_t *w)
+{
+    sv_job *j = (sv_job *)w;
+    sv_worker admin = {j->t->http->srv, NULL, NULL, NULL}; /* no deciding context */
+    sv_handle(&admin, &j->rq, &j->rs);
+}
+
+static void job_after(uv_work_t *w, int status)
+{
+    sv_job *j = (sv_job *)w;
+    if (j->link) {
+        j->link->job = NULL;
+        if (status != 0) {
+            sv_resp_free(&j->rs);
+            memset(&j->rs, 0, sizeof j->rs);
+            j->rs.status = 503;
+            j->rs.content_type = "application/problem+json";
+            const char *b = "{\"type\":\"about:blank#internal\",\"title\":\"Internal error\",\"status\":503}";
+            sv_buf_put(&j->rs.body, b, strlen(b));
+        }
+        respond(j->t, j->req, &j->rs);
+    }
+    sv_resp_free(&j->rs);
+    free(j);
+}
+
+static const char *dup_into(char **at, const char *s, size_t n)
+{
+    if (!s) return NULL;
+    char *d = *at;
+    memcpy(d, s, n);
+    *at += n;
+    return d;
+}
+
+static void offload(sv_thread *t, h2o_req_t *req, const sv_req *rq)
+{
+    size_t n = rq->method_len + rq->path_len + rq->query_len + rq->content_type_len + rq->accept_language_len +
+               rq->authorization_len + rq->body_len;
+    sv_job *j = calloc(1, sizeof *j + n + 1);
+    if (!j) {
+        sv_resp rs;
+        memset(&rs, 0, sizeof rs);
+        rs.status = 503;
+        rs.content_type = "application/problem+json";
+        const char *b = "{\"type\":\"about:blank#out-of-memory\",\"title\":\"Out of memory\",\"status\":503}";
+        sv_buf_put(&rs.body, b, strlen(b));
+        respond(t, req, &rs);
+        sv_resp_free(&rs);
+        return;
+    }
+    char *at = j->copy;
+    j->rq = *rq;
+    j->rq.method = dup_into(&at, rq->method, rq->method_len);
+    j->rq.path = dup_into(&at, rq->path, rq->path_len);
+    j->rq.query = dup_into(&at, rq->query, rq->query_len);
+    j->rq.content_type = dup_into(&at, rq->content_type, rq->content_type_len);
+    j->rq.accept_language = dup_into(&at, rq->accept_language, rq->accept_language_len);
+    j->rq.authorization = dup_into(&at, rq->authorization, rq->authorization_len);
+    j->rq.body = dup_into(&at, rq->body, rq->body_len);
+    j->t = t;
+    j->req = req;
+    j->link = h2o_mem_alloc_shared(&req->pool, sizeof *j->link, link_dispose);
+    j->link->job = j;
+    if (uv_queue_work(&t->loop, &j->work, job_work, job_after) != 0) {
+        j->link->job = NULL;
+        free(j);
+        sv_resp rs;
+        memset(&rs, 0, sizeof rs);
+        rs.status = 503;
+        rs.content_type = "application/problem+json";
+        const char *b = "{\"type\":\"about:blank#internal\",\"title\":\"Internal error\",\"status\":503}";
+        sv_buf_put(&rs.body, b, strlen(b));
+        respond(t, req, &rs);
+        sv_resp_free(&rs);
+    }
+}
+
 /* Runs when h2o disposes of the request (its response is written or the
  * connection is gone): the request is no longer in flight. */
 static void req_done(void *p)
@@ -188,31 +319,13 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss) > 0)
         rq.unix_socket = ss.ss_family == AF_UNIX;
 
+    if (sv_route_slow(&rq)) {
+        offload(t, req, &rq);
+        return 0;
+    }
     sv_resp rs;
     sv_handle(&t->w, &rq, &rs);
-    req->res.status = rs.status;
-    req->res.reason = reason_of(rs.status);
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, rs.content_type,
-                   strlen(rs.content_type));
-    if (rs.hdr_name) {
-        h2o_iovec_t v = h2o_strdup(&req->pool, rs.hdr_value, SIZE_MAX);
-        h2o_add_header_by_str(&req->pool, &req->res.headers, rs.hdr_name, strlen(rs.hdr_name), 0, NULL, v.base,
-                              v.len);
-    }
-    if (rs.batch) {
-        sv_stream *s = h2o_mem_alloc_shared(&req->pool, sizeof *s, stream_dispose);
-        memset(s, 0, sizeof *s);
-        s->super.proceed = stream_proceed;
-        s->super.stop = stream_stop;
-        s->t = t;
-        s->batch = rs.batch;
-        rs.batch = NULL;
-        h2o_start_response(req, &s->super);
-        stream_send(s, req);
-    } else {
-        req->res.content_length = rs.body.len;
-        h2o_send_inline(req, rs.body.p ? rs.body.p : "", rs.body.len);
-    }
+    respond(t, req, &rs);
     sv_resp_free(&rs);
     return 0;
 }
