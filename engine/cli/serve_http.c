@@ -619,18 +619,38 @@ size_t sv_http_stop(sv_http *h, uint32_t drain_ms)
     return cut;
 }
 
+/* The process is exiting when this is called: worker loops are not torn
+ * down (h2o 2.2 cannot close idle keep-alive connections, and disposing of a
+ * context that still has connections asserts), so the server object is kept
+ * reachable for leak checkers instead of freed. */
+static sv_http *g_kept;
+
 void sv_http_free(sv_http *h)
 {
     if (!h) return;
-    /* Worker loops are not torn down: connections cut at the drain deadline
-     * may still reference them, and the process is exiting.  Their deciding
-     * contexts are freed so the engine can be. */
+    /* Deciding contexts are freed, so the engine can be. */
     for (unsigned i = 0; h->th && i < h->nth; i++) sv_worker_free(&h->th[i].w);
     for (size_t i = 0; i < h->nlis; i++) {
         for (size_t j = 0; j < SV_MAX_THREADS; j++)
             if (h->lis[i].fds[j] >= 0) close(h->lis[i].fds[j]);
         if (h->lis[i].is_unix && h->lis[i].unix_path[0]) unlink(h->lis[i].unix_path);
     }
-    free(h->th);
-    free(h);
+    g_kept = h;
 }
+
+/* Under AddressSanitizer: h2o keeps per-thread free lists of recycled
+ * memory that die with the worker threads; they are not leaks of ours. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SV_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SV_ASAN 1
+#endif
+#endif
+#ifdef SV_ASAN
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+    return "leak:h2o_mem_alloc_recycle\n";
+}
+#endif

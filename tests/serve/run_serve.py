@@ -464,7 +464,8 @@ def case_sigterm(s):
     t = threading.Thread(target=run)
     t.start()
     time.sleep(0.4)  # the body is sent and deciding has begun
-    rc = s.stop(signal.SIGTERM)
+    check(t.is_alive(), "the batch is still in flight when SIGTERM is sent")
+    rc = s.stop(signal.SIGTERM, timeout=50)
     t.join()
     lines = res["out"].splitlines()
     check(res["rc"] == 0 and len(lines) == n, "in-flight batch finished: curl rc %s, %d lines" % (res["rc"], len(lines)))
@@ -539,7 +540,7 @@ CASES = {
     "breakers": (case_breakers, {}),
     "reload": (case_reload, {"token": True}),
     "watch": (case_watch, {"extra": ["--watch"]}),
-    "sigterm": (case_sigterm, {"extra": ["--drain", "10000"]}),
+    "sigterm": (case_sigterm, {"extra": ["--drain", "45000"]}),
     "client": (case_client, {}),
     "usage": (case_usage, None),
 }
