@@ -309,6 +309,10 @@ static void load(int nconn, double rate, double seconds, stats *st, double reloa
         }
         if (rss_min && t >= next_rss) {
             long kb = server_rss_kb();
+            if (((long)(t - t0)) % 30 == 0 && t - t0 >= 1.0)
+                printf("  t=%3.0f s: %llu requests, %llu errors, %llu reloads, server RSS %ld kB\n", t - t0,
+                       (unsigned long long)st->done, (unsigned long long)st->errors, (unsigned long long)*reloads,
+                       kb), fflush(stdout);
             if (t - t0 > 10.0) { /* after warm-up */
                 if (*rss_min < 0 || kb < *rss_min) *rss_min = kb;
                 if (kb > *rss_max) *rss_max = kb;
