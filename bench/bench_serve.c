@@ -107,6 +107,7 @@ static void stop_server(void)
     if (g_pid > 0) {
         kill(g_pid, SIGTERM);
         waitpid(g_pid, NULL, 0);
+        g_pid = 0;
     }
 }
 
@@ -456,6 +457,7 @@ int main(int argc, char **argv)
     snprintf(cmd, sizeof cmd, "rm -rf %s && cp -r %s %s", g_policy, FL_SOURCE_DIR "/policies", g_policy);
     if (system(cmd) != 0) return 1;
     start_server(bin, g_policy, threads, tok);
+    atexit(stop_server); /* also when a phase exits on an error */
     printf("faultline serve: stock pack, %d server thread(s), 127.0.0.1:%d\n", threads, g_port);
     if (idle > 0) { /* N idle keep-alive connections: the server's memory per connection */
         int *fds = malloc(sizeof(int) * (size_t)idle);
