@@ -7,11 +7,9 @@ libluajit-5.1-dev luajit libuv1-dev libpcre2-dev libjansson-dev libxxhash-dev
 libsqlite3-dev libzstd-dev libcmocka-dev
 clang libclang-rt-14-dev
 sqlite3 curl python3 python3-tenacity
-<<<<<<< HEAD
-libarchive-dev libsodium-dev zstd libacl1-dev liblzma-dev liblz4-dev libbz2-dev libxml2-dev nettle-dev zlib1g-dev"
-=======
-dpkg-dev lintian file"
->>>>>>> issue-11pkg
+libarchive-dev libsodium-dev zstd libacl1-dev liblzma-dev liblz4-dev libbz2-dev libxml2-dev nettle-dev zlib1g-dev
+dpkg-dev lintian file
+libh2o-dev libssl-dev wrk"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

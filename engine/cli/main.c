@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "serve.h"
 
 static const char k_usage[] =
     "usage: faultline <command> [options]\n"
@@ -22,6 +23,8 @@ static const char k_usage[] =
     "         List the policy versions archived by `eval --watch`.\n"
     "  rollback [-p DIR] ID\n"
     "         Put an archived version back in place (a watching process reloads it).\n"
+    "  serve  [-p DIR] [--listen ADDR]... [--token-file F] [--watch] [--threads N]\n"
+    "         The engine as a local HTTP service (docs/serve.md).\n"
     "  diff   -p OLD -p NEW [--json] [--allow WHAT]... [FILE...|-]\n"
     "         Decide the same events with two versions; report what changes.\n"
     "  bundle [-p DIR] -o FILE [-k KEY]   one-file policy bundle (tar + zstd, manifest)\n"
@@ -73,6 +76,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "keygen") == 0) return cli_keygen(argc - 1, argv + 1);
     if (strcmp(cmd, "sign") == 0) return cli_sign(argc - 1, argv + 1);
     if (strcmp(cmd, "verify") == 0) return cli_verify(argc - 1, argv + 1);
+    if (strcmp(cmd, "serve") == 0) return cli_serve(argc - 1, argv + 1);
     fprintf(stderr, "faultline: unknown command '%s'\n\n%s", cmd, k_usage);
     return FL_EXIT_USAGE;
 }

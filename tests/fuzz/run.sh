@@ -9,7 +9,7 @@ set -eu
 cd "$(dirname "$0")/../.."
 SECS=${1:-20}
 [ $# -gt 0 ] && shift
-TARGETS=${*:-"fuzz_event fuzz_template fuzz_policy fuzz_decide"}
+TARGETS=${*:-"fuzz_event fuzz_template fuzz_policy fuzz_decide fuzz_serve"}
 B=build-fuzz
 CC=clang cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFL_BUILD_TESTS=OFF -DFL_BUILD_BENCH=OFF \
   -DFL_SANITIZE=address,undefined -DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link >/dev/null
@@ -18,11 +18,13 @@ LIBS="$(pkg-config --libs luajit libuv libpcre2-8 jansson libxxhash sqlite3 libz
 CFLAGS="$(pkg-config --cflags luajit libpcre2-8 jansson) -Iengine/src $(for d in base core matching lua deciding loading engine; do printf -- "-Iengine/src/%s " $d; done)-Iengine/include -Ibindings"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# fuzz_serve drives the request handlers of `faultline serve` (engine/cli).
+extra_sources() { [ "$1" = fuzz_serve ] && echo "engine/cli/serve_api.c -Iengine/cli -Iengine/src/resilience"; true; }
 for t in $TARGETS; do
   # The targets are compiled here, so this works whether or not the top-level
   # CMakeLists includes tests/fuzz.
   clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-    -DFL_SOURCE_DIR="\"$PWD\"" $CFLAGS tests/fuzz/$t.c "$B/engine/libfaultline.a" $LIBS -o "$B/$t"
+    -DFL_SOURCE_DIR="\"$PWD\"" $CFLAGS tests/fuzz/$t.c $(extra_sources "$t") "$B/engine/libfaultline.a" $LIBS -o "$B/$t"
   work="$B/corpus-$t"
   mkdir -p "$work"
   cp -n tests/fuzz/corpus/"${t#fuzz_}"/* "$work"/ 2>/dev/null || true
@@ -35,7 +37,8 @@ for t in $TARGETS; do
   (cd "$B" && "./$t" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
      -print_final_stats=1 "corpus-$t" 2>&1 | tail -15)
   # libFuzzer's exit status is lost in the pipe: look for its artifacts.
-  if ls "$B"/crash-* "$B"/leak-* "$B"/timeout-* "$B"/oom-* >/dev/null 2>&1; then
+  # ls fails when any one pattern matches nothing: test its output instead.
+  if ls "$B"/crash-* "$B"/leak-* "$B"/timeout-* "$B"/oom-* 2>/dev/null | grep -q .; then
     echo "fuzz: $t found a problem:"; ls "$B"/crash-* "$B"/leak-* "$B"/timeout-* "$B"/oom-* 2>/dev/null
     exit 1
   fi
