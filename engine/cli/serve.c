@@ -49,7 +49,12 @@ static const char k_help[] =
     "      --drain MS          on SIGTERM, time allowed for in-flight requests (default 5000)\n"
     "      --max-permits N     admission permits leased at once (default 10000)\n"
     "      --lease MS          default permit lease (default 30000; max 600000)\n"
-    "      --seed N            seed ids and jitter (tests)\n";
+    "      --seed N            seed ids and jitter (tests)\n"
+    "      --shadow CAND       shadow evaluation: the candidate policy CAND (directory or\n"
+    "                          bundle) also decides the events off the request path;\n"
+    "                          GET /v1/shadow reports the differences, POST\n"
+    "                          /v1/shadow/promote (admin) loads CAND (docs/operations.md)\n"
+    "      --shadow-sample R   share of events the candidate decides, 0 < R <= 1 (1)\n";
 
 struct serve_opts {
     const char *dir;
@@ -59,6 +64,8 @@ struct serve_opts {
     int watch;
     unsigned long threads, max_conns, max_permits, request_timeout, drain, lease;
     unsigned long long max_body, max_header, seed;
+    const char *shadow;
+    double shadow_sample;
 };
 
 static int num_opt(const char *name, const char *s, unsigned long long lo, unsigned long long hi,
@@ -85,6 +92,7 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
         {"request-timeout", required_argument, 0, 4}, {"drain", required_argument, 0, 5},
         {"max-permits", required_argument, 0, 6},  {"lease", required_argument, 0, 7},
         {"seed", required_argument, 0, 8},         {"help", no_argument, 0, 'h'},
+        {"shadow", required_argument, 0, 9},       {"shadow-sample", required_argument, 0, 10},
         {0, 0, 0, 0}};
     int c;
     unsigned long long v;
@@ -106,6 +114,14 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
         case 6: if (num_opt("--max-permits", optarg, 1, 10000000, &v)) return -1; o->max_permits = v; break;
         case 7: if (num_opt("--lease", optarg, 1, 600000, &v)) return -1; o->lease = v; break;
         case 8: if (num_opt("--seed", optarg, 0, ~0ull, &v)) return -1; o->seed = v; break;
+        case 9: o->shadow = optarg; break;
+        case 10: {
+            char *end;
+            o->shadow_sample = strtod(optarg, &end);
+            if (*end || !(o->shadow_sample > 0 && o->shadow_sample <= 1))
+                return fprintf(stderr, "faultline serve: --shadow-sample needs a number in (0, 1]\n"), -1;
+            break;
+        }
         case 'h': fputs(k_help, stdout); return 1;
         default: fputs(k_help, stderr); return -1;
         }
@@ -249,6 +265,15 @@ int cli_serve(int argc, char **argv)
         rc = FL_EXIT_POLICY;
         goto out;
     }
+    if (o.shadow) {
+        fl_shadow_options_t so = {.sample = o.shadow_sample};
+        if (fl_shadow_new(o.shadow, &so, &srv.shadow, &diag) != FL_OK) {
+            fprintf(stderr, "faultline serve: cannot load the shadow candidate %s:\n  %s\n", o.shadow,
+                    fl_diag_format(&diag, err, sizeof err));
+            rc = FL_EXIT_POLICY;
+            goto out;
+        }
+    }
     srv.leases = sv_leases_new(fl_engine_resil(e), (uint32_t)o.max_permits);
     if (!srv.leases) {
         fprintf(stderr, "faultline serve: out of memory\n");
@@ -324,6 +349,7 @@ out:
     fl_watch_stop(watch);
     sv_http_free(http);
     sv_leases_free(srv.leases);
+    fl_shadow_free(srv.shadow);
     fl_engine_free(e);
     return rc;
 }

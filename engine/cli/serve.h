@@ -40,6 +40,7 @@ typedef struct sv_server {
     uint32_t lease_default_ms, lease_max_ms;
     sv_leases *leases;
     pthread_mutex_t admin_mu; /* reload / rollback one at a time          */
+    fl_shadow_t *shadow;      /* --shadow candidate, or NULL               */
 } sv_server;
 
 /* Per worker thread: one deciding context (contexts are single-threaded). */

@@ -302,6 +302,7 @@ int sv_batch_next(sv_worker *w, sv_batch *b, sv_buf *out, size_t chunk)
             sv_buf_put(out, json, strlen(json));
             sv_buf_put(out, "\n", 1);
         }
+        if (w->srv->shadow) fl_shadow_offer(w->srv->shadow, s, m, w->d);
     }
     return b->off >= b->len;
 }
@@ -352,6 +353,44 @@ static void h_decide(sv_worker *w, const sv_req *rq, sv_resp *rs, const char *re
     rs->status = 200;
     rs->content_type = SV_JSON;
     sv_buf_put(&rs->body, json, strlen(json));
+    if (w->srv->shadow) fl_shadow_offer(w->srv->shadow, rq->body, rq->body_len, w->d);
+}
+
+/* ---- shadow evaluation (docs/operations.md) ------------------------------------ */
+
+static void policy_result(sv_worker *w, sv_resp *rs, int rc, const fl_diag_t *diag, const char *what);
+
+static void h_shadow(sv_worker *w, const sv_req *rq, sv_resp *rs, const char *rest, size_t rest_len)
+{
+    (void)rq, (void)rest, (void)rest_len;
+    char *rep = w->srv->shadow ? fl_shadow_report(w->srv->shadow) : NULL;
+    if (!w->srv->shadow) {
+        problem(rs, 404, "no-shadow", "No shadow candidate", "start the server with --shadow CAND", NULL);
+        return;
+    }
+    if (!rep) {
+        problem(rs, 503, "out-of-memory", "Out of memory", "cannot render the report", NULL);
+        return;
+    }
+    rs->status = 200;
+    rs->content_type = SV_JSON;
+    sv_buf_put(&rs->body, rep, strlen(rep));
+    free(rep);
+}
+
+static void h_shadow_promote(sv_worker *w, const sv_req *rq, sv_resp *rs, const char *rest, size_t rest_len)
+{
+    (void)rq, (void)rest, (void)rest_len;
+    if (!w->srv->shadow) {
+        problem(rs, 404, "no-shadow", "No shadow candidate", "start the server with --shadow CAND", NULL);
+        return;
+    }
+    fl_diag_t diag;
+    memset(&diag, 0, sizeof diag);
+    pthread_mutex_lock(&w->srv->admin_mu);
+    int rc = fl_shadow_promote(w->srv->shadow, w->srv->engine, &diag);
+    pthread_mutex_unlock(&w->srv->admin_mu);
+    policy_result(w, rs, rc, &diag, "promoted");
 }
 
 /* ---- admission with leases ----------------------------------------------- */
@@ -800,6 +839,8 @@ static const struct sv_route {
     {"POST", "/v1/policy/rollback", 0, 1, 1, h_rollback},
     {"GET", "/v1/breakers", 0, 0, 0, h_breakers},
     {"PUT", "/v1/breakers/", 1, 1, 0, h_breaker_put},
+    {"GET", "/v1/shadow", 0, 0, 0, h_shadow},
+    {"POST", "/v1/shadow/promote", 0, 1, 1, h_shadow_promote},
     {"GET", "/healthz", 0, 0, 0, h_health},
     {"GET", "/readyz", 0, 0, 0, h_ready},
 };

@@ -513,6 +513,56 @@ def case_client(s):
     check(p.returncode == 0 and "retry: ok after 3 attempts" in p.stdout, "python demo: %s %s" % (p.stdout, p.stderr))
 
 
+def case_shadow():
+    # The candidate turns connection-refused into a failure: every live
+    # decision stays the live policy's, the report counts the difference,
+    # promotion (admin) makes the candidate serve.
+    cand = tempfile.mkdtemp(prefix="flshadow-")
+    try:
+        shutil.copytree(os.path.join(HERE, "policy"), os.path.join(cand, "p"))
+        src = os.path.join(cand, "p", "00-policy.lua")
+        with open(src) as f:
+            text = f.read()
+        text = text.replace('category = "unavailable.connection_refused",',
+                            'category = "unavailable.connection_refused", recovery = fail(),', 1)
+        text = text.replace('action = "retry", delay_ms = 250', 'action = "fail"')
+        with open(src, "w") as f:
+            f.write(text)
+        s = Server("--shadow", os.path.join(cand, "p"), token=True)
+        try:
+            for _ in range(10):
+                check(s.client.decide({"message": "connection refused"})["action"] == "retry", "live decides")
+            s.client.decide({"domain": "http", "code": 404, "message": "x"})
+            st, h, b = s.request("POST", "/v1/decide", "\n".join(['{"message":"ECONNREFUSED"}'] * 5),
+                                 {"Content-Type": "application/x-ndjson"})
+            check(st == 200 and b.count(b'"action":"retry"') == 5, "batch decided live: %r" % b[:200])
+            rep = None
+            for _ in range(100):  # the candidate runs on its own thread
+                st, h, b = s.request("GET", "/v1/shadow")
+                rep = json.loads(b)
+                if rep["events"] == 16:
+                    break
+                time.sleep(0.02)
+            check(rep["events"] == 16 and rep["changed"] == 15, "shadow counts: %r" % rep)
+            g = rep["groups"][0]
+            check(g["old_rule"] == "refused" and g["count"] == 15 and g["first"]["new_action"] == "fail",
+                  "shadow group: %r" % g)
+            problem_of(*s.request("POST", "/v1/shadow/promote"), 401)
+            st, h, b = s.request("POST", "/v1/shadow/promote", None, {"Authorization": "Bearer " + TOKEN})
+            check(st == 200, "promote: %d %r" % (st, b))
+            check(s.client.decide({"message": "connection refused"})["action"] == "fail", "candidate serves")
+            check(s.stop() == 0, "exit status")
+        finally:
+            s.close()
+        s = Server()
+        try:
+            problem_of(*s.request("GET", "/v1/shadow"), 404, "no-shadow")
+        finally:
+            s.close()
+    finally:
+        shutil.rmtree(cand, ignore_errors=True)
+
+
 def case_usage():
     for args, want in ((["--listen", "10.1.2.3:80"], "only loopback"), (["--listen", "nonsense"], "bad --listen"),
                        (["--threads", "0"], "--threads"), (["--token-file", "/nonexistent"], "cannot read")):
@@ -543,6 +593,7 @@ CASES = {
     "sigterm": (case_sigterm, {"extra": ["--drain", "45000"]}),
     "client": (case_client, {}),
     "usage": (case_usage, None),
+    "shadow": (case_shadow, None),
 }
 
 
