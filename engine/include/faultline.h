@@ -348,6 +348,15 @@ FL_EXTERN int fl_event_attempt(const fl_event_t *ev);
  */
 FL_EXTERN int fl_event_from_json(fl_event_t *ev, const char *json, size_t len, fl_diag_t *diag);
 
+/* Append an empty event at the end of ev's cause chain (becoming ev's cause,
+ * or its cause's cause, ...) and hand it out in *out, to be filled with the
+ * setters above; fl_decide classifies by the first event in the chain that a
+ * rule matches.  The cause is owned by ev: freed by fl_event_reset and
+ * fl_event_free, never by the caller.  FL_EINVAL for NULL arguments,
+ * FL_ETOOBIG when the chain already holds 8 causes (the JSON reader's
+ * limit), FL_ENOMEM. */
+FL_EXTERN int fl_event_push_cause(fl_event_t *ev, fl_event_t **out);
+
 /* ------------------------------------------------------------------------ */
 /* Deciding                                                                  */
 /* ------------------------------------------------------------------------ */

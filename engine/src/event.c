@@ -126,6 +126,19 @@ int fl_event_set_tag(fl_event_t *ev, const char *key, const char *value)
     return tag_put(ev, key, kl, value, vl);
 }
 
+int fl_event_push_cause(fl_event_t *ev, fl_event_t **out)
+{
+    if (!ev || !out) return FL_EINVAL;
+    int depth = 0;
+    while (ev->cause) {
+        ev = ev->cause;
+        if (++depth >= FL_MAX_CAUSE_DEPTH) return FL_ETOOBIG;
+    }
+    int rc = fl_event_new(&ev->cause);
+    if (rc == FL_OK) *out = ev->cause;
+    return rc;
+}
+
 const char *fl_event_get(const fl_event_t *ev, fl_field f)
 {
     if (!ev || (int)f < 0 || f >= FL_FIELD_COUNT_ || !ev->set[f]) return NULL;
