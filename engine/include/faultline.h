@@ -357,6 +357,22 @@ FL_EXTERN int fl_event_from_json(fl_event_t *ev, const char *json, size_t len, f
  * limit), FL_ENOMEM. */
 FL_EXTERN int fl_event_push_cause(fl_event_t *ev, fl_event_t **out);
 
+/*
+ * Set several fields and tags in one call (for language bindings, where each
+ * call across the boundary costs more than the setter itself).  `packed`
+ * holds `len` bytes of records, each KEY NUL VALUE NUL, where KEY is a field
+ * name ("id" "time" "domain" "code" "message" "op" "stack"), "attempt" or
+ * "elapsed_ms" (decimal text), or "tags.NAME".  Records are applied in order,
+ * each exactly like fl_event_set / fl_event_set_attempt /
+ * fl_event_set_elapsed_ms / fl_event_set_tag (later records win).  The event
+ * is not reset first.  On the first record that fails the call stops and
+ * returns its status (earlier records stay applied; *bad, which may be NULL,
+ * receives the failing record's index): FL_EINVAL (NULL ev, NULL packed with
+ * len > 0, an unknown key, a bad number), FL_EPARSE (a record not terminated
+ * within len), FL_ETOOBIG, FL_EPARSE_UTF8, FL_ENOMEM.
+ */
+FL_EXTERN int fl_event_set_packed(fl_event_t *ev, const char *packed, size_t len, size_t *bad);
+
 /* ------------------------------------------------------------------------ */
 /* Deciding                                                                  */
 /* ------------------------------------------------------------------------ */
