@@ -17,7 +17,6 @@ from ._errors import FaultlineError, PolicyError
 from ._ffi import (FL_EINVAL, FL_ENOENT, FL_ENOMEM, FL_EPOLICY, FL_EEXAMPLE, FL_ECONFINED,
                    FL_ESTATE, ffi, lib, primary, strerror)
 
-_F_OP = _events.F_OP
 _BREAKER_STATES = ("closed", "open", "half_open", "forced_open", "disabled")
 _engines: "weakref.WeakSet[Engine]" = weakref.WeakSet()
 
@@ -110,7 +109,7 @@ def _vinfo(v) -> VersionInfo:
 
 class _ThreadState:
     """One fl_ctx_t and one reusable fl_event_t per (engine, thread)."""
-    __slots__ = ("ctx", "ev", "busy", "__weakref__")
+    __slots__ = ("ctx", "ev", "busy", "bad", "__weakref__")
 
     def __init__(self, eng) -> None:
         out = ffi.new("fl_ctx_t **")
@@ -123,6 +122,7 @@ class _ThreadState:
             _check(rc, "fl_event_new")
         self.ev = evp[0]
         self.busy = False
+        self.bad = ffi.new("size_t *")
 
     def free(self) -> None:
         ctx, ev = self.ctx, self.ev
@@ -545,6 +545,45 @@ class Engine:
         """Decide what to do about `error`: an exception, a dict event (the
         JSON event format), or an HTTP response object with an error status.
         Keyword arguments override / add to the event's fields."""
+        causes = None
+        if isinstance(error, BaseException):
+            packed = _events.pack_exception(error, self._stack)
+            if error.__cause__ is not None or (error.__context__ is not None
+                                               and not error.__suppress_context__):
+                causes = _events.exception_causes(error)
+        elif isinstance(error, Mapping):
+            packed, causes = _events.pack_dict(error)
+        else:
+            packed = _events.pack_response(error)
+            if packed is None:
+                raise TypeError("decide(error): expected an exception, a dict event or an HTTP "
+                                f"response with an error status, got {type(error).__name__}")
+        if op is not None:
+            if not isinstance(op, str):
+                raise TypeError(f"decide(op=): expected str, got {type(op).__name__}")
+            packed += b"op\x00" + _events.enc(op) + b"\x00"
+        if attempt != 1:
+            if not isinstance(attempt, int) or isinstance(attempt, bool):
+                raise TypeError(f"decide(attempt=): expected int, got {type(attempt).__name__}")
+            if attempt < 1:
+                raise ValueError(f"decide(attempt=): must be >= 1, got {attempt}")
+            packed += b"attempt\x00%d\x00" % min(attempt, 2**31 - 1)
+        if elapsed_ms is not None:
+            if not isinstance(elapsed_ms, (int, float)) or isinstance(elapsed_ms, bool):
+                raise TypeError(f"decide(elapsed_ms=): expected a number, got {type(elapsed_ms).__name__}")
+            if not (0 <= elapsed_ms < float("inf")):
+                raise ValueError(f"decide(elapsed_ms=): expected a finite number >= 0, got {elapsed_ms!r}")
+            packed += b"elapsed_ms\x00" + repr(float(elapsed_ms)).encode() + b"\x00"
+        if tags:
+            if not isinstance(tags, Mapping):
+                raise TypeError(f"decide(tags=): expected a dict, got {type(tags).__name__}")
+            packed += b"".join([_events.tag_rec(k, v) for k, v in tags.items()])
+        if locale is None:
+            loc = ffi.NULL
+        else:
+            loc = self._locales.get(locale)
+            if loc is None:
+                loc = self._locales[locale] = _opt_str(locale, "decide(locale=)")
         st = self._local.st
         if st is None or st.ctx is None:
             st = self._new_state()
@@ -554,42 +593,9 @@ class Engine:
                 raise RuntimeError("faultline: the engine is closed")
             ev = st.ev
             lib.fl_event_reset(ev)
-            if isinstance(error, BaseException):
-                _events.fill_exception(ev, error, self._stack)
-                if error.__cause__ is not None or (error.__context__ is not None
-                                                   and not error.__suppress_context__):
-                    _events.fill_causes(ev, error)
-            elif isinstance(error, Mapping):
-                _events.fill_dict(ev, error)
-            elif not _events.fill_response(ev, error):
-                raise TypeError("decide(error): expected an exception, a dict event or an HTTP "
-                                f"response with an error status, got {type(error).__name__}")
-            if op is not None:
-                if not isinstance(op, str):
-                    raise TypeError(f"decide(op=): expected str, got {type(op).__name__}")
-                _events._set(ev, _F_OP, "op", op.encode("utf-8", "replace"))
-            if attempt != 1:
-                if not isinstance(attempt, int) or isinstance(attempt, bool):
-                    raise TypeError(f"decide(attempt=): expected int, got {type(attempt).__name__}")
-                if attempt < 1:
-                    raise ValueError(f"decide(attempt=): must be >= 1, got {attempt}")
-                lib.fl_event_set_attempt(ev, min(attempt, 2**31 - 1))
-            if elapsed_ms is not None:
-                if not isinstance(elapsed_ms, (int, float)) or isinstance(elapsed_ms, bool):
-                    raise TypeError(f"decide(elapsed_ms=): expected a number, got {type(elapsed_ms).__name__}")
-                if lib.fl_event_set_elapsed_ms(ev, float(elapsed_ms)):
-                    raise ValueError(f"decide(elapsed_ms=): expected a finite number >= 0, got {elapsed_ms!r}")
-            if tags:
-                if not isinstance(tags, Mapping):
-                    raise TypeError(f"decide(tags=): expected a dict, got {type(tags).__name__}")
-                for k, v in tags.items():
-                    _events._tag(ev, k, v)
-            if locale is None:
-                loc = ffi.NULL
-            else:
-                loc = self._locales.get(locale)
-                if loc is None:
-                    loc = self._locales[locale] = _opt_str(locale, "decide(locale=)")
+            _events.apply(ev, packed, st.bad)
+            if causes:
+                _events.apply_causes(ev, causes, st.bad)
             d = _take()
             rc = lib.fl_decide(st.ctx, ev, loc, 1 if explain else 0, d)
         finally:

@@ -1,9 +1,13 @@
-"""Turning Python errors into engine events (fl_event_t), field by field.
+"""Turning Python errors into engine events.
+
+An event is built as one packed byte string (KEY NUL VALUE NUL records,
+fl_event_set_packed) so that filling it is a single call into C.
 
 From an exception (docs/python.md, "From an exception to an event"):
   domain  "python"; "posix" for an OSError with an errno; "http" for an HTTP
-          status error (urllib, http.client, requests, httpx); "sqlite" for a
-          sqlite3 error that carries its SQLite error name
+          status error (urllib, requests, httpx, or an http.client / requests
+          / httpx response object); "sqlite" for a sqlite3 error that carries
+          its SQLite error name
   code    the exception's qualified class ("ValueError",
           "requests.exceptions.ConnectTimeout"); the errno name for OSError
           ("ENOSPC"); the HTTP status; the SQLite error name ("SQLITE_BUSY")
@@ -17,22 +21,18 @@ from __future__ import annotations
 
 import errno as _errno
 import urllib.error
-from typing import Any, Mapping, Optional
+from typing import Any, List, Mapping, Optional, Tuple
 
-from ._ffi import ffi, lib, FL_ETOOBIG, FL_EPARSE, primary
+from ._ffi import FL_EINVAL, FL_EPARSE, FL_ETOOBIG, ffi, lib, primary
 
-F_ID, F_TIME, F_DOMAIN, F_CODE, F_MESSAGE, F_OP, F_STACK = range(7)
-_FIELDS = {"id": F_ID, "time": F_TIME, "domain": F_DOMAIN, "code": F_CODE,
-           "message": F_MESSAGE, "op": F_OP, "stack": F_STACK}
+_FIELDS = ("id", "time", "domain", "code", "message", "op", "stack")
 _MAX_FRAMES = 64
 _MAX_CAUSES = 8
-
-_B_PYTHON = b"python"
-_B_POSIX = b"posix"
-_B_HTTP = b"http"
-_B_SQLITE = b"sqlite"
+_NUL = b"\x00"
+_REPL = "\ufffd".encode()
 
 _class_cache: dict = {}
+_errno_cache: dict = {}
 
 
 def _qualname(cls: type) -> str:
@@ -41,42 +41,33 @@ def _qualname(cls: type) -> str:
     return q if mod in ("builtins", "__main__", "") else f"{mod}.{q}"
 
 
-def _enc(s: str) -> bytes:
-    return s.encode("utf-8", "replace")
+def enc(s: str) -> bytes:
+    """UTF-8 for a packed value: unencodable characters and NULs replaced."""
+    b = s.encode("utf-8", "replace")
+    return b.replace(_NUL, _REPL) if _NUL in b else b
 
 
-def _bad(field: str, rc: int) -> Exception:
-    p = primary(rc)
-    if p == FL_ETOOBIG:
-        return ValueError(f"event field '{field}' is too large (over 1 MiB)")
-    if p == FL_EPARSE:
-        return ValueError(f"event field '{field}' is not valid UTF-8")
-    return ValueError(f"event field '{field}' was refused by the engine (status {rc})")
+def rec(key: bytes, value: bytes) -> bytes:
+    return key + _NUL + value + _NUL
 
 
-def _set(ev, field: int, name: str, b: bytes) -> None:
-    rc = lib.fl_event_set(ev, field, b, len(b))
-    if rc:
-        raise _bad(name, rc)
-
-
-def _tag(ev, key: str, value: Any, where: str = "tags") -> None:
+def tag_rec(key: Any, value: Any, where: str = "tags") -> bytes:
     if not isinstance(key, str):
         raise TypeError(f"{where}: keys must be str, got {type(key).__name__}")
-    if isinstance(value, bool):
+    if not key:
+        raise ValueError(f"{where}: empty key")
+    if isinstance(value, str):
+        v = value
+    elif isinstance(value, bool):
         v = "true" if value else "false"
-    elif isinstance(value, (str, int, float)):
+    elif isinstance(value, (int, float)):
         v = str(value)
     else:
         raise TypeError(f"{where}['{key}']: expected str, int, float or bool, "
                         f"got {type(value).__name__}")
-    if not key:
-        raise ValueError(f"{where}: empty key")
     if "\x00" in key or "\x00" in v:
         raise ValueError(f"{where}['{key}']: NUL character")
-    rc = lib.fl_event_set_tag(ev, _enc(key), _enc(v))
-    if rc:
-        raise _bad(f"{where}.{key}", rc)
+    return b"tags." + key.encode("utf-8", "replace") + _NUL + v.encode("utf-8", "replace") + _NUL
 
 
 def format_stack(tb) -> str:
@@ -101,142 +92,178 @@ def _text(exc: BaseException) -> str:
 
 def _header(obj: Any, name: str) -> Optional[str]:
     h = getattr(obj, "headers", None)
-    if h is None:
-        g = getattr(obj, "getheader", None)
-        return g(name) if callable(g) else None
     try:
-        v = h.get(name)
+        if h is None:
+            g = getattr(obj, "getheader", None)
+            v = g(name) if callable(g) else None
+        else:
+            v = h.get(name)
     except Exception:
         return None
-    return v if isinstance(v, str) else None
+    return v.strip() if isinstance(v, str) and v.strip() else None
 
 
-def _http_status(exc: BaseException):
-    """(status, retry_after) for an HTTP status error, else None."""
-    if isinstance(exc, urllib.error.HTTPError):
-        return exc.code, _header(exc, "Retry-After")
-    resp = getattr(exc, "response", None)  # requests.HTTPError, httpx.HTTPStatusError
-    if resp is not None:
-        st = getattr(resp, "status_code", None)
-        if st is None:
-            st = getattr(resp, "status", None)
-        if isinstance(st, int) and 100 <= st <= 599:
-            return st, _header(resp, "Retry-After")
-    return None
-
-
-def _response_status(obj: Any):
+def _response_status(obj: Any) -> Optional[int]:
     st = getattr(obj, "status_code", None)
     if st is None:
         st = getattr(obj, "status", None)
-    return st if isinstance(st, int) and 100 <= st <= 599 else None
+    return st if isinstance(st, int) and not isinstance(st, bool) and 100 <= st <= 599 else None
 
 
-def fill_exception(ev, exc: BaseException, with_stack: bool = True) -> None:
-    cls = type(exc)
-    qual = _class_cache.get(cls)
-    if qual is None:
-        qual = _class_cache[cls] = (_qualname(cls), _enc(_qualname(cls)))
-    qs, qb = qual
+_K_PLAIN, _K_OS, _K_URLLIB = 0, 1, 2
+
+
+def _class_info(cls: type) -> tuple:
+    qs = _qualname(cls)
+    kind = (_K_URLLIB if issubclass(cls, urllib.error.HTTPError)
+            else _K_OS if issubclass(cls, OSError) else _K_PLAIN)
+    info = (qs, kind, b"domain\x00python\x00code\x00" + enc(qs) + b"\x00message\x00",
+            b"tags.exception\x00" + enc(qs) + _NUL)
+    _class_cache[cls] = info
+    return info
+
+
+def _http(status: int, retry_after: Optional[str], exc_tag: bytes) -> bytes:
+    out = b"domain\x00http\x00code\x00" + str(status).encode() + _NUL + exc_tag
+    if retry_after:
+        out += rec(b"tags.retry_after", enc(retry_after))
+    return out + b"message\x00"
+
+
+def pack_exception(exc: BaseException, with_stack: bool = True) -> bytes:
+    """The packed event for an exception (without its causes)."""
+    info = _class_cache.get(type(exc))
+    if info is None:
+        info = _class_info(type(exc))
+    qs, kind, head, exc_tag = info
     text = _text(exc)
     line = f"{qs}: {text}" if text else qs
-    http = _http_status(exc)
-    if http is not None:
-        _set(ev, F_DOMAIN, "domain", _B_HTTP)
-        _set(ev, F_CODE, "code", str(http[0]).encode())
-        _tag(ev, "exception", qs)
-        if http[1]:
-            _tag(ev, "retry_after", http[1].strip())
-    elif isinstance(exc, OSError) and isinstance(exc.errno, int) and exc.errno in _errno.errorcode:
-        _set(ev, F_DOMAIN, "domain", _B_POSIX)
-        _set(ev, F_CODE, "code", _errno.errorcode[exc.errno].encode())
-        _tag(ev, "exception", qs)
-        _tag(ev, "errno", exc.errno)
-    elif getattr(exc, "sqlite_errorname", None):
-        _set(ev, F_DOMAIN, "domain", _B_SQLITE)
-        _set(ev, F_CODE, "code", _enc(exc.sqlite_errorname))  # type: ignore[attr-defined]
-        _tag(ev, "exception", qs)
+    if kind == _K_URLLIB:
+        code = getattr(exc, "code", None)
+        if isinstance(code, int) and 100 <= code <= 599:
+            head = _http(code, _header(exc, "Retry-After"), exc_tag)
     else:
-        _set(ev, F_DOMAIN, "domain", _B_PYTHON)
-        _set(ev, F_CODE, "code", qb)
-    _set(ev, F_MESSAGE, "message", _enc(line))
-    tb = exc.__traceback__
-    if with_stack and tb is not None:
-        _set(ev, F_STACK, "stack", _enc(format_stack(tb) + "\n" + line))
+        # requests.HTTPError (an OSError), httpx.HTTPStatusError: .response
+        resp = getattr(exc, "response", None)
+        st = _response_status(resp) if resp is not None else None
+        if st is not None:
+            head = _http(st, _header(resp, "Retry-After"), exc_tag)
+        elif kind == _K_OS:
+            en = exc.errno  # type: ignore[attr-defined]
+            if isinstance(en, int) and en in _errno.errorcode:
+                h = _errno_cache.get((qs, en))
+                if h is None:
+                    h = _errno_cache[(qs, en)] = (
+                        b"domain\x00posix\x00code\x00" + _errno.errorcode[en].encode() + _NUL
+                        + exc_tag + rec(b"tags.errno", str(en).encode()) + b"message\x00")
+                head = h
+        else:
+            name = getattr(exc, "sqlite_errorname", None)  # sqlite3, Python >= 3.11
+            if isinstance(name, str) and name:
+                head = b"domain\x00sqlite\x00code\x00" + enc(name) + _NUL + exc_tag + b"message\x00"
+    out = head + enc(line) + _NUL
+    if with_stack:
+        tb = exc.__traceback__
+        if tb is not None:
+            out += b"stack\x00" + enc(format_stack(tb) + "\n" + line) + _NUL
+    return out
 
 
-def fill_causes(ev, exc: BaseException) -> None:
+def next_cause(exc: BaseException) -> Optional[BaseException]:
+    c = exc.__cause__
+    if c is None and not exc.__suppress_context__:
+        c = exc.__context__
+    return c
+
+
+def exception_causes(exc: BaseException) -> List[bytes]:
+    out: List[bytes] = []
     seen = {id(exc)}
-    c = exc.__cause__ if exc.__cause__ is not None else (
-        None if exc.__suppress_context__ else exc.__context__)
-    n = 0
-    while c is not None and n < _MAX_CAUSES and id(c) not in seen:
+    c = next_cause(exc)
+    while c is not None and len(out) < _MAX_CAUSES and id(c) not in seen:
         seen.add(id(c))
-        out = ffi.new("fl_event_t **")
-        if lib.fl_event_push_cause(ev, out) != 0:
-            break
-        fill_exception(out[0], c, with_stack=False)
-        n += 1
-        c = c.__cause__ if c.__cause__ is not None else (
-            None if c.__suppress_context__ else c.__context__)
+        out.append(pack_exception(c, with_stack=False))
+        c = next_cause(c)
+    return out
 
 
-def fill_response(ev, obj: Any) -> bool:
+def pack_response(obj: Any) -> Optional[bytes]:
     """An HTTP response object (http.client, requests, httpx) with an error
-    status.  False when obj is not one."""
+    status; None when obj is not one."""
     st = _response_status(obj)
     if st is None:
-        return False
+        return None
     reason = getattr(obj, "reason", None) or getattr(obj, "reason_phrase", None) or ""
-    _set(ev, F_DOMAIN, "domain", _B_HTTP)
-    _set(ev, F_CODE, "code", str(st).encode())
-    _set(ev, F_MESSAGE, "message", _enc(f"HTTP {st} {reason}".strip()))
-    ra = _header(obj, "Retry-After")
-    if ra:
-        _tag(ev, "retry_after", ra.strip())
-    return True
+    if not isinstance(reason, str):
+        reason = ""
+    return _http(st, _header(obj, "Retry-After"), b"") + enc(f"HTTP {st} {reason}".strip()) + _NUL
 
 
-def fill_dict(ev, event: Mapping, where: str = "event", depth: int = 0) -> None:
+def pack_dict(event: Mapping, where: str = "event", depth: int = 0) -> Tuple[bytes, List[bytes]]:
+    """(packed event, packed causes outermost first) for a dict event."""
+    parts = []
+    causes: List[bytes] = []
     for k, v in event.items():
         if not isinstance(k, str):
             raise TypeError(f"{where}: field names must be str, got {type(k).__name__}")
-        f = _FIELDS.get(k)
-        if f is not None:
+        if k in _FIELDS:
             if k == "code" and isinstance(v, int) and not isinstance(v, bool):
                 v = str(v)
             if not isinstance(v, str):
-                raise TypeError(f"{where}['{k}']: expected str"
-                                + (" or int" if k == "code" else "") + f", got {type(v).__name__}")
+                raise TypeError(f"{where}['{k}']: expected str" + (" or int" if k == "code" else "")
+                                + f", got {type(v).__name__}")
             if "\x00" in v:
                 raise ValueError(f"{where}['{k}']: NUL character")
-            _set(ev, f, f"{where}.{k}" if depth else k, _enc(v))
+            parts.append(rec(k.encode(), v.encode("utf-8", "replace")))
         elif k == "attempt":
-            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                raise (TypeError if not isinstance(v, int) or isinstance(v, bool) else ValueError)(
-                    f"{where}['attempt']: expected an int >= 1, got {v!r}")
-            lib.fl_event_set_attempt(ev, min(v, 2**31 - 1))
+            if not isinstance(v, int) or isinstance(v, bool):
+                raise TypeError(f"{where}['attempt']: expected int, got {type(v).__name__}")
+            if v < 1:
+                raise ValueError(f"{where}['attempt']: expected an int >= 1, got {v}")
+            parts.append(rec(b"attempt", str(min(v, 2**31 - 1)).encode()))
         elif k == "elapsed_ms":
             if not isinstance(v, (int, float)) or isinstance(v, bool):
                 raise TypeError(f"{where}['elapsed_ms']: expected a number, got {type(v).__name__}")
-            if not (v >= 0) or v == float("inf"):
+            if not (0 <= v < float("inf")):
                 raise ValueError(f"{where}['elapsed_ms']: expected a finite number >= 0, got {v!r}")
-            lib.fl_event_set_elapsed_ms(ev, float(v))
+            parts.append(rec(b"elapsed_ms", repr(float(v)).encode()))
         elif k == "tags":
             if not isinstance(v, Mapping):
                 raise TypeError(f"{where}['tags']: expected a dict, got {type(v).__name__}")
             for tk, tv in v.items():
-                _tag(ev, tk, tv, f"{where}['tags']")
+                parts.append(tag_rec(tk, tv, f"{where}['tags']"))
         elif k == "cause":
             if v is None:
                 continue
             if not isinstance(v, Mapping):
                 raise TypeError(f"{where}['cause']: expected a dict, got {type(v).__name__}")
-            out = ffi.new("fl_event_t **")
-            rc = lib.fl_event_push_cause(ev, out)
-            if rc:
+            if depth >= _MAX_CAUSES:
                 raise ValueError(f"{where}['cause']: nested deeper than {_MAX_CAUSES}")
-            fill_dict(out[0], v, f"{where}['cause']", depth + 1)
+            inner, deeper = pack_dict(v, f"{where}['cause']", depth + 1)
+            causes = [inner] + deeper
         else:
             raise ValueError(f"{where}: unknown field '{k}' (expected id, time, domain, code, "
                              "message, op, attempt, elapsed_ms, tags, stack, cause)")
+    return b"".join(parts), causes
+
+
+def apply(ev, packed: bytes, bad, where: str = "event") -> None:
+    """Fill ev from packed records; a refused record raises ValueError
+    naming its field."""
+    rc = lib.fl_event_set_packed(ev, packed, len(packed), bad)
+    if rc:
+        key = packed.split(_NUL)[2 * bad[0]].decode("utf-8", "replace") if bad[0] * 2 < packed.count(_NUL) else "?"
+        p = primary(rc)
+        what = ("is too large (over 1 MiB)" if p == FL_ETOOBIG
+                else "is not valid UTF-8" if p == FL_EPARSE
+                else "has an invalid value" if p == FL_EINVAL
+                else f"was refused (status {rc})")
+        raise ValueError(f"{where} field '{key}' {what}")
+
+
+def apply_causes(ev, causes: List[bytes], bad) -> None:
+    out = ffi.new("fl_event_t **")
+    for i, c in enumerate(causes):
+        if lib.fl_event_push_cause(ev, out):
+            raise ValueError(f"event cause chain longer than {_MAX_CAUSES}")
+        apply(out[0], c, bad, "cause" + (f" {i + 1}" if i else ""))
