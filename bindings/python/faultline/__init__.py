@@ -17,6 +17,13 @@ from ._guard import Guard
 
 __version__ = "0.1.0"
 
+# Public classes are named after the package ("faultline.Refused" is also the
+# event code of an admission refusal, which policies can match).
+for _c in (Decision, Engine, Failure, FaultlineError, Guard, PolicyError, Refused, Resources,
+           Storage, StorageError, VersionInfo):
+    _c.__module__ = "faultline"
+del _c
+
 __all__ = ["Decision", "Engine", "Failure", "FaultlineError", "Guard", "PolicyError", "Refused",
            "Resources", "Storage", "StorageError", "VersionInfo", "format_stack", "library_version",
            "stock_policy_dir", "LIBRARY_PATH", "__version__"]

@@ -32,7 +32,7 @@ rule "refused" {
 }
 rule "refused-upstream" {
   when = { code = "ECONNREFUSED", op = "upstream.call" },
-  category = "unavailable", breaker = "upstream", priority = 10,
+  category = "unavailable", priority = 10,
 }
 rule "http-429" { when = { domain = "http", code = 429 }, category = "resource_exhausted.rate_limited" }
 rule "http-503" { when = { domain = "http", code = 503 }, category = "unavailable" }
@@ -53,7 +53,11 @@ rule "cancel-ignored" {
   category = "cancelled",
   handler = function(ev, d) return { action = "ignore" } end,
 }
-rule "refusal" { when = { code = "faultline.Refused" }, category = "unavailable", message = "refused" }
+-- Admission refusals (an open breaker...) fail at once here; a policy could
+-- also retry them after their retry_after.
+rule "refusal" {
+  when = { code = "faultline.Refused" }, category = "unavailable", message = "refused", recovery = fail(),
+}
 rule "bad-input" { when = { message = re[[ValueError]] }, category = "invalid_argument" }
 
 messages "en" {
