@@ -77,6 +77,15 @@ def _path(v: Any, what: str) -> bytes:
     raise TypeError(f"{what}: expected a str or os.PathLike path, got {type(v).__name__}")
 
 
+def _cstr(keep: list, b):
+    """A char* for a struct field (kept alive by `keep`); NULL stays NULL."""
+    if b is ffi.NULL or b is None:
+        return ffi.NULL
+    c = ffi.new("char[]", b)
+    keep.append(c)
+    return c
+
+
 def _opt_str(v: Optional[str], what: str):
     if v is None:
         return ffi.NULL
@@ -108,10 +117,17 @@ def _vinfo(v) -> VersionInfo:
 
 
 class _ThreadState:
-    """One fl_ctx_t and one reusable fl_event_t per (engine, thread)."""
-    __slots__ = ("ctx", "ev", "busy", "bad", "__weakref__")
+    """One fl_ctx_t and one reusable fl_event_t per (engine, thread).  Freed
+    when its thread ends (the thread-local goes) or when the engine closes,
+    whichever comes first; `guard` (the engine's RLock) and `closed` (a
+    one-element list shared with the engine) keep a context from being freed
+    after its engine."""
+    __slots__ = ("ctx", "ev", "busy", "bad", "guard", "closed", "__weakref__")
 
-    def __init__(self, eng) -> None:
+    def __init__(self, eng, guard, closed) -> None:
+        self.ctx = self.ev = None
+        self.guard = guard
+        self.closed = closed
         out = ffi.new("fl_ctx_t **")
         _check(lib.fl_ctx_new(eng, out), "fl_ctx_new")
         self.ctx = out[0]
@@ -125,12 +141,21 @@ class _ThreadState:
         self.bad = ffi.new("size_t *")
 
     def free(self) -> None:
+        """Free the C objects (the caller holds `guard`)."""
         ctx, ev = self.ctx, self.ev
         self.ctx = self.ev = None
         if ctx is not None:
             lib.fl_ctx_free(ctx)
         if ev is not None:
             lib.fl_event_free(ev)
+
+    def __del__(self) -> None:
+        try:
+            with self.guard:
+                if not self.closed[0]:
+                    self.free()
+        except Exception:  # interpreter shutdown
+            pass
 
 
 class _Local(threading.local):
@@ -218,8 +243,9 @@ class Storage:
 
     def cleanup(self, dir: Union[str, os.PathLike], *, pattern: Optional[str] = None,
                 older_than_s: int = 0, max_bytes: int = 0, dry_run: bool = False) -> dict:
-        keep = [_path(dir, "cleanup(dir)"), _opt_str(pattern, "cleanup(pattern)")]
-        o = ffi.new("fl_cleanup_options_t *", {"dir": keep[0], "pattern": keep[1],
+        keep: list = []
+        o = ffi.new("fl_cleanup_options_t *", {"dir": _cstr(keep, _path(dir, "cleanup(dir)")),
+                    "pattern": _cstr(keep, _opt_str(pattern, "cleanup(pattern)")),
                     "older_than_s": self._int(older_than_s, "cleanup(older_than_s)"),
                     "max_bytes": self._int(max_bytes, "cleanup(max_bytes)"), "dry_run": bool(dry_run)})
         return self._run(lib.fl_storage_cleanup, o, "cleanup")
@@ -227,27 +253,31 @@ class Storage:
     def compress(self, path: Union[str, os.PathLike], *, pattern: Optional[str] = None,
                  older_than_s: int = 0, level: int = 0, max_files: int = 0,
                  dry_run: bool = False) -> dict:
-        keep = [_path(path, "compress(path)"), _opt_str(pattern, "compress(pattern)")]
-        o = ffi.new("fl_compress_options_t *", {"path": keep[0], "pattern": keep[1],
+        keep: list = []
+        o = ffi.new("fl_compress_options_t *", {"path": _cstr(keep, _path(path, "compress(path)")),
+                    "pattern": _cstr(keep, _opt_str(pattern, "compress(pattern)")),
                     "older_than_s": self._int(older_than_s, "compress(older_than_s)"),
                     "level": self._int(level, "compress(level)"),
                     "max_files": self._int(max_files, "compress(max_files)"), "dry_run": bool(dry_run)})
         return self._run(lib.fl_storage_compress, o, "compress")
 
     def rotate(self, path: Union[str, os.PathLike], *, keep: int = 0, min_bytes: int = 0) -> dict:
-        p = _path(path, "rotate(path)")
+        k: list = []
+        p = _cstr(k, _path(path, "rotate(path)"))
         o = ffi.new("fl_rotate_options_t *", {"path": p, "keep": self._int(keep, "rotate(keep)"),
                     "min_bytes": self._int(min_bytes, "rotate(min_bytes)")})
         return self._run(lib.fl_storage_rotate, o, "rotate")
 
     def backup(self, path: Union[str, os.PathLike], dest: Optional[Union[str, os.PathLike]] = None) -> dict:
-        p = _path(path, "backup(path)")
-        d = ffi.NULL if dest is None else _path(dest, "backup(dest)")
+        k: list = []
+        p = _cstr(k, _path(path, "backup(path)"))
+        d = ffi.NULL if dest is None else _cstr(k, _path(dest, "backup(dest)"))
         o = ffi.new("fl_backup_options_t *", {"path": p, "dest": d})
         return self._run(lib.fl_storage_backup, o, "backup")
 
     def write_atomic(self, path: Union[str, os.PathLike], data: Union[bytes, str], *, mode: int = 0) -> dict:
-        p = _path(path, "write_atomic(path)")
+        k: list = []
+        p = _cstr(k, _path(path, "write_atomic(path)"))
         if isinstance(data, str):
             data = data.encode("utf-8")
         if not isinstance(data, (bytes, bytearray)):
@@ -280,7 +310,8 @@ class Engine:
         self._watch_cb = None
         self._states: "weakref.WeakSet[_ThreadState]" = weakref.WeakSet()
         self._local = _Local()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # contexts are freed under it, never after the engine
+        self._closed_box = [False]
         self._stack = bool(stack)
         self._guards: dict = {}
         self._locales: dict = {}
@@ -364,17 +395,16 @@ class Engine:
         for st in list(self._states):
             while st.busy:
                 time.sleep(0.0005)
-        for st in list(self._states):
-            st.free()
-        for g in self._guards.values():
-            g.__dict__.clear() if hasattr(g, "__dict__") else None
-        self._guards.clear()
-        if self._e is not None:
-            lib.fl_engine_free(self._e)
-            self._e = None
-        if self._b is not None:
-            lib.fl_bindings_free(self._b)
-            self._b = None
+        with self._lock:
+            self._closed_box[0] = True
+            for st in list(self._states):
+                st.free()
+            if self._e is not None:
+                lib.fl_engine_free(self._e)
+                self._e = None
+            if self._b is not None:
+                lib.fl_bindings_free(self._b)
+                self._b = None
 
     def __enter__(self) -> "Engine":
         return self
@@ -533,7 +563,7 @@ class Engine:
 
     # -- deciding -----------------------------------------------------------------
     def _new_state(self) -> _ThreadState:
-        st = _ThreadState(self._live())
+        st = _ThreadState(self._live(), self._lock, self._closed_box)
         self._states.add(st)
         self._local.st = st
         return st
@@ -649,15 +679,24 @@ class Engine:
 
 
 def _after_fork_in_child() -> None:
+    """The child has one thread: the one that forked.  Its context is kept;
+    the other threads' contexts are freed (or, if they were deciding at the
+    fork, dropped unfreed); the watch thread did not survive, so the watch is
+    forgotten without joining; the lock is new (another thread may have held
+    the parent's)."""
     for eng in list(_engines):
-        # The watch thread did not survive the fork: forget it without joining.
         eng._watch = None
         eng._watch_cb = None
+        eng._lock = threading.RLock()
         cur = eng._local.st
         for st in list(eng._states):
-            if st is not cur and not st.busy:
-                st.free()  # other threads' contexts: their threads are gone
-        eng._states = weakref.WeakSet([s for s in [cur] if s is not None])
+            st.guard = eng._lock
+            if st is cur:
+                continue
+            if st.busy:
+                st.ctx = st.ev = None  # mid-decision at the fork: never touch it again
+            else:
+                st.free()
 
 
 def _at_exit() -> None:
