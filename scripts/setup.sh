@@ -6,7 +6,8 @@ PKGS="build-essential cmake pkg-config git
 libluajit-5.1-dev luajit libuv1-dev libpcre2-dev libjansson-dev libxxhash-dev
 libsqlite3-dev libzstd-dev libcmocka-dev
 clang libclang-rt-14-dev
-sqlite3 curl python3 python3-tenacity"
+sqlite3 curl python3 python3-tenacity
+python3-venv python3-pip python3-cffi python3-pytest python3-requests python3-httpx"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
