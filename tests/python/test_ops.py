@@ -202,6 +202,7 @@ def test_fork_child_decides_and_parent_goes_on(engine, closed_port):
     """The child inherits the engine (version and resilience state, copied):
     it decides at once, in the forking thread and in a new thread."""
     engine.decide(ValueError("warm"))
+    engine.decide(KeyError("k"), op="profile.load")  # a handler: the watchdog thread starts
     t = threading.Thread(target=lambda: engine.decide(ValueError("other thread")))
     t.start()
     t.join()
@@ -212,6 +213,7 @@ def test_fork_child_decides_and_parent_goes_on(engine, closed_port):
         try:
             os.close(r)
             a = engine.decide(ConnectionRefusedError(111, "Connection refused")).category
+            assert engine.decide(KeyError("k"), op="profile.load").action == "fallback"  # a handler
             out = []
             th = threading.Thread(target=lambda: out.append(engine.decide(ValueError("x")).category))
             th.start()
@@ -248,3 +250,16 @@ def test_library_and_version():
     assert faultline.library_version() == "0.1.0"
     assert os.path.exists(faultline.LIBRARY_PATH) or "/" not in faultline.LIBRARY_PATH
     assert faultline.stock_policy_dir()
+
+
+def test_exit_without_close_after_handlers(tmp_path):
+    """Regression: a handler starts the engine's watchdog thread; exiting
+    without close() must not crash (the library stays mapped)."""
+    import subprocess
+    code = ("import faultline\n"
+            f"e = faultline.Engine({os.path.join(HERE, 'policy')!r})\n"
+            "print(e.decide(KeyError('x'), op='profile.load').action)\n"
+            "e.watch()\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "fallback"

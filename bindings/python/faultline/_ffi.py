@@ -211,7 +211,10 @@ def _open():
     errors = []
     for name in _candidates():
         try:
-            return ffi.dlopen(name), name
+            # RTLD_NODELETE: the library stays mapped after the interpreter
+            # drops `lib` at exit -- its watch and handler-watchdog threads
+            # may still be running then.
+            return ffi.dlopen(name, ffi.RTLD_NOW | ffi.RTLD_NODELETE), name
         except OSError as exc:
             errors.append(f"{name}: {exc}")
     raise ImportError("faultline: cannot load libfaultline (set FAULTLINE_LIBRARY to its path); tried "
