@@ -53,13 +53,12 @@ class Decision:
     every case).
     """
 
-    __slots__ = ("_d", "status", "_cache", "_full", "__weakref__")
+    __slots__ = ("_d", "status", "_action", "_category", "_delay", "_cache", "_full")
 
     def __init__(self, handle, status: int) -> None:
         self._d = handle
         self.status = status
-        self._cache: dict = {}
-        self._full: Optional[dict] = None
+        self._action = self._category = self._delay = self._cache = self._full = None
 
     def __del__(self) -> None:
         d = self._d
@@ -70,29 +69,27 @@ class Decision:
             except Exception:  # interpreter shutdown: let the OS reclaim it
                 pass
 
-    # -- scalar fields: one C call each, cached --------------------------------
+    # -- the fields a guard reads on every failure: slots ------------------------
     @property
     def action(self) -> str:
-        c = self._cache
-        v = c.get("action")
+        v = self._action
         if v is None:
-            v = c["action"] = _ACTIONS[lib.fl_decision_action(self._d)]
+            v = self._action = _ACTIONS[lib.fl_decision_action(self._d)]
         return v
 
     @property
     def category(self) -> str:
-        c = self._cache
-        if "category" not in c:
-            c["category"] = _s(lib.fl_decision_category(self._d)) or "unknown"
-        return c["category"]
+        v = self._category
+        if v is None:
+            v = self._category = _s(lib.fl_decision_category(self._d)) or "unknown"
+        return v
 
     @property
     def delay_ms(self) -> Optional[int]:
-        c = self._cache
-        if "delay_ms" not in c:
-            v = lib.fl_decision_delay_ms(self._d)
-            c["delay_ms"] = None if v < 0 else int(v)
-        return c["delay_ms"]
+        v = self._delay
+        if v is None:
+            v = self._delay = int(lib.fl_decision_delay_ms(self._d))
+        return None if v < 0 else v
 
     @property
     def delay(self) -> Optional[float]:
@@ -115,6 +112,8 @@ class Decision:
 
     def _str(self, name: str, fn) -> Optional[str]:
         c = self._cache
+        if c is None:
+            c = self._cache = {}
         if name not in c:
             c[name] = _s(fn(self._d))
         return c[name]
@@ -150,6 +149,8 @@ class Decision:
     @property
     def params(self) -> Optional[dict]:
         c = self._cache
+        if c is None:
+            c = self._cache = {}
         if "params" not in c:
             t = _s(lib.fl_decision_params_json(self._d))
             c["params"] = None if t is None else json.loads(t)
@@ -158,6 +159,8 @@ class Decision:
     @property
     def fallback(self) -> Any:
         c = self._cache
+        if c is None:
+            c = self._cache = {}
         if "fallback" not in c:
             t = _s(lib.fl_decision_fallback_json(self._d))
             c["fallback"] = None if t is None else json.loads(t)

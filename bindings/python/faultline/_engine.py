@@ -576,7 +576,9 @@ class Engine:
         JSON event format), or an HTTP response object with an error status.
         Keyword arguments override / add to the event's fields."""
         causes = None
-        if isinstance(error, BaseException):
+        if type(error) is dict:
+            packed, causes = _events.pack_dict(error)
+        elif isinstance(error, BaseException):
             packed = _events.pack_exception(error, self._stack)
             if error.__cause__ is not None or (error.__context__ is not None
                                                and not error.__suppress_context__):

@@ -187,7 +187,9 @@ class Guard:
                     except Exception as exc:
                         d = guard._decide(exc, attempt, start)
                         act = d.action
-                        guard._complete(p, ffi.NULL if act == "ignore" else d.category.encode())
+                        if p is not None:
+                            guard._complete(p, ffi.NULL if act == "ignore" else d.category.encode())
+                            p = None
                         if act == "retry" and attempt < cap:
                             delay = d.delay_ms
                             await asyncio.sleep(delay / 1000.0 if delay else 0)
@@ -247,8 +249,9 @@ class Guard:
         while True:
             d = self._decide(exc, attempt, start)
             act = d.action
-            self._complete(p, ffi.NULL if act == "ignore" else d.category.encode())
-            p = None
+            if p is not None:
+                self._complete(p, ffi.NULL if act == "ignore" else d.category.encode())
+                p = None
             if act == "fallback":
                 return d.fallback
             if act == "ignore":
