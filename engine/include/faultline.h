@@ -364,14 +364,18 @@ FL_EXTERN int fl_event_push_cause(fl_event_t *ev, fl_event_t **out);
  * name ("id" "time" "domain" "code" "message" "op" "stack"), "attempt" or
  * "elapsed_ms" (decimal text), or "tags.NAME".  Records are applied in order,
  * each exactly like fl_event_set / fl_event_set_attempt /
- * fl_event_set_elapsed_ms / fl_event_set_tag (later records win).  The event
- * is not reset first.  On the first record that fails the call stops and
- * returns its status (earlier records stay applied; *bad, which may be NULL,
- * receives the failing record's index): FL_EINVAL (NULL ev, NULL packed with
- * len > 0, an unknown key, a bad number), FL_EPARSE (a record not terminated
- * within len), FL_ETOOBIG, FL_EPARSE_UTF8, FL_ENOMEM.
+ * fl_event_set_elapsed_ms / fl_event_set_tag (later records win).  With
+ * FL_EVENT_RESET in `flags` the event is first reset (fl_event_reset, causes
+ * included); otherwise records add to what it holds.  On the first record
+ * that fails the call stops and returns its status (earlier records stay
+ * applied; *bad, which may be NULL, receives the failing record's index):
+ * FL_EINVAL (NULL ev, NULL packed with len > 0, an unknown key or flag, a bad
+ * number), FL_EPARSE (a record not terminated within len), FL_ETOOBIG,
+ * FL_EPARSE_UTF8, FL_ENOMEM.
  */
-FL_EXTERN int fl_event_set_packed(fl_event_t *ev, const char *packed, size_t len, size_t *bad);
+enum { FL_EVENT_RESET = 1 << 0 };
+FL_EXTERN int fl_event_set_packed(fl_event_t *ev, const char *packed, size_t len, unsigned flags,
+                                  size_t *bad);
 
 /* ------------------------------------------------------------------------ */
 /* Deciding                                                                  */

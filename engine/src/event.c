@@ -169,9 +169,10 @@ static int packed_one(fl_event_t *ev, const char *k, size_t kl, const char *v, s
     return FL_EINVAL;
 }
 
-int fl_event_set_packed(fl_event_t *ev, const char *packed, size_t len, size_t *bad)
+int fl_event_set_packed(fl_event_t *ev, const char *packed, size_t len, unsigned flags, size_t *bad)
 {
-    if (!ev || (!packed && len > 0)) return FL_EINVAL;
+    if (!ev || (!packed && len > 0) || (flags & ~(unsigned)FL_EVENT_RESET)) return FL_EINVAL;
+    if (flags & FL_EVENT_RESET) fl_event_reset(ev);
     size_t pos = 0, index = 0;
     while (pos < len) {
         const char *k = packed + pos;

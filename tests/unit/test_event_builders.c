@@ -69,14 +69,15 @@ static void test_packed(void **s)
     fl_event_t *ev;
     size_t bad = 99;
     assert_int_equal(fl_event_new(&ev), FL_OK);
-    assert_int_equal(fl_event_set_packed(NULL, PK("op\0x\0"), NULL), FL_EINVAL);
-    assert_int_equal(fl_event_set_packed(ev, NULL, 3, NULL), FL_EINVAL);
-    assert_int_equal(fl_event_set_packed(ev, NULL, 0, NULL), FL_OK);
+    assert_int_equal(fl_event_set_packed(NULL, PK("op\0x\0"), 0, NULL), FL_EINVAL);
+    assert_int_equal(fl_event_set_packed(ev, NULL, 3, 0, NULL), FL_EINVAL);
+    assert_int_equal(fl_event_set_packed(ev, PK("op\0x\0"), 2, NULL), FL_EINVAL); /* unknown flag */
+    assert_int_equal(fl_event_set_packed(ev, NULL, 0, 0, NULL), FL_OK);
 
     assert_int_equal(fl_event_set_packed(ev, PK("domain\0Python\0code\0ValueError\0message\0bad value\0"
                                               "op\0pay.charge\0stack\0Traceback\0id\0e1\0time\0"
                                               "2026-01-01T00:00:00Z\0attempt\0" "3\0elapsed_ms\0" "12.5\0"
-                                              "tags.service\0checkout\0tags.service\0cart\0"), &bad),
+                                              "tags.service\0checkout\0tags.service\0cart\0"), 0, &bad),
                      FL_OK);
     assert_string_equal(fl_event_get(ev, FL_FIELD_DOMAIN), "python"); /* lower-cased like the setter */
     assert_string_equal(fl_event_get(ev, FL_FIELD_CODE), "ValueError");
@@ -89,24 +90,32 @@ static void test_packed(void **s)
     assert_string_equal(fl_event_get_tag(ev, "service"), "cart"); /* later wins */
 
     /* Empty values are values. */
-    assert_int_equal(fl_event_set_packed(ev, PK("message\0\0"), NULL), FL_OK);
+    assert_int_equal(fl_event_set_packed(ev, PK("message\0\0"), 0, NULL), FL_OK);
     assert_string_equal(fl_event_get(ev, FL_FIELD_MESSAGE), "");
 
     /* Failures name the record; earlier records stay applied. */
-    assert_int_equal(fl_event_set_packed(ev, PK("op\0a\0colour\0red\0"), &bad), FL_EINVAL);
+    assert_int_equal(fl_event_set_packed(ev, PK("op\0a\0colour\0red\0"), 0, &bad), FL_EINVAL);
     assert_int_equal(bad, 1);
     assert_string_equal(fl_event_get(ev, FL_FIELD_OP), "a");
-    assert_int_equal(fl_event_set_packed(ev, PK("attempt\0" "0\0"), &bad), FL_EINVAL);
+    assert_int_equal(fl_event_set_packed(ev, PK("attempt\0" "0\0"), 0, &bad), FL_EINVAL);
     assert_int_equal(bad, 0);
-    assert_int_equal(fl_event_set_packed(ev, PK("attempt\0" "2x\0"), &bad), FL_EINVAL);
-    assert_int_equal(fl_event_set_packed(ev, PK("elapsed_ms\0-1\0"), &bad), FL_EINVAL);
-    assert_int_equal(fl_event_set_packed(ev, PK("tags.\0x\0"), &bad), FL_EINVAL);
-    assert_int_equal(fl_event_set_packed(ev, PK("op\0b\0message\0unterminated"), &bad), FL_EPARSE);
+    assert_int_equal(fl_event_set_packed(ev, PK("attempt\0" "2x\0"), 0, &bad), FL_EINVAL);
+    assert_int_equal(fl_event_set_packed(ev, PK("elapsed_ms\0-1\0"), 0, &bad), FL_EINVAL);
+    assert_int_equal(fl_event_set_packed(ev, PK("tags.\0x\0"), 0, &bad), FL_EINVAL);
+    assert_int_equal(fl_event_set_packed(ev, PK("op\0b\0message\0unterminated"), 0, &bad), FL_EPARSE);
     assert_int_equal(bad, 1);
-    assert_int_equal(fl_event_set_packed(ev, PK("op\0c\0message"), &bad), FL_EPARSE);
-    assert_int_equal(fl_event_set_packed(ev, PK("message\0\xff\xfe\0"), &bad), FL_EPARSE_UTF8);
-    assert_int_equal(fl_event_set_packed(ev, PK("tags.k\0\xc3\0"), &bad), FL_EPARSE_UTF8);
+    assert_int_equal(fl_event_set_packed(ev, PK("op\0c\0message"), 0, &bad), FL_EPARSE);
+    assert_int_equal(fl_event_set_packed(ev, PK("message\0\xff\xfe\0"), 0, &bad), FL_EPARSE_UTF8);
+    assert_int_equal(fl_event_set_packed(ev, PK("tags.k\0\xc3\0"), 0, &bad), FL_EPARSE_UTF8);
     assert_string_equal(fl_event_get(ev, FL_FIELD_MESSAGE), "");
+
+    /* FL_EVENT_RESET: only the new records remain. */
+    assert_int_equal(fl_event_set_packed(ev, PK("code\0E1\0"), FL_EVENT_RESET, &bad), FL_OK);
+    assert_string_equal(fl_event_get(ev, FL_FIELD_CODE), "E1");
+    assert_null(fl_event_get(ev, FL_FIELD_MESSAGE));
+    assert_null(fl_event_get(ev, FL_FIELD_OP));
+    assert_null(fl_event_get_tag(ev, "service"));
+    assert_int_equal(fl_event_attempt(ev), 1);
     fl_event_free(ev);
 }
 

@@ -624,8 +624,8 @@ class Engine:
             if self._closed:
                 raise RuntimeError("faultline: the engine is closed")
             ev = st.ev
-            lib.fl_event_reset(ev)
-            _events.apply(ev, packed, st.bad)
+            if lib.fl_event_set_packed(ev, packed, len(packed), 1, st.bad):  # 1: FL_EVENT_RESET
+                _events.apply(ev, packed, st.bad, flags=1)  # again, to raise the precise error
             if causes:
                 _events.apply_causes(ev, causes, st.bad)
             d = _take()

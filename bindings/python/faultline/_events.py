@@ -70,17 +70,37 @@ def tag_rec(key: Any, value: Any, where: str = "tags") -> bytes:
     return b"tags." + key.encode("utf-8", "replace") + _NUL + v.encode("utf-8", "replace") + _NUL
 
 
-def format_stack(tb) -> str:
-    """The traceback as Python prints it, without the source lines (reading
-    source files on every error would cost more than the decision)."""
+_frame_cache: dict = {}
+_FRAME_CACHE_MAX = 20000
+_TB_HEAD = b"Traceback (most recent call last):\n"
+
+
+def _stack_bytes(tb) -> bytes:
+    """The traceback's frame lines, encoded; each distinct (code, line) is
+    formatted once."""
     frames = []
+    fc = _frame_cache
     while tb is not None:
         co = tb.tb_frame.f_code
-        frames.append(f'  File "{co.co_filename}", line {tb.tb_lineno}, in {co.co_name}')
+        # Keyed by id: hashing a code object is costly.  The entry holds the
+        # code object, so its id cannot be reused while it is cached.
+        key = (id(co), tb.tb_lineno)
+        v = fc.get(key)
+        if v is None:
+            if len(fc) >= _FRAME_CACHE_MAX:
+                fc.clear()
+            v = fc[key] = (co, enc(f'  File "{co.co_filename}", line {tb.tb_lineno}, in {co.co_name}'))
+        frames.append(v[1])
         tb = tb.tb_next
     if len(frames) > _MAX_FRAMES:
         frames = frames[-_MAX_FRAMES:]
-    return "Traceback (most recent call last):\n" + "\n".join(frames)
+    return _TB_HEAD + b"\n".join(frames)
+
+
+def format_stack(tb) -> str:
+    """The traceback as Python prints it, without the source lines (reading
+    source files on every error would cost more than the decision)."""
+    return _stack_bytes(tb).decode("utf-8", "replace")
 
 
 def _text(exc: BaseException) -> str:
@@ -161,12 +181,12 @@ def pack_exception(exc: BaseException, with_stack: bool = True) -> bytes:
             name = getattr(exc, "sqlite_errorname", None)  # sqlite3, Python >= 3.11
             if isinstance(name, str) and name:
                 head = b"domain\x00sqlite\x00code\x00" + enc(name) + _NUL + exc_tag + b"message\x00"
-    out = head + enc(line) + _NUL
+    lb = enc(line)
     if with_stack:
         tb = exc.__traceback__
         if tb is not None:
-            out += b"stack\x00" + enc(format_stack(tb) + "\n" + line) + _NUL
-    return out
+            return b"".join((head, lb, b"\x00stack\x00", _stack_bytes(tb), b"\n", lb, _NUL))
+    return head + lb + _NUL
 
 
 def next_cause(exc: BaseException) -> Optional[BaseException]:
@@ -247,10 +267,10 @@ def pack_dict(event: Mapping, where: str = "event", depth: int = 0) -> Tuple[byt
     return b"".join(parts), causes
 
 
-def apply(ev, packed: bytes, bad, where: str = "event") -> None:
+def apply(ev, packed: bytes, bad, where: str = "event", flags: int = 0) -> None:
     """Fill ev from packed records; a refused record raises ValueError
     naming its field."""
-    rc = lib.fl_event_set_packed(ev, packed, len(packed), bad)
+    rc = lib.fl_event_set_packed(ev, packed, len(packed), flags, bad)
     if rc:
         key = packed.split(_NUL)[2 * bad[0]].decode("utf-8", "replace") if bad[0] * 2 < packed.count(_NUL) else "?"
         p = primary(rc)

@@ -86,7 +86,7 @@ int fl_event_set_attempt(fl_event_t *ev, int attempt);
 int fl_event_set_elapsed_ms(fl_event_t *ev, double elapsed_ms);
 int fl_event_set_tag(fl_event_t *ev, const char *key, const char *value);
 int fl_event_push_cause(fl_event_t *ev, fl_event_t **out);
-int fl_event_set_packed(fl_event_t *ev, const char *packed, size_t len, size_t *bad);
+int fl_event_set_packed(fl_event_t *ev, const char *packed, size_t len, unsigned flags, size_t *bad);
 
 int fl_ctx_new(fl_engine_t *engine, fl_ctx_t **out);
 void fl_ctx_free(fl_ctx_t *ctx);
@@ -238,6 +238,7 @@ FL_EEXAMPLE = -10
 FL_EREFUSED = -11
 FL_ESTATE = -12
 FL_ECONFINED = -13
+FL_EVENT_RESET = 1
 
 
 def primary(code: int) -> int:
