@@ -96,6 +96,34 @@ def _opt_str(v: Optional[str], what: str):
     return v.encode("utf-8", "replace")
 
 
+def op_record(op: Any) -> bytes:
+    if not isinstance(op, str):
+        raise TypeError(f"decide(op=): expected str, got {type(op).__name__}")
+    return b"op\x00" + _events.enc(op) + b"\x00"
+
+
+def attempt_record(attempt: Any) -> bytes:
+    if not isinstance(attempt, int) or isinstance(attempt, bool):
+        raise TypeError(f"decide(attempt=): expected int, got {type(attempt).__name__}")
+    if attempt < 1:
+        raise ValueError(f"decide(attempt=): must be >= 1, got {attempt}")
+    return b"attempt\x00%d\x00" % min(attempt, 2**31 - 1)
+
+
+def elapsed_record(ms: Any) -> bytes:
+    if not isinstance(ms, (int, float)) or isinstance(ms, bool):
+        raise TypeError(f"decide(elapsed_ms=): expected a number, got {type(ms).__name__}")
+    if not (0 <= ms < float("inf")):
+        raise ValueError(f"decide(elapsed_ms=): expected a finite number >= 0, got {ms!r}")
+    return b"elapsed_ms\x00%.3f\x00" % ms
+
+
+def tags_records(tags: Any) -> bytes:
+    if not isinstance(tags, Mapping):
+        raise TypeError(f"decide(tags=): expected a dict, got {type(tags).__name__}")
+    return b"".join([_events.tag_rec(k, v) for k, v in tags.items()])
+
+
 @dataclass(frozen=True)
 class VersionInfo:
     """A published policy version."""
@@ -575,6 +603,28 @@ class Engine:
         """Decide what to do about `error`: an exception, a dict event (the
         JSON event format), or an HTTP response object with an error status.
         Keyword arguments override / add to the event's fields."""
+        extra = b""
+        if op is not None:
+            extra = op_record(op)
+        if attempt != 1:
+            extra += attempt_record(attempt)
+        if elapsed_ms is not None:
+            extra += elapsed_record(elapsed_ms)
+        if tags:
+            extra += tags_records(tags)
+        return self._decide(error, extra, self._locale(locale), 1 if explain else 0)
+
+    def _locale(self, locale: Optional[str]):
+        if locale is None:
+            return ffi.NULL
+        loc = self._locales.get(locale)
+        if loc is None:
+            loc = self._locales[locale] = _opt_str(locale, "decide(locale=)")
+        return loc
+
+    def _decide(self, error: Any, extra: bytes, loc, flags: int) -> Decision:
+        """decide() after its keyword arguments were packed into `extra`
+        (the guard calls this with records it prepared once)."""
         causes = None
         if type(error) is dict:
             packed, causes = _events.pack_dict(error)
@@ -590,32 +640,8 @@ class Engine:
             if packed is None:
                 raise TypeError("decide(error): expected an exception, a dict event or an HTTP "
                                 f"response with an error status, got {type(error).__name__}")
-        if op is not None:
-            if not isinstance(op, str):
-                raise TypeError(f"decide(op=): expected str, got {type(op).__name__}")
-            packed += b"op\x00" + _events.enc(op) + b"\x00"
-        if attempt != 1:
-            if not isinstance(attempt, int) or isinstance(attempt, bool):
-                raise TypeError(f"decide(attempt=): expected int, got {type(attempt).__name__}")
-            if attempt < 1:
-                raise ValueError(f"decide(attempt=): must be >= 1, got {attempt}")
-            packed += b"attempt\x00%d\x00" % min(attempt, 2**31 - 1)
-        if elapsed_ms is not None:
-            if not isinstance(elapsed_ms, (int, float)) or isinstance(elapsed_ms, bool):
-                raise TypeError(f"decide(elapsed_ms=): expected a number, got {type(elapsed_ms).__name__}")
-            if not (0 <= elapsed_ms < float("inf")):
-                raise ValueError(f"decide(elapsed_ms=): expected a finite number >= 0, got {elapsed_ms!r}")
-            packed += b"elapsed_ms\x00" + repr(float(elapsed_ms)).encode() + b"\x00"
-        if tags:
-            if not isinstance(tags, Mapping):
-                raise TypeError(f"decide(tags=): expected a dict, got {type(tags).__name__}")
-            packed += b"".join([_events.tag_rec(k, v) for k, v in tags.items()])
-        if locale is None:
-            loc = ffi.NULL
-        else:
-            loc = self._locales.get(locale)
-            if loc is None:
-                loc = self._locales[locale] = _opt_str(locale, "decide(locale=)")
+        if extra:
+            packed += extra
         st = self._local.st
         if st is None or st.ctx is None:
             st = self._new_state()
@@ -629,7 +655,7 @@ class Engine:
             if causes:
                 _events.apply_causes(ev, causes, st.bad)
             d = _take()
-            rc = lib.fl_decide(st.ctx, ev, loc, 1 if explain else 0, d)
+            rc = lib.fl_decide(st.ctx, ev, loc, flags, d)
         finally:
             st.busy = False
         if rc == FL_EINVAL:  # cannot happen with live objects; never hand out garbage

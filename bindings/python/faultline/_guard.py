@@ -79,6 +79,10 @@ class Guard:
             self._g_first = self._resolve(breaker, limiter, bulkhead, budget)
             self._g_next = self._resolve(breaker, limiter, bulkhead, None) if budget else self._g_first
         self._var: contextvars.ContextVar = contextvars.ContextVar("faultline_guard_block")
+        # The event records every decision of this guard shares, packed once.
+        from ._engine import op_record, tags_records
+        self._fixed = (op_record(op) if op is not None else b"") + (tags_records(tags) if tags else b"")
+        self._loc = engine._locale(locale)
 
     def _resolve(self, breaker, limiter, bulkhead, budget):
         keep = []
@@ -142,11 +146,13 @@ class Guard:
             _permits.append(p)
 
     def _decide(self, exc: BaseException, attempt: int, start: float):
-        tags = self.tags
+        extra = self._fixed
+        if attempt != 1:
+            extra += b"attempt\x00%d\x00" % attempt
+        extra += b"elapsed_ms\x00%.3f\x00" % ((time.monotonic() - start) * 1000.0)
         if isinstance(exc, Refused) and exc.retry_after:
-            tags = dict(tags or {}, retry_after=f"{exc.retry_after:.3f}")
-        return self.engine.decide(exc, op=self.op, attempt=attempt, locale=self.locale, tags=tags,
-                                  elapsed_ms=(time.monotonic() - start) * 1000.0)
+            extra += b"tags.retry_after\x00%.3f\x00" % exc.retry_after
+        return self.engine._decide(exc, extra, self._loc, 0)
 
     @staticmethod
     def _accepted(fn) -> Callable[[Optional[dict]], dict]:
