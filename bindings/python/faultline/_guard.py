@@ -83,6 +83,8 @@ class Guard:
         from ._engine import op_record, tags_records
         self._fixed = (op_record(op) if op is not None else b"") + (tags_records(tags) if tags else b"")
         self._loc = engine._locale(locale)
+        self._key_b = (ffi.NULL if key is None else
+                       key.encode("utf-8", "replace") if isinstance(key, str) else None)
 
     def _resolve(self, breaker, limiter, bulkhead, budget):
         keep = []
@@ -109,20 +111,23 @@ class Guard:
 
     # -- pieces of the loop -----------------------------------------------------
     def _key(self, args, kwargs):
-        k = self.key
-        if k is None:
-            return ffi.NULL
+        k = self._key_b
+        if k is not None:
+            return k
+        k = self.key(*args, **kwargs)  # type: ignore[misc]
         if not isinstance(k, str):
-            k = k(*args, **kwargs)
-            if not isinstance(k, str):
-                raise TypeError(f"guard(key=): the key function returned {type(k).__name__}, not str")
+            raise TypeError(f"guard(key=): the key function returned {type(k).__name__}, not str")
         return k.encode("utf-8", "replace")
 
     def _admit(self, attempt: int, key):
         """A permit, or a Refused exception (returned, not raised)."""
         g = self._g_first if attempt == 1 else self._g_next
-        self.engine._live()
-        p = _permit()
+        if self.engine._closed:
+            raise RuntimeError("faultline: the engine is closed")
+        try:
+            p = _permits.pop()
+        except IndexError:
+            p = ffi.new("fl_permit_t *")
         rc = lib.fl_admit(g, key, p)
         if rc == 0:
             return p
