@@ -302,6 +302,24 @@ def test_bulkhead_is_shared_across_threads(engine):
     assert hold.__wrapped__  # the plain function stays reachable
 
 
+def test_retry_budget(engine, closed_port):
+    """The policy's rule spends the engine's retry budget `calls` on the
+    guard's retries: min_retries 1 in the window, so the second retry is
+    refused and the call fails on the budget (before max_attempts)."""
+    calls = []
+
+    @engine.guard(op="budget.op")
+    def connect():
+        calls.append(1)
+        socket.create_connection(("127.0.0.1", closed_port), timeout=2)
+
+    with pytest.raises(faultline.Failure) as ei:
+        connect()
+    assert len(calls) == 2  # one retry allowed, not two (max_attempts would allow 3)
+    assert ei.value.decision.rule == "retry_budget:calls"
+    assert ei.value.decision.reason == "retry_budget_exhausted"
+
+
 def test_limiter(engine):
     @engine.guard(limiter="tight")
     def f():
@@ -328,6 +346,8 @@ def test_guard_bad_arguments(engine):
         engine.guard(max_attempts=0)
     with pytest.raises(TypeError):
         engine.guard()(42)
+    with pytest.raises(TypeError):
+        engine.guard(budget="calls")  # budgets are spent by the policy's rules
 
     @engine.guard(breaker="upstream", key=lambda: 5)
     def f():

@@ -48,15 +48,15 @@ class Guard:
     function or coroutine function, or `with` / `async with` around a block.
 
     key: the admission key (str, or a callable given the call's arguments);
-    breaker / limiter / bulkhead / budget: names of objects the policy
-    declares, asked before every attempt (budget: deposited on the first);
-    locale, tags: passed to every decision; max_attempts: a safety cap on
-    top of the policy's own (default 1000).
+    breaker / limiter / bulkhead: names of objects the policy declares, asked
+    before every attempt (retry budgets are spent by the policy's rules,
+    through the decisions); locale, tags: passed to every decision;
+    max_attempts: a safety cap on top of the policy's own (default 1000).
     """
 
     def __init__(self, engine, op: Optional[str] = None, *, key: Union[None, str, Callable[..., str]] = None,
                  breaker: Optional[str] = None, limiter: Optional[str] = None,
-                 bulkhead: Optional[str] = None, budget: Optional[str] = None,
+                 bulkhead: Optional[str] = None,
                  locale: Optional[str] = None, tags: Optional[Mapping[str, Any]] = None,
                  max_attempts: Optional[int] = None) -> None:
         if op is not None and not isinstance(op, str):
@@ -73,11 +73,10 @@ class Guard:
         self.locale = locale
         self.tags = dict(tags) if tags else None
         self.max_attempts = min(max_attempts or _HARD_CAP, _HARD_CAP)
-        self._names = (breaker, limiter, bulkhead, budget)
+        self._names = (breaker, limiter, bulkhead)
         self._g_first = self._g_next = None
         if any(n is not None for n in self._names):
-            self._g_first = self._resolve(breaker, limiter, bulkhead, budget)
-            self._g_next = self._resolve(breaker, limiter, bulkhead, None) if budget else self._g_first
+            self._g_first = self._g_next = self._resolve(breaker, limiter, bulkhead)
         self._var: contextvars.ContextVar = contextvars.ContextVar("faultline_guard_block")
         # The event records every decision of this guard shares, packed once.
         from ._engine import op_record, tags_records
@@ -86,7 +85,7 @@ class Guard:
         self._key_b = (ffi.NULL if key is None else
                        key.encode("utf-8", "replace") if isinstance(key, str) else None)
 
-    def _resolve(self, breaker, limiter, bulkhead, budget):
+    def _resolve(self, breaker, limiter, bulkhead):
         keep = []
 
         def s(v, what):
@@ -98,7 +97,7 @@ class Guard:
             return keep[-1]
 
         spec = ffi.new("fl_guard_spec_t *", {"breaker": s(breaker, "breaker"), "limiter": s(limiter, "limiter"),
-                                              "bulkhead": s(bulkhead, "bulkhead"), "budget": s(budget, "budget")})
+                                              "bulkhead": s(bulkhead, "bulkhead"), "budget": ffi.NULL})
         out = ffi.new("fl_guard_t **")
         diag = ffi.new("fl_diag_t *")
         rc = lib.fl_guard_new(self.engine._resil(), spec, out, diag)

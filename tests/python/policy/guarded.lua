@@ -25,6 +25,7 @@ category "resource_exhausted.storage_full" { severity = "critical", retryable = 
 breaker "upstream" { key = "{tags.service}", failure_rate = 0.5, min_calls = 4, open_ms = 60000, size = 10 }
 limiter "tight" { rate = 1, burst = 2 }
 bulkhead "single" { max_concurrent = 1 }
+retry_budget "calls" { ratio = 0.1, min_retries = 1, window_ms = 60000 }
 
 rule "refused" {
   when = { message = re[[ConnectionRefusedError|Connection refused]] },
@@ -33,6 +34,10 @@ rule "refused" {
 rule "refused-upstream" {
   when = { code = "ECONNREFUSED", op = "upstream.call" },
   category = "unavailable", priority = 10,
+}
+rule "refused-budgeted" {
+  when = { code = "ECONNREFUSED", op = "budget.op" },
+  category = "unavailable", retry_budget = "calls", priority = 10,
 }
 rule "http-429" { when = { domain = "http", code = 429 }, category = "resource_exhausted.rate_limited" }
 rule "http-503" { when = { domain = "http", code = 503 }, category = "unavailable" }
