@@ -354,6 +354,9 @@ def test_guard_bad_arguments(engine):
         return 1
     with pytest.raises(TypeError, match="key"):
         f()
+    with pytest.raises(TypeError, match="key"):
+        with engine.guard(breaker="upstream", key=lambda: "k"):
+            pass
 
 
 def test_max_attempts_cap(engine, closed_port):

@@ -297,7 +297,9 @@ class Guard:
         b = _Block()
         b.start = time.monotonic()
         if self._g_first is not None:
-            p = self._admit(1, self._key((), {}))
+            if self._key_b is None:
+                raise TypeError("guard(key=): a `with` block has no call arguments; give a str key")
+            p = self._admit(1, self._key_b)
             if isinstance(p, Refused):
                 d = self._decide(p, 1, b.start)
                 raise Failure(d) from p
