@@ -625,6 +625,12 @@ class Engine:
     def _decide(self, error: Any, extra: bytes, loc, flags: int) -> Decision:
         """decide() after its keyword arguments were packed into `extra`
         (the guard calls this with records it prepared once)."""
+        d, rc = self._decide_handle(error, extra, loc, flags)
+        return Decision(d, rc)
+
+    def _decide_handle(self, error: Any, extra: bytes, loc, flags: int):
+        """The C decision handle (from the pool) and the status; the caller
+        wraps it in a Decision or gives it back with _decision._give."""
         causes = None
         if type(error) is dict:
             packed, causes = _events.pack_dict(error)
@@ -661,7 +667,7 @@ class Engine:
         if rc == FL_EINVAL:  # cannot happen with live objects; never hand out garbage
             _give(d)
             raise RuntimeError("faultline: fl_decide refused its arguments")
-        return Decision(d, rc)
+        return d, rc
 
     # -- resilience ---------------------------------------------------------------
     def _resil(self):

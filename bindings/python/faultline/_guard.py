@@ -11,14 +11,17 @@ import asyncio
 import contextvars
 import functools
 import inspect
+import json
 import time
 from typing import Any, Callable, Mapping, Optional, TypeVar, Union
 
+from ._decision import Decision, _give
 from ._errors import Failure, Refused
 from ._ffi import FL_ENOENT, FL_EREFUSED, ffi, lib, primary, strerror
 
 F = TypeVar("F", bound=Callable[..., Any])
 _HARD_CAP = 1000
+_RETRY, _FALLBACK, _IGNORE, _FAIL = range(4)  # fl_action
 _permits: list = []  # free fl_permit_t* (list.pop/append are atomic under the GIL)
 
 
@@ -158,6 +161,29 @@ class Guard:
             extra += b"tags.retry_after\x00%.3f\x00" % exc.retry_after
         return self.engine._decide(exc, extra, self._loc, 0)
 
+    def _step(self, exc: BaseException, attempt: int, start: float, p):
+        """Decide about failed attempt `attempt` and report its outcome to
+        the permit `p` (if any).  A retry within the cap gives (delay_ms,
+        params) without building a Decision (the hot path of a retry); any
+        other verdict gives the Decision."""
+        extra = self._fixed
+        if attempt != 1:
+            extra += b"attempt\x00%d\x00" % attempt
+        extra += b"elapsed_ms\x00%.3f\x00" % ((time.monotonic() - start) * 1000.0)
+        if isinstance(exc, Refused) and exc.retry_after:
+            extra += b"tags.retry_after\x00%.3f\x00" % exc.retry_after
+        h, rc = self.engine._decide_handle(exc, extra, self._loc, 0)
+        a = lib.fl_decision_action(h)
+        if p is not None:  # the category string is the decision's: passed as is
+            self._complete(p, ffi.NULL if a == _IGNORE else lib.fl_decision_category(h))
+        if a == _RETRY and attempt < self.max_attempts:
+            delay = lib.fl_decision_delay_ms(h)
+            pj = lib.fl_decision_params_json(h)
+            params = None if pj == ffi.NULL else json.loads(ffi.string(pj))
+            _give(h)
+            return delay, params
+        return Decision(h, rc)
+
     @staticmethod
     def _accepted(fn) -> Callable[[Optional[dict]], dict]:
         try:
@@ -177,7 +203,6 @@ class Guard:
         accepted = self._accepted(fn)
         guard = self
         admission = self._g_first is not None
-        cap = self.max_attempts
 
         if inspect.iscoroutinefunction(fn):
             @functools.wraps(fn)
@@ -195,24 +220,22 @@ class Guard:
                                 raise exc0
                         result = await fn(*args, **kw)
                     except Exception as exc:
-                        d = guard._decide(exc, attempt, start)
-                        act = d.action
-                        if p is not None:
-                            guard._complete(p, ffi.NULL if act == "ignore" else d.category.encode())
-                            p = None
-                        if act == "retry" and attempt < cap:
-                            delay = d.delay_ms
-                            await asyncio.sleep(delay / 1000.0 if delay else 0)
+                        r = guard._step(exc, attempt, start, p)
+                        p = None
+                        if type(r) is tuple:
+                            delay, params = r
+                            await asyncio.sleep(delay / 1000.0 if delay > 0 else 0)
                             attempt += 1
-                            extra = accepted(d.params) if d.params else None
+                            extra = accepted(params) if params else None
                             if extra:
                                 kw = dict(kwargs, **extra)
                             continue
+                        act = r.action
                         if act == "fallback":
-                            return d.fallback
+                            return r.fallback
                         if act == "ignore":
                             return None
-                        raise Failure(d) from exc
+                        raise Failure(r) from exc
                     except BaseException:
                         guard._release(p)
                         raise
@@ -254,25 +277,23 @@ class Guard:
     def _sync_loop(self, fn, accepted, args, kwargs, exc, p, start, key):
         """Attempt `attempt` failed with `exc` (permit p still held): decide,
         act, and go on until an attempt succeeds or the policy ends it."""
-        attempt, cap = 1, self.max_attempts
+        attempt = 1
         admission = self._g_first is not None
         while True:
-            d = self._decide(exc, attempt, start)
-            act = d.action
-            if p is not None:
-                self._complete(p, ffi.NULL if act == "ignore" else d.category.encode())
-                p = None
-            if act == "fallback":
-                return d.fallback
-            if act == "ignore":
-                return None
-            if act != "retry" or attempt >= cap:
-                raise Failure(d) from exc
-            delay = d.delay_ms
-            if delay:
+            r = self._step(exc, attempt, start, p)
+            p = None
+            if type(r) is not tuple:
+                act = r.action
+                if act == "fallback":
+                    return r.fallback
+                if act == "ignore":
+                    return None
+                raise Failure(r) from exc
+            delay, params = r
+            if delay > 0:
                 time.sleep(delay / 1000.0)
             attempt += 1
-            extra = accepted(d.params) if d.params else None
+            extra = accepted(params) if params else None
             if extra:
                 kwargs = dict(kwargs, **extra)
             if admission:
