@@ -70,27 +70,41 @@ def tag_rec(key: Any, value: Any, where: str = "tags") -> bytes:
     return b"tags." + key.encode("utf-8", "replace") + _NUL + v.encode("utf-8", "replace") + _NUL
 
 
-_frame_cache: dict = {}
 _FRAME_CACHE_MAX = 20000
 _TB_HEAD = b"Traceback (most recent call last):\n"
 
 
+_stack_cache: dict = {}
+
+
 def _stack_bytes(tb) -> bytes:
-    """The traceback's frame lines, encoded; each distinct (code, line) is
-    formatted once."""
+    """The traceback's frame lines, encoded.  A traceback with the same
+    frames as an earlier one (the common case: errors come from few places)
+    is found by one lookup keyed by the frames' (code id, line) pairs; the
+    entry holds the code objects, so their ids cannot be reused meanwhile."""
+    key = []
+    codes = []
+    t = tb
+    while t is not None:
+        co = t.tb_frame.f_code
+        key.append(id(co))
+        key.append(t.tb_lineno)
+        codes.append(co)
+        t = t.tb_next
+    k = tuple(key)
+    v = _stack_cache.get(k)
+    if v is None:
+        if len(_stack_cache) >= _FRAME_CACHE_MAX:
+            _stack_cache.clear()
+        v = _stack_cache[k] = (codes, _format_frames(tb))
+    return v[1]
+
+
+def _format_frames(tb) -> bytes:
     frames = []
-    fc = _frame_cache
     while tb is not None:
         co = tb.tb_frame.f_code
-        # Keyed by id: hashing a code object is costly.  The entry holds the
-        # code object, so its id cannot be reused while it is cached.
-        key = (id(co), tb.tb_lineno)
-        v = fc.get(key)
-        if v is None:
-            if len(fc) >= _FRAME_CACHE_MAX:
-                fc.clear()
-            v = fc[key] = (co, enc(f'  File "{co.co_filename}", line {tb.tb_lineno}, in {co.co_name}'))
-        frames.append(v[1])
+        frames.append(enc(f'  File "{co.co_filename}", line {tb.tb_lineno}, in {co.co_name}'))
         tb = tb.tb_next
     if len(frames) > _MAX_FRAMES:
         frames = frames[-_MAX_FRAMES:]
@@ -156,7 +170,10 @@ def pack_exception(exc: BaseException, with_stack: bool = True) -> bytes:
     if info is None:
         info = _class_info(type(exc))
     qs, kind, head, exc_tag = info
-    text = _text(exc)
+    try:
+        text = str(exc)
+    except Exception:
+        text = f"<unprintable {type(exc).__name__} object>"
     line = f"{qs}: {text}" if text else qs
     if kind == _K_URLLIB:
         code = getattr(exc, "code", None)
@@ -181,7 +198,9 @@ def pack_exception(exc: BaseException, with_stack: bool = True) -> bytes:
             name = getattr(exc, "sqlite_errorname", None)  # sqlite3, Python >= 3.11
             if isinstance(name, str) and name:
                 head = b"domain\x00sqlite\x00code\x00" + enc(name) + _NUL + exc_tag + b"message\x00"
-    lb = enc(line)
+    lb = line.encode("utf-8", "replace")
+    if _NUL in lb:
+        lb = lb.replace(_NUL, _REPL)
     if with_stack:
         tb = exc.__traceback__
         if tb is not None:
