@@ -7,5 +7,5 @@ if(FL_DEBIAN_PYTHON3)
   add_test(NAME python_package
            COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/run.sh ${FL_DEBIAN_PYTHON3}
                    ${PROJECT_BINARY_DIR} ${PROJECT_SOURCE_DIR})
-  set_tests_properties(python_package PROPERTIES LABELS "python;nosan" TIMEOUT 600 RUN_SERIAL TRUE)
+  set_tests_properties(python_package PROPERTIES LABELS "python;nosan" TIMEOUT 600)
 endif()
