@@ -263,3 +263,31 @@ def test_exit_without_close_after_handlers(tmp_path):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "fallback"
+
+
+def test_gil_released_while_the_engine_works(engine):
+    """fl_resource_cpu(FRESH) blocks ~100 ms inside C (it measures CPU over a
+    window); Python code in another thread keeps running meanwhile."""
+    inside = threading.Event()
+    done = threading.Event()
+
+    def blocker():
+        inside.set()
+        engine.resources.cpu(fresh=True)
+        done.set()
+
+    t = threading.Thread(target=blocker)
+    t.start()
+    assert inside.wait(5)
+    t0 = last = time.monotonic()
+    gap = 0.0
+    while not done.is_set() and last - t0 < 5:
+        now = time.monotonic()
+        gap = max(gap, now - last)
+        last = now
+    elapsed = last - t0
+    t.join()
+    assert elapsed >= 0.05  # the C call took its window
+    # Held for the whole call, the GIL would have stopped this loop for about
+    # `elapsed`; released, the loop only waits for switch intervals (5 ms).
+    assert gap < elapsed * 0.5, (gap, elapsed)
