@@ -265,9 +265,11 @@ def test_exit_without_close_after_handlers(tmp_path):
     assert r.stdout.strip() == "fallback"
 
 
-def test_gil_released_while_the_engine_works(engine):
-    """fl_resource_cpu(FRESH) blocks ~100 ms inside C (it measures CPU over a
-    window); Python code in another thread keeps running meanwhile."""
+def test_gil_released_while_the_engine_works():
+    """fl_resource_cpu blocks ~100 ms inside C when it has no earlier sample
+    (it measures CPU over a window: a new engine has none); Python code in
+    another thread keeps running meanwhile."""
+    engine = faultline.Engine(os.path.join(HERE, "policy"))
     inside = threading.Event()
     done = threading.Event()
 
@@ -291,3 +293,4 @@ def test_gil_released_while_the_engine_works(engine):
     # Held for the whole call, the GIL would have stopped this loop for about
     # `elapsed`; released, the loop only waits for switch intervals (5 ms).
     assert gap < elapsed * 0.5, (gap, elapsed)
+    engine.close()

@@ -612,7 +612,9 @@ class Engine:
             extra += elapsed_record(elapsed_ms)
         if tags:
             extra += tags_records(tags)
-        return self._decide(error, extra, self._locale(locale), 1 if explain else 0)
+        d, rc = self._decide_handle(error, extra, ffi.NULL if locale is None else self._locale(locale),
+                                    1 if explain else 0)
+        return Decision(d, rc)
 
     def _locale(self, locale: Optional[str]):
         if locale is None:
