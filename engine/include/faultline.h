@@ -98,6 +98,7 @@ typedef enum fl_status {
 #define FL_EBUDGET_CPU FL_EXT(FL_EBUDGET, 1)    /* handler ran past its time   */
 #define FL_EBUDGET_MEM FL_EXT(FL_EBUDGET, 2)    /* Lua state hit its memory cap*/
 #define FL_EBUDGET_MATCH FL_EXT(FL_EBUDGET, 3)  /* PCRE2 match limit reached   */
+#define FL_ESTATE_STACK FL_EXT(FL_ESTATE, 1)    /* FL_DECIDE_STACK_ON_DEMAND: add the stack */
 
 /* A constant English name for any code ("FL_EPARSE_JSON: malformed JSON").
  * Unknown codes give "unknown status".  Never NULL. */
@@ -395,7 +396,14 @@ FL_EXTERN void fl_decision_free(fl_decision_t *d);
 
 /* Flags for fl_decide. */
 enum {
-    FL_DECIDE_EXPLAIN = 1 << 0 /* record which rules were tried and why */
+    FL_DECIDE_EXPLAIN = 1 << 0, /* record which rules were tried and why */
+    /* The event has no stack because it is costly to produce (a language
+     * binding formatting a traceback): when the serving version reads the
+     * stack (a rule's `stack` condition, or any handler, which sees
+     * ev.stack), decide nothing -- `out` and all state are left untouched --
+     * and return FL_ESTATE_STACK; the caller adds the stack and calls again.
+     * Without such a version, decide as usual. */
+    FL_DECIDE_STACK_ON_DEMAND = 1 << 1
 };
 
 /*
@@ -405,6 +413,7 @@ enum {
  * handler failed: `out` then holds the policy's safe decision with its error
  * field set -- it is always a usable decision.  FL_ESTATE when no policy is
  * loaded (out holds the built-in safe decision).  FL_EINVAL for NULL args.
+ * FL_ESTATE_STACK only with FL_DECIDE_STACK_ON_DEMAND (above).
  * Never blocks on a reload.
  */
 FL_EXTERN int fl_decide(fl_ctx_t *ctx, const fl_event_t *ev, const char *locale,

@@ -272,6 +272,7 @@ typedef struct fl_version {
     size_t *src_lens;
     uint32_t nsrcs;
     uint32_t nhandlers;
+    int reads_stack;           /* a rule's stack condition, or a handler */
 
     int from_dir;              /* loaded from a directory (reloadable)  */
     pthread_mutex_t pool_mu;   /* guards pool                           */

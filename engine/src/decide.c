@@ -264,5 +264,7 @@ int fl_decide(fl_ctx_t *ctx, const fl_event_t *ev, const char *locale, unsigned 
         fl_decision_put(out, FL_DS_ERROR, "no policy is loaded", 19);
         return FL_ESTATE;
     }
+    if ((flags & FL_DECIDE_STACK_ON_DEMAND) && ctx->ver->reads_stack && !ev->set[FL_FIELD_STACK])
+        return FL_ESTATE_STACK; /* checked on the pinned version: no race with a reload */
     return fl_decide_on(ctx, ctx->ver, ev, locale, flags, out);
 }

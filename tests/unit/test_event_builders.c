@@ -5,6 +5,8 @@
  * JSON reader's, reset and free release it, bad arguments give FL_EINVAL.
  * fl_event_set_packed: every kind of record lands where its setter puts it;
  * malformed input stops at the bad record and names it.
+ * FL_DECIDE_STACK_ON_DEMAND: asks for the stack only from versions that read
+ * it, and then decides nothing.
  */
 #include "flt.h"
 
@@ -119,11 +121,66 @@ static void test_packed(void **s)
     fl_event_free(ev);
 }
 
+static void test_stack_on_demand(void **s)
+{
+    (void)s;
+    static const char plain[] = "rule \"boom\" { when = { message = re\"boom\" }, category = \"internal\" }\n";
+    static const char by_stack[] =
+        "rule \"db\" { when = { stack = re\"in query\" }, category = \"unavailable\" }\n"
+        "rule \"boom\" { when = { message = re\"boom\" }, category = \"internal\" }\n";
+    static const char with_handler[] =
+        "rule \"h\" { when = { message = re\"boom\" }, category = \"internal\",\n"
+        "  handler = function(ev, d) return nil end }\n";
+    fl_engine_t *e;
+    fl_ctx_t *ctx;
+    fl_event_t *ev;
+    fl_decision_t *d;
+    fl_diag_t diag;
+    assert_int_equal(fl_engine_new(NULL, &e), FL_OK);
+    assert_int_equal(fl_ctx_new(e, &ctx), FL_OK);
+    assert_int_equal(fl_event_new(&ev), FL_OK);
+    assert_int_equal(fl_decision_new(&d), FL_OK);
+    assert_string_equal(fl_strerror(FL_ESTATE_STACK),
+                        "FL_ESTATE_STACK: this policy reads the stack; decide again with it");
+    assert_int_equal(FL_PRIMARY(FL_ESTATE_STACK), FL_ESTATE);
+    fl_event_set(ev, FL_FIELD_MESSAGE, "boom", (size_t)-1);
+
+    /* A version that does not read the stack decides as usual. */
+    assert_int_equal(fl_engine_load_string(e, "p.lua", plain, sizeof plain - 1, &diag), FL_OK);
+    assert_int_equal(fl_decide(ctx, ev, NULL, FL_DECIDE_STACK_ON_DEMAND, d), FL_OK);
+    assert_string_equal(fl_decision_rule(d), "boom");
+
+    /* One with a stack condition asks for it and leaves the decision alone. */
+    assert_int_equal(fl_engine_load_string(e, "p.lua", by_stack, sizeof by_stack - 1, &diag), FL_OK);
+    assert_int_equal(fl_decide(ctx, ev, NULL, FL_DECIDE_STACK_ON_DEMAND, d), FL_ESTATE_STACK);
+    assert_string_equal(fl_decision_rule(d), "boom"); /* untouched */
+    fl_event_set(ev, FL_FIELD_STACK, "File x, in query", (size_t)-1);
+    assert_int_equal(fl_decide(ctx, ev, NULL, FL_DECIDE_STACK_ON_DEMAND, d), FL_OK);
+    assert_string_equal(fl_decision_rule(d), "db");
+    fl_event_reset(ev);
+    fl_event_set(ev, FL_FIELD_MESSAGE, "boom", (size_t)-1);
+    assert_int_equal(fl_decide(ctx, ev, NULL, 0, d), FL_OK); /* without the flag: as usual */
+    assert_string_equal(fl_decision_rule(d), "boom");
+
+    /* Handlers see ev.stack: a version with one asks too. */
+    assert_int_equal(fl_engine_load_string(e, "p.lua", with_handler, sizeof with_handler - 1, &diag), FL_OK);
+    assert_int_equal(fl_decide(ctx, ev, NULL, FL_DECIDE_STACK_ON_DEMAND, d), FL_ESTATE_STACK);
+    fl_event_set(ev, FL_FIELD_STACK, "s", (size_t)-1);
+    assert_int_equal(fl_decide(ctx, ev, NULL, FL_DECIDE_STACK_ON_DEMAND, d), FL_OK);
+    assert_string_equal(fl_decision_rule(d), "h");
+
+    fl_event_free(ev);
+    fl_decision_free(d);
+    fl_ctx_free(ctx);
+    fl_engine_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_push_cause),
         cmocka_unit_test(test_packed),
+        cmocka_unit_test(test_stack_on_demand),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
