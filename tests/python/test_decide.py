@@ -293,3 +293,29 @@ def test_closed_engine_raises(engine):
     with pytest.raises(RuntimeError, match="closed"):
         e.versions()
     e.close()  # twice is fine
+
+
+def test_stack_sent_when_the_policy_reads_it(tmp_path, engine):
+    """The traceback goes to the engine only when the serving version reads
+    it (FL_DECIDE_STACK_ON_DEMAND); a stack rule therefore still sees it."""
+    (tmp_path / "p.lua").write_text(
+        'rule "gw" { when = { stack = re"in charge_gateway" }, category = "unavailable" }\n'
+        'rule "any" { when = { message = re"boom" }, category = "internal" }\n')
+    e = faultline.Engine(str(tmp_path))
+
+    def charge_gateway():
+        raise RuntimeError("boom")
+
+    exc = raised(charge_gateway)
+    assert e.decide(exc).rule == "gw"
+    assert e.decide(RuntimeError("boom")).rule == "any"  # never raised: no traceback
+    e2 = faultline.Engine(str(tmp_path), stack=False)
+    assert e2.decide(exc).rule == "any"
+    # a version without stack rules or handlers: decided without asking
+    (tmp_path / "p.lua").write_text('rule "any" { when = { message = re"boom" }, category = "internal" }\n')
+    e.reload()
+    assert e.decide(exc).rule == "any"
+    e.close()
+    e2.close()
+    # handlers see ev.stack: the test policy has handlers, its decisions get it
+    assert engine.decide(raised(lambda: {}["k"]), op="profile.load").action == "fallback"

@@ -14,8 +14,9 @@ from typing import Any, Callable, Iterable, Mapping, Optional, Union
 from . import _events
 from ._decision import Decision, _give, _take
 from ._errors import FaultlineError, PolicyError
-from ._ffi import (FL_EINVAL, FL_ENOENT, FL_ENOMEM, FL_EPOLICY, FL_EEXAMPLE, FL_ECONFINED,
-                   FL_ESTATE, ffi, lib, primary, strerror)
+from ._ffi import (FL_DECIDE_STACK_ON_DEMAND, FL_EINVAL, FL_ENOENT, FL_ENOMEM, FL_EPOLICY,
+                   FL_EEXAMPLE, FL_ECONFINED, FL_ESTATE, FL_ESTATE_STACK, ffi, lib, primary,
+                   strerror)
 
 _BREAKER_STATES = ("closed", "open", "half_open", "forced_open", "disabled")
 _engines: "weakref.WeakSet[Engine]" = weakref.WeakSet()
@@ -634,10 +635,15 @@ class Engine:
         """The C decision handle (from the pool) and the status; the caller
         wraps it in a Decision or gives it back with _decision._give."""
         causes = None
+        lazy = 0
         if type(error) is dict:
             packed, causes = _events.pack_dict(error)
         elif isinstance(error, BaseException):
-            packed = _events.pack_exception(error, self._stack)
+            # The traceback is the costly part of an event: sent only when
+            # the serving version reads it (FL_DECIDE_STACK_ON_DEMAND).
+            packed = _events.pack_exception(error, False)
+            if self._stack and error.__traceback__ is not None:
+                lazy = FL_DECIDE_STACK_ON_DEMAND
             if error.__cause__ is not None or (error.__context__ is not None
                                                and not error.__suppress_context__):
                 causes = _events.exception_causes(error)
@@ -663,7 +669,13 @@ class Engine:
             if causes:
                 _events.apply_causes(ev, causes, st.bad)
             d = _take()
-            rc = lib.fl_decide(st.ctx, ev, loc, flags, d)
+            rc = lib.fl_decide(st.ctx, ev, loc, flags | lazy, d)
+            if rc == FL_ESTATE_STACK:  # this policy reads the stack: add it, decide again
+                sr = _events.stack_record(error)
+                if lib.fl_event_set_packed(ev, sr, len(sr), 0, st.bad):
+                    _give(d)
+                    _events.apply(ev, sr, st.bad)
+                rc = lib.fl_decide(st.ctx, ev, loc, flags, d)
         finally:
             st.busy = False
         if rc == FL_EINVAL:  # cannot happen with live objects; never hand out garbage

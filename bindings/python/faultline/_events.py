@@ -208,6 +208,18 @@ def pack_exception(exc: BaseException, with_stack: bool = True) -> bytes:
     return head + lb + _NUL
 
 
+def stack_record(exc: BaseException) -> bytes:
+    """The `stack` record alone (asked for by an engine whose policy reads
+    the stack, FL_ESTATE_STACK)."""
+    qs = _class_cache[type(exc)][0] if type(exc) in _class_cache else _qualname(type(exc))
+    try:
+        text = str(exc)
+    except Exception:
+        text = f"<unprintable {type(exc).__name__} object>"
+    lb = enc(f"{qs}: {text}" if text else qs)
+    return b"".join((b"stack\x00", _stack_bytes(exc.__traceback__), b"\n", lb, _NUL))
+
+
 def next_cause(exc: BaseException) -> Optional[BaseException]:
     c = exc.__cause__
     if c is None and not exc.__suppress_context__:

@@ -239,6 +239,8 @@ FL_EREFUSED = -11
 FL_ESTATE = -12
 FL_ECONFINED = -13
 FL_EVENT_RESET = 1
+FL_DECIDE_STACK_ON_DEMAND = 2
+FL_ESTATE_STACK = -((12) | (1 << 8))
 
 
 def primary(code: int) -> int:
