@@ -151,7 +151,7 @@ class _ThreadState:
     whichever comes first; `guard` (the engine's RLock) and `closed` (a
     one-element list shared with the engine) keep a context from being freed
     after its engine."""
-    __slots__ = ("ctx", "ev", "busy", "bad", "guard", "closed", "__weakref__")
+    __slots__ = ("ctx", "ev", "busy", "bad", "guard", "closed", "want_stack", "probe", "__weakref__")
 
     def __init__(self, eng, guard, closed) -> None:
         self.ctx = self.ev = None
@@ -168,6 +168,8 @@ class _ThreadState:
         self.ev = evp[0]
         self.busy = False
         self.bad = ffi.new("size_t *")
+        self.want_stack = False  # the last version asked for the stack
+        self.probe = 0
 
     def free(self) -> None:
         """Free the C objects (the caller holds `guard`)."""
@@ -634,16 +636,26 @@ class Engine:
     def _decide_handle(self, error: Any, extra: bytes, loc, flags: int):
         """The C decision handle (from the pool) and the status; the caller
         wraps it in a Decision or gives it back with _decision._give."""
+        st = self._local.st
+        if st is None or st.ctx is None:
+            st = self._new_state()
         causes = None
         lazy = 0
         if type(error) is dict:
             packed, causes = _events.pack_dict(error)
         elif isinstance(error, BaseException):
-            # The traceback is the costly part of an event: sent only when
-            # the serving version reads it (FL_DECIDE_STACK_ON_DEMAND).
-            packed = _events.pack_exception(error, False)
+            # The traceback is the costly part of an event.  It is sent only
+            # when the serving version reads it: left out, with
+            # FL_DECIDE_STACK_ON_DEMAND, until the engine asks for it; then
+            # sent up front (the thread remembers), with a probe without it
+            # every 64th decision to notice a version that stopped reading it.
+            with_stack = False
             if self._stack and error.__traceback__ is not None:
-                lazy = FL_DECIDE_STACK_ON_DEMAND
+                if st.want_stack:
+                    st.probe = (st.probe + 1) & 63
+                    with_stack = st.probe != 0
+                lazy = 0 if with_stack else FL_DECIDE_STACK_ON_DEMAND
+            packed = _events.pack_exception(error, with_stack)
             if error.__cause__ is not None or (error.__context__ is not None
                                                and not error.__suppress_context__):
                 causes = _events.exception_causes(error)
@@ -656,9 +668,6 @@ class Engine:
                                 f"response with an error status, got {type(error).__name__}")
         if extra:
             packed += extra
-        st = self._local.st
-        if st is None or st.ctx is None:
-            st = self._new_state()
         st.busy = True
         try:
             if self._closed:
@@ -670,12 +679,14 @@ class Engine:
                 _events.apply_causes(ev, causes, st.bad)
             d = _take()
             rc = lib.fl_decide(st.ctx, ev, loc, flags | lazy, d)
-            if rc == FL_ESTATE_STACK:  # this policy reads the stack: add it, decide again
-                sr = _events.stack_record(error)
-                if lib.fl_event_set_packed(ev, sr, len(sr), 0, st.bad):
-                    _give(d)
-                    _events.apply(ev, sr, st.bad)
-                rc = lib.fl_decide(st.ctx, ev, loc, flags, d)
+            if lazy:
+                st.want_stack = rc == FL_ESTATE_STACK
+                if rc == FL_ESTATE_STACK:  # this policy reads the stack: add it, decide again
+                    sr = _events.stack_record(error)
+                    if lib.fl_event_set_packed(ev, sr, len(sr), 0, st.bad):
+                        _give(d)
+                        _events.apply(ev, sr, st.bad)
+                    rc = lib.fl_decide(st.ctx, ev, loc, flags, d)
         finally:
             st.busy = False
         if rc == FL_EINVAL:  # cannot happen with live objects; never hand out garbage
