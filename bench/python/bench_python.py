@@ -3,7 +3,9 @@ same run (Debian python3-tenacity).  Prints; asserts nothing.
 
   decide       engine.decide(exc) on the stock pack: 1,000 distinct raised
                exceptions (traceback 3 frames deep) of a realistic mix, decided
-               in turn; decisions/s, best of the rounds
+               in turn; decisions/s, best of the rounds.  The stock pack reads
+               no stack, so tracebacks are not sent; the same with one stack
+               rule added (tracebacks sent), with stack=False, and dict events
   success      a guarded call whose function succeeds: overhead over the plain
                call, for @engine.guard (no admission objects; and with the
                engine's breaker) and tenacity's @retry (stop_after_attempt(3),
@@ -97,6 +99,20 @@ def main():
     stock_nostack = faultline.Engine(stack=False)
     ns_ns = best(lambda i: stock_nostack.decide(excs[i % m]), secs, rounds)
     print(f"decide(exc), stack=False                       {ns_ns:8.0f} ns   {1e9 / ns_ns:10,.0f} decisions/s")
+    # A policy that reads the stack gets the traceback in every event.
+    import shutil
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        for f in os.listdir(faultline.stock_policy_dir()):
+            if f.endswith(".lua"):
+                shutil.copy(os.path.join(faultline.stock_policy_dir(), f), tmp)
+        with open(os.path.join(tmp, "95-stack.lua"), "w") as f:
+            f.write('rule "gateway" { when = { stack = re"in charge_gateway" }, '
+                    'category = "unavailable", priority = 10000 }\n')
+        stacked = faultline.Engine(tmp)
+    ns_st = best(lambda i: stacked.decide(excs[i % m]), secs, rounds)
+    print(f"decide(exc), stock pack + a stack rule          {ns_st:8.0f} ns   {1e9 / ns_st:10,.0f} decisions/s")
+    stacked.close()
     dicts = [{"domain": "http", "code": 429 + (i % 2) * 74, "message": "Too Many Requests",
               "tags": {"retry_after": "2"}} for i in range(100)]
     ns_d = best(lambda i: stock.decide(dicts[i % 100]), secs, rounds)
