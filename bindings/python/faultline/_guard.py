@@ -1,9 +1,10 @@
 """Guarding calls: the engine-driven retry loop, in Python.
 
-The loop is the one the C executor runs (admission, attempt, decide, act),
-kept in one place (_Run) so that the C pipeline can replace it later without
-changing the public API: Guard only builds a _Run per call and drives it from
-a sync or an async driver.
+The loop is the one the C executor runs (admission, attempt, decide, act).
+Guard._step decides about one failed attempt and reports its outcome to the
+admission permit; _sync_loop and the async wrapper drive the attempts.  A C
+pipeline (fl_call with fl_decide as its decide callback) can replace the sync
+driver later without changing the public API.
 """
 from __future__ import annotations
 
