@@ -124,6 +124,7 @@ typedef enum fl_status {
 #define FL_EBUDGET_CPU FL_EXT(FL_EBUDGET, 1)    /* handler ran past its time   */
 #define FL_EBUDGET_MEM FL_EXT(FL_EBUDGET, 2)    /* Lua state hit its memory cap*/
 #define FL_EBUDGET_MATCH FL_EXT(FL_EBUDGET, 3)  /* PCRE2 match limit reached   */
+#define FL_ESTATE_STACK FL_EXT(FL_ESTATE, 1)    /* FL_DECIDE_STACK_ON_DEMAND: add the stack */
 
 /* A constant English name for any code ("FL_EPARSE_JSON: malformed JSON").
  * Unknown codes give "unknown status".  Never NULL. */
@@ -455,6 +456,34 @@ enum {
  * fl_event_parse(ev, j, n, 0, d).  Unknown flag bits: FL_EINVAL.
  */
 FL_EXTERN int fl_event_parse(fl_event_t *ev, const char *json, size_t len, unsigned flags, fl_diag_t *diag);
+/* Append an empty event at the end of ev's cause chain (becoming ev's cause,
+ * or its cause's cause, ...) and hand it out in *out, to be filled with the
+ * setters above; fl_decide classifies by the first event in the chain that a
+ * rule matches.  The cause is owned by ev: freed by fl_event_reset and
+ * fl_event_free, never by the caller.  FL_EINVAL for NULL arguments,
+ * FL_ETOOBIG when the chain already holds 8 causes (the JSON reader's
+ * limit), FL_ENOMEM. */
+FL_EXTERN int fl_event_push_cause(fl_event_t *ev, fl_event_t **out);
+
+/*
+ * Set several fields and tags in one call (for language bindings, where each
+ * call across the boundary costs more than the setter itself).  `packed`
+ * holds `len` bytes of records, each KEY NUL VALUE NUL, where KEY is a field
+ * name ("id" "time" "domain" "code" "message" "op" "stack"), "attempt" or
+ * "elapsed_ms" (decimal text), or "tags.NAME".  Records are applied in order,
+ * each exactly like fl_event_set / fl_event_set_attempt /
+ * fl_event_set_elapsed_ms / fl_event_set_tag (later records win).  With
+ * FL_EVENT_RESET in `flags` the event is first reset (fl_event_reset, causes
+ * included); otherwise records add to what it holds.  On the first record
+ * that fails the call stops and returns its status (earlier records stay
+ * applied; *bad, which may be NULL, receives the failing record's index):
+ * FL_EINVAL (NULL ev, NULL packed with len > 0, an unknown key or flag, a bad
+ * number), FL_EPARSE (a record not terminated within len), FL_ETOOBIG,
+ * FL_EPARSE_UTF8, FL_ENOMEM.
+ */
+enum { FL_EVENT_RESET = 1 << 0 };
+FL_EXTERN int fl_event_set_packed(fl_event_t *ev, const char *packed, size_t len, unsigned flags,
+                                  size_t *bad);
 
 /* ------------------------------------------------------------------------ */
 /* Deciding                                                                  */
@@ -475,7 +504,14 @@ FL_EXTERN void fl_decision_free(fl_decision_t *d);
 
 /* Flags for fl_decide. */
 enum {
-    FL_DECIDE_EXPLAIN = 1 << 0 /* record which rules were tried and why */
+    FL_DECIDE_EXPLAIN = 1 << 0, /* record which rules were tried and why */
+    /* The event has no stack because it is costly to produce (a language
+     * binding formatting a traceback): when the serving version reads the
+     * stack (a rule's `stack` condition, or any handler, which sees
+     * ev.stack), decide nothing -- `out` and all state are left untouched --
+     * and return FL_ESTATE_STACK; the caller adds the stack and calls again.
+     * Without such a version, decide as usual. */
+    FL_DECIDE_STACK_ON_DEMAND = 1 << 1
 };
 
 /*
@@ -486,8 +522,8 @@ enum {
  * field set -- it is always a usable decision.  FL_ESTATE when no policy is
  * loaded (out holds the built-in safe decision).  FL_EINVAL for NULL args.
  * FL_EMISUSE when another thread is inside fl_decide on the same ctx at
- * that moment (nothing is touched, `out` included).  Never blocks on a
- * reload.
+ * that moment (nothing is touched, `out` included).  FL_ESTATE_STACK only
+ * with FL_DECIDE_STACK_ON_DEMAND (above).  Never blocks on a reload.
  */
 FL_EXTERN int fl_decide(fl_ctx_t *ctx, const fl_event_t *ev, const char *locale,
                         unsigned flags, fl_decision_t *out);

@@ -307,6 +307,7 @@ typedef struct fl_version {
     size_t *src_lens;
     uint32_t nsrcs;
     uint32_t nhandlers;
+    int reads_stack;           /* a rule's stack condition, or a handler */
 
     int from_dir;              /* loaded from a directory (reloadable)  */
     int declared_empty;        /* policy { empty = true }: no rules on purpose */

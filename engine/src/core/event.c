@@ -201,6 +201,70 @@ int fl_event_set_tag(fl_event_t *ev, const char *key, const char *value)
     return tag_put(ev, key, kl, value, vl);
 }
 
+int fl_event_push_cause(fl_event_t *ev, fl_event_t **out)
+{
+    if (!ev || !out) return FL_EINVAL;
+    int depth = 0;
+    while (ev->cause) {
+        ev = ev->cause;
+        if (++depth >= FL_MAX_CAUSE_DEPTH) return FL_ETOOBIG;
+    }
+    int rc = fl_event_new(&ev->cause);
+    if (rc == FL_OK) *out = ev->cause;
+    return rc;
+}
+
+/* One KEY NUL VALUE NUL record of fl_event_set_packed. */
+static int packed_one(fl_event_t *ev, const char *k, size_t kl, const char *v, size_t vl)
+{
+    static const char *const names[FL_FIELD_COUNT_] = {"id", "time", "domain", "code",
+                                                       "message", "op", "stack"};
+    if (kl > 5 && memcmp(k, "tags.", 5) == 0) {
+        k += 5, kl -= 5;
+        if (kl + vl > FL_MAX_EVENT_BYTES) return FL_ETOOBIG;
+        if (!fl_utf8_valid(k, kl) || !fl_utf8_valid(v, vl)) return FL_EPARSE_UTF8;
+        return tag_put(ev, k, kl, v, vl);
+    }
+    for (int f = 0; f < FL_FIELD_COUNT_; f++)
+        if (strlen(names[f]) == kl && memcmp(names[f], k, kl) == 0) return fl_event_set(ev, (fl_field)f, v, vl);
+    if (vl == 0 || vl > 40) return FL_EINVAL;
+    char num[48], *end = NULL;
+    memcpy(num, v, vl);
+    num[vl] = '\0';
+    if (kl == 7 && memcmp(k, "attempt", 7) == 0) {
+        long a = strtol(num, &end, 10);
+        if (*end || a < 1 || a > INT32_MAX) return FL_EINVAL;
+        return fl_event_set_attempt(ev, (int)a);
+    }
+    if (kl == 10 && memcmp(k, "elapsed_ms", 10) == 0) {
+        double ms = strtod(num, &end);
+        if (*end) return FL_EINVAL;
+        return fl_event_set_elapsed_ms(ev, ms);
+    }
+    return FL_EINVAL;
+}
+
+int fl_event_set_packed(fl_event_t *ev, const char *packed, size_t len, unsigned flags, size_t *bad)
+{
+    if (!ev || (!packed && len > 0) || (flags & ~(unsigned)FL_EVENT_RESET)) return FL_EINVAL;
+    if (flags & FL_EVENT_RESET) fl_event_reset(ev);
+    size_t pos = 0, index = 0;
+    while (pos < len) {
+        const char *k = packed + pos;
+        const char *kz = memchr(k, '\0', len - pos);
+        const char *v = kz ? kz + 1 : NULL;
+        const char *vz = v && v < packed + len ? memchr(v, '\0', (size_t)(packed + len - v)) : NULL;
+        int rc = vz ? packed_one(ev, k, (size_t)(kz - k), v, (size_t)(vz - v)) : FL_EPARSE;
+        if (rc != FL_OK) {
+            if (bad) *bad = index;
+            return rc;
+        }
+        pos = (size_t)(vz - packed) + 1;
+        index++;
+    }
+    return FL_OK;
+}
+
 const char *fl_event_get(const fl_event_t *ev, fl_field f)
 {
     if (!ev || (int)f < 0 || f >= FL_FIELD_COUNT_ || !ev->set[f]) return NULL;

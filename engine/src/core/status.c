@@ -42,6 +42,7 @@ const char *fl_strerror(int status)
     case FL_EBUDGET_CPU: return "FL_EBUDGET_CPU: handler CPU budget exhausted";
     case FL_EBUDGET_MEM: return "FL_EBUDGET_MEM: Lua memory cap reached";
     case FL_EBUDGET_MATCH: return "FL_EBUDGET_MATCH: pattern match limit reached";
+    case FL_ESTATE_STACK: return "FL_ESTATE_STACK: this policy reads the stack; decide again with it";
     default: return "unknown status";
     }
 }

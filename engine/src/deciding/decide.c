@@ -283,6 +283,8 @@ int fl_decide(fl_ctx_t *ctx, const fl_event_t *ev, const char *locale, unsigned 
         fl_decision_put(out, FL_DS_ERROR_KIND, "no_policy", 9);
         fl_decision_put(out, FL_DS_ERROR, "no policy is loaded", 19);
         rc = FL_ESTATE;
+    } else if ((flags & FL_DECIDE_STACK_ON_DEMAND) && ctx->ver->reads_stack && !ev->set[FL_FIELD_STACK]) {
+        rc = FL_ESTATE_STACK; /* checked on the pinned version: no race with a reload */
     } else {
         rc = fl_decide_on(ctx, ctx->ver, ev, locale, flags, out);
         fl_health_note(ctx, out);

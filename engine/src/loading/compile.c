@@ -271,10 +271,13 @@ int fl_compile(fl_version *v, const fl_engine_options_t *opts, fl_diag_t *diag)
         r->index = i;
         r->cat = (fl_catconf *)fl_find_category(v, r->category);
         if (r->has_handler) v->nhandlers++;
+        for (uint32_t k = 0; k < r->nconds; k++)
+            if (r->conds[k].field == FL_CF_STACK) v->reads_stack = 1;
         if (resolve_rule_messages(v, r) != FL_OK) return FL_ENOMEM;
         int rc = resolve_resilience(v, r, diag);
         if (rc != FL_OK) return rc;
     }
+    if (v->nhandlers) v->reads_stack = 1; /* handlers see ev.stack */
     int rc = match_limits(v, opts);
     if (rc == FL_OK) rc = fl_index_build(v, diag);
     return rc;
