@@ -1118,6 +1118,9 @@ def runtime_record(source, prefix, labels, r, errno_domain=True):
     key = r.get("key")
     cat, auth = labels.get(key, (None, None))
     en = r.get("errno") or (r.get("code") if isinstance(r.get("code"), str) else None)
+    if en and "SSL" in (r.get("message") or ""):
+        en = None  # ssl errors carry errno 1 without meaning EPERM
+        r = dict(r, errno=None)
     if cat is not None and en and L.errno_label(en)[0] and L.norm(L.errno_label(en)[0]) != L.norm(cat):
         # the program reported an errno: its meaning is the authority
         cat, auth = L.errno_label(en)
@@ -1460,6 +1463,8 @@ def tools_setup():
 def tool(source, key, cmd, cat, auth, user=None, domain=None, code=None, first=False, timeout=20, cwd=None, env=None):
     rc, err, out = run(cmd, user=user, timeout=timeout, cwd=cwd, env=env)
     msg = err or out
+    if source == "git" and out and err:
+        msg = err + "\n" + out  # git reports merge conflicts on stdout
     if rc == 0 and not err:
         print(f"capture: {source} {key}: did not fail", file=sys.stderr)
         return None
