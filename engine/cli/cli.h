@@ -46,6 +46,7 @@ int cli_check(int argc, char **argv);
 int cli_test(int argc, char **argv);
 int cli_versions(int argc, char **argv);
 int cli_rollback(int argc, char **argv);
+int cli_triage(int argc, char **argv);
 /* Archive the sources of dir as version vi under dir/.versions/<id>. */
 int cli_archive_version(const char *dir, const fl_version_info_t *vi);
 

@@ -22,6 +22,9 @@ static const char k_usage[] =
     "         List the policy versions archived by `eval --watch`.\n"
     "  rollback [-p DIR] ID\n"
     "         Put an archived version back in place (a watching process reloads it).\n"
+    "  triage [-p DIR] [--top N] [--min-count N] [FILE...|-]\n"
+    "         Group the events that end `unknown` or low-confidence by message\n"
+    "         template and print a rule skeleton for each, largest group first.\n"
     "\n"
     "Options common to all commands:\n"
     "  -p, --policy DIR   policy directory (default: $FAULTLINE_POLICY_DIR, else the\n"
@@ -57,6 +60,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "test") == 0) return cli_test(argc - 1, argv + 1);
     if (strcmp(cmd, "versions") == 0) return cli_versions(argc - 1, argv + 1);
     if (strcmp(cmd, "rollback") == 0) return cli_rollback(argc - 1, argv + 1);
+    if (strcmp(cmd, "triage") == 0) return cli_triage(argc - 1, argv + 1);
     fprintf(stderr, "faultline: unknown command '%s'\n\n%s", cmd, k_usage);
     return FL_EXIT_USAGE;
 }
