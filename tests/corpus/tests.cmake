@@ -24,3 +24,8 @@ endif()
 add_test(NAME test_corpus_captured
          COMMAND test_corpus --captured ${CMAKE_CURRENT_LIST_DIR}/captured --floor 97.5,98.5,97.0)
 set_tests_properties(test_corpus_captured PROPERTIES LABELS corpus TIMEOUT 120)
+# The stock pack's own test files (policies/tests/*.jsonl: precedence,
+# weak words in context, the last-resort layer, ...).
+add_test(NAME stock_pack_tests COMMAND faultline_cli test -p ${PROJECT_SOURCE_DIR}/policies)
+set_tests_properties(stock_pack_tests PROPERTIES LABELS corpus TIMEOUT 60
+                     FAIL_REGULAR_EXPRESSION "FAIL ")
