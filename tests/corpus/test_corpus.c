@@ -261,7 +261,7 @@ enum { SPLIT_TUNE, SPLIT_HELDOUT, NSPLIT };
 static const char *k_split_names[NSPLIT] = {"tune", "heldout"};
 
 typedef struct {
-    int n, cat_ok, retry_ok, unknown;
+    int n, cat_ok, retry_ok, unknown, unknown_labelled; /* unknown decisions; of which the label is unknown too */
 } ctally_t;
 
 typedef struct {
@@ -283,11 +283,12 @@ static csource_t *csource(const char *name) {
     return s;
 }
 
-static void ctally(ctally_t *t, int cok, int rok, int unk) {
+static void ctally(ctally_t *t, int cok, int rok, int unk, int want_unk) {
     t->n++;
     t->cat_ok += cok;
     t->retry_ok += rok;
     t->unknown += unk;
+    t->unknown_labelled += unk && want_unk;
 }
 
 static void run_captured_file(fl_ctx_t *ctx, fl_event_t *ev, fl_decision_t *d, const char *path,
@@ -349,9 +350,10 @@ static void run_captured_file(fl_ctx_t *ctx, fl_event_t *ev, fl_decision_t *d, c
             int cok = cat_agrees(cat, want_cat);
             int rok = rt == (json_is_true(want_rt) ? 1 : 0);
             int unk = cat && strncmp(cat, "unknown", 7) == 0;
-            ctally(&c_all[sp], cok, rok, unk);
-            ctally(has_code ? &c_code[sp] : &c_msg[sp], cok, rok, unk);
-            ctally(&csource(source)->t[sp], cok, rok, unk);
+            int want_unk = strncmp(want_cat, "unknown", 7) == 0;
+            ctally(&c_all[sp], cok, rok, unk, want_unk);
+            ctally(has_code ? &c_code[sp] : &c_msg[sp], cok, rok, unk, want_unk);
+            ctally(&csource(source)->t[sp], cok, rok, unk, want_unk);
             if ((!cok || !rok) && (sp == SPLIT_TUNE || show_heldout)) {
                 printf("DISAGREE[%s] %s:%d got %s/%s (rule %s) want %s/%s [%s]\n  %.300s\n",
                        k_split_names[sp], path, lineno, cat ? cat : "(null)", rt ? "retryable" : "final",
@@ -396,7 +398,7 @@ static int run_captured(fl_ctx_t *ctx, fl_event_t *ev, fl_decision_t *d, const c
         for (int i = 0; i < ncsources; i++) {
             if (!csources[i].t[sp].n) continue;
             char lab[64];
-            snprintf(lab, sizeof lab, "  %s", csources[i].name);
+            snprintf(lab, sizeof lab, "  %.47s", csources[i].name);
             print_ctally(lab, &csources[i].t[sp]);
         }
     }
@@ -407,6 +409,9 @@ static int run_captured(fl_ctx_t *ctx, fl_event_t *ev, fl_decision_t *d, const c
            pct(h->retry_ok, h->n), pct(h->retry_ok, h->n) >= 99 ? "met" : "MISSED",
            pct(hm->cat_ok, hm->n), pct(hm->cat_ok, hm->n) >= 96 ? "met" : "MISSED",
            h->n ? 100.0 * h->unknown / h->n : 0.0, h->n && 100.0 * h->unknown / h->n <= 2 ? "met" : "MISSED");
+    printf("unknown decisions on held-out events: %d of %d; %d of them are labelled unknown by the authority too "
+           "(wrongly unknown: %.1f%%)\n", h->unknown, h->n, h->unknown_labelled,
+           h->n ? 100.0 * (h->unknown - h->unknown_labelled) / h->n : 0.0);
     printf("message leaks: %d; malformed lines: %d\n", leaks, bad_lines);
     int rc = 0;
     if (total < 2500 || ncsources < 20 || pct(msg_only, total) < 60.0) {
