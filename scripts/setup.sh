@@ -6,7 +6,11 @@ PKGS="build-essential cmake pkg-config git
 libluajit-5.1-dev luajit libuv1-dev libpcre2-dev libjansson-dev libxxhash-dev
 libsqlite3-dev libzstd-dev libcmocka-dev
 clang libclang-rt-14-dev
-sqlite3 curl python3 python3-tenacity"
+sqlite3 curl python3 python3-tenacity
+postgresql mariadb-server redis-server redis-tools libpostgresql-jdbc-java libmariadb-java
+python3-psycopg2 python3-pymysql python3-redis python3-requests python3-httpx python3-yaml python3-toml python3-cryptography
+golang-go ruby php-cli php-pgsql php-mysql openjdk-17-jdk-headless nodejs awscli
+tar gzip bzip2 xz-utils zstd zip unzip openssl openssh-client wget"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -1769,7 +1769,7 @@ def aws_capture():
         ("s3-precondition", ["s3api", "get-object", "--bucket", "b", "--key", "k", "--if-match", "x", "/dev/null"], s3("PreconditionFailed", 412, "At least one of the pre-conditions you specified did not hold"), "failed_precondition"),
         ("ddb-throttling", ["dynamodb", "list-tables"], ddb("ThrottlingException", 400, "Rate of requests exceeds the allowed throughput."), "resource_exhausted"),
         ("ddb-provisioned", ["dynamodb", "list-tables"], ddb("ProvisionedThroughputExceededException", 400, "The level of configured provisioned throughput for the table was exceeded."), "resource_exhausted"),
-        ("ddb-notfound", ["dynamodb", "describe-table", "--table-name", "t"], ddb("ResourceNotFoundException", 400, "Requested resource not found: Table: t not found"), "not_found"),
+        ("ddb-notfound", ["dynamodb", "describe-table", "--table-name", "orders"], ddb("ResourceNotFoundException", 400, "Requested resource not found: Table: t not found"), "not_found"),
         ("ddb-conditional", ["dynamodb", "list-tables"], ddb("ConditionalCheckFailedException", 400, "The conditional request failed"), "failed_precondition"),
         ("ddb-validation", ["dynamodb", "list-tables"], ddb("ValidationException", 400, "1 validation error detected: Value 'x' at 'tableName' failed to satisfy constraint"), "invalid_argument"),
         ("ddb-unrecognized", ["dynamodb", "list-tables"], ddb("UnrecognizedClientException", 400, "The security token included in the request is invalid."), "unauthenticated"),
@@ -1801,6 +1801,9 @@ STEPS = [v for k, v in list(globals().items())
 
 
 def main():
+    # Debian's programs first (a pyenv/npm/local install earlier on PATH is not
+    # what the corpus documents).
+    os.environ["PATH"] = SAFE_PATH + ":" + os.environ.get("PATH", "")
     only = set(sys.argv[2:])
     try:
         for step in STEPS:
