@@ -171,6 +171,7 @@ static int add_event(triage_t *t, const char *msg, const char *category, const c
 {
     char tok[MAX_TOKENS][MAX_TOKEN_LEN];
     int n = tokenize(msg, tok);
+    if (n == 0) return 0; /* nothing to group on (blank message) */
     group_t *best = NULL;
     double best_sim = 0;
     for (size_t i = 0; i < t->n; i++) {
@@ -263,7 +264,11 @@ static void print_group(FILE *out, const group_t *g, size_t rank)
     /* The pattern: constant runs joined; a variable run becomes .+? */
     char name[96];
     snprintf(name, sizeof name, "triage-%zu", rank);
+    int constants = 0;
+    for (int i = 0; i < g->ntok; i++) constants += strcmp(g->tok[i], "<*>") != 0;
+    if (!constants) fputs("-- the template has no constant text: write the pattern by hand\n", out);
     fprintf(out, "rule \"%s\" {\n  when = { message = re[==[", name);
+    if (!constants) fputs("TODO", out);
     int wrote = 0, pending_var = 0;
     for (int i = 0; i < g->ntok; i++) {
         if (strcmp(g->tok[i], "<*>") == 0) {
