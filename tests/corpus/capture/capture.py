@@ -1023,7 +1023,7 @@ except Exception as e:
     labels = {k: (c, A_RESP + ": " + n) for k, _, c, n in REDIS_CASES}
     labels.update(extra)
     # redis-py checks the connection limit through redis-cli's limit of 3 clients on A
-    for r in jsonl_client(["/usr/bin/python3", "-c", code, json.dumps(spec), str(P), str(A), str(M)]):
+    for r in jsonl_client(["/usr/bin/python3", "-I", "-c", code, json.dumps(spec), str(P), str(A), str(M)]):
         cat, auth = labels.get(r["key"], (None, None))
         add("redis-py", "redis:" + r["key"], r["message"], cat, auth)
         if r.get("trace"):
