@@ -62,7 +62,7 @@ local SQLSTATE = {
   ["58P02"] = "already_exists",
   -- class 72, F0, HV, P0, XX
   ["72000"] = "failed_precondition",
-  ["P0001"] = "unknown", ["P0002"] = "not_found", ["P0003"] = "out_of_range",
+  ["P0001"] = "unknown", ["P0002"] = "not_found", ["P0003"] = "failed_precondition",
   ["P0004"] = "internal",
   ["XX000"] = "internal", ["XX001"] = "data_loss", ["XX002"] = "data_loss",
 }
@@ -73,6 +73,17 @@ table.sort(keys)
 for _, k in ipairs(keys) do
   rule("pg-" .. k) {
     when = { domain = PG, code = k }, category = SQLSTATE[k], priority = P_CODE,
+  }
+end
+
+-- A SQLSTATE printed in the message: psql with VERBOSITY verbose
+-- ("ERROR:  23505: duplicate key ...") and PHP PDO ("SQLSTATE[23505]: Unique
+-- violation: 7 ERROR:  ..."; the 7 is libpq's PGRES_FATAL_ERROR, which keeps
+-- MySQL's PDO messages out).  Below MySQL's embedded numbers (150), above texts.
+for _, k in ipairs(keys) do
+  rule("pg-" .. k .. "-in-message") {
+    when = { message = re("(?:(?:ERROR|FATAL|PANIC):  " .. k .. ": |SQLSTATE\\[" .. k .. "\\]: [^:\n]{1,60}: 7 )") },
+    category = SQLSTATE[k], priority = 140,
   }
 end
 
@@ -150,6 +161,56 @@ local TEXTS = {
   { "no-host",       [[could not translate host name]],                    "unavailable.dns" },
   { "shared-memory", [[out of shared memory]],                             "resource_exhausted.memory" },
   { "invalid-page",  [[invalid page in block]],                            "data_loss" },
+  -- more server texts, by their condition (Appendix A)
+  { "guc-missing",   [[unrecognized configuration parameter "]],           "not_found" },          -- 42704
+  { "subquery-rows", [[more than one row returned by a subquery]],         "invalid_argument" },   -- 21000
+  { "ambiguous",     [[(?:column|function|operator) reference "[^"]*" is ambiguous|is ambiguous$]], "invalid_argument" }, -- 42702
+  { "no-rows",       [[query returned no rows]],                           "not_found" },          -- P0002
+  { "too-many-rows", [[query returned more than one row]],                 "failed_precondition" },-- P0003
+  { "for-update-agg",[[FOR (?:UPDATE|SHARE|NO KEY UPDATE|KEY SHARE) is not allowed with]], "unimplemented" }, -- 0A000
+  { "not-supported", [[is not supported|are not supported]],               "unimplemented" },      -- 0A000
+  { "seq-limit",     [[nextval: reached (?:maximum|minimum) value of sequence]], "invalid_argument" }, -- 2200H
+  { "substring",     [[negative substring length not allowed]],            "invalid_argument" },   -- 22011
+  { "null-not-allowed", [[dimension values cannot be null|null value not allowed]], "invalid_argument" }, -- 22004
+  { "copy-format",   [[extra data after last expected column|missing data for column|unterminated CSV quoted field]], "invalid_argument" }, -- 22P04
+  { "no-partition",  [[no partition of relation "[^"]*" found for row]],   "invalid_argument" },   -- 23514
+  { "target-list",   [[target lists can have at most \d+ entries|tables can have at most \d+ columns]], "invalid_argument" }, -- 54011
+  { "function-missing", [[function \S+\(.*\) does not exist]],            "not_found" },          -- 42883
+  { "schema-missing",[[schema "[^"]*" does not exist]],                   "not_found" },          -- 3F000
+  { "type-missing",  [[type "[^"]*" does not exist]],                     "not_found" },          -- 42704
+  { "prepared-missing", [[prepared statement "[^"]*" does not exist]],    "not_found" },          -- 26000
+  { "cursor-missing",[[cursor "[^"]*" does not exist]],                   "not_found" },          -- 34000
+  { "tablespace-missing", [[tablespace "[^"]*" does not exist]],          "not_found" },          -- 42704
+  { "already-exists",[[(?:relation|schema|role|database|type|function|index|sequence|view|prepared statement|cursor|extension|constraint) "[^"]*"(?: of relation "[^"]*")? already exists]], "already_exists" },
+  { "permission",    [[permission denied for (?:table|relation|schema|sequence|database|function|view|language)]], "permission_denied" }, -- 42501
+  { "must-be-owner", [[must be owner of]],                                 "permission_denied" },  -- 42501
+  { "superuser",     [[must be superuser|permission denied to]],           "permission_denied" },  -- 42501
+  { "division",      [[division by zero]],                                 "invalid_argument" },   -- 22012
+  { "out-of-range",  [[(?:integer|bigint|smallint) out of range|value out of range|field value out of range|is out of range for type]], "out_of_range" }, -- 22003/22008
+  { "operator-missing", [[operator does not exist: ]],                  "not_found" },          -- 42883 undefined_function
+  { "datatype-mismatch", [[cannot cast type|argument of \w+ must be type]], "invalid_argument" }, -- 42883/42846/42804
+  { "grouping",      [[must appear in the GROUP BY clause]],               "invalid_argument" },   -- 42803
+  { "regex",         [[invalid regular expression]],                       "invalid_argument" },   -- 2201B
+  { "json",          [[invalid input syntax for type json|Token "[^"]*" is invalid]], "invalid_argument" }, -- 22P02
+  { "datetime",      [[date/time field value out of range]],               "out_of_range" },       -- 22008
+  { "object-in-use", [[is being accessed by other users|cannot drop the currently open database]], "failed_precondition" }, -- 55006
+  { "dependent",     [[cannot drop \S+ \S+ because other objects depend on it]], "failed_precondition" }, -- 2BP01
+  { "active-tx",     [[cannot run inside a transaction block]],            "failed_precondition" },-- 25001
+  { "no-password",   [[fe_sendauth: no password supplied]],                "unauthenticated" },    -- 28P01
+  { "conn-limit",    [[too many connections for role|connection limit exceeded for non-superusers]], "resource_exhausted.connections" }, -- 53300
+  { "undefined-file",[[could not open file "[^"]*" for reading: No such file]], "not_found" },  -- 58P01
+  { "assert",        [[CONTEXT:\s+PL/pgSQL function .* at ASSERT|\bat ASSERT\b]], "internal" },  -- P0004
+  { "limit-negative",[[LIMIT must not be negative|OFFSET must not be negative]], "invalid_argument" }, -- 2201W
+  { "log-zero",      [[cannot take logarithm of (?:zero|a negative number)]], "invalid_argument" }, -- 2201E
+  { "untranslatable",[[has no equivalent in encoding|invalid byte sequence for encoding]], "invalid_argument" }, -- 22P05/22021
+  { "generated",     [[cannot insert (?:a non-DEFAULT value )?into column "[^"]*"]], "invalid_argument" }, -- 428C9
+  { "interval",      [[invalid input syntax for type interval|invalid interval]], "invalid_argument" },
+  { "escape",        [[invalid escape string|invalid escape sequence]],    "invalid_argument" },   -- 22025
+  { "width-bucket",  [[count must be greater than zero]],                  "invalid_argument" },   -- 2201G
+  { "regexp-flags",  [[invalid regular expression option]],                "invalid_argument" },   -- 22023
+  { "reserved-name", [[is reserved|unacceptable schema name]],             "invalid_argument" },   -- 42939
+  { "multiple-pk",   [[multiple primary keys for table]],                  "invalid_argument" },   -- 42P16
+  { "xml",           [[unsupported XML feature|invalid XML (?:document|content)]], "invalid_argument" },
 }
 for _, t in ipairs(TEXTS) do
   rule("pg-text-" .. t[1]) {

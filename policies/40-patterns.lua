@@ -11,7 +11,12 @@
 -- .NET System namespace, Ruby core), mapped to the canonical codes by their
 -- meaning as defined in grpc/grpc doc/statuscodes.md.
 
-local P_FIRST, P_SPECIFIC, P_GENERIC, P_WEAK = 120, 100, 50, 30
+local P_FIRST, P_SPECIFIC, P_GENERIC, P_WRAPPER, P_WEAK = 120, 100, 50, 45, 30
+-- P_WRAPPER: exception classes that wrap or generalise a cause
+-- (java.sql.SQLTransientConnectionException carrying a server text, undici's
+-- "fetch failed", SQLSyntaxErrorException for any 42xxx): text that names the
+-- root cause (P_SPECIFIC, P_GENERIC) outranks them; they only decide when
+-- nothing more specific is in the message.  See docs/taxonomy.md.
 
 local n = 0
 local function R(prio, pattern, c)
@@ -46,7 +51,7 @@ R(P_FIRST, [[Client\.Timeout exceeded]],                "deadline_exceeded")   -
 R(P_FIRST, [[HttpClient\.Timeout]],                     "deadline_exceeded")   -- .NET
 R(P_FIRST, [[(?i)aborted due to timeout]],              "deadline_exceeded")   -- WHATWG fetch
 R(P_FIRST, [[\bTimeoutError\b]],                        "deadline_exceeded")   -- Python, JS
-R(P_FIRST, [[(?i)\bfetch failed\b]],                    "unavailable")         -- undici (cause follows)
+R(P_WRAPPER, [[(?i)\bfetch failed\b]],                  "unavailable")         -- undici (cause follows)
 R(P_FIRST, [[Connection is not available, request timed out]], "resource_exhausted.connections") -- HikariCP
 
 ---------------------------------------------------------------- Node.js
@@ -84,7 +89,7 @@ R(P_SPECIFIC, [[Cannot read propert(?:y|ies) of (?:undefined|null)]], "internal"
 R(P_SPECIFIC, [[Cannot set propert(?:y|ies) of (?:undefined|null)]], "internal")
 R(P_SPECIFIC, [[\bis not a function\b]],               "internal")
 R(P_SPECIFIC, [[\bReferenceError\b]],                  "internal")
-R(P_SPECIFIC, [[Invalid array length]],                "out_of_range")
+R(P_SPECIFIC, [[Invalid array length]],                "invalid_argument")
 R(P_SPECIFIC, [[\bAbortError\b]],                      "cancelled")
 R(P_SPECIFIC, [[(?i)The operation was aborted]],        "cancelled")
 R(P_SPECIFIC, [[\bERR_TLS_CERT_ALTNAME_INVALID\b]],    "unavailable.tls")
@@ -115,7 +120,7 @@ R(P_SPECIFIC, [[\bKeyboardInterrupt\b]],               "cancelled")
 R(P_SPECIFIC, [[\bCancelledError\b]],                  "cancelled")
 R(P_SPECIFIC, [[\b(?:ModuleNotFoundError|ImportError)\b]], "failed_precondition")
 R(P_SPECIFIC, [[\b(?:AttributeError|NameError|UnboundLocalError|AssertionError)\b]], "internal")
-R(P_SPECIFIC, [[\bTypeError\b]],                       "internal")
+R(P_SPECIFIC, [[\bTypeError\b(?!: fetch failed)]],     "internal")   -- undici's fetch failed is a wrapper (P_WRAPPER)
 R(P_SPECIFIC, [[\bValueError\b]],                      "invalid_argument")
 R(P_SPECIFIC, [[returned non-zero exit status]],       "unknown")
 R(P_SPECIFIC, [[\bSSLCertVerificationError\b]],        "unavailable.tls")
@@ -131,7 +136,7 @@ R(P_SPECIFIC, [[\bSQLTimeoutException\b]],             "deadline_exceeded")
 R(P_SPECIFIC, [[java\.util\.concurrent\.TimeoutException]], "deadline_exceeded")
 R(P_SPECIFIC, [[\bUnknownHostException\b]],            "unavailable.dns")
 R(P_SPECIFIC, [[\bNoRouteToHostException\b]],          "unavailable")
-R(P_SPECIFIC, [[\bSQLTransientConnectionException\b]], "unavailable")
+R(P_WRAPPER, [[\bSQLTransientConnectionException\b]], "unavailable")
 R(P_SPECIFIC, [[\bSQLRecoverableException\b]],         "unavailable")
 R(P_SPECIFIC, [[\b(?:FileNotFoundException|NoSuchFileException)\b]], "not_found.file")
 R(P_SPECIFIC, [[\bFileAlreadyExistsException\b]],      "already_exists")
@@ -145,7 +150,8 @@ R(P_SPECIFIC, [[\bIllegalArgumentException\b]],        "invalid_argument")
 R(P_SPECIFIC, [[\bIllegalStateException\b]],           "failed_precondition")
 R(P_SPECIFIC, [[\bUnsupportedOperationException\b]],   "unimplemented")
 R(P_SPECIFIC, [[\bNullPointerException\b]],            "internal")
-R(P_SPECIFIC, [[\b(?:ClassCastException|StackOverflowError|ConcurrentModificationException|ArithmeticException)\b]], "internal")
+R(P_SPECIFIC, [[\b(?:ClassCastException|StackOverflowError|ConcurrentModificationException|ArrayStoreException)\b]], "internal")
+R(P_SPECIFIC, [[\bArithmeticException\b]],            "invalid_argument")
 R(P_SPECIFIC, [[\b(?:ClassNotFoundException|NoClassDefFoundError)\b]], "failed_precondition")
 R(P_SPECIFIC, [[\bCancellationException\b]],           "cancelled")
 R(P_SPECIFIC, [[\bInterruptedException\b]],            "cancelled")
@@ -156,7 +162,7 @@ R(P_SPECIFIC, [[\bDeadlockLoserDataAccessException\b]], "aborted.deadlock")
 R(P_SPECIFIC, [[\b(?:OptimisticLockException|OptimisticLockingFailureException|StaleObjectStateException)\b]], "aborted")
 R(P_SPECIFIC, [[\b(?:EntityNotFoundException|EmptyResultDataAccessException|NoSuchElementException)\b]], "not_found")
 R(P_SPECIFIC, [[\bDataIntegrityViolationException\b]], "failed_precondition")
-R(P_SPECIFIC, [[\bSQLSyntaxErrorException\b]],         "invalid_argument.parse")
+R(P_WRAPPER, [[\bSQLSyntaxErrorException\b]],         "invalid_argument.parse")
 R(P_SPECIFIC, [[\bBadCredentialsException\b]],         "unauthenticated")
 
 ---------------------------------------------------------------- Go
@@ -174,6 +180,12 @@ R(P_SPECIFIC, [[invalid character '.{1,4}' (?:looking for|after|in )]], "invalid
 R(P_SPECIFIC, [[json: cannot unmarshal]],              "invalid_argument.parse")
 R(P_SPECIFIC, [[strconv\.\w+: parsing]],               "invalid_argument.parse")
 R(P_SPECIFIC, [[\b(?:index|slice bounds) out of range\b]], "out_of_range")
+-- a Go panic or fatal runtime error is a program bug whatever words follow
+-- ("index out of range", "stack exceeds", "deadlock!")
+R(P_FIRST, [[(?m)^panic: ]],                            "internal")
+R(P_FIRST, [[(?m)^fatal error: ]],                      "internal")
+R(P_FIRST, [[goroutine stack exceeds]],                 "internal")
+R(P_FIRST, [[all goroutines are asleep]],               "internal")
 R(P_SPECIFIC, [[nil pointer dereference]],             "internal")
 R(P_SPECIFIC, [[\bfile does not exist\b]],             "not_found.file")
 R(P_SPECIFIC, [[\bfile already exists\b]],             "already_exists")
@@ -226,6 +238,8 @@ R(P_SPECIFIC, [[uninitialized constant]],              "internal")
 R(P_SPECIFIC, [[\bSystemStackError\b]],                "internal")
 R(P_SPECIFIC, [[\bFrozenError\b]],                     "internal")
 R(P_SPECIFIC, [[\bArgumentError\b]],                   "invalid_argument")
+R(P_FIRST, [[wrong number of arguments \(given \d+, expected]], "internal")   -- Ruby: a call site bug
+R(P_FIRST, [[No live threads left\. Deadlock\?]],        "internal")          -- Ruby: a program bug
 R(P_SPECIFIC, [[\bJSON::ParserError\b]],               "invalid_argument.parse")
 R(P_SPECIFIC, [[\bRecordNotFound\b]],                  "not_found")
 R(P_SPECIFIC, [[\bRecordNotUnique\b]],                 "already_exists")
@@ -285,7 +299,7 @@ R(P_GENERIC, [[(?i)does not match (?:the )?certificate]], "unavailable.tls")
 R(P_GENERIC, [[(?i)wrong version number]],             "unavailable.tls")
 R(P_GENERIC, [[(?i)handshake[ _]failure]],             "unavailable.tls")
 -- concurrency
-R(P_GENERIC, [[(?i)deadlock]],                         "aborted.deadlock")
+R(P_GENERIC, [[(?i)deadlock (?:found|detected)|deadlocked|deadlock victim|\bDeadlock(?:Detected|Exception|Error)\b|resource deadlock]], "aborted.deadlock")
 R(P_GENERIC, [[(?i)could not serialize|serialization failure]], "aborted.serialization")
 R(P_GENERIC, [[(?i)lock wait timeout|lock timeout|could not obtain lock|lock not available]], "aborted.locked")
 -- rate limits and resources
@@ -310,6 +324,7 @@ R(P_GENERIC, [[(?i)resource exhausted]],               "resource_exhausted")
 R(P_GENERIC, [[(?i)timed out]],                        "deadline_exceeded")
 R(P_GENERIC, [[(?i)deadline exceeded]],                "deadline_exceeded")
 R(P_GENERIC, [[(?i)timeout (?:expired|exceeded|elapsed|reached)]], "deadline_exceeded")
+R(P_GENERIC, [[(?i)max_\w*time\w* exceeded|(?:statement|query|execution) time(?:out)? exceeded]], "deadline_exceeded")
 -- identity and access
 R(P_GENERIC, [[(?i)authentication (?:failed|failure|required|is required)]], "unauthenticated")
 R(P_GENERIC, [[(?i)invalid (?:credentials|username or password|password|api[ _-]?key|access token|token)]], "unauthenticated")
@@ -399,7 +414,7 @@ R(P_WEAK, [[(?i)\btimeout\w*\b]],                      "deadline_exceeded")
 R(P_WEAK, [[(?i)\bunavailable\b]],                     "unavailable")
 R(P_WEAK, [[(?i)\bunreachable\b]],                     "unavailable")
 R(P_WEAK, [[(?i)\binterrupted\b]],                     "cancelled")
-R(P_WEAK, [[(?i)\bconflict\b]],                        "aborted")
+R(P_WEAK, [[(?i)\bconflict\b(?!.{0,40}(?:merge|fix|resolve))]], "aborted")
 R(P_WEAK, [[(?i)\blocked\b]],                          "aborted.locked")
 R(P_WEAK, [[(?i)\bdenied\b]],                          "permission_denied")
 R(P_WEAK, [[(?i)\bbad request\b]],                     "invalid_argument")

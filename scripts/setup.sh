@@ -11,6 +11,16 @@ libarchive-dev libsodium-dev zstd libacl1-dev liblzma-dev liblz4-dev libbz2-dev 
 dpkg-dev lintian file
 libh2o-dev libssl-dev wrk
 python3-venv python3-pip python3-cffi python3-pytest python3-requests python3-httpx"
+# `scripts/setup.sh capture`: also what tests/corpus/capture/capture.py runs
+# (servers, clients, runtimes, tools); the test suite reads the committed
+# capture and needs none of these.
+if [ "${1:-}" = capture ]; then
+  PKGS="$PKGS
+postgresql mariadb-server redis-server redis-tools libpostgresql-jdbc-java libmariadb-java
+python3-psycopg2 python3-pymysql python3-redis python3-requests python3-httpx python3-yaml python3-toml python3-cryptography
+golang-go ruby php-cli php-pgsql php-mysql openjdk-17-jdk-headless nodejs awscli
+tar gzip bzip2 xz-utils zstd zip unzip openssl openssh-client wget"
+fi
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

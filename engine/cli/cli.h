@@ -57,6 +57,7 @@ int cli_read_key(const char *path, unsigned char *out, size_t n);
 /* The public key from `given` or $FAULTLINE_TRUSTED_KEY: buf, or NULL when
  * neither is set; *err = 1 (reason on stderr) when the file is unusable. */
 const unsigned char *cli_trusted_key(const char *given, unsigned char buf[FL_KEY_PUBLIC_BYTES], int *err);
+int cli_triage(int argc, char **argv);
 /* Archive the sources of dir as version vi under dir/.versions/<id>. */
 int cli_archive_version(const char *dir, const fl_version_info_t *vi);
 

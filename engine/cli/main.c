@@ -31,6 +31,9 @@ static const char k_usage[] =
     "  keygen -o PREFIX                   Ed25519 key pair for signing bundles\n"
     "  sign   -k KEY PATH                 sign a bundle or a policy directory\n"
     "  verify [-k PUBKEY] PATH            check a bundle's files and signature\n"
+    "  triage [-p DIR] [--top N] [--min-count N] [FILE...|-]\n"
+    "         Group the events that end `unknown` or low-confidence by message\n"
+    "         template and print a rule skeleton for each, largest group first.\n"
     "\n"
     "Options common to all commands:\n"
     "  -p, --policy DIR   policy directory (default: $FAULTLINE_POLICY_DIR, else the\n"
@@ -77,6 +80,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "sign") == 0) return cli_sign(argc - 1, argv + 1);
     if (strcmp(cmd, "verify") == 0) return cli_verify(argc - 1, argv + 1);
     if (strcmp(cmd, "serve") == 0) return cli_serve(argc - 1, argv + 1);
+    if (strcmp(cmd, "triage") == 0) return cli_triage(argc - 1, argv + 1);
     fprintf(stderr, "faultline: unknown command '%s'\n\n%s", cmd, k_usage);
     return FL_EXIT_USAGE;
 }

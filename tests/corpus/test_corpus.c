@@ -15,7 +15,20 @@
  *     contains neither the event's raw message nor any 12-byte window of it
  *     that is not already part of the stock template text.
  *
+ * With --captured DIR it measures the captured live corpus instead
+ * (tests/corpus/captured: real programs and libraries failing for real, each
+ * event marked `tune` or `heldout` at capture time).  It prints category,
+ * retryability, message-only and `unknown` figures for the held-out part and
+ * the tune part separately, split by message-only / with code and by source,
+ * and fails when the corpus is too small or malformed, when a message leaks,
+ * or when an agreement figure falls below the floors given with --floor
+ * (regression guards; the issue's targets are printed next to the figures).
+ * Disagreements are listed for the tune part only (--show-heldout lists the
+ * held-out ones too: do not tune rules on them).
+ *
  * Usage: test_corpus [--policies DIR] [--events DIR] [--live FILE]...
+ *        test_corpus --captured DIR [--policies DIR] [--floor CAT,RETRY,MSG]
+ *                    [--show-heldout]
  */
 #define _GNU_SOURCE /* strcasestr */
 #include <dirent.h>
@@ -241,17 +254,203 @@ static void run_file(fl_ctx_t *ctx, fl_event_t *ev, fl_decision_t *d, const char
 
 static double pct(int a, int n) { return n ? 100.0 * a / n : 100.0; }
 
+/* ---------------------------------------------------------------- captured corpus */
+
+#define MAX_SOURCES 96
+enum { SPLIT_TUNE, SPLIT_HELDOUT, NSPLIT };
+static const char *k_split_names[NSPLIT] = {"tune", "heldout"};
+
+typedef struct {
+    int n, cat_ok, retry_ok, unknown, unknown_labelled; /* unknown decisions; of which the label is unknown too */
+} ctally_t;
+
+typedef struct {
+    char name[48];
+    ctally_t t[NSPLIT];
+} csource_t;
+
+static csource_t csources[MAX_SOURCES];
+static int ncsources;
+static ctally_t c_all[NSPLIT], c_msg[NSPLIT], c_code[NSPLIT];
+static int c_multiline;
+
+static csource_t *csource(const char *name) {
+    for (int i = 0; i < ncsources; i++)
+        if (strcmp(csources[i].name, name) == 0) return &csources[i];
+    if (ncsources == MAX_SOURCES) return &csources[MAX_SOURCES - 1];
+    csource_t *s = &csources[ncsources++];
+    snprintf(s->name, sizeof s->name, "%s", name);
+    return s;
+}
+
+static void ctally(ctally_t *t, int cok, int rok, int unk, int want_unk) {
+    t->n++;
+    t->cat_ok += cok;
+    t->retry_ok += rok;
+    t->unknown += unk;
+    t->unknown_labelled += unk && want_unk;
+}
+
+static void run_captured_file(fl_ctx_t *ctx, fl_event_t *ev, fl_decision_t *d, const char *path,
+                              int show_heldout, int *bad_lines) {
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        printf("cannot open %s\n", path);
+        (*bad_lines)++;
+        return;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t got;
+    int lineno = 0;
+    static const char *locales[] = {NULL, "fr", "de"};
+    while ((got = getline(&line, &cap, f)) > 0) {
+        lineno++;
+        if (got <= 1) continue;
+        json_error_t jerr;
+        json_t *rec = json_loads(line, 0, &jerr);
+        json_t *jev = rec ? json_object_get(rec, "event") : NULL;
+        json_t *jex = rec ? json_object_get(rec, "expect") : NULL;
+        const char *want_cat = jex ? json_string_value(json_object_get(jex, "category")) : NULL;
+        json_t *want_rt = jex ? json_object_get(jex, "retryable") : NULL;
+        const char *authority = rec ? json_string_value(json_object_get(rec, "authority")) : NULL;
+        const char *source = rec ? json_string_value(json_object_get(rec, "source")) : NULL;
+        const char *split = rec ? json_string_value(json_object_get(rec, "split")) : NULL;
+        int sp = split && !strcmp(split, "tune") ? SPLIT_TUNE : split && !strcmp(split, "heldout") ? SPLIT_HELDOUT : -1;
+        if (!jev || !want_cat || !json_is_boolean(want_rt) || !authority || !*authority || !source || sp < 0) {
+            printf("%s:%d: malformed captured line (needs event, expect.category, expect.retryable, "
+                   "authority, source, split tune|heldout)\n", path, lineno);
+            (*bad_lines)++;
+            json_decref(rec);
+            continue;
+        }
+        char *evtext = json_dumps(jev, JSON_COMPACT);
+        fl_diag_t diag;
+        if (fl_event_from_json(ev, evtext, strlen(evtext), &diag) != FL_OK) {
+            printf("%s:%d: event rejected: %s\n", path, lineno, diag.message);
+            (*bad_lines)++;
+            free(evtext);
+            json_decref(rec);
+            continue;
+        }
+        int has_code = json_object_get(jev, "domain") || json_object_get(jev, "code");
+        const char *raw = json_string_value(json_object_get(jev, "message"));
+        if (raw && strchr(raw, '\n')) c_multiline++;
+        for (int li = 0; li < 3; li++) {
+            fl_decide(ctx, ev, locales[li], 0, d);
+            const char *msg = fl_decision_message(d);
+            if (leaks_raw(msg, raw)) {
+                printf("LEAK %s:%d [%s] message shows the raw text: %s\n", path, lineno,
+                       locales[li] ? locales[li] : "default", msg);
+                leaks++;
+            }
+            if (li != 0) continue;
+            const char *cat = fl_decision_category(d);
+            int rt = fl_decision_retryable(d) ? 1 : 0;
+            int cok = cat_agrees(cat, want_cat);
+            int rok = rt == (json_is_true(want_rt) ? 1 : 0);
+            int unk = cat && strncmp(cat, "unknown", 7) == 0;
+            int want_unk = strncmp(want_cat, "unknown", 7) == 0;
+            ctally(&c_all[sp], cok, rok, unk, want_unk);
+            ctally(has_code ? &c_code[sp] : &c_msg[sp], cok, rok, unk, want_unk);
+            ctally(&csource(source)->t[sp], cok, rok, unk, want_unk);
+            if ((!cok || !rok) && (sp == SPLIT_TUNE || show_heldout)) {
+                printf("DISAGREE[%s] %s:%d got %s/%s (rule %s) want %s/%s [%s]\n  %.300s\n",
+                       k_split_names[sp], path, lineno, cat ? cat : "(null)", rt ? "retryable" : "final",
+                       fl_decision_rule(d), want_cat, json_is_true(want_rt) ? "retryable" : "final",
+                       authority, evtext);
+            }
+        }
+        free(evtext);
+        json_decref(rec);
+    }
+    free(line);
+    fclose(f);
+}
+
+static void print_ctally(const char *label, const ctally_t *t) {
+    printf("  %-24s %6d %9.1f%% %12.1f%% %8.1f%%\n", label, t->n, pct(t->cat_ok, t->n),
+           pct(t->retry_ok, t->n), t->n ? 100.0 * t->unknown / t->n : 0.0);
+}
+
+static int run_captured(fl_ctx_t *ctx, fl_event_t *ev, fl_decision_t *d, const char *dir,
+                        const double floor[3], int show_heldout) {
+    char **files;
+    int bad_lines = 0;
+    int nf = list_dir(dir, "", ".jsonl", &files);
+    for (int i = 0; i < nf; i++) {
+        run_captured_file(ctx, ev, d, files[i], show_heldout, &bad_lines);
+        free(files[i]);
+    }
+    free(files);
+    int total = c_all[0].n + c_all[1].n, msg_only = c_msg[0].n + c_msg[1].n;
+    printf("\ncaptured corpus %s: %d events from %d sources; %d message-only (%.1f%%); %d multi-line\n",
+           dir, total, ncsources, msg_only, pct(msg_only, total), c_multiline);
+    for (int sp = NSPLIT - 1; sp >= 0; sp--) {
+        printf("\n%s part%s\n", k_split_names[sp],
+               sp == SPLIT_HELDOUT ? " (never tuned on; targets: category >= 97%, retryability >= 99%, "
+                                     "message-only >= 96%, unknown <= 2%)" : " (rules are written against it)");
+        printf("  %-24s %6s %10s %13s %9s\n", "", "events", "category", "retryability", "unknown");
+        print_ctally("all", &c_all[sp]);
+        print_ctally("message only", &c_msg[sp]);
+        print_ctally("with domain/code", &c_code[sp]);
+        printf("  by source:\n");
+        for (int i = 0; i < ncsources; i++) {
+            if (!csources[i].t[sp].n) continue;
+            char lab[64];
+            snprintf(lab, sizeof lab, "  %.47s", csources[i].name);
+            print_ctally(lab, &csources[i].t[sp]);
+        }
+    }
+    const ctally_t *h = &c_all[SPLIT_HELDOUT], *hm = &c_msg[SPLIT_HELDOUT];
+    printf("\nheld-out targets: category %.1f%% (>= 97) %s; retryability %.1f%% (>= 99) %s; "
+           "message-only %.1f%% (>= 96) %s; unknown %.1f%% (<= 2) %s\n",
+           pct(h->cat_ok, h->n), pct(h->cat_ok, h->n) >= 97 ? "met" : "MISSED",
+           pct(h->retry_ok, h->n), pct(h->retry_ok, h->n) >= 99 ? "met" : "MISSED",
+           pct(hm->cat_ok, hm->n), pct(hm->cat_ok, hm->n) >= 96 ? "met" : "MISSED",
+           h->n ? 100.0 * h->unknown / h->n : 0.0, h->n && 100.0 * h->unknown / h->n <= 2 ? "met" : "MISSED");
+    printf("unknown decisions on held-out events: %d of %d; %d of them are labelled unknown by the authority too "
+           "(wrongly unknown: %.1f%%)\n", h->unknown, h->n, h->unknown_labelled,
+           h->n ? 100.0 * (h->unknown - h->unknown_labelled) / h->n : 0.0);
+    printf("message leaks: %d; malformed lines: %d\n", leaks, bad_lines);
+    int rc = 0;
+    if (total < 2500 || ncsources < 20 || pct(msg_only, total) < 60.0) {
+        printf("FAIL: the captured corpus needs >= 2500 events, >= 20 sources, >= 60%% message-only\n");
+        rc = 1;
+    }
+    if (!c_all[SPLIT_HELDOUT].n || !c_all[SPLIT_TUNE].n) {
+        printf("FAIL: both a tune and a held-out part are needed\n");
+        rc = 1;
+    }
+    if (pct(h->cat_ok, h->n) < floor[0] || pct(h->retry_ok, h->n) < floor[1] || pct(hm->cat_ok, hm->n) < floor[2]) {
+        printf("FAIL: held-out agreement fell below the regression floor %.1f/%.1f/%.1f\n", floor[0], floor[1],
+               floor[2]);
+        rc = 1;
+    }
+    if (leaks || bad_lines) rc = 1;
+    return rc;
+}
+
 int main(int argc, char **argv) {
     const char *policies = FL_SOURCE_DIR "/policies";
     const char *events = FL_SOURCE_DIR "/tests/corpus/events";
     const char *live[16];
     int nlive = 0;
+    const char *captured = NULL;
+    int show_heldout = 0;
+    double floor[3] = {0, 0, 0};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--policies") && i + 1 < argc) policies = argv[++i];
         else if (!strcmp(argv[i], "--events") && i + 1 < argc) events = argv[++i];
         else if (!strcmp(argv[i], "--live") && i + 1 < argc && nlive < 16) live[nlive++] = argv[++i];
-        else {
-            fprintf(stderr, "usage: %s [--policies DIR] [--events DIR] [--live FILE]...\n", argv[0]);
+        else if (!strcmp(argv[i], "--captured") && i + 1 < argc) captured = argv[++i];
+        else if (!strcmp(argv[i], "--show-heldout")) show_heldout = 1;
+        else if (!strcmp(argv[i], "--floor") && i + 1 < argc &&
+                 sscanf(argv[++i], "%lf,%lf,%lf", &floor[0], &floor[1], &floor[2]) == 3) {
+        } else {
+            fprintf(stderr, "usage: %s [--policies DIR] [--events DIR] [--live FILE]...\n"
+                            "       %s --captured DIR [--policies DIR] [--floor CAT,RETRY,MSG] [--show-heldout]\n",
+                    argv[0], argv[0]);
             return 2;
         }
     }
@@ -276,6 +475,16 @@ int main(int argc, char **argv) {
     fl_ctx_new(engine, &ctx);
     fl_event_new(&ev);
     fl_decision_new(&d);
+
+    if (captured) {
+        int rc = run_captured(ctx, ev, d, captured, floor, show_heldout) || bad;
+        fl_decision_free(d);
+        fl_event_free(ev);
+        fl_ctx_free(ctx);
+        fl_engine_free(engine);
+        free(templates);
+        return rc;
+    }
 
     tally_t hw_code = {0}, hw_msg = {0}, lv_code = {0}, lv_msg = {0};
     int bad_lines = 0;

@@ -18,3 +18,14 @@ else()
   add_test(NAME test_corpus COMMAND test_corpus)
   set_tests_properties(test_corpus PROPERTIES LABELS corpus)
 endif()
+# The captured live corpus (tests/corpus/captured, written by
+# tests/corpus/capture/capture.py): held-out figures are printed; the floors
+# are regression guards just under the figures measured when rules last changed.
+add_test(NAME test_corpus_captured
+         COMMAND test_corpus --captured ${CMAKE_CURRENT_LIST_DIR}/captured --floor 97.5,98.5,97.0)
+set_tests_properties(test_corpus_captured PROPERTIES LABELS corpus TIMEOUT 120)
+# The stock pack's own test files (policies/tests/*.jsonl: precedence,
+# weak words in context, the last-resort layer, ...).
+add_test(NAME stock_pack_tests COMMAND faultline_cli test -p ${PROJECT_SOURCE_DIR}/policies)
+set_tests_properties(stock_pack_tests PROPERTIES LABELS corpus TIMEOUT 60
+                     FAIL_REGULAR_EXPRESSION "FAIL ")

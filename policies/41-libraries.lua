@@ -1,0 +1,279 @@
+-- Texts of common libraries, database clients and command-line tools: the
+-- exception names and messages their documentation gives, mapped to the
+-- canonical codes by meaning (grpc/grpc doc/statuscodes.md).  These are
+-- P_SPECIFIC (100) evidence: a text that names the root cause.  Wrapper and
+-- base classes stay at P_WRAPPER (45, 40-patterns.lua) so that the cause
+-- inside a wrapped message decides.
+--
+-- Families: compression and archive formats (zlib, gzip, bzip2, xz, zstd, zip,
+-- tar), parsers (regex, URL, TOML/YAML, decimal, struct, base64/hex,
+-- encodings, dates), database client exception names (psycopg2, PyMySQL,
+-- JDBC, PDO), Redis client texts (redis-py strips the RESP prefix), git,
+-- coreutils and shells, OpenSSL/ssh, wget, the AWS CLI, and the standard
+-- libraries of Python, Java, Go, Node.js, Ruby, PHP and .NET.
+
+local P_FIRST, P_SPECIFIC = 120, 100
+
+local n = 0
+local function R(prio, pattern, c)
+  n = n + 1
+  rule(string.format("lib-%03d-%s", n, c)) {
+    when = { message = re(pattern) }, category = c, priority = prio,
+  }
+end
+local function S(pattern, c) R(P_SPECIFIC, pattern, c) end
+
+---------------------------------------------------------------- archives and compression
+-- Input that is not in the format at all is an invalid argument; a stream of
+-- the right format that is truncated or fails its checksum is data loss
+-- (zlib: Z_DATA_ERROR "input data was corrupted").
+S([[(?i)incorrect header check]],                          "invalid_argument")   -- zlib Z_DATA_ERROR on the header
+S([[(?i)not in gzip format]],                              "invalid_argument")   -- gzip(1), Ruby, Java "Not in GZIP format"
+S([[Not a gzipped file]],                                  "invalid_argument")   -- Python gzip.BadGzipFile
+S([[gzip: invalid header]],                                "invalid_argument")   -- Go compress/gzip ErrHeader
+S([[(?i)zip: not a valid zip file]],                       "invalid_argument")   -- Go archive/zip
+S([[File is not a zip file]],                              "invalid_argument")   -- Python zipfile.BadZipFile
+S([[zip END header not found]],                            "invalid_argument")   -- java.util.zip.ZipException
+S([[End-of-central-directory signature not found]],        "invalid_argument")   -- unzip(1)
+S([[This does not look like a tar archive]],               "invalid_argument")   -- GNU tar
+S([[file could not be opened successfully]],               "invalid_argument")   -- Python tarfile.ReadError
+S([[bad magic number]],                                    "invalid_argument")   -- bzip2(1), openssl enc
+S([[File format not recognized]],                          "invalid_argument")   -- xz(1)
+S([[Input format not supported by decoder]],               "invalid_argument")   -- Python lzma
+S([[Invalid data stream]],                                 "invalid_argument")   -- Python bz2
+S([[unsupported format|unknown header]],                   "invalid_argument")   -- zstd(1)
+S([[(?:gzip|gunzip|zcat|xz|bzip2|zstd|tar|unzip)\b.{0,200}unexpected end of (?:file|input)]], "data_loss")
+S([[Unexpected end of (?:ZLIB )?input(?: stream)?]],       "data_loss")          -- Java, xz
+S([[Zlib::GzipFile::Error: unexpected end of file|unexpected end of file \(Zlib::GzipFile::Error\)]], "data_loss")
+S([[Compressed file ended before the end-of-stream marker]], "data_loss")        -- Python gzip/lzma
+S([[Error -5 while decompressing data: incomplete or truncated stream]], "data_loss") -- Python zlib
+S([[(?i)file ends unexpectedly|compressed file ends unexpectedly]], "data_loss")  -- bzip2
+S([[invalid compressed data--(?:crc error|length error|format violated)]], "data_loss") -- gzip
+S([[(?i)data integrity \(CRC\) error]],                    "data_loss")          -- bzip2
+S([[Compressed data is corrupt]],                          "data_loss")          -- xz
+S([[premature end|Restored data doesn't match checksum]],  "data_loss")          -- zstd
+S([[(?i)\bbad CRC\b|CRC (?:error|mismatch)|invalid checksum|checksum (?:error|failed|mismatch)]], "data_loss")
+S([[(?i)computed checksums? did NOT match]],               "data_loss")          -- sha256sum -c
+S([[(?i)\bgz(?:uncompress|inflate|decode)\(\): data error]], "data_loss")       -- PHP zlib
+S([[Unexpected end of ZLIB input stream|invalid (?:stored )?block (?:type|lengths)|invalid distance too far back]], "data_loss")
+S([[mismatching "local" filename|bad zipfile offset|invalid zip file with overlapped components]], "data_loss") -- unzip
+S([[Not found in archive|filename not matched:]],          "not_found")          -- tar, unzip
+S([[name not matched: ]],                                  "not_found")          -- zip
+S([[(?:zip|unzip):\s+cannot find or open]],                "not_found")
+
+---------------------------------------------------------------- parsers and encodings
+S([[error parsing regexp: ]],                              "invalid_argument")   -- Go regexp
+S([[\bre\.error\b|\bPatternSyntaxException\b|\bRegexpError\b]], "invalid_argument")
+S([[Invalid regular expression: ]],                        "invalid_argument")   -- JS
+S([[(?i)unmatched \( or \\\(|unmatched \[|Unmatched \( or]], "invalid_argument") -- grep
+S([[(?:missing|unbalanced|unterminated) (?:\)|parenthesis|subpattern)]], "invalid_argument")
+S([[preg_\w+\(\): Compilation failed]],                    "invalid_argument")   -- PHP PCRE
+S([[\bparse "[^"]*": ]],                                   "invalid_argument")   -- Go net/url
+S([[missing protocol scheme|first path segment in URL cannot contain colon|invalid URL escape]], "invalid_argument")
+S([[\bMalformedURLException\b|\bURISyntaxException\b|URI::InvalidURIError|\bURIError\b|bad URI\(is not URI\?\)]], "invalid_argument")
+S([[\bInvalidURL\b|\bMissingSchema\b|\bInvalidSchema\b|\bUnsupportedProtocol\b|Invalid URL]], "invalid_argument") -- requests, httpx
+S([[(?i)Invalid IPv6 URL|Port out of range 0-65535|Port could not be cast to integer]], "invalid_argument") -- urllib.parse
+S([[\bTOMLDecodeError\b|\btoml\.decoder\.TomlDecodeError\b]], "invalid_argument")
+S([[\byaml\.(?:scanner|parser|composer|constructor)\.\w+Error\b|\bPsych::SyntaxError\b]], "invalid_argument")
+S([[\bdecimal\.(?:InvalidOperation|ConversionSyntax)\b|\bInvalidOperation: \[<class 'decimal]], "invalid_argument")
+S([[\bstruct\.error\b|unpack requires a buffer of]],       "invalid_argument")
+S([[\bbinascii\.Error\b|Incorrect padding|Non-hexadecimal digit found]], "invalid_argument")
+S([[illegal base64 data at input byte|encoding/hex: invalid byte]], "invalid_argument") -- Go
+S([[(?i)\binvalid (?:base64|hex)\b|base64: invalid input]], "invalid_argument")
+S([[\bMalformedInputException\b|\bUnmappableCharacterException\b|\bCharacterCodingException\b]], "invalid_argument")
+S([[\b(?:UnsupportedCharsetException|IllegalCharsetNameException|UnsupportedEncodingException)\b]], "invalid_argument")
+S([[\bEncoding::(?:UndefinedConversionError|InvalidByteSequenceError|CompatibilityError|ConverterNotFoundError)\b]], "invalid_argument")
+S([[invalid byte sequence in|illegal input sequence at position|cannot convert$|incompatible character encodings]], "invalid_argument")
+R(P_FIRST, [[The encoded data was not valid for encoding]], "invalid_argument") -- WHATWG TextDecoder (a TypeError)
+S([[\bLookupError: unknown encoding\b]],                   "invalid_argument")
+S([[\bDateTimeParseException\b|\bDateTimeException: Invalid value\b|\bDate::Error\b]], "invalid_argument")
+S([[parsing time "[^"]*"|time: (?:invalid duration|unknown unit|missing unit)]], "invalid_argument") -- Go time
+S([[Failed to parse time string|DateMalformedStringException|Invalid time value]], "invalid_argument") -- PHP, JS
+S([[\bInputMismatchException\b|\bNegativeArraySizeException\b]], "invalid_argument")
+S([[\bconfigparser\.\w*Error\b|File contains no section headers]], "invalid_argument")
+S([[No closing quotation|No escaped character]],           "invalid_argument")   -- Python shlex
+S([[\b_csv\.Error\b|\bcsv\.Error\b|\bCSV::MalformedCSVError\b]], "invalid_argument")
+S([[\bxml\.etree\.ElementTree\.ParseError\b|\bSAXParseException\b|\bREXML::ParseException\b|mismatched tag: line]], "invalid_argument")
+S([[\b_pickle\.UnpicklingError\b|\bUnpicklingError\b|unserialize\(\): Error at offset]], "invalid_argument")
+S([[\bJsonException\b|\bJSON_ERROR_SYNTAX\b|json_decode\(\): Syntax error]], "invalid_argument")
+S([[\bFloatDomainError\b|\bInvalidToken\b|Fernet key must be]], "invalid_argument")
+S([[\bDataCloneError\b|could not be cloned]],              "invalid_argument")
+S([[digits argument must be between|toPrecision\(\) argument must be|Invalid array length|Invalid string length]], "invalid_argument")
+S([[Digest method not supported|Unknown (?:option or )?message digest|Invalid digest]], "invalid_argument")
+S([[\bcannot unpack non-iterable\b|\btoo many values to unpack\b]], "internal")
+S([[\bbad decrypt\b]],                                     "invalid_argument")   -- OpenSSL: wrong key / not ciphertext
+S([[Could not read (?:certificate|private key|public key|key) from|unable to load (?:certificate|key)]], "invalid_argument") -- openssl(1)
+S([[Could not open file or uri for loading]],              "not_found")          -- openssl(1)
+S([[Unknown option or|unknown option|unrecognized option|invalid option]], "invalid_argument")
+S([[Bad configuration option: ]],                          "invalid_argument")   -- ssh(1)
+S([[Can't open user config file .{0,200}No such file]],    "not_found")          -- ssh(1)
+
+---------------------------------------------------------------- Python standard library and popular libraries
+S([[\bqueue\.Full\b]],                                     "resource_exhausted")
+S([[\bqueue\.Empty\b]],                                    "deadline_exceeded")
+S([[\blocale\.Error: unsupported locale setting\b]],       "failed_precondition")
+S([[Exec format error]],                                   "failed_precondition") -- ENOEXEC
+S([[\bStopIteration\b|\bStopAsyncIteration\b|iteration reached an end]], "out_of_range")
+S([[\bconcurrent\.futures\._base\.TimeoutError\b|\bsubprocess\.TimeoutExpired\b|\basyncio\.exceptions\.TimeoutError\b]], "deadline_exceeded")
+S([[\bTooManyRedirects\b|Exceeded \d+ redirects|redirected more than]], "failed_precondition")
+S([[\brequests\.exceptions\.(?:ReadTimeout|ConnectTimeout|Timeout)\b|\bhttpx\.(?:Read|Connect|Write|Pool)?Timeout\b]], "deadline_exceeded")
+S([[\bhttpx\.ConnectError\b]],                              "unavailable")
+S([[\bRemoteProtocolError\b|Server disconnected without sending a response|ChunkedEncodingError|Connection broken: IncompleteRead]], "unavailable")
+S([[\bpsycopg2?\.errors\.(?:UndefinedTable|UndefinedColumn|UndefinedFunction|UndefinedObject|UndefinedParameter|InvalidSchemaName|InvalidCatalogName|NoDataFound|InvalidCursorName|UndefinedFile)\b]], "not_found")
+S([[\bpsycopg2?\.errors\.(?:DuplicateTable|DuplicateObject|DuplicateSchema|DuplicateDatabase|DuplicateColumn|DuplicateFunction|DuplicatePreparedStatement|DuplicateCursor|DuplicateAlias|UniqueViolation)\b]], "already_exists")
+S([[\bpsycopg2?\.errors\.(?:SyntaxError|InvalidTextRepresentation|InvalidDatetimeFormat|CardinalityViolation|AmbiguousColumn|AmbiguousFunction|GroupingError|DatatypeMismatch|CannotCoerce|InvalidRegularExpression|DivisionByZero|NotNullViolation|CheckViolation|InvalidParameterValue|SubstringError|NullValueNotAllowed|BadCopyFileFormat|SequenceGeneratorLimitExceeded|TooManyColumns|InvalidEscapeSequence|InvalidTableDefinition|InvalidColumnReference|ReservedName|GeneratedAlways|UntranslatableCharacter|CharacterNotInRepertoire|InvalidRowCountInLimitClause|InvalidArgumentForLogarithm|InvalidArgumentForWidthBucketFunction|WrongObjectType|InvalidFunctionDefinition|InvalidBinaryRepresentation|InvalidJsonText|InvalidXmlDocument)\b]], "invalid_argument")
+S([[\bpsycopg2?\.errors\.(?:NumericValueOutOfRange|DatetimeFieldOverflow|StringDataRightTruncation|ArraySubscriptError|IntervalFieldOverflow)\b]], "out_of_range")
+S([[\bpsycopg2?\.errors\.(?:InsufficientPrivilege)\b]],     "permission_denied")
+S([[\bpsycopg2?\.errors\.(?:ForeignKeyViolation|ExclusionViolation|ReadOnlySqlTransaction|InFailedSqlTransaction|ActiveSqlTransaction|ObjectInUse|DependentObjectsStillExist|TooManyRows|ObjectNotInPrerequisiteState)\b]], "failed_precondition")
+S([[\bpsycopg2?\.errors\.(?:FeatureNotSupported)\b]],      "unimplemented")
+S([[\bpsycopg2?\.errors\.(?:LockNotAvailable|DeadlockDetected|SerializationFailure|TransactionRollback)\b]], "aborted")
+S([[\bpsycopg2?\.errors\.(?:QueryCanceled)\b]],            "cancelled")
+S([[\bpsycopg2?\.errors\.(?:AdminShutdown|CrashShutdown|CannotConnectNow)\b]], "unavailable")
+S([[\bpsycopg2?\.errors\.(?:RaiseException)\b]],           "unknown")
+S([[\bpsycopg2?\.errors\.(?:AssertFailure|InternalError_)\b]], "internal")
+S([[\bpsycopg2?\.errors\.(?:TooManyConnections)\b]],       "resource_exhausted.connections")
+S([[\bpsycopg2?\.errors\.(?:DiskFull)\b]],                 "resource_exhausted.storage_full")
+S([[\bpsycopg2?\.errors\.(?:OutOfMemory)\b]],              "resource_exhausted.memory")
+S([[\bpsycopg2?\.errors\.(?:DataCorrupted|IndexCorrupted)\b]], "data_loss")
+
+---------------------------------------------------------------- Redis clients
+-- redis-py strips the RESP prefix ("READONLY", "LOADING", "NOPERM" ...) and
+-- raises its own classes; the texts stay.
+S([[\bReadOnlyError\b|You can't write against a read only replica]], "unavailable")
+S([[\bBusyLoadingError\b|Redis is loading the dataset in memory]], "unavailable")
+S([[\bNoPermissionError\b|has no permissions to (?:run|access)]], "permission_denied")
+S([[\bNoScriptError\b|No matching script\. Please use EVAL]], "not_found")
+S([[\bWatchError\b|Watched variable changed]],             "aborted")
+S([[\bExecAbortError\b|Transaction discarded because of previous errors]], "invalid_argument")
+S([[Cannot issue a WATCH after a MULTI|WATCH inside MULTI is not allowed]], "failed_precondition")
+S([[\b(?:EXEC|DISCARD) without MULTI\b|MULTI calls can not be nested]], "failed_precondition")
+S([[This instance has cluster support disabled]],          "failed_precondition")
+S([[Operation against a key holding the wrong kind of value]], "failed_precondition")
+S([[max number of clients reached]],                       "resource_exhausted.connections")
+S([[value is not a valid float|value is not an integer or out of range|bit offset is not an integer or out of range|is not an integer or out of range]], "invalid_argument")
+S([[increment or decrement would overflow]],               "out_of_range")
+S([[string exceeds maximum allowed size]],                 "out_of_range")
+S([[\bunknown subcommand\b|\bunknown command '[^']*', with args]], "unimplemented")
+S([[wrong number of arguments for '[^']*' command]],       "invalid_argument")
+S([[user_script:\d+:|Unknown Redis command called from script|Error (?:running|compiling) script]], "invalid_argument")
+S([[Busy(?:Error)?: Redis is busy running a script|BUSY Redis is busy]], "unavailable")
+S([[MASTERDOWN Link with MASTER is down]],                 "unavailable")
+S([[\bTRYAGAIN\b|\bCLUSTERDOWN\b]],                        "unavailable")
+S([[Authentication required\.|\bNOAUTH\b|\bWRONGPASS\b|invalid username-password pair]], "unauthenticated")
+S([[\bNOPROTO\b|unsupported protocol version]],            "unimplemented")
+S([[DB index is out of range|index out of range$|\bERR index out of range]], "out_of_range")
+S([[\bERR no such key\b|\bno such key$]],                  "not_found")
+
+---------------------------------------------------------------- Java
+S([[HTTP/1\.1 header parser received no bytes|\bEOFException: EOF reached while reading\b]], "unavailable")
+S([[java\.io\.EOFException$|java\.io\.EOFException\n]],    "out_of_range")
+-- java.io reports the errno text in parentheses after a FileNotFoundException:
+-- the errno names the cause, the class does not.
+R(P_FIRST, [[FileNotFoundException: .{0,300}\(Is a directory\)]], "failed_precondition")
+R(P_FIRST, [[FileNotFoundException: .{0,300}\(Not a directory\)]], "failed_precondition")
+R(P_FIRST, [[FileNotFoundException: .{0,300}\(Permission denied\)]], "permission_denied")
+S([[\bjava\.sql\.SQLTimeoutException\b]],                  "deadline_exceeded")
+S([[Cannot run program "[^"]*": error=2,]],                "not_found")
+S([[Cannot run program "[^"]*": error=13,]],               "permission_denied")
+
+---------------------------------------------------------------- Go
+S([[os: process already finished]],                        "not_found")
+S([[exec: "[^"]*": executable file not found in \$PATH]],   "not_found")
+S([[net/http: invalid method|net/http: invalid header]],   "invalid_argument")
+S([[Get "[^"]*": EOF$|: EOF$|^EOF$]],                     "unavailable")
+S([[^unexpected EOF$|: unexpected EOF$]],                  "unavailable")
+S([[net/http: (?:request canceled|timeout awaiting response headers|TLS handshake timeout)]], "deadline_exceeded")
+S([[http: server gave HTTP response to HTTPS client]],     "failed_precondition")
+S([[malformed HTTP (?:response|status code)]],             "unavailable")
+S([[bind: address already in use]],                        "failed_precondition")
+
+---------------------------------------------------------------- Node.js
+S([[ERR_INVALID_URL]],                                     "invalid_argument")
+S([[\bERR_OSSL_EVP_UNSUPPORTED\b|\bERR_CRYPTO_INVALID_DIGEST\b]], "invalid_argument")
+S([[\bZ_DATA_ERROR\b]],                                    "invalid_argument")
+S([[\bZ_BUF_ERROR\b]],                                     "data_loss")
+S([[(?m)^Error: unexpected end of file$]],                 "data_loss")          -- Node zlib on a truncated stream
+S([[Command failed: ]],                                    "unknown")
+S([[Do not know how to serialize a BigInt|Converting circular structure to JSON|Cannot convert a Symbol value|Assignment to constant variable|Cannot assign to read only property]], "internal")
+S([[Cannot mix BigInt and other types|Cannot convert \S+ to a BigInt]], "invalid_argument")
+
+---------------------------------------------------------------- Ruby
+S([[\bZlib::DataError\b]],                                 "invalid_argument")
+S([[\bZlib::BufError\b]],                                  "data_loss")
+S([[\bLoadError\b|cannot load such file]],                 "failed_precondition")
+S([[\bClosedQueueError\b|\bclosed stream \(IOError\)|IOError: closed stream]], "failed_precondition")
+S([[\bMath::DomainError\b|Numerical argument is out of domain]], "out_of_range")
+S([[\bEOFError: end of file reached|end of file reached \(EOFError\)]], "out_of_range")
+S([[Failed to open TCP connection to]],                    "unavailable")
+S([[\bOpenSSL::SSL::SSLError\b]],                          "unavailable.tls")
+
+---------------------------------------------------------------- PHP
+S([[\bDivisionByZeroError\b|Modulo by zero]],              "invalid_argument")
+S([[\bValueError: ]],                                      "invalid_argument")
+S([[\bArgumentCountError\b|\bUnhandledMatchError\b|Call to undefined (?:function|method)|Call to a member function \S+ on null|Class "[^"]*" not found|Undefined (?:variable|array key|property)|Cannot modify readonly property]], "internal")
+S([[\bArithmeticError\b|Division of PHP_INT_MIN by -1]],  "out_of_range")
+S([[Allowed memory size of \d+ bytes exhausted]],          "resource_exhausted.memory")
+S([[Maximum execution time of \d+ seconds? exceeded]],     "deadline_exceeded")
+S([[Failed to open stream: HTTP request failed!]],         "deadline_exceeded")  -- no status line: the stream timed out
+S([[Failed to open stream: operation failed]],             "unavailable.tls")    -- PHP's text when the TLS handshake fails
+S([[\bOutOfBoundsException\b|\bOutOfRangeException\b|Index invalid or out of range|Can't pop from an empty]], "out_of_range")
+S([[SQLSTATE\[08006\] \[7\] .{0,200}fe_sendauth: no password supplied]], "unauthenticated")
+
+---------------------------------------------------------------- git
+S([[not a git repository]],                                "failed_precondition")
+S([[unknown revision or path not in the working tree|Needed a single revision|bad revision ']], "not_found")
+S([[did not match any file\(s\) known to git|not something we can merge|invalid reference: ]], "not_found")
+S([[No stash entries found]],                              "not_found")
+S([[(?:fatal: )?repository '[^']*' (?:does not exist|not found)]], "not_found")
+S([[\[rejected\].*\((?:fetch first|non-fast-forward)\)|Updates were rejected because]], "failed_precondition")
+S([[CONFLICT \(\w+\): Merge conflict in|Automatic merge failed; fix conflicts|you have unmerged files|Merging is not possible]], "failed_precondition")
+S([[Your local changes to the following files would be overwritten]], "failed_precondition")
+S([[cannot (?:rebase|pull with rebase): You have unstaged changes]], "failed_precondition")
+S([[patch does not apply|patch failed: ]],                 "failed_precondition")
+S([[No valid patches in input|Patch format detection failed]], "invalid_argument")
+S([[key does not contain a section|invalid key: ]],        "invalid_argument")
+S([[is not a git command]],                                "invalid_argument")
+S([[\.lock': File exists\.|Another git process seems to be running]], "aborted.locked")
+S([[a branch named '[^']*' already exists|tag '[^']*' already exists|remote \S+ already exists]], "already_exists")
+S([[destination path '[^']*' already exists and is not an empty directory]], "already_exists")
+
+---------------------------------------------------------------- coreutils and shells
+S([[-r not specified; omitting directory]],                "invalid_argument")   -- cp
+S([[cannot move '[^']*' to a subdirectory of itself]],     "invalid_argument")   -- mv
+S([[are the same file]],                                   "invalid_argument")
+S([[Too many levels of symbolic links]],                   "failed_precondition")-- ELOOP
+S([[(?i)target is busy|device or resource busy]],          "failed_precondition")-- EBUSY (umount, rm)
+S([[Directory not empty]],                                 "failed_precondition")
+S([[can't cd to |cd: .{0,200}: No such file or directory]], "not_found")
+S([[: not found$|: command not found$]],                   "not_found")
+S("invalid (?:number|time interval|date|floating point argument|number of lines|number of bytes)[: ]", "invalid_argument")
+S([[(?i)Try '\S+ --help' for more information]],           "invalid_argument")
+S([[unterminated `s' command|unknown command: `|sed: -e expression #\d+]], "invalid_argument")
+S([[awk: (?:cmd\. line|line \d+):.{0,200}(?:syntax error|unexpected)]], "invalid_argument")
+S([[su: Authentication failure|sudo: \d+ incorrect password]], "unauthenticated")
+
+---------------------------------------------------------------- OpenSSL, ssh, wget, AWS CLI
+S([[verify error:num=\d+:|error \d+ at \d+ depth lookup:]], "unavailable.tls")
+S([[SSL routines|ssl3_get_record|tlsv1 alert|sslv3 alert]], "unavailable.tls")
+S([[BIO_connect:Connection refused|connect:errno=111]],    "unavailable")
+S([[kex_exchange_identification: ]],                      "unavailable")
+S([[Connection timed out during banner exchange]],         "deadline_exceeded")
+S([[Host key verification failed]],                        "unavailable.tls")
+S([[Permission denied \((?:publickey|password|keyboard-interactive)]], "unauthenticated")
+S([[ERROR: cannot verify \S+'s certificate|The certificate of '[^']*' is not trusted]], "unavailable.tls") -- wget
+S([[No data received\.|Read error \(Connection reset by peer\)]], "unavailable") -- wget
+S([[Username/Password Authentication Failed]],             "unauthenticated")    -- wget 401
+S([[Unable to locate credentials|NoCredentialsError|Partial credentials found]], "unauthenticated") -- AWS CLI / botocore
+S([[Could not connect to the endpoint URL]],               "unavailable")        -- botocore EndpointConnectionError
+S([[\((?:BucketAlreadyExists|BucketAlreadyOwnedByYou|EntityAlreadyExists)\)]], "already_exists")
+-- ResourceInUseException covers "already exists" and "in use by another
+-- operation"; the text tells which.
+R(170, [[\(ResourceInUseException\).{0,300}already exists]], "already_exists")
+rule("lib-aws-resource-in-use-exists") {
+  when = { code = "ResourceInUseException", message = re[[already exists]] }, category = "already_exists", priority = 300,
+}
+S([[\((?:SignatureDoesNotMatch|InvalidAccessKeyId|UnrecognizedClientException|InvalidClientTokenId|ExpiredToken)\)]], "unauthenticated")
+S([[\((?:LimitExceededException|ServiceQuotaExceededException)\)]], "resource_exhausted")
+S([[\((?:PreconditionFailed|ConditionalCheckFailedException)\)]], "failed_precondition")
+S([[\((?:ServiceUnavailable|ServiceUnavailableException)\)]], "unavailable")
+S([[the following arguments are required: |aws: error: argument]], "invalid_argument")

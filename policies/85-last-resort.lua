@@ -1,0 +1,41 @@
+-- The last-resort layer: generic signals, tried only when no specific rule
+-- matched (priority 10, below every domain, code, text and weak-word rule;
+-- the loader orders rules by priority, so this file's position does not
+-- matter).  They make fewer events end `unknown` and keep retryability right
+-- for the rest: a timeout is retried, a corrupt file is not.  Rule names start
+-- with "last-resort-": `faultline triage` treats a decision by one of them as
+-- low-confidence and suggests its category for a new specific rule.
+
+local P_LAST = 10
+local n = 0
+local function L(pattern, c)
+  n = n + 1
+  rule(string.format("last-resort-%02d-%s", n, c)) {
+    when = { message = re(pattern) }, category = c, priority = P_LAST,
+  }
+end
+
+L([[(?i)\btim(?:ed|ing) ?out\b|\btimeout\b]],              "deadline_exceeded")
+L([[(?i)\brefused\b]],                                     "unavailable")
+L([[(?i)\breset by\b|\bconnection reset\b|\breset\b.{0,20}\bconnection]], "unavailable")
+L([[(?i)\b(?:disconnected|hang ?up|hung up|closed the connection|connection closed)\b]], "unavailable")
+L([[(?i)\b(?:unreachable|unavailable|no route to host|not reachable)\b]], "unavailable")
+L([[(?i)\bEOF\b|\bend of (?:file|stream)\b|\bpremature(?:ly)? end\b]], "unavailable")
+L([[(?i)\btry again\b|\bretry later\b|\btemporar(?:y|ily)\b|\btransient\b]], "unavailable")
+L([[(?i)\b(?:corrupt(?:ed|ion)?|damaged|checksum|crc)\b]], "data_loss")
+L([[(?i)\btruncated\b]],                                   "data_loss")
+L([[(?i)\bquota\b]],                                       "resource_exhausted.quota")
+L([[(?i)\b(?:exhausted|too many|overloaded|at capacity|limit (?:exceeded|reached)|exceeds? (?:the )?(?:maximum|limit))\b]], "resource_exhausted")
+L([[(?i)\bout of (?:memory|space)\b]],                     "resource_exhausted.memory")
+L([[(?i)\bdenied\b|\bforbidden\b|\bnot allowed\b|\bpermission\b|\bprivilege]], "permission_denied")
+L([[(?i)\bunauthori[sz]ed\b|\bauthenticat|\bcredential|\bpassword\b|\blogin failed\b]], "unauthenticated")
+L([[(?i)\bmalformed\b|\binvalid\b|\bbad (?:request|input|format|value|argument)\b|\bunexpected\b|\bexpected\b|\bmissing\b|\bsyntax\b|\bparse\b|\bparsing\b|\billegal\b|\bunrecognized\b|\bunknown (?:option|argument|flag|parameter|type|format)\b|\busage:]], "invalid_argument")
+L([[(?i)\bnot (?:a|an) (?:valid )?\w+ (?:file|archive|directory|document|repository)\b]], "invalid_argument")
+L([[(?i)\bnot found\b|\bno such\b|\bdoes(?: not|n't) exist\b|\bmissing\b|\bunknown\b|\bundefined\b|\bcannot find\b|\bcould not find\b]], "not_found")
+L([[(?i)\balready (?:exists|in use|defined|registered|running)\b|\bduplicate\b]], "already_exists")
+L([[(?i)\bconflict\b|\blocked\b|\block\b]],                "aborted")
+L([[(?i)\bcancell?ed\b|\binterrupt(?:ed)?\b|\baborted\b]],  "cancelled")
+L([[(?i)\bunsupported\b|\bnot supported\b|\bnot implemented\b]], "unimplemented")
+L([[(?i)\bout of (?:range|bounds)\b|\boverflow\b|\btoo (?:large|big|long)\b]], "out_of_range")
+L([[(?i)\bbusy\b|\bnot ready\b|\bnot running\b|\bnot (?:yet )?(?:initiali[sz]ed|started|connected)\b|\bstale\b|\bdirty\b]], "failed_precondition")
+L([[(?i)\bpanic\b|\bassert(?:ion)?\b|\bnull pointer\b|\bsegfault\b|\bbug\b|\binvariant\b|\bnil\b|\bnull\b|\bundefined\b]], "internal")

@@ -1,0 +1,1840 @@
+#!/usr/bin/python3
+"""Capture a live error corpus: real programs and libraries failing for real.
+
+Usage: /usr/bin/python3 capture.py OUTDIR
+
+Starts its own PostgreSQL, MariaDB and Redis servers (Debian packages) on
+private ports under a temporary directory, a local HTTP(S) server, and makes
+~25 programs and libraries fail against them: psql, psycopg2, PHP PDO and
+JDBC (PostgreSQL); the mariadb client, PyMySQL, PHP PDO and MariaDB
+Connector/J; redis-cli and redis-py (a primary, a replica whose primary is
+down, a cluster node with no slots); the Python, Go, Java, Node.js, Ruby and
+PHP runtimes; coreutils, tar, gzip/bzip2/xz/zstd, zip/unzip, openssl, ssh,
+git, wget, curl, sqlite3 and the AWS CLI.
+
+Each failure is labelled from the authority for what the program reported
+(labels.py: SQLSTATE classes, MySQL error numbers, errno via
+absl::ErrnoToStatusCode, HTTP via gRPC's mapping, RESP prefixes, each
+runtime's exception semantics) and records the source of its label.  Every
+event is written message-only (the common case: a log line); failures that
+came with a code are written a second time with domain and code.
+
+Each event is put in `tune` or `heldout` by a hash of its scenario key (the
+same failure seen through several clients, or as a one-line message and a
+multi-line trace, lands on one side), so rules written against `tune` are
+measured on failures they were never written for.
+
+Writes OUTDIR/<source>.jsonl.  Nothing leaves 127.0.0.1 (DNS failures use
+the reserved .invalid TLD).
+"""
+import hashlib
+import http.server
+import json
+import os
+import re
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import labels as L  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUTDIR = sys.argv[1] if len(sys.argv) > 1 else "captured"
+TMP = tempfile.mkdtemp(prefix="fl-capture-")
+os.chmod(TMP, 0o755)
+ROOT = os.geteuid() == 0
+HELDOUT_SHARE = 40  # percent of scenario keys held out
+events = {}
+seen = set()
+
+
+def split_of(key):
+    h = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16)
+    return "heldout" if h % 100 < HELDOUT_SHARE else "tune"
+
+
+def add(source, key, message, cat, authority, domain=None, code=None, only_code=False):
+    """Record a failure: message-only, and with domain/code when given."""
+    if message is None:
+        return
+    message = message.strip("\n")
+    if not message.strip() or cat is None:
+        print(f"capture: {source} {key}: nothing captured / no label, skipped", file=sys.stderr)
+        return
+    cat = L.norm(cat)
+    rec = {"expect": {"category": cat, "retryable": L.retryable(cat)}, "authority": authority,
+           "source": source, "key": key, "split": split_of(key)}
+    variants = []
+    if not only_code:
+        variants.append({"message": message})
+    if domain is not None or code is not None:
+        ev = {"message": message}
+        if domain is not None:
+            ev["domain"] = domain
+        if code is not None:
+            ev["code"] = code
+        variants.append(ev)
+    for ev in variants:
+        sig = json.dumps([source, ev], sort_keys=True)
+        if sig in seen:
+            continue
+        seen.add(sig)
+        events.setdefault(source, []).append(dict(rec, event=ev))
+
+
+SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def run(cmd, timeout=20, user=None, **kw):
+    if user and ROOT:
+        cmd = ["runuser", "-u", user, "--", "env", "PATH=" + SAFE_PATH, "HOME=" + TMP] + cmd
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, errors="replace", **kw)
+        return p.returncode, p.stderr.strip("\n"), p.stdout.strip("\n")
+    except subprocess.TimeoutExpired as e:
+        return None, (e.stderr or b"").decode(errors="replace") if isinstance(e.stderr, bytes) else (e.stderr or ""), ""
+    except OSError as e:
+        return None, str(e), ""
+
+
+def have(prog):
+    return shutil.which(prog) is not None
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def wait_port(port, timeout=30):
+    t = time.time() + timeout
+    while time.time() < t:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def jsonl_client(cmd, timeout=300, **kw):
+    """Run a client that prints one JSON object per failure."""
+    rc, err, out = run(cmd, timeout=timeout, **kw)
+    res = []
+    for line in out.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                res.append(json.loads(line))
+            except ValueError:
+                pass
+    if not res:
+        print(f"capture: {cmd[:3]} produced nothing: {err[-400:]}", file=sys.stderr)
+    return res
+
+
+CLOSED = free_port()
+
+# ------------------------------------------------------------------ local HTTP(S)
+AWS_NEXT = {"status": 500, "body": b"", "ctype": "application/xml"}
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.0"
+
+    def log_message(self, *a):
+        pass
+
+    def reply(self, st, body=b"failing on purpose\n", ctype="text/plain", extra=()):
+        self.send_response(st)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in extra:
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def do_GET(self):
+        parts = self.path.split("?")[0].strip("/").split("/")
+        if parts[0] == "status":
+            st = int(parts[1])
+            extra = [("Retry-After", "1")] if st in (429, 503) else []
+            if st == 401:
+                extra.append(("WWW-Authenticate", 'Basic realm="fl"'))
+            self.reply(st, extra=extra)
+        elif parts[0] == "sleep":
+            time.sleep(3)
+            self.reply(200, b"late\n")
+        elif parts[0] == "empty":
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+        elif parts[0] == "reset":
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            self.close_connection = True
+            self.connection.close()
+        elif parts[0] == "loop":
+            self.reply(302, extra=[("Location", "/loop")])
+        elif parts[0] == "truncated":
+            self.send_response(200)
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            self.wfile.write(b"x" * 100)
+            self.close_connection = True
+        elif parts[0] == "json":
+            self.reply(200, b'{"a": [1, 2', "application/json")
+        else:
+            self.aws()
+
+    def aws(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        if n:
+            self.rfile.read(n)
+        self.reply(AWS_NEXT["status"], AWS_NEXT["body"], AWS_NEXT["ctype"],
+                   extra=[("x-amzn-RequestId", "fl-capture"), ("x-amz-request-id", "fl-capture")])
+
+    do_POST = do_PUT = do_DELETE = do_HEAD = do_GET
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass
+
+
+srv = Server(("127.0.0.1", 0), Handler)
+threading.Thread(target=srv.serve_forever, daemon=True).start()
+HPORT = srv.server_address[1]
+BASE = f"http://127.0.0.1:{HPORT}"
+
+KEY, CRT = os.path.join(TMP, "k.pem"), os.path.join(TMP, "c.pem")
+run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", KEY, "-out", CRT,
+     "-days", "1", "-subj", "/CN=fl-capture.test"])
+os.chmod(KEY, 0o644)
+TLSPORT = None
+if os.path.exists(CRT):
+    _ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    _ctx.load_cert_chain(CRT, KEY)
+    tsrv = Server(("127.0.0.1", 0), Handler)
+    tsrv.socket = _ctx.wrap_socket(tsrv.socket, server_side=True, do_handshake_on_connect=False)
+    threading.Thread(target=tsrv.serve_forever, daemon=True).start()
+    TLSPORT = tsrv.server_address[1]
+TLSURL = f"https://127.0.0.1:{TLSPORT}/"
+
+# a port that accepts and never answers (timeouts)
+_silent = socket.socket()
+_silent.bind(("127.0.0.1", 0))
+_silent.listen(64)
+SILENT = _silent.getsockname()[1]
+
+HTTP_STATUSES = [400, 401, 403, 404, 405, 408, 409, 410, 412, 413, 415, 416, 422, 429, 500,
+                 501, 502, 503, 504, 507]
+A_TLS = "certificate verification failure (gRPC surfaces handshake failures as UNAVAILABLE; docs/taxonomy.md: unavailable.tls, not transient)"
+A_REFUSED = "absl::ErrnoToStatusCode: ECONNREFUSED -> UNAVAILABLE"
+A_DNS = "name resolution failure: gRPC reports it as UNAVAILABLE"
+A_TIMEOUT = "a deadline passed (gRPC DEADLINE_EXCEEDED)"
+A_RESET = "absl::ErrnoToStatusCode: ECONNRESET -> UNAVAILABLE (peer dropped the connection)"
+
+# ------------------------------------------------------------------ PostgreSQL
+PG_FIXTURE = """
+CREATE TABLE acct (id int PRIMARY KEY, name varchar(5) NOT NULL, bal int CHECK (bal >= 0), born date);
+CREATE TABLE child (id int PRIMARY KEY, acct_id int REFERENCES acct(id));
+INSERT INTO acct VALUES (1, 'a', 10, '2000-01-01'), (2, 'b', 20, NULL);
+INSERT INTO child VALUES (1, 1);
+CREATE TABLE held (id int PRIMARY KEY, v int); INSERT INTO held VALUES (1, 0);
+CREATE VIEW v_acct AS SELECT * FROM acct;
+CREATE ROLE reader LOGIN;
+CREATE ROLE alice LOGIN PASSWORD 'secret';
+CREATE ROLE limited LOGIN CONNECTION LIMIT 0;
+CREATE SEQUENCE seq1 MINVALUE 0 MAXVALUE 1 START 1; SELECT nextval('seq1');
+CREATE TABLE ro_target (id int);
+CREATE SCHEMA app;
+CREATE TABLE parts (id int) PARTITION BY RANGE (id);
+CREATE TABLE parts_1 PARTITION OF parts FOR VALUES FROM (0) TO (10);
+CREATE EXTENSION IF NOT EXISTS btree_gist;
+CREATE TABLE booking (room int, during tstzrange, EXCLUDE USING gist (room WITH =, during WITH &&));
+INSERT INTO booking VALUES (1, '[2020-01-01,2020-01-02)');
+CREATE DATABASE busydb;
+"""
+PG_CASES = [
+    ("div-zero", "SELECT 1/0"),
+    ("int-syntax", "SELECT 'abc'::int"),
+    ("int-range", "SELECT 2147483647::int + 1"),
+    ("bigint-range", "SELECT 9223372036854775807::bigint * 2"),
+    ("numeric-range", "SELECT 10::numeric(2,0) * 100::numeric(3,0)::numeric(2,0)"),
+    ("varchar-long", "INSERT INTO acct VALUES (9, 'toolongname', 1)"),
+    ("unique", "INSERT INTO acct VALUES (1, 'x', 1)"),
+    ("not-null", "INSERT INTO acct VALUES (3, NULL, 1)"),
+    ("check", "INSERT INTO acct VALUES (4, 'c', -5)"),
+    ("fk-insert", "INSERT INTO child VALUES (2, 99)"),
+    ("fk-delete", "DELETE FROM acct WHERE id = 1"),
+    ("exclusion", "INSERT INTO booking VALUES (1, '[2020-01-01 12:00,2020-01-03)')"),
+    ("undefined-table", "SELECT * FROM no_such_table"),
+    ("undefined-column", "SELECT no_such_col FROM acct"),
+    ("undefined-function", "SELECT no_such_fn(1)"),
+    ("syntax", "SELEC 1"),
+    ("syntax-near", "SELECT * FROM acct WHERE"),
+    ("duplicate-table", "CREATE TABLE acct (id int)"),
+    ("duplicate-schema", "CREATE SCHEMA app"),
+    ("duplicate-role", "CREATE ROLE alice"),
+    ("duplicate-database", "CREATE DATABASE busydb"),
+    ("duplicate-column", "ALTER TABLE acct ADD COLUMN name text"),
+    ("duplicate-prepared", "PREPARE p AS SELECT 1; PREPARE p AS SELECT 2"),
+    ("duplicate-cursor", "BEGIN; DECLARE c CURSOR FOR SELECT 1; DECLARE c CURSOR FOR SELECT 2"),
+    ("undefined-prepared", "EXECUTE nope"),
+    ("undefined-cursor", "FETCH 1 FROM nocursor"),
+    ("undefined-schema", "CREATE TABLE nosuchschema.t (id int)"),
+    ("undefined-object", "DROP TYPE no_such_type"),
+    ("undefined-parameter", "SET no_such_param = 1"),
+    ("invalid-parameter-value", "SET work_mem = 'lots'"),
+    ("permission-table", "SET ROLE reader; SELECT * FROM acct"),
+    ("permission-schema", "SET ROLE reader; CREATE TABLE app.t (id int)"),
+    ("permission-function", "SET ROLE reader; SELECT pg_read_file('/etc/hostname')"),
+    ("must-be-owner", "SET ROLE reader; DROP TABLE acct"),
+    ("datetime-range", "SELECT '2020-13-45'::date"),
+    ("datetime-format", "SELECT 'yesterday-ish'::timestamp"),
+    ("uuid-syntax", "SELECT 'not-a-uuid'::uuid"),
+    ("json-syntax", "SELECT '{bad json'::json"),
+    ("regex", "SELECT 'a' ~ '('"),
+    ("cardinality", "SELECT (SELECT id FROM acct)"),
+    ("datatype-mismatch", "SELECT * FROM acct WHERE id = 'a'::text"),
+    ("ambiguous-column", "SELECT id FROM acct, child"),
+    ("grouping", "SELECT id, count(*) FROM acct"),
+    ("cannot-coerce", "SELECT '1'::text::point"),
+    ("read-only-tx", "BEGIN READ ONLY; INSERT INTO ro_target VALUES (1)"),
+    ("in-failed-tx", "BEGIN; SELECT 1/0; SELECT 1"),
+    ("active-tx", "BEGIN; CREATE DATABASE otherdb"),
+    ("object-in-use", "DROP DATABASE fl"),
+    ("dependent-objects", "DROP TABLE acct"),
+    ("raise-exception", "DO $$ BEGIN RAISE EXCEPTION 'custom failure in batch job'; END $$"),
+    ("assert", "DO $$ BEGIN ASSERT 1 = 2, 'invariant broken'; END $$"),
+    ("no-data-found", "DO $$ DECLARE r int; BEGIN SELECT id INTO STRICT r FROM acct WHERE id = 99; END $$"),
+    ("too-many-rows", "DO $$ DECLARE r int; BEGIN SELECT id INTO STRICT r FROM acct; END $$"),
+    ("feature-not-supported", "SELECT count(*) FROM acct FOR UPDATE"),
+    ("statement-timeout", "SET statement_timeout = '100ms'; SELECT pg_sleep(2)"),
+    ("lock-nowait", "SELECT * FROM held WHERE id = 1 FOR UPDATE NOWAIT"),
+    ("lock-timeout", "SET lock_timeout = '100ms'; UPDATE held SET v = v + 1 WHERE id = 1"),
+    ("sequence-limit", "SELECT nextval('seq1')"),
+    ("array-subscript", "UPDATE acct SET name = name WHERE id = (ARRAY[1,2])[1:2][5]"),
+    ("negative-limit", "SELECT * FROM acct LIMIT -1"),
+    ("log-zero", "SELECT ln(0)"),
+    ("substring", "SELECT substring('abc', 1, -1)"),
+    ("untranslatable", "SELECT convert_from('\\xff'::bytea, 'UTF8')"),
+    ("null-array-element", "SELECT array_fill(1, ARRAY[NULL]::int[])"),
+    ("undefined-file", "COPY acct FROM '/nonexistent/fl-capture.csv'"),
+    ("copy-format", "COPY acct FROM PROGRAM 'echo 1,2,3,4,5,6'  WITH (FORMAT csv)"),
+    ("partition-none", "INSERT INTO parts VALUES (50)"),
+    ("invalid-table-def", "CREATE TABLE bad (id int PRIMARY KEY, id2 int PRIMARY KEY)"),
+    ("reserved-name", "CREATE TABLE pg_bad (id int); CREATE SCHEMA pg_nope"),
+    ("generated-always", "CREATE TABLE g (a int, b int GENERATED ALWAYS AS (a * 2) STORED); INSERT INTO g VALUES (1, 2)"),
+    ("invalid-escape", "SELECT 'a' LIKE 'a' ESCAPE 'xx'"),
+    ("width-bucket", "SELECT width_bucket(1, 0, 10, 0)"),
+    ("invalid-regex-flags", "SELECT regexp_replace('a', 'a', 'b', 'z')"),
+    ("terminated", "SELECT pg_terminate_backend(pg_backend_pid())"),
+    ("cancel-self", "SELECT pg_cancel_backend(pg_backend_pid()), pg_sleep(1)"),
+    ("invalid-tablespace", "CREATE TABLE t_ts (id int) TABLESPACE nope"),
+    ("too-many-columns", "SELECT " + ", ".join(str(i) for i in range(1700)) + " INTO TEMP wide"),
+    ("index-on-missing", "CREATE INDEX ON acct (nope)"),
+    ("xml-off", "SELECT xmlparse(document '<a>')"),
+    ("bad-interval", "SELECT interval '1 fortnight'"),
+    ("bad-bool", "SELECT 'maybe'::boolean"),
+    ("bad-inet", "SELECT '300.1.1.1'::inet"),
+    ("string-to-bytea", "SELECT decode('zz', 'hex')"),
+]
+# connection-level failures: (key, user, password, db, host-kind)
+PG_CONN = [
+    ("no-database", "postgres", None, "nodb", "unix"),
+    ("no-role", "nobodyhere", None, "fl", "unix"),
+    ("bad-password", "alice", "wrong", "fl", "tcp"),
+    ("no-password", "alice", None, "fl", "tcp-nopw"),
+    ("connection-limit", "limited", None, "fl", "unix"),
+    ("refused", "postgres", None, "fl", "closed"),
+    ("dns", "postgres", None, "fl", "dns"),
+    ("timeout", "postgres", None, "fl", "silent"),
+]
+PG = {}
+
+
+def pg_start():
+    pgbin = None
+    for v in ("17", "16", "15", "14", "13"):
+        if os.path.exists(f"/usr/lib/postgresql/{v}/bin/initdb"):
+            pgbin = f"/usr/lib/postgresql/{v}/bin"
+            break
+    if not pgbin:
+        print("capture: no PostgreSQL server, skipped", file=sys.stderr)
+        return False
+    d = os.path.join(TMP, "pg")
+    os.makedirs(d)
+    user = None
+    if ROOT:
+        shutil.chown(d, "postgres")
+        user = "postgres"
+    port = free_port()
+    rc, err, _ = run([pgbin + "/initdb", "-D", d + "/data", "-A", "trust", "-U", "postgres"], user=user, timeout=120)
+    if rc != 0:
+        print("capture: initdb failed: " + err[-300:], file=sys.stderr)
+        return False
+    with open(d + "/data/pg_hba.conf", "w") as f:
+        f.write("local all all trust\nhost all postgres 127.0.0.1/32 trust\n"
+                "host all all 127.0.0.1/32 scram-sha-256\n")
+    rc, err, _ = run([pgbin + "/pg_ctl", "-D", d + "/data", "-w", "-l", d + "/log", "-o",
+                      f"-p {port} -k {d} -c listen_addresses=127.0.0.1 -c max_connections=20"
+                      " -c shared_buffers=16MB", "start"], user=user, timeout=60)
+    if rc != 0:
+        print("capture: pg_ctl start failed: " + err[-300:], file=sys.stderr)
+        return False
+    PG.update(bin=pgbin, dir=d, port=port, user=user)
+    run(["psql", "-h", d, "-p", str(port), "-U", "postgres", "-X", "-q", "-c", "CREATE DATABASE fl"])
+    rc, err, _ = run(["psql", "-h", d, "-p", str(port), "-U", "postgres", "-d", "fl", "-X", "-q",
+                      "-v", "ON_ERROR_STOP=1", "-f", "-"], input=PG_FIXTURE)
+    if rc != 0:
+        print("capture: fixture: " + err, file=sys.stderr)
+    return True
+
+
+def pg_stop():
+    if PG:
+        run([PG["bin"] + "/pg_ctl", "-D", PG["dir"] + "/data", "-m", "immediate", "stop"], user=PG["user"])
+
+
+def pg_cases_file():
+    cases = [{"key": k, "sql": s} for k, s in PG_CASES]
+    for k, u, pw, db, kind in PG_CONN:
+        host, port = PG["dir"], PG["port"]
+        if kind.startswith("tcp"):
+            host = "127.0.0.1"
+        elif kind == "closed":
+            host, port = "127.0.0.1", CLOSED
+        elif kind == "dns":
+            host = "db.fl-capture.invalid"
+        elif kind == "silent":
+            host, port = "127.0.0.1", SILENT
+        cases.append({"key": k, "user": u, "password": pw, "db": db, "host": host, "port": port,
+                      "sql": "SELECT 1"})
+    path = os.path.join(TMP, "pg_cases.json")
+    with open(path, "w") as f:
+        json.dump({"host": PG["dir"], "port": PG["port"], "db": "fl", "user": "postgres",
+                   "cases": cases}, f)
+    os.chmod(path, 0o644)
+    return path
+
+
+def pg_label_msg(state, msg):
+    return L.pg_label(state, msg)
+
+
+CONN_LABEL = {
+    "refused": ("unavailable", A_REFUSED), "dns": ("unavailable", A_DNS),
+    "timeout": ("deadline_exceeded", A_TIMEOUT),
+}
+
+
+# The server's condition for failures that libpq reports before a session
+# exists (the client sees no SQLSTATE, or only 08006).
+PG_CONN_STATE = {"no-database": "3D000", "no-role": "28000", "bad-password": "28P01",
+                 "no-password": "28P01", "connection-limit": "53300", "terminated": "57P01"}
+
+
+def pg_record(source, r):
+    key, msg, code = r.get("key"), r.get("message"), r.get("code")
+    if key in CONN_LABEL:
+        cat, auth = CONN_LABEL[key]
+        add(source, "pg:" + key, msg, cat, auth)
+        if r.get("trace"):
+            add(source, "pg:" + key, r["trace"], cat, auth)
+        return
+    if key in PG_CONN_STATE and code != PG_CONN_STATE[key]:
+        cat, auth = L.pg_label(PG_CONN_STATE[key])
+        auth += " (the server's condition; the client reported " + repr(code) + ")"
+        add(source, "pg:" + key, msg, cat, auth)
+        if r.get("trace"):
+            add(source, "pg:" + key, r["trace"], cat, auth)
+        return
+    cat, auth = L.pg_label(code, msg or "")
+    if not cat:
+        print(f"capture: {source} pg:{key}: no label for SQLSTATE {code!r}: {msg!r:.120}", file=sys.stderr)
+        return
+    add(source, "pg:" + key, msg, cat, auth, domain="postgres", code=code)
+    if r.get("trace"):
+        add(source, "pg:" + key, r["trace"], cat, auth)
+
+
+def java_cp(jar_glob):
+    import glob
+    jars = sorted(glob.glob(jar_glob))
+    return jars[0] if jars else None
+
+
+def pg_capture():
+    if not pg_start():
+        return
+    import psycopg2
+    holder = psycopg2.connect(host=PG["dir"], port=PG["port"], user="postgres", dbname="fl")
+    hc = holder.cursor()
+    hc.execute("SELECT * FROM held WHERE id = 1 FOR UPDATE")  # held for the whole run
+    busy = psycopg2.connect(host=PG["dir"], port=PG["port"], user="postgres", dbname="busydb")
+    cases = pg_cases_file()
+    # psql: default and verbose error verbosity
+    for k, s in PG_CASES:
+        base = ["psql", "-h", PG["dir"], "-p", str(PG["port"]), "-U", "postgres", "-d", "fl", "-X", "-q"]
+        rc, err, _ = run(base + ["-c", s])
+        rc2, err2, _ = run(base + ["-v", "VERBOSITY=verbose", "-c", s])
+        m = re.search(r"(?:ERROR|FATAL):  ([0-9A-Z]{5}):", err2)
+        code = m.group(1) if m else None
+        cat, auth = L.pg_label(code, err2)
+        if not cat:
+            print(f"capture: psql {k}: no SQLSTATE: {err2[:200]!r}", file=sys.stderr)
+            continue
+        add("psql", "pg:" + k, err, cat, auth, domain="postgres", code=code)
+        add("psql", "pg:" + k, err2, cat, auth)
+        rc3, err3, _ = run(base + ["-f", "-"], input=s + ";\n")
+        add("psql", "pg:" + k, err3, cat, auth)
+    for k, u, pw, db, kind in PG_CONN:
+        host, port = PG["dir"], PG["port"]
+        if kind.startswith("tcp"):
+            host = "127.0.0.1"
+        elif kind == "closed":
+            host, port = "127.0.0.1", CLOSED
+        elif kind == "dns":
+            host = "db.fl-capture.invalid"
+        elif kind == "silent":
+            host, port = "127.0.0.1", SILENT
+        env = dict(os.environ, PGCONNECT_TIMEOUT="2")
+        if pw:
+            env["PGPASSWORD"] = pw
+        rc, err, _ = run(["psql", "-w", "-h", host, "-p", str(port), "-U", u, "-d", db, "-X", "-c", "SELECT 1"], env=env)
+        if k in CONN_LABEL:
+            cat, auth = CONN_LABEL[k]
+            add("psql", "pg:" + k, err, cat, auth)
+        else:
+            code = {"no-database": "3D000", "no-role": "28000", "bad-password": "28P01",
+                    "no-password": "28P01", "connection-limit": "53300"}[k]
+            cat, auth = L.pg_label(code)
+            add("psql", "pg:" + k, err, cat, auth + " (the server's code for this failure)", domain="postgres", code=code)
+    for r in jsonl_client(["/usr/bin/python3", os.path.join(HERE, "clients", "dbclient.py"), "psycopg2", cases]):
+        pg_record("psycopg2", r)
+    if have("php"):
+        for r in jsonl_client(["php", os.path.join(HERE, "clients", "PdoClient.php"), "pgsql", cases]):
+            pg_record("php-pdo-pgsql", r)
+    jar = java_cp("/usr/share/java/postgresql*.jar")
+    if jar and have("java"):
+        for r in jsonl_client(["java", "-cp", jar, os.path.join(HERE, "clients", "JdbcClient.java"), "pg", cases]):
+            pg_record("jdbc-postgresql", r)
+    pg_concurrency()
+    holder.close()
+    busy.close()
+
+
+def pg_concurrency():
+    """Deadlock and serialization failures need two sessions (psycopg2)."""
+    import psycopg2
+    import traceback
+
+    def conn():
+        c = psycopg2.connect(host=PG["dir"], port=PG["port"], user="postgres", dbname="fl")
+        return c
+    setup = conn()
+    setup.autocommit = True
+    setup.cursor().execute("CREATE TABLE IF NOT EXISTS dl (id int PRIMARY KEY, v int);"
+                           "INSERT INTO dl VALUES (1, 0), (2, 0) ON CONFLICT DO NOTHING")
+    for n in range(3):
+        a, b = conn(), conn()
+        errs = []
+
+        def worker(c, first, second):
+            try:
+                cur = c.cursor()
+                cur.execute(f"UPDATE dl SET v = v + 1 WHERE id = {first}")
+                time.sleep(0.3)
+                cur.execute(f"UPDATE dl SET v = v + 1 WHERE id = {second}")
+                c.commit()
+            except Exception as e:
+                errs.append(e)
+                c.rollback()
+        t1 = threading.Thread(target=worker, args=(a, 1, 2))
+        t2 = threading.Thread(target=worker, args=(b, 2, 1))
+        t1.start(); t2.start(); t1.join(); t2.join()
+        for e in errs:
+            cat, auth = L.pg_label(e.pgcode)
+            line = traceback.format_exception_only(type(e), e)[-1].rstrip()
+            add("psycopg2", "pg:deadlock", "".join(traceback.format_exception_only(type(e), e)).rstrip(),
+                cat, auth, domain="postgres", code=e.pgcode)
+            add("psycopg2", "pg:deadlock", line, cat, auth)
+        a.close(); b.close()
+    a, b = conn(), conn()
+    a.set_session(isolation_level="SERIALIZABLE")
+    b.set_session(isolation_level="SERIALIZABLE")
+    try:
+        ca, cb = a.cursor(), b.cursor()
+        ca.execute("SELECT sum(v) FROM dl"); cb.execute("SELECT sum(v) FROM dl")
+        ca.execute("UPDATE dl SET v = 1 WHERE id = 1"); cb.execute("UPDATE dl SET v = 1 WHERE id = 2")
+        a.commit(); b.commit()
+    except Exception as e:
+        cat, auth = L.pg_label(getattr(e, "pgcode", None))
+        add("psycopg2", "pg:serialization", "".join(traceback.format_exception_only(type(e), e)).rstrip(),
+            cat, auth, domain="postgres", code=e.pgcode)
+    a.close(); b.close()
+
+
+# ------------------------------------------------------------------ MariaDB
+MY_FIXTURE = """
+CREATE DATABASE fl;
+USE fl;
+CREATE TABLE acct (id INT PRIMARY KEY, name VARCHAR(5) NOT NULL, bal INT CHECK (bal >= 0), tiny TINYINT, born DATE) ENGINE=InnoDB;
+CREATE TABLE child (id INT PRIMARY KEY, acct_id INT, FOREIGN KEY (acct_id) REFERENCES acct(id)) ENGINE=InnoDB;
+INSERT INTO acct VALUES (1, 'a', 10, 1, '2000-01-01'), (2, 'b', 20, 2, NULL);
+INSERT INTO child VALUES (1, 1);
+CREATE TABLE held (id INT PRIMARY KEY, v INT) ENGINE=InnoDB; INSERT INTO held VALUES (1, 0);
+CREATE USER 'reader'@'%'; CREATE USER 'reader'@'localhost';
+CREATE USER 'alice'@'%' IDENTIFIED BY 'secret'; CREATE USER 'alice'@'localhost' IDENTIFIED BY 'secret';
+CREATE USER 'lim'@'localhost' WITH MAX_QUERIES_PER_HOUR 1; GRANT SELECT ON fl.* TO 'lim'@'localhost';
+CREATE USER 'lim'@'%' WITH MAX_QUERIES_PER_HOUR 1; GRANT SELECT ON fl.* TO 'lim'@'%';
+GRANT SELECT ON fl.child TO 'reader'@'%'; GRANT SELECT ON fl.child TO 'reader'@'localhost';
+CREATE PROCEDURE fl.boom() SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'custom failure in batch job';
+"""
+MY_CASES = [
+    ("div-zero", "SET sql_mode = 'STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO';\nINSERT INTO acct (id, name, bal) VALUES (7, 'z', 1/0)"),
+    ("unique", "INSERT INTO acct (id, name) VALUES (1, 'x')"),
+    ("not-null", "INSERT INTO acct (id, name) VALUES (3, NULL)"),
+    ("no-default", "INSERT INTO acct (id) VALUES (3)"),
+    ("check", "INSERT INTO acct (id, name, bal) VALUES (4, 'c', -5)"),
+    ("fk-insert", "INSERT INTO child VALUES (2, 99)"),
+    ("fk-delete", "DELETE FROM acct WHERE id = 1"),
+    ("too-long", "INSERT INTO acct (id, name) VALUES (9, 'toolongname')"),
+    ("out-of-range", "INSERT INTO acct (id, name, tiny) VALUES (10, 'r', 1000)"),
+    ("bigint-range", "SELECT 18446744073709551615 + 1"),
+    ("bad-integer", "INSERT INTO acct (id, name, bal) VALUES (11, 'q', 'abc')"),
+    ("bad-date", "INSERT INTO acct (id, name, born) VALUES (12, 'd', '2020-13-45')"),
+    ("undefined-table", "SELECT * FROM no_such_table"),
+    ("undefined-column", "SELECT no_such_col FROM acct"),
+    ("undefined-function", "SELECT no_such_fn(1)"),
+    ("undefined-db", "USE no_such_db"),
+    ("syntax", "SELEC 1"),
+    ("syntax-near", "SELECT * FROM acct WHERE"),
+    ("empty-query", " "),
+    ("duplicate-table", "CREATE TABLE acct (id INT)"),
+    ("duplicate-db", "CREATE DATABASE fl"),
+    ("drop-missing-db", "DROP DATABASE no_such_db"),
+    ("drop-missing-table", "DROP TABLE no_such_table"),
+    ("duplicate-column", "ALTER TABLE acct ADD COLUMN name TEXT"),
+    ("duplicate-key-name", "CREATE INDEX k1 ON acct (bal);\nCREATE INDEX k1 ON acct (bal)"),
+    ("drop-missing-index", "ALTER TABLE acct DROP INDEX no_such_index"),
+    ("multiple-pk", "CREATE TABLE bad (a INT PRIMARY KEY, b INT PRIMARY KEY)"),
+    ("column-count", "INSERT INTO acct VALUES (1)"),
+    ("subquery-rows", "SELECT (SELECT id FROM acct)"),
+    ("derived-alias", "SELECT * FROM (SELECT 1)"),
+    ("union-columns", "SELECT 1 UNION SELECT 1, 2"),
+    ("group-function", "SELECT * FROM acct WHERE count(*) > 1"),
+    ("operand-columns", "SELECT (1, 2) = 1"),
+    ("update-target-in-from", "UPDATE acct SET bal = 1 WHERE id IN (SELECT id FROM acct)"),
+    ("unknown-variable", "SET @@no_such_var = 1"),
+    ("bad-variable-value", "SET autocommit = 'maybe'"),
+    ("wrong-arguments", "SELECT substring()"),
+    ("permission-table", "SELECT * FROM fl.acct", "reader"),
+    ("permission-insert", "INSERT INTO fl.child VALUES (5, 1)", "reader"),
+    ("permission-db", "CREATE DATABASE other", "reader"),
+    ("need-super", "SET GLOBAL max_connections = 50", "reader"),
+    ("kill-unknown", "KILL 987654"),
+    ("read-only-tx", "START TRANSACTION READ ONLY;\nINSERT INTO acct (id, name) VALUES (20, 'r')"),
+    ("lock-wait", "SET innodb_lock_wait_timeout = 1;\nUPDATE held SET v = v + 1 WHERE id = 1"),
+    ("lock-nowait", "SELECT * FROM held WHERE id = 1 FOR UPDATE NOWAIT"),
+    ("statement-time", "SET max_statement_time = 0.1;\nSELECT SLEEP(2) FROM acct"),
+    ("signal", "CALL boom()"),
+    ("missing-procedure", "CALL no_such_proc()"),
+    ("quota", "SELECT 1;\nSELECT 2;\nSELECT 3", "lim"),
+    ("safe-updates", "SET sql_safe_updates = 1;\nDELETE FROM acct"),
+    ("bad-default", "CREATE TABLE bd (a INT DEFAULT 'x')"),
+    ("key-too-long", "CREATE TABLE kl (a VARCHAR(5000), KEY (a)) ENGINE=InnoDB CHARSET=utf8mb4"),
+    ("zero-columns", "CREATE TABLE nocols ()"),
+    ("row-too-large", "CREATE TABLE big (" + ", ".join(f"c{i} VARCHAR(400)" for i in range(60)) + ") CHARSET=latin1 ENGINE=InnoDB"),
+    ("blob-default", "CREATE TABLE bb (a BLOB DEFAULT 'x')"),
+    ("bad-regex", "SELECT 'a' REGEXP '('"),
+    ("json-invalid", "SELECT JSON_EXTRACT('{bad', '$.a')"),
+    ("cannot-alter-view", "CREATE VIEW vv AS SELECT 1;\nCREATE VIEW vv AS SELECT 2"),
+    ("no-such-user-grant", "GRANT SELECT ON fl.* TO 'nouser'@'nohost'"),
+    ("create-user-exists", "CREATE USER 'alice'@'%'"),
+    ("unknown-storage-engine", "SET default_storage_engine = nosuchengine"),
+    ("unknown-charset", "SELECT CONVERT('a' USING nosuchcharset)"),
+    ("unknown-timezone", "SET time_zone = 'Nowhere/Nope'"),
+    ("unknown-collation", "SELECT 'a' COLLATE nosuchcollation"),
+    ("xa-unknown", "XA COMMIT 'nosuchxid'"),
+    ("lock-tables", "LOCK TABLES acct READ;\nINSERT INTO child VALUES (9, 1)"),
+    ("cursor-none", "SELECT * FROM acct PROCEDURE nosuch()"),
+]
+MY_CONN = [
+    ("no-database", "root", None, "nodb", "unix"),
+    ("bad-password", "alice", "wrong", "fl", "tcp"),
+    ("no-user", "nobodyhere", "x", "fl", "tcp"),
+    ("refused", "root", None, "fl", "closed"),
+    ("dns", "root", None, "fl", "dns"),
+    ("too-many", "root", None, "fl", "unix"),
+]
+MY = {}
+
+
+def my_start():
+    mariadbd = shutil.which("mariadbd") or shutil.which("mysqld") or (
+        "/usr/sbin/mariadbd" if os.path.exists("/usr/sbin/mariadbd") else None)
+    if not mariadbd or not have("mariadb-install-db"):
+        print("capture: no MariaDB server, skipped", file=sys.stderr)
+        return False
+    d = os.path.join(TMP, "my")
+    os.makedirs(d)
+    user = "root" if ROOT else os.environ.get("USER", "nobody")
+    rc, err, _ = run(["mariadb-install-db", "--no-defaults", f"--datadir={d}/data", f"--user={user}",
+                      "--auth-root-authentication-method=normal", "--skip-test-db"], timeout=180)
+    if rc != 0:
+        print("capture: mariadb-install-db failed: " + err[-300:], file=sys.stderr)
+        return False
+    port = free_port()
+    sock = d + "/sock"
+    proc = subprocess.Popen([mariadbd, "--no-defaults", f"--datadir={d}/data", f"--socket={sock}",
+                             f"--port={port}", "--bind-address=127.0.0.1", f"--user={user}",
+                             "--max-connections=12", "--innodb-buffer-pool-size=16M",
+                             f"--pid-file={d}/pid", f"--log-error={d}/err.log"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if not wait_port(port, 60):
+        print("capture: mariadbd did not start", file=sys.stderr)
+        proc.kill()
+        return False
+    MY.update(proc=proc, dir=d, port=port, sock=sock)
+    rc, err, _ = run(["mariadb", "--no-defaults", "-S", sock, "-u", "root"], input=MY_FIXTURE)
+    if rc != 0:
+        print("capture: mariadb fixture: " + err, file=sys.stderr)
+    return True
+
+
+def my_stop():
+    if MY:
+        MY["proc"].terminate()
+        try:
+            MY["proc"].wait(20)
+        except subprocess.TimeoutExpired:
+            MY["proc"].kill()
+
+
+def my_record(source, r):
+    key, msg, code = r.get("key"), r.get("message"), r.get("code")
+    if key in CONN_LABEL and (not code or str(code) in ("0", "2002", "2003", "2005", "-1", "None")):
+        cat, auth = CONN_LABEL[key]
+        if str(code) in ("2002", "2003", "2005"):
+            cat, auth = L.my_label(code)
+        add(source, "my:" + key, msg, cat, auth, domain="mysql" if code and str(code) != "0" else None,
+            code=int(code) if code and str(code).isdigit() and str(code) != "0" else None)
+        return
+    cat, auth = L.my_label(code)
+    if not cat:
+        print(f"capture: {source} my:{key}: no label for error {code!r}: {msg!r:.140}", file=sys.stderr)
+        return
+    add(source, "my:" + key, msg, cat, auth, domain="mysql", code=int(code))
+    if r.get("trace"):
+        add(source, "my:" + key, r["trace"], cat, auth)
+
+
+def my_cases_file():
+    cases = [{"key": c[0], "sql": c[1], **({"user": c[2]} if len(c) > 2 else {})} for c in MY_CASES]
+    for k, u, pw, db, kind in MY_CONN:
+        host, port = MY["sock"], MY["port"]
+        if kind == "tcp":
+            host = "127.0.0.1"
+        elif kind == "closed":
+            host, port = "127.0.0.1", CLOSED
+        elif kind == "dns":
+            host = "db.fl-capture.invalid"
+        if k == "too-many":
+            continue
+        cases.append({"key": k, "user": u, "password": pw, "db": db, "host": host, "port": port, "sql": "SELECT 1"})
+    path = os.path.join(TMP, "my_cases.json")
+    with open(path, "w") as f:
+        json.dump({"host": MY["sock"], "port": MY["port"], "db": "fl", "user": "root", "cases": cases}, f)
+    os.chmod(path, 0o644)
+    return path
+
+
+def my_capture():
+    if not my_start():
+        return
+    import pymysql
+    holder = pymysql.connect(unix_socket=MY["sock"], user="root", database="fl", autocommit=False)
+    holder.cursor().execute("SELECT * FROM held WHERE id = 1 FOR UPDATE")
+    cases = my_cases_file()
+    cli = shutil.which("mariadb") or shutil.which("mysql")
+    for c in MY_CASES:
+        k, s = c[0], c[1]
+        u = c[2] if len(c) > 2 else "root"
+        rc, err, _ = run([cli, "--no-defaults", "-S", MY["sock"], "-u", u, "fl", "-e", s.replace(";\n", "; ")])
+        m = re.search(r"ERROR (\d+) \(", err)
+        if not m:
+            print(f"capture: mariadb {k}: {err[:200]!r}", file=sys.stderr)
+            continue
+        cat, auth = L.my_label(m.group(1))
+        if not cat:
+            print(f"capture: mariadb {k}: no label for {m.group(1)}: {err[:160]!r}", file=sys.stderr)
+            continue
+        add("mariadb-client", "my:" + k, err, cat, auth, domain="mysql", code=int(m.group(1)))
+        rc, err2, _ = run([cli, "--no-defaults", "-S", MY["sock"], "-u", u, "fl"], input=s + ";\n")
+        add("mariadb-client", "my:" + k, err2, cat, auth)
+    for k, u, pw, db, kind in MY_CONN:
+        if k == "too-many":
+            continue
+        args = [cli, "--no-defaults", "--connect-timeout=2", "-u", u]
+        if kind == "unix":
+            args += ["-S", MY["sock"]]
+        elif kind == "tcp":
+            args += ["-h", "127.0.0.1", "-P", str(MY["port"])]
+        elif kind == "closed":
+            args += ["-h", "127.0.0.1", "-P", str(CLOSED)]
+        elif kind == "dns":
+            args += ["-h", "db.fl-capture.invalid"]
+        if pw:
+            args.append("-p" + pw)
+        rc, err, _ = run(args + [db, "-e", "SELECT 1"])
+        m = re.search(r"ERROR (\d+) \(", err)
+        if m and L.my_label(m.group(1))[0]:
+            cat, auth = L.my_label(m.group(1))
+            add("mariadb-client", "my:" + k, err, cat, auth, domain="mysql", code=int(m.group(1)))
+    for r in jsonl_client(["/usr/bin/python3", os.path.join(HERE, "clients", "dbclient.py"), "pymysql", cases]):
+        my_record("pymysql", r)
+    if have("php"):
+        for r in jsonl_client(["php", os.path.join(HERE, "clients", "PdoClient.php"), "mysql", cases]):
+            my_record("php-pdo-mysql", r)
+    jar = java_cp("/usr/share/java/mariadb-java-client*.jar")
+    if jar and have("java"):
+        for r in jsonl_client(["java", "-cp", jar, os.path.join(HERE, "clients", "JdbcClient.java"), "mysql", cases]):
+            my_record("jdbc-mariadb", r)
+    # too many connections: exhaust max_connections (12 + 1 for SUPER) with pymysql
+    held = []
+    try:
+        for _ in range(20):
+            held.append(pymysql.connect(host="127.0.0.1", port=MY["port"], user="reader", connect_timeout=2))
+    except Exception as e:
+        import traceback
+        line = traceback.format_exception_only(type(e), e)[-1].rstrip()
+        cat, auth = L.my_label(e.args[0] if e.args else None)
+        add("pymysql", "my:too-many", line, cat, auth, domain="mysql", code=e.args[0] if e.args else None)
+        rc, err, _ = run([cli, "--no-defaults", "-h", "127.0.0.1", "-P", str(MY["port"]), "-u", "reader", "-e", "SELECT 1"])
+        m = re.search(r"ERROR (\d+) \(", err)
+        if m:
+            cat, auth = L.my_label(m.group(1))
+            add("mariadb-client", "my:too-many", err, cat, auth, domain="mysql", code=int(m.group(1)))
+    for c in held:
+        c.close()
+    my_deadlock()
+    holder.close()
+
+
+def my_deadlock():
+    import pymysql
+    import traceback
+    s = pymysql.connect(unix_socket=MY["sock"], user="root", database="fl", autocommit=True)
+    s.cursor().execute("CREATE TABLE IF NOT EXISTS dl (id INT PRIMARY KEY, v INT) ENGINE=InnoDB")
+    s.cursor().execute("INSERT IGNORE INTO dl VALUES (1, 0), (2, 0)")
+    s.close()
+    for n in range(2):
+        a = pymysql.connect(unix_socket=MY["sock"], user="root", database="fl")
+        b = pymysql.connect(unix_socket=MY["sock"], user="root", database="fl")
+        errs = []
+
+        def worker(c, first, second):
+            try:
+                cur = c.cursor()
+                cur.execute(f"UPDATE dl SET v = v + 1 WHERE id = {first}")
+                time.sleep(0.3)
+                cur.execute(f"UPDATE dl SET v = v + 1 WHERE id = {second}")
+                c.commit()
+            except Exception as e:
+                errs.append(e)
+                c.rollback()
+        t1 = threading.Thread(target=worker, args=(a, 1, 2))
+        t2 = threading.Thread(target=worker, args=(b, 2, 1))
+        t1.start(); t2.start(); t1.join(); t2.join()
+        for e in errs:
+            cat, auth = L.my_label(e.args[0])
+            add("pymysql", "my:deadlock", traceback.format_exception_only(type(e), e)[-1].rstrip(), cat, auth,
+                domain="mysql", code=e.args[0])
+        a.close(); b.close()
+
+
+# ------------------------------------------------------------------ Redis
+A_RESP = "Redis error reply prefixes (redis.io/docs/reference/protocol-spec), meaning per the command reference"
+REDIS_CASES = [
+    # key, args, category, note   (run against the primary unless the key says otherwise)
+    ("wrongtype", ["LPUSH", "str", "x"], "failed_precondition", "WRONGTYPE: the key's current type"),
+    ("not-integer", ["INCR", "str"], "invalid_argument", "ERR value is not an integer"),
+    ("overflow", ["INCRBY", "big", "9223372036854775807"], "out_of_range", "ERR increment would overflow"),
+    ("arity", ["GET"], "invalid_argument", "ERR wrong number of arguments"),
+    ("unknown-command", ["FROBNICATE", "x"], "unimplemented", "ERR unknown command"),
+    ("unknown-subcommand", ["CLIENT", "FROBNICATE"], "unimplemented", "ERR unknown subcommand"),
+    ("syntax", ["SET", "k", "v", "BOGUS"], "invalid_argument", "ERR syntax error"),
+    ("no-such-key", ["RENAME", "nokey", "other"], "not_found", "ERR no such key"),
+    ("db-range", ["SELECT", "99"], "out_of_range", "ERR DB index is out of range"),
+    ("bad-expire", ["EXPIRE", "str", "notanumber"], "invalid_argument", "ERR value is not an integer"),
+    ("lset-range", ["LSET", "list", "99", "x"], "out_of_range", "ERR index out of range"),
+    ("not-float", ["ZADD", "z", "abc", "m"], "invalid_argument", "ERR value is not a valid float"),
+    ("bit-offset", ["SETBIT", "bits", "-1", "1"], "invalid_argument", "ERR bit offset is not an integer or out of range"),
+    ("noscript", ["EVALSHA", "ffffffffffffffffffffffffffffffffffffffff", "0"], "not_found", "NOSCRIPT: no script with that SHA1"),
+    ("script-error", ["EVAL", "return redis.call('nosuchcmd')", "0"], "invalid_argument", "the script sent is wrong"),
+    ("script-global", ["EVAL", "return undefined_global", "0"], "invalid_argument", "the script sent is wrong"),
+    ("exec-without-multi", ["EXEC"], "failed_precondition", "ERR EXEC without MULTI"),
+    ("discard-without-multi", ["DISCARD"], "failed_precondition", "ERR DISCARD without MULTI"),
+    ("cluster-disabled", ["CLUSTER", "INFO"], "failed_precondition", "ERR This instance has cluster support disabled"),
+    ("noproto", ["HELLO", "9"], "unimplemented", "NOPROTO: unsupported protocol version"),
+    ("noauth-user", ["AUTH", "nouser", "pw"], "unauthenticated", "WRONGPASS"),
+    ("noperm", None, "permission_denied", "NOPERM: ACL user lacks the permission"),
+    ("noauth", None, "unauthenticated", "NOAUTH: authentication required"),
+    ("oom", None, "resource_exhausted.memory", "OOM command not allowed when used memory > maxmemory"),
+    ("readonly", None, "unavailable", "READONLY: writes against a replica (clients reconnect to the new primary after a failover)"),
+    ("masterdown", None, "unavailable", "MASTERDOWN: link with the primary is down"),
+    ("clusterdown", None, "unavailable", "CLUSTERDOWN: hash slot not served (cluster spec: retry later)"),
+    ("refused", None, "unavailable", A_REFUSED),
+    ("maxclients", None, "resource_exhausted", "ERR max number of clients reached: slots free up"),
+    ("busy", None, "unavailable", "BUSY: a script is running (retry after it ends or is killed)"),
+    ("string-size", ["SETRANGE", "str", "536870912", "x"], "out_of_range", "ERR string exceeds maximum allowed size"),
+    ("watch-in-multi", None, "failed_precondition", "ERR WATCH inside MULTI is not allowed"),
+]
+RD = {}
+
+
+def redis_start(port, *extra):
+    d = os.path.join(TMP, f"redis-{port}")
+    os.makedirs(d, exist_ok=True)
+    p = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", d,
+                          "--save", "", "--appendonly", "no", *extra],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    RD.setdefault("procs", []).append(p)
+    wait_port(port, 20)
+    return p
+
+
+def redis_capture():
+    if not have("redis-server") or not have("redis-cli"):
+        print("capture: no redis-server, skipped", file=sys.stderr)
+        return
+    P, R, C, A, M = free_port(), free_port(), free_port(), free_port(), free_port()
+    redis_start(P, "--lua-time-limit", "100")
+    redis_start(R, "--replicaof", "127.0.0.1", str(CLOSED), "--replica-serve-stale-data", "yes")
+    M2 = free_port()
+    redis_start(M2, "--replicaof", "127.0.0.1", str(CLOSED), "--replica-serve-stale-data", "no")
+    redis_start(C, "--cluster-enabled", "yes", "--cluster-config-file", os.path.join(TMP, f"nodes-{C}.conf"))
+    redis_start(A, "--requirepass", "sekret", "--maxclients", "3")
+    redis_start(M, "--maxmemory", "1", "--maxmemory-policy", "noeviction")
+    cli = ["redis-cli", "-h", "127.0.0.1"]
+    run(cli + ["-p", str(P), "SET", "str", "hello"])
+    run(cli + ["-p", str(P), "SET", "big", "1"])
+    run(cli + ["-p", str(P), "RPUSH", "list", "a"])
+    run(cli + ["-p", str(P), "ACL", "SETUSER", "ro", "on", ">pw", "~*", "+get"])
+    special = {
+        "noperm": ["-p", str(P), "--user", "ro", "--pass", "pw", "--no-auth-warning", "SET", "a", "1"],
+        "noauth": ["-p", str(A), "GET", "a"],
+        "oom": ["-p", str(M), "SET", "a", "1"],
+        "readonly": ["-p", str(R), "SET", "a", "1"],
+        "masterdown": ["-p", str(M2), "GET", "a"],
+        "clusterdown": ["-p", str(C), "GET", "a"],
+        "refused": ["-p", str(CLOSED), "GET", "a"],
+    }
+    spec = []
+    for key, args, cat, note in REDIS_CASES:
+        a = special.get(key) or (["-p", str(P)] + args if args else None)
+        if a is None:
+            continue
+        rc, err, out = run(cli + a)
+        msg = (out + "\n" + err).strip()
+        if msg and ("ERR" in msg or msg.split()[0].isupper() or "Could not connect" in msg):
+            first = msg.split()[0]
+            code = first if first.isupper() and first.isalpha() else None
+            add("redis-cli", "redis:" + key, msg, cat, A_RESP + ": " + note,
+                domain="redis" if code else None, code=code)
+        spec.append({"key": key, "port": int(a[a.index("-p") + 1]), "args": a[a.index("-p") + 2:]})
+    # redis-py: the same failures and a few that need a client library
+    code = r'''
+import json, sys, time, threading, traceback
+import redis
+spec = json.loads(sys.argv[1]); P, A, M = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+def out(key, e, i):
+    o = {"key": key, "message": traceback.format_exception_only(type(e), e)[-1].rstrip()}
+    if i % 3 == 0:
+        o["trace"] = traceback.format_exc().rstrip()
+    print(json.dumps(o), flush=True)
+for i, c in enumerate(spec):
+    args = c["args"]
+    kw = {}
+    if "--user" in args:
+        kw = dict(username=args[args.index("--user") + 1], password=args[args.index("--pass") + 1])
+        args = args[args.index("--no-auth-warning") + 1:]
+    r = redis.Redis(host="127.0.0.1", port=c["port"], socket_timeout=3, **kw)
+    try:
+        r.execute_command(*args)
+    except Exception as e:
+        out(c["key"], e, i)
+r = redis.Redis(host="127.0.0.1", port=P)
+try:
+    with r.pipeline() as p:
+        p.watch("w"); p.multi(); r.set("w", "changed"); p.set("w", "mine"); p.execute()
+except Exception as e:
+    out("watch-conflict", e, 0)
+try:
+    p = r.pipeline(transaction=True); p.multi(); p.watch("x")
+except Exception as e:
+    out("watch-in-multi", e, 1)
+held = []
+try:
+    for _ in range(8):
+        c = redis.Redis(host="127.0.0.1", port=A, password="sekret"); c.ping(); held.append(c)
+except Exception as e:
+    out("maxclients", e, 0)
+for c in held: c.close()
+def slow():
+    redis.Redis(host="127.0.0.1", port=P).eval("local t = redis.call('TIME')[1] + 2 while tonumber(redis.call('TIME')[1]) < t do end return 1", 0)
+t = threading.Thread(target=slow); t.start(); time.sleep(0.5)
+try:
+    redis.Redis(host="127.0.0.1", port=P).get("a")
+except Exception as e:
+    out("busy", e, 0)
+t.join()
+try:
+    redis.Redis(host="127.0.0.1", port=P, socket_timeout=0.2).blpop("nolist", 0)
+except Exception as e:
+    out("timeout", e, 1)
+try:
+    redis.Redis(host="fl-capture.invalid", port=P, socket_connect_timeout=2).ping()
+except Exception as e:
+    out("dns", e, 0)
+try:
+    redis.Redis.from_url("redis://127.0.0.1:%d/abc" % P).ping()
+except Exception as e:
+    out("bad-url", e, 1)
+'''
+    extra = {"watch-conflict": ("aborted", "redis-py WatchError: a WATCHed key changed, the transaction was not run (retry it)"),
+             "timeout": ("deadline_exceeded", A_TIMEOUT),
+             "dns": ("unavailable", A_DNS),
+             "bad-url": ("invalid_argument", "a malformed URL argument"),
+             "maxclients": ("resource_exhausted", "ERR max number of clients reached: slots free up")}
+    labels = {k: (c, A_RESP + ": " + n) for k, _, c, n in REDIS_CASES}
+    labels.update(extra)
+    # redis-py checks the connection limit through redis-cli's limit of 3 clients on A
+    for r in jsonl_client(["/usr/bin/python3", "-I", "-c", code, json.dumps(spec), str(P), str(A), str(M)]):
+        cat, auth = labels.get(r["key"], (None, None))
+        add("redis-py", "redis:" + r["key"], r["message"], cat, auth)
+        if r.get("trace"):
+            add("redis-py", "redis:" + r["key"], r["trace"], cat, auth)
+    # redis-cli busy and maxclients
+    t = threading.Thread(target=lambda: run(cli + ["-p", str(P), "EVAL",
+        "local t = redis.call('TIME')[1] + 2 while tonumber(redis.call('TIME')[1]) < t do end return 1", "0"]))
+    t.start()
+    time.sleep(0.5)
+    rc, err, out = run(cli + ["-p", str(P), "GET", "a"])
+    add("redis-cli", "redis:busy", (out + "\n" + err).strip(), *labels["busy"], domain="redis", code="BUSY")
+    t.join()
+    for p in RD.get("procs", []):
+        p.terminate()
+
+
+# ------------------------------------------------------------------ runtimes
+E = "absl::ErrnoToStatusCode: "
+PY = "Python built-in exceptions / library docs: "
+BUG = "a programming error: gRPC INTERNAL (invariants broken)"
+PARSE = "malformed input: gRPC INVALID_ARGUMENT (fails the same way regardless of state)"
+CORRUPT = "corrupt or truncated data: gRPC DATA_LOSS (zlib Z_DATA_ERROR: input data was corrupted)"
+NOTFMT = "input is not in the expected format at all: gRPC INVALID_ARGUMENT"
+PY_LABELS = {
+    "zero-division": ("invalid_argument", PY + "ArithmeticError on the values given"),
+    "int-parse": ("invalid_argument", PARSE), "float-parse": ("invalid_argument", PARSE),
+    "key-error": ("not_found", PY + "KeyError: the mapping has no such key"),
+    "index-error": ("out_of_range", PY + "IndexError: sequence subscript out of range (gRPC OUT_OF_RANGE)"),
+    "file-not-found": ("not_found", E + "ENOENT"), "is-a-directory": ("failed_precondition", E + "EISDIR"),
+    "not-a-directory": ("failed_precondition", E + "ENOTDIR"), "permission": ("permission_denied", E + "EACCES"),
+    "permission-write": ("permission_denied", E + "EACCES"), "file-exists": ("already_exists", E + "EEXIST"),
+    "dir-not-empty": ("failed_precondition", E + "ENOTEMPTY"),
+    "json-decode": ("invalid_argument", PARSE), "json-decode-empty": ("invalid_argument", PARSE),
+    "connection-refused": ("unavailable", A_REFUSED), "dns": ("unavailable", A_DNS),
+    "socket-timeout": ("deadline_exceeded", A_TIMEOUT),
+    "urllib-404": L.HTTP[404], "urllib-500": L.HTTP[500], "urllib-503": L.HTTP[503],
+    "urllib-429": L.HTTP[429], "urllib-401": L.HTTP[401], "urllib-403": L.HTTP[403],
+    "urllib-refused": ("unavailable", A_REFUSED), "urllib-dns": ("unavailable", A_DNS),
+    "urllib-timeout": ("deadline_exceeded", A_TIMEOUT), "urllib-tls": ("unavailable.tls", A_TLS),
+    "urllib-empty": ("unavailable", "the peer closed the connection without a response: UNAVAILABLE"),
+    "urllib-reset": ("unavailable", A_RESET),
+    "urllib-truncated": ("unavailable", "the peer closed the connection mid-response (IncompleteRead): UNAVAILABLE"),
+    "urllib-bad-url": ("invalid_argument", PARSE),
+    "recursion": ("internal", BUG), "attribute": ("internal", BUG), "name-error": ("internal", BUG),
+    "type-error": ("internal", BUG), "type-args": ("internal", BUG), "unpack": ("internal", BUG),
+    "module-not-found": ("failed_precondition", "a missing module: the environment must be fixed (FAILED_PRECONDITION)"),
+    "decimal": ("invalid_argument", PARSE), "struct": ("invalid_argument", PY + "struct.error: buffer of the wrong size"),
+    "regex": ("invalid_argument", PARSE), "regex-repeat": ("invalid_argument", PARSE),
+    "zlib": ("invalid_argument", NOTFMT + " (incorrect header check)"),
+    "zlib-truncated": ("data_loss", CORRUPT), "gzip-bad": ("invalid_argument", NOTFMT),
+    "gzip-truncated": ("data_loss", CORRUPT), "zip-bad": ("invalid_argument", NOTFMT),
+    "tar-bad": ("invalid_argument", NOTFMT), "lzma-bad": ("invalid_argument", NOTFMT),
+    "bz2-bad": ("invalid_argument", NOTFMT),
+    "unicode-decode": ("invalid_argument", PARSE), "unicode-encode": ("invalid_argument", PY + "UnicodeError"),
+    "date-range": ("invalid_argument", PY + "ValueError: an invalid field value"),
+    "strptime": ("invalid_argument", PARSE), "fromiso": ("invalid_argument", PARSE),
+    "math-domain": ("invalid_argument", E + "EDOM"), "math-range": ("out_of_range", E + "ERANGE"),
+    "overflow": ("out_of_range", E + "ERANGE (OverflowError)"),
+    "ip": ("invalid_argument", PARSE), "base64": ("invalid_argument", PARSE), "hex": ("invalid_argument", PARSE),
+    "uuid": ("invalid_argument", PARSE), "fraction": ("invalid_argument", PY + "ZeroDivisionError"),
+    "xml": ("invalid_argument", PARSE), "codec": ("invalid_argument", PY + "LookupError: unknown encoding name given"),
+    "locale": ("failed_precondition", "the locale is not installed: the environment must be fixed"),
+    "pickle": ("invalid_argument", PARSE), "configparser": ("invalid_argument", PARSE),
+    "shlex": ("invalid_argument", PARSE), "csv": ("invalid_argument", PARSE),
+    "subprocess-missing": ("not_found", E + "ENOENT"),
+    "subprocess-check": ("unknown", "a child exited non-zero without saying why: gRPC UNKNOWN"),
+    "subprocess-timeout": ("deadline_exceeded", A_TIMEOUT),
+    "sqlite-no-table": ("not_found", "sqlite3_errstr: no such table"),
+    "sqlite-unique": ("already_exists", "SQLITE_CONSTRAINT_UNIQUE"),
+    "sqlite-syntax": ("invalid_argument", "SQLITE_ERROR: syntax error"),
+    "sqlite-notadb": ("invalid_argument", "SQLITE_NOTADB: the file is not a database"),
+    "http-client-bad-status": ("deadline_exceeded", A_TIMEOUT),
+    "not-implemented": ("unimplemented", PY + "NotImplementedError"),
+    "assertion": ("internal", BUG), "memory": ("resource_exhausted.memory", PY + "MemoryError"),
+    "process-lookup": ("not_found", E + "ESRCH"), "child-process": ("failed_precondition", E + "ECHILD"),
+    "bad-fd": ("failed_precondition", E + "EBADF"), "broken-pipe": ("unavailable", E + "EPIPE (docs/taxonomy.md deviation)"),
+    "no-space": ("resource_exhausted.storage_full", E + "ENOSPC"),
+    "name-too-long": ("invalid_argument", E + "ENAMETOOLONG"),
+    "url-ipv6": ("invalid_argument", PARSE), "url-port": ("invalid_argument", PARSE),
+    "asyncio-timeout": ("deadline_exceeded", A_TIMEOUT), "future-timeout": ("deadline_exceeded", A_TIMEOUT),
+    "queue-full": ("resource_exhausted", "a bounded queue is full: RESOURCE_EXHAUSTED, retry later"),
+    "keyboard": ("cancelled", "the user interrupted: gRPC CANCELLED"),
+    "cancelled": ("cancelled", "asyncio.CancelledError: gRPC CANCELLED"),
+    "stop-iteration": ("out_of_range", "iteration past the end: gRPC OUT_OF_RANGE"),
+    "ssl-verify": ("unavailable.tls", A_TLS),
+    "os-exec-format": ("failed_precondition", "ENOEXEC: the file is not an executable (state of the file)"),
+    "xdev": ("unimplemented", E + "EXDEV"), "toml": ("invalid_argument", PARSE),
+}
+
+
+def runtime_record(source, prefix, labels, r, errno_domain=True):
+    key = r.get("key")
+    cat, auth = labels.get(key, (None, None))
+    en = r.get("errno") or (r.get("code") if isinstance(r.get("code"), str) else None)
+    if en and "SSL" in (r.get("message") or ""):
+        en = None  # ssl errors carry errno 1 without meaning EPERM
+        r = dict(r, errno=None)
+    if cat is not None and en and L.errno_label(en)[0] and L.norm(L.errno_label(en)[0]) != L.norm(cat):
+        # the program reported an errno: its meaning is the authority
+        cat, auth = L.errno_label(en)
+    if cat is None:
+        print(f"capture: {source} {key}: no label: {r.get('message', '')[:120]!r}", file=sys.stderr)
+        return
+    code = r.get("errno") or r.get("code")
+    dom = None
+    if code and errno_domain:
+        dom = "posix" if r.get("errno") else r.get("domain")
+    add(source, prefix + key, r.get("message"), cat, auth, domain=dom, code=code if dom else None)
+    if r.get("trace"):
+        add(source, prefix + key, r["trace"], cat, auth)
+
+
+def rt_dir(name):
+    """A world-writable work directory with a non-empty subdirectory `full`."""
+    d = os.path.join(TMP, name)
+    os.makedirs(os.path.join(d, "full", "x"))
+    for p in (d, os.path.join(d, "full"), os.path.join(d, "full", "x")):
+        os.chmod(p, 0o777)
+    return d
+
+
+def as_user():
+    return "nobody" if ROOT else None
+
+
+PYLIB = "requests/httpx/PyYAML/toml/cryptography documentation: "
+PYLIB_LABELS = {f"requests-{st}": L.HTTP[st] for st in (400, 401, 403, 404, 409, 429, 500, 502, 503, 504)}
+PYLIB_LABELS.update({f"httpx-{st}": L.HTTP[st] for st in (400, 401, 403, 404, 429, 500, 503)})
+PYLIB_LABELS.update({
+    "requests-refused": ("unavailable", A_REFUSED), "requests-dns": ("unavailable", A_DNS),
+    "requests-read-timeout": ("deadline_exceeded", A_TIMEOUT), "requests-connect-timeout": ("deadline_exceeded", A_TIMEOUT),
+    "requests-tls": ("unavailable.tls", A_TLS), "requests-empty": ("unavailable", "the peer closed the connection: UNAVAILABLE"),
+    "requests-reset": ("unavailable", A_RESET), "requests-bad-url": ("invalid_argument", PARSE),
+    "requests-no-schema": ("invalid_argument", PARSE), "requests-json": ("invalid_argument", PARSE),
+    "requests-redirects": ("failed_precondition", "a redirect loop: repeating the request follows the same loop"),
+    "requests-truncated": ("unavailable", "the peer closed the connection mid-body: UNAVAILABLE"),
+    "httpx-refused": ("unavailable", A_REFUSED), "httpx-dns": ("unavailable", A_DNS),
+    "httpx-timeout": ("deadline_exceeded", A_TIMEOUT), "httpx-tls": ("unavailable.tls", A_TLS),
+    "httpx-empty": ("unavailable", "the peer closed the connection: UNAVAILABLE"), "httpx-bad-url": ("invalid_argument", PARSE),
+    "yaml-scan": ("invalid_argument", PARSE), "yaml-parse": ("invalid_argument", PARSE),
+    "yaml-constructor": ("invalid_argument", PYLIB + "the document uses a tag safe_load refuses"),
+    "toml": ("invalid_argument", PARSE),
+    "fernet": ("invalid_argument", PYLIB + "InvalidToken: the token is malformed or was not made with this key"),
+    "fernet-key": ("invalid_argument", PYLIB + "the key is malformed"), "x509": ("invalid_argument", PARSE),
+})
+
+
+def pylibs_capture():
+    d = rt_dir("pylibs")
+    for r in jsonl_client(["/usr/bin/python3", os.path.join(HERE, "clients", "pylibs.py"), d, BASE, str(CLOSED),
+                           str(SILENT), TLSURL], user=as_user()):
+        src = "python-" + r["key"].split("-")[0] if r["key"].split("-")[0] in ("requests", "httpx") else "python-libs"
+        runtime_record(src, "pylib:", PYLIB_LABELS, r)
+
+
+def python_capture():
+    d = rt_dir("py")
+    for r in jsonl_client(["/usr/bin/python3", os.path.join(HERE, "clients", "pyrt.py"), d, BASE, str(CLOSED),
+                           str(SILENT), TLSURL], user=as_user()):
+        runtime_record("python", "py:", PY_LABELS, r)
+
+
+NODE = "Node.js Errors / common system errors: "
+NODE_LABELS = {
+    "json-parse": ("invalid_argument", PARSE), "json-parse-empty": ("invalid_argument", PARSE),
+    "null-property": ("internal", BUG), "undefined-property": ("internal", BUG), "not-function": ("internal", BUG),
+    "reference": ("internal", BUG), "recursion": ("internal", BUG),
+    "array-length": ("invalid_argument", "RangeError for an impossible argument: INVALID_ARGUMENT"),
+    "enoent": ("not_found", E + "ENOENT"), "eexist": ("already_exists", E + "EEXIST"),
+    "enotempty": ("failed_precondition", E + "ENOTEMPTY"), "eisdir": ("failed_precondition", E + "EISDIR"),
+    "enotdir": ("failed_precondition", E + "ENOTDIR"), "eacces": ("permission_denied", E + "EACCES"),
+    "eacces-write": ("permission_denied", E + "EACCES"), "enospc": ("resource_exhausted.storage_full", E + "ENOSPC"),
+    "esrch": ("not_found", E + "ESRCH"), "enametoolong": ("invalid_argument", E + "ENAMETOOLONG"),
+    "invalid-url": ("invalid_argument", PARSE), "buffer-size": ("out_of_range", NODE + "ERR_OUT_OF_RANGE (value out of range, ERANGE)"),
+    "arg-type": ("invalid_argument", NODE + "ERR_INVALID_ARG_TYPE"),
+    "module": ("failed_precondition", "a missing module: the environment must be fixed (FAILED_PRECONDITION)"),
+    "zlib-bad": ("invalid_argument", NOTFMT + " (incorrect header check)"), "zlib-truncated": ("data_loss", CORRUPT),
+    "inflate-bad": ("invalid_argument", NOTFMT + " (incorrect header check)"),
+    "digest": ("invalid_argument", "an unknown algorithm name given: INVALID_ARGUMENT"),
+    "bigint-json": ("internal", BUG), "assert": ("internal", BUG),
+    "exec": ("unknown", "a child exited non-zero without saying why: gRPC UNKNOWN"),
+    "spawn-missing": ("not_found", E + "ENOENT"), "decode-uri": ("invalid_argument", PARSE),
+    "invalid-date": ("invalid_argument", "RangeError: Invalid time value (a malformed date)"),
+    "regex": ("invalid_argument", PARSE), "bigint-conv": ("invalid_argument", PARSE),
+    "to-fixed": ("invalid_argument", "RangeError: an impossible argument"), "symbol": ("internal", BUG),
+    "const-assign": ("internal", BUG), "structured-clone": ("invalid_argument", "DataCloneError: the value cannot be cloned"),
+    "textdecoder": ("invalid_argument", PARSE), "readonly-prop": ("internal", BUG), "json-circular": ("internal", BUG),
+    "unimplemented": ("unimplemented", NODE + "ERR_METHOD_NOT_IMPLEMENTED"),
+    "fetch-refused": ("unavailable", A_REFUSED + " (the cause of undici's 'fetch failed')"),
+    "fetch-dns": ("unavailable", A_DNS + " (the cause of undici's 'fetch failed')"),
+    "fetch-tls": ("unavailable.tls", A_TLS + " (the cause of undici's 'fetch failed')"),
+    "fetch-timeout": ("deadline_exceeded", A_TIMEOUT), "fetch-abort": ("cancelled", "AbortError: the caller aborted (CANCELLED)"),
+    "fetch-reset": ("unavailable", A_RESET), "fetch-empty": ("unavailable", "the peer closed the connection: UNAVAILABLE"),
+    "fetch-bad-url": ("invalid_argument", PARSE), "fetch-json": ("invalid_argument", PARSE),
+    "net-refused": ("unavailable", A_REFUSED), "net-timeout": ("deadline_exceeded", A_TIMEOUT),
+    "dns": ("unavailable", A_DNS), "http-reset": ("unavailable", A_RESET), "http-timeout": ("deadline_exceeded", A_TIMEOUT),
+    "eaddrinuse": ("failed_precondition", E + "EADDRINUSE"), "fs-promise": ("not_found", E + "ENOENT"),
+}
+GO = "Go standard library: "
+GO_LABELS = {
+    "atoi": ("invalid_argument", PARSE), "parseint-range": ("out_of_range", GO + "strconv.ErrRange (ERANGE)"),
+    "parsefloat": ("invalid_argument", PARSE), "parsebool": ("invalid_argument", PARSE),
+    "open-missing": ("not_found", E + "ENOENT"), "read-dir": ("failed_precondition", E + "EISDIR"),
+    "permission": ("permission_denied", E + "EACCES"), "permission-write": ("permission_denied", E + "EACCES"),
+    "mkdir-exists": ("already_exists", E + "EEXIST"), "remove-nonempty": ("failed_precondition", E + "ENOTEMPTY"),
+    "no-space": ("resource_exhausted.storage_full", E + "ENOSPC"), "dial-refused": ("unavailable", A_REFUSED),
+    "dial-dns": ("unavailable", A_DNS), "dial-timeout": ("deadline_exceeded", A_TIMEOUT),
+    "http-client-timeout": ("deadline_exceeded", A_TIMEOUT), "http-refused": ("unavailable", A_REFUSED),
+    "http-dns": ("unavailable", A_DNS), "http-tls": ("unavailable.tls", A_TLS), "http-tls-name": ("unavailable.tls", A_TLS),
+    "http-eof": ("unavailable", "the peer closed the connection: UNAVAILABLE"), "http-reset": ("unavailable", A_RESET),
+    "http-truncated": ("unavailable", "the peer closed the connection mid-body: UNAVAILABLE"),
+    "http-bad-url": ("invalid_argument", PARSE), "http-bad-method": ("invalid_argument", GO + "net/http: invalid method"),
+    "http-ctx-deadline": ("deadline_exceeded", GO + "context.DeadlineExceeded"),
+    "http-ctx-cancel": ("cancelled", GO + "context.Canceled"), "ctx-deadline": ("deadline_exceeded", GO + "context.DeadlineExceeded"),
+    "read-timeout": ("deadline_exceeded", A_TIMEOUT), "json-syntax": ("invalid_argument", PARSE),
+    "json-eof": ("invalid_argument", PARSE), "json-type": ("invalid_argument", PARSE),
+    "url-parse": ("invalid_argument", PARSE), "url-ipv6": ("invalid_argument", PARSE), "regexp": ("invalid_argument", PARSE),
+    "time-parse": ("invalid_argument", PARSE), "time-range": ("invalid_argument", PARSE), "duration": ("invalid_argument", PARSE),
+    "gzip-header": ("invalid_argument", NOTFMT + " (gzip: invalid header)"), "gzip-truncated": ("data_loss", CORRUPT),
+    "zip-bad": ("invalid_argument", NOTFMT), "base64": ("invalid_argument", PARSE), "hex": ("invalid_argument", PARSE),
+    "exec-missing": ("not_found", GO + "exec.ErrNotFound (ENOENT in $PATH)"),
+    "exec-exit": ("unknown", "a child exited non-zero without saying why: gRPC UNKNOWN"),
+    "listen-in-use": ("failed_precondition", E + "EADDRINUSE"),
+    "readfull-unexpected-eof": ("out_of_range", "reading past the end of the input: gRPC OUT_OF_RANGE"),
+    "name-too-long": ("invalid_argument", E + "ENAMETOOLONG"), "signal-missing": ("not_found", GO + "os: process already finished (ESRCH)"),
+}
+for _k in ("nil-map", "index", "nil-pointer", "divide", "stack", "custom",
+           "type-assert", "closed-channel", "makeslice"):
+    GO_LABELS["panic:" + _k] = ("internal", "a Go runtime panic / fatal error: a program bug (gRPC INTERNAL)")
+JV = "Java SE API: "
+JAVA_LABELS = {
+    "npe": ("internal", BUG), "aioobe": ("out_of_range", JV + "IndexOutOfBoundsException (gRPC OUT_OF_RANGE)"),
+    "sioobe": ("out_of_range", JV + "IndexOutOfBoundsException (gRPC OUT_OF_RANGE)"),
+    "nfe": ("invalid_argument", PARSE), "nfe-range": ("invalid_argument", PARSE),
+    "arith": ("invalid_argument", JV + "ArithmeticException on the values given"), "cce": ("internal", BUG),
+    "iae": ("invalid_argument", JV + "IllegalArgumentException"), "ise": ("failed_precondition", JV + "IllegalStateException"),
+    "uoe": ("unimplemented", JV + "UnsupportedOperationException"), "nsee": ("not_found", JV + "NoSuchElementException"),
+    "cme": ("internal", BUG), "so": ("internal", BUG), "oom": ("resource_exhausted.memory", JV + "OutOfMemoryError"),
+    "nase": ("invalid_argument", JV + "NegativeArraySizeException"), "fnf": ("not_found", E + "ENOENT"),
+    "nsfe": ("not_found", E + "ENOENT"), "ade": ("permission_denied", E + "EACCES"), "fae": ("already_exists", E + "EEXIST"),
+    "dne": ("failed_precondition", E + "ENOTEMPTY"), "isdir": ("failed_precondition", E + "EISDIR"),
+    "nospace": ("resource_exhausted.storage_full", E + "ENOSPC"), "connect-refused": ("unavailable", A_REFUSED),
+    "unknown-host": ("unavailable", A_DNS), "socket-timeout": ("deadline_exceeded", A_TIMEOUT),
+    "connect-timeout": ("deadline_exceeded", A_TIMEOUT), "http-refused": ("unavailable", A_REFUSED),
+    "http-timeout": ("deadline_exceeded", A_TIMEOUT), "http-tls": ("unavailable.tls", A_TLS), "http-dns": ("unavailable", A_DNS),
+    "http-eof": ("unavailable", "the peer closed the connection: UNAVAILABLE"),
+    "urlconn-404": L.HTTP[404], "urlconn-500": L.HTTP[500], "urlconn-503": L.HTTP[503], "urlconn-401": L.HTTP[401],
+    "urlconn-tls": ("unavailable.tls", A_TLS), "malformed-url": ("invalid_argument", PARSE), "uri-syntax": ("invalid_argument", PARSE),
+    "zip-bad": ("invalid_argument", NOTFMT), "gzip-bad": ("invalid_argument", NOTFMT), "gzip-truncated": ("data_loss", CORRUPT),
+    "inflater": ("invalid_argument", NOTFMT + " (incorrect header check)"),
+    "eof": ("out_of_range", "reading past the end of the input: gRPC OUT_OF_RANGE"),
+    "malformed-input": ("invalid_argument", PARSE), "charset": ("invalid_argument", "an unknown charset name given"),
+    "date-parse": ("invalid_argument", PARSE), "date-range": ("invalid_argument", PARSE), "pattern": ("invalid_argument", PARSE),
+    "class-not-found": ("failed_precondition", "a missing class: the deployment must be fixed (FAILED_PRECONDITION)"),
+    "future-timeout": ("deadline_exceeded", A_TIMEOUT), "interrupted": ("cancelled", JV + "InterruptedException: the caller cancelled"),
+    "cancellation": ("cancelled", JV + "CancellationException"),
+    "execution": ("unavailable", "ExecutionException wrapping ECONNRESET: the cause decides (absl ECONNRESET -> UNAVAILABLE)"),
+    "bind": ("failed_precondition", E + "EADDRINUSE"), "process": ("not_found", E + "ENOENT"),
+    "assertion": ("internal", BUG), "unsupported-encoding": ("invalid_argument", "an unknown encoding name given"),
+    "input-mismatch": ("invalid_argument", PARSE), "number-format-decimal": ("invalid_argument", PARSE),
+    "arraystore": ("internal", BUG),
+}
+RB = "Ruby core/stdlib exceptions: "
+RUBY_LABELS = {
+    "zero-division": ("invalid_argument", RB + "ZeroDivisionError on the values given"),
+    "no-method-nil": ("internal", BUG), "no-method": ("internal", BUG), "name-error": ("internal", BUG),
+    "argument": ("invalid_argument", PARSE), "argument-count": ("internal", BUG), "type-error": ("internal", BUG),
+    "key-error": ("not_found", RB + "KeyError"), "index-error": ("out_of_range", RB + "IndexError"),
+    "enoent": ("not_found", E + "ENOENT"), "eacces": ("permission_denied", E + "EACCES"),
+    "eacces-write": ("permission_denied", E + "EACCES"), "eexist": ("already_exists", E + "EEXIST"),
+    "enotempty": ("failed_precondition", E + "ENOTEMPTY"), "eisdir": ("failed_precondition", E + "EISDIR"),
+    "enospc": ("resource_exhausted.storage_full", E + "ENOSPC"), "esrch": ("not_found", E + "ESRCH"),
+    "econnrefused": ("unavailable", A_REFUSED), "socket-dns": ("unavailable", A_DNS),
+    "net-http-refused": ("unavailable", A_REFUSED), "net-http-timeout": ("deadline_exceeded", A_TIMEOUT),
+    "net-http-open-timeout": ("deadline_exceeded", A_TIMEOUT), "net-http-tls": ("unavailable.tls", A_TLS),
+    "net-http-eof": ("unavailable", "the peer closed the connection: UNAVAILABLE"), "net-http-reset": ("unavailable", A_RESET),
+    "json-parse": ("invalid_argument", PARSE), "timeout": ("deadline_exceeded", A_TIMEOUT),
+    "eof": ("out_of_range", "reading past the end of the input: gRPC OUT_OF_RANGE"),
+    "eof-io": ("out_of_range", "reading past the end of the input: gRPC OUT_OF_RANGE"),
+    "zlib-data": ("invalid_argument", NOTFMT + " (incorrect header check)"), "zlib-gzip": ("invalid_argument", NOTFMT),
+    "zlib-truncated": ("data_loss", CORRUPT), "uri": ("invalid_argument", PARSE), "date": ("invalid_argument", PARSE),
+    "date-range": ("invalid_argument", PARSE), "deadlock": ("internal", "a thread deadlock in the program: a bug (gRPC INTERNAL)"),
+    "stack": ("internal", BUG), "frozen": ("internal", BUG), "not-implemented": ("unimplemented", RB + "NotImplementedError"),
+    "range": ("out_of_range", RB + "Math::DomainError/RangeError") , "float-domain": ("invalid_argument", RB + "FloatDomainError"),
+    "encoding": ("invalid_argument", PARSE), "encoding-compat": ("invalid_argument", PARSE), "invalid-byte": ("invalid_argument", PARSE),
+    "load-error": ("failed_precondition", "a missing library: the environment must be fixed (FAILED_PRECONDITION)"),
+    "regexp": ("invalid_argument", PARSE), "bigdecimal": ("invalid_argument", PARSE),
+    "stop-iteration": ("out_of_range", "iteration past the end: gRPC OUT_OF_RANGE"),
+    "system-exit-spawn": ("not_found", E + "ENOENT"), "interrupt": ("cancelled", "the user interrupted: gRPC CANCELLED"),
+    "ssl-verify": ("unavailable.tls", A_TLS), "addr-in-use": ("failed_precondition", E + "EADDRINUSE"),
+    "frozen-hash": ("internal", BUG), "closed-stream": ("failed_precondition", RB + "IOError: closed stream (EBADF-like)"),
+    "thread-error": ("failed_precondition", RB + "ClosedQueueError: the queue is closed"),
+}
+PH = "PHP manual: "
+PHP_LABELS = {
+    "div-zero": ("invalid_argument", PH + "DivisionByZeroError on the values given"),
+    "modulo-zero": ("invalid_argument", PH + "DivisionByZeroError on the values given"),
+    "type-error": ("internal", BUG), "value-error": ("invalid_argument", PH + "ValueError"),
+    "json": ("invalid_argument", PARSE), "file-missing": ("not_found", E + "ENOENT"),
+    "file-permission": ("permission_denied", E + "EACCES"), "file-write-permission": ("permission_denied", E + "EACCES"),
+    "mkdir-exists": ("already_exists", E + "EEXIST"), "rmdir-nonempty": ("failed_precondition", E + "ENOTEMPTY"),
+    "undefined-function": ("internal", BUG), "undefined-method": ("internal", BUG), "null-method": ("internal", BUG),
+    "argument-count": ("internal", BUG), "fsock-refused": ("unavailable", A_REFUSED), "fsock-dns": ("unavailable", A_DNS),
+    "http-404": L.HTTP[404], "http-500": L.HTTP[500], "http-503": L.HTTP[503], "http-refused": ("unavailable", A_REFUSED),
+    "http-timeout": ("deadline_exceeded", A_TIMEOUT), "http-tls": ("unavailable.tls", A_TLS),
+    "date": ("invalid_argument", PARSE), "gzuncompress": ("data_loss", CORRUPT + " (zlib reports data error)"),
+    "gzdecode": ("data_loss", CORRUPT + " (zlib reports data error)"), "unserialize": ("invalid_argument", PARSE),
+    "match": ("internal", BUG), "arith": ("out_of_range", PH + "ArithmeticError: result out of the integer range"),
+    "memory": ("resource_exhausted.memory", PH + "memory_limit exhausted"), "regex": ("invalid_argument", PARSE),
+    "array-key": ("internal", "an undefined array key read: a program bug"), "undefined-var": ("internal", BUG),
+    "class-missing": ("internal", BUG), "readonly": ("internal", BUG),
+    "enum": ("invalid_argument", PH + "ValueError"), "spl-out-of-range": ("out_of_range", PH + "OutOfBoundsException/RuntimeException: index out of range"),
+    "spl-stack": ("out_of_range", PH + "RuntimeException: can't pop from an empty datastructure"),
+    "intl-format": ("invalid_argument", PH + "ValueError: unknown format specifier"),
+}
+
+
+def node_capture():
+    if not have("node"):
+        return
+    d = rt_dir("node")
+    for r in jsonl_client(["node", os.path.join(HERE, "clients", "nodert.js"), d, BASE, str(CLOSED), str(SILENT), TLSURL],
+                          user=as_user()):
+        runtime_record("node", "node:", NODE_LABELS, r, errno_domain=False)
+        if isinstance(r.get("code"), str) and r["code"].startswith("E") and L.errno_label(r["code"])[0]:
+            cat, auth = NODE_LABELS.get(r["key"], (None, None))
+            add("node", "node:" + r["key"], r["message"], cat, auth, domain="node", code=r["code"], only_code=True)
+
+
+def go_capture():
+    if not have("go"):
+        return
+    d = rt_dir("go")
+    exe = os.path.join(d, "gort")
+    env = dict(os.environ, GOCACHE=os.path.join(TMP, "gocache"), GOPATH=os.path.join(TMP, "gopath"),
+               GO111MODULE="off", GOFLAGS="")
+    rc, err, _ = run(["go", "build", "-o", exe, os.path.join(HERE, "clients", "gort.go")], timeout=300, env=env)
+    if rc != 0:
+        print("capture: go build failed: " + err[-400:], file=sys.stderr)
+        return
+    os.chmod(exe, 0o755)
+    for r in jsonl_client([exe, d, BASE, str(CLOSED), str(SILENT), TLSURL], user=as_user()):
+        runtime_record("go", "go:", GO_LABELS, r)
+    dead = os.path.join(d, "godead")
+    run(["go", "build", "-o", dead, os.path.join(HERE, "clients", "godead.go")], timeout=300, env=env)
+    for arg in ("ch", "wg"):
+        rc, err, _ = run([dead, arg], timeout=30)
+        cat, auth = "internal", "all goroutines asleep: a program bug the runtime detected (gRPC INTERNAL)"
+        add("go", "go:deadlock-" + arg, "\n".join(err.splitlines()[:30]), cat, auth)
+        add("go", "go:deadlock-" + arg, err.splitlines()[0] if err else "", cat, auth)
+    for k in [k for k in GO_LABELS if k.startswith("panic:")]:
+        rc, err, _ = run([exe, k], timeout=60)
+        cat, auth = GO_LABELS[k]
+        lines = err.splitlines()
+        head = [l for l in lines if l.startswith(("panic:", "fatal error:", "runtime:"))]
+        add("go", "go:" + k, "\n".join(lines[:40]), cat, auth)
+        if head:
+            add("go", "go:" + k, head[0], cat, auth)
+
+
+def java_capture():
+    if not have("java"):
+        return
+    d = rt_dir("java")
+    for r in jsonl_client(["java", "-Xmx256m", "-Xss512k", os.path.join(HERE, "clients", "JavaRt.java"), d, BASE, str(CLOSED),
+                           str(SILENT), TLSURL], user=as_user(), timeout=300):
+        runtime_record("java", "java:", JAVA_LABELS, r)
+
+
+def ruby_capture():
+    if not have("ruby"):
+        return
+    d = rt_dir("ruby")
+    for r in jsonl_client(["ruby", os.path.join(HERE, "clients", "rubyrt.rb"), d, BASE, str(CLOSED), str(SILENT), TLSURL],
+                          user=as_user()):
+        runtime_record("ruby", "ruby:", RUBY_LABELS, r)
+
+
+def php_capture():
+    if not have("php"):
+        return
+    d = rt_dir("php")
+    for r in jsonl_client(["php", os.path.join(HERE, "clients", "phprt.php"), d, BASE, str(CLOSED), str(SILENT), TLSURL],
+                          user=as_user()):
+        if r.get("message") == "returned false":
+            continue
+        runtime_record("php", "php:", PHP_LABELS, r)
+
+
+# ------------------------------------------------------------------ command-line tools
+def tools_setup():
+    d = rt_dir("tools")
+    w = lambda p, data, mode="w": open(os.path.join(d, p), mode).write(data)  # noqa: E731
+    w("plain.txt", "hello world\n" * 200)
+    w("garbage.gz", "this is not gzip data at all\n")
+    w("garbage.tar", "this is not a tar archive\n" * 40)
+    w("garbage.zip", "this is not a zip file\n")
+    w("garbage.bz2", "not bz2\n")
+    w("garbage.xz", "not xz\n")
+    w("garbage.zst", "not zstd\n")
+    w("garbage.pem", "-----BEGIN CERTIFICATE-----\nnot base64 !!\n-----END CERTIFICATE-----\n")
+    run(["gzip", "-k", os.path.join(d, "plain.txt")])
+    data = open(os.path.join(d, "plain.txt.gz"), "rb").read()
+    w("trunc.gz", data[:len(data) // 2], "wb")
+    bad = bytearray(data)
+    bad[-6] ^= 0xFF
+    w("crc.gz", bytes(bad), "wb")
+    run(["tar", "czf", os.path.join(d, "ok.tgz"), "-C", d, "plain.txt"])
+    tg = open(os.path.join(d, "ok.tgz"), "rb").read()
+    w("trunc.tgz", tg[:len(tg) // 2], "wb")
+    for comp, ext in (("bzip2", "bz2"), ("xz", "xz"), ("zstd", "zst")):
+        if have(comp):
+            run([comp, "-k", "-q", "-f", os.path.join(d, "plain.txt")])
+            cd = open(os.path.join(d, "plain.txt." + ext), "rb").read()
+            w("trunc." + ext, cd[:len(cd) // 2], "wb")
+            cb = bytearray(cd)
+            cb[len(cb) // 2] ^= 0xFF
+            w("corrupt." + ext, bytes(cb), "wb")
+    run(["zip", "-q", os.path.join(d, "ok.zip"), os.path.join(d, "plain.txt")])
+    if os.path.exists(os.path.join(d, "ok.zip")):
+        z = bytearray(open(os.path.join(d, "ok.zip"), "rb").read())
+        z[60] ^= 0xFF
+        w("crc.zip", bytes(z), "wb")
+        w("trunc.zip", bytes(z[: len(z) // 2]), "wb")
+    os.makedirs(os.path.join(d, "dir", "sub"))
+    os.symlink("loop2", os.path.join(d, "loop1"))
+    os.symlink("loop1", os.path.join(d, "loop2"))
+    for root, dirs, files in os.walk(d):
+        for n in dirs + files:
+            try:
+                os.chmod(os.path.join(root, n), 0o777)
+            except OSError:
+                pass
+    return d
+
+
+def tool(source, key, cmd, cat, auth, user=None, domain=None, code=None, first=False, timeout=20, cwd=None, env=None):
+    rc, err, out = run(cmd, user=user, timeout=timeout, cwd=cwd, env=env)
+    msg = err or out
+    if source == "git" and out and err:
+        msg = err + "\n" + out  # git reports merge conflicts on stdout
+    if rc == 0 and not err:
+        print(f"capture: {source} {key}: did not fail", file=sys.stderr)
+        return None
+    if first and msg:
+        msg = msg.splitlines()[0]
+    add(source, source + ":" + key, msg, cat, auth, domain=domain, code=code)
+    return msg
+
+
+def tools_capture():
+    d = tools_setup()
+    NB = as_user()
+    t = lambda *p: os.path.join(d, *p)  # noqa: E731
+    # coreutils (as an unprivileged user where permissions matter)
+    CU = [
+        ("cat-missing", ["cat", t("missing.txt")], "not_found", E + "ENOENT"),
+        ("cat-dir", ["cat", t("dir")], "failed_precondition", E + "EISDIR"),
+        ("cat-permission", ["cat", "/etc/shadow"], "permission_denied", E + "EACCES"),
+        ("cp-permission", ["cp", t("plain.txt"), "/etc/fl-capture.txt"], "permission_denied", E + "EACCES"),
+        ("cp-missing", ["cp", t("missing.txt"), t("x")], "not_found", E + "ENOENT"),
+        ("cp-dir", ["cp", t("dir"), t("dir2")], "invalid_argument", "cp: -r not specified: the arguments are wrong"),
+        ("cp-same", ["cp", t("plain.txt"), t("plain.txt")], "invalid_argument", "source and destination are the same file"),
+        ("mkdir-exists", ["mkdir", t("dir")], "already_exists", E + "EEXIST"),
+        ("mkdir-missing-parent", ["mkdir", t("nope", "child")], "not_found", E + "ENOENT"),
+        ("mkdir-long", ["mkdir", t("n" * 300)], "invalid_argument", E + "ENAMETOOLONG"),
+        ("rmdir-nonempty", ["rmdir", t("dir")], "failed_precondition", E + "ENOTEMPTY"),
+        ("rm-dir", ["rm", t("dir")], "failed_precondition", E + "EISDIR"),
+        ("rm-missing", ["rm", t("missing.txt")], "not_found", E + "ENOENT"),
+        ("rm-permission", ["rm", "-f", "/etc/hostname"], "permission_denied", E + "EACCES"),
+        ("mv-into-itself", ["mv", t("dir"), t("dir", "sub")], "invalid_argument", "mv: moving a directory into itself: the arguments are wrong"),
+        ("mv-missing", ["mv", t("missing.txt"), t("y")], "not_found", E + "ENOENT"),
+        ("ln-exists", ["ln", "-s", t("plain.txt"), t("plain.txt.gz")], "already_exists", E + "EEXIST"),
+        ("touch-missing-dir", ["touch", t("nope", "f")], "not_found", E + "ENOENT"),
+        ("touch-permission", ["touch", "/etc/fl-capture"], "permission_denied", E + "EACCES"),
+        ("ls-missing", ["ls", t("missing")], "not_found", E + "ENOENT"),
+        ("stat-loop", ["stat", "-L", t("loop1")], "failed_precondition", "ELOOP: too many symbolic links (a broken link structure)"),
+        ("cat-loop", ["cat", t("loop1")], "failed_precondition", "ELOOP: too many symbolic links (a broken link structure)"),
+        ("head-bad-count", ["head", "-n", "x1", t("plain.txt")], "invalid_argument", "invalid option value"),
+        ("sort-bad-option", ["sort", "--frobnicate"], "invalid_argument", "unrecognized option"),
+        ("date-bad", ["date", "-d", "yesterday-ish nonsense"], "invalid_argument", PARSE),
+        ("sleep-bad", ["sleep", "abc"], "invalid_argument", PARSE),
+        ("kill-missing", ["kill", "4194000"], "not_found", E + "ESRCH"),
+        ("kill-permission", ["kill", "1"], "permission_denied", E + "EPERM"),
+        ("chown-permission", ["chown", "root", t("plain.txt")], "permission_denied", E + "EPERM"),
+        ("chmod-missing", ["chmod", "644", t("missing")], "not_found", E + "ENOENT"),
+        ("dd-full", ["dd", "if=/dev/zero", "of=/dev/full", "bs=1k", "count=1"], "resource_exhausted.storage_full", E + "ENOSPC"),
+        ("cp-full", ["cp", t("plain.txt"), "/dev/full"], "resource_exhausted.storage_full", E + "ENOSPC"),
+        ("tee-full", ["sh", "-c", f"echo hi | tee /dev/full >/dev/null"], "resource_exhausted.storage_full", E + "ENOSPC"),
+        ("readlink-missing", ["readlink", "-e", t("missing")], None, None),
+        ("wc-dir", ["wc", t("dir")], "failed_precondition", E + "EISDIR"),
+        ("split-bad", ["split", "-b", "0", t("plain.txt")], "invalid_argument", "invalid option value"),
+        ("truncate-bad", ["truncate", "-s", "lots", t("plain.txt")], "invalid_argument", PARSE),
+        ("numfmt-bad", ["numfmt", "abc"], "invalid_argument", PARSE),
+        ("seq-bad", ["seq", "a"], "invalid_argument", PARSE),
+        ("timeout-missing", ["timeout", "1", "fl-capture-no-such-binary"], "not_found", E + "ENOENT"),
+        ("env-missing", ["env", "fl-capture-no-such-binary"], "not_found", E + "ENOENT"),
+        ("sh-missing", ["sh", "-c", "fl-capture-no-such-binary"], "not_found", "the shell: command not found (ENOENT in PATH)"),
+        ("bash-missing", ["bash", "-c", "fl-capture-no-such-binary"], "not_found", "the shell: command not found (ENOENT in PATH)"),
+        ("cd-missing", ["sh", "-c", f"cd {t('missing')}"], "not_found", E + "ENOENT"),
+        ("mktemp-bad", ["mktemp", "-p", t("missing"), "xXXXXXX"], "not_found", E + "ENOENT"),
+        ("install-missing", ["install", t("missing"), t("z")], "not_found", E + "ENOENT"),
+        ("shred-missing", ["shred", t("missing")], "not_found", E + "ENOENT"),
+        ("df-missing", ["df", t("missing")], "not_found", E + "ENOENT"),
+        ("find-missing", ["find", t("missing")], "not_found", E + "ENOENT"),
+        ("find-permission", ["find", "/root", "-maxdepth", "1"], "permission_denied", E + "EACCES"),
+        ("grep-missing", ["grep", "x", t("missing")], "not_found", E + "ENOENT"),
+        ("grep-regex", ["grep", "-E", "(", t("plain.txt")], "invalid_argument", PARSE),
+        ("sed-bad", ["sed", "s/a", t("plain.txt")], "invalid_argument", PARSE),
+        ("awk-bad", ["awk", "{ print $", t("plain.txt")], "invalid_argument", PARSE),
+        ("sha-check", ["sh", "-c", f"echo '0000000000000000000000000000000000000000000000000000000000000000  {t('plain.txt')}' | sha256sum -c"], "data_loss", "checksum mismatch: the data is not what was written (gRPC DATA_LOSS)"),
+        ("base64-bad", ["sh", "-c", "echo '!!!' | base64 -d"], "invalid_argument", PARSE),
+        ("iconv-bad", ["sh", "-c", "printf '\\377' | iconv -f utf-8 -t ascii"], "invalid_argument", PARSE),
+        ("su-permission", ["su", "-c", "true", "root"], "unauthenticated", "su: authentication failure"),
+    ]
+    for key, cmd, cat, auth in CU:
+        if cat:
+            tool("coreutils", key, cmd, cat, auth, user=NB)
+    # tar and compressors
+    AR = [
+        ("tar", "missing", ["tar", "xf", t("missing.tar")], "not_found", E + "ENOENT"),
+        ("tar", "garbage", ["tar", "xf", t("garbage.tar"), "-C", t("dir")], "invalid_argument", NOTFMT),
+        ("tar", "truncated", ["tar", "xzf", t("trunc.tgz"), "-C", t("dir")], "data_loss", CORRUPT),
+        ("tar", "not-in-archive", ["tar", "xzf", t("ok.tgz"), "-C", t("dir"), "nope.txt"], "not_found", "the member named is not in the archive"),
+        ("tar", "gzip-garbage", ["tar", "xzf", t("garbage.gz"), "-C", t("dir")], "invalid_argument", NOTFMT),
+        ("tar", "create-permission", ["tar", "czf", "/etc/fl-capture.tgz", t("plain.txt")], "permission_denied", E + "EACCES"),
+        ("tar", "create-missing", ["tar", "czf", t("out.tgz"), t("missing")], "not_found", E + "ENOENT"),
+        ("gzip", "garbage", ["gzip", "-t", t("garbage.gz")], "invalid_argument", NOTFMT),
+        ("gzip", "truncated", ["gzip", "-t", t("trunc.gz")], "data_loss", CORRUPT),
+        ("gzip", "crc", ["gzip", "-t", t("crc.gz")], "data_loss", CORRUPT),
+        ("gzip", "missing", ["gzip", t("missing")], "not_found", E + "ENOENT"),
+        ("gzip", "stdout-full", ["sh", "-c", f"gzip -c {t('plain.txt')} > /dev/full"], "resource_exhausted.storage_full", E + "ENOSPC"),
+        ("bzip2", "garbage", ["bzip2", "-t", t("garbage.bz2")], "invalid_argument", NOTFMT),
+        ("bzip2", "truncated", ["bzip2", "-t", t("trunc.bz2")], "data_loss", CORRUPT),
+        ("bzip2", "corrupt", ["bzip2", "-t", t("corrupt.bz2")], "data_loss", CORRUPT),
+        ("xz", "garbage", ["xz", "-t", t("garbage.xz")], "invalid_argument", NOTFMT),
+        ("xz", "truncated", ["xz", "-t", t("trunc.xz")], "data_loss", CORRUPT),
+        ("xz", "corrupt", ["xz", "-t", t("corrupt.xz")], "data_loss", CORRUPT),
+        ("zstd", "garbage", ["zstd", "-t", t("garbage.zst")], "invalid_argument", NOTFMT),
+        ("zstd", "truncated", ["zstd", "-t", t("trunc.zst")], "data_loss", CORRUPT),
+        ("zstd", "corrupt", ["zstd", "-t", t("corrupt.zst")], "data_loss", CORRUPT),
+        ("unzip", "garbage", ["unzip", "-t", t("garbage.zip")], "invalid_argument", NOTFMT),
+        ("unzip", "missing", ["unzip", t("missing.zip")], "not_found", E + "ENOENT"),
+        ("unzip", "crc", ["unzip", "-t", t("crc.zip")], "data_loss", CORRUPT),
+        ("unzip", "member-missing", ["unzip", "-o", t("ok.zip"), "nope.txt", "-d", t("dir")], "not_found", "the member named is not in the archive"),
+        ("zip", "missing", ["zip", t("out.zip"), t("missing")], "not_found", E + "ENOENT"),
+        ("zip", "permission", ["zip", "/etc/fl-capture.zip", t("plain.txt")], "permission_denied", E + "EACCES"),
+    ]
+    for src, key, cmd, cat, auth in AR:
+        if have(src):
+            tool(src, key, cmd, cat, auth, user=NB)
+    # openssl
+    OS = [
+        ("x509-garbage", ["openssl", "x509", "-in", t("garbage.pem"), "-noout"], "invalid_argument", NOTFMT),
+        ("x509-missing", ["openssl", "x509", "-in", t("missing.pem"), "-noout"], "not_found", E + "ENOENT"),
+        ("verify-self-signed", ["openssl", "verify", CRT], "unavailable.tls", A_TLS),
+        ("s-client-refused", ["openssl", "s_client", "-connect", f"127.0.0.1:{CLOSED}"], "unavailable", A_REFUSED),
+        ("s-client-plain", ["openssl", "s_client", "-connect", f"127.0.0.1:{HPORT}"], "unavailable.tls", "a TLS handshake against a non-TLS peer fails the same way again"),
+        ("s-client-verify", ["openssl", "s_client", "-verify_return_error", "-connect", f"127.0.0.1:{TLSPORT}"], "unavailable.tls", A_TLS),
+        ("s-client-dns", ["openssl", "s_client", "-connect", "api.fl-capture.invalid:443"], "unavailable", A_DNS),
+        ("dgst-unknown", ["openssl", "dgst", "-nosuchdigest", t("plain.txt")], "invalid_argument", "unknown option/algorithm"),
+        ("enc-bad-decrypt", ["openssl", "enc", "-d", "-aes-256-cbc", "-pbkdf2", "-pass", "pass:x", "-in", t("plain.txt.gz")], "invalid_argument", "bad decrypt: wrong key or not ciphertext"),
+        ("rsa-garbage", ["openssl", "rsa", "-in", t("plain.txt"), "-noout"], "invalid_argument", NOTFMT),
+        ("req-bad-subj", ["openssl", "req", "-new", "-key", t("missing.key")], "not_found", E + "ENOENT"),
+    ]
+    for key, cmd, cat, auth in OS:
+        tool("openssl", key, cmd, cat, auth, user=NB, timeout=10)
+    # ssh
+    SSH = ["ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+           "-o", "ConnectTimeout=2"]
+    for key, extra, cat, auth in [
+        ("refused", ["-p", str(CLOSED), "127.0.0.1", "true"], "unavailable", A_REFUSED),
+        ("dns", ["host.fl-capture.invalid", "true"], "unavailable", A_DNS),
+        ("timeout", ["-p", str(SILENT), "127.0.0.1", "true"], "deadline_exceeded", A_TIMEOUT),
+        ("not-ssh", ["-p", str(HPORT), "127.0.0.1", "true"], "unavailable", "the peer closed the connection during the handshake: UNAVAILABLE"),
+        ("config-missing", ["-F", t("missing.conf"), "127.0.0.1", "true"], "not_found", E + "ENOENT"),
+        ("bad-option", ["-o", "NoSuchOption=yes", "127.0.0.1", "true"], "invalid_argument", "unsupported option"),
+    ]:
+        if have("ssh"):
+            tool("ssh", key, SSH + extra, cat, auth, user=NB, timeout=15)
+    git_capture(d)
+    net_tools_capture(d)
+    sqlite_capture(d)
+
+
+def git_capture(d):
+    if not have("git"):
+        return
+    env = dict(os.environ, GIT_CONFIG_NOSYSTEM="1", HOME=d, GIT_AUTHOR_NAME="fl", GIT_AUTHOR_EMAIL="fl@x",
+               GIT_COMMITTER_NAME="fl", GIT_COMMITTER_EMAIL="fl@x", GIT_TERMINAL_PROMPT="0", LC_ALL="C")
+    g = lambda *a, cwd=None: run(["git", *a], cwd=cwd, env=env)  # noqa: E731
+    repo, bare, other = os.path.join(d, "repo"), os.path.join(d, "bare.git"), os.path.join(d, "other")
+    g("init", "-q", "-b", "main", repo)
+    open(os.path.join(repo, "f.txt"), "w").write("one\n")
+    g("add", ".", cwd=repo); g("commit", "-qm", "one", cwd=repo)
+    g("clone", "-q", "--bare", repo, bare)
+    g("clone", "-q", bare, other)
+    open(os.path.join(other, "f.txt"), "w").write("other\n")
+    g("commit", "-qam", "other", cwd=other); g("push", "-q", "origin", "main", cwd=other)
+    g("remote", "add", "origin", bare, cwd=repo)
+    open(os.path.join(repo, "f.txt"), "w").write("mine\n")
+    g("commit", "-qam", "mine", cwd=repo)
+    g("branch", "feature", cwd=repo)
+    g("tag", "v1", cwd=repo)
+    GF = "failed_precondition"
+    cases = [
+        ("not-a-repo", ["status"], d, GF, "git: not a repository: the working directory must be fixed (FAILED_PRECONDITION)"),
+        ("unknown-revision", ["show", "nosuchrev"], repo, "not_found", "git: the revision named does not exist"),
+        ("rev-parse", ["rev-parse", "--verify", "nosuchrev^{commit}"], repo, "not_found", "git: the revision named does not exist"),
+        ("checkout-missing", ["checkout", "nosuchbranch"], repo, "not_found", "git: pathspec/branch not known"),
+        ("branch-exists", ["branch", "feature"], repo, "already_exists", "git: a branch of that name exists"),
+        ("tag-exists", ["tag", "v1"], repo, "already_exists", "git: the tag exists"),
+        ("remote-exists", ["remote", "add", "origin", bare], repo, "already_exists", "git: the remote exists"),
+        ("merge-missing", ["merge", "nosuchbranch"], repo, "not_found", "git: the branch to merge does not exist"),
+        ("push-rejected", ["push", "origin", "main"], repo, GF, "git: non-fast-forward push rejected; fetch and merge first (FAILED_PRECONDITION, not a transient conflict)"),
+        ("pull-conflict", ["pull", "--no-rebase", "origin", "main"], repo, GF, "git: merge conflict; must be resolved by hand (FAILED_PRECONDITION)"),
+        ("clone-missing", ["clone", os.path.join(d, "nosuchrepo"), os.path.join(d, "c1")], d, "not_found", "git: the repository does not exist"),
+        ("clone-http-404", ["clone", f"{BASE}/status/404", os.path.join(d, "c2")], d, "not_found", L.HTTP[404][1]),
+        ("clone-refused", ["clone", f"http://127.0.0.1:{CLOSED}/r.git", os.path.join(d, "c3")], d, "unavailable", A_REFUSED),
+        ("clone-dns", ["clone", "http://git.fl-capture.invalid/r.git", os.path.join(d, "c4")], d, "unavailable", A_DNS),
+        ("clone-exists", ["clone", bare, repo], d, "already_exists", "git: the destination exists and is not empty"),
+        ("config-bad-key", ["config", "nosection", "x"], repo, "invalid_argument", "git: invalid key"),
+        ("apply-garbage", ["apply", os.path.join(d, "plain.txt")], repo, "invalid_argument", "git: no valid patch in the input"),
+        ("stash-none", ["stash", "pop"], repo, "not_found", "git: no stash entries"),
+        ("bad-option", ["log", "--frobnicate"], repo, "invalid_argument", "git: unrecognized argument"),
+        ("unknown-command", ["frobnicate"], repo, "invalid_argument", "git: not a git command"),
+    ]
+    for key, args, cwd, cat, auth in cases:
+        tool("git", key, ["git", *args], cat, auth, cwd=cwd, env=env)
+    # local changes would be overwritten
+    g("merge", "--abort", cwd=repo)
+    g("reset", "-q", "--hard", cwd=repo)
+    g("checkout", "-q", "-b", "side", cwd=repo)
+    open(os.path.join(repo, "f.txt"), "w").write("side\n")
+    g("commit", "-qam", "side", cwd=repo)
+    g("checkout", "-q", "main", cwd=repo)
+    open(os.path.join(repo, "f.txt"), "w").write("dirty\n")
+    tool("git", "would-overwrite", ["git", "checkout", "side"], GF, "git: local changes would be overwritten (FAILED_PRECONDITION)", cwd=repo, env=env)
+    tool("git", "rebase-dirty", ["git", "rebase", "side"], GF, "git: unstaged changes (FAILED_PRECONDITION)", cwd=repo, env=env)
+    g("checkout", "-q", "--", "f.txt", cwd=repo)
+    patch = os.path.join(d, "p.diff")
+    open(patch, "w").write("--- a/f.txt\n+++ b/f.txt\n@@ -1 +1 @@\n-nothing like this\n+x\n")
+    tool("git", "patch-does-not-apply", ["git", "apply", patch], GF, "git: the patch does not apply to this tree (FAILED_PRECONDITION)", cwd=repo, env=env)
+    open(os.path.join(repo, ".git", "index.lock"), "w").close()
+    tool("git", "index-lock", ["git", "add", "f.txt"], "aborted", "git: another process holds index.lock (a lock conflict: ABORTED, retry)", cwd=repo, env=env)
+
+
+def net_tools_capture(d):
+    if have("wget"):
+        for st in HTTP_STATUSES:
+            cat, auth = L.HTTP[st]
+            tool("wget", f"http-{st}", ["wget", "-q", "--tries=1", "-O", "/dev/null", "-S", f"{BASE}/status/{st}"], cat, auth)
+            tool("wget", f"http-{st}", ["wget", "--tries=1", "-O", "/dev/null", f"{BASE}/status/{st}"], cat, auth)
+        for key, args, cat, auth in [
+            ("refused", [f"http://127.0.0.1:{CLOSED}/"], "unavailable", A_REFUSED),
+            ("dns", ["http://www.fl-capture.invalid/"], "unavailable", A_DNS),
+            ("timeout", ["--timeout=1", f"{BASE}/sleep"], "deadline_exceeded", A_TIMEOUT),
+            ("tls", [TLSURL], "unavailable.tls", A_TLS),
+            ("empty", [f"{BASE}/empty"], "unavailable", "the peer closed the connection: UNAVAILABLE"),
+            ("output-missing-dir", ["-O", t_ := os.path.join(d, "nope", "out"), f"{BASE}/json"], "not_found", E + "ENOENT"),
+        ]:
+            cmd = ["wget", "--tries=1"] + (["-O", "/dev/null"] if "-O" not in args else []) + args
+            tool("wget", key, cmd, cat, auth, timeout=15)
+    if have("curl"):
+        for st in HTTP_STATUSES:
+            cat, auth = L.HTTP[st]
+            tool("curl", f"http-{st}", ["curl", "-sS", "-f", "-o", "/dev/null", f"{BASE}/status/{st}"], cat,
+                 "curl (22) carries the HTTP status; " + auth, domain="curl", code=22)
+            tool("curl", f"http-{st}", ["curl", "-sS", "--fail-with-body", "-o", "/dev/null", f"{BASE}/status/{st}"], cat,
+                 "curl (22) carries the HTTP status; " + auth)
+        for key, args, cat, auth, code in [
+            ("refused", [f"http://127.0.0.1:{CLOSED}/"], "unavailable", A_REFUSED, 7),
+            ("dns", ["http://www.fl-capture.invalid/"], "unavailable", A_DNS, 6),
+            ("timeout", ["--max-time", "0.5", f"{BASE}/sleep"], "deadline_exceeded", A_TIMEOUT, 28),
+            ("empty", [f"{BASE}/empty"], "unavailable", "CURLE_GOT_NOTHING: the peer closed the connection", 52),
+            ("reset", [f"{BASE}/reset"], "unavailable", A_RESET, 56),
+            ("tls", [TLSURL], "unavailable.tls", A_TLS, 60),
+            ("tls-plain", [f"https://127.0.0.1:{HPORT}/"], "unavailable.tls", "a TLS handshake against a non-TLS peer fails the same way again", 35),
+            ("bad-url", ["http://[::1"], "invalid_argument", "CURLE_URL_MALFORMAT", 3),
+            ("protocol", ["gopherx://x/"], "unimplemented", "CURLE_UNSUPPORTED_PROTOCOL", 1),
+            ("file-missing", ["file:///nonexistent/fl-capture"], "not_found", "CURLE_FILE_COULDNT_READ_FILE", 37),
+            ("truncated", [f"{BASE}/truncated"], "unavailable", "CURLE_PARTIAL_FILE: the transfer ended early", 18),
+            ("proxy-refused", ["-x", f"http://127.0.0.1:{CLOSED}", f"{BASE}/"], "unavailable", A_REFUSED, 7),
+            ("max-filesize", ["--max-filesize", "10", f"{BASE}/truncated"], "invalid_argument", "CURLE_FILESIZE_EXCEEDED: the response is larger than the limit set", 63),
+        ]:
+            tool("curl", key, ["curl", "-sS", "-o", "/dev/null"] + args, cat, auth, domain="curl", code=code, timeout=15)
+
+
+def sqlite_capture(d):
+    if not have("sqlite3"):
+        return
+    db = os.path.join(d, "s.db")
+    run(["sqlite3", db, "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, n INT CHECK (n >= 0));"
+         "CREATE TABLE c (id INTEGER PRIMARY KEY, t_id INT REFERENCES t(id));"
+         "CREATE TABLE s (x INT) STRICT; INSERT INTO t VALUES (1, 'a', 1);"])
+    S = "sqlite.org/rescode.html: "
+    for key, sql, cat, auth, extra in [
+        ("unique", "INSERT INTO t VALUES (2, 'a', 1)", "already_exists", S + "SQLITE_CONSTRAINT_UNIQUE", []),
+        ("primary-key", "INSERT INTO t VALUES (1, 'b', 1)", "already_exists", S + "SQLITE_CONSTRAINT_PRIMARYKEY", []),
+        ("not-null", "INSERT INTO t VALUES (3, NULL, 1)", "invalid_argument", S + "SQLITE_CONSTRAINT_NOTNULL", []),
+        ("check", "INSERT INTO t VALUES (4, 'd', -1)", "invalid_argument", S + "SQLITE_CONSTRAINT_CHECK", []),
+        ("foreign-key", "PRAGMA foreign_keys=ON; INSERT INTO c VALUES (1, 99)", "failed_precondition", S + "SQLITE_CONSTRAINT_FOREIGNKEY", []),
+        ("no-table", "SELECT * FROM nosuch", "not_found", S + "SQLITE_ERROR: no such table", []),
+        ("no-column", "SELECT nosuch FROM t", "not_found", S + "SQLITE_ERROR: no such column", []),
+        ("no-function", "SELECT nosuch(1)", "not_found", S + "SQLITE_ERROR: no such function", []),
+        ("syntax", "SELEC 1", "invalid_argument", S + "SQLITE_ERROR: syntax error", []),
+        ("exists", "CREATE TABLE t (x)", "already_exists", S + "SQLITE_ERROR: table already exists", []),
+        ("strict", "INSERT INTO s VALUES ('abc')", "invalid_argument", S + "SQLITE_CONSTRAINT_DATATYPE", []),
+        ("readonly", "INSERT INTO t VALUES (5, 'e', 1)", "permission_denied", S + "SQLITE_READONLY", ["-readonly"]),
+    ]:
+        tool("sqlite3", key, ["sqlite3", *extra, db, sql], cat, auth)
+    tool("sqlite3", "not-a-db", ["sqlite3", os.path.join(d, "plain.txt"), "SELECT * FROM sqlite_master"], "invalid_argument", S + "SQLITE_NOTADB")
+    tool("sqlite3", "cantopen", ["sqlite3", os.path.join(d, "nope", "x.db"), "SELECT 1"], "not_found", S + "SQLITE_CANTOPEN (the directory does not exist)")
+    lock = subprocess.Popen(["sqlite3", db], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+    lock.stdin.write("BEGIN EXCLUSIVE; INSERT INTO t VALUES (9, 'z', 1);\n")
+    lock.stdin.flush()
+    time.sleep(0.5)
+    tool("sqlite3", "locked", ["sqlite3", db, "INSERT INTO t VALUES (10, 'y', 1)"], "aborted", S + "SQLITE_BUSY (database is locked)")
+    lock.stdin.close()
+    lock.wait()
+
+
+def aws_capture():
+    if not have("aws"):
+        return
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="AKIAFLCAPTURE", AWS_SECRET_ACCESS_KEY="x", AWS_DEFAULT_REGION="us-east-1",
+               AWS_MAX_ATTEMPTS="1", AWS_RETRY_MODE="standard", AWS_PAGER="", AWS_EC2_METADATA_DISABLED="true",
+               AWS_CONFIG_FILE="/nonexistent", AWS_SHARED_CREDENTIALS_FILE="/nonexistent")
+    A = "AWS SDK standard retry mode / service error reference: "
+    s3 = lambda code, st, msg: ("application/xml", st,  # noqa: E731
+                                f"<?xml version=\"1.0\"?><Error><Code>{code}</Code><Message>{msg}</Message><RequestId>1</RequestId></Error>")
+    ddb = lambda code, st, msg: ("application/x-amz-json-1.0", st,  # noqa: E731
+                                 json.dumps({"__type": "com.amazonaws.dynamodb.v20120810#" + code, "message": msg}))
+    cases = [
+        ("s3-nosuchbucket", ["s3api", "list-objects-v2", "--bucket", "b"], s3("NoSuchBucket", 404, "The specified bucket does not exist"), "not_found"),
+        ("s3-nosuchkey", ["s3api", "get-object", "--bucket", "b", "--key", "k", "/dev/null"], s3("NoSuchKey", 404, "The specified key does not exist."), "not_found"),
+        ("s3-accessdenied", ["s3api", "list-objects-v2", "--bucket", "b"], s3("AccessDenied", 403, "Access Denied"), "permission_denied"),
+        ("s3-slowdown", ["s3api", "list-objects-v2", "--bucket", "b"], s3("SlowDown", 503, "Please reduce your request rate."), "resource_exhausted"),
+        ("s3-internal", ["s3api", "list-objects-v2", "--bucket", "b"], s3("InternalError", 500, "We encountered an internal error. Please try again."), "internal.server_error"),
+        ("s3-invalidkey", ["s3api", "list-objects-v2", "--bucket", "b"], s3("InvalidAccessKeyId", 403, "The AWS Access Key Id you provided does not exist in our records."), "unauthenticated"),
+        ("s3-signature", ["s3api", "list-objects-v2", "--bucket", "b"], s3("SignatureDoesNotMatch", 403, "The request signature we calculated does not match the signature you provided."), "unauthenticated"),
+        ("s3-bucket-exists", ["s3api", "create-bucket", "--bucket", "b"], s3("BucketAlreadyOwnedByYou", 409, "Your previous request to create the named bucket succeeded and you already own it."), "already_exists"),
+        ("s3-precondition", ["s3api", "get-object", "--bucket", "b", "--key", "k", "--if-match", "x", "/dev/null"], s3("PreconditionFailed", 412, "At least one of the pre-conditions you specified did not hold"), "failed_precondition"),
+        ("ddb-throttling", ["dynamodb", "list-tables"], ddb("ThrottlingException", 400, "Rate of requests exceeds the allowed throughput."), "resource_exhausted"),
+        ("ddb-provisioned", ["dynamodb", "list-tables"], ddb("ProvisionedThroughputExceededException", 400, "The level of configured provisioned throughput for the table was exceeded."), "resource_exhausted"),
+        ("ddb-notfound", ["dynamodb", "describe-table", "--table-name", "orders"], ddb("ResourceNotFoundException", 400, "Requested resource not found: Table: t not found"), "not_found"),
+        ("ddb-conditional", ["dynamodb", "list-tables"], ddb("ConditionalCheckFailedException", 400, "The conditional request failed"), "failed_precondition"),
+        ("ddb-validation", ["dynamodb", "list-tables"], ddb("ValidationException", 400, "1 validation error detected: Value 'x' at 'tableName' failed to satisfy constraint"), "invalid_argument"),
+        ("ddb-unrecognized", ["dynamodb", "list-tables"], ddb("UnrecognizedClientException", 400, "The security token included in the request is invalid."), "unauthenticated"),
+        ("ddb-inuse", ["dynamodb", "list-tables"], ddb("ResourceInUseException", 400, "Table already exists: t"), "already_exists"),
+        ("ddb-limit", ["dynamodb", "list-tables"], ddb("LimitExceededException", 400, "Subscriber limit exceeded: Only 10 tables can be created simultaneously"), "resource_exhausted"),
+        ("ddb-txcanceled", ["dynamodb", "list-tables"], ddb("TransactionConflictException", 400, "Transaction is ongoing for the item"), "aborted"),
+        ("ddb-internal", ["dynamodb", "list-tables"], ddb("InternalServerError", 500, "Internal server error"), "internal.server_error"),
+        ("ddb-unavailable", ["dynamodb", "list-tables"], ddb("ServiceUnavailable", 503, "Service unavailable"), "unavailable"),
+    ]
+    for key, args, (ctype, st, body), cat in cases:
+        AWS_NEXT.update(status=st, body=body.encode(), ctype=ctype)
+        code = re.search(r"<Code>(\w+)<|#(\w+)\"", body)
+        code = code.group(1) or code.group(2)
+        tool("aws-cli", key, ["aws", "--endpoint-url", BASE, *args], cat, A + code, env=env, timeout=60,
+             domain="aws", code=code)
+    tool("aws-cli", "refused", ["aws", "--endpoint-url", f"http://127.0.0.1:{CLOSED}", "s3api", "list-buckets"],
+         "unavailable", A_REFUSED, env=env, timeout=60)
+    env2 = dict(env)
+    env2.pop("AWS_ACCESS_KEY_ID"); env2.pop("AWS_SECRET_ACCESS_KEY")
+    tool("aws-cli", "no-credentials", ["aws", "--endpoint-url", BASE, "s3api", "list-buckets"], "unauthenticated",
+         "botocore NoCredentialsError: no credentials to sign with (UNAUTHENTICATED)", env=env2, timeout=60)
+    tool("aws-cli", "bad-param", ["aws", "--endpoint-url", BASE, "s3api", "list-objects-v2"], "invalid_argument",
+         "a required parameter is missing", env=env, timeout=60)
+
+
+# ------------------------------------------------------------------ main
+STEPS = [v for k, v in list(globals().items())
+         if k.endswith("_capture") and callable(v) and v.__code__.co_argcount == 0]
+
+
+def main():
+    # Debian's programs first (a pyenv/npm/local install earlier on PATH is not
+    # what the corpus documents).
+    os.environ["PATH"] = SAFE_PATH + ":" + os.environ.get("PATH", "")
+    only = set(sys.argv[2:])
+    try:
+        for step in STEPS:
+            name = step.__name__[:-8]
+            if only and name not in only:
+                continue
+            t = time.time()
+            try:
+                step()
+            except Exception as e:  # a step that breaks must not lose the others
+                import traceback
+                print(f"capture: step {name} failed: {e}\n{traceback.format_exc()}", file=sys.stderr)
+            print(f"capture: {name}: {time.time() - t:.1f}s", file=sys.stderr)
+    finally:
+        pg_stop()
+        my_stop()
+        for p in RD.get("procs", []):
+            p.kill()
+    os.makedirs(OUTDIR, exist_ok=True)
+    total = 0
+    for source, evs in sorted(events.items()):
+        with open(os.path.join(OUTDIR, source + ".jsonl"), "w") as f:
+            for e in evs:
+                f.write(json.dumps(e, ensure_ascii=False, sort_keys=True) + "\n")
+        total += len(evs)
+    mo = sum(1 for evs in events.values() for e in evs if set(e["event"]) == {"message"})
+    ho = sum(1 for evs in events.values() for e in evs if e["split"] == "heldout")
+    print(f"capture: {total} events from {len(events)} sources; {mo} message-only; {ho} held out",
+          file=sys.stderr)
+    shutil.rmtree(TMP, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
