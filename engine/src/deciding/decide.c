@@ -184,7 +184,8 @@ static void safe_decision(fl_ctx_t *ctx, const fl_version *v, const fl_eview *ev
 
 /* The rule's breaker and retry budget: record this failure, then gate a
  * retry.  A refused retry becomes `fail` with the reason as its rule. */
-static void apply_resilience(fl_ctx_t *ctx, const fl_rule *r, const fl_eview *ev, fl_decision_t *d)
+static void apply_resilience(fl_ctx_t *ctx, const fl_rule *r, const fl_eview *ev, unsigned flags,
+                             fl_decision_t *d)
 {
     if (!r || (!r->breaker && !r->retry_budget)) return;
     fl_resil_t *res = ctx->sh->resil;
@@ -195,9 +196,14 @@ static void apply_resilience(fl_ctx_t *ctx, const fl_rule *r, const fl_eview *ev
         fl_template_render(r->breaker_key, &env, &ctx->scratch);
         snprintf(key, sizeof key, "%s", fl_sb_cstr(&ctx->scratch));
     }
+    if (r->breaker) {
+        fl_decision_put(d, FL_DS_BREAKER, r->breaker, strlen(r->breaker));
+        fl_decision_put(d, FL_DS_BREAKER_KEY, key, strlen(key));
+    }
+    if (r->retry_budget) fl_decision_put(d, FL_DS_BUDGET, r->retry_budget, strlen(r->retry_budget));
     fl_resil_outcome_t o = {r->breaker, r->retry_budget, key, fl_decision_get(d, FL_DS_CATEGORY),
                             ev->ev->has_elapsed ? (int64_t)(ev->ev->elapsed_ms * 1e6) : -1, ev->ev->attempt};
-    fl_resil_record(res, &o);
+    if (!(flags & FL_DECIDE_NO_RECORD)) fl_resil_record(res, &o);
     if (d->action != FL_ACTION_RETRY) return;
     char reason[160];
     if (fl_resil_gate_retry(res, r->breaker, r->retry_budget, key, reason, sizeof reason) != FL_EREFUSED) return;
@@ -245,7 +251,7 @@ int fl_decide_on(fl_ctx_t *ctx, fl_version *v, const fl_event_t *ev, const char 
         else safe_decision(ctx, v, &view, rc, fl_sb_cstr(&err), d);
         fl_sb_free(&err);
     }
-    if (rc == FL_OK) apply_resilience(ctx, r, &view, d);
+    if (rc == FL_OK) apply_resilience(ctx, r, &view, flags, d);
     render_message(ctx, v, r, dynamic || rc != FL_OK, locale, &view, d);
     put_identity(ctx, v, &top, d);
     if (ctx->explaining) {

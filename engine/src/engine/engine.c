@@ -27,6 +27,7 @@ struct fl_engine {
     uint32_t nhistory;
     unsigned char trusted_key[FL_KEY_PUBLIC_BYTES]; /* copied from the options */
     int has_key;           /* 1: only signed bundles and directories load */
+    fl_resil_options_t resil_opts; /* copy of opts.resil when given */
 };
 
 static void start_probation(fl_engine_t *e, fl_version *v);
@@ -54,10 +55,14 @@ int fl_engine_new(const fl_engine_options_t *opts, fl_engine_t **out)
         e->has_key = 1;
         e->opts.trusted_key = NULL;
     }
+    if (e->opts.resil) { /* not owned: keep a copy */
+        e->resil_opts = *e->opts.resil;
+        e->opts.resil = &e->resil_opts;
+    }
     fl_shared_init(&e->sh, &e->opts);
     e->sh.on_canary = canary_trip;
     pthread_mutex_init(&e->load, NULL);
-    if (fl_resil_new(NULL, &e->sh.resil) != FL_OK) {
+    if (fl_resil_new(e->opts.resil, &e->sh.resil) != FL_OK) {
         fl_engine_free(e);
         return FL_ENOMEM;
     }

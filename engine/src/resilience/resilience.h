@@ -302,6 +302,9 @@ struct fl_guard {
 int fl_guard_resolve(fl_resil_t *r, const fl_guard_spec_t *spec, struct fl_guard *g,
                      fl_diag_t *diag);
 
+/* call.c: has the token fired?  (NULL: no) */
+int fl_cancel_fired(fl_cancel_t *c);
+
 /* ---- exec.c: the executor core shared by fl_call and fl_run --------------- */
 struct fl_exec {
     fl_resil_t *r;
