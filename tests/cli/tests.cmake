@@ -31,3 +31,11 @@ if(FL_SH)
   add_test(NAME cli_bundle COMMAND ${FL_SH} ${CMAKE_CURRENT_LIST_DIR}/bundle_test.sh $<TARGET_FILE:faultline_cli>)
   set_tests_properties(cli_bundle PROPERTIES LABELS "cli" TIMEOUT 60 FAIL_REGULAR_EXPRESSION "^FAIL: ")
 endif()
+
+# `faultline run`: retries with the decided delays, no retry on "Permission
+# denied", a breaker that opens across invocations, fallback, timeout.
+# About 3 s (it sleeps the decided delays).
+if(FL_SH)
+  add_test(NAME cli_run COMMAND ${FL_SH} ${CMAKE_CURRENT_LIST_DIR}/run_test.sh $<TARGET_FILE:faultline_cli>)
+  set_tests_properties(cli_run PROPERTIES LABELS "cli" TIMEOUT 60 FAIL_REGULAR_EXPRESSION "^FAIL: ")
+endif()
