@@ -314,6 +314,45 @@ static void test_accessors(void **st)
     flt_close(&t);
 }
 
+/* Finding 4: after attempts run out or a breaker opens, the category's retry
+ * message rendered "Nouvel essai dans  s.".  Messages by outcome. */
+static const char k_msgs[] =
+    "category \"unavailable\" { retryable = true, recovery = retry { backoff = \"constant\", base_ms = 50,"
+    " jitter = \"none\", max_attempts = 2 } }\n"
+    "category \"not_found\" { recovery = fallback(0) }\n"
+    "rule \"refused\" { when = { message = re[[refused]] }, category = \"unavailable.connection_refused\" }\n"
+    "rule \"gone\" { when = { message = re[[gone]] }, category = \"not_found\" }\n"
+    "messages \"en\" { unavailable = \"Retrying in {delay_s} s.\",\n"
+    "  [\"unavailable.attempts_exhausted\"] = \"Gave up after {attempt} attempts.\",\n"
+    "  [\"not_found.fallback\"] = \"Showing a saved copy.\", not_found = \"Not found.\" }\n"
+    "messages \"fr\" { unavailable = \"Nouvel essai dans {delay_s} s.\",\n"
+    "  [\"unavailable.attempts_exhausted\"] = \"Abandon après {attempt} essais.\" }\n"
+    "messages \"de\" { unavailable = \"Neuer Versuch in {delay_s} s.\" }\n";
+
+static void test_messages_by_outcome(void **st)
+{
+    (void)st;
+    flt t;
+    flt_open(&t, k_msgs);
+    assert_int_equal(flt_decide(&t, "{\"message\":\"refused\",\"attempt\":1}"), FL_OK);
+    assert_string_equal(fl_decision_message(t.d), "Retrying in 1 s."); /* 50 ms rounds up */
+    assert_string_equal(fl_decision_message_id(t.d), "unavailable");
+    assert_int_equal(flt_decide(&t, "{\"message\":\"refused\",\"attempt\":2}"), FL_OK);
+    assert_string_equal(fl_decision_reason(t.d), "attempts_exhausted");
+    assert_string_equal(fl_decision_message(t.d), "Gave up after 2 attempts.");
+    assert_string_equal(fl_decision_message_id(t.d), "unavailable.attempts_exhausted");
+    assert_int_equal(flt_decide_loc(&t, "{\"message\":\"refused\",\"attempt\":2}", "fr", 0), FL_OK);
+    assert_string_equal(fl_decision_message(t.d), "Abandon après 2 essais.");
+    assert_string_equal(fl_decision_locale(t.d), "fr");
+    /* de has only the category's message: it is not replaced by English */
+    assert_int_equal(flt_decide_loc(&t, "{\"message\":\"refused\",\"attempt\":2}", "de", 0), FL_OK);
+    assert_string_equal(fl_decision_locale(t.d), "de");
+    /* by action */
+    assert_int_equal(flt_decide(&t, "{\"message\":\"gone\"}"), FL_OK);
+    assert_string_equal(fl_decision_message(t.d), "Showing a saved copy.");
+    flt_close(&t);
+}
+
 static void test_bad_args(void **st)
 {
     (void)st;
@@ -377,6 +416,7 @@ int main(void)
         cmocka_unit_test(test_guard_no_double_count),
         cmocka_unit_test(test_call_no_record),
         cmocka_unit_test(test_accessors),
+        cmocka_unit_test(test_messages_by_outcome),
         cmocka_unit_test(test_bad_args),
         cmocka_unit_test(test_cancel),
     };

@@ -272,6 +272,7 @@ typedef struct fl_version {
     uint32_t ncats;
     fl_locale *locales;
     uint32_t nlocales;
+    int outcome_msgs; /* some message id ends in an outcome (".attempts_exhausted", ...) */
     fl_example *examples;
     uint32_t nexamples;
 
@@ -312,6 +313,16 @@ const char *fl_category_title(const char *name);
 int fl_category_status(const char *name);
 
 /* version.c: message lookup along the locale chain (see the language doc). */
+/* Outcome suffixes of message ids: "retry" "fallback" "ignore" "fail" and
+ * the reasons; 1 if `id` ends in ".<one of them>". */
+int fl_is_outcome_message_id(const char *id);
+/* The message for `id` + "." + `outcome` in locale li's chain, trying id,
+ * then its parents (a.b.outcome, a.outcome); the walk stops after the
+ * locale named `upto` (a pointer from the version; NULL: the whole chain),
+ * so an outcome message never replaces one in a closer locale.  NULL if
+ * none. */
+const fl_template *fl_resolve_outcome_message(const fl_version *v, int locale_idx, const char *id,
+                                              const char *outcome, const char *upto, const char **locale);
 const fl_template *fl_resolve_message(const fl_version *v, int locale_idx, const char *id,
                                       const char **locale_used);
 /* version.c: index of the declared locale serving `want` (-1: no locales). */

@@ -110,6 +110,19 @@ static void render_message(fl_ctx_t *ctx, const fl_version *v, const fl_rule *r,
         t = fl_resolve_message(v, li, id, &loc);
     }
     if (fl_decision_get(d, FL_DS_MESSAGE)) return; /* a handler wrote the text itself */
+    if (v->outcome_msgs && t) { /* a message for this outcome: "<id>.<reason|action>" */
+        const char *base = dynamic ? fl_decision_get(d, FL_DS_MESSAGE_ID) : NULL;
+        if (!base && r && !dynamic)
+            base = r->s.message_id ? r->s.message_id : r->cat && r->cat->message_id ? r->cat->message_id : r->category;
+        if (!base) base = fl_decision_get(d, FL_DS_CATEGORY);
+        const char *why = fl_decision_get(d, FL_DS_REASON), *oloc = NULL, *fb = loc;
+        const fl_template *ot = why ? fl_resolve_outcome_message(v, li, base, why, fb, &oloc) : NULL;
+        if (!ot) ot = fl_resolve_outcome_message(v, li, base, fl_action_name(d->action), fb, &oloc);
+        if (ot) {
+            t = ot;
+            loc = oloc;
+        }
+    }
     if (!t) {
         static const char k_generic[] = "Something went wrong. Please try again later.";
         fl_decision_put(d, FL_DS_MESSAGE, k_generic, sizeof k_generic - 1);
