@@ -361,7 +361,7 @@ FL_EXTERN const char *fl_event_get_tag(const fl_event_t *ev, const char *key);
 FL_EXTERN int fl_event_attempt(const fl_event_t *ev);
 
 /*
- * Parse one JSON object (the event format of PRODUCT.md) into `ev`, which is
+ * Parse one JSON object (the event format, docs/events.md) into `ev`, which is
  * reset first.  Failures leave `ev` reset and fill diag with the column:
  * FL_EPARSE_JSON (not JSON, or not an object), FL_EPARSE_UTF8,
  * FL_EPARSE_TYPE (e.g. attempt is a string; diag names the field),
@@ -941,9 +941,10 @@ FL_EXTERN fl_resil_t *fl_engine_resil(fl_engine_t *engine);
  * Use either a pipeline, or fl_call with FL_DECIDE_NO_RECORD in its decide
  * callback -- not both on one call.
  *
- * Lifetimes: a pipeline belongs to the engine's registry but must be freed
- * with fl_pipeline_free before fl_engine_free.  Free order: pipelines and
- * contexts (any order), then watchers, then the engine.  One pipeline may be
+ * Lifetimes: a pipeline is the caller's; free it with fl_pipeline_free
+ * before fl_engine_free.  Free order (docs/embedding.md): nothing in flight;
+ * decisions, events, contexts, pipelines, executors (any order); then
+ * fl_watch_stop; then fl_engine_free.  One pipeline may be
  * used by several threads at once, each with its own ctx, event and
  * decision.
  */
