@@ -257,8 +257,13 @@ static void engine_driven(double secs)
         fprintf(stderr, "engine-driven setup: %s\n", dg.message);
         exit(1);
     }
-    guard = time_exec(ex, ok_fn, secs);
-    ok = time_pipeline(p, ctx, ev, d, ev_ok, secs);
+    /* alternate the two, best of three each: the machine is shared */
+    guard = ok = 1e30;
+    for (int round = 0; round < 3; round++) {
+        double g = time_exec(ex, ok_fn, secs / 3), o = time_pipeline(p, ctx, ev, d, ev_ok, secs / 3);
+        guard = g < guard ? g : guard;
+        ok = o < ok ? o : ok;
+    }
     retry = time_pipeline(p, ctx, ev, d, ev_flaky, secs);
     {   /* reference: one fl_decide of the same event, alone */
         long n = 0;

@@ -209,15 +209,21 @@ int fl_pipeline_call(fl_pipeline_t *p, fl_ctx_t *ctx, fl_event_t *ev, const char
         return FL_EINVAL;
     if (!key)
         key = p->op ? p->op : "";
-    memset(res, 0, sizeof *res);
-    start = now = fl_resil_now(p->r);
+    res->outcome = FL_CALL_SUCCEEDED;
+    res->attempts = 0;
+    res->category[0] = res->reason[0] = '\0';
+    res->fallback_json = NULL;
+    /* With a guard and no deadline, the admission's clock reading is the
+     * start: the success path then reads the clock twice, like fl_call. */
+    start = now = p->guard && !p->deadline_ns ? -1 : fl_resil_now(p->r);
     deadline = p->deadline_ns ? start + p->deadline_ns : 0;
     for (int attempt = 1;; attempt++) {
         fl_permit_t permit;
         fl_attempt_info_t info;
         int failed;
         if (fired(cancel)) {
-            rc = finish(res, FL_CALL_CANCELLED, "cancelled", fl_resil_now(p->r), start);
+            now = fl_resil_now(p->r);
+            rc = finish(res, FL_CALL_CANCELLED, "cancelled", now, start < 0 ? now : start);
             break;
         }
         if (deadline && now >= deadline) {
@@ -225,10 +231,14 @@ int fl_pipeline_call(fl_pipeline_t *p, fl_ctx_t *ctx, fl_event_t *ev, const char
             break;
         }
         if (p->guard && fl_admit(p->guard, key, &permit) != FL_OK) {
+            if (start < 0)
+                start = now = fl_resil_now(p->r);
             rc = finish(res, attempt == 1 ? FL_CALL_REFUSED : FL_CALL_FAILED, permit.reason, now,
                         start);
             break;
         }
+        if (start < 0)
+            start = now = permit.start_ns_;
         info.attempt = attempt;
         info.key = key;
         info.params = params;
@@ -241,7 +251,7 @@ int fl_pipeline_call(fl_pipeline_t *p, fl_ctx_t *ctx, fl_event_t *ev, const char
         now = fl_resil_now(p->r);
         if (!failed) {
             if (p->guard)
-                fl_complete(&permit, NULL);
+                fl_complete_at(&permit, NULL, now);
             record_success(p, key, attempt, now - start);
             rc = finish(res, FL_CALL_SUCCEEDED, NULL, now, start);
             break;
@@ -263,7 +273,7 @@ int fl_pipeline_call(fl_pipeline_t *p, fl_ctx_t *ctx, fl_event_t *ev, const char
                 if (same_as_guard(p, key, b, bk))
                     fl_permit_release(&permit); /* fl_decide recorded it */
                 else
-                    fl_complete(&permit, cat ? cat : "unknown");
+                    fl_complete_at(&permit, cat ? cat : "unknown", now);
             }
             copy(res->category, sizeof res->category, cat);
         }
