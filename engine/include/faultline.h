@@ -442,8 +442,9 @@ FL_EXTERN const char *fl_decision_explain_json(const fl_decision_t *d);
 FL_EXTERN const char *fl_decision_effects_json(const fl_decision_t *d);
 /* With fl_decision_error: "handler" "cpu_budget" "memory_budget" "no_policy". */
 FL_EXTERN const char *fl_decision_error_kind(const fl_decision_t *d);
-/* RFC 9457 problem details: type URI, title, HTTP status (500 for NULL).
- * The detail is fl_decision_message. */
+/* RFC 9457 problem details: type URI, title (the category's, or the
+ * policy's "title.<category>" message in the message's locale), HTTP status
+ * (500 for NULL).  The detail is fl_decision_message. */
 FL_EXTERN const char *fl_decision_problem_type(const fl_decision_t *d);
 FL_EXTERN const char *fl_decision_problem_title(const fl_decision_t *d);
 FL_EXTERN int fl_decision_problem_status(const fl_decision_t *d);

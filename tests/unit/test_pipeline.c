@@ -326,7 +326,8 @@ static const char k_msgs[] =
     "  [\"unavailable.attempts_exhausted\"] = \"Gave up after {attempt} attempts.\",\n"
     "  [\"not_found.fallback\"] = \"Showing a saved copy.\", not_found = \"Not found.\" }\n"
     "messages \"fr\" { unavailable = \"Nouvel essai dans {delay_s} s.\",\n"
-    "  [\"unavailable.attempts_exhausted\"] = \"Abandon après {attempt} essais.\" }\n"
+    "  [\"unavailable.attempts_exhausted\"] = \"Abandon après {attempt} essais.\",\n"
+    "  [\"title.unavailable\"] = \"Service indisponible\" }\n"
     "messages \"de\" { unavailable = \"Neuer Versuch in {delay_s} s.\" }\n";
 
 static void test_messages_by_outcome(void **st)
@@ -344,9 +345,12 @@ static void test_messages_by_outcome(void **st)
     assert_int_equal(flt_decide_loc(&t, "{\"message\":\"refused\",\"attempt\":2}", "fr", 0), FL_OK);
     assert_string_equal(fl_decision_message(t.d), "Abandon après 2 essais.");
     assert_string_equal(fl_decision_locale(t.d), "fr");
+    /* problem.title localized like the message ("title.<category>", parents) */
+    assert_string_equal(fl_decision_problem_title(t.d), "Service indisponible");
     /* de has only the category's message: it is not replaced by English */
     assert_int_equal(flt_decide_loc(&t, "{\"message\":\"refused\",\"attempt\":2}", "de", 0), FL_OK);
     assert_string_equal(fl_decision_locale(t.d), "de");
+    assert_string_equal(fl_decision_problem_title(t.d), "Service unavailable"); /* no de title */
     /* by action */
     assert_int_equal(flt_decide(&t, "{\"message\":\"gone\"}"), FL_OK);
     assert_string_equal(fl_decision_message(t.d), "Showing a saved copy.");

@@ -273,6 +273,7 @@ typedef struct fl_version {
     fl_locale *locales;
     uint32_t nlocales;
     int outcome_msgs; /* some message id ends in an outcome (".attempts_exhausted", ...) */
+    int title_msgs;   /* some message id is "title.<category>" (localized problem titles) */
     fl_example *examples;
     uint32_t nexamples;
 
@@ -323,6 +324,10 @@ int fl_is_outcome_message_id(const char *id);
  * none. */
 const fl_template *fl_resolve_outcome_message(const fl_version *v, int locale_idx, const char *id,
                                               const char *outcome, const char *upto, const char **locale);
+/* The localized problem title "title.<category>" (then its parents) in
+ * locale li's chain up to the locale named `upto`; NULL if none. */
+const fl_template *fl_resolve_title(const fl_version *v, int locale_idx, const char *category,
+                                    const char *upto, const char **locale);
 const fl_template *fl_resolve_message(const fl_version *v, int locale_idx, const char *id,
                                       const char **locale_used);
 /* version.c: index of the declared locale serving `want` (-1: no locales). */

@@ -179,6 +179,31 @@ const fl_template *fl_resolve_outcome_message(const fl_version *v, int li, const
     return NULL;
 }
 
+const fl_template *fl_resolve_title(const fl_version *v, int li, const char *category, const char *upto,
+                                    const char **locale)
+{
+    char want[256];
+    if (!category) return NULL;
+    for (int hops = 0; li >= 0 && hops < 8; li = v->locales[li].fallback, hops++) {
+        const fl_locale *l = &v->locales[li];
+        for (size_t len = strlen(category); len > 0;) {
+            if (len + 6 < sizeof want) {
+                memcpy(want, "title.", 6);
+                memcpy(want + 6, category, len);
+                const fl_template *t = in_locale(l, want, len + 6);
+                if (t) {
+                    *locale = l->name;
+                    return t;
+                }
+            }
+            while (len > 0 && category[len - 1] != '.') len--;
+            if (len > 0) len--;
+        }
+        if (upto && l->name == upto) break;
+    }
+    return NULL;
+}
+
 int fl_locale_index(const fl_version *v, const char *want)
 {
     if (!want || !*want) return v->default_locale;

@@ -143,6 +143,13 @@ static void render_message(fl_ctx_t *ctx, const fl_version *v, const fl_rule *r,
     fl_decision_put(d, FL_DS_MESSAGE, fl_sb_cstr(&ctx->scratch), len);
     fl_decision_put(d, FL_DS_MESSAGE_ID, t->id, strlen(t->id));
     fl_decision_put(d, FL_DS_LOCALE, loc, strlen(loc));
+    const char *tloc = NULL;
+    const fl_template *tt = v->title_msgs ? fl_resolve_title(v, li, fl_decision_get(d, FL_DS_CATEGORY), loc, &tloc) : NULL;
+    if (tt) { /* problem.title in the message's locale */
+        fl_sb_clear(&ctx->scratch);
+        fl_template_render(tt, &env, &ctx->scratch);
+        fl_decision_put(d, FL_DS_PROBLEM_TITLE, fl_sb_cstr(&ctx->scratch), ctx->scratch.len);
+    }
 }
 
 static void put_identity(fl_ctx_t *ctx, const fl_version *v, const fl_eview *ev, fl_decision_t *d)
