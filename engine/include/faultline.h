@@ -1005,6 +1005,34 @@ FL_EXTERN void fl_pipeline_free(fl_pipeline_t *p); /* NULL: no-op */
 FL_EXTERN int fl_pipeline_call(fl_pipeline_t *p, fl_ctx_t *ctx, fl_event_t *ev, const char *key,
                                fl_pipeline_attempt_fn fn, void *user, fl_cancel_t *cancel,
                                fl_decision_t *last, fl_pipeline_result_t *res);
+/* The same on a libuv loop (loop thread only). */
+typedef struct fl_pipeline_run fl_pipeline_run_t;
+typedef struct fl_pipeline_run_callbacks {
+    /* Start attempt a->attempt.  On failure describe the error in `ev` (owned
+     * by the run, valid until reported), then report with
+     * fl_pipeline_run_done(run, a->attempt, failed). */
+    void (*attempt)(void *user, fl_pipeline_run_t *run, const fl_attempt_info_t *a, fl_event_t *ev);
+    /* The call is over; `res` and `last` (the final decision, if any) are
+     * valid during the callback only; `run` is freed after it. */
+    void (*done)(void *user, fl_pipeline_run_t *run, const fl_pipeline_result_t *res,
+                 const fl_decision_t *last);
+} fl_pipeline_run_callbacks_t;
+/*
+ * Start a call on `loop`; the first attempt starts from a zero timer, never
+ * inside this call; the decided delays are libuv timers.  `ctx` belongs to
+ * the loop's thread.  FL_EINVAL (NULL p/ctx/loop/cb/attempt/done), FL_ENOMEM
+ * (no callback is made).  `out` may be NULL.
+ */
+FL_EXTERN int fl_pipeline_run(fl_pipeline_t *p, fl_ctx_t *ctx, struct uv_loop_s *loop, const char *key,
+                              const fl_pipeline_run_callbacks_t *cb, void *user, fl_pipeline_run_t **out);
+/* Report attempt `attempt`: failed 0 for success.  FL_ESTATE if that attempt
+ * is not outstanding (reported twice, or the run is over). */
+FL_EXTERN int fl_pipeline_run_done(fl_pipeline_run_t *run, int attempt, int failed);
+/* Cancel: during a wait, done follows at once (FL_CALL_CANCELLED); during an
+ * attempt, once it is reported (a success still counts as one).  FL_ESTATE
+ * if already over or cancelled. */
+FL_EXTERN int fl_pipeline_run_cancel(fl_pipeline_run_t *run);
+
 /*
  * Record an outcome into breaker `name` for `key` without a permit (e.g.
  * outcomes replayed from a state file): category NULL for success.  A

@@ -11,6 +11,7 @@
  * The engine's registry runs on a fake clock: waits advance it.
  */
 #include <stdatomic.h>
+#include <uv.h>
 
 #include "flt.h"
 
@@ -410,6 +411,81 @@ static void test_cancel(void **st)
     flt_close(&w.t);
 }
 
+/* ---- on a libuv loop ---------------------------------------------------- */
+
+typedef struct arun {
+    script s;
+    int done_calls;
+    fl_pipeline_result_t res;
+    char msg[128];
+    fl_pipeline_run_t *run;
+    int cancel_after_first;
+} arun;
+
+static void a_attempt(void *user, fl_pipeline_run_t *run, const fl_attempt_info_t *a, fl_event_t *ev)
+{
+    arun *r = user;
+    int failed = scripted(&r->s, a, ev);
+    assert_int_equal(fl_pipeline_run_done(run, a->attempt, failed), FL_OK);
+    assert_int_equal(fl_pipeline_run_done(run, a->attempt, failed), FL_ESTATE); /* once only */
+    if (r->cancel_after_first && a->attempt == 1)
+        assert_int_equal(fl_pipeline_run_cancel(run), FL_OK);
+}
+
+static void a_done(void *user, fl_pipeline_run_t *run, const fl_pipeline_result_t *res, const fl_decision_t *last)
+{
+    arun *r = user;
+    (void)run;
+    r->done_calls++;
+    r->res = *res;
+    snprintf(r->msg, sizeof r->msg, "%s", fl_decision_message(last) ? fl_decision_message(last) : "");
+}
+
+static void test_run_on_loop(void **st)
+{
+    (void)st;
+    flt t;
+    flt_open(&t, k_policy);
+    fl_pipeline_config_t c = {0};
+    c.op = "db.query";
+    fl_pipeline_t *p = NULL;
+    fl_diag_t d;
+    assert_int_equal(fl_pipeline_new(t.e, &c, &p, &d), FL_OK);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    fl_pipeline_run_callbacks_t cb = {a_attempt, a_done};
+    arun r = {{{"Connection refused", "Connection refused"}, 2, 0, {{0}}}, 0, {0}, "", NULL, 0};
+    uint64_t t0 = uv_hrtime();
+    assert_int_equal(fl_pipeline_run(p, t.ctx, &loop, NULL, &cb, &r, NULL), FL_OK);
+    assert_int_equal(r.s.calls, 0); /* never from inside fl_pipeline_run */
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(r.done_calls, 1);
+    assert_int_equal(r.res.outcome, FL_CALL_SUCCEEDED);
+    assert_int_equal(r.res.attempts, 3);
+    assert_true(uv_hrtime() - t0 >= 400ull * 1000000); /* two decided 200 ms waits */
+    assert_string_equal(r.s.params_seen[1], "{\"timeout_ms\":500}");
+
+    /* fail: the final decision reaches done */
+    arun f = {{{"Permission denied"}, 1, 0, {{0}}}, 0, {0}, "", NULL, 0};
+    assert_int_equal(fl_pipeline_run(p, t.ctx, &loop, NULL, &cb, &f, NULL), FL_OK);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(f.res.outcome, FL_CALL_FAILED);
+    assert_string_equal(f.msg, "You may not.");
+
+    /* cancelled during the decided wait */
+    arun k = {{{"Connection refused", "Connection refused"}, 2, 0, {{0}}}, 0, {0}, "", NULL, 1};
+    assert_int_equal(fl_pipeline_run(p, t.ctx, &loop, NULL, &cb, &k, NULL), FL_OK);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(k.done_calls, 1);
+    assert_int_equal(k.res.outcome, FL_CALL_CANCELLED);
+    assert_int_equal(k.s.calls, 1);
+
+    assert_int_equal(fl_pipeline_run(NULL, t.ctx, &loop, NULL, &cb, &k, NULL), FL_EINVAL);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    fl_pipeline_free(p);
+    flt_close(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -423,6 +499,7 @@ int main(void)
         cmocka_unit_test(test_messages_by_outcome),
         cmocka_unit_test(test_bad_args),
         cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_run_on_loop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
 #include "core.h"
 #include "engine_internal.h"
@@ -189,133 +190,318 @@ static int wait_for(fl_resil_t *r, int64_t ns, fl_cancel_t *c)
     return fired(c);
 }
 
-static int finish(fl_pipeline_result_t *res, fl_call_outcome oc, const char *reason, int64_t now,
-                  int64_t start)
+/* ---- one call: the steps shared by the blocking and the libuv drivers ---- */
+
+typedef struct pstate {
+    fl_pipeline_t *p;
+    fl_ctx_t *ctx;
+    fl_event_t *ev;
+    fl_decision_t *last;
+    const char *key;
+    char *params; /* the last decision's params (owned) */
+    int attempt;
+    int held;     /* permit admitted */
+    int64_t start, now, deadline;
+    fl_permit_t permit;
+    fl_pipeline_result_t *res;
+} pstate;
+
+enum { PS_DONE = 0, PS_RETRY = 1 };
+
+static void ps_finish(pstate *s, fl_call_outcome oc, const char *reason)
 {
-    res->outcome = oc;
-    copy(res->reason, sizeof res->reason, reason);
-    res->elapsed_ns = now - start;
-    return FL_OK;
+    if (s->start < 0)
+        s->start = s->now = fl_resil_now(s->p->r);
+    s->res->outcome = oc;
+    copy(s->res->reason, sizeof s->res->reason, reason);
+    s->res->elapsed_ns = s->now - s->start;
 }
+
+static void ps_begin(pstate *s, fl_pipeline_t *p, fl_ctx_t *ctx, fl_event_t *ev, const char *key,
+                     fl_decision_t *last, fl_pipeline_result_t *res)
+{
+    s->p = p;
+    s->ctx = ctx;
+    s->ev = ev;
+    s->last = last;
+    s->key = key ? key : p->op ? p->op : "";
+    s->params = NULL;
+    s->attempt = 0;
+    s->held = 0;
+    s->res = res;
+    res->outcome = FL_CALL_SUCCEEDED;
+    res->attempts = 0;
+    res->category[0] = res->reason[0] = '\0';
+    res->fallback_json = NULL;
+    res->elapsed_ns = 0;
+    /* With a guard and no deadline, the admission's clock reading is the
+     * start: the success path then reads the clock twice, like fl_call. */
+    s->start = s->now = p->guard && !p->deadline_ns ? -1 : fl_resil_now(p->r);
+    s->deadline = p->deadline_ns ? s->start + p->deadline_ns : 0;
+}
+
+/* Admit the next attempt and fill info.  1: go; 0: the call is over. */
+static int ps_admit(pstate *s, fl_attempt_info_t *info)
+{
+    fl_pipeline_t *p = s->p;
+    if (s->deadline && s->now >= s->deadline) {
+        ps_finish(s, FL_CALL_TIMED_OUT, "deadline");
+        return 0;
+    }
+    if (p->guard) {
+        if (fl_admit(p->guard, s->key, &s->permit) != FL_OK) {
+            ps_finish(s, s->attempt == 0 ? FL_CALL_REFUSED : FL_CALL_FAILED, s->permit.reason);
+            return 0;
+        }
+        s->held = 1;
+        if (s->start < 0)
+            s->start = s->now = s->permit.start_ns_;
+    }
+    s->attempt++;
+    s->res->attempts = s->attempt;
+    if (s->attempt > 1)
+        fl_event_reset(s->ev);
+    info->attempt = s->attempt;
+    info->key = s->key;
+    info->params = s->params;
+    info->timeout_ns = s->deadline ? s->deadline - s->now : 0;
+    info->deadline_ns = s->deadline;
+    return 1;
+}
+
+/* The attempt ended (failed: ev describes the error).  PS_DONE (res final)
+ * or PS_RETRY after *delay_ns. */
+static int ps_outcome(pstate *s, int failed, int64_t *delay_ns)
+{
+    fl_pipeline_t *p = s->p;
+    fl_decision_t *last = s->last;
+    fl_event_t *ev = s->ev;
+    *delay_ns = 0;
+    s->now = fl_resil_now(p->r);
+    if (!failed) {
+        if (s->held)
+            fl_complete_at(&s->permit, NULL, s->now);
+        s->held = 0;
+        record_success(p, s->key, s->attempt, s->now - s->start);
+        ps_finish(s, FL_CALL_SUCCEEDED, NULL);
+        return PS_DONE;
+    }
+    /* The error: fill in what the attempt did not say. */
+    fl_event_set_attempt(ev, s->attempt);
+    fl_event_set_elapsed_ms(ev, (double)(s->now - s->start) / 1e6);
+    if (p->op && !fl_event_get(ev, FL_FIELD_OP))
+        fl_event_set(ev, FL_FIELD_OP, p->op, strlen(p->op));
+    if (!fl_event_get(ev, FL_FIELD_MESSAGE))
+        fl_event_set(ev, FL_FIELD_MESSAGE, "error", 5);
+    fl_decide(s->ctx, ev, p->locale, p->flags, last);
+    {
+        const char *b = fl_decision_breaker_name(last), *bk = fl_decision_breaker_key(last);
+        const char *cat = fl_decision_category(last);
+        if (b)
+            learn(p, s->key, b, bk ? bk : "");
+        if (s->held) {
+            if (same_as_guard(p, s->key, b, bk))
+                fl_permit_release(&s->permit); /* fl_decide recorded it */
+            else
+                fl_complete_at(&s->permit, cat ? cat : "unknown", s->now);
+        }
+        s->held = 0;
+        copy(s->res->category, sizeof s->res->category, cat);
+    }
+    if (p->on_decision)
+        p->on_decision(p->decision_user, s->attempt, ev, last);
+    switch (fl_decision_action(last)) {
+    case FL_ACTION_IGNORE:
+        ps_finish(s, FL_CALL_SUCCEEDED, "ignored");
+        return PS_DONE;
+    case FL_ACTION_FALLBACK:
+        s->res->fallback_json = fl_decision_fallback_json(last);
+        ps_finish(s, FL_CALL_FALLBACK, fl_decision_rule(last));
+        return PS_DONE;
+    case FL_ACTION_FAIL: {
+        const char *why = fl_decision_reason(last);
+        ps_finish(s, FL_CALL_FAILED, why ? why : "not_retryable");
+        return PS_DONE;
+    }
+    case FL_ACTION_RETRY:
+        break;
+    }
+    if (s->attempt >= p->max_attempts) {
+        ps_finish(s, FL_CALL_FAILED, "attempts_exhausted");
+        return PS_DONE;
+    }
+    {
+        int64_t d = fl_decision_delay_ms(last) > 0 ? fl_decision_delay_ms(last) * MS : 0;
+        const char *pj = fl_decision_params_json(last);
+        if (s->deadline && s->now + d >= s->deadline) {
+            ps_finish(s, FL_CALL_TIMED_OUT, "deadline");
+            return PS_DONE;
+        }
+        free(s->params);
+        s->params = pj ? strdup(pj) : NULL;
+        *delay_ns = d;
+    }
+    return PS_RETRY;
+}
+
+/* The call stops between attempts (cancelled). */
+static void ps_cancel(pstate *s)
+{
+    if (s->held)
+        fl_permit_release(&s->permit);
+    s->held = 0;
+    s->now = fl_resil_now(s->p->r);
+    ps_finish(s, FL_CALL_CANCELLED, "cancelled");
+}
+
+static void ps_end(pstate *s)
+{
+    if (s->held)
+        fl_permit_release(&s->permit);
+    s->held = 0;
+    free(s->params);
+    s->params = NULL;
+}
+
+/* ---- blocking ------------------------------------------------------------ */
 
 int fl_pipeline_call(fl_pipeline_t *p, fl_ctx_t *ctx, fl_event_t *ev, const char *key,
                      fl_pipeline_attempt_fn fn, void *user, fl_cancel_t *cancel,
                      fl_decision_t *last, fl_pipeline_result_t *res)
 {
-    int64_t start, now, deadline;
-    char *params = NULL;
-    int rc = FL_OK;
+    pstate s;
     if (!p || !ctx || !ev || !fn || !last || !res)
         return FL_EINVAL;
-    if (!key)
-        key = p->op ? p->op : "";
-    res->outcome = FL_CALL_SUCCEEDED;
-    res->attempts = 0;
-    res->category[0] = res->reason[0] = '\0';
-    res->fallback_json = NULL;
-    /* With a guard and no deadline, the admission's clock reading is the
-     * start: the success path then reads the clock twice, like fl_call. */
-    start = now = p->guard && !p->deadline_ns ? -1 : fl_resil_now(p->r);
-    deadline = p->deadline_ns ? start + p->deadline_ns : 0;
-    for (int attempt = 1;; attempt++) {
-        fl_permit_t permit;
+    ps_begin(&s, p, ctx, ev, key, last, res);
+    for (;;) {
         fl_attempt_info_t info;
-        int failed;
+        int64_t delay;
         if (fired(cancel)) {
-            now = fl_resil_now(p->r);
-            rc = finish(res, FL_CALL_CANCELLED, "cancelled", now, start < 0 ? now : start);
+            ps_cancel(&s);
             break;
         }
-        if (deadline && now >= deadline) {
-            rc = finish(res, FL_CALL_TIMED_OUT, "deadline", now, start);
+        if (!ps_admit(&s, &info))
+            break;
+        if (ps_outcome(&s, fn(user, &info, ev) != 0, &delay) == PS_DONE)
+            break;
+        if (wait_for(p->r, delay, cancel)) {
+            ps_cancel(&s);
             break;
         }
-        if (p->guard && fl_admit(p->guard, key, &permit) != FL_OK) {
-            if (start < 0)
-                start = now = fl_resil_now(p->r);
-            rc = finish(res, attempt == 1 ? FL_CALL_REFUSED : FL_CALL_FAILED, permit.reason, now,
-                        start);
-            break;
-        }
-        if (start < 0)
-            start = now = permit.start_ns_;
-        info.attempt = attempt;
-        info.key = key;
-        info.params = params;
-        info.timeout_ns = deadline ? deadline - now : 0;
-        info.deadline_ns = deadline;
-        if (attempt > 1)
-            fl_event_reset(ev);
-        res->attempts = attempt;
-        failed = fn(user, &info, ev);
-        now = fl_resil_now(p->r);
-        if (!failed) {
-            if (p->guard)
-                fl_complete_at(&permit, NULL, now);
-            record_success(p, key, attempt, now - start);
-            rc = finish(res, FL_CALL_SUCCEEDED, NULL, now, start);
-            break;
-        }
-        /* The error: fill in what the attempt did not say. */
-        fl_event_set_attempt(ev, attempt);
-        fl_event_set_elapsed_ms(ev, (double)(now - start) / 1e6);
-        if (p->op && !fl_event_get(ev, FL_FIELD_OP))
-            fl_event_set(ev, FL_FIELD_OP, p->op, strlen(p->op));
-        if (!fl_event_get(ev, FL_FIELD_MESSAGE))
-            fl_event_set(ev, FL_FIELD_MESSAGE, "error", 5);
-        fl_decide(ctx, ev, p->locale, p->flags, last);
-        {
-            const char *b = fl_decision_breaker_name(last), *bk = fl_decision_breaker_key(last);
-            const char *cat = fl_decision_category(last);
-            if (b)
-                learn(p, key, b, bk ? bk : "");
-            if (p->guard) {
-                if (same_as_guard(p, key, b, bk))
-                    fl_permit_release(&permit); /* fl_decide recorded it */
-                else
-                    fl_complete_at(&permit, cat ? cat : "unknown", now);
-            }
-            copy(res->category, sizeof res->category, cat);
-        }
-        if (p->on_decision)
-            p->on_decision(p->decision_user, attempt, ev, last);
-        switch (fl_decision_action(last)) {
-        case FL_ACTION_IGNORE:
-            rc = finish(res, FL_CALL_SUCCEEDED, "ignored", now, start);
-            goto out;
-        case FL_ACTION_FALLBACK:
-            res->fallback_json = fl_decision_fallback_json(last);
-            rc = finish(res, FL_CALL_FALLBACK, fl_decision_rule(last), now, start);
-            goto out;
-        case FL_ACTION_FAIL: {
-            const char *why = fl_decision_reason(last);
-            rc = finish(res, FL_CALL_FAILED, why ? why : "not_retryable", now, start);
-            goto out;
-        }
-        case FL_ACTION_RETRY:
-            break;
-        }
-        if (attempt >= p->max_attempts) {
-            rc = finish(res, FL_CALL_FAILED, "attempts_exhausted", now, start);
-            break;
-        }
-        {
-            int64_t d = fl_decision_delay_ms(last) > 0 ? fl_decision_delay_ms(last) * MS : 0;
-            const char *pj = fl_decision_params_json(last);
-            if (deadline && now + d >= deadline) {
-                rc = finish(res, FL_CALL_TIMED_OUT, "deadline", now, start);
-                break;
-            }
-            free(params);
-            params = pj ? strdup(pj) : NULL;
-            if (wait_for(p->r, d, cancel)) {
-                rc = finish(res, FL_CALL_CANCELLED, "cancelled", fl_resil_now(p->r), start);
-                break;
-            }
-            now = fl_resil_now(p->r);
-        }
+        s.now = fl_resil_now(p->r);
     }
-out:
-    free(params);
-    return rc;
+    ps_end(&s);
+    return FL_OK;
+}
+
+/* ---- on a libuv loop ------------------------------------------------------ */
+
+struct fl_pipeline_run {
+    pstate s;
+    uv_timer_t timer;
+    fl_pipeline_run_callbacks_t cb;
+    void *user;
+    fl_event_t *ev;
+    fl_decision_t *last;
+    fl_pipeline_result_t res;
+    int outstanding; /* an attempt is out and not yet reported */
+    int cancelled, over;
+};
+
+static void run_closed(uv_handle_t *h)
+{
+    fl_pipeline_run_t *run = h->data;
+    fl_event_free(run->ev);
+    fl_decision_free(run->last);
+    free(run);
+}
+
+static void run_over(fl_pipeline_run_t *run)
+{
+    run->over = 1;
+    ps_end(&run->s);
+    run->cb.done(run->user, run, &run->res, run->last);
+    uv_close((uv_handle_t *)&run->timer, run_closed);
+}
+
+static void run_next(uv_timer_t *t)
+{
+    fl_pipeline_run_t *run = t->data;
+    fl_attempt_info_t info;
+    if (run->cancelled) {
+        ps_cancel(&run->s);
+        run_over(run);
+        return;
+    }
+    run->s.now = fl_resil_now(run->s.p->r);
+    if (!ps_admit(&run->s, &info)) {
+        run_over(run);
+        return;
+    }
+    run->outstanding = 1;
+    run->cb.attempt(run->user, run, &info, run->ev);
+}
+
+int fl_pipeline_run(fl_pipeline_t *p, fl_ctx_t *ctx, struct uv_loop_s *loop, const char *key,
+                    const fl_pipeline_run_callbacks_t *cb, void *user, fl_pipeline_run_t **out)
+{
+    fl_pipeline_run_t *run;
+    if (out)
+        *out = NULL;
+    if (!p || !ctx || !loop || !cb || !cb->attempt || !cb->done)
+        return FL_EINVAL;
+    run = calloc(1, sizeof *run);
+    if (!run)
+        return FL_ENOMEM;
+    if (fl_event_new(&run->ev) != FL_OK || fl_decision_new(&run->last) != FL_OK ||
+        uv_timer_init(loop, &run->timer) != 0) {
+        fl_event_free(run->ev);
+        fl_decision_free(run->last);
+        free(run);
+        return FL_ENOMEM;
+    }
+    run->timer.data = run;
+    run->cb = *cb;
+    run->user = user;
+    ps_begin(&run->s, p, ctx, run->ev, key, run->last, &run->res);
+    uv_timer_start(&run->timer, run_next, 0, 0);
+    if (out)
+        *out = run;
+    return FL_OK;
+}
+
+int fl_pipeline_run_done(fl_pipeline_run_t *run, int attempt, int failed)
+{
+    int64_t delay;
+    if (!run)
+        return FL_EINVAL;
+    if (run->over || !run->outstanding || attempt != run->s.attempt)
+        return FL_ESTATE;
+    run->outstanding = 0;
+    if (ps_outcome(&run->s, failed, &delay) == PS_DONE) {
+        run_over(run);
+        return FL_OK;
+    }
+    if (run->cancelled) {
+        ps_cancel(&run->s);
+        run_over(run);
+        return FL_OK;
+    }
+    uv_timer_start(&run->timer, run_next, (uint64_t)((delay + MS - 1) / MS), 0);
+    return FL_OK;
+}
+
+int fl_pipeline_run_cancel(fl_pipeline_run_t *run)
+{
+    if (!run)
+        return FL_EINVAL;
+    if (run->over || run->cancelled)
+        return FL_ESTATE;
+    run->cancelled = 1;
+    if (!run->outstanding) { /* waiting: stop now */
+        uv_timer_stop(&run->timer);
+        ps_cancel(&run->s);
+        run_over(run);
+    }
+    return FL_OK;
 }
