@@ -91,7 +91,7 @@ static int lint_messages(const char *dir)
                 const fl_tseg *g = &t->segs[k];
                 char nm[160];
                 if (g->kind == FL_PH_TEXT) continue;
-                if (g->kind == FL_PH_DELAY_S && outcome && strcmp(outcome, "retry") != 0) {
+                if (g->kind == FL_PH_DELAY_S && outcome && strncmp(outcome, "retry", 5) != 0) {
                     fprintf(stderr, "%s:%d: error: messages \"%s\" %s: {delay_s} can never be set: "
                             "there is no delay when the outcome is %s\n", l->file ? l->file : dir, l->line,
                             l->name, t->id, outcome);

@@ -326,6 +326,8 @@ static const char k_msgs[] =
     "messages \"en\" { unavailable = \"Retrying in {delay_s} s.\",\n"
     "  [\"unavailable.attempts_exhausted\"] = \"Gave up after {attempt} attempts.\",\n"
     "  [\"not_found.fallback\"] = \"Showing a saved copy.\", not_found = \"Not found.\" }\n"
+    "messages \"it\" { unavailable = \"Nuovo tentativo tra {delay_s} s.\",\n"
+    "  [\"unavailable.retry_soon\"] = \"Nuovo tentativo tra un attimo.\" }\n"
     "messages \"fr\" { unavailable = \"Nouvel essai dans {delay_s} s.\",\n"
     "  [\"unavailable.attempts_exhausted\"] = \"Abandon après {attempt} essais.\",\n"
     "  [\"title.unavailable\"] = \"Service indisponible\" }\n"
@@ -352,6 +354,10 @@ static void test_messages_by_outcome(void **st)
     assert_int_equal(flt_decide_loc(&t, "{\"message\":\"refused\",\"attempt\":2}", "de", 0), FL_OK);
     assert_string_equal(fl_decision_locale(t.d), "de");
     assert_string_equal(fl_decision_problem_title(t.d), "Service unavailable"); /* no de title */
+    /* a delay under a second: the "retry_soon" message when there is one */
+    assert_int_equal(flt_decide_loc(&t, "{\"message\":\"refused\",\"attempt\":1}", "it", 0), FL_OK);
+    assert_string_equal(fl_decision_message(t.d), "Nuovo tentativo tra un attimo.");
+    assert_string_equal(fl_decision_message_id(t.d), "unavailable.retry_soon");
     /* by action */
     assert_int_equal(flt_decide(&t, "{\"message\":\"gone\"}"), FL_OK);
     assert_string_equal(fl_decision_message(t.d), "Showing a saved copy.");

@@ -139,7 +139,7 @@ const fl_template *fl_resolve_message(const fl_version *v, int li, const char *i
     return NULL;
 }
 
-static const char *const k_outcomes[] = {"retry", "fallback", "ignore", "fail", "attempts_exhausted",
+static const char *const k_outcomes[] = {"retry", "retry_soon", "fallback", "ignore", "fail", "attempts_exhausted",
                                          "time_budget_exhausted", "breaker_open",
                                          "retry_budget_exhausted", NULL};
 

@@ -117,6 +117,8 @@ static void render_message(fl_ctx_t *ctx, const fl_version *v, const fl_rule *r,
         if (!base) base = fl_decision_get(d, FL_DS_CATEGORY);
         const char *why = fl_decision_get(d, FL_DS_REASON), *oloc = NULL, *fb = loc;
         const fl_template *ot = why ? fl_resolve_outcome_message(v, li, base, why, fb, &oloc) : NULL;
+        if (!ot && d->action == FL_ACTION_RETRY && d->delay_ms < 1000) /* "in a moment" wording */
+            ot = fl_resolve_outcome_message(v, li, base, "retry_soon", fb, &oloc);
         if (!ot) ot = fl_resolve_outcome_message(v, li, base, fl_action_name(d->action), fb, &oloc);
         if (ot) {
             t = ot;
