@@ -8,7 +8,7 @@ set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD:-$root/build-release}
 case $build in /*) ;; *) build=$root/$build ;; esac
-if [ ! -e "$build/engine/libfaultline.so.0" ]; then
+if [ ! -e "$build/engine/libfaultline.so.1" ]; then
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DFL_BUILD_TESTS=OFF >/dev/null
   cmake --build "$build" -j2 --target faultline
 fi

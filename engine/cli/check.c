@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "core.h"
@@ -29,6 +30,94 @@ static int load(fl_engine_t **e, const char *dir, const char *cmd)
     return FL_PRIMARY(rc) == FL_EPOLICY || rc == FL_EEXAMPLE ? FL_EXIT_BAD_INPUT : FL_EXIT_POLICY;
 }
 
+/* ---- placeholders that can never be set, or may be empty ------------------ */
+
+static const char *ph_name(const fl_tseg *g, char *buf, size_t n)
+{
+    static const char *const k[] = {"", "op", "domain", "code", "attempt", "attempts_left", "delay_s", "category"};
+    if (g->kind == FL_PH_TAG) snprintf(buf, n, "tags.%s", g->text);
+    else if (g->kind == FL_PH_CAPTURE) snprintf(buf, n, "%s", g->text);
+    else snprintf(buf, n, "%s", (unsigned)g->kind < sizeof k / sizeof *k ? k[g->kind] : "?");
+    return buf;
+}
+
+/* Does any rule's pattern have a named group `name`? */
+static int captured(const fl_version *v, const char *name)
+{
+    for (uint32_t i = 0; i < v->nrules; i++)
+        for (uint32_t j = 0; j < v->rules[i].nconds; j++) {
+            const fl_cond *c = &v->rules[i].conds[j];
+            uint32_t cnt = 0, size = 0;
+            PCRE2_SPTR tab = NULL;
+            if (!c->re || pcre2_pattern_info(c->re, PCRE2_INFO_NAMECOUNT, &cnt) != 0 || !cnt) continue;
+            pcre2_pattern_info(c->re, PCRE2_INFO_NAMEENTRYSIZE, &size);
+            pcre2_pattern_info(c->re, PCRE2_INFO_NAMETABLE, &tab);
+            for (uint32_t k = 0; tab && k < cnt; k++)
+                if (strcmp((const char *)tab + k * size + 2, name) == 0) return 1;
+        }
+    return 0;
+}
+
+/*
+ * Lint the messages of the policy in dir (already known to load): an error
+ * for a placeholder that can never be set ({delay_s} in a message for an
+ * outcome that is not a retry; a capture no pattern defines), a warning for
+ * one that may render empty (a tag, code, op, domain or capture without a
+ * default; {delay_s} in a message also used when there is no retry).
+ * Returns the number of errors.
+ */
+static int lint_messages(const char *dir)
+{
+    struct stat st;
+    fl_engine_options_t o = {0};
+    fl_diag_t d;
+    int errors = 0;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return 0; /* bundles: checked when built */
+    o.max_message_len = 1024;
+    fl_version *v = fl_version_new();
+    if (!v) return 0;
+    if (fl_read_policy_dir(v, dir, &d) != FL_OK || fl_load_sources(v, &o, NULL, &d) != FL_OK ||
+        fl_compile(v, &o, &d) != FL_OK) {
+        fl_version_unref(v);
+        return 0;
+    }
+    for (uint32_t li = 0; li < v->nlocales; li++) {
+        const fl_locale *l = &v->locales[li];
+        for (uint32_t m = 0; m < l->nmsgs; m++) {
+            const fl_template *t = &l->msgs[m];
+            const char *dot = strrchr(t->id, '.');
+            const char *outcome = fl_is_outcome_message_id(t->id) ? dot + 1 : NULL;
+            for (uint32_t k = 0; k < t->nsegs; k++) {
+                const fl_tseg *g = &t->segs[k];
+                char nm[160];
+                if (g->kind == FL_PH_TEXT) continue;
+                if (g->kind == FL_PH_DELAY_S && outcome && strncmp(outcome, "retry", 5) != 0) {
+                    fprintf(stderr, "%s:%d: error: messages \"%s\" %s: {delay_s} can never be set: "
+                            "there is no delay when the outcome is %s\n", l->file ? l->file : dir, l->line,
+                            l->name, t->id, outcome);
+                    errors++;
+                } else if (g->kind == FL_PH_CAPTURE && !captured(v, g->text)) {
+                    fprintf(stderr, "%s:%d: error: messages \"%s\" %s: {%s} can never be set: no rule's "
+                            "pattern has a group (?<%s>...)\n", l->file ? l->file : dir, l->line, l->name,
+                            t->id, g->text, g->text);
+                    errors++;
+                } else if (g->kind == FL_PH_DELAY_S && !outcome) {
+                    fprintf(stderr, "%s:%d: warning: messages \"%s\" %s: {delay_s} is empty when the action "
+                            "is not retry (attempts exhausted, breaker open); put it in \"%s.retry\"\n",
+                            l->file ? l->file : dir, l->line, l->name, t->id, t->id);
+                } else if (!g->dflt && (g->kind == FL_PH_TAG || g->kind == FL_PH_CODE || g->kind == FL_PH_OP ||
+                                        g->kind == FL_PH_DOMAIN || g->kind == FL_PH_CAPTURE)) {
+                    fprintf(stderr, "%s:%d: warning: messages \"%s\" %s: {%s} is empty when the event "
+                            "has no value for it; give a default: {%s|...}\n", l->file ? l->file : dir,
+                            l->line, l->name, t->id, ph_name(g, nm, sizeof nm), nm);
+                }
+            }
+        }
+    }
+    fl_version_unref(v);
+    return errors;
+}
+
 int cli_check(int argc, char **argv)
 {
     static const char help[] = "usage: faultline check [-p DIR]\n\n"
@@ -40,6 +129,10 @@ int cli_check(int argc, char **argv)
     if (prc) return prc > 0 ? FL_EXIT_OK : FL_EXIT_USAGE;
     fl_engine_t *e = NULL;
     int rc = load(&e, dir, "check");
+    if (rc == FL_EXIT_OK && lint_messages(dir) > 0) {
+        fprintf(stderr, "%s: placeholders that can never be set (see above)\n", dir);
+        rc = FL_EXIT_BAD_INPUT;
+    }
     if (rc == FL_EXIT_OK) {
         fl_version_info_t vi;
         fl_engine_current(e, &vi);

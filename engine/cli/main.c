@@ -27,6 +27,8 @@ static const char k_usage[] =
     "         The engine as a local HTTP service (docs/serve.md).\n"
     "  diff   -p OLD -p NEW [--json] [--allow WHAT]... [FILE...|-]\n"
     "         Decide the same events with two versions; report what changes.\n"
+    "  run    [-p DIR] [--op NAME] [--timeout S] [--explain] ... -- CMD [ARGS...]\n"
+    "         Run a command under the policy: retry, fall back or fail as it decides.\n"
     "  bundle [-p DIR] -o FILE [-k KEY]   one-file policy bundle (tar + zstd, manifest)\n"
     "  keygen -o PREFIX                   Ed25519 key pair for signing bundles\n"
     "  sign   -k KEY PATH                 sign a bundle or a policy directory\n"
@@ -75,6 +77,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "versions") == 0) return cli_versions(argc - 1, argv + 1);
     if (strcmp(cmd, "rollback") == 0) return cli_rollback(argc - 1, argv + 1);
     if (strcmp(cmd, "diff") == 0) return cli_diff(argc - 1, argv + 1);
+    if (strcmp(cmd, "run") == 0) return cli_run(argc - 1, argv + 1);
     if (strcmp(cmd, "bundle") == 0) return cli_bundle(argc - 1, argv + 1);
     if (strcmp(cmd, "keygen") == 0) return cli_keygen(argc - 1, argv + 1);
     if (strcmp(cmd, "sign") == 0) return cli_sign(argc - 1, argv + 1);

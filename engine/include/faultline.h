@@ -262,7 +262,17 @@ typedef struct fl_engine_options {
      * below handler_budget_us.  Hitting it is a cpu_budget failure
      * (FL_EBUDGET_CPU) whose error says "wall-clock limit". */
     uint32_t handler_wall_us;
+    /* Optional options of the engine's resilience registry (clock, sleep,
+     * breaker listener; see fl_resil_options_t below), copied by
+     * fl_engine_new.  NULL: the defaults (CLOCK_MONOTONIC, nanosleep).  A
+     * host that keeps breaker state across processes gives a wall clock. */
+    const struct fl_resil_options *resil;
 } fl_engine_options_t;
+
+/* sizeof(fl_engine_options_t) as this library was built: a language binding
+ * that mirrors the struct (cffi, ctypes) checks it against its own copy
+ * before passing options, since the struct grows between versions. */
+FL_EXTERN size_t fl_engine_options_size(void);
 
 /* Create an engine with no policy loaded.  `opts` may be NULL for defaults.
  * Returns FL_EINVAL if `out` is NULL, FL_ENOMEM on allocation failure.
@@ -431,8 +441,8 @@ FL_EXTERN const char *fl_event_get_tag(const fl_event_t *ev, const char *key);
 FL_EXTERN int fl_event_attempt(const fl_event_t *ev);
 
 /*
- * Parse one JSON object (the event format of PRODUCT.md) into `ev`, which is
- * reset first.  `len` may be FL_NUL_TERMINATED.  Failures leave `ev` reset
+ * Parse one JSON object (the event format, docs/events.md) into `ev`, which
+ * is reset first.  `len` may be FL_NUL_TERMINATED.  Failures leave `ev` reset
  * and fill diag with the column:
  * FL_EPARSE_JSON (not JSON, or not an object), FL_EPARSE_UTF8,
  * FL_EPARSE_TYPE (e.g. attempt is a string; diag names the field),
@@ -511,7 +521,12 @@ enum {
      * ev.stack), decide nothing -- `out` and all state are left untouched --
      * and return FL_ESTATE_STACK; the caller adds the stack and calls again.
      * Without such a version, decide as usual. */
-    FL_DECIDE_STACK_ON_DEMAND = 1 << 1
+    FL_DECIDE_STACK_ON_DEMAND = 1 << 1,
+    /* The host records this call's outcomes itself (a guard-only fl_call or
+     * fl_admit/fl_complete on the rule's breaker): fl_decide still gates a
+     * retry on the rule's breaker and retry budget but does not record the
+     * failure into them, so it is counted once. */
+    FL_DECIDE_NO_RECORD = 1 << 2
 };
 
 /*
@@ -544,7 +559,10 @@ FL_EXTERN const char *fl_decision_message_id(const fl_decision_t *d);
 FL_EXTERN const char *fl_decision_locale(const fl_decision_t *d);
 FL_EXTERN const char *fl_decision_fingerprint(const fl_decision_t *d);
 FL_EXTERN const char *fl_decision_rule(const fl_decision_t *d);
-FL_EXTERN const char *fl_decision_policy_version(const fl_decision_t *d); /* version id */
+/* The policy's content id (16 hex digits, a hash of its sources) -- not the
+ * version the policy declares; kept for compatibility: prefer
+ * fl_decision_policy_content_id. */
+FL_EXTERN const char *fl_decision_policy_version(const fl_decision_t *d);
 FL_EXTERN const char *fl_decision_error(const fl_decision_t *d);    /* NULL unless failed */
 /* Why the recovery was changed, NULL when it was not: "attempts_exhausted",
  * "time_budget_exhausted", "breaker_open", "retry_budget_exhausted" (the
@@ -556,6 +574,30 @@ FL_EXTERN const char *fl_decision_reason(const fl_decision_t *d);
 /* JSON text of `params` / `fallback`, NULL when absent. */
 FL_EXTERN const char *fl_decision_params_json(const fl_decision_t *d);
 FL_EXTERN const char *fl_decision_fallback_json(const fl_decision_t *d);
+/* FL_DECIDE_EXPLAIN only: JSON {"candidates":N,"tried":[...]}; else NULL. */
+FL_EXTERN const char *fl_decision_explain_json(const fl_decision_t *d);
+/* JSON array of what a handler's actions did (storage, checkpoints); NULL
+ * when none ran. */
+FL_EXTERN const char *fl_decision_effects_json(const fl_decision_t *d);
+/* With fl_decision_error: "handler" "cpu_budget" "memory_budget" "no_policy". */
+FL_EXTERN const char *fl_decision_error_kind(const fl_decision_t *d);
+/* RFC 9457 problem details: type URI, title (the category's, or the
+ * policy's "title.<category>" message in the message's locale), HTTP status
+ * (500 for NULL).  The detail is fl_decision_message. */
+FL_EXTERN const char *fl_decision_problem_type(const fl_decision_t *d);
+FL_EXTERN const char *fl_decision_problem_title(const fl_decision_t *d);
+FL_EXTERN int fl_decision_problem_status(const fl_decision_t *d);
+/* The deciding policy: its declared name and version (policy { name, version }),
+ * and its content id (16 hex digits; two loads of the same sources share it). */
+FL_EXTERN const char *fl_decision_policy_name(const fl_decision_t *d);
+FL_EXTERN const char *fl_decision_policy_declared_version(const fl_decision_t *d);
+FL_EXTERN const char *fl_decision_policy_content_id(const fl_decision_t *d);
+/* The resilience objects the matching rule names: breaker name and the
+ * rendered key of this event, retry budget name; NULL when the rule names
+ * none.  fl_decide recorded the failure there (unless FL_DECIDE_NO_RECORD). */
+FL_EXTERN const char *fl_decision_breaker_name(const fl_decision_t *d);
+FL_EXTERN const char *fl_decision_breaker_key(const fl_decision_t *d);
+FL_EXTERN const char *fl_decision_retry_budget_name(const fl_decision_t *d);
 /* "retry" "fallback" "ignore" "fail"; "?" when out of range. */
 FL_EXTERN const char *fl_action_name(fl_action a);
 /* "debug" "info" "warning" "error" "critical"; "error" when out of range. */
@@ -1020,6 +1062,125 @@ FL_EXTERN int fl_run_cancel(fl_run_t *run);
  * the admission API and to report outcomes.  Owned by the engine; NULL for
  * a NULL engine. */
 FL_EXTERN fl_resil_t *fl_engine_resil(fl_engine_t *engine);
+
+/* ---- engine-driven execution: the policy decides every step ------------- */
+/*
+ * A pipeline runs an operation under the engine's policy.  Each attempt
+ * reports success, or an error as an event; the pipeline asks fl_decide and
+ * applies the decision: RETRY waits the decided delay (cancellable, within
+ * the deadline) and passes the decision's params to the next attempt
+ * (fl_attempt_info_t.params); FALLBACK ends the call with the decision's
+ * fallback value; IGNORE ends it as a success; FAIL ends it with the final
+ * decision (message, problem, reason) in `last`.
+ *
+ * Outcomes: every attempt records exactly one outcome into each breaker and
+ * retry budget involved.  fl_decide records a failure into the rule's
+ * breaker/budget; the optional guard admits each attempt and is told the
+ * outcome, except a failure the rule's breaker already counted (same name and
+ * key: the permit is given back).  A success is recorded into the guard and
+ * into every breaker that earlier decisions for the same call key named (the
+ * pipeline remembers up to 32 breaker/key pairs), so breakers see successes.
+ * Use either a pipeline, or fl_call with FL_DECIDE_NO_RECORD in its decide
+ * callback -- not both on one call.
+ *
+ * Lifetimes: a pipeline is the caller's; free it with fl_pipeline_free
+ * before fl_engine_free.  Free order (docs/embedding.md): nothing in flight;
+ * decisions, events, contexts, pipelines, executors (any order); then
+ * fl_watch_stop; then fl_engine_free.  One pipeline may be
+ * used by several threads at once, each with its own ctx, event and
+ * decision.
+ */
+typedef struct fl_pipeline fl_pipeline_t;
+
+/* One attempt.  Return 0 for success.  Otherwise describe the error in `ev`
+ * (reset, empty on entry: message, domain, code, tags such as retry_after)
+ * and return non-zero; the pipeline sets attempt and elapsed_ms, op (the
+ * config's, unless set) and a message "error" if none was set. */
+typedef int (*fl_pipeline_attempt_fn)(void *user, const fl_attempt_info_t *a, fl_event_t *ev);
+/* Told each decision (optional); `d` and `ev` are valid during the call. */
+typedef void (*fl_pipeline_decision_fn)(void *user, int attempt, const fl_event_t *ev,
+                                        const fl_decision_t *d);
+
+typedef struct fl_pipeline_config {
+    fl_guard_spec_t guard;    /* optional admission (NULL names: none)     */
+    const char *op;           /* the event's op unless the attempt set one;
+                               * also the call key when the call gives none */
+    const char *locale;       /* NULL: the policy's default                 */
+    unsigned decide_flags;    /* FL_DECIDE_EXPLAIN (NO_RECORD is ignored)  */
+    uint32_t max_attempts;    /* safety cap over the policy's; default 100 */
+    uint32_t deadline_ms;     /* whole call incl. waits; 0: none            */
+    fl_pipeline_decision_fn on_decision;
+    void *decision_user;
+} fl_pipeline_config_t;
+
+typedef struct fl_pipeline_result {
+    fl_call_outcome outcome;  /* SUCCEEDED (also IGNORE), FALLBACK, FAILED,
+                               * REFUSED (guard), CANCELLED, TIMED_OUT      */
+    int attempts;             /* attempts made                              */
+    char category[64];        /* the last failed attempt's category, or ""  */
+    /* "" on success; "ignored"; FAILED: the decision's reason
+     * ("attempts_exhausted" "breaker_open" "retry_budget_exhausted"
+     * "time_budget_exhausted") or "not_retryable"; FALLBACK: the rule;
+     * REFUSED: the guard's refusal ("breaker_open:NAME" ...); "deadline",
+     * "cancelled". */
+    char reason[128];
+    /* FALLBACK: the fallback value as JSON (owned by `last`), else NULL. */
+    const char *fallback_json;
+    int64_t elapsed_ns;
+} fl_pipeline_result_t;
+
+/* FL_EINVAL (NULL args, max_attempts > 1000), FL_ENOENT (the guard names an
+ * undeclared object; diag says which), FL_ENOMEM.  Strings are copied. */
+FL_EXTERN int fl_pipeline_new(fl_engine_t *engine, const fl_pipeline_config_t *cfg,
+                              fl_pipeline_t **out, fl_diag_t *diag);
+FL_EXTERN void fl_pipeline_free(fl_pipeline_t *p); /* NULL: no-op */
+/*
+ * Run `fn` under the policy on the calling thread.  `ctx` is the calling
+ * thread's context; `ev` a scratch event (caller-owned, reset between
+ * attempts); `last` receives each decision (the final one when the call
+ * ends with a failed attempt; untouched when the first attempt succeeds).
+ * `key` is the call key for the guard and the breakers remembered (NULL: the
+ * config's op).  `cancel` may be NULL.  Returns FL_OK with `res` filled
+ * whatever the outcome; FL_EINVAL for NULL p/ctx/ev/fn/last/res.
+ */
+FL_EXTERN int fl_pipeline_call(fl_pipeline_t *p, fl_ctx_t *ctx, fl_event_t *ev, const char *key,
+                               fl_pipeline_attempt_fn fn, void *user, fl_cancel_t *cancel,
+                               fl_decision_t *last, fl_pipeline_result_t *res);
+/* The same on a libuv loop (loop thread only). */
+typedef struct fl_pipeline_run fl_pipeline_run_t;
+typedef struct fl_pipeline_run_callbacks {
+    /* Start attempt a->attempt.  On failure describe the error in `ev` (owned
+     * by the run, valid until reported), then report with
+     * fl_pipeline_run_done(run, a->attempt, failed). */
+    void (*attempt)(void *user, fl_pipeline_run_t *run, const fl_attempt_info_t *a, fl_event_t *ev);
+    /* The call is over; `res` and `last` (the final decision, if any) are
+     * valid during the callback only; `run` is freed after it. */
+    void (*done)(void *user, fl_pipeline_run_t *run, const fl_pipeline_result_t *res,
+                 const fl_decision_t *last);
+} fl_pipeline_run_callbacks_t;
+/*
+ * Start a call on `loop`; the first attempt starts from a zero timer, never
+ * inside this call; the decided delays are libuv timers.  `ctx` belongs to
+ * the loop's thread.  FL_EINVAL (NULL p/ctx/loop/cb/attempt/done), FL_ENOMEM
+ * (no callback is made).  `out` may be NULL.
+ */
+FL_EXTERN int fl_pipeline_run(fl_pipeline_t *p, fl_ctx_t *ctx, struct uv_loop_s *loop, const char *key,
+                              const fl_pipeline_run_callbacks_t *cb, void *user, fl_pipeline_run_t **out);
+/* Report attempt `attempt`: failed 0 for success.  FL_ESTATE if that attempt
+ * is not outstanding (reported twice, or the run is over). */
+FL_EXTERN int fl_pipeline_run_done(fl_pipeline_run_t *run, int attempt, int failed);
+/* Cancel: during a wait, done follows at once (FL_CALL_CANCELLED); during an
+ * attempt, once it is reported (a success still counts as one).  FL_ESTATE
+ * if already over or cancelled. */
+FL_EXTERN int fl_pipeline_run_cancel(fl_pipeline_run_t *run);
+
+/*
+ * Record an outcome into breaker `name` for `key` without a permit (e.g.
+ * outcomes replayed from a state file): category NULL for success.  A
+ * half-open breaker counts it as a probe.  FL_EINVAL (NULL r/name),
+ * FL_ENOENT (no such breaker), FL_ENOMEM.
+ */
+FL_EXTERN int fl_breaker_report(fl_resil_t *r, const char *name, const char *key, const char *category);
 /* FL-RESILIENCE-END */
 
 /* ------------------------------------------------------------------------ */

@@ -31,3 +31,18 @@ if(FL_SH)
   add_test(NAME cli_bundle COMMAND ${FL_SH} ${CMAKE_CURRENT_LIST_DIR}/bundle_test.sh $<TARGET_FILE:faultline_cli>)
   set_tests_properties(cli_bundle PROPERTIES LABELS "cli" TIMEOUT 60 FAIL_REGULAR_EXPRESSION "^FAIL: ")
 endif()
+
+# `faultline run`: retries with the decided delays, no retry on "Permission
+# denied", a breaker that opens across invocations, fallback, timeout.
+# About 3 s (it sleeps the decided delays).
+if(FL_SH)
+  add_test(NAME cli_run COMMAND ${FL_SH} ${CMAKE_CURRENT_LIST_DIR}/run_test.sh $<TARGET_FILE:faultline_cli>)
+  set_tests_properties(cli_run PROPERTIES LABELS "cli" TIMEOUT 60 FAIL_REGULAR_EXPRESSION "^FAIL: ")
+endif()
+
+# `faultline check`: placeholders that can never be set are errors; ones that
+# may render empty are warnings.
+if(FL_SH)
+  add_test(NAME cli_check_lint COMMAND ${FL_SH} ${CMAKE_CURRENT_LIST_DIR}/check_lint_test.sh $<TARGET_FILE:faultline_cli>)
+  set_tests_properties(cli_check_lint PROPERTIES LABELS "cli" TIMEOUT 60 FAIL_REGULAR_EXPRESSION "^FAIL: ")
+endif()

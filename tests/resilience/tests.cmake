@@ -18,3 +18,12 @@ target_link_libraries(flaky-service PRIVATE faultline_static ${FL_RESIL_DEPS})
 add_test(NAME sample_flaky_service COMMAND flaky-service 300)
 set_tests_properties(sample_flaky_service PROPERTIES LABELS "sample" TIMEOUT 20
   PASS_REGULAR_EXPRESSION "closed -> open.*open -> half_open.*half_open -> closed.*retry budget held")
+
+# The same story engine-driven (fl_pipeline_call): the client reports events,
+# the policy decides; the breaker's window shows the successes it was told.
+add_executable(flaky-pipeline ${PROJECT_SOURCE_DIR}/samples/flaky-service/pipeline.c)
+target_include_directories(flaky-pipeline PRIVATE ${PROJECT_SOURCE_DIR}/engine/include)
+target_link_libraries(flaky-pipeline PRIVATE faultline_static ${FL_DEPS})
+add_test(NAME sample_flaky_pipeline COMMAND flaky-pipeline 200)
+set_tests_properties(sample_flaky_pipeline PROPERTIES LABELS "sample" TIMEOUT 30
+  PASS_REGULAR_EXPRESSION "successes counted")

@@ -68,7 +68,7 @@ def _find_library():
     if libdir:
         dirs.append(libdir)
     for d in dirs:
-        for n in ("libfaultline.so.0", "libfaultline.so"):
+        for n in ("libfaultline.so.1", "libfaultline.so"):
             p = os.path.join(d, n)
             if os.path.exists(p):
                 return os.path.abspath(p)

@@ -5,7 +5,7 @@ Where libfaultline comes from, first match wins:
   1. $FAULTLINE_LIBRARY (a path to libfaultline.so*);
   2. the library recorded when the package was built (_config.LIBRARY: the
      in-tree build, $FAULTLINE_BUILD_DIR, or an installed copy);
-  3. the dynamic linker's search (libfaultline.so.0 from /usr/lib...).
+  3. the dynamic linker's search (libfaultline.so.1 from /usr/lib...).
 """
 from __future__ import annotations
 
@@ -42,6 +42,11 @@ typedef struct fl_engine_options {
     fl_bindings_t *bindings;
     fl_failure_log_fn on_failure;
     void *on_failure_user;
+    const unsigned char *trusted_key;
+    void (*on_canary)(void *user, const char *rolled_back_id, const char *restored_id, const char *why);
+    void *on_canary_user;
+    uint32_t handler_wall_us;
+    const void *resil;
 } fl_engine_options_t;
 
 typedef struct fl_engine_stats {
@@ -49,6 +54,7 @@ typedef struct fl_engine_stats {
     uint64_t states_reset;
 } fl_engine_stats_t;
 
+size_t fl_engine_options_size(void);
 int fl_engine_new(const fl_engine_options_t *opts, fl_engine_t **out);
 void fl_engine_free(fl_engine_t *engine);
 int fl_engine_load(fl_engine_t *engine, const char *dir, fl_diag_t *diag);
@@ -202,7 +208,7 @@ def _candidates() -> list[str]:
             out.append(_config.LIBRARY)
     except ImportError:
         pass
-    out.append("libfaultline.so.0")
+    out.append("libfaultline.so.1")
     out.append("libfaultline.so")
     return out
 
@@ -223,6 +229,13 @@ def _open():
 
 lib, LIBRARY_PATH = _open()
 
+# The options struct is mirrored above and grows between library versions:
+# passing a shorter copy would let the library read past it.  Refuse a
+# library this package does not match rather than corrupt memory.
+if ffi.sizeof("fl_engine_options_t") != lib.fl_engine_options_size():
+    raise ImportError(f"faultline: {LIBRARY_PATH} has a fl_engine_options_t of {lib.fl_engine_options_size()} "
+                      f"bytes, this package expects {ffi.sizeof('fl_engine_options_t')}: install matching versions")
+
 # Status codes (faultline.h).
 FL_OK = 0
 FL_EINVAL = -1
@@ -238,6 +251,8 @@ FL_EEXAMPLE = -10
 FL_EREFUSED = -11
 FL_ESTATE = -12
 FL_ECONFINED = -13
+FL_EMISUSE = -14
+FL_ESIGNATURE = -15
 FL_EVENT_RESET = 1
 FL_DECIDE_STACK_ON_DEMAND = 2
 FL_ESTATE_STACK = -((12) | (1 << 8))

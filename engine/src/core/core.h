@@ -298,6 +298,8 @@ typedef struct fl_version {
     uint32_t ncats;
     fl_locale *locales;
     uint32_t nlocales;
+    int outcome_msgs; /* some message id ends in an outcome (".attempts_exhausted", ...) */
+    int title_msgs;   /* some message id is "title.<category>" (localized problem titles) */
     fl_example *examples;
     uint32_t nexamples;
 
@@ -344,6 +346,20 @@ const char *fl_category_title(const char *name);
 int fl_category_status(const char *name);
 
 /* version.c: message lookup along the locale chain (see the language doc). */
+/* Outcome suffixes of message ids: "retry" "fallback" "ignore" "fail" and
+ * the reasons; 1 if `id` ends in ".<one of them>". */
+int fl_is_outcome_message_id(const char *id);
+/* The message for `id` + "." + `outcome` in locale li's chain, trying id,
+ * then its parents (a.b.outcome, a.outcome); the walk stops after the
+ * locale named `upto` (a pointer from the version; NULL: the whole chain),
+ * so an outcome message never replaces one in a closer locale.  NULL if
+ * none. */
+const fl_template *fl_resolve_outcome_message(const fl_version *v, int locale_idx, const char *id,
+                                              const char *outcome, const char *upto, const char **locale);
+/* The localized problem title "title.<category>" (then its parents) in
+ * locale li's chain up to the locale named `upto`; NULL if none. */
+const fl_template *fl_resolve_title(const fl_version *v, int locale_idx, const char *category,
+                                    const char *upto, const char **locale);
 const fl_template *fl_resolve_message(const fl_version *v, int locale_idx, const char *id,
                                       const char **locale_used);
 /* version.c: index of the declared locale serving `want` (-1: no locales). */
@@ -451,7 +467,9 @@ enum fl_dstr {
     FL_DS_ID, FL_DS_CATEGORY, FL_DS_MESSAGE, FL_DS_MESSAGE_ID, FL_DS_LOCALE,
     FL_DS_FINGERPRINT, FL_DS_RULE, FL_DS_POLICY, FL_DS_POLICY_VERSION, FL_DS_VERSION_ID,
     FL_DS_PARAMS, FL_DS_FALLBACK, FL_DS_ERROR, FL_DS_ERROR_KIND, FL_DS_REASON,
-    FL_DS_PROBLEM_TYPE, FL_DS_PROBLEM_TITLE, FL_DS_EFFECTS, FL_DS_EXPLAIN, FL_DS_COUNT_
+    FL_DS_PROBLEM_TYPE, FL_DS_PROBLEM_TITLE, FL_DS_EFFECTS, FL_DS_EXPLAIN,
+    FL_DS_BREAKER, FL_DS_BREAKER_KEY, FL_DS_BUDGET, /* what the rule's resilience names */
+    FL_DS_COUNT_
 };
 
 struct fl_decision {

@@ -73,6 +73,18 @@ const char *fl_decision_error(const fl_decision_t *d) { return fl_decision_get(d
 const char *fl_decision_reason(const fl_decision_t *d) { return fl_decision_get(d, FL_DS_REASON); }
 const char *fl_decision_params_json(const fl_decision_t *d) { return fl_decision_get(d, FL_DS_PARAMS); }
 const char *fl_decision_fallback_json(const fl_decision_t *d) { return fl_decision_get(d, FL_DS_FALLBACK); }
+const char *fl_decision_explain_json(const fl_decision_t *d) { return fl_decision_get(d, FL_DS_EXPLAIN); }
+const char *fl_decision_effects_json(const fl_decision_t *d) { return fl_decision_get(d, FL_DS_EFFECTS); }
+const char *fl_decision_error_kind(const fl_decision_t *d) { return fl_decision_get(d, FL_DS_ERROR_KIND); }
+const char *fl_decision_problem_type(const fl_decision_t *d) { return fl_decision_get(d, FL_DS_PROBLEM_TYPE); }
+const char *fl_decision_problem_title(const fl_decision_t *d) { return fl_decision_get(d, FL_DS_PROBLEM_TITLE); }
+int fl_decision_problem_status(const fl_decision_t *d) { return d ? d->status : 500; }
+const char *fl_decision_policy_name(const fl_decision_t *d) { return fl_decision_get(d, FL_DS_POLICY); }
+const char *fl_decision_policy_declared_version(const fl_decision_t *d) { return fl_decision_get(d, FL_DS_POLICY_VERSION); }
+const char *fl_decision_policy_content_id(const fl_decision_t *d) { return fl_decision_get(d, FL_DS_VERSION_ID); }
+const char *fl_decision_breaker_name(const fl_decision_t *d) { return fl_decision_get(d, FL_DS_BREAKER); }
+const char *fl_decision_breaker_key(const fl_decision_t *d) { return fl_decision_get(d, FL_DS_BREAKER_KEY); }
+const char *fl_decision_retry_budget_name(const fl_decision_t *d) { return fl_decision_get(d, FL_DS_BUDGET); }
 
 const char *fl_action_name(fl_action a)
 {

@@ -139,6 +139,71 @@ const fl_template *fl_resolve_message(const fl_version *v, int li, const char *i
     return NULL;
 }
 
+static const char *const k_outcomes[] = {"retry", "retry_soon", "fallback", "ignore", "fail", "attempts_exhausted",
+                                         "time_budget_exhausted", "breaker_open",
+                                         "retry_budget_exhausted", NULL};
+
+int fl_is_outcome_message_id(const char *id)
+{
+    const char *dot = id ? strrchr(id, '.') : NULL;
+    if (!dot) return 0;
+    for (int i = 0; k_outcomes[i]; i++)
+        if (strcmp(dot + 1, k_outcomes[i]) == 0) return 1;
+    return 0;
+}
+
+const fl_template *fl_resolve_outcome_message(const fl_version *v, int li, const char *id, const char *outcome,
+                                              const char *upto, const char **locale)
+{
+    char want[256];
+    size_t olen = outcome ? strlen(outcome) : 0;
+    if (!id || !olen) return NULL;
+    for (int hops = 0; li >= 0 && hops < 8; li = v->locales[li].fallback, hops++) {
+        const fl_locale *l = &v->locales[li];
+        for (size_t len = strlen(id); len > 0;) {
+            if (len + 1 + olen < sizeof want) {
+                memcpy(want, id, len);
+                want[len] = '.';
+                memcpy(want + len + 1, outcome, olen);
+                const fl_template *t = in_locale(l, want, len + 1 + olen);
+                if (t) {
+                    *locale = l->name;
+                    return t;
+                }
+            }
+            while (len > 0 && id[len - 1] != '.') len--;
+            if (len > 0) len--;
+        }
+        if (upto && l->name == upto) break;
+    }
+    return NULL;
+}
+
+const fl_template *fl_resolve_title(const fl_version *v, int li, const char *category, const char *upto,
+                                    const char **locale)
+{
+    char want[256];
+    if (!category) return NULL;
+    for (int hops = 0; li >= 0 && hops < 8; li = v->locales[li].fallback, hops++) {
+        const fl_locale *l = &v->locales[li];
+        for (size_t len = strlen(category); len > 0;) {
+            if (len + 6 < sizeof want) {
+                memcpy(want, "title.", 6);
+                memcpy(want + 6, category, len);
+                const fl_template *t = in_locale(l, want, len + 6);
+                if (t) {
+                    *locale = l->name;
+                    return t;
+                }
+            }
+            while (len > 0 && category[len - 1] != '.') len--;
+            if (len > 0) len--;
+        }
+        if (upto && l->name == upto) break;
+    }
+    return NULL;
+}
+
 int fl_locale_index(const fl_version *v, const char *want)
 {
     if (!want || !*want) return v->default_locale;

@@ -119,6 +119,21 @@ static void render_message(fl_ctx_t *ctx, const fl_version *v, const fl_rule *r,
         t = fl_resolve_message(v, li, id, &loc);
     }
     if (fl_decision_get(d, FL_DS_MESSAGE)) return; /* a handler wrote the text itself */
+    if (v->outcome_msgs && t) { /* a message for this outcome: "<id>.<reason|action>" */
+        const char *base = dynamic ? fl_decision_get(d, FL_DS_MESSAGE_ID) : NULL;
+        if (!base && r && !dynamic)
+            base = r->s.message_id ? r->s.message_id : r->cat && r->cat->message_id ? r->cat->message_id : r->category;
+        if (!base) base = fl_decision_get(d, FL_DS_CATEGORY);
+        const char *why = fl_decision_get(d, FL_DS_REASON), *oloc = NULL, *fb = loc;
+        const fl_template *ot = why ? fl_resolve_outcome_message(v, li, base, why, fb, &oloc) : NULL;
+        if (!ot && d->action == FL_ACTION_RETRY && d->delay_ms < 1000) /* "in a moment" wording */
+            ot = fl_resolve_outcome_message(v, li, base, "retry_soon", fb, &oloc);
+        if (!ot) ot = fl_resolve_outcome_message(v, li, base, fl_action_name(d->action), fb, &oloc);
+        if (ot) {
+            t = ot;
+            loc = oloc;
+        }
+    }
     if (!t) {
         static const char k_generic[] = "Something went wrong. Please try again later.";
         fl_decision_put(d, FL_DS_MESSAGE, k_generic, sizeof k_generic - 1);
@@ -140,6 +155,13 @@ static void render_message(fl_ctx_t *ctx, const fl_version *v, const fl_rule *r,
     fl_decision_put(d, FL_DS_MESSAGE, fl_sb_cstr(&ctx->scratch), len);
     fl_decision_put(d, FL_DS_MESSAGE_ID, t->id, strlen(t->id));
     fl_decision_put(d, FL_DS_LOCALE, loc, strlen(loc));
+    const char *tloc = NULL;
+    const fl_template *tt = v->title_msgs ? fl_resolve_title(v, li, fl_decision_get(d, FL_DS_CATEGORY), loc, &tloc) : NULL;
+    if (tt) { /* problem.title in the message's locale */
+        fl_sb_clear(&ctx->scratch);
+        fl_template_render(tt, &env, &ctx->scratch);
+        fl_decision_put(d, FL_DS_PROBLEM_TITLE, fl_sb_cstr(&ctx->scratch), ctx->scratch.len);
+    }
 }
 
 static void put_identity(fl_ctx_t *ctx, const fl_version *v, const fl_eview *ev, fl_decision_t *d)
@@ -194,7 +216,8 @@ static void safe_decision(fl_ctx_t *ctx, const fl_version *v, const fl_eview *ev
 
 /* The rule's breaker and retry budget: record this failure, then gate a
  * retry.  A refused retry becomes `fail` with the reason as its rule. */
-static void apply_resilience(fl_ctx_t *ctx, const fl_rule *r, const fl_eview *ev, fl_decision_t *d)
+static void apply_resilience(fl_ctx_t *ctx, const fl_rule *r, const fl_eview *ev, unsigned flags,
+                             fl_decision_t *d)
 {
     if (!r || (!r->breaker && !r->retry_budget)) return;
     fl_resil_t *res = ctx->sh->resil;
@@ -206,9 +229,14 @@ static void apply_resilience(fl_ctx_t *ctx, const fl_rule *r, const fl_eview *ev
         fl_template_render(r->breaker_key, &env, &ctx->scratch);
         snprintf(key, sizeof key, "%s", fl_sb_cstr(&ctx->scratch));
     }
+    if (r->breaker) {
+        fl_decision_put(d, FL_DS_BREAKER, r->breaker, strlen(r->breaker));
+        fl_decision_put(d, FL_DS_BREAKER_KEY, key, strlen(key));
+    }
+    if (r->retry_budget) fl_decision_put(d, FL_DS_BUDGET, r->retry_budget, strlen(r->retry_budget));
     fl_resil_outcome_t o = {r->breaker, r->retry_budget, key, fl_decision_get(d, FL_DS_CATEGORY),
                             ev->ev->has_elapsed && ev->ev->elapsed_ms <= FL_MAX_ELAPSED_MS ? (int64_t)(ev->ev->elapsed_ms * 1e6) : -1, ev->ev->attempt};
-    fl_resil_record(res, &o);
+    if (!(flags & FL_DECIDE_NO_RECORD)) fl_resil_record(res, &o);
     if (d->action != FL_ACTION_RETRY) return;
     char reason[160];
     if (fl_resil_gate_retry(res, r->breaker, r->retry_budget, key, reason, sizeof reason) != FL_EREFUSED) return;
@@ -256,7 +284,7 @@ int fl_decide_on(fl_ctx_t *ctx, fl_version *v, const fl_event_t *ev, const char 
         else safe_decision(ctx, v, &view, rc, fl_sb_cstr(&err), d);
         fl_sb_free(&err);
     }
-    if (rc == FL_OK) apply_resilience(ctx, r, &view, d);
+    if (rc == FL_OK) apply_resilience(ctx, r, &view, flags, d);
     render_message(ctx, v, r, dynamic || rc != FL_OK, locale, &view, d);
     put_identity(ctx, v, &top, d);
     if (ctx->explaining) {

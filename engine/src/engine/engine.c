@@ -35,6 +35,7 @@ struct fl_engine {
      * `load` only (publish), read through pointers stored before the swap. */
     char **strs;           /* open addressing, power-of-two capacity      */
     uint32_t nstrs, strs_cap;
+    fl_resil_options_t resil_opts; /* copy of opts.resil when given */
 };
 
 static void start_probation(fl_engine_t *e, fl_version *v);
@@ -50,6 +51,8 @@ static void default_options(fl_engine_options_t *o)
     if (o->max_message_len < 16) o->max_message_len = 16; /* room for a cut and its ellipsis */
 }
 
+size_t fl_engine_options_size(void) { return sizeof(fl_engine_options_t); }
+
 int fl_engine_new(const fl_engine_options_t *opts, fl_engine_t **out)
 {
     if (!out) return FL_EINVAL;
@@ -64,10 +67,14 @@ int fl_engine_new(const fl_engine_options_t *opts, fl_engine_t **out)
         e->has_key = 1;
         e->opts.trusted_key = NULL;
     }
+    if (e->opts.resil) { /* not owned: keep a copy */
+        e->resil_opts = *e->opts.resil;
+        e->opts.resil = &e->resil_opts;
+    }
     fl_shared_init(&e->sh, &e->opts);
     e->sh.on_canary = canary_trip;
     pthread_mutex_init(&e->load, NULL);
-    if (fl_resil_new(NULL, &e->sh.resil) != FL_OK) {
+    if (fl_resil_new(e->opts.resil, &e->sh.resil) != FL_OK) {
         fl_engine_free(e);
         return FL_ENOMEM;
     }

@@ -105,7 +105,10 @@ static int cmp_groups(const void *x, const void *y)
     return a->count < b->count ? 1 : a->count > b->count ? -1 : 0;
 }
 
-void fl__impact_sort(struct fl_impact *im) { qsort(im->groups, im->ngroups, sizeof *im->groups, cmp_groups); }
+void fl__impact_sort(struct fl_impact *im)
+{
+    if (im->ngroups > 1) qsort(im->groups, im->ngroups, sizeof *im->groups, cmp_groups); /* never qsort(NULL, 0) */
+}
 
 json_t *fl__impact_group_json(const struct fl_impact *im, const struct fl_impact_group *g)
 {

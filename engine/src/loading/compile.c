@@ -266,6 +266,12 @@ int fl_compile(fl_version *v, const fl_engine_options_t *opts, fl_diag_t *diag)
     if (v->nrules > 1) qsort(v->rules, v->nrules, sizeof *v->rules, cmp_rules);
     for (uint32_t i = 0; i < v->ncats; i++) resolve_category(v, &v->cats[i]);
     link_locales(v);
+    for (uint32_t li = 0; li < v->nlocales; li++) /* messages by outcome in use? */
+        for (uint32_t m = 0; m < v->locales[li].nmsgs; m++)
+        {
+            if (fl_is_outcome_message_id(v->locales[li].msgs[m].id)) v->outcome_msgs = 1;
+            if (strncmp(v->locales[li].msgs[m].id, "title.", 6) == 0) v->title_msgs = 1;
+        }
     for (uint32_t i = 0; i < v->nrules; i++) {
         fl_rule *r = &v->rules[i];
         r->index = i;

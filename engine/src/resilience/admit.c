@@ -135,7 +135,7 @@ nomem:
     return FL_ENOMEM;
 }
 
-static int finish(fl_permit_t *p, const char *category, int have_outcome)
+static int finish_at(fl_permit_t *p, const char *category, int have_outcome, int64_t at)
 {
     struct fl_guard *g;
     if (!p)
@@ -145,7 +145,7 @@ static int finish(fl_permit_t *p, const char *category, int have_outcome)
     g = p->p_[0];
     if (p->p_[1]) {
         fl_robj *o = g->breaker;
-        int64_t now = fl_resil_clock(g->r);
+        int64_t now = at >= 0 ? at : fl_resil_clock(g->r);
         int out = have_outcome ? fl_breaker_classify(atomic_load_explicit(&o->cfg,
                                                                           memory_order_acquire),
                                                      category)
@@ -161,10 +161,15 @@ static int finish(fl_permit_t *p, const char *category, int have_outcome)
 
 int fl_complete(fl_permit_t *p, const char *category)
 {
-    return finish(p, category, 1);
+    return finish_at(p, category, 1, -1);
+}
+
+int fl_complete_at(fl_permit_t *p, const char *category, int64_t now)
+{
+    return finish_at(p, category, 1, now);
 }
 
 int fl_permit_release(fl_permit_t *p)
 {
-    return finish(p, NULL, 0);
+    return finish_at(p, NULL, 0, -1);
 }

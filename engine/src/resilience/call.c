@@ -32,6 +32,11 @@ void fl_cancel_free(fl_cancel_t *c)
     free(c);
 }
 
+int fl_cancel_fired(fl_cancel_t *c)
+{
+    return c && atomic_load_explicit(&c->fired, memory_order_acquire);
+}
+
 static int fired(fl_cancel_t *c)
 {
     return c && atomic_load_explicit(&c->fired, memory_order_acquire);

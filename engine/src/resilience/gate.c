@@ -38,6 +38,16 @@ int fl_resil_record(fl_resil_t *r, const fl_resil_outcome_t *o)
     return FL_OK;
 }
 
+int fl_breaker_report(fl_resil_t *r, const char *name, const char *key, const char *category)
+{
+    fl_resil_outcome_t o = {name, NULL, key, category, -1, 2};
+    if (!r || !name)
+        return FL_EINVAL;
+    if (!fl_resil_find(r, FL_RESIL_BREAKER, name))
+        return FL_ENOENT;
+    return fl_resil_record(r, &o);
+}
+
 static int refuse(char *reason, size_t cap, const char *why)
 {
     if (reason && cap)

@@ -298,9 +298,14 @@ struct fl_guard {
     fl_resil_t *r;
     fl_robj *breaker, *limiter, *bulkhead, *budget;
 };
+/* fl_complete with the clock reading `now` the caller already has. */
+int fl_complete_at(fl_permit_t *p, const char *category, int64_t now);
 /* Resolve a spec into g (no allocation). */
 int fl_guard_resolve(fl_resil_t *r, const fl_guard_spec_t *spec, struct fl_guard *g,
                      fl_diag_t *diag);
+
+/* call.c: has the token fired?  (NULL: no) */
+int fl_cancel_fired(fl_cancel_t *c);
 
 /* ---- exec.c: the executor core shared by fl_call and fl_run --------------- */
 struct fl_exec {
