@@ -157,70 +157,90 @@ json_t *fl_decision_jobj(const fl_decision_t *d)
 static int w_str(fl_strbuf *b, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
-    size_t n = strlen(s), i, run = 0;
+    size_t n = strlen(s), i;
     const unsigned char *p = (const unsigned char *)s;
+    int ascii = 1;
     for (i = 0; i < n; i++)
-        if (p[i] >= 0x80) break;
-    if (i < n && !fl_utf8_valid(s, n)) return 0; /* jansson: json_string() is NULL, the key is left out */
-    if (fl_sb_reserve(b, n + 2) != 0) return -1;
-    b->data[b->len++] = '"';
+        if (p[i] >= 0x80) {
+            ascii = 0;
+            break;
+        }
+    if (!ascii && !fl_utf8_valid(s, n)) return 0; /* jansson: json_string() is NULL, the key is left out */
+    if (n > (SIZE_MAX - 8) / 6 || fl_sb_reserve(b, 6 * n + 2) != 0) return -1; /* worst case: all \u00XX */
+    char *o = b->data + b->len;
+    *o++ = '"';
     for (i = 0; i < n; i++) {
         unsigned char c = p[i];
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
-        if (fl_sb_append(b, s + run, i - run) != 0) return -1;
-        run = i + 1;
-        char esc[7] = {'\\', 0};
-        size_t k = 2;
-        switch (c) {
-        case '"': esc[1] = '"'; break;
-        case '\\': esc[1] = '\\'; break;
-        case '\b': esc[1] = 'b'; break;
-        case '\f': esc[1] = 'f'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
-        default:
-            memcpy(esc + 1, "u00", 3);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            k = 6;
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            *o++ = (char)c;
+            continue;
         }
-        if (fl_sb_append(b, esc, k) != 0) return -1;
+        *o++ = '\\';
+        switch (c) {
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case '\b': *o++ = 'b'; break;
+        case '\f': *o++ = 'f'; break;
+        case '\n': *o++ = 'n'; break;
+        case '\r': *o++ = 'r'; break;
+        case '\t': *o++ = 't'; break;
+        default:
+            *o++ = 'u';
+            *o++ = '0';
+            *o++ = '0';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 15];
+        }
     }
-    if (fl_sb_append(b, s + run, n - run) != 0 || fl_sb_putc(b, '"') != 0) return -1;
+    *o++ = '"';
+    *o = '\0';
+    b->len = (size_t)(o - b->data);
     return 1;
 }
 
-/* ,"key": then the string; the key is taken back if the value is left out. */
-static int w_field(fl_strbuf *b, int *first, const char *key, const char *v)
+/* ,"key": -- keys are short literals. */
+static int w_key(fl_strbuf *b, int *first, const char *key)
 {
-    if (!v) return 0;
-    size_t mark = b->len;
-    if ((!*first && fl_sb_putc(b, ',') != 0) || fl_sb_putc(b, '"') != 0 || fl_sb_puts(b, key) != 0 ||
-        fl_sb_append(b, "\":", 2) != 0)
-        return -1;
-    int rc = w_str(b, v);
-    if (rc <= 0) {
-        b->len = mark;
-        b->data[mark] = '\0';
-        return rc;
-    }
+    size_t k = strlen(key);
+    if (fl_sb_reserve(b, k + 4) != 0) return -1;
+    char *o = b->data + b->len;
+    if (!*first) *o++ = ',';
+    *o++ = '"';
+    memcpy(o, key, k);
+    o += k;
+    *o++ = '"';
+    *o++ = ':';
+    *o = '\0';
+    b->len = (size_t)(o - b->data);
     *first = 0;
     return 0;
 }
 
-static int w_key(fl_strbuf *b, int *first, const char *key)
+/* ,"key":"value"; the key is taken back if the value is left out. */
+static int w_field(fl_strbuf *b, int *first, const char *key, const char *v)
 {
-    if ((!*first && fl_sb_putc(b, ',') != 0) || fl_sb_putc(b, '"') != 0 || fl_sb_puts(b, key) != 0 ||
-        fl_sb_append(b, "\":", 2) != 0)
-        return -1;
-    *first = 0;
+    if (!v) return 0;
+    size_t mark = b->len;
+    int was_first = *first;
+    if (w_key(b, first, key) != 0) return -1;
+    int rc = w_str(b, v);
+    if (rc <= 0) {
+        b->len = mark;
+        b->data[mark] = '\0';
+        *first = was_first;
+        return rc;
+    }
     return 0;
 }
 
 static int w_int(fl_strbuf *b, int *first, const char *key, long long v)
 {
-    return w_key(b, first, key) != 0 || fl_sb_printf(b, "%lld", v) != 0 ? -1 : 0;
+    if (w_key(b, first, key) != 0 || fl_sb_reserve(b, 24) != 0) return -1;
+    char tmp[24], *t = tmp + sizeof tmp;
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do *--t = (char)('0' + u % 10); while (u /= 10);
+    if (v < 0) *--t = '-';
+    return fl_sb_append(b, t, (size_t)(tmp + sizeof tmp - t));
 }
 
 /* A JSON text already in jansson's compact form. */
