@@ -31,3 +31,9 @@ if(FL_SH)
   add_test(NAME cli_bundle COMMAND ${FL_SH} ${CMAKE_CURRENT_LIST_DIR}/bundle_test.sh $<TARGET_FILE:faultline_cli>)
   set_tests_properties(cli_bundle PROPERTIES LABELS "cli" TIMEOUT 60 FAIL_REGULAR_EXPRESSION "^FAIL: ")
 endif()
+
+# `eval --threads N`: the same lines in the same order as one thread.
+if(FL_SH)
+  add_test(NAME cli_eval_threads COMMAND ${FL_SH} ${CMAKE_CURRENT_LIST_DIR}/eval_threads_test.sh $<TARGET_FILE:faultline_cli>)
+  set_tests_properties(cli_eval_threads PROPERTIES LABELS "cli;threads" TIMEOUT 120 FAIL_REGULAR_EXPRESSION "^FAIL: ")
+endif()
