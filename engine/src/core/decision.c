@@ -3,6 +3,7 @@
  * buffer addressed by offsets, so the hot path allocates nothing once warm),
  * accessors, and the JSON rendering of the contract in PRODUCT.md.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -154,18 +155,49 @@ json_t *fl_decision_jobj(const fl_decision_t *d)
  * with json_dumps), so they are copied as they are; explain is built by hand
  * and goes through jansson (cold: only with FL_DECIDE_EXPLAIN).
  */
+/* Does any of the 8 bytes in x need attention: a control character, '"',
+ * '\\' or a non-ASCII byte?  (SWAR: the classic has-less/has-zero tricks.) */
+static inline uint64_t special8(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+    return ((x - ones * 0x20) | (q - ones) | (b - ones) | x) & high;
+}
+
+/* Length of the leading run of s[0..n) that can be copied as it is. */
+static size_t plain_run(const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, p + i, 8);
+        if (special8(x)) break;
+    }
+    for (; i < n; i++)
+        if (p[i] < 0x20 || p[i] == '"' || p[i] == '\\' || p[i] >= 0x80) break;
+    return i;
+}
+
 static int w_str(fl_strbuf *b, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
     size_t n = strlen(s), i;
     const unsigned char *p = (const unsigned char *)s;
-    int ascii = 1;
-    for (i = 0; i < n; i++)
-        if (p[i] >= 0x80) {
-            ascii = 0;
-            break;
-        }
-    if (!ascii && !fl_utf8_valid(s, n)) return 0; /* jansson: json_string() is NULL, the key is left out */
+    size_t run = plain_run(p, n);
+    if (run == n) { /* the usual case: plain ASCII, copied at once */
+        if (fl_sb_reserve(b, n + 2) != 0) return -1;
+        char *o = b->data + b->len;
+        *o++ = '"';
+        memcpy(o, s, n);
+        o += n;
+        *o++ = '"';
+        *o = '\0';
+        b->len = (size_t)(o - b->data);
+        return 1;
+    }
+    for (i = run; i < n; i++)
+        if (p[i] >= 0x80) break;
+    if (i < n && !fl_utf8_valid(s, n)) return 0; /* jansson: json_string() is NULL, the key is left out */
     if (n > (SIZE_MAX - 8) / 6 || fl_sb_reserve(b, 6 * n + 2) != 0) return -1; /* worst case: all \u00XX */
     char *o = b->data + b->len;
     *o++ = '"';
