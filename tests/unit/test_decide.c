@@ -578,6 +578,55 @@ static void expect_msg(flt *t, const char *code, const char *locale, const char 
     assert_string_equal(fl_decision_locale(t->d), loc);
 }
 
+/* The FL_DECIDE_NO_* flags leave out exactly what they name; the rest of
+ * the decision is the same as without them. */
+static void test_skip_flags(void **s)
+{
+    (void)s;
+    flt t;
+    flt_open(&t, k_msg_policy);
+    static const char *const evs[] = {"{\"code\":\"U\",\"message\":\"down\"}", "{\"id\":\"ev-7\",\"code\":\"PH\",\"op\":\"x\"}",
+                                      "{\"code\":\"nothing\"}"};
+    for (size_t i = 0; i < sizeof evs / sizeof *evs; i++) {
+        assert_int_equal(flt_decide_loc(&t, evs[i], NULL, 0), FL_OK);
+        char cat[64], rule[64], fp[17], msgid[64];
+        snprintf(cat, sizeof cat, "%s", fl_decision_category(t.d));
+        snprintf(rule, sizeof rule, "%s", fl_decision_rule(t.d));
+        snprintf(fp, sizeof fp, "%s", fl_decision_fingerprint(t.d));
+        snprintf(msgid, sizeof msgid, "%s", fl_decision_message_id(t.d));
+        fl_action act = fl_decision_action(t.d);
+        int64_t delay = fl_decision_delay_ms(t.d);
+        assert_non_null(fl_decision_message(t.d));
+
+        assert_int_equal(flt_decide_loc(&t, evs[i], NULL, FL_DECIDE_NO_MESSAGE), FL_OK);
+        assert_null(fl_decision_message(t.d));
+        assert_null(fl_decision_message_id(t.d));
+        assert_null(fl_decision_locale(t.d));
+        assert_string_equal(fl_decision_fingerprint(t.d), fp);
+        assert_non_null(fl_decision_id(t.d));
+        assert_string_equal(fl_decision_category(t.d), cat);
+        assert_string_equal(fl_decision_rule(t.d), rule);
+        assert_int_equal(fl_decision_action(t.d), act);
+        assert_int_equal(fl_decision_delay_ms(t.d), delay);
+        json_t *o = dj(&t);
+        assert_null(json_object_get(o, "message"));
+        assert_null(json_object_get(json_object_get(o, "problem"), "detail"));
+        assert_non_null(json_object_get(json_object_get(o, "problem"), "title"));
+        json_decref(o);
+
+        assert_int_equal(flt_decide_loc(&t, evs[i], NULL, FL_DECIDE_NO_ID | FL_DECIDE_NO_FINGERPRINT), FL_OK);
+        assert_null(fl_decision_id(t.d));
+        assert_null(fl_decision_fingerprint(t.d));
+        assert_string_equal(fl_decision_message_id(t.d), msgid);
+        assert_string_equal(fl_decision_category(t.d), cat);
+        o = dj(&t);
+        assert_true(json_is_null(json_object_get(o, "id")));
+        assert_null(json_object_get(o, "fingerprint"));
+        json_decref(o);
+    }
+    flt_close(&t);
+}
+
 static void test_locale_chain(void **s)
 {
     (void)s;
@@ -1146,6 +1195,7 @@ int main(void)
         cmocka_unit_test(test_handler_default_safe),
         cmocka_unit_test(test_handler_after_reload),
         cmocka_unit_test(test_writer_escapes),
+        cmocka_unit_test(test_skip_flags),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
