@@ -255,6 +255,7 @@ int fl_decide_on(fl_ctx_t *ctx, fl_version *v, const fl_event_t *ev, const char 
     int rc = FL_OK, dynamic = 0;
     if (r && r->has_handler) {
         fl_strbuf err = {0};
+        ctx->handler_runs++;
         rc = fl_handler_run(ctx, v, r, &view, d, &err);
         if (rc == FL_OK) dynamic = 1;
         else safe_decision(ctx, v, &view, rc, fl_sb_cstr(&err), d);
