@@ -11,6 +11,10 @@
  *   bench_eval [LINES] [REPS]      eval (default threads, then --threads 1) vs jq
  *   bench_eval rss [LINES]         peak RSS of eval on a LINES-line stream
  *                                  (default 10,000,000) fed through a pipe
+ *   bench_eval parse [LINES]       the event reader alone, in process: ns/line and
+ *                                  MB/s of fl_event_parse (core/event_fast.c, one
+ *                                  pass into the event) against jansson's
+ *                                  json_loadb (a tree per line, the fallback)
  *
  * The faultline binary is the one next to this bench's build directory
  * (BUILD/faultline) or $FAULTLINE; jq is found on PATH.
@@ -30,6 +34,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "faultline.h"
 
 
 static double now_s(void)
@@ -185,10 +191,55 @@ static int bench_rss(unsigned long long lines, const char *fl)
     return r.status == 0 ? 0 : 1;
 }
 
+static int bench_parse(unsigned long long lines)
+{
+    size_t n, bytes;
+    char *ev = corpus_events(&n, &bytes);
+    if (!ev || !n) return fprintf(stderr, "bench_eval: no corpus events under %s\n", FL_SOURCE_DIR), 1;
+    fl_event_t *e;
+    fl_event_new(&e);
+    double best_fl = 1e30, best_j = 1e30;
+    unsigned long long bad = 0, done = 0;
+    for (int rep = 0; rep < 5; rep++) {
+        for (int which = 0; which < 2; which++) {
+            double t0 = now_s();
+            done = 0;
+            while (done < lines) {
+                const char *s = ev;
+                while (s < ev + bytes && done < lines) {
+                    const char *nl = memchr(s, '\n', (size_t)(ev + bytes - s));
+                    if (which == 0) {
+                        fl_diag_t d;
+                        if (fl_event_parse(e, s, (size_t)(nl - s), 0, &d) != FL_OK) bad++;
+                    } else {
+                        json_t *j = json_loadb(s, (size_t)(nl - s), 0, NULL);
+                        if (!j) bad++;
+                        json_decref(j);
+                    }
+                    s = nl + 1;
+                    done++;
+                }
+            }
+            double t = now_s() - t0;
+            if (which == 0 && t < best_fl) best_fl = t;
+            if (which == 1 && t < best_j) best_j = t;
+        }
+    }
+    double mb = (double)bytes / (double)n * (double)lines / 1e6;
+    printf("event reader on %llu corpus lines (%.1f MB), best of 5, 1 thread%s:\n", lines, mb,
+           bad ? " -- SOME LINES FAILED" : "");
+    printf("  fl_event_parse (event_fast)  %7.1f ns/line  %7.0f MB/s\n", best_fl * 1e9 / (double)lines, mb / best_fl);
+    printf("  jansson json_loadb (tree)    %7.1f ns/line  %7.0f MB/s\n", best_j * 1e9 / (double)lines, mb / best_j);
+    fl_event_free(e);
+    free(ev);
+    return bad ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     char fl[PATH_MAX];
     faultline_path(fl, sizeof fl);
+    if (argc > 1 && strcmp(argv[1], "parse") == 0) return bench_parse(argc > 2 ? strtoull(argv[2], NULL, 10) : 200000ull);
     if (argc > 1 && strcmp(argv[1], "rss") == 0)
         return bench_rss(argc > 2 ? strtoull(argv[2], NULL, 10) : 10000000ull, fl);
     unsigned long long lines = argc > 1 ? strtoull(argv[1], NULL, 10) : 200000ull;
