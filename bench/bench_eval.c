@@ -274,6 +274,13 @@ int main(int argc, char **argv)
     char *a_eval1[] = {fl, "eval", "--no-progress", "--threads", "1", file, NULL};
     char *a_jq[] = {"jq", "-c", ".", file, NULL};
     struct run re = best_of(a_eval, reps), r1 = best_of(a_eval1, reps), rj = best_of(a_jq, reps);
+    if (re.status != 0 || r1.status != 0) {
+        fprintf(stderr, "bench_eval: %s eval exited %d (set $FAULTLINE to the binary)\n", fl, re.status ? re.status : r1.status);
+        unlink(file);
+        rmdir(dir);
+        free(ev);
+        return 1;
+    }
     if (rj.status != 0) printf("jq: not runnable (exit %d); install the Debian package jq\n", rj.status);
     printf("%-34s %8s %8s %12s %12s\n", "", "wall s", "CPU s", "lines/s wall", "lines/s CPU");
     struct {
