@@ -47,6 +47,7 @@ int cli_test(int argc, char **argv);
 int cli_versions(int argc, char **argv);
 int cli_rollback(int argc, char **argv);
 int cli_diff(int argc, char **argv);
+int cli_bench(int argc, char **argv);
 int cli_keygen(int argc, char **argv);
 int cli_bundle(int argc, char **argv);
 int cli_sign(int argc, char **argv);

@@ -6,6 +6,7 @@
  * long runs.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <signal.h>
@@ -15,10 +16,11 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "util.h"
 
 static const char k_help[] =
     "usage: faultline eval [-p DIR] [--locale L] [--explain] [--seed N] [--max-line BYTES]\n"
-    "                      [--strict] [--no-progress] [FILE...|-]\n"
+    "                      [--strict] [--threads N] [--no-progress] [FILE...|-]\n"
     "\n"
     "Reads error events, one JSON object per line, from the FILEs (or standard input)\n"
     "and writes one JSON decision per line to standard output, in the same order.\n"
@@ -33,6 +35,10 @@ static const char k_help[] =
     "      --strict         an event key the format does not define (a typo such as\n"
     "                       \"mesage\") makes the line an error record (FL_EPARSE_KEY)\n"
     "                       instead of being ignored\n"
+    "  -j, --threads N      deciding threads (default: the number of cores; 1 with\n"
+    "                       --seed, so ids and jitter stay reproducible, and with\n"
+    "                       --watch or --shadow); output stays in input order and\n"
+    "                       memory stays bounded whatever the input length\n"
     "      --no-progress    no progress line on stderr\n"
     "  -w, --watch          production loop: read standard input until it closes, write\n"
     "                       each decision at once, and reload the policy when DIR changes\n"
@@ -58,6 +64,7 @@ struct eval_opts {
     const char *shadow;
     double shadow_sample;
     int strict;
+    int threads; /* 0: not given */
 };
 
 struct eval_state {
@@ -68,6 +75,7 @@ struct eval_state {
     fl_engine_t *engine;
     size_t events, bad;
     struct timespec start, last;
+    fl_strbuf out;
 };
 
 static double since(const struct timespec *a)
@@ -87,7 +95,8 @@ static void progress(struct eval_state *st, int final)
             final ? "\n" : "");
 }
 
-static void error_record(const char *file, size_t line, int status, const char *msg, int col)
+/* An error record, appended to out (one line, newline included). */
+static void error_record(fl_strbuf *out, const char *file, size_t line, int status, const char *msg, int col)
 {
     json_t *o = json_pack("{s:n, s:s, s:I, s:s, s:s, s:b, s:s, s:s}", "id", "file", file, "line", (json_int_t)line,
                           "category", "invalid_argument", "severity", "error", "retryable", 0, "action", "fail",
@@ -98,39 +107,47 @@ static void error_record(const char *file, size_t line, int status, const char *
     json_object_set_new(o, "error", e);
     char *s = json_dumps(o, JSON_COMPACT);
     if (s) {
-        fputs(s, stdout);
-        putchar('\n');
+        fl_sb_puts(out, s);
+        fl_sb_putc(out, '\n');
     }
     free(s);
     json_decref(o);
 }
 
+/* One line: its decision or error record appended to out; 1 if it was bad. */
+static int decide_line(fl_ctx_t *ctx, fl_event_t *ev, fl_decision_t *d, const struct eval_opts *o, const char *file,
+                       const char *buf, size_t len, size_t lineno, size_t overlong, size_t max, fl_strbuf *out)
+{
+    char msg[1024];
+    if (overlong) {
+        snprintf(msg, sizeof msg, "line %zu is %zu bytes; the limit is %zu (--max-line)", lineno, overlong, max);
+        error_record(out, file, lineno, FL_ETOOBIG, msg, 0);
+        return 1;
+    }
+    fl_diag_t diag;
+    int rc = fl_event_parse(ev, buf, len, o->strict ? FL_EVENT_STRICT : 0, &diag);
+    if (rc != FL_OK) {
+        snprintf(msg, sizeof msg, "line %zu: %s", lineno, diag.message);
+        error_record(out, file, lineno, rc, msg, diag.col);
+        return 1;
+    }
+    fl_decide(ctx, ev, o->locale, o->flags, d);
+    const char *json = fl_decision_to_json(d);
+    if (json) {
+        fl_sb_puts(out, json);
+        fl_sb_putc(out, '\n');
+    }
+    return 0;
+}
+
 static void eval_line(struct eval_state *st, const struct eval_opts *o, const char *file, cli_reader *r)
 {
     st->events++;
-    char msg[1024];
-    if (r->overlong) {
-        st->bad++;
-        snprintf(msg, sizeof msg, "line %zu is %zu bytes; the limit is %zu (--max-line)", r->lineno,
-                 r->overlong, r->max);
-        error_record(file, r->lineno, FL_ETOOBIG, msg, 0);
-        return;
-    }
-    fl_diag_t diag;
-    int rc = fl_event_parse(st->ev, r->buf, r->len, o->strict ? FL_EVENT_STRICT : 0, &diag);
-    if (rc != FL_OK) {
-        st->bad++;
-        snprintf(msg, sizeof msg, "line %zu: %s", r->lineno, diag.message);
-        error_record(file, r->lineno, rc, msg, diag.col);
-        return;
-    }
-    fl_decide(st->ctx, st->ev, o->locale, o->flags, st->d);
-    const char *json = fl_decision_to_json(st->d);
-    if (json) {
-        fputs(json, stdout);
-        putchar('\n');
-    }
-    if (st->shadow) fl_shadow_offer(st->shadow, r->buf, r->len, st->d); /* after the live output */
+    fl_sb_clear(&st->out);
+    int bad = decide_line(st->ctx, st->ev, st->d, o, file, r->buf, r->len, r->lineno, r->overlong, r->max, &st->out);
+    st->bad += (size_t)bad;
+    if (st->out.len) fwrite(st->out.data, 1, st->out.len, stdout);
+    if (st->shadow && !bad) fl_shadow_offer(st->shadow, r->buf, r->len, st->d); /* after the live output */
 }
 
 /* The canary rolled a new version back by itself: say so (docs/operations.md). */
@@ -178,8 +195,11 @@ static int blank(const char *s, size_t n)
     return 1;
 }
 
+static int eval_stream_threads(struct eval_state *st, const struct eval_opts *o, const char *file, FILE *f, int n);
+
 static int eval_stream(struct eval_state *st, const struct eval_opts *o, const char *file, FILE *f)
 {
+    if (o->threads > 1) return eval_stream_threads(st, o, file, f, o->threads);
     cli_reader r;
     cli_reader_init(&r, f, o->max_line);
     int rc;
@@ -195,6 +215,190 @@ static int eval_stream(struct eval_state *st, const struct eval_opts *o, const c
         return FL_EXIT_IO;
     }
     return FL_EXIT_OK;
+}
+
+/*
+ * The threaded pipeline: this thread reads lines into batches and writes the
+ * finished batches in input order; `threads` workers, each with its own
+ * context, event and decision, decide whole batches.  A ring of
+ * RING_PER_THREAD * threads batches bounds memory: a batch holds at most
+ * BATCH_LINES lines and closes once it holds BATCH_BYTES of input (one line
+ * can be --max-line long), so memory does not grow with the input's length.
+ */
+enum { BATCH_LINES = 512, BATCH_BYTES = 256 * 1024, RING_PER_THREAD = 3 };
+
+struct line_ref {
+    size_t off, len, lineno, overlong;
+};
+
+struct batch {
+    fl_strbuf in, out;
+    struct line_ref *lines;
+    size_t n, bad;
+    int state; /* B_FREE, B_READY (filled), B_BUSY (a worker has it), B_DONE */
+};
+enum { B_FREE, B_READY, B_BUSY, B_DONE };
+
+struct pipe {
+    pthread_mutex_t mu;
+    pthread_cond_t work, done; /* work: a batch is ready or the end; done: a batch finished */
+    struct batch *ring;
+    size_t nring, filled, taken; /* batches filled by the reader, taken by workers */
+    int end;
+    const struct eval_opts *o;
+    const char *file;
+    size_t max;
+    fl_engine_t *engine;
+};
+
+struct worker {
+    struct pipe *p;
+    pthread_t tid;
+    fl_ctx_t *ctx;
+    fl_event_t *ev;
+    fl_decision_t *d;
+};
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct pipe *p = w->p;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (p->taken == p->filled && !p->end) pthread_cond_wait(&p->work, &p->mu);
+        if (p->taken == p->filled) break;
+        struct batch *b = &p->ring[p->taken++ % p->nring];
+        b->state = B_BUSY;
+        pthread_mutex_unlock(&p->mu);
+        fl_sb_clear(&b->out);
+        b->bad = 0;
+        for (size_t i = 0; i < b->n; i++) {
+            const struct line_ref *l = &b->lines[i];
+            b->bad += (size_t)decide_line(w->ctx, w->ev, w->d, p->o, p->file, b->in.data + l->off, l->len, l->lineno,
+                                          l->overlong, p->max, &b->out);
+        }
+        pthread_mutex_lock(&p->mu);
+        b->state = B_DONE;
+        pthread_cond_broadcast(&p->done);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* Write every finished batch at the head of the ring; wait 1: block until
+ * the head is written (the reader needs its slot), wait 2: until all are.
+ * Called with p->mu held. */
+static void write_done(struct pipe *p, struct eval_state *st, size_t *head, int wait)
+{
+    while (*head < p->filled) {
+        struct batch *b = &p->ring[*head % p->nring];
+        if (b->state != B_DONE) {
+            if (!wait) return;
+            pthread_cond_wait(&p->done, &p->mu);
+            continue;
+        }
+        pthread_mutex_unlock(&p->mu);
+        if (b->out.len) fwrite(b->out.data, 1, b->out.len, stdout);
+        st->events += b->n;
+        st->bad += b->bad;
+        pthread_mutex_lock(&p->mu);
+        b->state = B_FREE;
+        ++*head;
+        if (wait == 1) wait = 0; /* the head moved: room for the reader */
+    }
+}
+
+static int eval_stream_threads(struct eval_state *st, const struct eval_opts *o, const char *file, FILE *f, int n)
+{
+    struct pipe p = {.o = o, .file = file, .max = o->max_line, .engine = st->engine};
+    struct worker *ws = calloc((size_t)n, sizeof *ws);
+    p.nring = (size_t)n * RING_PER_THREAD;
+    p.ring = calloc(p.nring, sizeof *p.ring);
+    int rc = FL_EXIT_OK, started = 0;
+    if (!ws || !p.ring) {
+        free(ws);
+        free(p.ring);
+        fprintf(stderr, "faultline eval: out of memory\n");
+        return FL_EXIT_IO;
+    }
+    pthread_mutex_init(&p.mu, NULL);
+    pthread_cond_init(&p.work, NULL);
+    pthread_cond_init(&p.done, NULL);
+    for (size_t i = 0; i < p.nring; i++) {
+        p.ring[i].lines = malloc(BATCH_LINES * sizeof *p.ring[i].lines);
+        if (!p.ring[i].lines) rc = FL_EXIT_IO;
+    }
+    for (int i = 0; i < n && rc == FL_EXIT_OK; i++) {
+        ws[i].p = &p;
+        if (fl_ctx_new(st->engine, &ws[i].ctx) != FL_OK || fl_event_new(&ws[i].ev) != FL_OK ||
+            fl_decision_new(&ws[i].d) != FL_OK || pthread_create(&ws[i].tid, NULL, worker_main, &ws[i]) != 0) {
+            rc = FL_EXIT_IO;
+            break;
+        }
+        started++;
+    }
+    if (rc != FL_EXIT_OK) fprintf(stderr, "faultline eval: cannot start the deciding threads\n");
+    cli_reader r;
+    cli_reader_init(&r, f, o->max_line);
+    size_t head = 0;
+    int rrc = 1;
+    while (rc == FL_EXIT_OK && rrc == 1) {
+        pthread_mutex_lock(&p.mu);
+        write_done(&p, st, &head, p.filled - head == p.nring); /* a full ring waits for its head */
+        struct batch *b = &p.ring[p.filled % p.nring];
+        pthread_mutex_unlock(&p.mu);
+        fl_sb_clear(&b->in);
+        b->n = 0;
+        while (b->n < BATCH_LINES && b->in.len < BATCH_BYTES && (rrc = cli_read_line(&r)) == 1) {
+            if (!r.overlong && blank(r.buf, r.len)) continue;
+            struct line_ref *l = &b->lines[b->n];
+            l->off = b->in.len;
+            l->len = r.len;
+            l->lineno = r.lineno;
+            l->overlong = r.overlong;
+            if (fl_sb_append(&b->in, r.overlong ? "" : r.buf, r.overlong ? 0 : r.len) != 0 ||
+                fl_sb_putc(&b->in, '\0') != 0) {
+                rrc = -1;
+                break;
+            }
+            b->n++;
+        }
+        pthread_mutex_lock(&p.mu);
+        if (b->n) {
+            b->state = B_READY;
+            p.filled++;
+            pthread_cond_signal(&p.work);
+        }
+        pthread_mutex_unlock(&p.mu);
+        if (o->progress) progress(st, 0);
+    }
+    pthread_mutex_lock(&p.mu);
+    write_done(&p, st, &head, started > 0 ? 2 : 0);
+    p.end = 1;
+    pthread_cond_broadcast(&p.work);
+    pthread_mutex_unlock(&p.mu);
+    for (int i = 0; i < started; i++) pthread_join(ws[i].tid, NULL);
+    for (int i = 0; i < n; i++) {
+        fl_decision_free(ws[i].d);
+        fl_event_free(ws[i].ev);
+        fl_ctx_free(ws[i].ctx);
+    }
+    for (size_t i = 0; i < p.nring; i++) {
+        fl_sb_free(&p.ring[i].in);
+        fl_sb_free(&p.ring[i].out);
+        free(p.ring[i].lines);
+    }
+    free(p.ring);
+    free(ws);
+    pthread_cond_destroy(&p.work);
+    pthread_cond_destroy(&p.done);
+    pthread_mutex_destroy(&p.mu);
+    cli_reader_free(&r);
+    if (rc == FL_EXIT_OK && rrc < 0) {
+        fprintf(stderr, "faultline eval: %s: read error\n", file);
+        rc = FL_EXIT_IO;
+    }
+    return rc;
 }
 
 /* Watch mode: report every reload attempt on stderr, archive what serves. */
@@ -228,11 +432,11 @@ static int parse_opts(int argc, char **argv, struct eval_opts *o)
         {"max-line", required_argument, 0, 'm'}, {"no-progress", no_argument, 0, 'q'},
         {"watch", no_argument, 0, 'w'},        {"help", no_argument, 0, 'h'},
         {"shadow", required_argument, 0, 'D'}, {"shadow-sample", required_argument, 0, 'R'},
-        {"strict", no_argument, 0, 'S'},
+        {"strict", no_argument, 0, 'S'},      {"threads", required_argument, 0, 'j'},
         {0, 0, 0, 0}};
     int c;
     char *end;
-    while ((c = getopt_long(argc, argv, "p:l:xwh", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "p:l:xwhj:", longs, NULL)) != -1) {
         switch (c) {
         case 'p': o->dir = optarg; break;
         case 'l': o->locale = optarg; break;
@@ -254,6 +458,13 @@ static int parse_opts(int argc, char **argv, struct eval_opts *o)
                 return fprintf(stderr, "faultline eval: --shadow-sample needs a number in (0, 1]\n"), -1;
             break;
         case 'S': o->strict = 1; break;
+        case 'j': {
+            unsigned long long t = strtoull(optarg, &end, 10);
+            if (*end || !*optarg || t < 1 || t > 256)
+                return fprintf(stderr, "faultline eval: --threads needs a number from 1 to 256\n"), -1;
+            o->threads = (int)t;
+            break;
+        }
         case 'h': fputs(k_help, stdout); return 1;
         default: fputs(k_help, stderr); return -1;
         }
@@ -263,9 +474,14 @@ static int parse_opts(int argc, char **argv, struct eval_opts *o)
 
 int cli_eval(int argc, char **argv)
 {
-    struct eval_opts o = {NULL, NULL, 0, 0, 1u << 20, isatty(2), 0, NULL, 1.0, 0};
+    struct eval_opts o = {NULL, NULL, 0, 0, 1u << 20, isatty(2), 0, NULL, 1.0, 0, 0};
     int prc = parse_opts(argc, argv, &o);
     if (prc) return prc > 0 ? FL_EXIT_OK : FL_EXIT_USAGE;
+    if (o.watch || o.shadow) o.threads = 1; /* one decision, one line, at once; the shadow sees them in order */
+    if (!o.threads) {
+        long nc = sysconf(_SC_NPROCESSORS_ONLN);
+        o.threads = o.seed || nc < 1 ? 1 : nc > 64 ? 64 : (int)nc;
+    }
     fl_engine_options_t eo = {0};
     eo.seed = o.seed;
     fl_engine_t *e = NULL;
@@ -352,5 +568,6 @@ cleanup:
     fl_ctx_free(st.ctx);
     fl_shadow_free(st.shadow);
     fl_engine_free(e);
+    fl_sb_free(&st.out);
     return rc;
 }

@@ -29,6 +29,8 @@ static const char k_usage[] =
     "         Decide the same events with two versions; report what changes.\n"
     "  run    [-p DIR] [--op NAME] [--timeout S] [--explain] ... -- CMD [ARGS...]\n"
     "         Run a command under the policy: retry, fall back or fail as it decides.\n"
+    "  bench  [-p DIR] [--threads N] [FILE]\n"
+    "         Decisions/s of a policy on your events; the costliest rules.\n"
     "  bundle [-p DIR] -o FILE [-k KEY]   one-file policy bundle (tar + zstd, manifest)\n"
     "  keygen -o PREFIX                   Ed25519 key pair for signing bundles\n"
     "  sign   -k KEY PATH                 sign a bundle or a policy directory\n"
@@ -78,6 +80,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "rollback") == 0) return cli_rollback(argc - 1, argv + 1);
     if (strcmp(cmd, "diff") == 0) return cli_diff(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0) return cli_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "bench") == 0) return cli_bench(argc - 1, argv + 1);
     if (strcmp(cmd, "bundle") == 0) return cli_bundle(argc - 1, argv + 1);
     if (strcmp(cmd, "keygen") == 0) return cli_keygen(argc - 1, argv + 1);
     if (strcmp(cmd, "sign") == 0) return cli_sign(argc - 1, argv + 1);

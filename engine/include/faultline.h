@@ -512,7 +512,14 @@ FL_EXTERN void fl_ctx_free(fl_ctx_t *ctx);
 FL_EXTERN int fl_decision_new(fl_decision_t **out);
 FL_EXTERN void fl_decision_free(fl_decision_t *d);
 
-/* Flags for fl_decide. */
+/* Flags for fl_decide.  The FL_DECIDE_NO_* flags skip work a host does not
+ * read; the fields they name are then absent (accessors return NULL, the
+ * JSON leaves them out) and everything else is decided as without them.
+ * FL_DECIDE_NO_MESSAGE skips rendering the user message: message, locale and
+ * problem.detail are absent unless a handler wrote the message itself, and
+ * message_id is there only when a handler or the policy's safe decision set
+ * it.  FL_DECIDE_NO_ID skips the decision id ("id":null in the JSON),
+ * FL_DECIDE_NO_FINGERPRINT the fingerprint.  Unknown bits are ignored. */
 enum {
     FL_DECIDE_EXPLAIN = 1 << 0, /* record which rules were tried and why */
     /* The event has no stack because it is costly to produce (a language
@@ -526,7 +533,10 @@ enum {
      * fl_admit/fl_complete on the rule's breaker): fl_decide still gates a
      * retry on the rule's breaker and retry budget but does not record the
      * failure into them, so it is counted once. */
-    FL_DECIDE_NO_RECORD = 1 << 2
+    FL_DECIDE_NO_RECORD = 1 << 2,
+    FL_DECIDE_NO_MESSAGE = 1 << 3,    /* no user message rendered               */
+    FL_DECIDE_NO_ID = 1 << 4,         /* no decision id                         */
+    FL_DECIDE_NO_FINGERPRINT = 1 << 5 /* no fingerprint                         */
 };
 
 /*

@@ -46,3 +46,15 @@ if(FL_SH)
   add_test(NAME cli_check_lint COMMAND ${FL_SH} ${CMAKE_CURRENT_LIST_DIR}/check_lint_test.sh $<TARGET_FILE:faultline_cli>)
   set_tests_properties(cli_check_lint PROPERTIES LABELS "cli" TIMEOUT 60 FAIL_REGULAR_EXPRESSION "^FAIL: ")
 endif()
+
+# `eval --threads N`: the same lines in the same order as one thread.
+if(FL_SH)
+  add_test(NAME cli_eval_threads COMMAND ${FL_SH} ${CMAKE_CURRENT_LIST_DIR}/eval_threads_test.sh $<TARGET_FILE:faultline_cli>)
+  set_tests_properties(cli_eval_threads PROPERTIES LABELS "cli;threads" TIMEOUT 120 FAIL_REGULAR_EXPRESSION "^FAIL: ")
+endif()
+
+# `faultline bench`: figures, Lua share, costliest rules, bad input.
+if(FL_SH)
+  add_test(NAME cli_bench COMMAND ${FL_SH} ${CMAKE_CURRENT_LIST_DIR}/bench_test.sh $<TARGET_FILE:faultline_cli>)
+  set_tests_properties(cli_bench PROPERTIES LABELS "cli" TIMEOUT 60 FAIL_REGULAR_EXPRESSION "^FAIL: ")
+endif()

@@ -1,7 +1,10 @@
 /*
  * fuzz_decide.c -- libFuzzer target: classification.  A fixed policy (the
  * stock pack from the source tree, plus a handler rule) is loaded once; each
- * input is an event (JSON) decided with explain on, then rendered.
+ * input is an event (JSON) decided with explain on, then rendered; the
+ * direct JSON writer must write the bytes jansson writes from the same
+ * decision (fl_decision_jobj + json_dumps), and a decision decided with the
+ * FL_DECIDE_NO_* flags must render too.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -9,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
+#include "core.h" /* fl_decision_jobj: the writer's reference */
 #include "faultline.h"
 
 #ifndef FL_SOURCE_DIR
@@ -49,6 +55,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (fl_event_from_json(g_ev, (const char *)data, size, NULL) != FL_OK) return 0;
     static const char *const locales[] = {NULL, "fr", "de-CH", "xx"};
     fl_decide(g_ctx, g_ev, locales[size % 4], size % 3 == 0 ? FL_DECIDE_EXPLAIN : 0, g_d);
+    const char *out = fl_decision_to_json(g_d);
+    if (!out) abort();
+    json_t *o = fl_decision_jobj(g_d);
+    char *want = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (want && strcmp(want, out) != 0) {
+        fprintf(stderr, "writer: %s\njansson: %s\n", out, want);
+        abort();
+    }
+    free(want);
+    fl_decide(g_ctx, g_ev, NULL, FL_DECIDE_NO_MESSAGE | FL_DECIDE_NO_ID | FL_DECIDE_NO_FINGERPRINT, g_d);
     if (!fl_decision_to_json(g_d)) abort();
     return 0;
 }

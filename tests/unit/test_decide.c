@@ -10,13 +10,28 @@
 #include <math.h>
 #include <time.h>
 
+#include "core.h" /* fl_decision_jobj, fl_decision_put: the writer against jansson */
 #include "flt.h"
+
+/* The direct writer (fl_decision_to_json) writes the bytes jansson wrote
+ * from the decision's object before it: checked on every decision here. */
+static void same_as_jansson(fl_decision_t *d, const char *s)
+{
+    json_t *o = fl_decision_jobj(d);
+    char *want = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    assert_non_null(want);
+    if (strcmp(want, s) != 0) print_error("writer: %s\njansson: %s\n", s, want);
+    assert_string_equal(s, want);
+    free(want);
+}
 
 /* The decision as a jansson object (caller decrefs). */
 static json_t *dj(flt *t)
 {
     const char *s = fl_decision_to_json(t->d);
     assert_non_null(s);
+    same_as_jansson(t->d, s);
     json_error_t err;
     json_t *o = json_loads(s, 0, &err);
     if (!o) print_error("decision is not JSON: %s\n", s);
@@ -563,6 +578,55 @@ static void expect_msg(flt *t, const char *code, const char *locale, const char 
     assert_string_equal(fl_decision_locale(t->d), loc);
 }
 
+/* The FL_DECIDE_NO_* flags leave out exactly what they name; the rest of
+ * the decision is the same as without them. */
+static void test_skip_flags(void **s)
+{
+    (void)s;
+    flt t;
+    flt_open(&t, k_msg_policy);
+    static const char *const evs[] = {"{\"code\":\"U\",\"message\":\"down\"}", "{\"id\":\"ev-7\",\"code\":\"PH\",\"op\":\"x\"}",
+                                      "{\"code\":\"nothing\"}"};
+    for (size_t i = 0; i < sizeof evs / sizeof *evs; i++) {
+        assert_int_equal(flt_decide_loc(&t, evs[i], NULL, 0), FL_OK);
+        char cat[64], rule[64], fp[17], msgid[64];
+        snprintf(cat, sizeof cat, "%s", fl_decision_category(t.d));
+        snprintf(rule, sizeof rule, "%s", fl_decision_rule(t.d));
+        snprintf(fp, sizeof fp, "%s", fl_decision_fingerprint(t.d));
+        snprintf(msgid, sizeof msgid, "%s", fl_decision_message_id(t.d));
+        fl_action act = fl_decision_action(t.d);
+        int64_t delay = fl_decision_delay_ms(t.d);
+        assert_non_null(fl_decision_message(t.d));
+
+        assert_int_equal(flt_decide_loc(&t, evs[i], NULL, FL_DECIDE_NO_MESSAGE), FL_OK);
+        assert_null(fl_decision_message(t.d));
+        assert_null(fl_decision_message_id(t.d));
+        assert_null(fl_decision_locale(t.d));
+        assert_string_equal(fl_decision_fingerprint(t.d), fp);
+        assert_non_null(fl_decision_id(t.d));
+        assert_string_equal(fl_decision_category(t.d), cat);
+        assert_string_equal(fl_decision_rule(t.d), rule);
+        assert_int_equal(fl_decision_action(t.d), act);
+        assert_int_equal(fl_decision_delay_ms(t.d), delay);
+        json_t *o = dj(&t);
+        assert_null(json_object_get(o, "message"));
+        assert_null(json_object_get(json_object_get(o, "problem"), "detail"));
+        assert_non_null(json_object_get(json_object_get(o, "problem"), "title"));
+        json_decref(o);
+
+        assert_int_equal(flt_decide_loc(&t, evs[i], NULL, FL_DECIDE_NO_ID | FL_DECIDE_NO_FINGERPRINT), FL_OK);
+        assert_null(fl_decision_id(t.d));
+        assert_null(fl_decision_fingerprint(t.d));
+        assert_string_equal(fl_decision_message_id(t.d), msgid);
+        assert_string_equal(fl_decision_category(t.d), cat);
+        o = dj(&t);
+        assert_true(json_is_null(json_object_get(o, "id")));
+        assert_null(json_object_get(o, "fingerprint"));
+        json_decref(o);
+    }
+    flt_close(&t);
+}
+
 static void test_locale_chain(void **s)
 {
     (void)s;
@@ -1050,6 +1114,55 @@ static void test_handler_after_reload(void **s)
     flt_close(&t);
 }
 
+/* Every string field with every escape jansson writes, non-ASCII kept,
+ * invalid UTF-8 left out with its key, each numeric and raw field. */
+static void test_writer_escapes(void **s)
+{
+    (void)s;
+    static const char *const nasty[] = {
+        "plain", "", "q\"uote", "back\\slash", "a/b", "\b\f\n\r\t", "\x01\x1f\x7f end",
+        "caf\xc3\xa9 \xe2\x80\xa8 \xf0\x9f\x98\x80", "bad \xff utf8", "\xed\xa0\x80 surrogate", "trail \xc3",
+        "a plain prefix of more than 8 bytes, then \" and \\ and \x1f and \xc3\xa9 late", "0123456789abcdef\x7f",
+    };
+    const size_t n = sizeof nasty / sizeof *nasty;
+    fl_decision_t *d;
+    assert_int_equal(fl_decision_new(&d), FL_OK);
+    for (size_t i = 0; i < n * 4; i++) {
+        fl_decision_clear(d);
+        const char *v = nasty[i % n], *w = nasty[(i * 7 + 3) % n];
+        for (int k = 0; k < FL_DS_COUNT_; k++) {
+            if (k == FL_DS_PARAMS || k == FL_DS_FALLBACK || k == FL_DS_EFFECTS || k == FL_DS_EXPLAIN) continue;
+            if ((k + i) % 5 == 0 && k != FL_DS_ID) continue; /* some absent */
+            const char *x = (k & 1) ? v : w;
+            fl_decision_put(d, (enum fl_dstr)k, x, strlen(x));
+        }
+        d->action = (fl_action)(i % 4);
+        d->retryable = (int)(i & 1);
+        d->severity = (fl_severity)(i % 5);
+        d->delay_ms = (int64_t)i * 1000003;
+        d->attempts_left = (int)(i % 3) - 1;
+        d->status = 400 + (int)i;
+        json_t *p = json_pack("{s:s, s:f, s:[i, b, n]}", "k", v, "x", 0.1 * (double)i, "l", (int)i, 1);
+        char *pt = p ? json_dumps(p, JSON_COMPACT) : NULL;
+        json_decref(p);
+        if (pt && (i & 1)) fl_decision_put(d, FL_DS_PARAMS, pt, strlen(pt));
+        if (pt && (i & 2)) fl_decision_put(d, FL_DS_FALLBACK, "null", 4);
+        if (pt && (i & 4)) fl_decision_put(d, FL_DS_EFFECTS, "[{\"a\":1}]", 9);
+        static const char ex[] = "{\"candidates\": 2, \"tried\":[\"\\u00e9\\/\"]}";
+        if (i % 3 == 0) fl_decision_put(d, FL_DS_EXPLAIN, ex, strlen(ex));
+        free(pt);
+        const char *out = fl_decision_to_json(d);
+        assert_non_null(out);
+        same_as_jansson(d, out);
+    }
+    fl_decision_clear(d); /* no id at all: "id":null */
+    const char *out = fl_decision_to_json(d);
+    assert_non_null(out);
+    assert_memory_equal(out, "{\"id\":null,", 11);
+    same_as_jansson(d, out);
+    fl_decision_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1081,6 +1194,8 @@ int main(void)
         cmocka_unit_test(test_handler_budgets),
         cmocka_unit_test(test_handler_default_safe),
         cmocka_unit_test(test_handler_after_reload),
+        cmocka_unit_test(test_writer_escapes),
+        cmocka_unit_test(test_skip_flags),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -455,6 +455,7 @@ struct fl_ctx {
     int last_locale_idx;
     uint64_t match_errors;    /* PCRE2 limits hit (counted, not fatal)   */
     fl_version *last_locale_ver;
+    uint64_t handler_runs;    /* decisions that entered Lua (faultline bench) */
     struct {                  /* health counts not yet added to hver   */
         fl_version *v;
         uint32_t decisions, failures, unknown, fails;

@@ -3,6 +3,7 @@
  * buffer addressed by offsets, so the hot path allocates nothing once warm),
  * accessors, and the JSON rendering of the contract in PRODUCT.md.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -155,15 +156,213 @@ json_t *fl_decision_jobj(const fl_decision_t *d)
     return o;
 }
 
+/*
+ * The JSON writer: straight into d->json, no tree, keys in contract order,
+ * each string escaped once.  It writes the bytes json_dumps(fl_decision_jobj(d),
+ * JSON_COMPACT) wrote (tests/cli/golden and test_decide's writer check compare
+ * them): jansson's escapes (\" \\ \b \f \n \r \t, other controls as \u00XX in
+ * upper-case hex, '/' and non-ASCII as they are), a string that is not valid
+ * UTF-8 left out as jansson leaves it out.  params, fallback and effects are
+ * jansson's own compact output already (the loader and the handler write them
+ * with json_dumps), so they are copied as they are; explain is built by hand
+ * and goes through jansson (cold: only with FL_DECIDE_EXPLAIN).
+ */
+/* Does any of the 8 bytes in x need attention: a control character, '"',
+ * '\\' or a non-ASCII byte?  (SWAR: the classic has-less/has-zero tricks.) */
+static inline uint64_t special8(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+    return ((x - ones * 0x20) | (q - ones) | (b - ones) | x) & high;
+}
+
+/* Length of the leading run of s[0..n) that can be copied as it is. */
+static size_t plain_run(const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, p + i, 8);
+        if (special8(x)) break;
+    }
+    for (; i < n; i++)
+        if (p[i] < 0x20 || p[i] == '"' || p[i] == '\\' || p[i] >= 0x80) break;
+    return i;
+}
+
+static int w_str(fl_strbuf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = strlen(s), i;
+    const unsigned char *p = (const unsigned char *)s;
+    size_t run = plain_run(p, n);
+    if (run == n) { /* the usual case: plain ASCII, copied at once */
+        if (fl_sb_reserve(b, n + 2) != 0) return -1;
+        char *o = b->data + b->len;
+        *o++ = '"';
+        memcpy(o, s, n);
+        o += n;
+        *o++ = '"';
+        *o = '\0';
+        b->len = (size_t)(o - b->data);
+        return 1;
+    }
+    for (i = run; i < n; i++)
+        if (p[i] >= 0x80) break;
+    if (i < n && !fl_utf8_valid(s, n)) return 0; /* jansson: json_string() is NULL, the key is left out */
+    if (n > (SIZE_MAX - 8) / 6 || fl_sb_reserve(b, 6 * n + 2) != 0) return -1; /* worst case: all \u00XX */
+    char *o = b->data + b->len;
+    *o++ = '"';
+    for (i = 0; i < n; i++) {
+        unsigned char c = p[i];
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            *o++ = (char)c;
+            continue;
+        }
+        *o++ = '\\';
+        switch (c) {
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case '\b': *o++ = 'b'; break;
+        case '\f': *o++ = 'f'; break;
+        case '\n': *o++ = 'n'; break;
+        case '\r': *o++ = 'r'; break;
+        case '\t': *o++ = 't'; break;
+        default:
+            *o++ = 'u';
+            *o++ = '0';
+            *o++ = '0';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 15];
+        }
+    }
+    *o++ = '"';
+    *o = '\0';
+    b->len = (size_t)(o - b->data);
+    return 1;
+}
+
+/* ,"key": -- keys are short literals. */
+static int w_key(fl_strbuf *b, int *first, const char *key)
+{
+    size_t k = strlen(key);
+    if (fl_sb_reserve(b, k + 4) != 0) return -1;
+    char *o = b->data + b->len;
+    if (!*first) *o++ = ',';
+    *o++ = '"';
+    memcpy(o, key, k);
+    o += k;
+    *o++ = '"';
+    *o++ = ':';
+    *o = '\0';
+    b->len = (size_t)(o - b->data);
+    *first = 0;
+    return 0;
+}
+
+/* ,"key":"value"; the key is taken back if the value is left out. */
+static int w_field(fl_strbuf *b, int *first, const char *key, const char *v)
+{
+    if (!v) return 0;
+    size_t mark = b->len;
+    int was_first = *first;
+    if (w_key(b, first, key) != 0) return -1;
+    int rc = w_str(b, v);
+    if (rc <= 0) {
+        b->len = mark;
+        b->data[mark] = '\0';
+        *first = was_first;
+        return rc;
+    }
+    return 0;
+}
+
+static int w_int(fl_strbuf *b, int *first, const char *key, long long v)
+{
+    if (w_key(b, first, key) != 0 || fl_sb_reserve(b, 24) != 0) return -1;
+    char tmp[24], *t = tmp + sizeof tmp;
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do *--t = (char)('0' + u % 10); while (u /= 10);
+    if (v < 0) *--t = '-';
+    return fl_sb_append(b, t, (size_t)(tmp + sizeof tmp - t));
+}
+
+/* A JSON text already in jansson's compact form. */
+static int w_raw(fl_strbuf *b, int *first, const char *key, const char *text)
+{
+    if (!text) return 0;
+    return w_key(b, first, key) != 0 || fl_sb_puts(b, text) != 0 ? -1 : 0;
+}
+
+/* A JSON text of unknown form: parsed and written back by jansson. */
+static int w_reparse(fl_strbuf *b, int *first, const char *key, const char *text)
+{
+    if (!text) return 0;
+    json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
+    if (!v) return 0;
+    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(v);
+    int rc = s ? w_raw(b, first, key, s) : -1;
+    free(s);
+    return rc;
+}
+
+static int write_json(const fl_decision_t *d, fl_strbuf *b)
+{
+    int first = 1, f2;
+    const char *id = fl_decision_get(d, FL_DS_ID);
+    if (fl_sb_putc(b, '{') != 0) return -1;
+    if (id ? w_field(b, &first, "id", id) != 0 : w_raw(b, &first, "id", "null") != 0) return -1;
+    if (w_field(b, &first, "category", fl_decision_get(d, FL_DS_CATEGORY)) != 0 ||
+        w_field(b, &first, "severity", fl_severity_name(d->severity)) != 0 ||
+        w_raw(b, &first, "retryable", d->retryable ? "true" : "false") != 0 ||
+        w_field(b, &first, "action", fl_action_name(d->action)) != 0)
+        return -1;
+    if (d->action == FL_ACTION_RETRY && w_int(b, &first, "delay_ms", (long long)d->delay_ms) != 0) return -1;
+    if (d->attempts_left >= 0 && (d->action == FL_ACTION_RETRY || fl_decision_get(d, FL_DS_REASON)) &&
+        w_int(b, &first, "attempts_left", d->attempts_left) != 0)
+        return -1;
+    if (w_raw(b, &first, "params", fl_decision_get(d, FL_DS_PARAMS)) != 0 ||
+        w_raw(b, &first, "fallback", fl_decision_get(d, FL_DS_FALLBACK)) != 0 ||
+        w_field(b, &first, "message", fl_decision_get(d, FL_DS_MESSAGE)) != 0 ||
+        w_field(b, &first, "message_id", fl_decision_get(d, FL_DS_MESSAGE_ID)) != 0 ||
+        w_field(b, &first, "locale", fl_decision_get(d, FL_DS_LOCALE)) != 0 || w_key(b, &first, "problem") != 0 ||
+        fl_sb_putc(b, '{') != 0)
+        return -1;
+    f2 = 1;
+    if (w_field(b, &f2, "type", fl_decision_get(d, FL_DS_PROBLEM_TYPE)) != 0 ||
+        w_field(b, &f2, "title", fl_decision_get(d, FL_DS_PROBLEM_TITLE)) != 0 ||
+        w_int(b, &f2, "status", d->status) != 0 || w_field(b, &f2, "detail", fl_decision_get(d, FL_DS_MESSAGE)) != 0 ||
+        fl_sb_putc(b, '}') != 0)
+        return -1;
+    if (w_field(b, &first, "fingerprint", fl_decision_get(d, FL_DS_FINGERPRINT)) != 0 ||
+        w_field(b, &first, "rule", fl_decision_get(d, FL_DS_RULE)) != 0 ||
+        w_field(b, &first, "reason", fl_decision_get(d, FL_DS_REASON)) != 0)
+        return -1;
+    if (fl_decision_get(d, FL_DS_POLICY)) {
+        if (w_key(b, &first, "policy") != 0 || fl_sb_putc(b, '{') != 0) return -1;
+        f2 = 1;
+        if (w_field(b, &f2, "name", fl_decision_get(d, FL_DS_POLICY)) != 0 ||
+            w_field(b, &f2, "version", fl_decision_get(d, FL_DS_POLICY_VERSION)) != 0 ||
+            w_field(b, &f2, "id", fl_decision_get(d, FL_DS_VERSION_ID)) != 0 || fl_sb_putc(b, '}') != 0)
+            return -1;
+    }
+    if (w_raw(b, &first, "effects", fl_decision_get(d, FL_DS_EFFECTS)) != 0) return -1;
+    if (fl_decision_get(d, FL_DS_ERROR)) {
+        if (w_key(b, &first, "error") != 0 || fl_sb_putc(b, '{') != 0) return -1;
+        f2 = 1;
+        if (w_field(b, &f2, "kind", fl_decision_get(d, FL_DS_ERROR_KIND)) != 0 ||
+            w_field(b, &f2, "message", fl_decision_get(d, FL_DS_ERROR)) != 0 || fl_sb_putc(b, '}') != 0)
+            return -1;
+    }
+    if (w_reparse(b, &first, "explain", fl_decision_get(d, FL_DS_EXPLAIN)) != 0) return -1;
+    return fl_sb_putc(b, '}');
+}
+
 const char *fl_decision_to_json(fl_decision_t *d)
 {
     if (!d) return NULL;
-    json_t *o = fl_decision_jobj(d);
-    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    if (!s) return NULL;
     fl_sb_clear(&d->json);
-    int rc = fl_sb_puts(&d->json, s);
-    free(s);
-    return rc == 0 ? fl_sb_cstr(&d->json) : NULL;
+    if (write_json(d, &d->json) != 0) return NULL;
+    return fl_sb_cstr(&d->json);
 }

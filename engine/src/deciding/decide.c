@@ -164,19 +164,23 @@ static void render_message(fl_ctx_t *ctx, const fl_version *v, const fl_rule *r,
     }
 }
 
-static void put_identity(fl_ctx_t *ctx, const fl_version *v, const fl_eview *ev, fl_decision_t *d)
+static void put_identity(fl_ctx_t *ctx, const fl_version *v, const fl_eview *ev, unsigned flags,
+                         fl_decision_t *d)
 {
-    if (ev->f[FL_FIELD_ID]) {
+    if (flags & FL_DECIDE_NO_ID) {
+    } else if (ev->f[FL_FIELD_ID]) {
         fl_decision_put(d, FL_DS_ID, ev->f[FL_FIELD_ID], ev->flen[FL_FIELD_ID]);
     } else {
         char id[37];
         fl_uuid7(&ctx->rng, fl_now_ms(), id);
         fl_decision_put(d, FL_DS_ID, id, 36);
     }
-    char fp[17];
-    fl_fingerprint(fl_decision_get(d, FL_DS_CATEGORY), ev->f[FL_FIELD_DOMAIN], ev->f[FL_FIELD_CODE],
-                   ev->f[FL_FIELD_OP], ev->f[FL_FIELD_MESSAGE], ev->flen[FL_FIELD_MESSAGE], fp);
-    fl_decision_put(d, FL_DS_FINGERPRINT, fp, 16);
+    if (!(flags & FL_DECIDE_NO_FINGERPRINT)) {
+        char fp[17];
+        fl_fingerprint(fl_decision_get(d, FL_DS_CATEGORY), ev->f[FL_FIELD_DOMAIN], ev->f[FL_FIELD_CODE],
+                       ev->f[FL_FIELD_OP], ev->f[FL_FIELD_MESSAGE], ev->flen[FL_FIELD_MESSAGE], fp);
+        fl_decision_put(d, FL_DS_FINGERPRINT, fp, 16);
+    }
     fl_decision_put(d, FL_DS_POLICY, v->name, strlen(v->name));
     fl_decision_put(d, FL_DS_POLICY_VERSION, v->label, strlen(v->label));
     fl_decision_put(d, FL_DS_VERSION_ID, v->id, 16);
@@ -279,14 +283,15 @@ int fl_decide_on(fl_ctx_t *ctx, fl_version *v, const fl_event_t *ev, const char 
     int rc = FL_OK, dynamic = 0;
     if (r && r->has_handler) {
         fl_strbuf err = {0};
+        ctx->handler_runs++;
         rc = fl_handler_run(ctx, v, r, &view, d, &err);
         if (rc == FL_OK) dynamic = 1;
         else safe_decision(ctx, v, &view, rc, fl_sb_cstr(&err), d);
         fl_sb_free(&err);
     }
     if (rc == FL_OK) apply_resilience(ctx, r, &view, flags, d);
-    render_message(ctx, v, r, dynamic || rc != FL_OK, locale, &view, d);
-    put_identity(ctx, v, &top, d);
+    if (!(flags & FL_DECIDE_NO_MESSAGE)) render_message(ctx, v, r, dynamic || rc != FL_OK, locale, &view, d);
+    put_identity(ctx, v, &top, flags, d);
     if (ctx->explaining) {
         fl_sb_clear(&ctx->scratch);
         fl_sb_printf(&ctx->scratch, "{\"candidates\":%u,\"tried\":[%s]}", ctx->ncand, fl_sb_cstr(&ctx->explain));
