@@ -46,7 +46,9 @@ int cli_check(int argc, char **argv);
 int cli_test(int argc, char **argv);
 int cli_versions(int argc, char **argv);
 int cli_rollback(int argc, char **argv);
-/* Archive the sources of dir as version vi under dir/.versions/<id>. */
-int cli_archive_version(const char *dir, const fl_version_info_t *vi);
+/* Archive version vi, kept by e, under dir/.versions/<id>: written from the
+ * bytes e loaded (fl_engine_export, hash verified).  0, or -1 with a message
+ * on stderr. */
+int cli_archive_version(fl_engine_t *e, const char *dir, const fl_version_info_t *vi);
 
 #endif
