@@ -17,7 +17,8 @@
  *     first checkpoint after the history filled and the last one: bounded
  *     means that growth stays near zero however long the run.
  *
- * Usage: bench_versions [reloads, default 10000] [versions kept, default 8]
+ * Usage: bench_versions [reloads, default 1000] [versions kept, default 8]
+ * (the long run of docs/architecture.md: bench_versions 10000)
  * Prints figures, asserts nothing.
  */
 #define _GNU_SOURCE
@@ -95,7 +96,7 @@ static void bump(const char *dir, long k)
 
 int main(int argc, char **argv)
 {
-    long n = argc > 1 ? atol(argv[1]) : 10000;
+    long n = argc > 1 ? atol(argv[1]) : 1000;
     uint32_t kept = argc > 2 ? (uint32_t)atol(argv[2]) : 8;
     if (n < kept + 2) n = kept + 2;
     char dir[] = "/tmp/bench_versionsXXXXXX";
