@@ -75,7 +75,7 @@ static uint64_t dir_signature(const char *dir, int *racy)
     struct dirent *de;
     while ((de = readdir(d))) {
         size_t l = strlen(de->d_name);
-        if (l < 5 || strcmp(de->d_name + l - 4, ".lua") != 0) continue;
+        if (l < 5 || de->d_name[0] == '.' || strcmp(de->d_name + l - 4, ".lua") != 0) continue; /* as the loader */
         char p[PATH_MAX];
         struct stat st;
         snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
