@@ -6,6 +6,9 @@
  * for the threading model.
  */
 #include <assert.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +92,17 @@ struct fl_shared *fl_engine_shared(fl_engine_t *e) { return &e->sh; }
 
 fl_resil_t *fl_engine_resil(fl_engine_t *e) { return e ? e->sh.resil : NULL; }
 
+/* Give the pages of a dropped version back to the system.  Without it malloc
+ * keeps them in its arenas, and over thousands of reloads fragmentation
+ * makes RSS creep up while the memory in use stays flat (issue 22,
+ * bench/bench_versions). */
+static void trim_heap(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
 /* Make v current; the engine takes over the caller's reference.  The
  * version's resilience declarations are applied first (in place, keeping
  * counts), so its first decision already sees its breakers. */
@@ -117,7 +131,10 @@ static int publish(fl_engine_t *e, fl_version *v)
     atomic_fetch_add_explicit(&e->sh.gen, 1, memory_order_release);
     pthread_mutex_unlock(&e->sh.swap);
     free(old);
-    if (drop) fl_version_unref(drop);
+    if (drop) {
+        fl_version_unref(drop);
+        trim_heap();
+    }
     return FL_OK;
 }
 
