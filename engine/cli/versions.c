@@ -119,13 +119,10 @@ int cli_versions(int argc, char **argv)
     }
     closedir(d);
     /* Newest first: simple selection by loaded_at_ms. */
-    fl_engine_t *e = NULL;
-    fl_version_info_t cur = {0};
+    /* The version whose files are in DIR now: by content id, without running it. */
+    char cur[17] = "";
     fl_diag_t diag;
-    if (fl_engine_new(NULL, &e) == FL_OK && fl_engine_check(e, dir, &diag) == FL_OK) {
-        fl_engine_load(e, dir, &diag);
-        fl_engine_current(e, &cur);
-    }
+    fl_policy_dir_id(dir, cur, &diag);
     while (json_array_size(all)) {
         size_t best = 0;
         for (size_t i = 1; i < json_array_size(all); i++)
@@ -137,13 +134,12 @@ int cli_versions(int argc, char **argv)
         char when[32];
         strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", gmtime(&t));
         const char *id = json_string_value(json_object_get(m, "id"));
-        printf("%c %s  %s UTC  %s %s  %lld rules\n", cur.id && id && strcmp(cur.id, id) == 0 ? '*' : ' ', id, when,
+        printf("%c %s  %s UTC  %s %s  %lld rules\n", cur[0] && id && strcmp(cur, id) == 0 ? '*' : ' ', id, when,
                json_string_value(json_object_get(m, "name")), json_string_value(json_object_get(m, "version")),
                (long long)json_integer_value(json_object_get(m, "rules")));
         json_array_remove(all, best);
     }
     json_decref(all);
-    fl_engine_free(e);
     return FL_EXIT_OK;
 }
 
