@@ -301,7 +301,9 @@ def main():
                 st = os.stat(zz)
             except FileNotFoundError:
                 return None
-            return st.st_atime_ns if st.st_atime_ns > t_write_ns - 5_000_000 else None
+            # A read after the last write: atime >= that write's mtime (a read
+            # of a half-written file during write_inplace is not the pick-up).
+            return st.st_atime_ns if st.st_atime_ns >= st.st_mtime_ns else None
 
         pick = None
         if final_text is not None and want != serving:
@@ -309,7 +311,13 @@ def main():
             if pick is None:
                 problems.append("burst %d: content %s never read by the watch" % (bursts, want))
             else:
-                lat = max(0.0, (pick - t_write_ns) / 1e9)
+                # From the write, or from the end of a load that was still
+                # running then (the watch reads once it is free; a load's end
+                # is when its line was logged).
+                pick_mono = t_write + (pick - t_write_ns) / 1e9
+                log.poll()
+                busy_until = max([e[0] for e in log.events if e[0] <= pick_mono] + [t_write])
+                lat = max(0.0, pick_mono - busy_until)
                 pickups.append(lat)
                 if lat > BOUND_S + a.pickup_slack:
                     problems.append("burst %d: content %s picked up after %.0f ms" % (bursts, want, lat * 1e3))
