@@ -111,11 +111,13 @@ def valid_variant(k):
             % (k, k, k, k, k))
 
 
+# Broken variants; {n} makes each one's refusal message unique, so the
+# script can tell the refusal of a burst's final content from the others.
 BROKEN = [
-    'rule "half" { when = { message = re[[x]] , category = \n',
-    'rule "pat" { when = { message = re[[(unclosed[a-]]] }, category = "internal" }\n',
-    'rule "cat" { when = { message = re[[x]] }, category = "not_a_category" }\n',
-    'example "wrong" { event = { message = "connection refused" }, expect = { category = "data_loss" } }\n',
+    'rule "half" {{ when = {{ message = re[[x]] }} category_{n} = 1 }}\n',
+    'rule "pat-{n}" {{ when = {{ message = re[==[(unclosed[a-]==] }}, category = "internal" }}\n',
+    'rule "cat-{n}" {{ when = {{ message = re[[x]] }}, category = "not_a_category" }}\n',
+    'example "wrong-{n}" {{ event = {{ message = "connection refused" }}, expect = {{ category = "data_loss" }} }}\n',
 ]
 
 
@@ -126,7 +128,7 @@ class Log:
 
     def __init__(self, path):
         self.path, self.pos, self.buf = path, 0, ""
-        self.events = []  # (time, 'serving'|'refused', id or None)
+        self.events = []  # (time, 'serving'|'refused', id or the refusal's text)
 
     def poll(self):
         try:
@@ -144,7 +146,7 @@ class Log:
             if m:
                 self.events.append((now, "serving", m.group(1)))
             elif "reload refused" in line:
-                self.events.append((now, "refused", None))
+                self.events.append((now, "refused", line.split(": ", 1)[-1]))
 
 
 def rss_kb(pid):
@@ -269,7 +271,8 @@ def main():
                 k += 1
                 text, final_valid = valid_variant(k), True
             elif r < 0.85:
-                text, final_valid = rnd.choice(BROKEN) + "-- %d\n" % rnd.randint(0, 1 << 30), False
+                marker = "%d" % rnd.randint(1 << 20, 1 << 40)
+                text, final_valid = rnd.choice(BROKEN).format(n=marker), False
             else:
                 text = None
             if text is None:
@@ -336,22 +339,20 @@ def main():
                     served_ids.add(want)
         else:
             refusals_expected += 1
-            # Its refusal is the first one logged after the watch read it;
-            # then, with nothing changing (and eval's stderr still landing
-            # next to the policy), no further refusal may come.
-            first = None
-            if pick is not None:
-                first = wait_for(lambda: next((i for i in range(start_idx, len(log.events))
-                                               if log.events[i][1] == "refused"
-                                               and log.events[i][0] >= t_write + (pick - t_write_ns) / 1e9), None), 60)
+            # Its refusal names its marker; then, with nothing changing (and
+            # eval's stderr still landing next to the policy), the same
+            # refusal may not come again.
+            first = wait_for(lambda: next((i for i in range(start_idx, len(log.events))
+                                           if log.events[i][1] == "refused" and marker in log.events[i][2]), None), 60)
             if first is None:
                 problems.append("burst %d: broken content %s: no refusal logged" % (bursts, want))
             else:
                 time.sleep(BOUND_S + 1.0)
                 log.poll()
-                extra = [e for e in log.events[first + 1:] if e[1] == "refused"]
+                extra = [e for e in log.events[first + 1:] if e[1] == "refused" and e[2] == log.events[first][2]]
                 if extra:
-                    problems.append("burst %d: refused content retried %d times with no change" % (bursts, len(extra)))
+                    problems.append("burst %d: refused content retried %d times with no change: %s"
+                                    % (bursts, len(extra), log.events[first][2][:200]))
             for e in log.events[start_idx:]:
                 if e[1] == "serving":  # an intermediate valid state may have been served
                     serving = e[2]
@@ -424,13 +425,14 @@ def main():
     if counts["decided"] != counts["sent"]:
         problems.append("%d events sent, %d decisions read" % (counts["sent"], counts["decided"]))
     refused = sum(1 for e in log.events if e[1] == "refused")
-    # Memory: the second half of the run must not grow past the first half's peak by more than a margin.
+    # Memory: once the history is full (the first third of a long run), the
+    # last third may not grow past the middle third's peak by more than a margin.
     rss_mb = [v / 1024.0 for _, v in rss if v]
-    half = len(rss_mb) // 2
-    first_peak = max(rss_mb[:half]) if half else 0
-    second_peak = max(rss_mb[half:]) if rss_mb[half:] else 0
-    if half >= 3 and second_peak > first_peak + 32:
-        problems.append("RSS grew from a peak of %.0f MB to %.0f MB in the second half" % (first_peak, second_peak))
+    third = len(rss_mb) // 3
+    mid_peak = max(rss_mb[third:2 * third]) if third else 0
+    last_peak = max(rss_mb[2 * third:]) if third else 0
+    if a.duration >= 120 and third >= 3 and last_peak > mid_peak + 32:
+        problems.append("RSS grew from a peak of %.0f MB to %.0f MB in the last third" % (mid_peak, last_peak))
     lat_ms = sorted(x * 1e3 for x in latencies)
     pick_ms = sorted(x * 1e3 for x in pickups)
 
@@ -451,8 +453,8 @@ def main():
           % (len(archives), "yes" if not bad else "NO", len(served_ids), "yes" if not missing else "NO"))
     print("torture: %d events, %d decisions, %d failed" % (counts["sent"], counts["decided"], counts["failed"]))
     if rss_mb:
-        print("torture: eval RSS first %.0f MB, peak first half %.0f MB, peak second half %.0f MB, last %.0f MB"
-              % (rss_mb[0], first_peak, second_peak, rss_mb[-1]))
+        print("torture: eval RSS first %.0f MB, peak %.0f MB, peak of the middle third %.0f MB, of the last third "
+              "%.0f MB, last %.0f MB" % (rss_mb[0], max(rss_mb), mid_peak, last_peak, rss_mb[-1]))
     errf.close()
     for p in problems:
         print("torture: FAIL: " + p)
