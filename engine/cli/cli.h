@@ -60,7 +60,9 @@ int cli_read_key(const char *path, unsigned char *out, size_t n);
  * neither is set; *err = 1 (reason on stderr) when the file is unusable. */
 const unsigned char *cli_trusted_key(const char *given, unsigned char buf[FL_KEY_PUBLIC_BYTES], int *err);
 int cli_triage(int argc, char **argv);
-/* Archive the sources of dir as version vi under dir/.versions/<id>. */
-int cli_archive_version(const char *dir, const fl_version_info_t *vi);
+/* Archive version vi, kept by e, under dir/.versions/<id>: written from the
+ * bytes e loaded (fl_engine_export, hash verified).  0, or -1 with a message
+ * on stderr. */
+int cli_archive_version(fl_engine_t *e, const char *dir, const fl_version_info_t *vi);
 
 #endif

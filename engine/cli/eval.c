@@ -403,6 +403,7 @@ static int eval_stream_threads(struct eval_state *st, const struct eval_opts *o,
 
 /* Watch mode: report every reload attempt on stderr, archive what serves. */
 struct watch_ud {
+    fl_engine_t *engine;
     const char *dir;
     char serving[17];
 };
@@ -417,7 +418,7 @@ static void on_reload(void *ud, int status, const fl_diag_t *diag, const fl_vers
         snprintf(w->serving, sizeof w->serving, "%s", cur->id);
         fprintf(stderr, "faultline: serving policy %s %s (id %s, %u rules)\n", cur->name, cur->version, cur->id,
                 cur->rules);
-        cli_archive_version(dir, cur);
+        cli_archive_version(w->engine, dir, cur);
     } else {
         fprintf(stderr, "faultline: reload refused, still serving %s: %s\n", cur ? cur->id : "nothing",
                 fl_diag_format(diag, buf, sizeof buf));
@@ -524,7 +525,7 @@ int cli_eval(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &st.start);
     st.last = st.start;
     fl_watch_t *watch = NULL;
-    struct watch_ud wud = {dir, ""};
+    struct watch_ud wud = {e, dir, ""};
     if (o.watch) {
         fl_version_info_t vi;
         fl_engine_current(e, &vi);

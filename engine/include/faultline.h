@@ -351,6 +351,27 @@ FL_EXTERN int fl_engine_versions(fl_engine_t *engine, fl_version_info_t *out, si
  */
 FL_EXTERN int fl_engine_rollback(fl_engine_t *engine, const char *id, fl_diag_t *diag);
 
+/*
+ * Write the kept version `id` (all 16 hex digits) into the directory `dir`:
+ * its source files with exactly the bytes that were loaded and hashed, each
+ * written to a temporary and renamed into place; *.lua files in dir that
+ * the version does not have are removed.  dir is created if missing (its
+ * parent must exist).  The directory is then read back and hashed as a load
+ * would: a result other than `id` (something else wrote there meanwhile) is
+ * an error.  Used for archives and rollbacks on disk.  FL_EINVAL for NULL
+ * arguments or a version loaded from a string whose name is not a *.lua
+ * file name, FL_ENOENT when no kept version has this id, FL_EIO when a
+ * write fails or the read-back does not hash to `id` (diag says which).
+ * Thread-safe.
+ */
+FL_EXTERN int fl_engine_export(fl_engine_t *engine, const char *id, const char *dir, fl_diag_t *diag);
+
+/* The content id of the policy directory `dir` -- the id fl_engine_load
+ * would give it -- computed from its *.lua files without running them;
+ * written to id (17 bytes, NUL-terminated).  FL_EINVAL for NULL arguments;
+ * otherwise the read errors of fl_engine_load (FL_ENOENT, FL_EIO). */
+FL_EXTERN int fl_policy_dir_id(const char *dir, char id[17], fl_diag_t *diag);
+
 /* Load again from the directory of the current version (what a watch or
  * SIGHUP does).  FL_ESTATE when the current version did not come from a
  * directory.  Otherwise as fl_engine_load. */
@@ -650,7 +671,9 @@ FL_EXTERN int fl_bundle_create(const char *dir, const char *out, const unsigned 
  * FL_EINVAL (NULL path/sk), FL_ESIGNATURE, FL_EIO, or the load's error. */
 FL_EXTERN int fl_bundle_sign(const char *path, const unsigned char *sk, fl_diag_t *diag);
 /* Check a bundle or a signed directory: every listed file present with its
- * hash, no unlisted .lua file, and, when `pk` is not NULL, the signature.
+ * hash (in a directory, listed files other than .lua -- tests -- may be
+ * absent, as the engine does not load them; present ones must match), no
+ * unlisted .lua file, and, when `pk` is not NULL, the signature.
  * FL_OK, or FL_ESIGNATURE / FL_EIO / FL_ENOENT with diag naming the first
  * problem.  FL_EINVAL for a NULL path. */
 FL_EXTERN int fl_bundle_verify(const char *path, const unsigned char *pk, fl_diag_t *diag);

@@ -50,4 +50,17 @@ rc=0; "$FL" bundle -o "$T/x.bundle" -p "$SRC/bad-syntax" >/dev/null 2>&1 || rc=$
 [ "$rc" -ne 0 ] && [ ! -e "$T/x.bundle" ] || fail "a broken policy must not be bundled"
 rc=0; "$FL" bundle -p "$T/pol" >/dev/null 2>&1 || rc=$?
 [ "$rc" -eq 2 ] || fail "bundle without -o is a usage error"
+# The archive of versions keeps the signature; a rollback puts it back, so an
+# engine with the trusted key accepts the version rolled back to.
+"$FL" sign -k "$T/k.key" "$T/pol" > /dev/null
+echo '{"message":"x"}' | FAULTLINE_TRUSTED_KEY="$T/k.pub" "$FL" eval -p "$T/pol" --watch > /dev/null 2>&1
+v1=$(ls "$T/pol/.versions" | head -1)
+[ -f "$T/pol/.versions/$v1/manifest.sig" ] || fail "the archive must keep the signature"
+sed -i 's/name = "golden"/name = "golden2"/' "$T"/pol/*.lua
+"$FL" sign -k "$T/k.key" "$T/pol" > /dev/null
+echo '{"message":"x"}' | FAULTLINE_TRUSTED_KEY="$T/k.pub" "$FL" eval -p "$T/pol" --watch > /dev/null 2>&1
+[ "$(ls "$T/pol/.versions" | wc -l)" -eq 2 ] || fail "two archived versions expected"
+"$FL" rollback -p "$T/pol" "$v1" > /dev/null || fail "rollback"
+FAULTLINE_TRUSTED_KEY="$T/k.pub" "$FL" check -p "$T/pol" > /dev/null 2>&1 || fail "the rolled-back version must carry its signature"
+grep -q 'name = "golden"' "$T"/pol/*.lua || fail "rollback restored the old files"
 echo "bundle ok"

@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fl_eview v;
             fl_eview_init(&v, ev);
             fl_capture caps[2] = {{"host", msg, (uint32_t)(mlen > 64 ? 64 : mlen)}, {"n", "42", 2}};
-            struct fl_render_env env = {&v, caps, 2, "unavailable.dns", 2, 1500};
+            struct fl_render_env env = {&v, caps, 2, "unavailable.dns", 2, 1500, 1024};
             fl_strbuf sb = {0};
             fl_template_render(&t, &env, &sb);
             fl_sb_free(&sb);

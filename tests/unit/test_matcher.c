@@ -499,6 +499,95 @@ static void test_index_equals_brute_force(void **s)
     assert_true(total - matched > total / 20);
 }
 
+/* ---- adversarial key counts ------------------------------------------------------------ */
+
+/* Rules whose domain x code sets bring as many keys as the hash table has
+ * slots, or one more, or cross a growth step: issue 22 (a 9 x 8 rule hung
+ * the loader; an 8 x 8 rule filled the table so every lookup of an absent
+ * key spun).  Each shape is loaded and decided against a brute-force
+ * evaluation of the rules in order, with present and absent keys. */
+struct kshape {
+    int nrules;
+    int nd[4], nc[4]; /* per rule; 0 means the condition is absent */
+};
+
+static void test_index_adversarial_key_counts(void **s)
+{
+    (void)s;
+    static const struct kshape shapes[] = {
+        {1, {8}, {8}},         {1, {9}, {8}},          {1, {1}, {64}},         {1, {64}, {1}},
+        {1, {1}, {65}},        {1, {0}, {64}},         {1, {64}, {0}},         {1, {16}, {16}},
+        {1, {33}, {8}},        {1, {256}, {1}},        {1, {1}, {256}},        {1, {64}, {64}},
+        {1, {256}, {256}},     {2, {8, 1}, {8, 1}},    {2, {8, 1}, {8, 2}},    {3, {4, 4, 1}, {8, 8, 1}},
+        {2, {8, 9}, {8, 8}},   {4, {8, 8, 8, 8}, {8, 8, 8, 8}}, {3, {16, 0, 2}, {4, 64, 0}},
+        {2, {127, 1}, {1, 1}}, {2, {128, 1}, {1, 1}},  {2, {129, 0}, {1, 3}},
+    };
+    g_rng = 4242;
+    int matched = 0, total = 0;
+    for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++) {
+        const struct kshape *sh = &shapes[si];
+        /* Rule i: domains d<off>..d<off+nd-1>, codes c<off>.. (every third a
+         * number); offsets overlap so several rules share keys. */
+        int off[4];
+        fl_strbuf src = {0};
+        for (int i = 0; i < sh->nrules; i++) {
+            off[i] = i * 3;
+            fl_sb_printf(&src, "rule \"r%d\" { category = \"internal\", when = {", i);
+            if (sh->nd[i]) {
+                fl_sb_puts(&src, " domain = {");
+                for (int k = 0; k < sh->nd[i]; k++) fl_sb_printf(&src, "%s\"d%d\"", k ? "," : "", off[i] + k);
+                fl_sb_puts(&src, " },");
+            }
+            if (sh->nc[i]) {
+                fl_sb_puts(&src, " code = {");
+                for (int k = 0; k < sh->nc[i]; k++) {
+                    int c = off[i] + k;
+                    if (c % 3 == 0) fl_sb_printf(&src, "%s%d", k ? "," : "", 1000 + c);
+                    else fl_sb_printf(&src, "%s\"c%d\"", k ? "," : "", c);
+                }
+                fl_sb_puts(&src, " },");
+            }
+            fl_sb_puts(&src, " } }\n");
+        }
+        flt t;
+        flt_open(&t, fl_sb_cstr(&src)); /* the loader must not hang */
+        int maxk = 0;
+        for (int i = 0; i < sh->nrules; i++) {
+            if (off[i] + sh->nd[i] > maxk) maxk = off[i] + sh->nd[i];
+            if (off[i] + sh->nc[i] > maxk) maxk = off[i] + sh->nc[i];
+        }
+        for (int k = 0; k < 200; k++) {
+            int d = rn(6) == 0 ? -1 : rn(maxk + 4), c = rn(6) == 0 ? -1 : rn(maxk + 4);
+            if (k == 0) d = 1, c = 1; /* the event that hung the 8 x 8 policy */
+            char j[128];
+            int n = snprintf(j, sizeof j, "{\"message\":\"x\"");
+            if (d >= 0) n += snprintf(j + n, sizeof j - (size_t)n, ",\"domain\":\"d%d\"", d);
+            if (c >= 0 && c % 3 == 0) n += snprintf(j + n, sizeof j - (size_t)n, ",\"code\":%d", 1000 + c);
+            else if (c >= 0) n += snprintf(j + n, sizeof j - (size_t)n, ",\"code\":\"c%d\"", c);
+            snprintf(j + n, sizeof j - (size_t)n, "}");
+            char want[16] = "default";
+            for (int i = 0; i < sh->nrules; i++) {
+                int dok = !sh->nd[i] || (d >= off[i] && d < off[i] + sh->nd[i]);
+                int cok = !sh->nc[i] || (c >= off[i] && c < off[i] + sh->nc[i]);
+                if (dok && cok) {
+                    snprintf(want, sizeof want, "r%d", i);
+                    break;
+                }
+            }
+            const char *got = flt_rule(&t, j);
+            if (strcmp(got, want) != 0)
+                print_error("shape %zu: event %s: index chose %s, brute force %s\n", si, j, got, want);
+            assert_string_equal(got, want);
+            matched += strcmp(want, "default") != 0;
+            total++;
+        }
+        flt_close(&t);
+        fl_sb_free(&src);
+    }
+    assert_true(matched > total / 5);
+    assert_true(total - matched > total / 10);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -508,6 +597,7 @@ int main(void)
         cmocka_unit_test(test_ac_vs_naive),
         cmocka_unit_test(test_ac_edge_cases),
         cmocka_unit_test(test_index_equals_brute_force),
+        cmocka_unit_test(test_index_adversarial_key_counts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

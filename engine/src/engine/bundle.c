@@ -218,7 +218,8 @@ static int listed(json_t *files, const char *name)
 
 /* Every file the manifest lists is in s with its hash; the .lua files of s
  * are exactly the listed ones.  `where` names the bundle or directory. */
-static int check_files(const unsigned char *m, size_t mlen, const struct bset *s, const char *where, fl_diag_t *diag)
+static int check_files(const unsigned char *m, size_t mlen, const struct bset *s, int lua_required_only,
+                       const char *where, fl_diag_t *diag)
 {
     json_error_t je;
     json_t *man = json_loadb((const char *)m, mlen, 0, &je);
@@ -234,6 +235,7 @@ static int check_files(const unsigned char *m, size_t mlen, const struct bset *s
         const char *path = json_string_value(json_object_get(it, "path"));
         const char *want = json_string_value(json_object_get(it, "sha256"));
         const struct bfile *f = path ? bset_find(s, path) : NULL;
+        if (!f && path && lua_required_only && !has_suffix(path, ".lua")) continue; /* not loaded */
         if (!f || !want) {
             rc = fl_diag_set(diag, FL_ESIGNATURE, where, 0, 0, "%s lists '%s', which is missing", MANIFEST,
                              path ? path : "?");
@@ -450,7 +452,7 @@ int fl_bundle_sign(const char *path, const unsigned char *sk, fl_diag_t *diag)
         int rc = read_bundle(path, &s, diag);
         const struct bfile *m = rc == FL_OK ? bset_find(&s, MANIFEST) : NULL;
         if (rc == FL_OK && !m) rc = fl_diag_set(diag, FL_ESIGNATURE, path, 0, 0, "no %s in the bundle", MANIFEST);
-        if (rc == FL_OK) rc = check_files(m->data, m->len, &s, path, diag); /* never sign a tampered bundle */
+        if (rc == FL_OK) rc = check_files(m->data, m->len, &s, 0, path, diag); /* never sign a tampered bundle */
         unsigned char *sig = NULL;
         size_t siglen = 0;
         if (rc == FL_OK) rc = sign_bytes(m->data, m->len, sk, &sig, &siglen);
@@ -500,7 +502,7 @@ int fl_bundle_verify(const char *path, const unsigned char *pk, fl_diag_t *diag)
     const struct bfile *m = rc == FL_OK ? bset_find(&s, MANIFEST) : NULL;
     if (rc == FL_OK && !m) rc = fl_diag_set(diag, FL_ESIGNATURE, path, 0, 0, "no %s", MANIFEST);
     if (rc == FL_OK) rc = check_signature(m->data, m->len, bset_find(&s, SIGNATURE), pk, path, diag);
-    if (rc == FL_OK) rc = check_files(m->data, m->len, &s, path, diag);
+    if (rc == FL_OK) rc = check_files(m->data, m->len, &s, is_dir(path), path, diag);
     bset_free(&s);
     return rc;
 }
@@ -515,7 +517,7 @@ int fl__bundle_read_sources(fl_version *v, const char *path, const unsigned char
     const struct bfile *m = rc == FL_OK ? bset_find(&s, MANIFEST) : NULL;
     if (rc == FL_OK && !m) rc = fl_diag_set(diag, FL_ESIGNATURE, path, 0, 0, "no %s in the bundle", MANIFEST);
     if (rc == FL_OK) rc = check_signature(m->data, m->len, bset_find(&s, SIGNATURE), pk, path, diag);
-    if (rc == FL_OK) rc = check_files(m->data, m->len, &s, path, diag);
+    if (rc == FL_OK) rc = check_files(m->data, m->len, &s, 0, path, diag);
     uint32_t n = 0;
     for (size_t i = 0; rc == FL_OK && i < s.n; i++) n += !strchr(s.f[i].name, '/') && has_suffix(s.f[i].name, ".lua");
     if (rc == FL_OK && n == 0) rc = fl_diag_set(diag, FL_ENOENT, path, 0, 0, "no .lua policy files in this bundle");
@@ -593,7 +595,7 @@ int fl__trust_check_dir(const fl_version *v, const char *dir, const unsigned cha
             struct bset all = {0};
             rc = collect_dir(dir, &all, diag);
             for (size_t k = 0; rc == FL_OK && k < s.n; k++) rc = bset_put(&all, s.f[k].name, s.f[k].data, s.f[k].len);
-            if (rc == FL_OK) rc = check_files(m->data, m->len, &all, dir, diag);
+            if (rc == FL_OK) rc = check_files(m->data, m->len, &all, 1, dir, diag);
             bset_free(&all);
         }
     }

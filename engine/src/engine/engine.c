@@ -6,6 +6,9 @@
  * for the threading model.
  */
 #include <assert.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,6 +165,17 @@ struct fl_shared *fl_engine_shared(fl_engine_t *e) { return &e->sh; }
 
 fl_resil_t *fl_engine_resil(fl_engine_t *e) { return e ? e->sh.resil : NULL; }
 
+/* Give the pages of a dropped version back to the system.  Without it malloc
+ * keeps them in its arenas, and over thousands of reloads fragmentation
+ * makes RSS creep up while the memory in use stays flat (issue 22,
+ * bench/bench_versions). */
+static void trim_heap(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
 /* Make v current; the engine takes over the caller's reference.  The
  * version's resilience declarations are applied first (in place, keeping
  * counts), so its first decision already sees its breakers. */
@@ -205,6 +219,7 @@ static int publish(fl_engine_t *e, fl_version *v)
     free(old);
     for (uint32_t i = 0; i < ndrop; i++) fl_version_unref(drop[i]);
     free(drop);
+    if (ndrop) trim_heap();
     return FL_OK;
 }
 
@@ -252,9 +267,14 @@ static int finish_load(fl_engine_t *e, fl_version *v, int do_publish, fl_diag_t 
     return rc;
 }
 
-static int load_dir(fl_engine_t *e, const char *dir, int do_publish, fl_diag_t *diag)
+/* Read dir once; its content id goes to id_out (when not NULL) and, when it
+ * equals skip_ids[0] or skip_ids[1], nothing is built (*skipped = 1). */
+static int load_dir(fl_engine_t *e, const char *dir, int do_publish, const char *const *skip_ids, char *id_out,
+                    int *skipped, fl_diag_t *diag)
 {
     fl_diag_clear(diag);
+    if (id_out) id_out[0] = '\0';
+    if (skipped) *skipped = 0;
     if (!e || !dir) return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "NULL engine or directory");
     fl_version *v = fl_version_new();
     if (!v || !(v->source = strdup(dir))) {
@@ -271,11 +291,37 @@ static int load_dir(fl_engine_t *e, const char *dir, int do_publish, fl_diag_t *
         fl_version_unref(v);
         return rc;
     }
+    if (id_out || skip_ids) fl_version_hash(v);
+    if (id_out) memcpy(id_out, v->id, sizeof v->id);
+    for (int i = 0; skip_ids && i < 2; i++)
+        if (skip_ids[i] && strcmp(skip_ids[i], v->id) == 0) {
+            fl_version_unref(v);
+            if (skipped) *skipped = 1;
+            return FL_OK;
+        }
     return finish_load(e, v, do_publish, diag);
 }
 
-int fl_engine_load(fl_engine_t *e, const char *dir, fl_diag_t *diag) { return load_dir(e, dir, 1, diag); }
-int fl_engine_check(fl_engine_t *e, const char *dir, fl_diag_t *diag) { return load_dir(e, dir, 0, diag); }
+int fl_engine_load(fl_engine_t *e, const char *dir, fl_diag_t *diag) { return load_dir(e, dir, 1, NULL, NULL, NULL, diag); }
+int fl_engine_check(fl_engine_t *e, const char *dir, fl_diag_t *diag) { return load_dir(e, dir, 0, NULL, NULL, NULL, diag); }
+
+int fl_engine_load_dir_id(fl_engine_t *e, const char *dir, const char *const skip_ids[2], char id_out[17],
+                          int *skipped, fl_diag_t *diag)
+{
+    return load_dir(e, dir, 1, skip_ids, id_out, skipped, diag);
+}
+
+fl_version *fl_engine_kept(fl_engine_t *e, const char *id)
+{
+    fl_version *v = NULL;
+    if (!e || !id) return NULL;
+    pthread_mutex_lock(&e->sh.swap);
+    for (uint32_t i = 0; i < e->nhistory && !v; i++)
+        if (strcmp(e->history[i]->id, id) == 0) v = e->history[i];
+    if (v) fl_version_ref(v);
+    pthread_mutex_unlock(&e->sh.swap);
+    return v;
+}
 
 int fl_engine_load_string(fl_engine_t *e, const char *name, const char *src, size_t len, fl_diag_t *diag)
 {

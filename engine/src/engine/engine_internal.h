@@ -24,5 +24,17 @@ int fl__trust_check_dir(const fl_version *v, const char *dir, const unsigned cha
  * release frees the engine. */
 void fl_engine_retain(fl_engine_t *e);
 void fl_engine_release(fl_engine_t *e);
+/* fl_engine_load for the watch: the directory is read once and hashed; the
+ * content id of what was read (the id a successful load publishes, or the
+ * id of the content refused) goes to id_out ("" when the directory could
+ * not be read).  Content whose id equals skip_ids[0] or skip_ids[1] (either
+ * may be NULL; skip_ids itself may be NULL) is not built: FL_OK with
+ * *skipped = 1. */
+int fl_engine_load_dir_id(fl_engine_t *e, const char *dir, const char *const skip_ids[2], char id_out[17],
+                          int *skipped, fl_diag_t *diag);
+
+/* The kept version with exactly this id, with a reference the caller drops
+ * (fl_version_unref); NULL if none. */
+fl_version *fl_engine_kept(fl_engine_t *e, const char *id);
 
 #endif /* FL_ENGINE_INTERNAL_H */

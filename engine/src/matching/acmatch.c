@@ -222,6 +222,19 @@ void fl_ac_free(fl_ac *ac)
     free(ac);
 }
 
+int fl_ac_check(const fl_ac *ac)
+{
+    if (!ac || !ac->nstates || (!ac->next && !ac->next16)) return -1;
+    size_t n = (size_t)ac->nstates * ac->ncls;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t t = ac->next16 ? ac->next16[i] : (uint32_t)ac->next[i] & FL_AC_STATE;
+        if (t >= ac->nstates) return -1;
+    }
+    for (uint32_t st = 0; st < ac->nstates; st++)
+        if (ac->dict[st] >= (int32_t)ac->nstates || ac->out_start[st] > ac->out_start[st + 1]) return -1;
+    return 0;
+}
+
 size_t fl_ac_size(const fl_ac *ac)
 {
     if (!ac) return 0;

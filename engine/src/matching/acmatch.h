@@ -18,6 +18,9 @@ void fl_ac_free(fl_ac *ac);
  * occurrence of every literal.  Returns 0, or the first non-zero return of
  * hit (which stops the scan). */
 int fl_ac_scan(const fl_ac *ac, const char *s, size_t len, int (*hit)(uint32_t tag, void *arg), void *arg);
+/* 0 if every transition and output link of the automaton stays in range
+ * (checked once when a version is built), -1 otherwise. */
+int fl_ac_check(const fl_ac *ac);
 /* Bytes the automaton occupies (for benchmarks). */
 size_t fl_ac_size(const fl_ac *ac);
 

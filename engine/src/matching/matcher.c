@@ -8,6 +8,7 @@
  * the message is scanned once, and only the candidates found are verified in
  * full, in evaluation order.  First match wins.
  */
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,13 +39,45 @@ struct fl_index {
 
 /* ---- hash table --------------------------------------------------------- */
 
+/* Open addressing with linear probing.  Invariants (checked by
+ * index_verify when a version is built): the size is a power of two, at
+ * least FL_HT_MIN, and at most half of it is used -- so every probe sequence
+ * reaches an empty slot and a lookup of an absent key ends.  The table grows
+ * (doubles, rehashing) before an insert would break the load factor, however
+ * many keys one rule brings. */
+#define FL_HT_MIN 64u
+#define FL_HT_MAX (1u << 30)
+
+/* The slot holding key, or the empty slot where it would go; NULL only if
+ * the table has no empty slot (never, while the invariants hold). */
 static fl_hent *ht_find(const struct fl_index *ix, const char *key, size_t len, uint64_t h)
 {
-    for (uint32_t i = (uint32_t)h & ix->mask;; i = (i + 1) & ix->mask) {
+    uint32_t i = (uint32_t)h & ix->mask;
+    for (uint32_t probes = 0; probes <= ix->mask; probes++, i = (i + 1) & ix->mask) {
         fl_hent *e = &ix->tab[i];
         if (!e->key) return e;
         if (e->h == h && e->klen == len && memcmp(e->key, key, len) == 0) return e;
     }
+    return NULL;
+}
+
+static int ht_grow(struct fl_index *ix)
+{
+    uint32_t size = (ix->mask + 1) * 2;
+    if (size > FL_HT_MAX) return FL_ETOOBIG;
+    fl_hent *tab = calloc(size, sizeof *tab), *old = ix->tab;
+    if (!tab) return FL_ENOMEM;
+    uint32_t oldsize = ix->mask + 1;
+    ix->tab = tab;
+    ix->mask = size - 1;
+    for (uint32_t i = 0; i < oldsize; i++) {
+        if (!old[i].key) continue;
+        uint32_t j = (uint32_t)old[i].h & ix->mask;
+        while (tab[j].key) j = (j + 1) & ix->mask; /* at most half full: ends */
+        tab[j] = old[i];
+    }
+    free(old);
+    return FL_OK;
 }
 
 static int ht_add(struct fl_index *ix, const char *key, uint32_t rule)
@@ -52,6 +85,12 @@ static int ht_add(struct fl_index *ix, const char *key, uint32_t rule)
     size_t len = strlen(key);
     uint64_t h = XXH3_64bits(key, len);
     fl_hent *e = ht_find(ix, key, len, h);
+    if (e && !e->key && (ix->used + 1) * 2 > ix->mask + 1) {
+        int rc = ht_grow(ix);
+        if (rc != FL_OK) return rc;
+        e = ht_find(ix, key, len, h);
+    }
+    if (!e) return FL_EPOLICY; /* no empty slot: impossible while the invariants hold */
     if (!e->key) {
         if (!(e->key = strdup(key))) return FL_ENOMEM;
         e->h = h;
@@ -155,6 +194,33 @@ static int index_rule(struct fl_index *ix, const fl_rule *r, struct lits *lits)
     return FL_OK;
 }
 
+/* The invariants of a built index, checked once per version: NULL when
+ * they hold, else what is broken.  The hash table: a power-of-two size of at
+ * least FL_HT_MIN, at most half used, `used` equal to the occupied slots,
+ * every key found where a lookup looks for it (its probe run from its home
+ * slot has no hole), every rule list non-empty, sorted and in range.  The
+ * always list and the automaton: rule numbers and states in range. */
+static const char *index_verify(const struct fl_index *ix, uint32_t nrules)
+{
+    uint32_t size = ix->mask + 1, occupied = 0;
+    if (!ix->tab || size < FL_HT_MIN || (size & ix->mask)) return "hash table size is not a power of two >= 64";
+    if (ix->used * 2 > size) return "hash table is more than half full";
+    for (uint32_t i = 0; i < size; i++) {
+        const fl_hent *e = &ix->tab[i];
+        if (!e->key) continue;
+        occupied++;
+        if (ht_find(ix, e->key, e->klen, e->h) != e) return "a hash table key is not found by lookup";
+        if (!e->n || e->n > e->cap) return "a hash table entry has no rules";
+        for (uint32_t k = 0; k < e->n; k++)
+            if (e->rules[k] >= nrules || (k && e->rules[k] <= e->rules[k - 1])) return "a hash table rule list is unsorted or out of range";
+    }
+    if (occupied != ix->used) return "hash table count differs from its occupied slots";
+    for (uint32_t i = 0; i < ix->nalways; i++)
+        if (ix->always[i] >= nrules) return "the always list has a rule out of range";
+    if (!ix->ac || fl_ac_check(ix->ac) != 0) return "the literal automaton has a transition out of range";
+    return NULL;
+}
+
 int fl_index_build(fl_version *v, fl_diag_t *diag)
 {
     struct fl_index *ix = calloc(1, sizeof *ix);
@@ -171,6 +237,14 @@ int fl_index_build(fl_version *v, fl_diag_t *diag)
     if (!(ix->ac = fl_ac_build(lits.s, lits.tag, lits.n))) {
         rc = FL_ENOMEM;
         goto cleanup;
+    }
+    const char *broken = index_verify(ix, v->nrules);
+    assert(!broken && "rule index invariant");
+    if (broken) {
+        for (uint32_t i = 0; i < lits.n; i++) free(lits.s[i]);
+        free(lits.s);
+        free(lits.tag);
+        return fl_diag_set(diag, FL_EPOLICY, NULL, 0, 0, "cannot build the rule index: %s", broken);
     }
     rc = FL_OK;
 cleanup:
@@ -221,7 +295,7 @@ static void lookup(fl_ctx_t *ctx, const struct fl_index *ix, const char *d, size
     memcpy(key + dl + 1, c, cl);
     size_t len = dl + 1 + cl;
     const fl_hent *e = ht_find(ix, key, len, XXH3_64bits(key, len));
-    for (uint32_t i = 0; e->key && i < e->n; i++) cand_add(e->rules[i], ctx);
+    for (uint32_t i = 0; e && e->key && i < e->n; i++) cand_add(e->rules[i], ctx);
 }
 
 static int cmp_u32(const void *a, const void *b)
