@@ -7,6 +7,7 @@ libluajit-5.1-dev luajit libuv1-dev libpcre2-dev libjansson-dev libxxhash-dev
 libsqlite3-dev libzstd-dev libcmocka-dev
 clang libclang-rt-14-dev
 sqlite3 curl python3 python3-tenacity
+libhiredis-dev redis-server
 <<<<<<< HEAD
 libarchive-dev libsodium-dev zstd libacl1-dev liblzma-dev liblz4-dev libbz2-dev libxml2-dev nettle-dev zlib1g-dev"
 =======

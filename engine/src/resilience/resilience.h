@@ -145,6 +145,7 @@ typedef struct fl_bcfg {
     int64_t slow_ns, open_ns, open_max_ns;
     uint32_t failures, ignored;
     char key[128];
+    int scope; /* fl_scope */
 } fl_bcfg;
 
 typedef struct fl_lcfg {
@@ -253,6 +254,13 @@ void *fl_bstate_window(fl_bstate *s);
 /* Operator state for one key. */
 void fl_breaker_force_key(fl_robj *o, fl_bstate *s, const char *key, fl_breaker_state st,
                           int64_t now);
+
+/* Fleet hooks (fleet.c).  The raw state word: state (FL_BREAKER_*) and
+ * generation. */
+unsigned fl_breaker_raw(fl_bstate *s, uint64_t *gen);
+/* Open a closed key as its own window would (open period and listener
+ * included).  1 and *gen (the open state's generation) if this call did it. */
+int fl_breaker_trip(fl_robj *o, fl_bstate *s, const char *key, int64_t now, uint64_t *gen);
 
 /* ---- limiter.c ----------------------------------------------------------- */
 typedef struct fl_lstate fl_lstate;
