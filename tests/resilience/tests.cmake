@@ -18,3 +18,9 @@ target_link_libraries(flaky-service PRIVATE faultline_static ${FL_RESIL_DEPS})
 add_test(NAME sample_flaky_service COMMAND flaky-service 300)
 set_tests_properties(sample_flaky_service PROPERTIES LABELS "sample" TIMEOUT 20
   PASS_REGULAR_EXPRESSION "closed -> open.*open -> half_open.*half_open -> closed.*retry budget held")
+
+# Fleet mode (issue 19): a real redis-server on an ephemeral port; four
+# processes share a breaker; Redis killed, restarted and paused.
+fl_add_test(test_fleet ${CMAKE_CURRENT_LIST_DIR}/test_fleet.c LABELS threads)
+target_link_libraries(test_fleet PRIVATE ${FL_RESIL_DEPS})
+set_tests_properties(test_fleet PROPERTIES TIMEOUT 60 RUN_SERIAL TRUE)
