@@ -1059,6 +1059,10 @@ FL_EXTERN int fl_fleet_stats(fl_fleet_t *f, fl_fleet_stats_t *out);
  * password_file, prefix and timeout_ms.  FL_EINVAL (bad arguments),
  * FL_EIO (Redis unreachable or refused; diag says why).
  */
+/* The synchroniser an engine started from its policy's fleet { }
+ * declaration, or NULL (no declaration, NULL engine).  Owned by the engine;
+ * valid until the next load or fl_engine_free. */
+FL_EXTERN fl_fleet_t *fl_engine_fleet(fl_engine_t *engine);
 FL_EXTERN int fl_fleet_force(const fl_fleet_config_t *cfg, const char *name, const char *key,
                              fl_breaker_state state, fl_diag_t *diag);
 /* FL-RESILIENCE-END */

@@ -404,10 +404,86 @@ static void wrong_password_is_never_logged(void **st)
     fl_resil_free(r);
 }
 
+static void policy_declares_the_fleet(void **st)
+{
+    fl_engine_t *e;
+    fl_diag_t d;
+    char src[1024];
+    fl_fleet_stats_t fs;
+    fl_breaker_stats_t bs;
+    (void)st;
+    snprintf(src, sizeof src,
+             "policy { name = 'p', version = '1' }\n"
+             "fleet { redis = '%s', prefix = 'pol:', sync_ms = 50 }\n"
+             "breaker 'db' { key = '{tags.db}', scope = 'fleet', min_calls = 5 }\n"
+             "category 'unavailable' { severity = 'error' }\n"
+             "rule 'r' { when = { code = 'x' }, category = 'unavailable', breaker = 'db' }\n",
+             RF.url);
+    assert_int_equal(fl_engine_new(NULL, &e), FL_OK);
+    assert_int_equal(fl_engine_load_string(e, "p.lua", src, strlen(src), &d), FL_OK);
+    assert_non_null(fl_engine_fleet(e));
+    sleep_ms(300);
+    assert_int_equal(fl_fleet_stats(fl_engine_fleet(e), &fs), FL_OK);
+    assert_true(fs.syncs >= 2);
+    assert_int_equal(fs.connected, 1);
+    /* A state forced fleet-wide reaches the engine's registry. */
+    {
+        fl_fleet_config_t fc = fleet_cfg("pol:", 2, NULL);
+        assert_int_equal(fl_fleet_force(&fc, "db", "pg", FL_BREAKER_FORCED_OPEN, &d), FL_OK);
+    }
+    for (int i = 0; i < 300; i++) {
+        fl_breaker_stats(fl_engine_resil(e), "db", "pg", &bs);
+        if (bs.state == FL_BREAKER_FORCED_OPEN)
+            break;
+        sleep_ms(10);
+    }
+    assert_int_equal(bs.state, FL_BREAKER_FORCED_OPEN);
+    /* Reloading without the declaration stops the synchroniser. */
+    snprintf(src, sizeof src,
+             "policy { name = 'p', version = '2' }\n"
+             "category 'unavailable' { severity = 'error' }\n"
+             "rule 'r' { when = { code = 'x' }, category = 'unavailable' }\n");
+    assert_int_equal(fl_engine_load_string(e, "p.lua", src, strlen(src), &d), FL_OK);
+    assert_null(fl_engine_fleet(e));
+    fl_engine_free(e);
+}
+
+static void policy_fleet_errors(void **st)
+{
+    fl_engine_t *e;
+    fl_diag_t d;
+    const char *bad[][2] = {
+        {"fleet { prefix = 'x:' }\n", "'redis'"},
+        {"fleet { redis = 'redis://:pw-s3cret@h:0/0' }\n", "port"},
+        {"fleet { redis = 'redis://h', sync_ms = 1 }\n", "sync_ms"},
+        {"fleet { redis = 'redis://h', colour = 1 }\n", "colour"},
+        {"breaker 'b' { scope = 'galaxy' }\n", "scope"},
+    };
+    (void)st;
+    assert_int_equal(fl_engine_new(NULL, &e), FL_OK);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char src[512];
+        snprintf(src, sizeof src,
+                 "policy { name = 'p', version = '1' }\n%s"
+                 "category 'unavailable' { severity = 'error' }\n"
+                 "rule 'r' { when = { code = 'x' }, category = 'unavailable' }\n",
+                 bad[i][0]);
+        assert_int_not_equal(fl_engine_load_string(e, "p.lua", src, strlen(src), &d), FL_OK);
+        if (!strstr(d.message, bad[i][1]))
+            fprintf(stderr, "# case %zu: %s\n", i, d.message);
+        assert_non_null(strstr(d.message, bad[i][1]));
+        assert_null(strstr(d.message, "s3cret"));
+        assert_int_equal(d.line, 2);
+    }
+    fl_engine_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(bad_configurations),
+        cmocka_unit_test(policy_fleet_errors),
+        cmocka_unit_test(policy_declares_the_fleet),
         cmocka_unit_test(four_processes_share_a_breaker),
         cmocka_unit_test(one_instance_is_not_a_quorum),
         cmocka_unit_test(forced_state_applies_fleet_wide),

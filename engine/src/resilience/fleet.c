@@ -738,3 +738,90 @@ int fl_fleet_force(const fl_fleet_config_t *cfg, const char *name, const char *k
     fleet_free(f);
     return rc;
 }
+
+/* ---- the policy declaration ------------------------------------------------- */
+
+int fl_fleet_validate(const fl_fleet_config_t *cfg, fl_diag_t *diag)
+{
+    fl_fleet_t *f;
+    fl_fleet_config_t c;
+    int rc;
+    if (!cfg)
+        return FL_EINVAL;
+    f = calloc(1, sizeof *f);
+    if (!f)
+        return FL_ENOMEM;
+    c = *cfg;
+    if (!c.instance)
+        c.instance = "validate"; /* no registry here to draw a random id from */
+    rc = configure(f, &c, diag);
+    fleet_free(f);
+    return rc;
+}
+
+void fl_fleet_decl_config(const fl_fleet_decl_t *d, fl_fleet_config_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->redis = d->redis;
+    out->prefix = d->prefix;
+    out->password_file = d->password_file;
+    out->sync_ms = d->sync_ms;
+    out->quorum = d->quorum;
+    out->ttl_ms = d->ttl_ms;
+    out->timeout_ms = d->timeout_ms;
+}
+
+static int str_eq(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+int fl_fleet_decl_same(const fl_fleet_decl_t *a, const fl_fleet_decl_t *b)
+{
+    if (!a || !b)
+        return a == b;
+    return str_eq(a->redis, b->redis) && str_eq(a->prefix, b->prefix) &&
+           str_eq(a->password_file, b->password_file) && a->sync_ms == b->sync_ms &&
+           a->quorum == b->quorum && a->ttl_ms == b->ttl_ms && a->timeout_ms == b->timeout_ms;
+}
+
+static char *dup_or_null(const char *s, int *oom)
+{
+    char *p;
+    if (!s)
+        return NULL;
+    p = strdup(s);
+    if (!p)
+        *oom = 1;
+    return p;
+}
+
+fl_fleet_decl_t *fl_fleet_decl_copy(const fl_fleet_decl_t *d)
+{
+    int oom = 0;
+    fl_fleet_decl_t *c;
+    if (!d || !(c = calloc(1, sizeof *c)))
+        return NULL;
+    *c = *d;
+    c->redis = dup_or_null(d->redis, &oom);
+    c->prefix = dup_or_null(d->prefix, &oom);
+    c->password_file = dup_or_null(d->password_file, &oom);
+    if (oom) {
+        fl_fleet_decl_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void fl_fleet_decl_free(fl_fleet_decl_t *d)
+{
+    if (!d)
+        return;
+    if (d->redis) {
+        memset(d->redis, 0, strlen(d->redis)); /* may hold a password */
+        free(d->redis);
+    }
+    free(d->prefix);
+    free(d->password_file);
+    free(d);
+}

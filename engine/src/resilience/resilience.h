@@ -432,4 +432,19 @@ const char *fl_resil_key_template(fl_resil_t *r, fl_resil_kind kind, const char 
  */
 int fl_resil_push_lua_api(fl_resil_t *r, struct lua_State *L);
 
+/* ---- fleet.c: the policy's fleet { ... } declaration ---------------------- */
+typedef struct fl_fleet_decl {
+    char *redis, *prefix, *password_file;
+    uint32_t sync_ms, quorum, ttl_ms, timeout_ms;
+} fl_fleet_decl_t;
+/* Check a configuration without starting anything (load time).  FL_OK or
+ * FL_EINVAL/FL_EIO with diag (never the password). */
+int fl_fleet_validate(const fl_fleet_config_t *cfg, fl_diag_t *diag);
+/* The config a declaration describes (pointers into d). */
+void fl_fleet_decl_config(const fl_fleet_decl_t *d, fl_fleet_config_t *out);
+/* 1 if two declarations (either may be NULL) describe the same fleet. */
+int fl_fleet_decl_same(const fl_fleet_decl_t *a, const fl_fleet_decl_t *b);
+fl_fleet_decl_t *fl_fleet_decl_copy(const fl_fleet_decl_t *d);
+void fl_fleet_decl_free(fl_fleet_decl_t *d);
+
 #endif /* FL_RESILIENCE_H */
