@@ -133,6 +133,8 @@ static int transition(fl_robj *o, fl_bstate *s, const char *key, uint64_t expect
         atomic_store_explicit(&s->opens, 0, memory_order_relaxed);
     }
     atomic_store_explicit(&s->word, WORD(g, to), memory_order_release);
+    if (to == FL_BREAKER_OPEN && c->scope == FL_SCOPE_FLEET)
+        atomic_store_explicit(&o->r->fleet_kick, 1, memory_order_relaxed);
     notify(o, key, W_ST(expect), to);
     return 1;
 }

@@ -19,7 +19,9 @@
  * change.
  *
  * Redis traffic per instance is one command per fleet breaker per sync_ms,
- * whatever the decision rate.  Deciding never touches this file.  When a
+ * whatever the decision rate, plus one round when a fleet-scoped key's own
+ * window opens (breaker.c sets r->fleet_kick; the thread looks every 5 ms),
+ * so an open is published at once rather than up to sync_ms later.  Deciding never touches this file.  When a
  * round fails (connect or command timeout, error reply) it is counted as a
  * fallback, logged once until a round succeeds, the connection is dropped
  * and re-made with exponential backoff (sync_ms .. 2 s).  Reports are
@@ -38,6 +40,7 @@
 #include "resilience/resilience.h"
 
 #define FLEET_MAX_SYNC 60000u
+#define KICK_MS 5
 
 /* Per fleet key memory of this instance (keymap state). */
 typedef struct fl_fmem {
@@ -612,8 +615,30 @@ static void *fleet_main(void *arg)
                 (now.tv_sec == until.tv_sec && now.tv_nsec > until.tv_nsec))
                 until = now;
         }
-        while (!f->stop && pthread_cond_timedwait(&f->cv, &f->mu, &until) == 0)
-            ;
+        /* Sleep until the next round, looking every KICK_MS for a key
+         * whose own window just opened: that one is published at once, so
+         * the fleet converges within one sync_ms of the open. */
+        while (!f->stop) {
+            struct timespec now, step;
+            int64_t sn;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            if (now.tv_sec > until.tv_sec ||
+                (now.tv_sec == until.tv_sec && now.tv_nsec >= until.tv_nsec))
+                break;
+            if (atomic_exchange_explicit(&f->r->fleet_kick, 0, memory_order_relaxed)) {
+                pthread_mutex_unlock(&f->mu);
+                round_once(f);
+                pthread_mutex_lock(&f->mu);
+                continue;
+            }
+            sn = now.tv_nsec + KICK_MS * 1000000;
+            step.tv_sec = now.tv_sec + (time_t)(sn / 1000000000);
+            step.tv_nsec = (long)(sn % 1000000000);
+            if (step.tv_sec > until.tv_sec ||
+                (step.tv_sec == until.tv_sec && step.tv_nsec > until.tv_nsec))
+                step = until;
+            pthread_cond_timedwait(&f->cv, &f->mu, &step);
+        }
     }
     pthread_mutex_unlock(&f->mu);
     return NULL;

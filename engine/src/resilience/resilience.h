@@ -198,6 +198,7 @@ struct fl_resil {
     fl_retired *retired;
     _Atomic uint64_t rng;
     struct fl_owned *owned; /* guards and executors to free */
+    _Atomic int fleet_kick; /* a fleet-scoped key opened: publish now (fleet.c) */
 };
 
 int64_t fl_resil_clock(const struct fl_resil *r);
