@@ -28,6 +28,8 @@ static const char k_usage[] =
     "  keygen -o PREFIX                   Ed25519 key pair for signing bundles\n"
     "  sign   -k KEY PATH                 sign a bundle or a policy directory\n"
     "  verify [-k PUBKEY] PATH            check a bundle's files and signature\n"
+    "  breaker force NAME KEY STATE --fleet [--redis URL]\n"
+    "         Force a fleet-scoped breaker key on every instance (through Redis).\n"
     "\n"
     "Options common to all commands:\n"
     "  -p, --policy DIR   policy directory (default: $FAULTLINE_POLICY_DIR, else the\n"
@@ -73,6 +75,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "keygen") == 0) return cli_keygen(argc - 1, argv + 1);
     if (strcmp(cmd, "sign") == 0) return cli_sign(argc - 1, argv + 1);
     if (strcmp(cmd, "verify") == 0) return cli_verify(argc - 1, argv + 1);
+    if (strcmp(cmd, "breaker") == 0) return cli_breaker(argc - 1, argv + 1);
     fprintf(stderr, "faultline: unknown command '%s'\n\n%s", cmd, k_usage);
     return FL_EXIT_USAGE;
 }

@@ -253,6 +253,19 @@ static void forced_state_applies_fleet_wide(void **st)
     assert_true(wait_state(a, "pg", FL_BREAKER_CLOSED, 3000) >= 0);
     assert_true(wait_state(b, "pg", FL_BREAKER_CLOSED, 3000) >= 0);
     assert_int_equal(fl_fleet_force(&fc, "db", "pg", FL_BREAKER_OPEN, &d), FL_EINVAL);
+    /* The same through the command line. */
+    {
+        char cmd[512];
+        snprintf(cmd, sizeof cmd,
+                 "%s/faultline breaker force db cli open --fleet --redis %s --prefix fo: >/dev/null",
+                 FL_BINARY_DIR, RF.url);
+        assert_int_equal(system(cmd), 0);
+        assert_true(wait_state(b, "cli", FL_BREAKER_FORCED_OPEN, 3000) >= 0);
+        snprintf(cmd, sizeof cmd,
+                 "%s/faultline breaker force db cli open --redis %s 2>/dev/null", FL_BINARY_DIR,
+                 RF.url);
+        assert_int_equal(WEXITSTATUS(system(cmd)), 2); /* --fleet is required */
+    }
     fl_fleet_stop(fa);
     fl_fleet_stop(fb);
     fl_resil_free(a);
