@@ -730,6 +730,9 @@ typedef struct fl_limiter_config {
     uint32_t burst;           /* default max(1, rate)                       */
     uint32_t max_wait_ms;     /* executor may wait this long for a token; 0 */
     const char *key;
+    fl_scope scope;           /* FL_SCOPE_FLEET: the rate holds for the whole
+                                 fleet; tokens are leased from Redis in
+                                 batches (never waits; docs/fleet.md)      */
 } fl_limiter_config_t;
 
 /* Bulkhead: at most `max_concurrent` calls in flight; up to `max_queue`
@@ -1033,6 +1036,7 @@ typedef struct fl_fleet_stats {
     uint64_t fleet_opens;      /* keys opened here because of the quorum    */
     uint64_t forced;           /* fleet-wide forced states applied here     */
     uint64_t commands;         /* Redis commands sent                       */
+    uint64_t leased;           /* limiter tokens leased from the fleet      */
     int connected;             /* 1 while the last round reached Redis      */
 } fl_fleet_stats_t;
 

@@ -215,6 +215,98 @@ static void four_processes_share_a_breaker(void **st)
     printf("# four processes: breaker open everywhere after %d ms (sync_ms 100)\n", worst);
 }
 
+/* Child of the limiter test: admissions in [1.5 s, 4.5 s) after go, via
+ * res_fd; 0 on success. */
+static int limiter_child(int go_fd, int res_fd)
+{
+    fl_resil_t *r = NULL;
+    fl_fleet_t *f = NULL;
+    fl_fleet_config_t fc = fleet_cfg("lim:", 2, NULL);
+    fl_limiter_config_t lc;
+    fl_guard_spec_t sp = {.limiter = "api"};
+    fl_guard_t *g;
+    fl_fleet_stats_t fs;
+    int64_t t0;
+    long counted = 0;
+    char c;
+    memset(&lc, 0, sizeof lc);
+    lc.rate = 400;
+    lc.burst = 20;
+    lc.scope = FL_SCOPE_FLEET;
+    if (fl_resil_new(NULL, &r) != FL_OK || fl_limiter_declare(r, "api", &lc, NULL) != FL_OK ||
+        fl_guard_new(r, &sp, &g, NULL) != FL_OK || fl_fleet_start(r, &fc, &f, NULL) != FL_OK)
+        return 10;
+    if (read(go_fd, &c, 1) != 1)
+        return 11;
+    t0 = now_ns();
+    for (;;) {
+        int64_t t = now_ns() - t0;
+        fl_permit_t p;
+        if (t >= 4500000000LL)
+            break;
+        if (fl_admit(g, "tenant-1", &p) == FL_OK) {
+            fl_complete(&p, NULL);
+            if (t >= 1500000000LL)
+                counted++;
+        }
+        {
+            struct timespec ts = {0, 200000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    fl_fleet_stats(f, &fs);
+    if (fs.leased == 0 || fs.fallbacks != 0)
+        return 12;
+    if (write(res_fd, &counted, sizeof counted) != (ssize_t)sizeof counted)
+        return 13;
+    fl_fleet_stop(f);
+    fl_resil_free(r);
+    return 0;
+}
+
+static void four_processes_share_a_limiter(void **st)
+{
+    int go[2], res[2];
+    pid_t pids[4];
+    long total = 0;
+    double rate;
+    (void)st;
+    assert_int_equal(pipe(go), 0);
+    assert_int_equal(pipe(res), 0);
+    for (int i = 0; i < 4; i++) {
+        pids[i] = fork();
+        assert_true(pids[i] >= 0);
+        if (pids[i] == 0) {
+            close(go[1]);
+            close(res[0]);
+            _exit(limiter_child(go[0], res[1]));
+        }
+    }
+    close(go[0]);
+    close(res[1]);
+    sleep_ms(300);
+    assert_int_equal(write(go[1], "gggg", 4), 4);
+    for (int i = 0; i < 4; i++) {
+        int ws = -1;
+        assert_int_equal(waitpid(pids[i], &ws, 0), pids[i]);
+        assert_true(WIFEXITED(ws));
+        assert_int_equal(WEXITSTATUS(ws), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        long n = 0;
+        assert_int_equal(read(res[0], &n, sizeof n), (ssize_t)sizeof n);
+        printf("# limiter child: %ld\n", n);
+        assert_true(n > 0); /* every instance got a share */
+        total += n;
+    }
+    close(go[1]);
+    close(res[0]);
+    rate = (double)total / 3.0;
+    printf("# four processes, limiter 400/s fleet-wide: %.1f/s (%+.1f%%)\n", rate,
+           (rate / 400.0 - 1) * 100);
+    assert_true(rate >= 380.0 && rate <= 420.0);
+}
+
 static void one_instance_is_not_a_quorum(void **st)
 {
     fl_resil_t *a = fleet_resil(), *b = fleet_resil();
@@ -510,6 +602,7 @@ int main(void)
         cmocka_unit_test(policy_fleet_errors),
         cmocka_unit_test(policy_declares_the_fleet),
         cmocka_unit_test(four_processes_share_a_breaker),
+        cmocka_unit_test(four_processes_share_a_limiter),
         cmocka_unit_test(one_instance_is_not_a_quorum),
         cmocka_unit_test(forced_state_applies_fleet_wide),
         cmocka_unit_test(wrong_password_is_never_logged),

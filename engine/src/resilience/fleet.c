@@ -62,8 +62,9 @@ struct fl_fleet {
     redisContext *c;
     int ever_connected, down_logged;
     int64_t next_try_ms, backoff_ms;
+    int64_t last_round_ms, round_ms; /* start of the last round; time between rounds */
     fl_keymap mem; /* "NAME\x1fKEY" -> fl_fmem */
-    _Atomic uint64_t syncs, fallbacks, reconnects, fleet_opens, forced, commands;
+    _Atomic uint64_t syncs, fallbacks, reconnects, fleet_opens, forced, commands, leased;
     _Atomic int connected;
 };
 
@@ -319,6 +320,7 @@ static void round_failed(fl_fleet_t *f, const char *why)
     int64_t now = mono_ms();
     atomic_fetch_add_explicit(&f->fallbacks, 1, memory_order_relaxed);
     atomic_store_explicit(&f->connected, 0, memory_order_relaxed);
+    atomic_store_explicit(&f->r->fleet_up, 0, memory_order_relaxed);
     if (!f->down_logged) {
         log_line(f, "redis at %s:%d unavailable (%s); deciding on local state", f->host, f->port,
                  why);
@@ -338,7 +340,7 @@ static void round_failed(fl_fleet_t *f, const char *why)
 
 typedef struct kref {
     char *key;
-    fl_bstate *s;
+    void *s;
 } kref;
 
 typedef struct klist {
@@ -346,7 +348,7 @@ typedef struct klist {
     size_t n, cap;
 } klist;
 
-static int klist_add(klist *l, const char *key, fl_bstate *s)
+static int klist_add(klist *l, const char *key, void *s)
 {
     if (l->n == l->cap) {
         size_t nc = l->cap ? l->cap * 2 : 16;
@@ -553,10 +555,184 @@ out:
     return rc;
 }
 
+/* The lease script.  KEYS[1]: sorted set of the instances that asked
+ * within ttl (score = expiry, Redis clock); KEYS[1 + i]: the GCRA
+ * theoretical arrival time (us) of one limiter key.  ARGV[1] interval (us),
+ * ARGV[2] burst (us), ARGV[3] this instance, ARGV[4] tokens per round for the
+ * whole fleet, ARGV[5] ttl (ms), ARGV[5 + i] the tokens wanted for
+ * KEYS[1 + i].  Grants at most what the fleet-wide rate allows now, and at
+ * most a fair share of a round (1.25 x the round / instances asking) so the
+ * first to ask cannot starve the others; advances the TAT by what it
+ * grants. */
+static const char LEASE_LUA[] =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
+    "local iv, burst = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
+    "local ms = math.floor(now / 1000)\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ms)\n"
+    "redis.call('ZADD', KEYS[1], ms + tonumber(ARGV[5]), ARGV[3])\n"
+    "redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[5]) * 2)\n"
+    "local n = redis.call('ZCARD', KEYS[1])\n"
+    "local share = math.ceil(tonumber(ARGV[4]) * 1.25 / n)\n"
+    "local out = {}\n"
+    "for i = 2, #KEYS do\n"
+    "  local want = tonumber(ARGV[4 + i])\n"
+    "  if want > share then want = share end\n"
+    "  local tat = tonumber(redis.call('GET', KEYS[i]) or '0')\n"
+    "  if tat < now then tat = now end\n"
+    "  local g = math.floor((now + burst - tat) / iv)\n"
+    "  if g > want then g = want end\n"
+    "  if g < 0 then g = 0 end\n"
+    "  if g > 0 then\n"
+    "    tat = tat + g * iv\n"
+    "    redis.call('SET', KEYS[i], string.format('%.0f', tat), 'PX',\n"
+    "               math.ceil((tat - now) / 1000) + 1000)\n"
+    "  end\n"
+    "  out[i - 1] = g\n"
+    "end\n"
+    "return out\n";
+
+/* Lease tokens for every key of a fleet-scoped limiter: one command.  Each
+ * key asks for 1.5x the attempts it saw since the last round (at least 1),
+ * minus what it still holds, capped at two rounds of the full rate. */
+static int sync_limiter(fl_fleet_t *f, fl_robj *o, char *err, size_t errcap)
+{
+    const fl_lcfg *c = atomic_load_explicit(&o->cfg, memory_order_acquire);
+    klist keys = {0};
+    const char **av = NULL;
+    char **owned = NULL;
+    size_t ac = 0, nk = 0, nown = 0;
+    char iv[32], burst[32], share[32], ttl[24], akey[512];
+    redisReply *rep = NULL;
+    int rc = -1;
+    /* Tokens the fleet earns in one of this instance's rounds, measured
+     * (a loaded host's rounds come late: the share must follow). */
+    int64_t el = f->round_ms;
+    double per_round;
+    if (el < (int64_t)f->sync_ms)
+        el = f->sync_ms;
+    if (el > 10 * (int64_t)f->sync_ms)
+        el = 10 * (int64_t)f->sync_ms;
+    per_round = (double)el * 1e6 / (double)c->interval_ns;
+    int64_t cap = (int64_t)(2 * per_round) + (c->burst_ns / c->interval_ns) + 1;
+
+    collect_keys(o, &keys);
+    av = calloc(2 * keys.n + 12, sizeof *av);
+    owned = calloc(2 * keys.n + 1, sizeof *owned);
+    fl_lstate **ls = calloc(keys.n + 1, sizeof *ls);
+    if (!av || !owned || !ls) {
+        snprintf(err, errcap, "out of memory");
+        goto out;
+    }
+    /* EVAL script numkeys k1..kn iv burst w1..wn: keys first, wants after. */
+    {
+        int64_t *want = calloc(keys.n + 1, sizeof *want);
+        if (!want) {
+            snprintf(err, errcap, "out of memory");
+            goto out;
+        }
+        for (size_t i = 0; i < keys.n; i++) {
+            int64_t leased, demand = fl_limiter_fleet_demand(keys.v[i].s, &leased);
+            int64_t w = demand + demand / 2 + 1;
+            if (w > cap)
+                w = cap;
+            w -= leased;
+            if (w <= 0)
+                continue;
+            want[nk] = w;
+            ls[nk] = keys.v[i].s;
+            {
+                size_t n = strlen(f->prefix) + strlen(o->name) + strlen(keys.v[i].key) + 8;
+                char *k = malloc(n);
+                if (!k)
+                    continue;
+                snprintf(k, n, "%sl:%s%s", f->prefix, o->name, keys.v[i].key);
+                owned[nown++] = k;
+            }
+            nk++;
+        }
+        if (nk == 0) {
+            free(want);
+            rc = 0;
+            goto out;
+        }
+        {
+            char nkeys[24];
+            snprintf(nkeys, sizeof nkeys, "%zu", nk + 1);
+            snprintf(iv, sizeof iv, "%.3f", (double)c->interval_ns / 1000.0);
+            /* Leases are taken once a round: the bucket must hold a round's
+             * tokens on top of the burst, or rounds that come together
+             * would find only `burst` and the fleet would fall short. */
+            snprintf(burst, sizeof burst, "%.3f",
+                     ((double)c->burst_ns + per_round * (double)c->interval_ns) / 1000.0);
+            snprintf(share, sizeof share, "%.3f", per_round);
+            snprintf(ttl, sizeof ttl, "%u", f->ttl_ms);
+            snprintf(akey, sizeof akey, "%sla:%s", f->prefix, o->name);
+            av[ac++] = "EVAL";
+            av[ac++] = LEASE_LUA;
+            av[ac++] = strdup(nkeys);
+            owned[nown++] = (char *)av[ac - 1];
+            av[ac++] = akey;
+            for (size_t i = 0; i < nk; i++)
+                av[ac++] = owned[i];
+            av[ac++] = iv;
+            av[ac++] = burst;
+            av[ac++] = f->instance;
+            av[ac++] = share;
+            av[ac++] = ttl;
+            for (size_t i = 0; i < nk; i++) {
+                char *w = malloc(24);
+                if (w)
+                    snprintf(w, 24, "%lld", (long long)want[i]);
+                owned[nown++] = w;
+                av[ac++] = w ? w : "0";
+            }
+        }
+        free(want);
+    }
+    if (!f->c) {
+        snprintf(err, errcap, "not connected");
+        goto out;
+    }
+    rep = cmd(f, f->c, (int)ac, av, NULL);
+    if (!rep) {
+        snprintf(err, errcap, "%s", f->c->errstr[0] ? f->c->errstr : "no reply");
+        goto out;
+    }
+    if (rep->type == REDIS_REPLY_ERROR) {
+        snprintf(err, errcap, "lease script refused: %.200s", rep->str);
+        goto out;
+    }
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != nk) {
+        snprintf(err, errcap, "unexpected reply");
+        goto out;
+    }
+    for (size_t i = 0; i < nk; i++)
+        if (rep->element[i]->type == REDIS_REPLY_INTEGER && rep->element[i]->integer > 0) {
+            fl_limiter_fleet_grant(ls[i], rep->element[i]->integer);
+            atomic_fetch_add_explicit(&f->leased, (uint64_t)rep->element[i]->integer,
+                                      memory_order_relaxed);
+        }
+    rc = 0;
+out:
+    if (rep)
+        freeReplyObject(rep);
+    for (size_t i = 0; i < nown; i++)
+        free(owned[i]);
+    free(owned);
+    free(av);
+    free(ls);
+    klist_free(&keys);
+    return rc;
+}
+
 static void round_once(fl_fleet_t *f)
 {
     char err[256] = "";
     fl_objtab *t;
+    int64_t start = mono_ms();
+    f->round_ms = f->last_round_ms ? start - f->last_round_ms : f->sync_ms;
+    f->last_round_ms = start;
     if (!f->c) {
         if (mono_ms() < f->next_try_ms) {
             atomic_fetch_add_explicit(&f->fallbacks, 1, memory_order_relaxed);
@@ -574,13 +750,17 @@ static void round_once(fl_fleet_t *f)
     t = atomic_load_explicit(&f->r->objs, memory_order_acquire);
     for (uint32_t i = 0; i < t->n; i++) {
         fl_robj *o = t->obj[i];
-        const fl_bcfg *c;
-        if (o->kind != FL_RESIL_BREAKER)
-            continue;
-        c = atomic_load_explicit(&o->cfg, memory_order_acquire);
-        if (c->scope != FL_SCOPE_FLEET)
-            continue;
-        if (sync_breaker(f, o, err, sizeof err) != 0) {
+        int rc = 0;
+        if (o->kind == FL_RESIL_BREAKER) {
+            const fl_bcfg *c = atomic_load_explicit(&o->cfg, memory_order_acquire);
+            if (c->scope == FL_SCOPE_FLEET)
+                rc = sync_breaker(f, o, err, sizeof err);
+        } else if (o->kind == FL_RESIL_LIMITER) {
+            const fl_lcfg *c = atomic_load_explicit(&o->cfg, memory_order_acquire);
+            if (c->scope == FL_SCOPE_FLEET)
+                rc = sync_limiter(f, o, err, sizeof err);
+        }
+        if (rc != 0) {
             round_failed(f, err);
             return;
         }
@@ -590,6 +770,7 @@ static void round_once(fl_fleet_t *f)
     f->down_logged = 0;
     f->backoff_ms = 0;
     atomic_store_explicit(&f->connected, 1, memory_order_relaxed);
+    atomic_store_explicit(&f->r->fleet_up, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&f->syncs, 1, memory_order_relaxed);
 }
 
@@ -692,6 +873,7 @@ void fl_fleet_stop(fl_fleet_t *f)
     pthread_cond_signal(&f->cv);
     pthread_mutex_unlock(&f->mu);
     pthread_join(f->thread, NULL);
+    atomic_store_explicit(&f->r->fleet_up, 0, memory_order_relaxed);
     pthread_cond_destroy(&f->cv);
     pthread_mutex_destroy(&f->mu);
     fl_keymap_destroy(&f->mem, free);
@@ -708,6 +890,7 @@ int fl_fleet_stats(fl_fleet_t *f, fl_fleet_stats_t *out)
     out->fleet_opens = atomic_load_explicit(&f->fleet_opens, memory_order_relaxed);
     out->forced = atomic_load_explicit(&f->forced, memory_order_relaxed);
     out->commands = atomic_load_explicit(&f->commands, memory_order_relaxed);
+    out->leased = atomic_load_explicit(&f->leased, memory_order_relaxed);
     out->connected = atomic_load_explicit(&f->connected, memory_order_relaxed);
     return FL_OK;
 }

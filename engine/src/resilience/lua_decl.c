@@ -161,14 +161,18 @@ static int parse_breaker(lt *t, fl_bcfg *out)
 
 static int parse_limiter(lt *t, fl_lcfg *out)
 {
-    static const char *const K[] = {"key", "rate", "burst", "max_wait_ms", NULL};
+    static const char *const K[] = {"key", "rate", "burst", "max_wait_ms", "scope", NULL};
     fl_limiter_config_t c;
+    const char *scope = NULL;
     int rc;
     memset(&c, 0, sizeof c);
     if ((rc = check_keys(t, K)) || (rc = str(t, "key", &c.key)) ||
         (rc = num(t, "rate", 0, 1e9, 0, &c.rate)) || (rc = u32(t, "burst", &c.burst)) ||
-        (rc = u32(t, "max_wait_ms", &c.max_wait_ms)))
+        (rc = u32(t, "max_wait_ms", &c.max_wait_ms)) || (rc = str(t, "scope", &scope)))
         return rc;
+    if (scope && strcmp(scope, "local") && strcmp(scope, "fleet"))
+        return schema(t, "scope", "must be \"local\" or \"fleet\"");
+    c.scope = scope && strcmp(scope, "fleet") == 0 ? FL_SCOPE_FLEET : FL_SCOPE_LOCAL;
     return fl_lcfg_build(t->name, &c, out, t->diag);
 }
 

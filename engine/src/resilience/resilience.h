@@ -153,6 +153,7 @@ typedef struct fl_lcfg {
     int64_t burst_ns;    /* burst * interval */
     int64_t max_wait_ns;
     char key[128];
+    int scope; /* fl_scope */
 } fl_lcfg;
 
 typedef struct fl_hcfg {
@@ -199,6 +200,7 @@ struct fl_resil {
     _Atomic uint64_t rng;
     struct fl_owned *owned; /* guards and executors to free */
     _Atomic int fleet_kick; /* a fleet-scoped key opened: publish now (fleet.c) */
+    _Atomic int fleet_up;   /* a synchroniser's last round reached Redis */
 };
 
 int64_t fl_resil_clock(const struct fl_resil *r);
@@ -275,6 +277,11 @@ int fl_limiter_take(fl_robj *o, fl_lstate *s, int64_t now, int64_t max_wait_ns, 
 void fl_limiter_untake(fl_robj *o, fl_lstate *s);
 /* Tokens available now (fractional). */
 double fl_limiter_available(fl_robj *o, fl_lstate *s, int64_t now);
+/* Fleet hooks (fleet.c).  A fleet-scoped key takes from tokens leased from
+ * Redis while r->fleet_up, and from its local bucket otherwise.  Attempts
+ * since the last call (demand) and the tokens still leased. */
+int64_t fl_limiter_fleet_demand(fl_lstate *s, int64_t *leased);
+void fl_limiter_fleet_grant(fl_lstate *s, int64_t tokens);
 
 /* ---- bulkhead.c ---------------------------------------------------------- */
 typedef struct fl_hstate fl_hstate;
