@@ -46,6 +46,7 @@
 typedef struct fl_fmem {
     _Atomic uint64_t tripped_gen; /* generation of an open we made from quorum */
     _Atomic int forced;           /* last forced value applied, -1 none        */
+    int64_t after_grant;          /* limiter: lease right after our last grant */
 } fl_fmem;
 
 struct fl_fleet {
@@ -620,7 +621,8 @@ static int sync_limiter(fl_fleet_t *f, fl_robj *o, char *err, size_t errcap)
     av = calloc(2 * keys.n + 12, sizeof *av);
     owned = calloc(2 * keys.n + 1, sizeof *owned);
     fl_lstate **ls = calloc(keys.n + 1, sizeof *ls);
-    if (!av || !owned || !ls) {
+    fl_fmem **mk = calloc(keys.n + 1, sizeof *mk);
+    if (!av || !owned || !ls || !mk) {
         snprintf(err, errcap, "out of memory");
         goto out;
     }
@@ -632,8 +634,13 @@ static int sync_limiter(fl_fleet_t *f, fl_robj *o, char *err, size_t errcap)
             goto out;
         }
         for (size_t i = 0; i < keys.n; i++) {
-            int64_t leased, demand = fl_limiter_fleet_demand(keys.v[i].s, &leased);
-            int64_t w = demand + demand / 2 + 1;
+            int64_t leased, refused = fl_limiter_fleet_demand(keys.v[i].s, &leased);
+            fl_fmem *m = mem_of(f, o->name, keys.v[i].key);
+            int64_t spent = m && m->after_grant > leased ? m->after_grant - leased : 0;
+            int64_t demand = spent + refused, w = demand + demand / 2 + 1;
+            if (m)
+                m->after_grant = leased; /* until a grant below raises it */
+            mk[nk] = m;
             if (w > cap)
                 w = cap;
             w -= leased;
@@ -710,6 +717,8 @@ static int sync_limiter(fl_fleet_t *f, fl_robj *o, char *err, size_t errcap)
     for (size_t i = 0; i < nk; i++)
         if (rep->element[i]->type == REDIS_REPLY_INTEGER && rep->element[i]->integer > 0) {
             fl_limiter_fleet_grant(ls[i], rep->element[i]->integer);
+            if (mk[i])
+                mk[i]->after_grant += rep->element[i]->integer;
             atomic_fetch_add_explicit(&f->leased, (uint64_t)rep->element[i]->integer,
                                       memory_order_relaxed);
         }
@@ -722,6 +731,7 @@ out:
     free(owned);
     free(av);
     free(ls);
+    free(mk);
     klist_free(&keys);
     return rc;
 }
@@ -770,7 +780,8 @@ static void round_once(fl_fleet_t *f)
     f->down_logged = 0;
     f->backoff_ms = 0;
     atomic_store_explicit(&f->connected, 1, memory_order_relaxed);
-    atomic_store_explicit(&f->r->fleet_up, 1, memory_order_relaxed);
+    if (!atomic_load_explicit(&f->r->fleet_up, memory_order_relaxed))
+        atomic_store_explicit(&f->r->fleet_up, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&f->syncs, 1, memory_order_relaxed);
 }
 

@@ -13,7 +13,7 @@
 struct fl_lstate {
     _Atomic int64_t tat;
     _Atomic int64_t lease;    /* fleet scope: tokens leased from Redis, unspent */
-    _Atomic int64_t attempts; /* fleet scope: takes since the last round */
+    _Atomic int64_t refused;  /* fleet scope: refusals since the last round */
 };
 
 static const fl_lcfg *cfg_of(fl_robj *o)
@@ -31,13 +31,13 @@ void *fl_lstate_new(void *obj)
 static int take_leased(const fl_lcfg *c, fl_lstate *s, int64_t *wait_ns)
 {
     int64_t v = atomic_load_explicit(&s->lease, memory_order_relaxed);
-    atomic_fetch_add_explicit(&s->attempts, 1, memory_order_relaxed);
     while (v > 0)
         if (atomic_compare_exchange_weak_explicit(&s->lease, &v, v - 1, memory_order_relaxed,
                                                   memory_order_relaxed)) {
             *wait_ns = 0;
             return 1;
         }
+    atomic_fetch_add_explicit(&s->refused, 1, memory_order_relaxed);
     *wait_ns = c->interval_ns;
     return 0;
 }
@@ -45,7 +45,7 @@ static int take_leased(const fl_lcfg *c, fl_lstate *s, int64_t *wait_ns)
 int64_t fl_limiter_fleet_demand(fl_lstate *s, int64_t *leased)
 {
     *leased = atomic_load_explicit(&s->lease, memory_order_relaxed);
-    return atomic_exchange_explicit(&s->attempts, 0, memory_order_relaxed);
+    return atomic_exchange_explicit(&s->refused, 0, memory_order_relaxed);
 }
 
 void fl_limiter_fleet_grant(fl_lstate *s, int64_t tokens)

@@ -278,8 +278,9 @@ void fl_limiter_untake(fl_robj *o, fl_lstate *s);
 /* Tokens available now (fractional). */
 double fl_limiter_available(fl_robj *o, fl_lstate *s, int64_t now);
 /* Fleet hooks (fleet.c).  A fleet-scoped key takes from tokens leased from
- * Redis while r->fleet_up, and from its local bucket otherwise.  Attempts
- * since the last call (demand) and the tokens still leased. */
+ * Redis while r->fleet_up, and from its local bucket otherwise.  Refusals
+ * since the last call, and the tokens still leased (the success path
+ * touches only the lease). */
 int64_t fl_limiter_fleet_demand(fl_lstate *s, int64_t *leased);
 void fl_limiter_fleet_grant(fl_lstate *s, int64_t tokens);
 
