@@ -8,11 +8,8 @@ libsqlite3-dev libzstd-dev libcmocka-dev
 clang libclang-rt-14-dev
 sqlite3 curl python3 python3-tenacity
 libhiredis-dev redis-server
-<<<<<<< HEAD
-libarchive-dev libsodium-dev zstd libacl1-dev liblzma-dev liblz4-dev libbz2-dev libxml2-dev nettle-dev zlib1g-dev"
-=======
+libarchive-dev libsodium-dev zstd libacl1-dev liblzma-dev liblz4-dev libbz2-dev libxml2-dev nettle-dev zlib1g-dev
 dpkg-dev lintian file"
->>>>>>> issue-11pkg
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
