@@ -410,6 +410,11 @@ static int parse_forced(const char *v)
     return -1;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /* Sync one breaker.  0 ok, -1 Redis failed (errbuf). */
 static int sync_breaker(fl_fleet_t *f, fl_robj *o, char *err, size_t errcap)
 {
@@ -479,36 +484,30 @@ static int sync_breaker(fl_fleet_t *f, fl_robj *o, char *err, size_t errcap)
         snprintf(err, errcap, "unexpected reply");
         goto out;
     }
-    /* Count reports per key (members are unique per instance and key). */
+    /* Count reports per key (members are unique per instance and key):
+     * sort the keys, count runs. */
     {
         redisReply *mem = rep->element[0];
-        for (size_t i = 0; mem->type == REDIS_REPLY_ARRAY && i < mem->elements; i++) {
-            const char *k, *sep;
-            uint32_t count = 0;
+        size_t nm = 0;
+        const char **ks = mem->type == REDIS_REPLY_ARRAY && mem->elements
+                              ? malloc(mem->elements * sizeof *ks)
+                              : NULL;
+        for (size_t i = 0; ks && i < mem->elements; i++) {
+            const char *sep;
             if (mem->element[i]->type != REDIS_REPLY_STRING)
                 continue;
-            sep = strchr(mem->element[i]->str, '\x1f');
-            if (!sep)
-                continue;
-            k = sep + 1;
-            /* Count each key once: only at its first report. */
-            {
-                int seen = 0;
-                for (size_t j = 0; j < i && !seen; j++) {
-                    const char *s2 = strchr(mem->element[j]->str, '\x1f');
-                    seen = s2 && strcmp(s2 + 1, k) == 0;
-                }
-                if (seen)
-                    continue;
-            }
-            for (size_t j = i; j < mem->elements; j++) {
-                const char *s2 = strchr(mem->element[j]->str, '\x1f');
-                if (s2 && strcmp(s2 + 1, k) == 0)
-                    count++;
-            }
-            if (count >= f->quorum) {
+            if ((sep = strchr(mem->element[i]->str, '\x1f')))
+                ks[nm++] = sep + 1;
+        }
+        if (nm)
+            qsort(ks, nm, sizeof *ks, cmp_str);
+        for (size_t i = 0; i < nm;) {
+            size_t j = i + 1;
+            while (j < nm && strcmp(ks[j], ks[i]) == 0)
+                j++;
+            if (j - i >= f->quorum) {
                 const char *stored;
-                fl_bstate *s = fl_robj_state(o, k, fl_key_hash(k), &stored);
+                fl_bstate *s = fl_robj_state(o, ks[i], fl_key_hash(ks[i]), &stored);
                 uint64_t gen;
                 if (s && fl_breaker_trip(o, s, stored, now, &gen)) {
                     fl_fmem *m = mem_of(f, o->name, stored);
@@ -517,7 +516,9 @@ static int sync_breaker(fl_fleet_t *f, fl_robj *o, char *err, size_t errcap)
                     atomic_fetch_add_explicit(&f->fleet_opens, 1, memory_order_relaxed);
                 }
             }
+            i = j;
         }
+        free(ks);
     }
     /* Fleet-wide forced states. */
     {
