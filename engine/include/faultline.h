@@ -751,6 +751,8 @@ typedef struct fl_budget_config {
     uint32_t min_retries;     /* default 10                                 */
     uint32_t window_ms;       /* default 10000 (10 buckets)                 */
     const char *key;
+    fl_scope scope;           /* FL_SCOPE_FLEET: calls and retries of the
+                                 whole fleet count (docs/fleet.md)         */
 } fl_budget_config_t;
 
 /*

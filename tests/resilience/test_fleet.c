@@ -308,6 +308,69 @@ static void four_processes_share_a_limiter(void **st)
     assert_true(rate >= 380.0 && rate <= 420.0);
 }
 
+static fl_resil_t *budget_resil(void)
+{
+    fl_resil_t *r = NULL;
+    fl_budget_config_t gc;
+    memset(&gc, 0, sizeof gc);
+    gc.ratio = 0.1;
+    gc.min_retries = 1;
+    gc.window_ms = 60000;
+    gc.scope = FL_SCOPE_FLEET;
+    if (fl_resil_new(NULL, &r) != FL_OK || fl_budget_declare(r, "rb", &gc, NULL) != FL_OK)
+        return NULL;
+    return r;
+}
+
+static int take_retries(fl_resil_t *r, const char *tenant)
+{
+    char reason[64];
+    int n = 0;
+    while (n < 1000 && fl_resil_gate_retry(r, NULL, "rb", tenant, reason, sizeof reason) == FL_OK)
+        n++;
+    return n;
+}
+
+static void retry_budget_counts_the_fleet(void **st)
+{
+    fl_resil_t *a = budget_resil(), *b = budget_resil();
+    fl_fleet_t *fa, *fb;
+    fl_fleet_config_t fc = fleet_cfg("rb:", 2, NULL);
+    fl_resil_outcome_t call = {.budget = "rb", .key = "acme", .duration_ns = -1, .attempt = 1};
+    int nb, na, nlocal;
+    (void)st;
+    assert_non_null(a);
+    assert_non_null(b);
+    /* Without a synchroniser B has seen no calls: min_retries only. */
+    {
+        fl_resil_t *solo = budget_resil();
+        nlocal = take_retries(solo, "acme");
+        assert_int_equal(nlocal, 1);
+        fl_resil_free(solo);
+    }
+    assert_int_equal(fl_fleet_start(a, &fc, &fa, NULL), FL_OK);
+    assert_int_equal(fl_fleet_start(b, &fc, &fb, NULL), FL_OK);
+    assert_true(wait_connected(fa));
+    assert_true(wait_connected(fb));
+    for (int i = 0; i < 199; i++)
+        assert_int_equal(fl_resil_record(a, &call), FL_OK);
+    assert_int_equal(fl_resil_record(b, &call), FL_OK); /* a key syncs once used */
+    sleep_ms(400); /* both publish, both learn */
+    /* B may retry 10% of the fleet's 200 calls, though it made one. */
+    nb = take_retries(b, "acme");
+    assert_true(nb >= 18 && nb <= 20);
+    /* Another tenant's quota is its own (per-tenant keys: key = "{tags.tenant}"). */
+    assert_int_equal(take_retries(b, "globex"), 1);
+    sleep_ms(400); /* B publishes its retries, A learns */
+    na = take_retries(a, "acme");
+    assert_true(na + nb <= 21);
+    printf("# retry budget: B %d retries on the fleet's 200 calls, then A %d\n", nb, na);
+    fl_fleet_stop(fa);
+    fl_fleet_stop(fb);
+    fl_resil_free(a);
+    fl_resil_free(b);
+}
+
 static void one_instance_is_not_a_quorum(void **st)
 {
     fl_resil_t *a = fleet_resil(), *b = fleet_resil();
@@ -605,6 +668,7 @@ int main(void)
         cmocka_unit_test(policy_declares_the_fleet),
         cmocka_unit_test(four_processes_share_a_breaker),
         cmocka_unit_test(four_processes_share_a_limiter),
+        cmocka_unit_test(retry_budget_counts_the_fleet),
         cmocka_unit_test(one_instance_is_not_a_quorum),
         cmocka_unit_test(forced_state_applies_fleet_wide),
         cmocka_unit_test(wrong_password_is_never_logged),

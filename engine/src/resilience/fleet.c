@@ -47,6 +47,7 @@ typedef struct fl_fmem {
     _Atomic uint64_t tripped_gen; /* generation of an open we made from quorum */
     _Atomic int forced;           /* last forced value applied, -1 none        */
     int64_t after_grant;          /* limiter: lease right after our last grant */
+    int64_t pub_calls, pub_retries; /* budget: cumulative counts published */
 } fl_fmem;
 
 struct fl_fleet {
@@ -737,6 +738,142 @@ out:
     return rc;
 }
 
+/* The budget script.  KEYS[i]: a hash of per-bucket counts ("c<bucket>",
+ * "r<bucket>", Redis clock) of one budget key; ARGV[1] bucket (ms),
+ * ARGV[2] buckets in the window, ARGV[1 + 2i], ARGV[2 + 2i] this instance's
+ * new calls and retries for KEYS[i].  Adds them, drops buckets out of the
+ * window, returns the fleet's calls and retries in the window per key. */
+static const char BUDGET_LUA[] =
+    "local t = redis.call('TIME')\n"
+    "local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local bms, nb = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
+    "local b = math.floor(ms / bms)\n"
+    "local out = {}\n"
+    "for i = 1, #KEYS do\n"
+    "  local k = KEYS[i]\n"
+    "  local dc, dr = tonumber(ARGV[1 + 2 * i]), tonumber(ARGV[2 + 2 * i])\n"
+    "  if dc ~= 0 then redis.call('HINCRBY', k, 'c' .. b, dc) end\n"
+    "  if dr ~= 0 then redis.call('HINCRBY', k, 'r' .. b, dr) end\n"
+    "  local c, r = 0, 0\n"
+    "  local all = redis.call('HGETALL', k)\n"
+    "  for j = 1, #all, 2 do\n"
+    "    local fld = all[j]\n"
+    "    if tonumber(string.sub(fld, 2)) <= b - nb then redis.call('HDEL', k, fld)\n"
+    "    elseif string.sub(fld, 1, 1) == 'c' then c = c + tonumber(all[j + 1])\n"
+    "    else r = r + tonumber(all[j + 1]) end\n"
+    "  end\n"
+    "  redis.call('PEXPIRE', k, bms * nb * 2)\n"
+    "  out[2 * i - 1] = c\n"
+    "  out[2 * i] = r\n"
+    "end\n"
+    "return out\n";
+
+/* Publish a fleet-scoped retry budget's new calls and retries and learn the
+ * rest of the fleet's: one command for all its keys.  Counts not published
+ * because a round failed go with the next one that succeeds. */
+static int sync_budget(fl_fleet_t *f, fl_robj *o, char *err, size_t errcap)
+{
+    const fl_gcfg *c = atomic_load_explicit(&o->cfg, memory_order_acquire);
+    klist keys = {0};
+    const char **av = NULL;
+    char **owned = NULL;
+    size_t ac = 0, nown = 0, nk;
+    char bms[24], nb[24], nkeys[24];
+    redisReply *rep = NULL;
+    int64_t now = fl_resil_clock(f->r);
+    int64_t(*cnt)[4] = NULL; /* total calls, total retries, window calls, window retries */
+    fl_fmem **mk = NULL;
+    int rc = -1;
+
+    collect_keys(o, &keys);
+    nk = keys.n;
+    av = calloc(3 * nk + 8, sizeof *av);
+    owned = calloc(3 * nk + 1, sizeof *owned);
+    cnt = calloc(nk + 1, sizeof *cnt);
+    mk = calloc(nk + 1, sizeof *mk);
+    if (!av || !owned || !cnt || !mk) {
+        snprintf(err, errcap, "out of memory");
+        goto out;
+    }
+    snprintf(bms, sizeof bms, "%lld", (long long)(c->bucket_ns / 1000000 ? c->bucket_ns / 1000000 : 1));
+    snprintf(nb, sizeof nb, "%u", c->nb);
+    snprintf(nkeys, sizeof nkeys, "%zu", nk);
+    av[ac++] = "EVAL";
+    av[ac++] = BUDGET_LUA;
+    av[ac++] = nkeys;
+    for (size_t i = 0; i < nk; i++) {
+        size_t n = strlen(f->prefix) + strlen(o->name) + strlen(keys.v[i].key) + 8;
+        char *k = malloc(n);
+        if (!k) {
+            snprintf(err, errcap, "out of memory");
+            goto out;
+        }
+        snprintf(k, n, "%sg:%s\x1f%s", f->prefix, o->name, keys.v[i].key);
+        owned[nown++] = k;
+        av[ac++] = k;
+    }
+    av[ac++] = bms;
+    av[ac++] = nb;
+    for (size_t i = 0; i < nk; i++) {
+        int64_t w[2];
+        char *a = malloc(24), *b = malloc(24);
+        fl_budget_fleet_totals(keys.v[i].s, now, &cnt[i][0], &cnt[i][1], w);
+        cnt[i][2] = w[0];
+        cnt[i][3] = w[1];
+        mk[i] = mem_of(f, o->name, keys.v[i].key);
+        if (!a || !b || !mk[i]) {
+            free(a);
+            free(b);
+            snprintf(err, errcap, "out of memory");
+            goto out;
+        }
+        snprintf(a, 24, "%lld", (long long)(cnt[i][0] - mk[i]->pub_calls));
+        snprintf(b, 24, "%lld", (long long)(cnt[i][1] - mk[i]->pub_retries));
+        owned[nown++] = a;
+        owned[nown++] = b;
+        av[ac++] = a;
+        av[ac++] = b;
+    }
+    if (!f->c) {
+        snprintf(err, errcap, "not connected");
+        goto out;
+    }
+    rep = cmd(f, f->c, (int)ac, av, NULL);
+    if (!rep) {
+        snprintf(err, errcap, "%s", f->c->errstr[0] ? f->c->errstr : "no reply");
+        goto out;
+    }
+    if (rep->type == REDIS_REPLY_ERROR) {
+        snprintf(err, errcap, "budget script refused: %.200s", rep->str);
+        goto out;
+    }
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 * nk) {
+        snprintf(err, errcap, "unexpected reply");
+        goto out;
+    }
+    for (size_t i = 0; i < nk; i++) {
+        redisReply *rc0 = rep->element[2 * i], *rr = rep->element[2 * i + 1];
+        int64_t fc = rc0->type == REDIS_REPLY_INTEGER ? rc0->integer : 0;
+        int64_t fr = rr->type == REDIS_REPLY_INTEGER ? rr->integer : 0;
+        int64_t oc = fc - cnt[i][2], orr = fr - cnt[i][3];
+        mk[i]->pub_calls = cnt[i][0];
+        mk[i]->pub_retries = cnt[i][1];
+        fl_budget_fleet_others(keys.v[i].s, oc > 0 ? oc : 0, orr > 0 ? orr : 0);
+    }
+    rc = 0;
+out:
+    if (rep)
+        freeReplyObject(rep);
+    for (size_t i = 0; i < nown; i++)
+        free(owned[i]);
+    free(owned);
+    free(av);
+    free(cnt);
+    free(mk);
+    klist_free(&keys);
+    return rc;
+}
+
 static void round_once(fl_fleet_t *f)
 {
     char err[256] = "";
@@ -770,6 +907,10 @@ static void round_once(fl_fleet_t *f)
             const fl_lcfg *c = atomic_load_explicit(&o->cfg, memory_order_acquire);
             if (c->scope == FL_SCOPE_FLEET)
                 rc = sync_limiter(f, o, err, sizeof err);
+        } else if (o->kind == FL_RESIL_BUDGET) {
+            const fl_gcfg *c = atomic_load_explicit(&o->cfg, memory_order_acquire);
+            if (c->scope == FL_SCOPE_FLEET)
+                rc = sync_budget(f, o, err, sizeof err);
         }
         if (rc != 0) {
             round_failed(f, err);

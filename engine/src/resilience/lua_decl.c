@@ -191,14 +191,19 @@ static int parse_bulkhead(lt *t, fl_hcfg *out)
 
 static int parse_budget(lt *t, fl_gcfg *out)
 {
-    static const char *const K[] = {"key", "ratio", "min_retries", "window_ms", NULL};
+    static const char *const K[] = {"key", "ratio", "min_retries", "window_ms", "scope", NULL};
     fl_budget_config_t c;
+    const char *scope = NULL;
     int rc;
     memset(&c, 0, sizeof c);
     if ((rc = check_keys(t, K)) || (rc = str(t, "key", &c.key)) ||
         (rc = num(t, "ratio", 0, 100, 0, &c.ratio)) ||
-        (rc = u32(t, "min_retries", &c.min_retries)) || (rc = u32(t, "window_ms", &c.window_ms)))
+        (rc = u32(t, "min_retries", &c.min_retries)) || (rc = u32(t, "window_ms", &c.window_ms)) ||
+        (rc = str(t, "scope", &scope)))
         return rc;
+    if (scope && strcmp(scope, "local") && strcmp(scope, "fleet"))
+        return schema(t, "scope", "must be \"local\" or \"fleet\"");
+    c.scope = scope && strcmp(scope, "fleet") == 0 ? FL_SCOPE_FLEET : FL_SCOPE_LOCAL;
     return fl_gcfg_build(t->name, &c, out, t->diag);
 }
 

@@ -168,6 +168,7 @@ typedef struct fl_gcfg {
     uint32_t nb;
     int64_t bucket_ns;
     char key[128];
+    int scope; /* fl_scope */
 } fl_gcfg;
 
 typedef struct fl_robj {
@@ -309,6 +310,12 @@ int fl_budget_withdraw(fl_robj *o, fl_gstate *s, int64_t now);
 void fl_budget_read(fl_robj *o, fl_gstate *s, int64_t now, int64_t *calls, int64_t *retries,
                     int64_t *left);
 void fl_budget_reconfig(fl_robj *o);
+/* Fleet hooks (fleet.c).  Calls and retries counted here since the key was
+ * created (cumulative), and the rest of the fleet's calls and retries in the
+ * window, which a fleet-scoped key adds to its own while r->fleet_up. */
+void fl_budget_fleet_totals(fl_gstate *s, int64_t now, int64_t *calls, int64_t *retries,
+                            int64_t window[2]);
+void fl_budget_fleet_others(fl_gstate *s, int64_t calls, int64_t retries);
 
 /* ---- admit.c ------------------------------------------------------------- */
 struct fl_guard {
