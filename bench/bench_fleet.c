@@ -5,8 +5,8 @@
  *   bench_fleet [decisions]          default 2000000
  *
  * Prints:
- *   1. decide (ns per decision) through a rule bound to a breaker with a
- *      retry budget: scope = "local" vs scope = "fleet" with the
+ *   1. decide (ns per decision) through a rule bound to a breaker and a
+ *      retry budget, both scope = "local" vs both "fleet" with the
  *      synchroniser running against Redis, and the ratio (target <= 1.2);
  *      the same for admission (fl_admit + fl_complete) through a breaker
  *      and a limiter (the fleet limiter spends leased tokens);
@@ -49,12 +49,12 @@ static fl_engine_t *engine_for(const char *scope, const char *url, const char *p
     snprintf(src, sizeof src,
              "policy { name = 'bench', version = '1' }\n%s"
              "breaker 'db' { key = '{tags.db}', scope = '%s', min_calls = 1000000 }\n"
-             "retry_budget 'rb' { ratio = 1.0, min_retries = 1000000000 }\n"
+             "retry_budget 'rb' { ratio = 1.0, min_retries = 1000000000, scope = '%s' }\n"
              "category 'unavailable' { severity = 'error', retryable = true,\n"
              "  recovery = retry { max_attempts = 3, base_ms = 10 } }\n"
              "rule 'refused' { when = { code = 'ECONNREFUSED' }, category = 'unavailable',\n"
              "  breaker = 'db', retry_budget = 'rb' }\n",
-             fleet, scope);
+             fleet, scope, scope);
     if (fl_engine_new(NULL, &e) != FL_OK)
         return NULL;
     if (fl_engine_load_string(e, "bench.lua", src, strlen(src), &d) != FL_OK) {
@@ -219,7 +219,15 @@ int main(int argc, char **argv)
             fc.quorum = 1;
             fl_fleet_start(a, &fc, &fa, NULL);
             fl_fleet_start(b, &fc, &fb, NULL);
-            sleep_ms(150 + 37 * (trial % 3)); /* vary the phase of the rounds */
+            for (int w = 0; w < 500; w++) { /* both connected: measure sync, not connect */
+                fl_fleet_stats_t sa, sb;
+                fl_fleet_stats(fa, &sa);
+                fl_fleet_stats(fb, &sb);
+                if (sa.connected && sb.connected)
+                    break;
+                sleep_ms(10);
+            }
+            sleep_ms(37 * (trial % 3)); /* vary the phase of the rounds */
             snprintf(key, sizeof key, "k%d", trial);
             t0 = mono_ns();
             {
