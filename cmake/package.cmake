@@ -108,7 +108,7 @@ set(CPACK_DEBIAN_DEV_PACKAGE_SECTION "libdevel")
 # The static library and the pkg-config file (Requires.private) need the
 # development packages of what libfaultline links.
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
-    "libluajit-5.1-dev, libuv1-dev, libpcre2-dev, libjansson-dev, libxxhash-dev, libsqlite3-dev, libzstd-dev, pkg-config | pkgconf")
+    "libluajit-5.1-dev, libuv1-dev, libpcre2-dev, libjansson-dev, libxxhash-dev, libsqlite3-dev, libzstd-dev, libhiredis-dev, pkg-config | pkgconf")
 set(CPACK_DEBIAN_DEV_DESCRIPTION
 "error-policy engine (development files)
 faultline hands an error event to policies written in Lua that classify it

@@ -38,6 +38,8 @@ static const char k_usage[] =
     "  triage [-p DIR] [--top N] [--min-count N] [FILE...|-]\n"
     "         Group the events that end `unknown` or low-confidence by message\n"
     "         template and print a rule skeleton for each, largest group first.\n"
+    "  breaker force NAME KEY STATE --fleet [--redis URL]\n"
+    "         Force a fleet-scoped breaker key on every instance (through Redis).\n"
     "\n"
     "Options common to all commands:\n"
     "  -p, --policy DIR   policy directory (default: $FAULTLINE_POLICY_DIR, else the\n"
@@ -87,6 +89,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "verify") == 0) return cli_verify(argc - 1, argv + 1);
     if (strcmp(cmd, "serve") == 0) return cli_serve(argc - 1, argv + 1);
     if (strcmp(cmd, "triage") == 0) return cli_triage(argc - 1, argv + 1);
+    if (strcmp(cmd, "breaker") == 0) return cli_breaker(argc - 1, argv + 1);
     fprintf(stderr, "faultline: unknown command '%s'\n\n%s", cmd, k_usage);
     return FL_EXIT_USAGE;
 }

@@ -809,6 +809,10 @@ FL_EXTERN int64_t fl_resil_now(const fl_resil_t *r);
 
 typedef enum fl_window_kind { FL_WINDOW_COUNT = 0, FL_WINDOW_TIME = 1 } fl_window_kind;
 
+/* Where an object's state lives: this process only, or shared with every
+ * instance synchronised by the same fleet (fl_fleet_start, docs/fleet.md). */
+typedef enum fl_scope { FL_SCOPE_LOCAL = 0, FL_SCOPE_FLEET = 1 } fl_scope;
+
 /* Circuit breaker.  Zero fields take the defaults shown. */
 typedef struct fl_breaker_config {
     fl_window_kind window;    /* count: last `size` calls; time: last `size` s */
@@ -828,6 +832,7 @@ typedef struct fl_breaker_config {
     const char *const *failures;
     const char *const *ignored;
     const char *key;          /* key template, kept for the engine; may be NULL */
+    fl_scope scope;           /* FL_SCOPE_LOCAL (default) or FL_SCOPE_FLEET  */
 } fl_breaker_config_t;
 
 /* Token bucket: `rate` tokens per second, at most `burst` stored. */
@@ -836,6 +841,9 @@ typedef struct fl_limiter_config {
     uint32_t burst;           /* default max(1, rate)                       */
     uint32_t max_wait_ms;     /* executor may wait this long for a token; 0 */
     const char *key;
+    fl_scope scope;           /* FL_SCOPE_FLEET: the rate holds for the whole
+                                 fleet; tokens are leased from Redis in
+                                 batches (never waits; docs/fleet.md)      */
 } fl_limiter_config_t;
 
 /* Bulkhead: at most `max_concurrent` calls in flight; up to `max_queue`
@@ -854,6 +862,8 @@ typedef struct fl_budget_config {
     uint32_t min_retries;     /* default 10                                 */
     uint32_t window_ms;       /* default 10000 (10 buckets)                 */
     const char *key;
+    fl_scope scope;           /* FL_SCOPE_FLEET: calls and retries of the
+                                 whole fleet count (docs/fleet.md)         */
 } fl_budget_config_t;
 
 /*
@@ -1214,6 +1224,82 @@ FL_EXTERN int fl_pipeline_run_cancel(fl_pipeline_run_t *run);
  * FL_ENOENT (no such breaker), FL_ENOMEM.
  */
 FL_EXTERN int fl_breaker_report(fl_resil_t *r, const char *name, const char *key, const char *category);
+/* ---- fleet: breaker state shared across instances through Redis --------- */
+/*
+ * A fleet synchroniser is one background thread (fleet.c) that, every
+ * `sync_ms`, publishes the breakers of a registry declared with
+ * scope = FL_SCOPE_FLEET to Redis and pulls what the other instances
+ * published.  Deciding never waits for Redis: admission and recording stay
+ * local atomics; the thread applies what it learns (a breaker key that at
+ * least `quorum` instances report open is opened here; a state forced with
+ * fl_fleet_force applies on every instance).  When Redis is unreachable or
+ * slow each sync fails after `timeout_ms`, is counted in `fallbacks`, is
+ * logged once (until it recovers), and the thread reconnects with backoff;
+ * the breakers keep deciding on local state.  docs/fleet.md is the guide.
+ */
+typedef struct fl_fleet fl_fleet_t;
+
+/* One line of log text (no trailing newline; never contains the password). */
+typedef void (*fl_fleet_log_fn)(void *user, const char *line);
+
+/* Zero-initialise; zero means the default.  Strings are copied. */
+typedef struct fl_fleet_config {
+    const char *redis;         /* "redis://[[user]:password@]host[:port][/db]";
+                                  required                                  */
+    const char *password_file; /* optional: password read from this file
+                                  (first line); overrides the URL's        */
+    const char *prefix;        /* key prefix; default "fl:"                */
+    const char *instance;      /* this instance's id; default host:pid:rand */
+    uint32_t sync_ms;          /* publish/pull period; default 100, 10..60000 */
+    uint32_t quorum;           /* instances reporting open that open a key
+                                  here; default 2                           */
+    uint32_t ttl_ms;           /* lifetime of a published state; default
+                                  3 * sync_ms                               */
+    uint32_t timeout_ms;       /* connect and command timeout; default 50  */
+    fl_fleet_log_fn log;       /* default: one line on stderr              */
+    void *log_user;
+} fl_fleet_config_t;
+
+typedef struct fl_fleet_stats {
+    uint64_t syncs;            /* rounds that reached Redis                 */
+    uint64_t fallbacks;        /* rounds that could not (local state used)  */
+    uint64_t reconnects;       /* successful connections after the first    */
+    uint64_t fleet_opens;      /* keys opened here because of the quorum    */
+    uint64_t forced;           /* fleet-wide forced states applied here     */
+    uint64_t commands;         /* Redis commands sent                       */
+    uint64_t leased;           /* limiter tokens leased from the fleet      */
+    int connected;             /* 1 while the last round reached Redis      */
+} fl_fleet_stats_t;
+
+/*
+ * Start synchronising `r`'s fleet-scoped breakers.  The first connection is
+ * made by the thread, so this never blocks on Redis.  FL_EINVAL (NULL
+ * r/cfg/out, missing or malformed URL, a value out of range; diag says
+ * which -- never the password), FL_EIO (password_file unreadable),
+ * FL_ENOMEM.  Stop with fl_fleet_stop before fl_resil_free.
+ */
+FL_EXTERN int fl_fleet_start(fl_resil_t *r, const fl_fleet_config_t *cfg, fl_fleet_t **out,
+                             fl_diag_t *diag);
+/* Stop the thread (waits at most about timeout_ms) and free.  NULL: no-op. */
+FL_EXTERN void fl_fleet_stop(fl_fleet_t *f);
+/* Counters so far.  FL_EINVAL for NULL. */
+FL_EXTERN int fl_fleet_stats(fl_fleet_t *f, fl_fleet_stats_t *out);
+/*
+ * Force a breaker key fleet-wide: writes the state to Redis (one blocking
+ * round trip, for operators and the CLI -- not for the decide path); every
+ * synchroniser with the same prefix applies it within sync_ms, as
+ * fl_breaker_set_state(r, name, key, state) would.  `state`:
+ * FL_BREAKER_FORCED_OPEN, FL_BREAKER_DISABLED, or FL_BREAKER_CLOSED
+ * (release).  key NULL or "" is the default key.  cfg gives redis,
+ * password_file, prefix and timeout_ms.  FL_EINVAL (bad arguments),
+ * FL_EIO (Redis unreachable or refused; diag says why).
+ */
+/* The synchroniser an engine started from its policy's fleet { }
+ * declaration, or NULL (no declaration, NULL engine).  Owned by the engine;
+ * valid until the next load or fl_engine_free. */
+FL_EXTERN fl_fleet_t *fl_engine_fleet(fl_engine_t *engine);
+FL_EXTERN int fl_fleet_force(const fl_fleet_config_t *cfg, const char *name, const char *key,
+                             fl_breaker_state state, fl_diag_t *diag);
 /* FL-RESILIENCE-END */
 
 /* ------------------------------------------------------------------------ */

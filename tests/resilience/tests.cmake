@@ -27,3 +27,8 @@ target_link_libraries(flaky-pipeline PRIVATE faultline_static ${FL_DEPS})
 add_test(NAME sample_flaky_pipeline COMMAND flaky-pipeline 200)
 set_tests_properties(sample_flaky_pipeline PROPERTIES LABELS "sample" TIMEOUT 30
   PASS_REGULAR_EXPRESSION "successes counted")
+# Fleet mode (issue 19): a real redis-server on an ephemeral port; four
+# processes share a breaker; Redis killed, restarted and paused.
+fl_add_test(test_fleet ${CMAKE_CURRENT_LIST_DIR}/test_fleet.c LABELS threads)
+target_link_libraries(test_fleet PRIVATE ${FL_RESIL_DEPS})
+set_tests_properties(test_fleet PROPERTIES TIMEOUT 60 RUN_SERIAL TRUE)

@@ -322,6 +322,7 @@ typedef struct fl_version {
     uint32_t npool;
     struct fl_resil_decl **rdecls; /* breaker/limiter/... declarations  */
     uint32_t nrdecls;
+    struct fl_fleet_decl *fleet;   /* fleet { ... } or NULL (resilience/fleet.c) */
     struct fl_index *index;
     pcre2_match_context *mctx; /* match limits, shared read-only         */
     uint32_t max_captures;     /* largest ovector any pattern needs      */

@@ -39,6 +39,10 @@ struct fl_engine {
     char **strs;           /* open addressing, power-of-two capacity      */
     uint32_t nstrs, strs_cap;
     fl_resil_options_t resil_opts; /* copy of opts.resil when given */
+    /* Fleet synchroniser started from the current version's fleet { }
+     * declaration (resilience/fleet.c); changed under `load` only. */
+    fl_fleet_t *fleet;
+    fl_fleet_decl_t *fleet_decl; /* what it was started from (a copy) */
 };
 
 static void start_probation(fl_engine_t *e, fl_version *v);
@@ -129,6 +133,8 @@ static void engine_destroy(fl_engine_t *e)
     assert(atomic_load(&e->sh.nctx) == 0);
     for (uint32_t i = 0; i < e->nhistory; i++) fl_version_unref(e->history[i]);
     free(e->history);
+    fl_fleet_stop(e->fleet);
+    fl_fleet_decl_free(e->fleet_decl);
     fl_shared_destroy(&e->sh);
     fl_resil_free(e->sh.resil);
     fl_sbx_free(e->sh.sbx); /* FL-SANDBOX: stops the watchdog thread */
@@ -176,6 +182,31 @@ static void trim_heap(void)
 #endif
 }
 
+/* Start, restart or stop the fleet synchroniser so that it matches v's
+ * fleet { } declaration.  Starting never waits for Redis (the thread
+ * connects); stopping waits at most the old config's timeout. */
+static int fleet_follow(fl_engine_t *e, fl_version *v)
+{
+    if (fl_fleet_decl_same(e->fleet_decl, v->fleet)) return FL_OK;
+    fl_fleet_stop(e->fleet);
+    fl_fleet_decl_free(e->fleet_decl);
+    e->fleet = NULL;
+    e->fleet_decl = NULL;
+    if (!v->fleet) return FL_OK;
+    fl_fleet_config_t cfg;
+    fl_diag_t d;
+    fl_fleet_decl_config(v->fleet, &cfg);
+    if (!(e->fleet_decl = fl_fleet_decl_copy(v->fleet))) return FL_ENOMEM;
+    int rc = fl_fleet_start(e->sh.resil, &cfg, &e->fleet, &d);
+    if (rc != FL_OK) {
+        fl_fleet_decl_free(e->fleet_decl);
+        e->fleet_decl = NULL;
+    }
+    return rc;
+}
+
+fl_fleet_t *fl_engine_fleet(fl_engine_t *e) { return e ? e->fleet : NULL; }
+
 /* Make v current; the engine takes over the caller's reference.  The
  * version's resilience declarations are applied first (in place, keeping
  * counts), so its first decision already sees its breakers. */
@@ -189,6 +220,8 @@ static int publish(fl_engine_t *e, fl_version *v)
         int rc = fl_resil_apply(e->sh.resil, v->rdecls[i], &d);
         if (rc != FL_OK) return rc;
     }
+    int frc = fleet_follow(e, v);
+    if (frc != FL_OK) return frc;
     /* Grow the history before taking the swap lock: nothing that can fail
      * or take long happens while deciders might wait on it. */
     fl_version **h = malloc((e->nhistory + 1) * sizeof *h);

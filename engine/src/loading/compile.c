@@ -107,6 +107,7 @@ static void free_version(fl_version *v)
     free(v->label);
     free(v->source);
     free(v->problem_base);
+    fl_fleet_decl_free(v->fleet);
     free(v->default_locale_name);
     free(v->safe_category);
     free_settings(&v->safe);

@@ -370,6 +370,41 @@ int ld_messages(struct ld *ld, int t)
 
 /* ---- resilience declarations ------------------------------------------- */
 
+/* fleet { redis = ..., prefix = ..., sync_ms = ... }: validated now (a bad
+ * URL is a load error), started by the engine when the version is
+ * published (engine.c).  The URL may hold a password: errors never echo it. */
+int ld_fleet(struct ld *ld, int t)
+{
+    static const char *const keys[] = {"redis", "prefix", "password_file", "sync_ms", "quorum",
+                                       "ttl_ms", "timeout_ms", NULL};
+    fl_fleet_decl_t *d = calloc(1, sizeof *d);
+    double sync = 0, quorum = 0, ttl = 0, timeout = 0;
+    int rc;
+    if (!d) return FL_ENOMEM;
+    ld->v->fleet = d;
+    rc = ld_check_keys(ld, t, keys);
+    if (rc == FL_OK) rc = opt_string(ld, t, "redis", &d->redis);
+    if (rc == FL_OK) rc = opt_string(ld, t, "prefix", &d->prefix);
+    if (rc == FL_OK) rc = opt_string(ld, t, "password_file", &d->password_file);
+    if (rc == FL_OK) rc = opt_number(ld, t, "sync_ms", 10, 60000, &sync);
+    if (rc == FL_OK) rc = opt_number(ld, t, "quorum", 1, 1000, &quorum);
+    if (rc == FL_OK) rc = opt_number(ld, t, "ttl_ms", 10, 600000, &ttl);
+    if (rc == FL_OK) rc = opt_number(ld, t, "timeout_ms", 1, 60000, &timeout);
+    if (rc != FL_OK) return rc;
+    if (!d->redis) return ld_error(ld, "redis", "fleet: 'redis' (a redis:// URL) is required");
+    d->sync_ms = (uint32_t)sync;
+    d->quorum = (uint32_t)quorum;
+    d->ttl_ms = (uint32_t)ttl;
+    d->timeout_ms = (uint32_t)timeout;
+    fl_fleet_config_t cfg;
+    fl_diag_t sub;
+    fl_diag_clear(&sub);
+    fl_fleet_decl_config(d, &cfg);
+    rc = fl_fleet_validate(&cfg, &sub);
+    if (rc != FL_OK) return ld_error(ld, NULL, "%s", sub.message[0] ? sub.message : fl_strerror(rc));
+    return FL_OK;
+}
+
 /* breaker / limiter / bulkhead / retry_budget: parsed and validated now,
  * applied to the engine's registry only when the version is published. */
 int ld_resil(struct ld *ld, int t)

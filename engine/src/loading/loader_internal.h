@@ -23,6 +23,7 @@ struct ld {
 
 int ld_error(struct ld *ld, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 char *ld_strdup(struct ld *ld, const char *s);
+int ld_fleet(struct ld *ld, int t);
 json_t *ld_to_json(struct ld *ld, int idx, int depth, const char *key);
 char *ld_to_json_text(struct ld *ld, int idx, const char *key);
 

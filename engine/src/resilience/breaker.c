@@ -133,6 +133,8 @@ static int transition(fl_robj *o, fl_bstate *s, const char *key, uint64_t expect
         atomic_store_explicit(&s->opens, 0, memory_order_relaxed);
     }
     atomic_store_explicit(&s->word, WORD(g, to), memory_order_release);
+    if (to == FL_BREAKER_OPEN && c->scope == FL_SCOPE_FLEET)
+        atomic_store_explicit(&o->r->fleet_kick, 1, memory_order_relaxed);
     notify(o, key, W_ST(expect), to);
     return 1;
 }
@@ -334,6 +336,25 @@ void fl_breaker_force_key(fl_robj *o, fl_bstate *s, const char *key, fl_breaker_
             return;
         }
     }
+}
+
+unsigned fl_breaker_raw(fl_bstate *s, uint64_t *gen)
+{
+    uint64_t w = atomic_load_explicit(&s->word, memory_order_acquire);
+    if (gen)
+        *gen = W_GEN(w);
+    return W_ST(w);
+}
+
+int fl_breaker_trip(fl_robj *o, fl_bstate *s, const char *key, int64_t now, uint64_t *gen)
+{
+    uint64_t w = atomic_load_explicit(&s->word, memory_order_acquire);
+    if (atomic_load_explicit(&o->forced, memory_order_relaxed) || W_ST(w) != FL_BREAKER_CLOSED)
+        return 0;
+    if (!transition(o, s, key, w, FL_BREAKER_OPEN, now))
+        return 0;
+    *gen = W_GEN(w) + 1;
+    return 1;
 }
 
 /* Give one key's state a window matching the (new) config, keeping counts. */

@@ -56,6 +56,9 @@ int fl_bcfg_build(const char *name, const fl_breaker_config_t *c, fl_bcfg *out, 
         return bad(diag, name, "key template too long");
     if (c->key)
         strcpy(out->key, c->key);
+    if (c->scope != FL_SCOPE_LOCAL && c->scope != FL_SCOPE_FLEET)
+        return bad(diag, name, "scope must be local or fleet");
+    out->scope = c->scope;
     return FL_OK;
 }
 

@@ -17,7 +17,32 @@
 
 struct fl_gstate {
     _Atomic(fl_twin *) win; /* n[0] calls, n[1] retries */
+    /* fleet scope only (fleet.c) */
+    _Atomic int64_t tot_calls, tot_retries;       /* cumulative, published */
+    _Atomic int64_t other_calls, other_retries;   /* the rest of the fleet */
 };
+
+static fl_twin *win(fl_gstate *s);
+
+void fl_budget_fleet_totals(fl_gstate *s, int64_t now, int64_t *calls, int64_t *retries,
+                            int64_t window[2])
+{
+    int64_t n[3];
+    fl_twin_sum(win(s), now, n);
+    window[0] = n[0];
+    window[1] = n[1];
+    *calls = atomic_load_explicit(&s->tot_calls, memory_order_relaxed);
+    *retries = atomic_load_explicit(&s->tot_retries, memory_order_relaxed);
+}
+
+void fl_budget_fleet_others(fl_gstate *s, int64_t calls, int64_t retries)
+{
+    atomic_store_explicit(&s->other_calls, calls, memory_order_relaxed);
+    atomic_store_explicit(&s->other_retries, retries, memory_order_relaxed);
+}
+
+/* Window sums, plus the rest of the fleet's for a fleet-scoped key. */
+static void sum(fl_robj *o, fl_gstate *s, int64_t now, int64_t n[3]);
 
 static const fl_gcfg *cfg_of(fl_robj *o)
 {
@@ -52,10 +77,27 @@ static fl_twin *win(fl_gstate *s)
     return atomic_load_explicit(&s->win, memory_order_acquire);
 }
 
+static int fleet_on(fl_robj *o, const fl_gcfg *c)
+{
+    return c->scope == FL_SCOPE_FLEET &&
+           atomic_load_explicit(&o->r->fleet_up, memory_order_relaxed);
+}
+
+static void sum(fl_robj *o, fl_gstate *s, int64_t now, int64_t n[3])
+{
+    const fl_gcfg *c = cfg_of(o);
+    fl_twin_sum(win(s), now, n);
+    if (fleet_on(o, c)) {
+        n[0] += atomic_load_explicit(&s->other_calls, memory_order_relaxed);
+        n[1] += atomic_load_explicit(&s->other_retries, memory_order_relaxed);
+    }
+}
+
 void fl_budget_deposit(fl_robj *o, fl_gstate *s, int64_t now)
 {
-    (void)o;
     fl_twin_add(win(s), now, 1, 0, 0);
+    if (cfg_of(o)->scope == FL_SCOPE_FLEET)
+        atomic_fetch_add_explicit(&s->tot_calls, 1, memory_order_relaxed);
 }
 
 static int64_t allowed(const fl_gcfg *c, int64_t calls)
@@ -69,15 +111,17 @@ int fl_budget_withdraw(fl_robj *o, fl_gstate *s, int64_t now)
     const fl_gcfg *c = cfg_of(o);
     fl_twin *w = win(s);
     int64_t n[3];
-    fl_twin_sum(w, now, n);
+    sum(o, s, now, n);
     if (n[1] >= allowed(c, n[0]))
         return 0;
     fl_twin_add(w, now, 0, 1, 0);
-    fl_twin_sum(w, now, n);
+    sum(o, s, now, n);
     if (n[1] > allowed(c, n[0])) {
         fl_twin_add(w, now, 0, -1, 0);
         return 0;
     }
+    if (c->scope == FL_SCOPE_FLEET)
+        atomic_fetch_add_explicit(&s->tot_retries, 1, memory_order_relaxed);
     return 1;
 }
 
@@ -85,7 +129,7 @@ void fl_budget_read(fl_robj *o, fl_gstate *s, int64_t now, int64_t *calls, int64
                     int64_t *left)
 {
     int64_t n[3], a;
-    fl_twin_sum(win(s), now, n);
+    sum(o, s, now, n);
     a = allowed(cfg_of(o), n[0]) - n[1];
     if (calls)
         *calls = n[0];
@@ -140,6 +184,11 @@ int fl_gcfg_build(const char *name, const fl_budget_config_t *c, fl_gcfg *out, f
     }
     if (c->key)
         strcpy(out->key, c->key);
+    if (c->scope != FL_SCOPE_LOCAL && c->scope != FL_SCOPE_FLEET) {
+        fl_rdiag(diag, FL_EPOLICY_SCHEMA, "retry_budget '%s': scope must be local or fleet", name);
+        return FL_EPOLICY_SCHEMA;
+    }
+    out->scope = c->scope;
     return FL_OK;
 }
 

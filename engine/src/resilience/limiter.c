@@ -12,6 +12,8 @@
 
 struct fl_lstate {
     _Atomic int64_t tat;
+    _Atomic int64_t lease;    /* fleet scope: tokens leased from Redis, unspent */
+    _Atomic int64_t refused;  /* fleet scope: refusals since the last round */
 };
 
 static const fl_lcfg *cfg_of(fl_robj *o)
@@ -25,10 +27,39 @@ void *fl_lstate_new(void *obj)
     return fl_calloc_line(sizeof(fl_lstate));
 }
 
+/* Fleet scope with a synchroniser up: spend a leased token (never waits). */
+static int take_leased(const fl_lcfg *c, fl_lstate *s, int64_t *wait_ns)
+{
+    int64_t v = atomic_load_explicit(&s->lease, memory_order_relaxed);
+    while (v > 0)
+        if (atomic_compare_exchange_weak_explicit(&s->lease, &v, v - 1, memory_order_relaxed,
+                                                  memory_order_relaxed)) {
+            *wait_ns = 0;
+            return 1;
+        }
+    atomic_fetch_add_explicit(&s->refused, 1, memory_order_relaxed);
+    *wait_ns = c->interval_ns;
+    return 0;
+}
+
+int64_t fl_limiter_fleet_demand(fl_lstate *s, int64_t *leased)
+{
+    *leased = atomic_load_explicit(&s->lease, memory_order_relaxed);
+    return atomic_exchange_explicit(&s->refused, 0, memory_order_relaxed);
+}
+
+void fl_limiter_fleet_grant(fl_lstate *s, int64_t tokens)
+{
+    atomic_fetch_add_explicit(&s->lease, tokens, memory_order_relaxed);
+}
+
 int fl_limiter_take(fl_robj *o, fl_lstate *s, int64_t now, int64_t max_wait_ns, int64_t *wait_ns)
 {
     const fl_lcfg *c = cfg_of(o);
-    int64_t tat = atomic_load_explicit(&s->tat, memory_order_relaxed);
+    int64_t tat;
+    if (c->scope == FL_SCOPE_FLEET && atomic_load_explicit(&o->r->fleet_up, memory_order_relaxed))
+        return take_leased(c, s, wait_ns);
+    tat = atomic_load_explicit(&s->tat, memory_order_relaxed);
     for (;;) {
         int64_t nt = (tat > now ? tat : now) + c->interval_ns;
         int64_t wait = nt - now - c->burst_ns;
@@ -46,6 +77,11 @@ int fl_limiter_take(fl_robj *o, fl_lstate *s, int64_t now, int64_t max_wait_ns, 
 
 void fl_limiter_untake(fl_robj *o, fl_lstate *s)
 {
+    if (cfg_of(o)->scope == FL_SCOPE_FLEET &&
+        atomic_load_explicit(&o->r->fleet_up, memory_order_relaxed)) {
+        atomic_fetch_add_explicit(&s->lease, 1, memory_order_relaxed);
+        return;
+    }
     atomic_fetch_sub_explicit(&s->tat, cfg_of(o)->interval_ns, memory_order_relaxed);
 }
 
@@ -78,6 +114,11 @@ int fl_lcfg_build(const char *name, const fl_limiter_config_t *c, fl_lcfg *out, 
     }
     if (c->key)
         strcpy(out->key, c->key);
+    if (c->scope != FL_SCOPE_LOCAL && c->scope != FL_SCOPE_FLEET) {
+        fl_rdiag(diag, FL_EPOLICY_SCHEMA, "limiter '%s': scope must be local or fleet", name);
+        return FL_EPOLICY_SCHEMA;
+    }
+    out->scope = c->scope;
     return FL_OK;
 }
 

@@ -137,8 +137,9 @@ static int parse_breaker(lt *t, fl_bcfg *out)
 {
     static const char *const K[] = {"key", "window", "size", "failure_rate", "slow_call_ms",
                                     "slow_call_rate", "min_calls", "half_open_calls", "open_ms",
-                                    "open_max_ms", "open_factor", "failures", "ignored", NULL};
-    const char *fl[MAXCATS], *ig[MAXCATS];
+                                    "open_max_ms", "open_factor", "failures", "ignored", "scope",
+                                    NULL};
+    const char *fl[MAXCATS], *ig[MAXCATS], *scope = NULL;
     fl_breaker_config_t c;
     int rc;
     memset(&c, 0, sizeof c);
@@ -149,21 +150,29 @@ static int parse_breaker(lt *t, fl_bcfg *out)
         (rc = u32(t, "half_open_calls", &c.half_open_calls)) ||
         (rc = u32(t, "open_ms", &c.open_ms)) || (rc = u32(t, "open_max_ms", &c.open_max_ms)) ||
         (rc = num(t, "open_factor", 1, 1000, 0, &c.open_factor)) ||
-        (rc = cats(t, "failures", fl, &c.failures)) || (rc = cats(t, "ignored", ig, &c.ignored)))
+        (rc = cats(t, "failures", fl, &c.failures)) || (rc = cats(t, "ignored", ig, &c.ignored)) ||
+        (rc = str(t, "scope", &scope)))
         return rc;
+    if (scope && strcmp(scope, "local") && strcmp(scope, "fleet"))
+        return schema(t, "scope", "must be \"local\" or \"fleet\"");
+    c.scope = scope && strcmp(scope, "fleet") == 0 ? FL_SCOPE_FLEET : FL_SCOPE_LOCAL;
     return fl_bcfg_build(t->name, &c, out, t->diag);
 }
 
 static int parse_limiter(lt *t, fl_lcfg *out)
 {
-    static const char *const K[] = {"key", "rate", "burst", "max_wait_ms", NULL};
+    static const char *const K[] = {"key", "rate", "burst", "max_wait_ms", "scope", NULL};
     fl_limiter_config_t c;
+    const char *scope = NULL;
     int rc;
     memset(&c, 0, sizeof c);
     if ((rc = check_keys(t, K)) || (rc = str(t, "key", &c.key)) ||
         (rc = num(t, "rate", 0, 1e9, 0, &c.rate)) || (rc = u32(t, "burst", &c.burst)) ||
-        (rc = u32(t, "max_wait_ms", &c.max_wait_ms)))
+        (rc = u32(t, "max_wait_ms", &c.max_wait_ms)) || (rc = str(t, "scope", &scope)))
         return rc;
+    if (scope && strcmp(scope, "local") && strcmp(scope, "fleet"))
+        return schema(t, "scope", "must be \"local\" or \"fleet\"");
+    c.scope = scope && strcmp(scope, "fleet") == 0 ? FL_SCOPE_FLEET : FL_SCOPE_LOCAL;
     return fl_lcfg_build(t->name, &c, out, t->diag);
 }
 
@@ -182,14 +191,19 @@ static int parse_bulkhead(lt *t, fl_hcfg *out)
 
 static int parse_budget(lt *t, fl_gcfg *out)
 {
-    static const char *const K[] = {"key", "ratio", "min_retries", "window_ms", NULL};
+    static const char *const K[] = {"key", "ratio", "min_retries", "window_ms", "scope", NULL};
     fl_budget_config_t c;
+    const char *scope = NULL;
     int rc;
     memset(&c, 0, sizeof c);
     if ((rc = check_keys(t, K)) || (rc = str(t, "key", &c.key)) ||
         (rc = num(t, "ratio", 0, 100, 0, &c.ratio)) ||
-        (rc = u32(t, "min_retries", &c.min_retries)) || (rc = u32(t, "window_ms", &c.window_ms)))
+        (rc = u32(t, "min_retries", &c.min_retries)) || (rc = u32(t, "window_ms", &c.window_ms)) ||
+        (rc = str(t, "scope", &scope)))
         return rc;
+    if (scope && strcmp(scope, "local") && strcmp(scope, "fleet"))
+        return schema(t, "scope", "must be \"local\" or \"fleet\"");
+    c.scope = scope && strcmp(scope, "fleet") == 0 ? FL_SCOPE_FLEET : FL_SCOPE_LOCAL;
     return fl_gcfg_build(t->name, &c, out, t->diag);
 }
 

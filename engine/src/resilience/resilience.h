@@ -145,6 +145,7 @@ typedef struct fl_bcfg {
     int64_t slow_ns, open_ns, open_max_ns;
     uint32_t failures, ignored;
     char key[128];
+    int scope; /* fl_scope */
 } fl_bcfg;
 
 typedef struct fl_lcfg {
@@ -152,6 +153,7 @@ typedef struct fl_lcfg {
     int64_t burst_ns;    /* burst * interval */
     int64_t max_wait_ns;
     char key[128];
+    int scope; /* fl_scope */
 } fl_lcfg;
 
 typedef struct fl_hcfg {
@@ -166,6 +168,7 @@ typedef struct fl_gcfg {
     uint32_t nb;
     int64_t bucket_ns;
     char key[128];
+    int scope; /* fl_scope */
 } fl_gcfg;
 
 typedef struct fl_robj {
@@ -197,6 +200,8 @@ struct fl_resil {
     fl_retired *retired;
     _Atomic uint64_t rng;
     struct fl_owned *owned; /* guards and executors to free */
+    _Atomic int fleet_kick; /* a fleet-scoped key opened: publish now (fleet.c) */
+    _Atomic int fleet_up;   /* a synchroniser's last round reached Redis */
 };
 
 int64_t fl_resil_clock(const struct fl_resil *r);
@@ -254,6 +259,13 @@ void *fl_bstate_window(fl_bstate *s);
 void fl_breaker_force_key(fl_robj *o, fl_bstate *s, const char *key, fl_breaker_state st,
                           int64_t now);
 
+/* Fleet hooks (fleet.c).  The raw state word: state (FL_BREAKER_*) and
+ * generation. */
+unsigned fl_breaker_raw(fl_bstate *s, uint64_t *gen);
+/* Open a closed key as its own window would (open period and listener
+ * included).  1 and *gen (the open state's generation) if this call did it. */
+int fl_breaker_trip(fl_robj *o, fl_bstate *s, const char *key, int64_t now, uint64_t *gen);
+
 /* ---- limiter.c ----------------------------------------------------------- */
 typedef struct fl_lstate fl_lstate;
 void *fl_lstate_new(void *obj);
@@ -266,6 +278,12 @@ int fl_limiter_take(fl_robj *o, fl_lstate *s, int64_t now, int64_t max_wait_ns, 
 void fl_limiter_untake(fl_robj *o, fl_lstate *s);
 /* Tokens available now (fractional). */
 double fl_limiter_available(fl_robj *o, fl_lstate *s, int64_t now);
+/* Fleet hooks (fleet.c).  A fleet-scoped key takes from tokens leased from
+ * Redis while r->fleet_up, and from its local bucket otherwise.  Refusals
+ * since the last call, and the tokens still leased (the success path
+ * touches only the lease). */
+int64_t fl_limiter_fleet_demand(fl_lstate *s, int64_t *leased);
+void fl_limiter_fleet_grant(fl_lstate *s, int64_t tokens);
 
 /* ---- bulkhead.c ---------------------------------------------------------- */
 typedef struct fl_hstate fl_hstate;
@@ -292,6 +310,12 @@ int fl_budget_withdraw(fl_robj *o, fl_gstate *s, int64_t now);
 void fl_budget_read(fl_robj *o, fl_gstate *s, int64_t now, int64_t *calls, int64_t *retries,
                     int64_t *left);
 void fl_budget_reconfig(fl_robj *o);
+/* Fleet hooks (fleet.c).  Calls and retries counted here since the key was
+ * created (cumulative), and the rest of the fleet's calls and retries in the
+ * window, which a fleet-scoped key adds to its own while r->fleet_up. */
+void fl_budget_fleet_totals(fl_gstate *s, int64_t now, int64_t *calls, int64_t *retries,
+                            int64_t window[2]);
+void fl_budget_fleet_others(fl_gstate *s, int64_t calls, int64_t retries);
 
 /* ---- admit.c ------------------------------------------------------------- */
 struct fl_guard {
@@ -428,5 +452,20 @@ const char *fl_resil_key_template(fl_resil_t *r, fl_resil_kind kind, const char 
  * integer|nil, bulkhead_inflight(name [,key]) -> integer|nil.
  */
 int fl_resil_push_lua_api(fl_resil_t *r, struct lua_State *L);
+
+/* ---- fleet.c: the policy's fleet { ... } declaration ---------------------- */
+typedef struct fl_fleet_decl {
+    char *redis, *prefix, *password_file;
+    uint32_t sync_ms, quorum, ttl_ms, timeout_ms;
+} fl_fleet_decl_t;
+/* Check a configuration without starting anything (load time).  FL_OK or
+ * FL_EINVAL/FL_EIO with diag (never the password). */
+int fl_fleet_validate(const fl_fleet_config_t *cfg, fl_diag_t *diag);
+/* The config a declaration describes (pointers into d). */
+void fl_fleet_decl_config(const fl_fleet_decl_t *d, fl_fleet_config_t *out);
+/* 1 if two declarations (either may be NULL) describe the same fleet. */
+int fl_fleet_decl_same(const fl_fleet_decl_t *a, const fl_fleet_decl_t *b);
+fl_fleet_decl_t *fl_fleet_decl_copy(const fl_fleet_decl_t *d);
+void fl_fleet_decl_free(fl_fleet_decl_t *d);
 
 #endif /* FL_RESILIENCE_H */
