@@ -42,9 +42,10 @@ class ScriptedService:
       ("status", code, body)      answer with that status and JSON body
       ("slow", seconds, body)     sleep, then answer 200 (a client timeout)
       ("close",)                  close the connection without answering
-    When a script runs out, its last step repeats.  `hits[path]` counts."""
+    When a script runs out, its last step repeats.  `hits[path]` counts.
+    `port` 0 picks a free port; a given port restarts a service where it was."""
 
-    def __init__(self, scripts):
+    def __init__(self, scripts, port=0):
         self.scripts = {p: list(s) for p, s in scripts.items()}
         self.hits = {}
         svc = self
@@ -90,7 +91,7 @@ class ScriptedService:
             do_POST = _serve
 
         self.lock = threading.Lock()
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), H)
         self.httpd.daemon_threads = True
         self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
