@@ -10,7 +10,8 @@ sqlite3 curl python3 python3-tenacity
 libarchive-dev libsodium-dev zstd libacl1-dev liblzma-dev liblz4-dev libbz2-dev libxml2-dev nettle-dev zlib1g-dev
 dpkg-dev lintian file
 libh2o-dev libssl-dev wrk
-python3-venv python3-pip python3-cffi python3-pytest python3-requests python3-httpx"
+python3-venv python3-pip python3-cffi python3-pytest python3-requests python3-httpx
+redis-server python3-redis"
 # `scripts/setup.sh capture`: also what tests/corpus/capture/capture.py runs
 # (servers, clients, runtimes, tools); the test suite reads the committed
 # capture and needs none of these.

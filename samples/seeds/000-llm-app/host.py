@@ -52,7 +52,9 @@ class InsufficientMemoryError(ResourceError): pass
 
 A = args(__doc__)
 WORK = A.work
-engine = faultline.Engine(A.policy, storage_roots=[WORK], cache_ttl_ms=60000)
+# The storage handler compresses files in its thread: a CPU budget above the
+# 10 ms default.
+engine = faultline.Engine(A.policy, storage_roots=[WORK], cache_ttl_ms=60000, handler_budget_us=500_000)
 
 os.makedirs(os.path.join(WORK, "logs"), exist_ok=True)
 perf = logging.getLogger("seed000.perf")
