@@ -12,7 +12,7 @@ dpkg-dev lintian file
 libh2o-dev libssl-dev wrk
 python3-venv python3-pip python3-cffi python3-pytest python3-requests python3-httpx
 jq
-libhiredis-dev redis-server"
+libhiredis-dev redis-server python3-redis"
 # `scripts/setup.sh capture`: also what tests/corpus/capture/capture.py runs
 # (servers, clients, runtimes, tools); the test suite reads the committed
 # capture and needs none of these.

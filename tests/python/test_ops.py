@@ -197,6 +197,13 @@ def test_storage_actions(tmp_path):
         faultline.Engine(os.path.join(HERE, "policy"), storage_roots=[str(tmp_path / "missing")])
 
 
+def test_data_dir(tmp_path):
+    # Engine(data_dir=) once raised TypeError (bytes assigned to a char * field).
+    e = faultline.Engine(os.path.join(HERE, "policy"), data_dir=str(tmp_path))
+    assert e.decide(ValueError("x")).action in ("retry", "fallback", "ignore", "fail")
+    e.close()
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork")
 def test_fork_child_decides_and_parent_goes_on(engine, closed_port):
     """The child inherits the engine (version and resilience state, copied):

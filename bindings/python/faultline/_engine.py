@@ -363,7 +363,7 @@ class Engine:
         bo.storage_roots_count = len(keep)
         dd = None
         if data_dir is not None:
-            dd = _path(data_dir, "Engine(data_dir=)")
+            dd = ffi.new("char[]", _path(data_dir, "Engine(data_dir=)"))  # kept alive until fl_bindings_new
             bo.data_dir = dd
         bo.cache_ttl_ms = cache_ttl_ms
         bp = ffi.new("fl_bindings_t **")
