@@ -67,7 +67,16 @@ static void *shadow_main(void *arg)
         goto cleanup;
     pthread_mutex_lock(&s->mu);
     for (;;) {
-        while (!s->n && !s->stop) pthread_cond_wait(&s->more, &s->mu);
+        /* The producer signals only when the queue is half full (a wake-up
+         * per event would cost the live path a futex call); otherwise the
+         * queue is drained every millisecond. */
+        while (!s->n && !s->stop) {
+            struct timespec t;
+            clock_gettime(CLOCK_REALTIME, &t);
+            t.tv_nsec += 1000000;
+            if (t.tv_nsec >= 1000000000L) t.tv_sec++, t.tv_nsec -= 1000000000L;
+            pthread_cond_timedwait(&s->more, &s->mu, &t);
+        }
         if (!s->n) break; /* stopping and drained */
         /* Swap the slot's buffer with ours so the lock is not held while
          * deciding and the producer can reuse the slot at once. */
@@ -159,7 +168,7 @@ int fl_shadow_offer(fl_shadow_t *s, const char *event_json, size_t len, const fl
     x->json[len] = '\0';
     x->len = len;
     fl__impact_summarize(live, &x->live);
-    if (s->n++ == 0) pthread_cond_signal(&s->more);
+    if (++s->n == s->cap / 2) pthread_cond_signal(&s->more);
     pthread_mutex_unlock(&s->mu);
     return FL_OK;
 }
