@@ -1,21 +1,70 @@
 #!/bin/sh
 # Install the Debian packages faultline needs to build, test and benchmark.
 # Idempotent: installs only what is missing; safe to run any number of times.
+#
+# usage: scripts/setup.sh [bench] [fresh-check]
+#   (none)       building and the whole test suite: ./dev demo, test, sanitize,
+#                tests/fuzz/run.sh, .ci/run
+#   bench        also what ./dev bench needs (node and npm for cockatiel)
+#   fresh-check  also what scripts/fresh-check.sh needs (debootstrap)
+#
+# Runs apt-get as root, or through sudo when not root and sudo exists; a system
+# with neither (a minimal install) gets the list of missing packages and the
+# command to run as root, and exit status 1.
+#
+# Why each package is here (keep this true when the build or the tests change;
+# scripts/fresh-check.sh proves the list on a bare minbase root):
+#   build-essential cmake pkg-config     the build (gcc's sanitizer runtimes too)
+#   lib*-dev, zlib1g-dev                 the libraries; zlib1g-dev because
+#                                        `pkg-config --static --libs sqlite3` adds -lz
+#                                        (static links: install_sample_host, fuzzers)
+#   libcmocka-dev                        the unit tests
+#   clang libclang-rt-14-dev             tests/fuzz/run.sh (libFuzzer)
+#   git sqlite3 curl python3 openssl     tests/corpus/live/generate.py runs them
+#   nodejs postgresql-client             generate.py runs node and psql
+#   python3-tenacity                     bench/executor (tenacity figure)
 set -eu
 PKGS="build-essential cmake pkg-config git
 libluajit-5.1-dev luajit libuv1-dev libpcre2-dev libjansson-dev libxxhash-dev
 libsqlite3-dev libzstd-dev libcmocka-dev
 clang libclang-rt-14-dev
-sqlite3 curl python3 python3-tenacity"
+sqlite3 curl python3 python3-tenacity
+zlib1g-dev
+openssl nodejs postgresql-client"
+for group in "$@"; do
+  case $group in
+    bench) PKGS="$PKGS nodejs npm" ;;
+    fresh-check) PKGS="$PKGS debootstrap curl git" ;;
+    *) echo "setup: unknown group '$group' (expected: bench, fresh-check)" >&2; exit 2 ;;
+  esac
+done
+
+# Installed packages, and the virtual packages they provide (NodeSource's
+# nodejs provides npm, for example).
+have=$(dpkg-query -W -f='${db:Status-Abbrev} ${Package} ${Provides}\n' 2>/dev/null |
+       sed -n 's/^ii *//p' | sed 's/([^)]*)//g; s/,/ /g')
 missing=""
 for p in $PKGS; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+  case " $missing " in *" $p "*) continue ;; esac
+  if ! printf '%s\n' "$have" | tr ' ' '\n' | grep -qx "$p"; then
+    missing="$missing $p"
+  fi
 done
 if [ -z "$missing" ]; then
   exit 0
 fi
 SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    SUDO="sudo"
+  else
+    echo "setup: these Debian packages are missing:$missing" >&2
+    echo "setup: not running as root and sudo is not installed; as root, run:" >&2
+    echo "    apt-get update && apt-get install --no-install-recommends$missing" >&2
+    echo "setup: (or run ./dev as root)" >&2
+    exit 1
+  fi
+fi
 echo "setup: installing$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q >/dev/null
