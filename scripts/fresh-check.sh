@@ -13,8 +13,9 @@
 # host lends only its kernel, the bind mounts, its resolver configuration and
 # a download cache of .deb files (checked by apt like any download).
 #
-# usage: scripts/fresh-check.sh [--prepare] [STEP...]
+# usage: scripts/fresh-check.sh [--prepare] [--commit REV] [STEP...]
 #   --prepare   build the cached minbase root only, run nothing
+#   --commit R  check commit R instead of HEAD
 #   STEP        demo, test or ci (default: all three, in that order)
 # environment:
 #   FL_FRESH_CACHE    cache directory (default /var/cache/faultline-fresh)
@@ -42,9 +43,12 @@ die() { rc=$1; shift; say "$*"; exit "$rc"; }
 
 prepare_only=0
 STEPS=""
-for a in "$@"; do
+REV=HEAD
+while [ $# -gt 0 ]; do
+  a=$1; shift
   case $a in
     --prepare) prepare_only=1 ;;
+    --commit) [ $# -gt 0 ] || die 2 "--commit needs a revision"; REV=$1; shift ;;
     demo|test|ci) STEPS="$STEPS $a" ;;
     -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die 2 "unknown argument '$a' (expected --prepare, demo, test or ci)" ;;
@@ -103,8 +107,9 @@ EOF
 [ "$prepare_only" -eq 0 ] || { say "minbase root ready: $base"; exit 0; }
 
 # --- 2. a scratch copy, the clone, the mounts -------------------------------------
-commit=$(git -C "$ROOT" rev-parse HEAD)
-if [ -n "$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+commit=$(git -C "$ROOT" rev-parse --verify -q "$REV^{commit}") ||
+  die 2 "--commit $REV: not a commit in $ROOT"
+if [ "$REV" = HEAD ] && [ -n "$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ]; then
   say "note: uncommitted changes in $ROOT are not part of this check (it tests $commit)"
 fi
 work=$(mktemp -d "$WORKBASE/fl-fresh.XXXXXX")
