@@ -112,29 +112,45 @@ commit=$(git -C "$ROOT" rev-parse --verify -q "$REV^{commit}") ||
 if [ "$REV" = HEAD ] && [ -n "$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ]; then
   say "note: uncommitted changes in $ROOT are not part of this check (it tests $commit)"
 fi
+# mounts_below DIR -- the mount points below DIR, deepest first
+mounts_below() {
+  findmnt -rn -o TARGET | awk -v p="$1/" 'index($0, p) == 1' | sort -r
+}
+# release DIR -- stop the processes whose root is DIR/root, unmount everything
+# below DIR; 0 only when nothing is mounted below DIR any more.  Nothing is
+# ever deleted before this succeeds: an rm -rf through a bind mount of /dev
+# would delete the host's devices.
+release() {
+  for p in /proc/[0-9]*; do
+    [ "$(readlink "$p/root" 2>/dev/null)" = "$1/root" ] && kill -9 "${p#/proc/}" 2>/dev/null || true
+  done
+  for m in $(mounts_below "$1"); do
+    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+  done
+  left=$(mounts_below "$1")
+  [ -z "$left" ] && return 0
+  say "still mounted, NOT removing $1:"
+  printf '  %s\n' $left >&2
+  return 1
+}
+# Scratch roots of earlier runs that were killed before they could clean up
+# (their owner process is gone).
+for d in "$WORKBASE"/fl-fresh.*; do
+  [ -f "$d/owner" ] || continue
+  kill -0 "$(cat "$d/owner")" 2>/dev/null && continue
+  say "removing the scratch root of a dead earlier run: $d"
+  release "$d" && rm -rf --one-file-system "$d" || true
+done
+
 work=$(mktemp -d "$WORKBASE/fl-fresh.XXXXXX")
+echo $$ >"$work/owner"
 R=$work/root
-MOUNTED=""
 cleanup() {
   rc=$?
   trap - EXIT INT TERM
-  # Processes this run left inside the root keep its mounts busy: stop them.
-  for p in /proc/[0-9]*; do
-    [ "$(readlink "$p/root" 2>/dev/null)" = "$R" ] && kill -9 "${p#/proc/}" 2>/dev/null || true
-  done
-  # Unmount in reverse order, then make sure nothing is mounted below $R
-  # before deleting anything: an rm -rf through a bind mount of /dev would
-  # delete the host's devices.
-  rev=""
-  for m in $MOUNTED; do rev="$m $rev"; done
-  for m in $rev; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done
-  left=$(findmnt -rn -o TARGET | grep -F "$R" || true)
-  if [ -n "$left" ]; then
-    say "cleanup: still mounted, NOT removing $work:"
-    printf '  %s\n' $left >&2
-    exit 3
-  fi
+  release "$work" || exit 3
   if [ "${FL_FRESH_KEEP:-0}" = 1 ]; then
+    rm -f "$work/owner" # kept until removed by hand (unmounted already)
     say "kept the scratch root: $R"
   else
     # Keep the downloaded packages for the next run.
@@ -165,7 +181,6 @@ git -C "$R/root/faultline" checkout -q --detach "$commit"
 for m in proc sys dev dev/pts dev/shm; do
   mkdir -p "$R/$m"
   mount --bind "/$m" "$R/$m"
-  MOUNTED="$MOUNTED $R/$m"
 done
 
 # --- 3. the steps -------------------------------------------------------------------
