@@ -55,6 +55,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ -n "$STEPS" ] || STEPS="demo test ci"
+STEPS=$(echo $STEPS)
 
 [ "$(id -u)" -eq 0 ] || die 2 "must run as root (it uses debootstrap, chroot and mount)"
 for t in debootstrap chroot mount umount findmnt flock git curl; do
