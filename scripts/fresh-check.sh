@@ -13,9 +13,10 @@
 # host lends only its kernel, the bind mounts, its resolver configuration and
 # a download cache of .deb files (checked by apt like any download).
 #
-# usage: scripts/fresh-check.sh [--prepare] [--commit REV] [STEP...]
+# usage: scripts/fresh-check.sh [--prepare] [--commit REV] [-k] [STEP...]
 #   --prepare   build the cached minbase root only, run nothing
 #   --commit R  check commit R instead of HEAD
+#   -k          run the later steps even after one failed (default: stop)
 #   STEP        demo, test or ci (default: all three, in that order)
 # environment:
 #   FL_FRESH_CACHE    cache directory (default /var/cache/faultline-fresh)
@@ -42,12 +43,14 @@ say() { printf 'fresh-check: %s\n' "$*" >&2; }
 die() { rc=$1; shift; say "$*"; exit "$rc"; }
 
 prepare_only=0
+keep_going=0
 STEPS=""
 REV=HEAD
 while [ $# -gt 0 ]; do
   a=$1; shift
   case $a in
     --prepare) prepare_only=1 ;;
+    -k) keep_going=1 ;;
     --commit) [ $# -gt 0 ] || die 2 "--commit needs a revision"; REV=$1; shift ;;
     demo|test|ci) STEPS="$STEPS $a" ;;
     -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -208,7 +211,7 @@ for s in $STEPS; do
     say "step $s: FAILED after $(( $(date +%s) - t0 ))s; last lines of $LOGS/$s.log:"
     tail -40 "$LOGS/$s.log" >&2
     failed="$failed $s"
-    break
+    [ "$keep_going" -eq 1 ] || break
   fi
 done
 total=$(( $(date +%s) - started ))
