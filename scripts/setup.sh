@@ -67,6 +67,10 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "setup: installing$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q >/dev/null
+# Another apt run (a package being upgraded right now) holds the dpkg lock:
+# wait for it rather than fail.
+LOCK="-o DPkg::Lock::Timeout=600"
 # shellcheck disable=SC2086
-$SUDO apt-get install -y -q --no-install-recommends $missing >/dev/null
+$SUDO apt-get $LOCK update -q >/dev/null
+# shellcheck disable=SC2086
+$SUDO apt-get $LOCK install -y -q --no-install-recommends $missing >/dev/null
