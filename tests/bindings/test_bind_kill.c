@@ -108,6 +108,12 @@ static int verify(const char *dir, int64_t base, int64_t *latest, int *inflight)
     fl_checkpoint_t cp;
     fl_bindings_options_t o = {.data_dir = dir, .checkpoints_kept = 4};
     int rc = 0;
+    char path[1100];
+    snprintf(path, sizeof path, "%s/checkpoints.db", dir);
+    if (base == 0 && access(path, F_OK) != 0) {
+        *latest = 0; /* killed before it created the store: nothing was committed */
+        return 0;
+    }
     if (!integrity_ok(dir))
         return 1;
     if (fl_bindings_new(&o, &b) != FL_OK)

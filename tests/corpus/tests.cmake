@@ -1,23 +1,23 @@
 # The stock pack's corpus test (tests/corpus/): category and retryability
 # agreement on hand-written events plus live ones produced at test time by
 # real programs failing for real (tests/corpus/live/generate.py).
-find_program(FL_PYTHON3 NAMES python3)
+# Debian's python3 first (a python3 earlier on PATH, e.g. pyenv's, may differ);
+# without python3 the live half of the corpus could not run: refuse to configure.
+find_program(FL_PYTHON3 NAMES python3 HINTS /usr/bin)
+if(NOT FL_PYTHON3)
+  message(FATAL_ERROR "python3 not found: the live corpus test needs it (scripts/setup.sh installs it)")
+endif()
 add_executable(test_corpus ${CMAKE_CURRENT_LIST_DIR}/test_corpus.c)
 target_include_directories(test_corpus PRIVATE ${PROJECT_SOURCE_DIR}/engine/include)
 target_link_libraries(test_corpus PRIVATE faultline_static PkgConfig::JANSSON ${FL_DEPS})
 target_compile_definitions(test_corpus PRIVATE FL_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 set(FL_CORPUS_LIVE ${CMAKE_CURRENT_BINARY_DIR}/corpus-live.jsonl)
-if(FL_PYTHON3)
-  add_test(NAME corpus_live_generate
-           COMMAND ${FL_PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/live/generate.py ${FL_CORPUS_LIVE})
-  set_tests_properties(corpus_live_generate PROPERTIES FIXTURES_SETUP corpus_live
-                       LABELS corpus TIMEOUT 180)
-  add_test(NAME test_corpus COMMAND test_corpus --live ${FL_CORPUS_LIVE})
-  set_tests_properties(test_corpus PROPERTIES FIXTURES_REQUIRED corpus_live LABELS corpus)
-else()
-  add_test(NAME test_corpus COMMAND test_corpus)
-  set_tests_properties(test_corpus PROPERTIES LABELS corpus)
-endif()
+add_test(NAME corpus_live_generate
+         COMMAND ${FL_PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/live/generate.py ${FL_CORPUS_LIVE})
+set_tests_properties(corpus_live_generate PROPERTIES FIXTURES_SETUP corpus_live
+                     LABELS corpus TIMEOUT 180)
+add_test(NAME test_corpus COMMAND test_corpus --live ${FL_CORPUS_LIVE})
+set_tests_properties(test_corpus PROPERTIES FIXTURES_REQUIRED corpus_live LABELS corpus)
 # The captured live corpus (tests/corpus/captured, written by
 # tests/corpus/capture/capture.py): held-out figures are printed; the floors
 # are regression guards just under the figures measured when rules last changed.

@@ -14,8 +14,11 @@ host; they are bounded by timeouts either way).
 Each failure is recorded as a message-only event (the common case: a log
 line), and, when the failing program gave one, again with its domain and
 code.  Labels are the stock pack's taxonomy; `authority` says why.
-Tools that are absent (node, psql, openssl) are skipped; everything that is
-present is counted.
+Every case runs on every machine: the programs it needs (REQUIRED below) are
+installed by scripts/setup.sh.  A program that is missing, or a case that
+cannot run (no output captured, did not fail, crashed), is reported on stderr
+as "generate: FAIL: ..." and makes the exit status 1 -- the events that did
+run are still written, for inspection -- so a case never silently vanishes.
 """
 import errno
 import http.server
@@ -36,7 +39,24 @@ import urllib.request
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else "live.jsonl"
 events = []
+problems = []
 TMP = tempfile.mkdtemp(prefix="fl-corpus-")
+
+# program -> the Debian package that provides it (installed by scripts/setup.sh)
+REQUIRED = {"curl": "curl", "openssl": "openssl", "sqlite3": "sqlite3", "node": "nodejs",
+            "psql": "postgresql-client", "git": "git", "sh": "dash"}
+
+
+def problem(msg):
+    """A case that could not run: loud now, and a failed exit status at the end."""
+    problems.append(msg)
+    print(f"generate: FAIL: {msg}", file=sys.stderr)
+
+
+for prog, pkg in REQUIRED.items():
+    if not shutil.which(prog):
+        problem(f"'{prog}' not found (Debian package {pkg}; scripts/setup.sh installs it): "
+                "its cases cannot run")
 
 
 def add(source, ev, cat, retryable, authority):
@@ -49,7 +69,7 @@ def record(source, message, cat, retryable, authority, domain=None, code=None, b
     """A message-only event, and the same failure with its domain/code."""
     message = message.strip()
     if not message:
-        print(f"generate: {source}: no output captured, skipped", file=sys.stderr)
+        problem(f"{source}: no output captured")
         return
     if bare:
         ev = {"message": message}
@@ -225,6 +245,7 @@ def tls_cases():
     rc, _, _ = run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
                     "-out", crt, "-days", "1", "-subj", "/CN=localhost"])
     if rc != 0:
+        problem("tls: openssl could not make a self-signed certificate")
         return
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(crt, key)
@@ -259,7 +280,7 @@ def py(name, fn, cat, rt, auth, domain_code=True):
             add("python-" + name + "+errno", {"domain": "posix", "code": e.errno, "message": str(e)},
                 cat, rt, auth)
         return
-    print(f"generate: python-{name}: did not fail", file=sys.stderr)
+    problem(f"python-{name}: did not fail")
 
 
 def python_cases():
@@ -525,9 +546,9 @@ NODE_LABELS = {
 def node_cases():
     node = shutil.which("node") or shutil.which("nodejs")
     if not node:
-        print("generate: node not found, Node.js cases skipped", file=sys.stderr)
         return
     rc, err, out = run([node, "-e", NODE_SCRIPT, BASE, str(CLOSED)], timeout=30)
+    seen = set()
     for line in out.splitlines():
         try:
             r = json.loads(line)
@@ -535,9 +556,13 @@ def node_cases():
             continue
         if r["name"] not in NODE_LABELS:
             continue
+        seen.add(r["name"])
         cat, rt, auth = NODE_LABELS[r["name"]]
         record("node-" + r["name"], r["message"], cat, rt, auth,
                domain="node" if r.get("code") else None, code=r.get("code"))
+    for name in NODE_LABELS:
+        if name not in seen:
+            problem(f"node-{name}: no result (node exit {rc}: {err.splitlines()[-1] if err else ''})")
 
 
 # --------------------------------------------------------------------------
@@ -579,13 +604,16 @@ def main():
         try:
             f()
         except Exception as e:  # one broken tool must not lose the rest
-            print(f"generate: {f.__name__} failed: {exc_line(e)}", file=sys.stderr)
+            problem(f"{f.__name__} failed: {exc_line(e)}")
     srv.shutdown()
     with open(OUT, "w") as f:
         for e in events:
             f.write(json.dumps(e) + "\n")
     shutil.rmtree(TMP, ignore_errors=True)
     print(f"generate: {len(events)} live events -> {OUT}", file=sys.stderr)
+    if problems:
+        print(f"generate: FAILED: {len(problems)} case(s) could not run (see above)", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":
