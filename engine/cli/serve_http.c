@@ -485,8 +485,10 @@ int sv_http_bind(sv_http **out, sv_server *srv, const sv_http_options_t *o, char
         int rc = strncmp(spec, "unix:", 5) == 0 ? bind_unix(&h->lis[i], spec + 5, err, errlen)
                                                 : bind_tcp(&h->lis[i], spec, o->threads, err, errlen);
         h->nlis = i + 1;
-        if (rc != 0) {
+        if (rc != 0) { /* nothing of h2o's exists yet: close what was bound and free it all */
             sv_http_free(h);
+            g_kept = NULL;
+            free(h);
             return -1;
         }
         size_t l = strlen(h->addrs);
