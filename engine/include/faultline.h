@@ -987,6 +987,34 @@ FL_EXTERN fl_resil_t *fl_engine_resil(fl_engine_t *engine);
 /* FL-RESILIENCE-END */
 
 /* ------------------------------------------------------------------------ */
+/* Observability: metrics (docs/observability.md)                           */
+/* ------------------------------------------------------------------------ */
+/* FL-OBSERVE-BEGIN */
+/*
+ * Turn the decide-path counters on (on != 0) or off.  Off by default: a
+ * host that never asks for metrics pays one relaxed load per decision.  On:
+ * each fl_decide adds two monotonic clock reads and a few relaxed atomic
+ * increments (no lock, no allocation, no I/O).  Counters are kept while
+ * off; turning on again continues from them.  FL_EINVAL for NULL.
+ * Thread-safe.
+ */
+FL_EXTERN int fl_engine_metrics_enable(fl_engine_t *engine, int on);
+/*
+ * The engine's metrics as Prometheus text exposition (format 0.0.4:
+ * "# HELP", "# TYPE" and sample lines, UTF-8, '\n' line ends) into buf,
+ * NUL-terminated.  *len (may be NULL) receives the length of the complete
+ * text without the NUL, also when it does not fit: then the call returns
+ * FL_ETOOBIG and buf holds "" (cap > 0), so a caller retries with
+ * cap = *len + 1 (the text may have grown a little meanwhile).  buf NULL
+ * with cap 0 just measures.  FL_EINVAL (NULL engine, or NULL buf with
+ * cap > 0), FL_ENOMEM.  Series and their labels: docs/observability.md;
+ * the number of series is bounded by the policy's declared breakers, never
+ * by events.  Thread-safe; takes no lock the decide path waits for.
+ */
+FL_EXTERN int fl_engine_metrics(fl_engine_t *engine, char *buf, size_t cap, size_t *len);
+/* FL-OBSERVE-END */
+
+/* ------------------------------------------------------------------------ */
 /* Resource checks, storage actions, checkpoints (bindings/)                 */
 /* ------------------------------------------------------------------------ */
 /* FL-BINDINGS-BEGIN (owned by the bindings module; edit only inside) */

@@ -365,6 +365,26 @@ int fl_find_column(const char *text, size_t len, int line, const char *token);
  * publishes versions into it; contexts point at it.  Keeping it here, below
  * the stages, is what lets deciding and the Lua side run without calling up
  * into engine/engine.c.  A private one (examples) holds its own resil. */
+/* Observability counters (engine/metrics.c renders them).  The decide path
+ * bumps them with relaxed atomics only while `on` is set (fl_obs_note in
+ * deciding/observe.c); label sets are fixed-size arrays, so the number of
+ * series is bounded by construction. */
+#define FL_OBS_NCAT 18 /* the 16 top-level categories, "ok", "other"     */
+#define FL_OBS_NBUCKET 12 /* decide duration buckets (the last is +Inf)    */
+enum { FL_OBS_RELOAD_OK, FL_OBS_RELOAD_UNCHANGED, FL_OBS_RELOAD_FAILED, FL_OBS_RELOAD_N_ };
+struct fl_obs {
+    atomic_int on;
+    _Atomic uint64_t decisions[FL_OBS_NCAT][4]; /* [category][fl_action]    */
+    _Atomic uint64_t dur_bucket[FL_OBS_NBUCKET];  /* not cumulative         */
+    _Atomic uint64_t dur_sum_ns;
+    _Atomic uint64_t reloads[FL_OBS_RELOAD_N_];
+    _Atomic uint64_t no_policy;                 /* FL_ESTATE decisions     */
+};
+extern const char *const fl_obs_category_names[FL_OBS_NCAT];
+extern const double fl_obs_bucket_bounds[FL_OBS_NBUCKET - 1]; /* seconds */
+/* Index of a category's top-level name in fl_obs_category_names. */
+int fl_obs_category_index(const char *category);
+
 struct fl_shared {
     const fl_engine_options_t *opts; /* the engine's, outlives this        */
     struct fl_sbx *sbx;              /* budget watchdog + failure counters */
@@ -380,6 +400,10 @@ struct fl_shared {
     /* The canary tripped on v (why: a short text); set by the engine, called
      * on a deciding thread, must not block.  NULL: no canary. */
     void (*on_canary)(struct fl_shared *sh, fl_version *v, const char *why);
+    struct fl_obs obs;               /* metrics counters (zeroed by init)  */
+    /* Called after each decision while set (decision log, registry): must
+     * only copy what it needs and never block.  Set by the engine. */
+    _Atomic(void (*)(struct fl_shared *sh, const fl_event_t *ev, const fl_decision_t *d)) on_decision;
 };
 
 void fl_shared_init(struct fl_shared *sh, const fl_engine_options_t *opts);

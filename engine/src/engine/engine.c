@@ -225,6 +225,7 @@ static int same_as_current(fl_engine_t *e, const fl_version *v)
  * caller's reference on v.  Loads are serialised by e->load. */
 static int finish_load(fl_engine_t *e, fl_version *v, int do_publish, fl_diag_t *diag)
 {
+    int publishing = do_publish;
     pthread_mutex_lock(&e->load);
     fl_shared_bury(&e->sh);
     fl_version_hash(v);
@@ -242,6 +243,7 @@ static int finish_load(fl_engine_t *e, fl_version *v, int do_publish, fl_diag_t 
     }
     if (v) fl_version_unref(v);
     pthread_mutex_unlock(&e->load);
+    if (publishing) fl__metrics_reload(e, rc != FL_OK ? 2 : do_publish ? 0 : 1);
     return rc;
 }
 

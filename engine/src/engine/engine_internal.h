@@ -25,4 +25,8 @@ int fl__trust_check_dir(const fl_version *v, const char *dir, const unsigned cha
 void fl_engine_retain(fl_engine_t *e);
 void fl_engine_release(fl_engine_t *e);
 
+/* metrics.c: count a load that published (0), changed nothing (1) or
+ * failed (2) in the engine's faultline_policy_reloads_total. */
+void fl__metrics_reload(fl_engine_t *e, int result);
+
 #endif /* FL_ENGINE_INTERNAL_H */
