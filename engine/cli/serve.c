@@ -243,6 +243,7 @@ int cli_serve(int argc, char **argv)
         return FL_EXIT_IO;
     }
     srv.engine = e;
+    fl_engine_metrics_enable(e, 1); /* GET /metrics */
     fl_diag_t diag;
     if (fl_engine_load(e, dir, &diag) != FL_OK) {
         fprintf(stderr, "faultline serve: cannot load policy %s:\n  %s\n", dir, fl_diag_format(&diag, err, sizeof err));

@@ -774,6 +774,25 @@ static void h_ready(sv_worker *w, const sv_req *rq, sv_resp *rs, const char *res
     reply_json(rs, 200, json_pack("{s:s, s:s}", "status", "ready", "policy", vi.id));
 }
 
+/* GET /metrics: Prometheus text exposition (fl_engine_metrics). */
+static void h_metrics(sv_worker *w, const sv_req *rq, sv_resp *rs, const char *rest, size_t rest_len)
+{
+    size_t need = 0;
+    int rc = fl_engine_metrics(w->srv->engine, NULL, 0, &need);
+    for (int tries = 0; rc == FL_ETOOBIG && tries < 3; tries++) {
+        char *buf = malloc(need + 1024);
+        if (!buf) break;
+        rc = fl_engine_metrics(w->srv->engine, buf, need + 1024, &need);
+        if (rc == FL_OK) {
+            rs->status = 200;
+            rs->content_type = "text/plain; version=0.0.4; charset=utf-8";
+            sv_buf_put(&rs->body, buf, need);
+        }
+        free(buf);
+    }
+    if (rc != FL_OK) problem(rs, 503, "metrics-unavailable", "Metrics unavailable", fl_strerror(rc), NULL);
+}
+
 /* ---- routing ------------------------------------------------------------- */
 
 typedef void (*sv_route_fn)(sv_worker *w, const sv_req *rq, sv_resp *rs, const char *rest, size_t rest_len);
@@ -802,6 +821,7 @@ static const struct sv_route {
     {"PUT", "/v1/breakers/", 1, 1, 0, h_breaker_put},
     {"GET", "/healthz", 0, 0, 0, h_health},
     {"GET", "/readyz", 0, 0, 0, h_ready},
+    {"GET", "/metrics", 0, 0, 0, h_metrics},
 };
 
 static int route_match(const struct sv_route *r, const sv_req *rq)

@@ -159,6 +159,33 @@ def case_endpoints(s):
     check(code == 200 and json.loads(body)["category"] == "not_found", "curl decide: %d %s" % (code, body))
 
 
+def case_metrics(s):
+    for _ in range(3):
+        s.client.decide({"message": "dial tcp: connection refused"})
+    s.client.decide({"domain": "http", "code": 404})
+    s.client.decide({"op": "broken"})
+    st, h, b = s.request("GET", "/metrics")
+    check(st == 200, "metrics: %d" % st)
+    check(h.get("content-type", "").startswith("text/plain; version=0.0.4"), "metrics type: %r" % h)
+    text = b.decode()
+    samples = {}
+    for line in text.splitlines():
+        if line.startswith("#") or not line:
+            continue
+        name, _, val = line.rpartition(" ")
+        samples[name] = float(val)
+    check(samples.get('faultline_decisions_total{category="unavailable",action="retry"}') == 3,
+          "3 unavailable/retry decisions: %s" % text[:600])
+    check(samples.get('faultline_decisions_total{category="not_found",action="fail"}') == 1, "not_found/fail")
+    check(samples.get("faultline_decide_duration_seconds_count") == 5, "histogram count 5")
+    check(samples.get('faultline_handler_failures_total{kind="handler_error"}') == 1, "handler failure counted")
+    check(samples.get('faultline_breaker_state{breaker="upstream",state="closed"}') == 1, "breaker state")
+    check(samples.get('faultline_policy_reloads_total{result="success"}') == 1, "one load")
+    check(any(k.startswith("faultline_policy_info{") and 'name="serve-test"' in k for k in samples), "policy info")
+    st, h, b = s.request("POST", "/metrics")
+    problem_of(st, h, b, 405, "method-not-allowed")
+
+
 def case_batch(s):
     lines = [json.dumps({"id": "b%d" % i, "message": "connection refused"}) for i in range(5)]
     lines.insert(2, "{not json")
@@ -542,6 +569,7 @@ CASES = {
     "watch": (case_watch, {"extra": ["--watch"]}),
     "sigterm": (case_sigterm, {"extra": ["--drain", "45000"]}),
     "client": (case_client, {}),
+    "metrics": (case_metrics, {}),
     "usage": (case_usage, None),
 }
 
