@@ -30,7 +30,7 @@ static const char k_help[] =
     "  GET  /v1/policy            current and kept versions\n"
     "  POST /v1/policy/reload, /v1/policy/rollback   (admin)\n"
     "  GET  /v1/breakers, PUT /v1/breakers/{name}[/{key}]   (PUT is admin)\n"
-    "  GET  /healthz, /readyz\n"
+    "  GET  /healthz, /readyz, /metrics (Prometheus text exposition)\n"
     "See docs/serve.md.  Runs until SIGTERM or SIGINT, then drains and exits 0;\n"
     "SIGHUP reloads the policy.\n"
     "\n"
