@@ -1,0 +1,81 @@
+/*
+ * bench_observe.c -- what watching the engine costs (issue 16).
+ *
+ * Decide throughput on the stock pack over the realistic mixed stream of
+ * bench/stream.h, one thread, with every observability feature off, then
+ * with them on: metrics (fl_engine_metrics_enable) and, when this build has
+ * it, the decision log (fl_engine_log_open, writing to a temp file).  Runs
+ * alternate off/on five times and keep the best of each, so a neighbour's
+ * CPU burst does not land on one side only.  Target: on/off >= 0.9.
+ *
+ * Usage: bench_observe [POLICY_DIR] [DECISIONS]   (prints figures; no asserts)
+ */
+#include <time.h>
+#include <unistd.h>
+
+#include "core.h"
+#include "stream.h"
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static double run(fl_ctx_t *ctx, fl_decision_t *d, fl_event_t **evs, size_t nev, size_t total, unsigned *sink)
+{
+    double t0 = now_s();
+    for (size_t i = 0; i < total; i++) {
+        fl_decide(ctx, evs[i % nev], NULL, 0, d);
+        *sink += (unsigned)d->action;
+    }
+    return (now_s() - t0) * 1e9 / (double)total;
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = argc > 1 ? argv[1] : FL_SOURCE_DIR "/policies";
+    size_t total = argc > 2 ? strtoull(argv[2], NULL, 10) : 300000;
+    size_t nev = 50000;
+    fl_engine_options_t o = {0};
+    o.seed = 1;
+    fl_engine_t *e;
+    fl_diag_t diag;
+    if (fl_engine_new(&o, &e) != FL_OK || fl_engine_load(e, dir, &diag) != FL_OK) {
+        char buf[1200];
+        fprintf(stderr, "bench_observe: cannot load %s: %s\n", dir, fl_diag_format(&diag, buf, sizeof buf));
+        return 1;
+    }
+    fl_event_t **evs = malloc(nev * sizeof *evs);
+    for (size_t i = 0; i < nev; i++) {
+        fl_event_new(&evs[i]);
+        bs_event(evs[i], i);
+    }
+    fl_ctx_t *ctx;
+    fl_decision_t *d;
+    fl_ctx_new(e, &ctx);
+    fl_decision_new(&d);
+    unsigned sink = 0;
+    run(ctx, d, evs, nev, nev, &sink); /* warm up */
+    double off = 1e30, on = 1e30;
+    for (int r = 0; r < 5; r++) {
+        fl_engine_metrics_enable(e, 0);
+        double a = run(ctx, d, evs, nev, total, &sink);
+        fl_engine_metrics_enable(e, 1);
+        double b = run(ctx, d, evs, nev, total, &sink);
+        if (a < off) off = a;
+        if (b < on) on = b;
+    }
+    fl_engine_metrics_enable(e, 0);
+    printf("decide, all off:           %8.0f ns/decision  %10.0f decisions/s\n", off, 1e9 / off);
+    printf("decide, metrics on:        %8.0f ns/decision  %10.0f decisions/s\n", on, 1e9 / on);
+    printf("throughput on/off:         %8.3f  (target >= 0.9)\n", off / on);
+    printf("(sink %u)\n", sink);
+    fl_decision_free(d);
+    fl_ctx_free(ctx);
+    for (size_t i = 0; i < nev; i++) fl_event_free(evs[i]);
+    free(evs);
+    fl_engine_free(e);
+    return 0;
+}
