@@ -1012,6 +1012,70 @@ FL_EXTERN int fl_engine_metrics_enable(fl_engine_t *engine, int on);
  * by events.  Thread-safe; takes no lock the decide path waits for.
  */
 FL_EXTERN int fl_engine_metrics(fl_engine_t *engine, char *buf, size_t cap, size_t *len);
+
+/* ---- decision log -------------------------------------------------------- */
+/*
+ * A JSON Lines file of decisions, written by a background thread.  Deciding
+ * never blocks on it: fl_decide copies a bounded record (the decision and
+ * the chosen event fields, each cut at a documented length) into a ring of
+ * `ring_lines` slots -- a few hundred bytes of memcpy, one CAS -- and the
+ * writer thread formats, redacts and appends the lines.  When the ring is
+ * full the record is counted in `dropped` (fl_engine_log_stats), never lost
+ * silently.  Line shapes, redaction, rotation: docs/observability.md.
+ */
+enum {
+    FL_LOG_FORMAT_JSON = 0,        /* one decision object per line           */
+    FL_LOG_FORMAT_CLOUDEVENTS = 1  /* CloudEvents 1.0 structured JSON per line */
+};
+/* Bits of fl_log_options_t.fields/.mask: event fields that go in a line. */
+enum {
+    FL_LOG_DOMAIN = 1 << 0, FL_LOG_CODE = 1 << 1, FL_LOG_MESSAGE = 1 << 2,
+    FL_LOG_OP = 1 << 3, FL_LOG_STACK = 1 << 4, FL_LOG_EVENT_ID = 1 << 5
+};
+typedef struct fl_log_options {
+    const char *path;          /* the JSONL file (appended to; created 0640) */
+    int format;                /* FL_LOG_FORMAT_*; default JSON                */
+    unsigned fields;           /* FL_LOG_* bits; 0: domain, code, message, op  */
+    unsigned mask;             /* FL_LOG_* bits written as "[REDACTED]"        */
+    /* PCRE2 patterns; every match in the event message and stack is
+     * replaced by "[REDACTED]" (by the writer thread, off the decide path).
+     * NULL-terminated array, may be NULL.  Copied. */
+    const char *const *redact_patterns;
+    /* Log one in sample_every[severity] decisions of that severity
+     * (fl_severity index); 0 or 1: every one; UINT32_MAX: none. */
+    uint32_t sample_every[5];
+    uint32_t ring_lines;       /* slots in the ring (4 KiB each); default 1024, max 1<<20 */
+    uint32_t fsync_ms;         /* fsync at most this long after a write; default 1000 */
+    uint64_t max_bytes;        /* rotate past this size; default 64 MiB        */
+    uint32_t max_age_s;        /* rotate a file older than this; 0: never      */
+    uint32_t keep_days;        /* rotated .zst files older than this are removed; 0: 7 */
+} fl_log_options_t;
+
+typedef struct fl_log_stats {
+    uint64_t written;          /* lines written to the file                    */
+    uint64_t dropped;          /* records refused because the ring was full    */
+    uint64_t sampled_out;      /* decisions left out by sample_every           */
+    uint64_t rotations;        /* files rotated                                */
+    uint64_t torn_skipped;     /* torn last lines found at open and cut off    */
+    uint64_t write_errors;     /* failed writes (lines counted as dropped too) */
+} fl_log_stats_t;
+
+/* Start the decision log.  A torn last line left by a crash (no final '\n')
+ * is cut off at open and counted in torn_skipped.  FL_EINVAL (NULL engine,
+ * opts or path; ring_lines above the max; bad format; a redact pattern that
+ * does not compile -- diag says which), FL_EIO (cannot open
+ * the file; diag says why), FL_ESTATE (a log is already open), FL_ENOMEM.
+ * Thread-safe; decisions made while it opens may or may not be logged. */
+FL_EXTERN int fl_engine_log_open(fl_engine_t *engine, const fl_log_options_t *opts, fl_diag_t *diag);
+/* Wait until every record queued so far is written and fsynced (at most
+ * timeout_ms).  FL_OK; FL_EBUDGET when timeout_ms passed first; FL_ESTATE
+ * (no log open); FL_EINVAL (NULL engine). */
+FL_EXTERN int fl_engine_log_flush(fl_engine_t *engine, int timeout_ms);
+/* Write what is queued, fsync, stop the writer and close the file.
+ * FL_ESTATE when no log is open.  fl_engine_free closes it too. */
+FL_EXTERN int fl_engine_log_close(fl_engine_t *engine);
+/* Counters of the open (or last) log; zeroed when none was ever opened. */
+FL_EXTERN int fl_engine_log_stats(fl_engine_t *engine, fl_log_stats_t *out);
 /* FL-OBSERVE-END */
 
 /* ------------------------------------------------------------------------ */

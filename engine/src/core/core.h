@@ -28,6 +28,7 @@
 struct lua_State;
 struct fl_resil;
 struct fl_sbx;     /* lua/sandbox.c: per engine, the budget watchdog */
+struct fl_declog;  /* engine/declog.c: the decision log */
 struct fl_wd_slot; /* lua/sandbox.c: one per context with a handler state */
 
 /* (lua/sandbox.c) */
@@ -404,6 +405,7 @@ struct fl_shared {
     /* Called after each decision while set (decision log, registry): must
      * only copy what it needs and never block.  Set by the engine. */
     _Atomic(void (*)(struct fl_shared *sh, const fl_event_t *ev, const fl_decision_t *d)) on_decision;
+    struct fl_declog *_Atomic declog; /* engine/declog.c: the open decision log */
 };
 
 void fl_shared_init(struct fl_shared *sh, const fl_engine_options_t *opts);

@@ -117,6 +117,7 @@ void fl_engine_retain(fl_engine_t *e) { atomic_fetch_add_explicit(&e->refs, 1, m
 static void engine_destroy(fl_engine_t *e)
 {
     assert(atomic_load(&e->sh.nctx) == 0);
+    fl__declog_destroy(e);
     for (uint32_t i = 0; i < e->nhistory; i++) fl_version_unref(e->history[i]);
     free(e->history);
     fl_shared_destroy(&e->sh);

@@ -29,4 +29,8 @@ void fl_engine_release(fl_engine_t *e);
  * failed (2) in the engine's faultline_policy_reloads_total. */
 void fl__metrics_reload(fl_engine_t *e, int result);
 
+/* declog.c: close the decision log and free every log the engine opened
+ * (engine_destroy: no context is left deciding). */
+void fl__declog_destroy(fl_engine_t *e);
+
 #endif /* FL_ENGINE_INTERNAL_H */
