@@ -172,7 +172,6 @@ static void test_full_ring_sampling_rotation(void **state)
     fl_log_options_t o = {0};
     o.path = path;
     o.ring_lines = 4;
-    o.max_bytes = 20000;
     o.sample_every[FL_SEV_WARNING] = UINT32_MAX; /* not_found is a warning: none */
     fl_diag_t dg;
     assert_int_equal(fl_engine_log_open(t.e, &o, &dg), FL_OK);
@@ -188,6 +187,19 @@ static void test_full_ring_sampling_rotation(void **state)
     assert_int_equal(st.written + st.dropped + st.sampled_out, 2 * N);
     assert_int_equal(st.sampled_out, N);
     assert_true(st.written > 0);
+
+    /* rotation: 300 lines of ~600 bytes past a 20 kB limit */
+    o.ring_lines = 0;
+    o.max_bytes = 20000;
+    o.sample_every[FL_SEV_WARNING] = 0;
+    assert_int_equal(fl_engine_log_open(t.e, &o, &dg), FL_OK);
+    for (int i = 0; i < 300; i++) {
+        assert_int_equal(flt_decide(&t, "{\"message\":\"down\"}"), FL_OK);
+        if (i % 50 == 49) assert_int_equal(fl_engine_log_flush(t.e, 5000), FL_OK);
+    }
+    assert_int_equal(fl_engine_log_close(t.e), FL_OK);
+    fl_engine_log_stats(t.e, &st);
+    assert_int_equal(st.written, 300);
     assert_true(st.rotations >= 1);
     DIR *d = opendir(dir);
     int zst = 0;
