@@ -1076,6 +1076,61 @@ FL_EXTERN int fl_engine_log_flush(fl_engine_t *engine, int timeout_ms);
 FL_EXTERN int fl_engine_log_close(fl_engine_t *engine);
 /* Counters of the open (or last) log; zeroed when none was ever opened. */
 FL_EXTERN int fl_engine_log_stats(fl_engine_t *engine, fl_log_stats_t *out);
+
+/* ---- error registry -------------------------------------------------------- */
+/*
+ * A SQLite database (WAL) of the errors the engine has decided, keyed by
+ * fingerprint: count, first and last seen, category, severity, rule, op,
+ * last action and a redacted sample (the decision-log line of the first
+ * occurrence), plus per-minute counts for windows and rates.  Written by a
+ * background thread in batched transactions from its own ring, exactly like
+ * the decision log (same hook, same drop counting); several processes may
+ * read it while it is written.  Schema and queries: docs/observability.md.
+ */
+typedef struct fl_registry_options {
+    const char *path;          /* the database file (created if missing)      */
+    unsigned fields, mask;     /* event fields kept in the sample, as fl_log_options_t */
+    const char *const *redact_patterns; /* applied to the sample; may be NULL */
+    uint32_t ring_lines;       /* default 1024                                 */
+    uint32_t retention_s;      /* drop what was last seen longer ago; default 7 days */
+    uint32_t max_fingerprints; /* keep the most recently seen; default 100000  */
+} fl_registry_options_t;
+
+/* Same contract as fl_engine_log_open; FL_EIO when the database cannot be
+ * opened or created (diag has SQLite's reason). */
+FL_EXTERN int fl_engine_registry_open(fl_engine_t *engine, const fl_registry_options_t *opts, fl_diag_t *diag);
+/* Wait until every record queued so far is committed (see fl_engine_log_flush). */
+FL_EXTERN int fl_engine_registry_flush(fl_engine_t *engine, int timeout_ms);
+FL_EXTERN int fl_engine_registry_close(fl_engine_t *engine);
+/* written = records committed; dropped = refused (ring full) or failed. */
+FL_EXTERN int fl_engine_registry_stats(fl_engine_t *engine, fl_log_stats_t *out);
+
+/* One row of a registry query: one fingerprint, or one group. */
+typedef struct fl_error_row {
+    char key[256];             /* fingerprint, or the group's value ("" for none) */
+    uint64_t count;            /* occurrences in the window                    */
+    uint64_t total;            /* all-time count (fingerprint rows; else = count) */
+    uint64_t last_1m, last_1h; /* occurrences in the last 1 and 60 minutes (minute resolution) */
+    int64_t first_seen_ms, last_seen_ms;
+    char category[128], severity[16], rule[128], op[128], action[16];
+    char sample[2048];         /* fingerprint rows: redacted sample line, cut at the size */
+} fl_error_row_t;
+
+typedef struct fl_error_query {
+    int64_t since_ms;          /* window: the last since_ms; 0: all time        */
+    uint32_t top;              /* at most this many rows, largest count first; 0: 10 */
+    /* NULL or "fingerprint": per fingerprint; "category", "severity", "op",
+     * "rule": summed per value of that field (001's get_error_summary). */
+    const char *by;
+    int64_t now_ms;            /* 0: the clock; set it for reproducible output */
+} fl_error_query_t;
+
+/* Query a registry database (read-only; works while an engine writes it).
+ * rows[0..*count) are filled.  FL_EINVAL (NULL path/q/count, rows NULL with
+ * cap > 0, negative since_ms, unknown `by`), FL_ENOENT (no such database),
+ * FL_EIO (not a registry or unreadable; diag says why). */
+FL_EXTERN int fl_registry_query(const char *path, const fl_error_query_t *q, fl_error_row_t *rows, size_t cap,
+                                size_t *count, fl_diag_t *diag);
 /* FL-OBSERVE-END */
 
 /* ------------------------------------------------------------------------ */

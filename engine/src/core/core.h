@@ -406,6 +406,7 @@ struct fl_shared {
      * only copy what it needs and never block.  Set by the engine. */
     _Atomic(void (*)(struct fl_shared *sh, const fl_event_t *ev, const fl_decision_t *d)) on_decision;
     struct fl_declog *_Atomic declog; /* engine/declog.c: the open decision log */
+    struct fl_declog *_Atomic errreg; /* engine/declog.c: the open error registry */
 };
 
 void fl_shared_init(struct fl_shared *sh, const fl_engine_options_t *opts);

@@ -22,6 +22,7 @@ void fl_shared_init(struct fl_shared *sh, const fl_engine_options_t *opts)
     memset(&sh->obs, 0, sizeof sh->obs);
     atomic_init(&sh->on_decision, NULL);
     atomic_init(&sh->declog, NULL);
+    atomic_init(&sh->errreg, NULL);
 }
 
 /* The 16 gRPC-style top-level categories (docs/taxonomy.md), "ok" and

@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "core.h"
 #include "engine_internal.h"
 
@@ -78,6 +80,12 @@ struct fl_declog {
     fl_bindings_t *bind;           /* storage root: the log's directory */
     char *dir, *base;
     struct fl_declog *prev;        /* closed logs, freed with the engine */
+    /* error registry (the same ring and writer, another sink) */
+    int reg;
+    sqlite3 *db;
+    sqlite3_stmt *up_err, *up_min;
+    uint32_t retention_s, max_rows;
+    int64_t last_prune_ms;
 };
 
 /* ---- the decide path ------------------------------------------------------ */
@@ -104,9 +112,8 @@ static void pute(rec *r, int which, const fl_event_t *ev, fl_field f, unsigned b
     else put(r, which, NULL, 0);
 }
 
-static void note(struct fl_shared *sh, const fl_event_t *ev, const fl_decision_t *d)
+static void enqueue(struct fl_declog *L, const fl_event_t *ev, const fl_decision_t *d)
 {
-    struct fl_declog *L = atomic_load_explicit(&sh->declog, memory_order_acquire);
     if (!L || atomic_load_explicit(&L->stop, memory_order_relaxed)) return;
     unsigned sev = (unsigned)d->severity < 5 ? (unsigned)d->severity : 4;
     uint32_t every = L->o.sample_every[sev];
@@ -160,6 +167,12 @@ static void note(struct fl_shared *sh, const fl_event_t *ev, const fl_decision_t
     pute(r, R_STACK, ev, FL_FIELD_STACK, FL_LOG_STACK, f);
     atomic_fetch_add_explicit(&L->queued, 1, memory_order_relaxed);
     atomic_store_explicit(&c->seq, pos + 1, memory_order_release);
+}
+
+static void note(struct fl_shared *sh, const fl_event_t *ev, const fl_decision_t *d)
+{
+    enqueue(atomic_load_explicit(&sh->declog, memory_order_acquire), ev, d);
+    enqueue(atomic_load_explicit(&sh->errreg, memory_order_acquire), ev, d);
 }
 
 /* ---- the writer ------------------------------------------------------------ */
@@ -369,6 +382,126 @@ static void rotate(struct fl_declog *L)
     if (open_file(L) != 0) atomic_fetch_add(&L->werr, 1);
 }
 
+/* ---- the error registry sink ------------------------------------------------ */
+
+static const char k_schema[] =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=NORMAL;"
+    "CREATE TABLE IF NOT EXISTS errors(fingerprint TEXT PRIMARY KEY, count INTEGER NOT NULL,"
+    " first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, category TEXT, severity TEXT, rule TEXT,"
+    " op TEXT, action TEXT, sample TEXT);"
+    "CREATE INDEX IF NOT EXISTS errors_last ON errors(last_seen);"
+    "CREATE TABLE IF NOT EXISTS error_minutes(fingerprint TEXT NOT NULL, minute INTEGER NOT NULL,"
+    " count INTEGER NOT NULL, category TEXT, severity TEXT, rule TEXT, op TEXT,"
+    " PRIMARY KEY(fingerprint, minute)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS error_minutes_minute ON error_minutes(minute);"
+    "CREATE TABLE IF NOT EXISTS notifications(id INTEGER PRIMARY KEY, time INTEGER NOT NULL, alert TEXT,"
+    " channel TEXT, status TEXT, detail TEXT);";
+
+static const char k_up_err[] =
+    "INSERT INTO errors(fingerprint,count,first_seen,last_seen,category,severity,rule,op,action,sample)"
+    " VALUES(?1,1,?2,?2,?3,?4,?5,?6,?7,?8) ON CONFLICT(fingerprint) DO UPDATE SET count=count+1,"
+    " last_seen=max(last_seen,?2), category=?3, severity=?4, rule=?5, op=?6, action=?7";
+static const char k_up_min[] =
+    "INSERT INTO error_minutes(fingerprint,minute,count,category,severity,rule,op) VALUES(?1,?2,1,?3,?4,?5,?6)"
+    " ON CONFLICT(fingerprint,minute) DO UPDATE SET count=count+1";
+
+static void bind_f(sqlite3_stmt *st, int i, const rec *r, int which)
+{
+    if (r->len[which]) sqlite3_bind_text(st, i, r->data + r->off[which], r->len[which], SQLITE_STATIC);
+    else sqlite3_bind_null(st, i);
+}
+
+static int reg_put(struct fl_declog *L, const rec *r, fl_strbuf *tmp)
+{
+    if (!r->len[R_FP]) return 0;
+    fl_sb_clear(tmp);
+    format_line(L, r, tmp);
+    if (tmp->len) tmp->len--; /* no '\n' */
+    const char *sev = k_sev[r->severity < 5 ? r->severity : 4], *act = k_act[r->action & 3];
+    sqlite3_stmt *a = L->up_err, *b = L->up_min;
+    bind_f(a, 1, r, R_FP);
+    sqlite3_bind_int64(a, 2, r->time_ms);
+    bind_f(a, 3, r, R_CAT);
+    sqlite3_bind_text(a, 4, sev, -1, SQLITE_STATIC);
+    bind_f(a, 5, r, R_RULE);
+    bind_f(a, 6, r, R_OP);
+    sqlite3_bind_text(a, 7, act, -1, SQLITE_STATIC);
+    sqlite3_bind_text(a, 8, tmp->data ? tmp->data : "", (int)tmp->len, SQLITE_STATIC);
+    int rc = sqlite3_step(a);
+    sqlite3_reset(a);
+    bind_f(b, 1, r, R_FP);
+    sqlite3_bind_int64(b, 2, r->time_ms / 60000);
+    bind_f(b, 3, r, R_CAT);
+    sqlite3_bind_text(b, 4, sev, -1, SQLITE_STATIC);
+    bind_f(b, 5, r, R_RULE);
+    bind_f(b, 6, r, R_OP);
+    int rc2 = sqlite3_step(b);
+    sqlite3_reset(b);
+    return rc == SQLITE_DONE && rc2 == SQLITE_DONE ? 0 : -1;
+}
+
+/* Retention: minute rows and fingerprints older than retention_s, then the
+ * least recently seen fingerprints beyond max_rows. */
+static void reg_prune(struct fl_declog *L)
+{
+    char sql[512];
+    int64_t cut = fl_now_ms() - (int64_t)L->retention_s * 1000;
+    snprintf(sql, sizeof sql,
+             "DELETE FROM error_minutes WHERE minute < %lld; DELETE FROM errors WHERE last_seen < %lld;"
+             "DELETE FROM errors WHERE fingerprint IN (SELECT fingerprint FROM errors ORDER BY last_seen DESC"
+             " LIMIT -1 OFFSET %u);"
+             "DELETE FROM error_minutes WHERE fingerprint NOT IN (SELECT fingerprint FROM errors);",
+             (long long)(cut / 60000), (long long)cut, L->max_rows);
+    sqlite3_exec(L->db, sql, NULL, NULL, NULL);
+}
+
+static void *reg_writer(void *arg)
+{
+    struct fl_declog *L = arg;
+    fl_strbuf tmp = {0};
+    for (;;) {
+        int stopping = atomic_load_explicit(&L->stop, memory_order_acquire);
+        uint64_t n = 0, bad = 0;
+        int in_tx = 0;
+        for (;;) {
+            cell *c = &L->ring[L->deq & L->mask];
+            size_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
+            if ((intptr_t)seq - (intptr_t)(L->deq + 1) < 0) break;
+            if (!in_tx) in_tx = sqlite3_exec(L->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
+            if (!in_tx || reg_put(L, &c->r, &tmp) != 0) bad++;
+            atomic_store_explicit(&c->seq, L->deq + L->mask + 1, memory_order_release);
+            L->deq++;
+            if (++n >= 4096) break;
+        }
+        if (in_tx && sqlite3_exec(L->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+            sqlite3_exec(L->db, "ROLLBACK", NULL, NULL, NULL);
+            bad = n;
+        }
+        if (n) {
+            atomic_fetch_add(&L->written, n - bad);
+            if (bad) {
+                atomic_fetch_add(&L->werr, 1);
+                atomic_fetch_add(&L->dropped, bad);
+            }
+            atomic_fetch_add(&L->done, n);
+        }
+        atomic_store(&L->synced, atomic_load(&L->done));
+        int64_t now = fl_now_ms();
+        if (now - L->last_prune_ms >= 60000) {
+            reg_prune(L);
+            L->last_prune_ms = now;
+        }
+        if (stopping && atomic_load(&L->queued) == atomic_load(&L->done)) break;
+        if (!n) {
+            struct timespec ts = {0, 5 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    fl_sb_free(&tmp);
+    return NULL;
+}
+
 static void *writer(void *arg)
 {
     struct fl_declog *L = arg;
@@ -441,26 +574,39 @@ static void declog_free(struct fl_declog *L)
         free(L->dir);
         free(L->base);
         fl_bindings_free(L->bind);
+        sqlite3_finalize(L->up_err);
+        sqlite3_finalize(L->up_min);
+        if (L->db) sqlite3_close(L->db);
         free(L);
         L = p;
     }
 }
 
-/* Closed logs are kept (a decider may still hold the pointer it loaded)
- * and freed with the engine. */
+/* Serialises opening and closing (deciders never take it). */
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 
-int fl_engine_log_open(fl_engine_t *e, const fl_log_options_t *opts, fl_diag_t *diag)
+static struct fl_declog *_Atomic *slot_of(fl_engine_t *e, int reg)
 {
-    fl_diag_clear(diag);
-    if (!e || !opts || !opts->path || !opts->path[0])
-        return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "NULL engine, options or path");
+    struct fl_shared *sh = fl_engine_shared(e);
+    return reg ? &sh->errreg : &sh->declog;
+}
+
+static struct fl_declog *open_sink(fl_engine_t *e, int reg)
+{
+    struct fl_declog *L = e ? atomic_load(slot_of(e, reg)) : NULL;
+    return L && !atomic_load(&L->stop) ? L : NULL;
+}
+
+/* Common part of opening a log or a registry: options, ring, patterns. */
+static int sink_new(const fl_log_options_t *opts, struct fl_declog **out, fl_diag_t *diag)
+{
+    *out = NULL;
     if (opts->ring_lines > (1u << 20)) return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "ring_lines above 1048576");
     if (opts->format != FL_LOG_FORMAT_JSON && opts->format != FL_LOG_FORMAT_CLOUDEVENTS)
         return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "unknown log format %d", opts->format);
-    struct fl_shared *sh = fl_engine_shared(e);
     struct fl_declog *L = calloc(1, sizeof *L);
     if (!L) return fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "out of memory");
+    *out = L;
     L->o = *opts;
     L->o.redact_patterns = NULL;
     L->fd = -1;
@@ -472,29 +618,63 @@ int fl_engine_log_open(fl_engine_t *e, const fl_log_options_t *opts, fl_diag_t *
     L->ring = calloc(n, sizeof *L->ring);
     L->mask = n - 1;
     L->path = strdup(opts->path);
-    int rc = FL_OK;
-    if (!L->ring || !L->path) rc = fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "out of memory (ring of %zu)", n);
-    for (size_t i = 0; rc == FL_OK && i < n; i++) atomic_init(&L->ring[i].seq, i);
-    for (const char *const *p = opts->redact_patterns; rc == FL_OK && p && *p; p++) {
+    if (!L->ring || !L->path) return fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "out of memory (ring of %zu)", n);
+    for (size_t i = 0; i < n; i++) atomic_init(&L->ring[i].seq, i);
+    for (const char *const *p = opts->redact_patterns; p && *p; p++) {
         int err;
         PCRE2_SIZE eo;
         pcre2_code *c = pcre2_compile((PCRE2_SPTR)*p, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &err, &eo, NULL);
         if (!c) {
             PCRE2_UCHAR m[160];
             pcre2_get_error_message(err, m, sizeof m);
-            rc = fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "redact pattern %u (%s): %s at offset %zu",
-                             L->npats + 1, *p, (const char *)m, (size_t)eo);
-            break;
+            return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "redact pattern %u (%s): %s at offset %zu", L->npats + 1,
+                               *p, (const char *)m, (size_t)eo);
         }
         pcre2_code **np = realloc(L->pats, (L->npats + 1) * sizeof *np);
         if (!np) {
             pcre2_code_free(c);
-            rc = fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "out of memory");
-            break;
+            return fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "out of memory");
         }
         L->pats = np;
         L->pats[L->npats++] = c;
     }
+    return FL_OK;
+}
+
+/* Publish L as the engine's log (reg 0) or registry (reg 1) and start its
+ * writer; frees L on failure. */
+static int sink_start(fl_engine_t *e, struct fl_declog *L, int rc, fl_diag_t *diag)
+{
+    pthread_mutex_lock(&g_mu);
+    struct fl_declog *_Atomic *slot = slot_of(e, L->reg);
+    struct fl_declog *cur = atomic_load(slot);
+    if (rc == FL_OK && cur && !atomic_load(&cur->stop))
+        rc = fl_diag_set(diag, FL_ESTATE, NULL, 0, 0, "a %s is already open (%s)",
+                         L->reg ? "registry" : "decision log", cur->path);
+    if (rc == FL_OK && pthread_create(&L->thr, NULL, L->reg ? reg_writer : writer, L) != 0)
+        rc = fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "cannot start the writer thread");
+    if (rc == FL_OK) {
+        L->thr_started = 1;
+        L->prev = cur; /* a decider may still hold it: freed with the engine */
+        atomic_store_explicit(slot, L, memory_order_release);
+        atomic_store_explicit(&fl_engine_shared(e)->on_decision, note, memory_order_release);
+    }
+    pthread_mutex_unlock(&g_mu);
+    if (rc != FL_OK && L) {
+        if (L->fd >= 0) close(L->fd);
+        L->prev = NULL;
+        declog_free(L);
+    }
+    return rc;
+}
+
+int fl_engine_log_open(fl_engine_t *e, const fl_log_options_t *opts, fl_diag_t *diag)
+{
+    fl_diag_clear(diag);
+    if (!e || !opts || !opts->path || !opts->path[0])
+        return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "NULL engine, options or path");
+    struct fl_declog *L;
+    int rc = sink_new(opts, &L, diag);
     if (rc == FL_OK) {
         const char *slash = strrchr(L->path, '/');
         L->dir = slash ? strndup(L->path, (size_t)(slash - L->path) + (slash == L->path)) : strdup(".");
@@ -508,39 +688,47 @@ int fl_engine_log_open(fl_engine_t *e, const fl_log_options_t *opts, fl_diag_t *
         const char *roots[1] = {L->dir};
         bo.storage_roots = roots;
         bo.storage_roots_count = 1;
-        if (fl_bindings_new(&bo, &L->bind) != FL_OK) L->bind = NULL; /* rotation then keeps files uncompressed */
+        if (fl_bindings_new(&bo, &L->bind) != FL_OK) L->bind = NULL; /* rotated files stay uncompressed */
     }
-    pthread_mutex_lock(&g_mu);
-    struct fl_declog *cur = atomic_load(&sh->declog);
-    if (rc == FL_OK && cur && !atomic_load(&cur->stop))
-        rc = fl_diag_set(diag, FL_ESTATE, NULL, 0, 0, "a decision log is already open (%s)", cur->path);
-    if (rc == FL_OK && pthread_create(&L->thr, NULL, writer, L) != 0)
-        rc = fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "cannot start the writer thread");
-    if (rc == FL_OK) {
-        L->thr_started = 1;
-        L->prev = cur;
-        atomic_store_explicit(&sh->declog, L, memory_order_release);
-        atomic_store_explicit(&sh->on_decision, note, memory_order_release);
-    }
-    pthread_mutex_unlock(&g_mu);
-    if (rc != FL_OK) {
-        if (L->fd >= 0) close(L->fd);
-        L->prev = NULL;
-        declog_free(L);
-    }
-    return rc;
+    if (!L) return rc;
+    return sink_start(e, L, rc, diag);
 }
 
-static struct fl_declog *open_log(fl_engine_t *e)
+int fl_engine_registry_open(fl_engine_t *e, const fl_registry_options_t *opts, fl_diag_t *diag)
 {
-    struct fl_declog *L = e ? atomic_load(&fl_engine_shared(e)->declog) : NULL;
-    return L && !atomic_load(&L->stop) ? L : NULL;
+    fl_diag_clear(diag);
+    if (!e || !opts || !opts->path || !opts->path[0])
+        return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "NULL engine, options or path");
+    fl_log_options_t lo = {0};
+    lo.path = opts->path;
+    lo.fields = opts->fields;
+    lo.mask = opts->mask;
+    lo.redact_patterns = opts->redact_patterns;
+    lo.ring_lines = opts->ring_lines;
+    struct fl_declog *L;
+    int rc = sink_new(&lo, &L, diag);
+    if (!L) return rc;
+    L->reg = 1;
+    L->retention_s = opts->retention_s ? opts->retention_s : 7 * 86400;
+    L->max_rows = opts->max_fingerprints ? opts->max_fingerprints : 100000;
+    if (rc == FL_OK) {
+        char *err = NULL;
+        if (sqlite3_open_v2(L->path, &L->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                            NULL) != SQLITE_OK ||
+            sqlite3_busy_timeout(L->db, 5000) != SQLITE_OK || sqlite3_exec(L->db, k_schema, NULL, NULL, &err) != SQLITE_OK ||
+            sqlite3_prepare_v2(L->db, k_up_err, -1, &L->up_err, NULL) != SQLITE_OK ||
+            sqlite3_prepare_v2(L->db, k_up_min, -1, &L->up_min, NULL) != SQLITE_OK)
+            rc = fl_diag_set(diag, FL_EIO, NULL, 0, 0, "cannot open registry %s: %s", L->path,
+                             err ? err : L->db ? sqlite3_errmsg(L->db) : "out of memory");
+        sqlite3_free(err);
+    }
+    return sink_start(e, L, rc, diag);
 }
 
-int fl_engine_log_flush(fl_engine_t *e, int timeout_ms)
+static int sink_flush(fl_engine_t *e, int reg, int timeout_ms)
 {
     if (!e) return FL_EINVAL;
-    struct fl_declog *L = open_log(e);
+    struct fl_declog *L = open_sink(e, reg);
     if (!L) return FL_ESTATE;
     uint64_t want = atomic_load(&L->queued);
     int64_t until = mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
@@ -553,18 +741,18 @@ int fl_engine_log_flush(fl_engine_t *e, int timeout_ms)
     return FL_OK;
 }
 
-int fl_engine_log_close(fl_engine_t *e)
+static int sink_close(fl_engine_t *e, int reg)
 {
     if (!e) return FL_EINVAL;
     pthread_mutex_lock(&g_mu);
-    struct fl_declog *L = open_log(e);
+    struct fl_declog *L = open_sink(e, reg);
     if (!L) {
         pthread_mutex_unlock(&g_mu);
         return FL_ESTATE;
     }
     struct fl_shared *sh = fl_engine_shared(e);
-    atomic_store_explicit(&sh->on_decision, NULL, memory_order_release);
     atomic_store_explicit(&L->stop, 1, memory_order_release);
+    if (!open_sink(e, !reg)) atomic_store_explicit(&sh->on_decision, NULL, memory_order_release);
     pthread_mutex_unlock(&g_mu);
     pthread_join(L->thr, NULL);
     if (L->fd >= 0) {
@@ -572,14 +760,21 @@ int fl_engine_log_close(fl_engine_t *e)
         close(L->fd);
         L->fd = -1;
     }
+    if (L->db) {
+        sqlite3_finalize(L->up_err);
+        sqlite3_finalize(L->up_min);
+        L->up_err = L->up_min = NULL;
+        sqlite3_close(L->db);
+        L->db = NULL;
+    }
     return FL_OK;
 }
 
-int fl_engine_log_stats(fl_engine_t *e, fl_log_stats_t *out)
+static int sink_stats(fl_engine_t *e, int reg, fl_log_stats_t *out)
 {
     if (!e || !out) return FL_EINVAL;
     memset(out, 0, sizeof *out);
-    struct fl_declog *L = atomic_load(&fl_engine_shared(e)->declog);
+    struct fl_declog *L = atomic_load(slot_of(e, reg));
     if (!L) return FL_OK;
     out->written = atomic_load(&L->written);
     out->dropped = atomic_load(&L->dropped);
@@ -590,10 +785,18 @@ int fl_engine_log_stats(fl_engine_t *e, fl_log_stats_t *out)
     return FL_OK;
 }
 
+int fl_engine_log_flush(fl_engine_t *e, int timeout_ms) { return sink_flush(e, 0, timeout_ms); }
+int fl_engine_log_close(fl_engine_t *e) { return sink_close(e, 0); }
+int fl_engine_log_stats(fl_engine_t *e, fl_log_stats_t *out) { return sink_stats(e, 0, out); }
+int fl_engine_registry_flush(fl_engine_t *e, int timeout_ms) { return sink_flush(e, 1, timeout_ms); }
+int fl_engine_registry_close(fl_engine_t *e) { return sink_close(e, 1); }
+int fl_engine_registry_stats(fl_engine_t *e, fl_log_stats_t *out) { return sink_stats(e, 1, out); }
+
 void fl__declog_destroy(fl_engine_t *e)
 {
-    if (open_log(e)) fl_engine_log_close(e);
-    struct fl_shared *sh = fl_engine_shared(e);
-    declog_free(atomic_load(&sh->declog));
-    atomic_store(&sh->declog, NULL);
+    for (int reg = 0; reg < 2; reg++) {
+        if (open_sink(e, reg)) sink_close(e, reg);
+        declog_free(atomic_load(slot_of(e, reg)));
+        atomic_store(slot_of(e, reg), NULL);
+    }
 }
