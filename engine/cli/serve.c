@@ -23,6 +23,7 @@ static const char k_help[] =
     "usage: faultline serve [-p DIR] [--listen ADDR]... [--token-file F] [--watch] [--threads N]\n"
     "                       [--max-body BYTES] [--max-header BYTES] [--max-conns N]\n"
     "                       [--request-timeout MS] [--drain MS] [--max-permits N] [--seed N]\n"
+    "                       [--decision-log F] [--log-format FMT] [--registry F]\n"
     "\n"
     "Serves the policy over HTTP/1.1 (JSON; errors are application/problem+json):\n"
     "  POST /v1/decide            one event (application/json) or a batch (application/x-ndjson)\n"
@@ -49,7 +50,10 @@ static const char k_help[] =
     "      --drain MS          on SIGTERM, time allowed for in-flight requests (default 5000)\n"
     "      --max-permits N     admission permits leased at once (default 10000)\n"
     "      --lease MS          default permit lease (default 30000; max 600000)\n"
-    "      --seed N            seed ids and jitter (tests)\n";
+    "      --seed N            seed ids and jitter (tests)\n"
+    "      --decision-log F    append every decision to F (JSON Lines; docs/observability.md)\n"
+    "      --log-format FMT    json (default) or cloudevents (CloudEvents 1.0)\n"
+    "      --registry F        keep the error registry in F (SQLite; see `faultline errors`)\n";
 
 struct serve_opts {
     const char *dir;
@@ -59,6 +63,8 @@ struct serve_opts {
     int watch;
     unsigned long threads, max_conns, max_permits, request_timeout, drain, lease;
     unsigned long long max_body, max_header, seed;
+    const char *decision_log, *registry;
+    int log_format;
 };
 
 static int num_opt(const char *name, const char *s, unsigned long long lo, unsigned long long hi,
@@ -85,6 +91,8 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
         {"request-timeout", required_argument, 0, 4}, {"drain", required_argument, 0, 5},
         {"max-permits", required_argument, 0, 6},  {"lease", required_argument, 0, 7},
         {"seed", required_argument, 0, 8},         {"help", no_argument, 0, 'h'},
+        {"decision-log", required_argument, 0, 9}, {"log-format", required_argument, 0, 10},
+        {"registry", required_argument, 0, 11},
         {0, 0, 0, 0}};
     int c;
     unsigned long long v;
@@ -106,6 +114,16 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
         case 6: if (num_opt("--max-permits", optarg, 1, 10000000, &v)) return -1; o->max_permits = v; break;
         case 7: if (num_opt("--lease", optarg, 1, 600000, &v)) return -1; o->lease = v; break;
         case 8: if (num_opt("--seed", optarg, 0, ~0ull, &v)) return -1; o->seed = v; break;
+        case 9: o->decision_log = optarg; break;
+        case 10:
+            if (strcmp(optarg, "json") == 0) o->log_format = FL_LOG_FORMAT_JSON;
+            else if (strcmp(optarg, "cloudevents") == 0) o->log_format = FL_LOG_FORMAT_CLOUDEVENTS;
+            else {
+                fprintf(stderr, "faultline serve: --log-format is json or cloudevents, not '%s'\n", optarg);
+                return -1;
+            }
+            break;
+        case 11: o->registry = optarg; break;
         case 'h': fputs(k_help, stdout); return 1;
         default: fputs(k_help, stderr); return -1;
         }
@@ -249,6 +267,25 @@ int cli_serve(int argc, char **argv)
         fprintf(stderr, "faultline serve: cannot load policy %s:\n  %s\n", dir, fl_diag_format(&diag, err, sizeof err));
         rc = FL_EXIT_POLICY;
         goto out;
+    }
+    if (o.decision_log) {
+        fl_log_options_t lo = {0};
+        lo.path = o.decision_log;
+        lo.format = o.log_format;
+        if (fl_engine_log_open(e, &lo, &diag) != FL_OK) {
+            fprintf(stderr, "faultline serve: --decision-log: %s\n", fl_diag_format(&diag, err, sizeof err));
+            rc = FL_EXIT_IO;
+            goto out;
+        }
+    }
+    if (o.registry) {
+        fl_registry_options_t ro = {0};
+        ro.path = o.registry;
+        if (fl_engine_registry_open(e, &ro, &diag) != FL_OK) {
+            fprintf(stderr, "faultline serve: --registry: %s\n", fl_diag_format(&diag, err, sizeof err));
+            rc = FL_EXIT_IO;
+            goto out;
+        }
     }
     srv.leases = sv_leases_new(fl_engine_resil(e), (uint32_t)o.max_permits);
     if (!srv.leases) {

@@ -186,6 +186,48 @@ def case_metrics(s):
     problem_of(st, h, b, 405, "method-not-allowed")
 
 
+def case_observe():
+    """--decision-log (CloudEvents) and --registry, then `faultline errors`."""
+    d = tempfile.mkdtemp(prefix="flobs-")
+    log, db = os.path.join(d, "decisions.jsonl"), os.path.join(d, "errors.db")
+    s = Server("--decision-log", log, "--log-format", "cloudevents", "--registry", db)
+    try:
+        for _ in range(4):
+            s.client.decide({"message": "dial tcp: connection refused", "op": "db.query"})
+        for _ in range(2):
+            s.client.decide({"domain": "http", "code": 404, "op": "http.get"})
+        check(s.stop() == 0, "serve exits 0 after SIGTERM")
+        with open(log) as f:
+            lines = [json.loads(l) for l in f]
+        check(len(lines) == 6, "6 log lines: %d" % len(lines))
+        ce = lines[0]
+        check(ce["specversion"] == "1.0" and ce["type"] == "dev.faultline.decision" and ce["id"],
+              "CloudEvents envelope: %r" % ce)
+        data = ce["data"]
+        check(data["category"] == "unavailable.connection_refused" and data["error.type"] == data["category"]
+              and data["exception.message"] == "dial tcp: connection refused" and data["event"]["op"] == "db.query",
+              "decision and OTel names: %r" % data)
+        p = subprocess.run([FAULTLINE, "errors", "--db", db, "--json"], capture_output=True, text=True)
+        check(p.returncode == 0, "errors --json: %d %s" % (p.returncode, p.stderr))
+        rows = json.loads(p.stdout)["rows"]
+        check([r["count"] for r in rows] == [4, 2], "counts per fingerprint: %r" % rows)
+        check(rows[0]["op"] == "db.query" and rows[0]["rule"] == "refused" and rows[0]["last_1m"] == 4,
+              "row fields: %r" % rows[0])
+        check(rows[0]["sample"]["event"]["op"] == "db.query", "sample is the redacted line: %r" % rows[0])
+        p = subprocess.run([FAULTLINE, "errors", "--db", db, "--by", "op", "--since", "1h"], capture_output=True,
+                           text=True)
+        check(p.returncode == 0 and p.stdout.splitlines()[0].split()[:2] == ["OP", "COUNT"]
+              and p.stdout.splitlines()[1].split()[:2] == ["db.query", "4"], "errors --by op: %r" % p.stdout)
+        for bad, why in ((["--since", "5x"], "--since"), (["--by", "colour"], "colour"), (["--top", "0"], "--top")):
+            p = subprocess.run([FAULTLINE, "errors", "--db", db] + bad, capture_output=True, text=True)
+            check(p.returncode == 2 and why in p.stderr, "errors %s: %d %r" % (bad, p.returncode, p.stderr))
+        p = subprocess.run([FAULTLINE, "errors", "--db", os.path.join(d, "none.db")], capture_output=True, text=True)
+        check(p.returncode == 4 and "no such registry" in p.stderr, "missing db: %d %r" % (p.returncode, p.stderr))
+    finally:
+        s.close()
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def case_batch(s):
     lines = [json.dumps({"id": "b%d" % i, "message": "connection refused"}) for i in range(5)]
     lines.insert(2, "{not json")
@@ -570,6 +612,7 @@ CASES = {
     "sigterm": (case_sigterm, {"extra": ["--drain", "45000"]}),
     "client": (case_client, {}),
     "metrics": (case_metrics, {}),
+    "observe": (case_observe, None),
     "usage": (case_usage, None),
 }
 
