@@ -221,6 +221,22 @@ def case_observe():
         for bad, why in ((["--since", "5x"], "--since"), (["--by", "colour"], "colour"), (["--top", "0"], "--top")):
             p = subprocess.run([FAULTLINE, "errors", "--db", db] + bad, capture_output=True, text=True)
             check(p.returncode == 2 and why in p.stderr, "errors %s: %d %r" % (bad, p.returncode, p.stderr))
+        # eval --format cloudevents --decision-log
+        elog = os.path.join(d, "eval.jsonl")
+        p = subprocess.run([FAULTLINE, "eval", "-p", os.path.join(HERE, "policy"), "--no-progress", "--format",
+                            "cloudevents", "--decision-log", elog],
+                           input='{"message":"connection refused"}\n{"domain":"http","code":404}\n',
+                           capture_output=True, text=True)
+        out = [json.loads(l) for l in p.stdout.splitlines()]
+        check(p.returncode == 0 and len(out) == 2 and out[0]["specversion"] == "1.0"
+              and out[0]["id"] == out[0]["data"]["id"] and out[1]["data"]["category"] == "not_found",
+              "eval --format cloudevents: %r %r" % (p.stdout, p.stderr))
+        with open(elog) as f:
+            ll = [json.loads(l) for l in f]
+        check(len(ll) == 2 and ll[0]["id"] == out[0]["id"] and ll[0]["data"]["exception.message"] == "connection refused",
+              "eval --decision-log: %r" % ll)
+        p = subprocess.run([FAULTLINE, "eval", "--format", "xml"], input="", capture_output=True, text=True)
+        check(p.returncode == 2 and "json or cloudevents" in p.stderr, "eval --format xml: %r" % p.stderr)
         p = subprocess.run([FAULTLINE, "errors", "--db", os.path.join(d, "none.db")], capture_output=True, text=True)
         check(p.returncode == 4 and "no such registry" in p.stderr, "missing db: %d %r" % (p.returncode, p.stderr))
     finally:
