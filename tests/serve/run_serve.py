@@ -196,6 +196,11 @@ def case_observe():
             s.client.decide({"message": "dial tcp: connection refused", "op": "db.query"})
         for _ in range(2):
             s.client.decide({"domain": "http", "code": 404, "op": "http.get"})
+        st, h, b = s.request("GET", "/metrics")
+        check(st == 200, "metrics")
+        text = b.decode()
+        check('faultline_decision_log_records_total{result="dropped"} 0' in text
+              and 'faultline_registry_records_total{result="dropped"} 0' in text, "log/registry counters: %s" % text[-700:])
         check(s.stop() == 0, "serve exits 0 after SIGTERM")
         with open(log) as f:
             lines = [json.loads(l) for l in f]

@@ -158,6 +158,19 @@ static int fl__metrics_render(fl_engine_t *e, mbuf *sb)
             PR(sb, "\",kind=\"%s\"} %llu\n", kinds[k], (unsigned long long)v[k]);
         }
     }
+    fl_log_stats_t ls, rs;
+    fl_engine_log_stats(e, &ls);
+    fl_engine_registry_stats(e, &rs);
+    head(sb, "faultline_decision_log_records_total", "counter",
+         "Decision-log records by outcome (dropped: the ring was full or a write failed).");
+    PR(sb, "faultline_decision_log_records_total{result=\"written\"} %llu\n", (unsigned long long)ls.written);
+    PR(sb, "faultline_decision_log_records_total{result=\"dropped\"} %llu\n", (unsigned long long)ls.dropped);
+    PR(sb, "faultline_decision_log_records_total{result=\"sampled_out\"} %llu\n", (unsigned long long)ls.sampled_out);
+    head(sb, "faultline_decision_log_rotations_total", "counter", "Decision-log files rotated.");
+    PR(sb, "faultline_decision_log_rotations_total %llu\n", (unsigned long long)ls.rotations);
+    head(sb, "faultline_registry_records_total", "counter", "Error-registry records by outcome.");
+    PR(sb, "faultline_registry_records_total{result=\"written\"} %llu\n", (unsigned long long)rs.written);
+    PR(sb, "faultline_registry_records_total{result=\"dropped\"} %llu\n", (unsigned long long)rs.dropped);
     return sb->oom ? FL_ENOMEM : FL_OK;
 }
 
