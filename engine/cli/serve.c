@@ -32,6 +32,7 @@ static const char k_help[] =
     "  POST /v1/policy/reload, /v1/policy/rollback   (admin)\n"
     "  GET  /v1/breakers, PUT /v1/breakers/{name}[/{key}]   (PUT is admin)\n"
     "  GET  /healthz, /readyz, /metrics (Prometheus text exposition)\n"
+    "  GET  /  the live dashboard (Server-Sent Events from /v1/dashboard/events)\n"
     "See docs/serve.md.  Runs until SIGTERM or SIGINT, then drains and exits 0;\n"
     "SIGHUP reloads the policy.\n"
     "\n"
@@ -261,6 +262,8 @@ int cli_serve(int argc, char **argv)
         return FL_EXIT_IO;
     }
     srv.engine = e;
+    srv.assets = sv_dashboard_assets;
+    srv.registry = o.registry;
     fl_engine_metrics_enable(e, 1); /* GET /metrics */
     fl_diag_t diag;
     if (fl_engine_load(e, dir, &diag) != FL_OK) {

@@ -249,6 +249,52 @@ def case_observe():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def case_dashboard():
+    """GET / in headless Chromium: the page shows posted decisions live."""
+    chromium = shutil.which("chromium")
+    check(chromium, "chromium is not installed (scripts/setup.sh installs it)")
+    d = tempfile.mkdtemp(prefix="fldash-")
+    s = Server("--registry", os.path.join(d, "errors.db"))
+    try:
+        st, h, b = s.request("GET", "/")
+        check(st == 200 and h.get("content-type", "").startswith("text/html") and b"<caption>" in b,
+              "GET /: %d %r" % (st, h))
+        for asset in ("/", "/dashboard.js", "/dashboard.css"):
+            st, h, body = s.request("GET", asset)
+            refs = re.findall(rb"(?:src|href)\s*=\s*[\"']?(https?:)", body)
+            check(st == 200 and not refs, "%s is served and loads nothing from the network: %r" % (asset, refs))
+        st, h, b = s.request("GET", "/v1/dashboard/events")
+        check(st == 200 and h.get("content-type") == "text/event-stream" and b.startswith(b"retry: 1000\nevent: snapshot\ndata: {"),
+              "SSE snapshot: %r %r" % (h, b[:80]))
+        for _ in range(5):
+            s.client.decide({"message": "dial tcp: connection refused", "op": "db.query"})
+        for _ in range(2):
+            s.client.decide({"domain": "http", "code": 404, "op": "http.get"})
+        time.sleep(0.1)  # the registry writer commits within ~10 ms
+        shot = os.path.join(os.environ.get("FL_ARTIFACTS_DIR", d), "dashboard.png")
+        args = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--no-first-run", "--disable-sync",
+                "--user-data-dir=" + os.path.join(d, "profile"), "--virtual-time-budget=4000",
+                "--window-size=1280,1100"]
+        p = subprocess.run(args + ["--dump-dom", s.base + "/"], capture_output=True, text=True, timeout=120)
+        dom = p.stdout
+        check(p.returncode == 0 and 'data-decisions="7"' in dom, "the page counted the 7 decisions: %s" % dom[-1500:])
+        check('<tr data-category="unavailable"><td>unavailable</td><td>retry</td><td class="num">5</td>' in dom,
+              "decisions table row: %s" % dom[-1500:])
+        fps = re.findall(r'data-fingerprint="([0-9a-f]{16})"', dom)
+        check(len(fps) == 2, "two fingerprints listed: %r" % fps)
+        check('class="spark"' in dom and 'aria-label="recent counts:' in dom, "sparklines with text alternatives")
+        check('data-breaker="upstream"' in dom and "closed</td>" in dom, "breaker state in words")
+        check('id="policy-name">serve-test 1<' in dom and "Live — updated" in dom, "policy and live status")
+        p = subprocess.run(args + ["--screenshot=" + shot, s.base + "/"], capture_output=True, text=True, timeout=120)
+        with open(shot, "rb") as f:
+            check(f.read(8) == b"\x89PNG\r\n\x1a\n", "screenshot saved as PNG: " + shot)
+        print("screenshot: " + shot)
+    finally:
+        s.close()
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def case_batch(s):
     lines = [json.dumps({"id": "b%d" % i, "message": "connection refused"}) for i in range(5)]
     lines.insert(2, "{not json")
@@ -634,6 +680,7 @@ CASES = {
     "client": (case_client, {}),
     "metrics": (case_metrics, {}),
     "observe": (case_observe, None),
+    "dashboard": (case_dashboard, None),
     "usage": (case_usage, None),
 }
 
