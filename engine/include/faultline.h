@@ -1131,6 +1131,63 @@ typedef struct fl_error_query {
  * FL_EIO (not a registry or unreadable; diag says why). */
 FL_EXTERN int fl_registry_query(const char *path, const fl_error_query_t *q, fl_error_row_t *rows, size_t cap,
                                 size_t *count, fl_diag_t *diag);
+
+/* ---- alerts ---------------------------------------------------------------- */
+/*
+ * Alert rules watch the decisions (off the decide path: a third ring, like
+ * the decision log's) and notify a JSON webhook and/or a Slack incoming
+ * webhook through libcurl when `count` matching decisions of one group
+ * happen within `window_ms`.  Deliveries run on their own thread from a
+ * bounded queue; each attempt is admitted by the engine's breaker
+ * "faultline.alerts" (keyed by channel) and retried with exponential backoff
+ * and full jitter (100 ms base, 4 attempts), so a channel that is down never
+ * slows deciding or evaluation.  docs/observability.md.
+ */
+typedef struct fl_alert_rule {
+    const char *name;          /* required, shown in notifications             */
+    const char *category;      /* this category or below it ("unavailable" matches
+                                  "unavailable.dns"); NULL: any                */
+    int min_severity;          /* fl_severity; lower ones are ignored (default debug) */
+    uint32_t count;            /* threshold, >= 1 (required)                    */
+    uint32_t window_ms;        /* ... within this many ms (required, >= 1)      */
+    const char *group_by;      /* "fingerprint" "category" "op" "rule", or NULL: one group */
+    uint32_t min_interval_ms;  /* per group: at most one notification per interval; default 300000 */
+    const char *webhook_url;   /* generic JSON POST (http:// or https://); may be NULL */
+    const char *slack_url;     /* Slack incoming webhook ({"text": message}); may be NULL */
+    /* Message template: {alert} {count} {window_s} {group} {category}
+     * {fingerprint} {op} {rule} {message} (the event's message).  Default:
+     * "{alert}: {count} errors in {window_s}s ({group})". */
+    const char *message;
+} fl_alert_rule_t;
+
+typedef struct fl_alerts_options {
+    const fl_alert_rule_t *rules;
+    size_t nrules;             /* 1..64                                         */
+    uint32_t queue;            /* pending notifications; default 64; beyond: dropped and counted */
+    uint32_t timeout_ms;       /* per HTTP attempt; default 5000                */
+    const char *history_db;    /* error registry database: every delivery and failure is
+                                  recorded in its `notifications` table; may be NULL */
+} fl_alerts_options_t;
+
+typedef struct fl_alert_stats {
+    uint64_t fired;            /* thresholds crossed (after min_interval)       */
+    uint64_t suppressed;       /* crossings within min_interval                 */
+    uint64_t delivered;        /* notifications a channel accepted (2xx)        */
+    uint64_t failed;           /* notifications given up after the retries      */
+    uint64_t attempts;         /* HTTP attempts made                            */
+    uint64_t refused;          /* attempts the breaker refused                  */
+    uint64_t dropped;          /* notifications dropped because the queue was full */
+} fl_alert_stats_t;
+
+/* Start evaluating the rules (copied).  FL_EINVAL (NULL args, no rules or
+ * more than 64, a rule without name/count/window or with neither URL, an
+ * unknown group_by, a URL not http(s); diag names the rule), FL_ESTATE
+ * (alerts already started), FL_EIO (history_db cannot be opened), FL_ENOMEM. */
+FL_EXTERN int fl_engine_alerts_start(fl_engine_t *engine, const fl_alerts_options_t *opts, fl_diag_t *diag);
+/* Stop: pending notifications are attempted once more (bounded by the
+ * timeout), then threads stop.  FL_ESTATE when not started. */
+FL_EXTERN int fl_engine_alerts_stop(fl_engine_t *engine);
+FL_EXTERN int fl_engine_alerts_stats(fl_engine_t *engine, fl_alert_stats_t *out);
 /* FL-OBSERVE-END */
 
 /* ------------------------------------------------------------------------ */

@@ -29,6 +29,7 @@ struct lua_State;
 struct fl_resil;
 struct fl_sbx;     /* lua/sandbox.c: per engine, the budget watchdog */
 struct fl_declog;  /* engine/declog.c: the decision log */
+struct fl_alerts;  /* engine/alerts.c */
 struct fl_wd_slot; /* lua/sandbox.c: one per context with a handler state */
 
 /* (lua/sandbox.c) */
@@ -407,6 +408,8 @@ struct fl_shared {
     _Atomic(void (*)(struct fl_shared *sh, const fl_event_t *ev, const fl_decision_t *d)) on_decision;
     struct fl_declog *_Atomic declog; /* engine/declog.c: the open decision log */
     struct fl_declog *_Atomic errreg; /* engine/declog.c: the open error registry */
+    struct fl_declog *_Atomic alertsink; /* engine/declog.c: the ring feeding alerts.c */
+    struct fl_alerts *alerts;        /* engine/alerts.c: alert rules and delivery */
 };
 
 void fl_shared_init(struct fl_shared *sh, const fl_engine_options_t *opts);

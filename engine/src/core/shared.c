@@ -23,6 +23,8 @@ void fl_shared_init(struct fl_shared *sh, const fl_engine_options_t *opts)
     atomic_init(&sh->on_decision, NULL);
     atomic_init(&sh->declog, NULL);
     atomic_init(&sh->errreg, NULL);
+    atomic_init(&sh->alertsink, NULL);
+    sh->alerts = NULL;
 }
 
 /* The 16 gRPC-style top-level categories (docs/taxonomy.md), "ok" and

@@ -85,6 +85,10 @@ struct fl_declog {
     sqlite3_stmt *up_err, *up_min;
     uint32_t retention_s, max_rows;
     int64_t last_prune_ms;
+    /* a callback sink (kind 2, alerts.c) */
+    void (*consume)(void *user, const fl_obs_view *v);
+    void (*idle)(void *user);
+    void *user;
 };
 
 /* ---- the decide path ------------------------------------------------------ */
@@ -173,6 +177,7 @@ static void note(struct fl_shared *sh, const fl_event_t *ev, const fl_decision_t
 {
     enqueue(atomic_load_explicit(&sh->declog, memory_order_acquire), ev, d);
     enqueue(atomic_load_explicit(&sh->errreg, memory_order_acquire), ev, d);
+    enqueue(atomic_load_explicit(&sh->alertsink, memory_order_acquire), ev, d);
 }
 
 /* ---- the writer ------------------------------------------------------------ */
@@ -574,6 +579,59 @@ static void *reg_writer(void *arg)
     return NULL;
 }
 
+static void vcopy(char *dst, size_t cap, const rec *r, int which)
+{
+    size_t n = r->len[which] < cap - 1 ? r->len[which] : cap - 1;
+    memcpy(dst, r->data + r->off[which], n);
+    dst[n] = '\0';
+}
+
+static void *cb_writer(void *arg)
+{
+    struct fl_declog *L = arg;
+    fl_obs_view *v = malloc(sizeof *v);
+    if (!v) return NULL;
+    for (;;) {
+        int stopping = atomic_load_explicit(&L->stop, memory_order_acquire);
+        uint64_t n = 0;
+        for (;;) {
+            cell *c = &L->ring[L->deq & L->mask];
+            size_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
+            if ((intptr_t)seq - (intptr_t)(L->deq + 1) < 0) break;
+            const rec *r = &c->r;
+            v->time_ms = r->time_ms;
+            v->action = r->action;
+            v->severity = r->severity;
+            vcopy(v->id, sizeof v->id, r, R_ID);
+            vcopy(v->category, sizeof v->category, r, R_CAT);
+            vcopy(v->fingerprint, sizeof v->fingerprint, r, R_FP);
+            vcopy(v->rule, sizeof v->rule, r, R_RULE);
+            vcopy(v->op, sizeof v->op, r, R_OP);
+            vcopy(v->domain, sizeof v->domain, r, R_DOM);
+            vcopy(v->code, sizeof v->code, r, R_CODE);
+            vcopy(v->message, sizeof v->message, r, R_EMSG);
+            atomic_store_explicit(&c->seq, L->deq + L->mask + 1, memory_order_release);
+            L->deq++;
+            L->consume(L->user, v);
+            n++;
+            if (n >= 4096) break;
+        }
+        if (n) {
+            atomic_fetch_add(&L->written, n);
+            atomic_fetch_add(&L->done, n);
+        }
+        atomic_store(&L->synced, atomic_load(&L->done));
+        if (L->idle) L->idle(L->user);
+        if (stopping && (uint64_t)atomic_load(&L->enq) == atomic_load(&L->done)) break;
+        if (!n) {
+            struct timespec ts = {0, 2 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    free(v);
+    return NULL;
+}
+
 static void *writer(void *arg)
 {
     struct fl_declog *L = arg;
@@ -657,10 +715,11 @@ static void declog_free(struct fl_declog *L)
 /* Serialises opening and closing (deciders never take it). */
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static struct fl_declog *_Atomic *slot_of(fl_engine_t *e, int reg)
+/* which: 0 the decision log, 1 the registry, 2 the alerts sink */
+static struct fl_declog *_Atomic *slot_of(fl_engine_t *e, int which)
 {
     struct fl_shared *sh = fl_engine_shared(e);
-    return reg ? &sh->errreg : &sh->declog;
+    return which == 2 ? &sh->alertsink : which ? &sh->errreg : &sh->declog;
 }
 
 static struct fl_declog *open_sink(fl_engine_t *e, int reg)
@@ -722,8 +781,8 @@ static int sink_start(fl_engine_t *e, struct fl_declog *L, int rc, fl_diag_t *di
     struct fl_declog *cur = atomic_load(slot);
     if (rc == FL_OK && cur && !atomic_load(&cur->stop))
         rc = fl_diag_set(diag, FL_ESTATE, NULL, 0, 0, "a %s is already open (%s)",
-                         L->reg ? "registry" : "decision log", cur->path);
-    if (rc == FL_OK && pthread_create(&L->thr, NULL, L->reg ? reg_writer : writer, L) != 0)
+                         L->reg == 2 ? "alerts sink" : L->reg ? "registry" : "decision log", cur->path);
+    if (rc == FL_OK && pthread_create(&L->thr, NULL, L->reg == 2 ? cb_writer : L->reg ? reg_writer : writer, L) != 0)
         rc = fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "cannot start the writer thread");
     if (rc == FL_OK) {
         L->thr_started = 1;
@@ -824,7 +883,8 @@ static int sink_close(fl_engine_t *e, int reg)
     }
     struct fl_shared *sh = fl_engine_shared(e);
     atomic_store_explicit(&L->stop, 1, memory_order_release);
-    if (!open_sink(e, !reg)) atomic_store_explicit(&sh->on_decision, NULL, memory_order_release);
+    if (!open_sink(e, 0) && !open_sink(e, 1) && !open_sink(e, 2))
+        atomic_store_explicit(&sh->on_decision, NULL, memory_order_release);
     pthread_mutex_unlock(&g_mu);
     pthread_join(L->thr, NULL);
     if (L->fd >= 0) {
@@ -866,9 +926,28 @@ int fl_engine_registry_stats(fl_engine_t *e, fl_log_stats_t *out) { return sink_
 
 void fl__declog_destroy(fl_engine_t *e)
 {
-    for (int reg = 0; reg < 2; reg++) {
+    fl__alerts_destroy(e);
+    for (int reg = 0; reg < 3; reg++) {
         if (open_sink(e, reg)) sink_close(e, reg);
         declog_free(atomic_load(slot_of(e, reg)));
         atomic_store(slot_of(e, reg), NULL);
     }
 }
+
+int fl__sink_start(fl_engine_t *e, uint32_t ring_lines, void (*consume)(void *user, const fl_obs_view *v),
+                   void (*idle)(void *user), void *user, fl_diag_t *diag)
+{
+    fl_log_options_t lo = {0};
+    lo.path = "(alerts)";
+    lo.ring_lines = ring_lines;
+    struct fl_declog *L;
+    int rc = sink_new(&lo, &L, diag);
+    if (!L) return rc;
+    L->reg = 2;
+    L->consume = consume;
+    L->idle = idle;
+    L->user = user;
+    return sink_start(e, L, rc, diag);
+}
+
+int fl__sink_stop(fl_engine_t *e) { return sink_close(e, 2); }

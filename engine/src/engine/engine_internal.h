@@ -33,4 +33,20 @@ void fl__metrics_reload(fl_engine_t *e, int result);
  * (engine_destroy: no context is left deciding). */
 void fl__declog_destroy(fl_engine_t *e);
 
+/* declog.c: a third sink on the same ring machinery, for alerts.c: every
+ * decision is copied into the ring and `consume` runs on the sink's thread
+ * for each (NUL-terminated copies of the fields); `idle` runs after each
+ * drain (and every few ms when there is nothing).  One such sink per engine. */
+typedef struct fl_obs_view {
+    int64_t time_ms;
+    int action, severity;
+    char id[129], category[129], fingerprint[129], rule[129], op[129], domain[129], code[129];
+    char message[513]; /* the event's message */
+} fl_obs_view;
+int fl__sink_start(fl_engine_t *e, uint32_t ring_lines, void (*consume)(void *user, const fl_obs_view *v),
+                   void (*idle)(void *user), void *user, fl_diag_t *diag);
+int fl__sink_stop(fl_engine_t *e);
+/* alerts.c: stop delivery and free the alert state (engine_destroy). */
+void fl__alerts_destroy(fl_engine_t *e);
+
 #endif /* FL_ENGINE_INTERNAL_H */
