@@ -32,6 +32,7 @@ static void child(const char *dir, const char *log, const char *db, int wfd)
     fl_log_options_t lo = {0};
     lo.path = log;
     lo.fsync_ms = 50;
+    lo.max_bytes = 1ull << 40; /* no rotation: the parent follows one file */
     lo.ring_lines = 4096;
     fl_registry_options_t ro = {0};
     ro.path = db;
