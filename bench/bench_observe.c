@@ -74,10 +74,12 @@ int main(int argc, char **argv)
     snprintf(path, sizeof path, "%s/decisions.jsonl", tmpl);
     fl_log_options_t lo = {0};
     lo.path = path;
+    if (getenv("FL_BENCH_RING")) lo.ring_lines = (uint32_t)atoi(getenv("FL_BENCH_RING"));
     char dbpath[80];
     snprintf(dbpath, sizeof dbpath, "%s/errors.db", tmpl);
     fl_registry_options_t ro = {0};
     ro.path = dbpath;
+    ro.ring_lines = lo.ring_lines;
     double off = 1e30, on = 1e30, met = 1e30, off_cpu = 1e30, on_cpu = 1e30;
     fl_log_stats_t st = {0};
     for (int r = 0; r < 5; r++) {

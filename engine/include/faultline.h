@@ -1044,7 +1044,7 @@ typedef struct fl_log_options {
     /* Log one in sample_every[severity] decisions of that severity
      * (fl_severity index); 0 or 1: every one; UINT32_MAX: none. */
     uint32_t sample_every[5];
-    uint32_t ring_lines;       /* slots in the ring (4 KiB each); default 1024, max 1<<20 */
+    uint32_t ring_lines;       /* slots in the ring (2 KiB each); default 1024, max 1<<20 */
     uint32_t fsync_ms;         /* fsync at most this long after a write; default 1000 */
     uint64_t max_bytes;        /* rotate past this size; default 64 MiB        */
     uint32_t max_age_s;        /* rotate a file older than this; 0: never      */

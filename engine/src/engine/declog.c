@@ -31,9 +31,9 @@
 #include "core.h"
 #include "engine_internal.h"
 
-#define F_SHORT 128 /* ids, category, rule, fingerprint, domain, code, op */
-#define F_MSG 512   /* decision message, event message               */
-#define F_STACK 1024
+#define F_SHORT 96 /* ids, category, rule, fingerprint, domain, code, op */
+#define F_MSG 256   /* decision message, event message               */
+#define F_STACK 256
 
 enum { R_ID, R_CAT, R_RULE, R_FP, R_VER, R_POLNAME, R_POLVER, R_MSG, R_ERR, R_EID, R_DOM, R_CODE, R_OP, R_EMSG,
        R_STACK, R_N };
