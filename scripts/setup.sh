@@ -10,7 +10,7 @@ sqlite3 curl python3 python3-tenacity
 libarchive-dev libsodium-dev zstd libacl1-dev liblzma-dev liblz4-dev libbz2-dev libxml2-dev nettle-dev zlib1g-dev
 dpkg-dev lintian file
 libh2o-dev libssl-dev wrk
-libcurl4-openssl-dev chromium"
+libcurl4-openssl-dev chromium python3-aiosmtpd"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -1135,8 +1135,8 @@ FL_EXTERN int fl_registry_query(const char *path, const fl_error_query_t *q, fl_
 /* ---- alerts ---------------------------------------------------------------- */
 /*
  * Alert rules watch the decisions (off the decide path: a third ring, like
- * the decision log's) and notify a JSON webhook and/or a Slack incoming
- * webhook through libcurl when `count` matching decisions of one group
+ * the decision log's) and notify a JSON webhook, a Slack incoming webhook
+ * and/or e-mail (SMTP) through libcurl when `count` matching decisions of one group
  * happen within `window_ms`.  Deliveries run on their own thread from a
  * bounded queue; each attempt is admitted by the engine's breaker
  * "faultline.alerts" (keyed by channel) and retried with exponential backoff
@@ -1154,6 +1154,9 @@ typedef struct fl_alert_rule {
     uint32_t min_interval_ms;  /* per group: at most one notification per interval; default 300000 */
     const char *webhook_url;   /* generic JSON POST (http:// or https://); may be NULL */
     const char *slack_url;     /* Slack incoming webhook ({"text": message}); may be NULL */
+    const char *smtp_url;      /* e-mail: smtp://host:port or smtps://; may be NULL */
+    const char *mail_from;     /* with smtp_url: the sender address             */
+    const char *mail_to;       /* with smtp_url: recipients, comma-separated    */
     /* Message template: {alert} {count} {window_s} {group} {category}
      * {fingerprint} {op} {rule} {message} (the event's message).  Default:
      * "{alert}: {count} errors in {window_s}s ({group})". */
@@ -1180,8 +1183,9 @@ typedef struct fl_alert_stats {
 } fl_alert_stats_t;
 
 /* Start evaluating the rules (copied).  FL_EINVAL (NULL args, no rules or
- * more than 64, a rule without name/count/window or with neither URL, an
- * unknown group_by, a URL not http(s); diag names the rule), FL_ESTATE
+ * more than 64, a rule without name/count/window or without a channel, an
+ * unknown group_by, a webhook URL not http(s), an smtp_url not smtp(s) or
+ * without mail_from/mail_to; diag names the rule), FL_ESTATE
  * (alerts already started), FL_EIO (history_db cannot be opened), FL_ENOMEM. */
 FL_EXTERN int fl_engine_alerts_start(fl_engine_t *engine, const fl_alerts_options_t *opts, fl_diag_t *diag);
 /* Stop: pending notifications are attempted once more (bounded by the

@@ -3,8 +3,9 @@
  * started by the test gets the webhook and the Slack payload once the
  * threshold is crossed (measured: <= 1 s after the crossing decision), not
  * before; repeats within min_interval are suppressed; a channel answering
- * 500 is retried, then given up, and the history table records it; bad
- * rules are refused with the rule named.
+ * 500 is retried, then given up, and the history table records it; e-mail
+ * reaches an SMTP sink (python3-aiosmtpd); bad rules are refused with the
+ * rule named.
  */
 #define _GNU_SOURCE /* strcasestr */
 #include <arpa/inet.h>
@@ -222,6 +223,77 @@ static void test_failing_channel(void **state)
     flt_rmdir(dir);
 }
 
+/* An SMTP sink (Debian python3-aiosmtpd) run by /usr/bin/python3: it prints
+ * its port, appends each message to `out`, and exits when out.stop exists. */
+static const char k_smtp_sink[] =
+    "import socket, sys, os, time\n"
+    "from aiosmtpd.controller import Controller\n"
+    "out = sys.argv[1]\n"
+    "class H:\n"
+    "    async def handle_DATA(self, server, session, env):\n"
+    "        with open(out, 'ab') as f:\n"
+    "            f.write(('FROM %s\\nTO %s\\n' % (env.mail_from, ','.join(env.rcpt_tos))).encode() + env.content + b'\\n--END--\\n')\n"
+    "        return '250 OK'\n"
+    "s = socket.socket(); s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]; s.close()\n"
+    "c = Controller(H(), hostname='127.0.0.1', port=port); c.start()\n"
+    "print(port, flush=True)\n"
+    "t = time.time()\n"
+    "while not os.path.exists(out + '.stop') and time.time() - t < 60: time.sleep(0.05)\n"
+    "c.stop()\n";
+
+static void test_smtp(void **state)
+{
+    (void)state;
+    char dir[64], script[128], out[128], cmd[512], stop[160];
+    flt_tmpdir(dir, sizeof dir);
+    snprintf(script, sizeof script, "%s/sink.py", dir);
+    snprintf(out, sizeof out, "%s/mail.txt", dir);
+    snprintf(stop, sizeof stop, "%s.stop", out);
+    flt_write(dir, "sink.py", k_smtp_sink);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s %s", script, out);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    int port = 0;
+    assert_int_equal(fscanf(p, "%d", &port), 1);
+    char url[64];
+    snprintf(url, sizeof url, "smtp://127.0.0.1:%d", port);
+    flt t;
+    flt_open(&t, POLICY);
+    fl_alert_rule_t rule = {0};
+    rule.name = "mail-me";
+    rule.count = 2;
+    rule.window_ms = 10000;
+    rule.smtp_url = url;
+    rule.mail_from = "faultline@example.test";
+    rule.mail_to = "ops@example.test, oncall@example.test";
+    fl_alerts_options_t o = {0};
+    o.rules = &rule;
+    o.nrules = 1;
+    fl_diag_t dg;
+    assert_int_equal(fl_engine_alerts_start(t.e, &o, &dg), FL_OK);
+    assert_int_equal(flt_decide(&t, "{\"message\":\"down\"}"), FL_OK);
+    assert_int_equal(flt_decide(&t, "{\"message\":\"down\"}"), FL_OK);
+    fl_alert_stats_t st = {0};
+    double t0 = now_s();
+    while (now_s() - t0 < 10 && (fl_engine_alerts_stats(t.e, &st), st.delivered + st.failed == 0)) usleep(5000);
+    assert_int_equal(st.delivered, 1);
+    assert_int_equal(fl_engine_alerts_stop(t.e), FL_OK);
+    flt_close(&t);
+    FILE *f = fopen(out, "r");
+    assert_non_null(f);
+    char mail[4096];
+    size_t n = fread(mail, 1, sizeof mail - 1, f);
+    mail[n] = '\0';
+    fclose(f);
+    assert_non_null(strstr(mail, "FROM faultline@example.test"));
+    assert_non_null(strstr(mail, "TO ops@example.test,oncall@example.test"));
+    assert_non_null(strstr(mail, "Subject: [faultline] mail-me: 2 in 10s (all)"));
+    assert_non_null(strstr(mail, "mail-me: 2 errors in 10s (all)"));
+    flt_write(dir, "mail.txt.stop", "");
+    pclose(p);
+    flt_rmdir(dir);
+}
+
 static void test_bad_rules(void **state)
 {
     (void)state;
@@ -241,6 +313,13 @@ static void test_bad_rules(void **state)
     assert_int_equal(fl_engine_alerts_start(t.e, &o, &dg), FL_EINVAL); /* no channel */
     rule.webhook_url = "ftp://h/x";
     assert_int_equal(fl_engine_alerts_start(t.e, &o, &dg), FL_EINVAL);
+    rule.webhook_url = NULL;
+    rule.smtp_url = "smtp://127.0.0.1:1";
+    assert_int_equal(fl_engine_alerts_start(t.e, &o, &dg), FL_EINVAL); /* no mail_from/mail_to */
+    rule.mail_from = "a@b";
+    rule.mail_to = "c@d\r\nBcc: x@y";
+    assert_int_equal(fl_engine_alerts_start(t.e, &o, &dg), FL_EINVAL); /* header injection */
+    rule.smtp_url = NULL;
     rule.webhook_url = "http://127.0.0.1:1/x";
     rule.group_by = "colour";
     assert_int_equal(fl_engine_alerts_start(t.e, &o, &dg), FL_EINVAL);
@@ -259,6 +338,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_webhook_and_slack),
         cmocka_unit_test(test_failing_channel),
+        cmocka_unit_test(test_smtp),
         cmocka_unit_test(test_bad_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -35,7 +35,7 @@ typedef struct grp {
 
 typedef struct rule {
     fl_alert_rule_t r; /* strings owned below */
-    char *name, *category, *group_by, *webhook, *slack, *message;
+    char *name, *category, *group_by, *webhook, *slack, *message, *smtp, *from, *to;
     grp *groups;
     uint32_t ngroups;
 } rule;
@@ -233,6 +233,68 @@ static int post(struct fl_alerts *A, const char *url, const char *body)
     return ok;
 }
 
+typedef struct upload {
+    const char *p;
+    size_t left;
+} upload;
+
+static size_t read_cb(char *buf, size_t size, size_t n, void *ud)
+{
+    upload *u = ud;
+    size_t k = size * n < u->left ? size * n : u->left;
+    memcpy(buf, u->p, k);
+    u->p += k;
+    u->left -= k;
+    return k;
+}
+
+/* One e-mail; 1 when the server accepted it. */
+static int send_mail(struct fl_alerts *A, const rule *ru, const char *subject, const char *text)
+{
+    CURL *c = curl_easy_init();
+    if (!c) return 0;
+    fl_strbuf m = {0};
+    char date[64];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+    fl_sb_printf(&m, "Date: %s\r\nFrom: <%s>\r\nTo: %s\r\nSubject: %s\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n",
+                 date, ru->from, ru->to, subject);
+    for (const char *p = text; *p; p++) { /* bare LF -> CRLF */
+        if (*p == '\n') fl_sb_putc(&m, '\r');
+        fl_sb_putc(&m, *p);
+    }
+    fl_sb_puts(&m, "\r\n");
+    struct curl_slist *rcpt = NULL;
+    char addr[256];
+    for (const char *p = ru->to; *p;) {
+        size_t k = strcspn(p, ",");
+        while (k && (*p == ' ')) p++, k--;
+        snprintf(addr, sizeof addr, "<%.*s>", (int)k, p);
+        rcpt = curl_slist_append(rcpt, addr);
+        p += k;
+        if (*p == ',') p++;
+    }
+    char from[260];
+    snprintf(from, sizeof from, "<%s>", ru->from);
+    upload u = {fl_sb_cstr(&m), m.len};
+    curl_easy_setopt(c, CURLOPT_URL, ru->smtp);
+    curl_easy_setopt(c, CURLOPT_MAIL_FROM, from);
+    curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
+    curl_easy_setopt(c, CURLOPT_READDATA, &u);
+    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)A->timeout_ms);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    int ok = curl_easy_perform(c) == CURLE_OK;
+    curl_slist_free_all(rcpt);
+    curl_easy_cleanup(c);
+    fl_sb_free(&m);
+    return ok;
+}
+
 static void history(struct fl_alerts *A, const note_t *n, const char *channel, const char *status, const char *detail)
 {
     if (!A->db) return;
@@ -260,6 +322,7 @@ static int stopping(struct fl_alerts *A)
 /* Deliver body to url with retries, each attempt admitted by the breaker. */
 static void deliver(struct fl_alerts *A, const note_t *n, const char *channel, const char *url, const char *body)
 {
+    int mail = strcmp(channel, "email") == 0;
     fl_recovery rec = {0};
     rec.backoff = FL_BO_EXPONENTIAL;
     rec.jitter = FL_JIT_FULL;
@@ -274,7 +337,7 @@ static void deliver(struct fl_alerts *A, const note_t *n, const char *channel, c
             snprintf(detail, sizeof detail, "refused: %s", p.reason ? p.reason : "breaker");
         } else {
             atomic_fetch_add(&A->attempts, 1);
-            int ok = post(A, url, body);
+            int ok = mail ? send_mail(A, n->ru, url, body) : post(A, url, body);
             if (A->guard) fl_complete(&p, ok ? NULL : "unavailable");
             if (ok) {
                 atomic_fetch_add(&A->delivered, 1);
@@ -332,6 +395,15 @@ static void *delivery(void *arg)
             fl_sb_putc(&body, '}');
             deliver(A, &n, "webhook", n.ru->webhook, fl_sb_cstr(&body));
         }
+        if (n.ru->smtp) {
+            fl_strbuf subj = {0};
+            fl_sb_printf(&subj, "[faultline] %s: %u in %gs (%s)", n.ru->name, n.count, n.ru->r.window_ms / 1000.0,
+                         n.group[0] ? n.group : "all");
+            for (size_t i = 0; i < subj.len; i++) /* no header injection */
+                if (subj.data[i] == '\r' || subj.data[i] == '\n') subj.data[i] = ' ';
+            deliver(A, &n, "email", fl_sb_cstr(&subj), fl_sb_cstr(&msg));
+            fl_sb_free(&subj);
+        }
         if (n.ru->slack) {
             fl_sb_clear(&body);
             fl_sb_puts(&body, "{\"text\":");
@@ -360,6 +432,9 @@ static void alerts_free(struct fl_alerts *A)
         free(ru->webhook);
         free(ru->slack);
         free(ru->message);
+        free(ru->smtp);
+        free(ru->from);
+        free(ru->to);
     }
     free(A->q);
     if (A->db) sqlite3_close(A->db);
@@ -386,8 +461,15 @@ int fl_engine_alerts_start(fl_engine_t *e, const fl_alerts_options_t *o, fl_diag
         if (!nm) return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "alert rule %zu has no name", i + 1);
         if (!r->count || !r->window_ms || r->count > 100000)
             return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "alert \"%s\": count (1..100000) and window_ms are required", nm);
-        if (!r->webhook_url && !r->slack_url)
-            return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "alert \"%s\": no channel (webhook_url or slack_url)", nm);
+        if (!r->webhook_url && !r->slack_url && !r->smtp_url)
+            return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "alert \"%s\": no channel (webhook_url, slack_url or smtp_url)",
+                               nm);
+        if (r->smtp_url && ((strncmp(r->smtp_url, "smtp://", 7) != 0 && strncmp(r->smtp_url, "smtps://", 8) != 0) ||
+                            !r->mail_from || !r->mail_from[0] || !r->mail_to || !r->mail_to[0] ||
+                            strpbrk(r->mail_from, "\r\n<>") || strpbrk(r->mail_to, "\r\n<>")))
+            return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0,
+                               "alert \"%s\": smtp_url must be smtp:// or smtps:// with mail_from and mail_to "
+                               "(plain addresses)", nm);
         if (!url_ok(r->webhook_url) || !url_ok(r->slack_url))
             return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "alert \"%s\": a URL must start with http:// or https://", nm);
         int gb = !r->group_by;
@@ -424,6 +506,9 @@ int fl_engine_alerts_start(fl_engine_t *e, const fl_alerts_options_t *o, fl_diag
         ru->webhook = dup0(o->rules[i].webhook_url);
         ru->slack = dup0(o->rules[i].slack_url);
         ru->message = dup0(o->rules[i].message);
+        ru->smtp = dup0(o->rules[i].smtp_url);
+        ru->from = dup0(o->rules[i].mail_from);
+        ru->to = dup0(o->rules[i].mail_to);
         ru->groups = calloc(MAX_GROUPS, sizeof *ru->groups);
         if (!ru->name || !ru->groups) rc = fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "out of memory");
     }
