@@ -294,6 +294,52 @@ static void test_smtp(void **state)
     flt_rmdir(dir);
 }
 
+static void test_policy_declared(void **state)
+{
+    (void)state;
+    rx r;
+    rx_start(&r, 200);
+    char src[1024];
+    snprintf(src, sizeof src,
+             POLICY "alert 'dns' { when = { category = 'unavailable', severity = 'debug' },\n"
+                    "  threshold = { count = 3, window_ms = 10000 }, group_by = 'category', min_interval_ms = 60000,\n"
+                    "  message = '{alert} {count} {category}',\n"
+                    "  notify = { webhook = 'http://127.0.0.1:%d/from-policy' } }\n",
+             r.port);
+    flt t;
+    flt_open(&t, src);
+    fl_alert_stats_t st;
+    assert_int_equal(fl_engine_alerts_stats(t.e, &st), FL_OK); /* started by the load */
+    for (int i = 0; i < 3; i++) assert_int_equal(flt_decide(&t, "{\"message\":\"down\"}"), FL_OK);
+    assert_true(rx_wait(&r, 1, 5.0));
+    assert_string_equal(r.path[0], "/from-policy");
+    assert_non_null(strstr(r.body[0], "\"message\":\"dns 3 unavailable.dns\""));
+    /* a version without alerts stops them */
+    fl_diag_t dg;
+    assert_int_equal(fl_engine_load_string(t.e, "p2.lua", POLICY, strlen(POLICY), &dg), FL_OK);
+    assert_int_equal(fl_engine_alerts_stats(t.e, &st), FL_ESTATE);
+    /* bad declarations are refused at load, naming the problem */
+    static const char *const bad[] = {
+        "alert 'a' { notify = { webhook = 'http://x/' } }\n",                                     /* no threshold */
+        "alert 'a' { threshold = { count = 1, window_ms = 1 } }\n",                               /* no notify */
+        "alert 'a' { threshold = { count = 1, window_ms = 1 }, notify = { webhook = 'ftp://x' } }\n",
+        "alert 'a' { threshold = { count = 1, window_ms = 1 }, group_by = 'colour', notify = { slack = 'http://x' } }\n",
+        "alert 'a' { threshold = { count = 1, window_ms = 1 }, notify = { email = { smtp = 'smtp://h' } } }\n",
+        "alert 'a' { when = { category = 'nope' }, threshold = { count = 1, window_ms = 1 }, notify = { slack = 'http://x' } }\n",
+        "alert 'a' { threshold = { count = 1, window_ms = 1 }, notify = { slack = 'http://x' }, colour = 1 }\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char b[1024];
+        snprintf(b, sizeof b, "%s%s", POLICY, bad[i]);
+        int rc = fl_engine_load_string(t.e, "bad.lua", b, strlen(b), &dg);
+        if (rc == FL_OK) print_error("accepted: %s", bad[i]);
+        assert_true(rc < 0);
+        assert_non_null(strstr(dg.message, "alert"));
+    }
+    flt_close(&t);
+    rx_stop(&r);
+}
+
 static void test_bad_rules(void **state)
 {
     (void)state;
@@ -339,6 +385,7 @@ int main(void)
         cmocka_unit_test(test_webhook_and_slack),
         cmocka_unit_test(test_failing_channel),
         cmocka_unit_test(test_smtp),
+        cmocka_unit_test(test_policy_declared),
         cmocka_unit_test(test_bad_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

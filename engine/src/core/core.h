@@ -296,6 +296,8 @@ typedef struct fl_version {
 
     fl_rule *rules;          /* sorted into evaluation order */
     uint32_t nrules;
+    fl_alert_rule_t *alerts; /* `alert` declarations (strings owned)     */
+    uint32_t nalerts;
     fl_catconf *cats;
     uint32_t ncats;
     fl_locale *locales;

@@ -62,6 +62,7 @@ struct fl_alerts {
     sqlite3 *db;
     fl_rng rng;
     _Atomic uint64_t fired, suppressed, delivered, failed, attempts, refused, dropped;
+    int from_policy; /* started from the serving version's `alert` declarations */
 };
 
 static const char *const k_groups[] = {"fingerprint", "category", "op", "rule", NULL};
@@ -592,6 +593,27 @@ int fl_engine_alerts_stats(fl_engine_t *e, fl_alert_stats_t *out)
     out->refused = atomic_load(&A->refused);
     out->dropped = atomic_load(&A->dropped);
     return FL_OK;
+}
+
+void fl__alerts_apply(fl_engine_t *e, const fl_version *v)
+{
+    struct fl_shared *sh = fl_engine_shared(e);
+    pthread_mutex_lock(&g_amu);
+    struct fl_alerts *A = sh->alerts;
+    int host_owned = A && !A->from_policy;
+    pthread_mutex_unlock(&g_amu);
+    if (host_owned) return; /* alerts the host started through the C API win */
+    if (A) alerts_stop(e);
+    if (!v || !v->nalerts) return;
+    fl_alerts_options_t o = {0};
+    o.rules = v->alerts;
+    o.nrules = v->nalerts;
+    fl_diag_t d;
+    if (fl_engine_alerts_start(e, &o, &d) == FL_OK) {
+        pthread_mutex_lock(&g_amu);
+        if (sh->alerts) sh->alerts->from_policy = 1;
+        pthread_mutex_unlock(&g_amu);
+    }
 }
 
 void fl__alerts_destroy(fl_engine_t *e)

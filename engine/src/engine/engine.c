@@ -239,7 +239,10 @@ static int finish_load(fl_engine_t *e, fl_version *v, int do_publish, fl_diag_t 
             prebuild(e, v); /* before it is visible: no decider waits for a state */
             start_probation(e, v);
             rc = publish(e, v);
-            if (rc == FL_OK) v = NULL; /* the engine holds it now */
+            if (rc == FL_OK) {
+                fl__alerts_apply(e, v); /* still referenced: the engine holds it, under e->load */
+                v = NULL; /* the engine holds it now */
+            }
         }
     }
     if (v) fl_version_unref(v);

@@ -293,6 +293,7 @@ int fl_load_sources(fl_version *v, const fl_engine_options_t *opts, struct fl_re
     if (rc == FL_OK) rc = each_record(&ld, "locales", ld_messages);
     if (rc == FL_OK) rc = each_record(&ld, "examples", ld_example);
     if (rc == FL_OK) rc = each_record(&ld, "resil", ld_resil);
+    if (rc == FL_OK) rc = each_record(&ld, "alerts", ld_alert);
     if (rc == FL_OK && ld.oom) rc = FL_ENOMEM;
     /* An empty or comment-only policy (a file truncated mid-deploy, a wrong
      * directory) must not replace a serving one: refused unless it says so. */

@@ -120,7 +120,7 @@ static const char *const k_co[] = {"create", "resume", "running", "status", "yie
  * the last file. */
 static const char k_prelude[] =
     "local getinfo, rawgetmt, error, type, next = debug.getinfo, debug.getmetatable, error, type, next\n"
-    "local D = { categories = {}, rules = {}, locales = {}, examples = {}, resil = {}, n = 0 }\n"
+    "local D = { categories = {}, rules = {}, locales = {}, examples = {}, resil = {}, alerts = {}, n = 0 }\n"
     "local api = {}\n"
     "local function pos(level)\n"
     "  local i = getinfo(level + 1, 'Sl')\n"
@@ -150,6 +150,7 @@ static const char k_prelude[] =
     "api.limiter = named('limiter', D.resil)\n"
     "api.bulkhead = named('bulkhead', D.resil)\n"
     "api.retry_budget = named('retry_budget', D.resil)\n"
+    "api.alert = named('alert', D.alerts)\n"
     "function api.policy(t)\n"
     "  local src, line = pos(2)\n"
     "  if type(t) ~= 'table' then error('policy: expected a table', 2) end\n"
