@@ -212,12 +212,63 @@ static void test_full_ring_sampling_rotation(void **state)
     flt_rmdir(dir);
 }
 
+static void test_policy_log(void **state)
+{
+    (void)state;
+    char dir[64], path[128];
+    flt_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/p.jsonl", dir);
+    const char *with_log = POLICY "log { fields = { 'message', 'op' }, mask = { 'op' }, redact = { 'card [0-9]{4}' },\n"
+                                  "      sample = { warning = 4294967295 } }\n";
+    flt t;
+    flt_open(&t, with_log);
+    fl_log_options_t o = {0};
+    o.path = path; /* the host chooses where; the policy what */
+    fl_diag_t dg;
+    assert_int_equal(fl_engine_log_open(t.e, &o, &dg), FL_OK);
+    assert_int_equal(flt_decide(&t, "{\"domain\":\"net\",\"message\":\"down card 1234\",\"op\":\"pay\"}"), FL_OK);
+    assert_int_equal(flt_decide(&t, "{\"domain\":\"http\",\"code\":404}"), FL_OK); /* a warning: sampled out */
+    assert_int_equal(fl_engine_log_flush(t.e, 5000), FL_OK);
+    json_t *l[4];
+    assert_int_equal(read_lines(path, l, 4), 1);
+    assert_string_equal(sget(l[0], "exception.message"), "down [REDACTED]");
+    json_t *ev = json_object_get(l[0], "event");
+    assert_string_equal(sget(ev, "op"), "[REDACTED]");
+    assert_null(json_object_get(ev, "domain")); /* not in fields */
+    json_decref(l[0]);
+    /* a version without `log` goes back to the host's settings */
+    assert_int_equal(fl_engine_load_string(t.e, "p2.lua", POLICY, strlen(POLICY), &dg), FL_OK);
+    assert_int_equal(flt_decide(&t, "{\"domain\":\"net\",\"message\":\"down card 1234\",\"op\":\"pay\"}"), FL_OK);
+    assert_int_equal(fl_engine_log_flush(t.e, 5000), FL_OK);
+    assert_int_equal(read_lines(path, l, 4), 2);
+    ev = json_object_get(l[1], "event");
+    assert_string_equal(sget(ev, "op"), "pay");
+    assert_string_equal(sget(ev, "domain"), "net");
+    assert_string_equal(sget(l[1], "exception.message"), "down card 1234");
+    json_decref(l[0]);
+    json_decref(l[1]);
+    /* bad declarations */
+    static const char *const bad[] = {"log { fields = { 'colour' } }\n", "log { redact = { '(' } }\n",
+                                      "log { sample = { loud = 1 } }\n", "log { path = '/etc/x' }\n",
+                                      "log {}\nlog {}\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char b[1024];
+        snprintf(b, sizeof b, "%s%s", POLICY, bad[i]);
+        int rc = fl_engine_load_string(t.e, "bad.lua", b, strlen(b), &dg);
+        if (rc == FL_OK) print_error("accepted: %s", bad[i]);
+        assert_true(rc < 0);
+    }
+    flt_close(&t);
+    flt_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lines),
         cmocka_unit_test(test_torn_and_bad_input),
         cmocka_unit_test(test_full_ring_sampling_rotation),
+        cmocka_unit_test(test_policy_log),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

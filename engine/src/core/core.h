@@ -298,6 +298,12 @@ typedef struct fl_version {
     uint32_t nrules;
     fl_alert_rule_t *alerts; /* `alert` declarations (strings owned)     */
     uint32_t nalerts;
+    struct {                 /* `log { ... }`: what decision-log lines hold */
+        int declared;
+        unsigned fields, mask;   /* FL_LOG_* bits                         */
+        char **redact;           /* NULL-terminated patterns, owned       */
+        uint32_t sample_every[5];
+    } logd;
     fl_catconf *cats;
     uint32_t ncats;
     fl_locale *locales;

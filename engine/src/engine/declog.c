@@ -85,6 +85,11 @@ struct fl_declog {
     sqlite3_stmt *up_err, *up_min;
     uint32_t retention_s, max_rows;
     int64_t last_prune_ms;
+    /* the decision log: the host's options as given (deep copies), and
+     * whether the serving version's `log { ... }` was merged in */
+    fl_log_options_t host;
+    char **host_pats;
+    int policy_applied;
     /* a callback sink (kind 2, alerts.c) */
     void (*consume)(void *user, const fl_obs_view *v);
     void (*idle)(void *user);
@@ -704,6 +709,9 @@ static void declog_free(struct fl_declog *L)
         free(L->dir);
         free(L->base);
         fl_bindings_free(L->bind);
+        for (char **hp = L->host_pats; hp && *hp; hp++) free(*hp);
+        free(L->host_pats);
+        free((char *)L->host.path);
         sqlite3_finalize(L->up_err);
         sqlite3_finalize(L->up_min);
         if (L->db) sqlite3_close(L->db);
@@ -804,8 +812,33 @@ int fl_engine_log_open(fl_engine_t *e, const fl_log_options_t *opts, fl_diag_t *
     fl_diag_clear(diag);
     if (!e || !opts || !opts->path || !opts->path[0])
         return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "NULL engine, options or path");
+    /* The serving version's `log { ... }` decides what lines hold. */
+    struct fl_shared *sh = fl_engine_shared(e);
+    unsigned gen;
+    fl_version *v = fl_shared_acquire(sh, &gen);
+    fl_log_options_t m = *opts;
+    int applied = v && v->logd.declared;
+    if (applied) {
+        if (v->logd.fields) m.fields = v->logd.fields;
+        m.mask = v->logd.mask;
+        if (v->logd.redact) m.redact_patterns = (const char *const *)v->logd.redact;
+        for (int k = 0; k < 5; k++)
+            if (v->logd.sample_every[k]) m.sample_every[k] = v->logd.sample_every[k];
+    }
     struct fl_declog *L;
-    int rc = sink_new(opts, &L, diag);
+    int rc = sink_new(&m, &L, diag);
+    if (v) fl_version_unref(v);
+    if (L) {
+        L->policy_applied = applied;
+        L->host = *opts;
+        L->host.path = strdup(opts->path);
+        size_t np = 0;
+        while (opts->redact_patterns && opts->redact_patterns[np]) np++;
+        L->host_pats = calloc(np + 1, sizeof *L->host_pats);
+        for (size_t i = 0; L->host_pats && i < np; i++) L->host_pats[i] = strdup(opts->redact_patterns[i]);
+        L->host.redact_patterns = (const char *const *)L->host_pats;
+        if (rc == FL_OK && (!L->host.path || !L->host_pats)) rc = fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "out of memory");
+    }
     if (rc == FL_OK) {
         const char *slash = strrchr(L->path, '/');
         L->dir = slash ? strndup(L->path, (size_t)(slash - L->path) + (slash == L->path)) : strdup(".");
@@ -951,3 +984,12 @@ int fl__sink_start(fl_engine_t *e, uint32_t ring_lines, void (*consume)(void *us
 }
 
 int fl__sink_stop(fl_engine_t *e) { return sink_close(e, 2); }
+
+void fl__declog_apply(fl_engine_t *e, const fl_version *v)
+{
+    struct fl_declog *L = open_sink(e, 0);
+    if (!L || (!v->logd.declared && !L->policy_applied)) return;
+    fl_log_options_t h = L->host; /* L stays allocated until the engine goes */
+    fl_diag_t d;
+    if (sink_close(e, 0) == FL_OK) fl_engine_log_open(e, &h, &d);
+}

@@ -241,6 +241,7 @@ static int finish_load(fl_engine_t *e, fl_version *v, int do_publish, fl_diag_t 
             rc = publish(e, v);
             if (rc == FL_OK) {
                 fl__alerts_apply(e, v); /* still referenced: the engine holds it, under e->load */
+                fl__declog_apply(e, v);
                 v = NULL; /* the engine holds it now */
             }
         }

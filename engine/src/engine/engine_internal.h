@@ -46,6 +46,9 @@ typedef struct fl_obs_view {
 int fl__sink_start(fl_engine_t *e, uint32_t ring_lines, void (*consume)(void *user, const fl_obs_view *v),
                    void (*idle)(void *user), void *user, fl_diag_t *diag);
 int fl__sink_stop(fl_engine_t *e);
+/* declog.c: after v was published, reopen the decision log when v or the
+ * version before declares `log { ... }` (what the lines hold changes). */
+void fl__declog_apply(fl_engine_t *e, const fl_version *v);
 /* alerts.c: after v was published, run its `alert` declarations (restarting
  * policy-declared alerts; alerts the host started stay as they are). */
 void fl__alerts_apply(fl_engine_t *e, const fl_version *v);

@@ -116,6 +116,8 @@ static void free_version(fl_version *v)
         free((char *)a->message);
     }
     free(v->alerts);
+    for (char **p = v->logd.redact; p && *p; p++) free(*p);
+    free(v->logd.redact);
     free(v->name);
     free(v->label);
     free(v->source);

@@ -515,3 +515,98 @@ int ld_alert(struct ld *ld, int t)
     free(s);
     return rc;
 }
+
+/* ---- log ------------------------------------------------------------------------ */
+
+/* A list of words from table t[key] into a bit set of `words` (bit i). */
+static int word_bits(struct ld *ld, int t, const char *key, const char *const *words, unsigned *out)
+{
+    lua_State *L = ld->L;
+    lua_getfield(L, t, key);
+    int idx = lua_gettop(L), rc = FL_OK;
+    if (lua_istable(L, idx)) {
+        *out = 0;
+        for (int i = 1;; i++) {
+            lua_rawgeti(L, idx, i);
+            if (lua_isnil(L, -1)) {
+                lua_pop(L, 1);
+                break;
+            }
+            int k = lua_type(L, -1) == LUA_TSTRING ? find_word(words, lua_tostring(L, -1)) : -1;
+            if (k < 0) rc = ld_error(ld, key, "'%s' lists fields of domain, code, message, op, stack, id", key);
+            else *out |= 1u << k;
+            lua_pop(L, 1);
+            if (rc != FL_OK) break;
+        }
+    } else if (!lua_isnil(L, idx)) {
+        rc = ld_error(ld, key, "'%s' must be a list of field names", key);
+    }
+    lua_pop(L, 1);
+    return rc;
+}
+
+/* log { fields = {...}, mask = {...}, redact = { "pattern", ... },
+ *       sample = { debug = N, info = N, ... } } -- what the decision log's
+ * lines hold; the host chooses where they go (docs/observability.md). */
+int ld_log(struct ld *ld, int t)
+{
+    static const char *const keys[] = {"fields", "mask", "redact", "sample", NULL};
+    /* bit order = FL_LOG_DOMAIN, CODE, MESSAGE, OP, STACK, EVENT_ID */
+    static const char *const fields[] = {"domain", "code", "message", "op", "stack", "id", NULL};
+    static const char *const sev[] = {"debug", "info", "warning", "error", "critical", NULL};
+    fl_version *v = ld->v;
+    lua_State *L = ld->L;
+    v->logd.declared = 1;
+    int rc = ld_check_keys(ld, t, keys);
+    if (rc == FL_OK) rc = word_bits(ld, t, "fields", fields, &v->logd.fields);
+    if (rc == FL_OK) rc = word_bits(ld, t, "mask", fields, &v->logd.mask);
+    if (rc == FL_OK) {
+        lua_getfield(L, t, "redact");
+        int r = lua_gettop(L);
+        if (lua_istable(L, r)) {
+            size_t n = lua_objlen(L, r);
+            if (n > 64) rc = ld_error(ld, "redact", "at most 64 redact patterns");
+            v->logd.redact = rc == FL_OK ? calloc(n + 1, sizeof *v->logd.redact) : NULL;
+            if (rc == FL_OK && !v->logd.redact) rc = FL_ENOMEM;
+            for (size_t i = 1; rc == FL_OK && i <= n; i++) {
+                lua_rawgeti(L, r, (int)i);
+                if (lua_type(L, -1) != LUA_TSTRING) {
+                    rc = ld_error(ld, "redact", "redact patterns must be strings");
+                } else {
+                    int err;
+                    PCRE2_SIZE off;
+                    pcre2_code *c = pcre2_compile((PCRE2_SPTR)lua_tostring(L, -1), PCRE2_ZERO_TERMINATED, PCRE2_UTF,
+                                                  &err, &off, NULL);
+                    if (!c) {
+                        PCRE2_UCHAR m[160];
+                        pcre2_get_error_message(err, m, sizeof m);
+                        rc = ld_error(ld, "redact", "redact pattern %zu: %s at offset %zu", i, (const char *)m,
+                                      (size_t)off);
+                    }
+                    pcre2_code_free(c);
+                    if (rc == FL_OK) v->logd.redact[i - 1] = ld_strdup(ld, lua_tostring(L, -1));
+                }
+                lua_pop(L, 1);
+            }
+        } else if (!lua_isnil(L, r)) {
+            rc = ld_error(ld, "redact", "'redact' must be a list of patterns");
+        }
+        lua_pop(L, 1);
+    }
+    if (rc == FL_OK) {
+        lua_getfield(L, t, "sample");
+        int s = lua_gettop(L);
+        if (lua_istable(L, s)) {
+            rc = ld_check_keys(ld, s, sev);
+            for (int k = 0; rc == FL_OK && sev[k]; k++) {
+                double n = 0;
+                rc = opt_number(ld, s, sev[k], 0, 4294967295.0, &n);
+                v->logd.sample_every[k] = (uint32_t)n;
+            }
+        } else if (!lua_isnil(L, s)) {
+            rc = ld_error(ld, "sample", "'sample' must be a table { debug = N, info = N, ... }");
+        }
+        lua_pop(L, 1);
+    }
+    return rc;
+}
