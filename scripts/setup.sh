@@ -37,6 +37,8 @@
 #   jq                                   bench_eval (eval against `jq -c .`)
 #   libhiredis-dev redis-server          fleet mode and its tests
 #   python3-redis                        the seed samples (samples/seeds)
+#   libcurl4-openssl-dev                 alert delivery (webhook, Slack, SMTP)
+#   chromium python3-aiosmtpd            the dashboard's browser test; the SMTP sink of test_alerts
 set -eu
 PKGS="build-essential cmake pkg-config git
 libluajit-5.1-dev luajit libuv1-dev libpcre2-dev libjansson-dev libxxhash-dev
@@ -50,7 +52,8 @@ dpkg-dev lintian file
 libh2o-dev libssl-dev wrk
 python3-venv python3-pip python3-cffi python3-pytest python3-requests python3-httpx
 jq
-libhiredis-dev redis-server python3-redis"
+libhiredis-dev redis-server python3-redis
+libcurl4-openssl-dev chromium python3-aiosmtpd"
 for group in "$@"; do
   case $group in
     bench) PKGS="$PKGS nodejs npm" ;;

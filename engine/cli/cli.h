@@ -54,6 +54,7 @@ int cli_sign(int argc, char **argv);
 int cli_verify(int argc, char **argv);
 int cli_run(int argc, char **argv);
 int cli_breaker(int argc, char **argv);
+int cli_errors(int argc, char **argv);
 /* bundle.c: read a hex key of exactly n bytes; 0, or -1 with the reason on
  * stderr. */
 int cli_read_key(const char *path, unsigned char *out, size_t n);

@@ -20,7 +20,8 @@
 
 static const char k_help[] =
     "usage: faultline eval [-p DIR] [--locale L] [--explain] [--seed N] [--max-line BYTES]\n"
-    "                      [--strict] [--threads N] [--no-progress] [FILE...|-]\n"
+    "                      [--strict] [--threads N] [--no-progress] [--format FMT]\n"
+    "                      [--decision-log F] [FILE...|-]\n"
     "\n"
     "Reads error events, one JSON object per line, from the FILEs (or standard input)\n"
     "and writes one JSON decision per line to standard output, in the same order.\n"
@@ -52,7 +53,11 @@ static const char k_help[] =
     "                       on stderr at the end, and on SIGUSR1.  SIGUSR2 promotes the\n"
     "                       candidate (loads it into the live engine; under --watch a\n"
     "                       later change of DIR is served again).\n"
-    "      --shadow-sample R  share of events the candidate decides, 0 < R <= 1 (1)\n";
+    "      --shadow-sample R  share of events the candidate decides, 0 < R <= 1 (1)\n"
+    "      --format FMT     json (default) or cloudevents: each decision as a CloudEvents\n"
+    "                       1.0 event (type dev.faultline.decision, the decision as data)\n"
+    "      --decision-log F also append every decision to the decision log F\n"
+    "                       (docs/observability.md)\n";
 
 struct eval_opts {
     const char *dir, *locale;
@@ -65,6 +70,8 @@ struct eval_opts {
     double shadow_sample;
     int strict;
     int threads; /* 0: not given */
+    int cloudevents;
+    const char *decision_log;
 };
 
 struct eval_state {
@@ -133,7 +140,19 @@ static int decide_line(fl_ctx_t *ctx, fl_event_t *ev, fl_decision_t *d, const st
     }
     fl_decide(ctx, ev, o->locale, o->flags, d);
     const char *json = fl_decision_to_json(d);
-    if (json) {
+    if (json && o->cloudevents) { /* CloudEvents 1.0, the decision as data */
+        char ts[40];
+        struct timespec now;
+        struct tm tm;
+        clock_gettime(CLOCK_REALTIME, &now);
+        gmtime_r(&now.tv_sec, &tm);
+        size_t n = strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(ts + n, sizeof ts - n, ".%03ldZ", now.tv_nsec / 1000000);
+        fl_sb_printf(out,
+                     "{\"specversion\":\"1.0\",\"type\":\"dev.faultline.decision\",\"source\":\"faultline\","
+                     "\"id\":\"%s\",\"time\":\"%s\",\"datacontenttype\":\"application/json\",\"data\":%s}\n",
+                     fl_decision_id(d) ? fl_decision_id(d) : "", ts, json);
+    } else if (json) {
         fl_sb_puts(out, json);
         fl_sb_putc(out, '\n');
     }
@@ -434,6 +453,7 @@ static int parse_opts(int argc, char **argv, struct eval_opts *o)
         {"watch", no_argument, 0, 'w'},        {"help", no_argument, 0, 'h'},
         {"shadow", required_argument, 0, 'D'}, {"shadow-sample", required_argument, 0, 'R'},
         {"strict", no_argument, 0, 'S'},      {"threads", required_argument, 0, 'j'},
+        {"format", required_argument, 0, 'F'}, {"decision-log", required_argument, 0, 'G'},
         {0, 0, 0, 0}};
     int c;
     char *end;
@@ -466,6 +486,15 @@ static int parse_opts(int argc, char **argv, struct eval_opts *o)
             o->threads = (int)t;
             break;
         }
+        case 'F':
+            if (strcmp(optarg, "json") == 0) o->cloudevents = 0;
+            else if (strcmp(optarg, "cloudevents") == 0) o->cloudevents = 1;
+            else {
+                fprintf(stderr, "faultline eval: --format is json or cloudevents, not '%s'\n", optarg);
+                return -1;
+            }
+            break;
+        case 'G': o->decision_log = optarg; break;
         case 'h': fputs(k_help, stdout); return 1;
         default: fputs(k_help, stderr); return -1;
         }
@@ -475,7 +504,7 @@ static int parse_opts(int argc, char **argv, struct eval_opts *o)
 
 int cli_eval(int argc, char **argv)
 {
-    struct eval_opts o = {NULL, NULL, 0, 0, 1u << 20, isatty(2), 0, NULL, 1.0, 0, 0};
+    struct eval_opts o = {NULL, NULL, 0, 0, 1u << 20, isatty(2), 0, NULL, 1.0, 0, 0, 0, NULL};
     int prc = parse_opts(argc, argv, &o);
     if (prc) return prc > 0 ? FL_EXIT_OK : FL_EXIT_USAGE;
     if (o.watch || o.shadow) o.threads = 1; /* one decision, one line, at once; the shadow sees them in order */
@@ -511,6 +540,16 @@ int cli_eval(int argc, char **argv)
         goto cleanup;
     }
     st.engine = e;
+    if (o.decision_log) {
+        fl_log_options_t lo = {0};
+        lo.path = o.decision_log;
+        lo.format = o.cloudevents ? FL_LOG_FORMAT_CLOUDEVENTS : FL_LOG_FORMAT_JSON;
+        if (fl_engine_log_open(e, &lo, &diag) != FL_OK) {
+            fprintf(stderr, "faultline eval: --decision-log: %s\n", fl_diag_format(&diag, buf, sizeof buf));
+            rc = FL_EXIT_IO;
+            goto cleanup;
+        }
+    }
     if (o.shadow) {
         fl_shadow_options_t so = {.sample = o.shadow_sample, .trusted_key = eo.trusted_key};
         if (fl_shadow_new(o.shadow, &so, &st.shadow, &diag) != FL_OK) {

@@ -25,6 +25,8 @@ static const char k_usage[] =
     "         Put an archived version back in place (a watching process reloads it).\n"
     "  serve  [-p DIR] [--listen ADDR]... [--token-file F] [--watch] [--threads N]\n"
     "         The engine as a local HTTP service (docs/serve.md).\n"
+    "  errors [--db F] [--since DUR] [--top N] [--by WHAT] [--json]\n"
+    "         What the error registry holds: top fingerprints or counts by field.\n"
     "  diff   -p OLD -p NEW [--json] [--allow WHAT]... [FILE...|-]\n"
     "         Decide the same events with two versions; report what changes.\n"
     "  run    [-p DIR] [--op NAME] [--timeout S] [--explain] ... -- CMD [ARGS...]\n"
@@ -90,6 +92,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "serve") == 0) return cli_serve(argc - 1, argv + 1);
     if (strcmp(cmd, "triage") == 0) return cli_triage(argc - 1, argv + 1);
     if (strcmp(cmd, "breaker") == 0) return cli_breaker(argc - 1, argv + 1);
+    if (strcmp(cmd, "errors") == 0) return cli_errors(argc - 1, argv + 1);
     fprintf(stderr, "faultline: unknown command '%s'\n\n%s", cmd, k_usage);
     return FL_EXIT_USAGE;
 }

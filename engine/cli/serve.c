@@ -23,6 +23,7 @@ static const char k_help[] =
     "usage: faultline serve [-p DIR] [--listen ADDR]... [--token-file F] [--watch] [--threads N]\n"
     "                       [--max-body BYTES] [--max-header BYTES] [--max-conns N]\n"
     "                       [--request-timeout MS] [--drain MS] [--max-permits N] [--seed N]\n"
+    "                       [--decision-log F] [--log-format FMT] [--registry F]\n"
     "\n"
     "Serves the policy over HTTP/1.1 (JSON; errors are application/problem+json):\n"
     "  POST /v1/decide            one event (application/json) or a batch (application/x-ndjson)\n"
@@ -30,7 +31,8 @@ static const char k_help[] =
     "  GET  /v1/policy            current and kept versions\n"
     "  POST /v1/policy/reload, /v1/policy/rollback   (admin)\n"
     "  GET  /v1/breakers, PUT /v1/breakers/{name}[/{key}]   (PUT is admin)\n"
-    "  GET  /healthz, /readyz\n"
+    "  GET  /healthz, /readyz, /metrics (Prometheus text exposition)\n"
+    "  GET  /  the live dashboard (Server-Sent Events from /v1/dashboard/events)\n"
     "See docs/serve.md.  Runs until SIGTERM or SIGINT, then drains and exits 0;\n"
     "SIGHUP reloads the policy.\n"
     "\n"
@@ -54,7 +56,10 @@ static const char k_help[] =
     "                          bundle) also decides the events off the request path;\n"
     "                          GET /v1/shadow reports the differences, POST\n"
     "                          /v1/shadow/promote (admin) loads CAND (docs/operations.md)\n"
-    "      --shadow-sample R   share of events the candidate decides, 0 < R <= 1 (1)\n";
+    "      --shadow-sample R   share of events the candidate decides, 0 < R <= 1 (1)\n"
+    "      --decision-log F    append every decision to F (JSON Lines; docs/observability.md)\n"
+    "      --log-format FMT    json (default) or cloudevents (CloudEvents 1.0)\n"
+    "      --registry F        keep the error registry in F (SQLite; see `faultline errors`)\n";
 
 struct serve_opts {
     const char *dir;
@@ -66,6 +71,8 @@ struct serve_opts {
     unsigned long long max_body, max_header, seed;
     const char *shadow;
     double shadow_sample;
+    const char *decision_log, *registry;
+    int log_format;
 };
 
 static int num_opt(const char *name, const char *s, unsigned long long lo, unsigned long long hi,
@@ -92,7 +99,9 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
         {"request-timeout", required_argument, 0, 4}, {"drain", required_argument, 0, 5},
         {"max-permits", required_argument, 0, 6},  {"lease", required_argument, 0, 7},
         {"seed", required_argument, 0, 8},         {"help", no_argument, 0, 'h'},
-        {"shadow", required_argument, 0, 9},       {"shadow-sample", required_argument, 0, 10},
+        {"shadow", required_argument, 0, 12},      {"shadow-sample", required_argument, 0, 13},
+        {"decision-log", required_argument, 0, 9}, {"log-format", required_argument, 0, 10},
+        {"registry", required_argument, 0, 11},
         {0, 0, 0, 0}};
     int c;
     unsigned long long v;
@@ -114,14 +123,24 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
         case 6: if (num_opt("--max-permits", optarg, 1, 10000000, &v)) return -1; o->max_permits = v; break;
         case 7: if (num_opt("--lease", optarg, 1, 600000, &v)) return -1; o->lease = v; break;
         case 8: if (num_opt("--seed", optarg, 0, ~0ull, &v)) return -1; o->seed = v; break;
-        case 9: o->shadow = optarg; break;
-        case 10: {
+        case 12: o->shadow = optarg; break;
+        case 13: {
             char *end;
             o->shadow_sample = strtod(optarg, &end);
             if (*end || !(o->shadow_sample > 0 && o->shadow_sample <= 1))
                 return fprintf(stderr, "faultline serve: --shadow-sample needs a number in (0, 1]\n"), -1;
             break;
         }
+        case 9: o->decision_log = optarg; break;
+        case 10:
+            if (strcmp(optarg, "json") == 0) o->log_format = FL_LOG_FORMAT_JSON;
+            else if (strcmp(optarg, "cloudevents") == 0) o->log_format = FL_LOG_FORMAT_CLOUDEVENTS;
+            else {
+                fprintf(stderr, "faultline serve: --log-format is json or cloudevents, not '%s'\n", optarg);
+                return -1;
+            }
+            break;
+        case 11: o->registry = optarg; break;
         case 'h': fputs(k_help, stdout); return 1;
         default: fputs(k_help, stderr); return -1;
         }
@@ -259,6 +278,9 @@ int cli_serve(int argc, char **argv)
         return FL_EXIT_IO;
     }
     srv.engine = e;
+    srv.assets = sv_dashboard_assets;
+    srv.registry = o.registry;
+    fl_engine_metrics_enable(e, 1); /* GET /metrics */
     fl_diag_t diag;
     if (fl_engine_load(e, dir, &diag) != FL_OK) {
         fprintf(stderr, "faultline serve: cannot load policy %s:\n  %s\n", dir, fl_diag_format(&diag, err, sizeof err));
@@ -271,6 +293,25 @@ int cli_serve(int argc, char **argv)
             fprintf(stderr, "faultline serve: cannot load the shadow candidate %s:\n  %s\n", o.shadow,
                     fl_diag_format(&diag, err, sizeof err));
             rc = FL_EXIT_POLICY;
+            goto out;
+        }
+    }
+    if (o.decision_log) {
+        fl_log_options_t lo = {0};
+        lo.path = o.decision_log;
+        lo.format = o.log_format;
+        if (fl_engine_log_open(e, &lo, &diag) != FL_OK) {
+            fprintf(stderr, "faultline serve: --decision-log: %s\n", fl_diag_format(&diag, err, sizeof err));
+            rc = FL_EXIT_IO;
+            goto out;
+        }
+    }
+    if (o.registry) {
+        fl_registry_options_t ro = {0};
+        ro.path = o.registry;
+        if (fl_engine_registry_open(e, &ro, &diag) != FL_OK) {
+            fprintf(stderr, "faultline serve: --registry: %s\n", fl_diag_format(&diag, err, sizeof err));
+            rc = FL_EXIT_IO;
             goto out;
         }
     }

@@ -12,3 +12,12 @@ target_link_libraries(faultline_cli PRIVATE PkgConfig::H2O OpenSSL::SSL)
 # h2o's headers are not -Wstrict-prototypes / -Wshadow clean.
 set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/serve_http.c PROPERTIES
   COMPILE_OPTIONS "-Wno-strict-prototypes;-Wno-shadow;-Wno-missing-field-initializers")
+# The dashboard's files, compiled in (engine/cli/dashboard/embed.cmake).
+set(FL_DASH_DIR ${CMAKE_CURRENT_LIST_DIR}/dashboard)
+set(FL_DASH_C ${CMAKE_CURRENT_BINARY_DIR}/dashboard_assets.c)
+add_custom_command(OUTPUT ${FL_DASH_C}
+  COMMAND ${CMAKE_COMMAND} -DOUT=${FL_DASH_C} -DSRC=${FL_DASH_DIR} -P ${FL_DASH_DIR}/embed.cmake
+  DEPENDS ${FL_DASH_DIR}/embed.cmake ${FL_DASH_DIR}/index.html ${FL_DASH_DIR}/dashboard.css
+          ${FL_DASH_DIR}/dashboard.js
+  COMMENT "Embedding the dashboard")
+target_sources(faultline_cli PRIVATE ${FL_DASH_C})

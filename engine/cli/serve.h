@@ -31,8 +31,19 @@ typedef struct sv_leases sv_leases; /* admission permits with a lease */
 
 /* Server-wide settings and shared state.  Immutable after start except where
  * a lock or atomic says otherwise. */
+/* A file served from memory (the dashboard, compiled in by
+ * dashboard/embed.cmake); tables end with a NULL path. */
+typedef struct sv_asset {
+    const char *path, *type;
+    const unsigned char *data;
+    size_t len;
+} sv_asset;
+extern const sv_asset sv_dashboard_assets[];
+
 typedef struct sv_server {
     fl_engine_t *engine;
+    const sv_asset *assets;   /* GET / and its files; NULL: no dashboard  */
+    const char *registry;     /* --registry database, for the dashboard; may be NULL */
     char token[256];     /* admin bearer token; "" when no --token-file     */
     size_t token_len;
     size_t max_header_bytes; /* sum of header names and values            */

@@ -813,6 +813,105 @@ static void h_ready(sv_worker *w, const sv_req *rq, sv_resp *rs, const char *res
     reply_json(rs, 200, json_pack("{s:s, s:s}", "status", "ready", "policy", vi.id));
 }
 
+/* GET /metrics: Prometheus text exposition (fl_engine_metrics). */
+static void h_metrics(sv_worker *w, const sv_req *rq, sv_resp *rs, const char *rest, size_t rest_len)
+{
+    size_t need = 0;
+    int rc = fl_engine_metrics(w->srv->engine, NULL, 0, &need);
+    for (int tries = 0; rc == FL_ETOOBIG && tries < 3; tries++) {
+        char *buf = malloc(need + 1024);
+        if (!buf) break;
+        rc = fl_engine_metrics(w->srv->engine, buf, need + 1024, &need);
+        if (rc == FL_OK) {
+            rs->status = 200;
+            rs->content_type = "text/plain; version=0.0.4; charset=utf-8";
+            sv_buf_put(&rs->body, buf, need);
+        }
+        free(buf);
+    }
+    if (rc != FL_OK) problem(rs, 503, "metrics-unavailable", "Metrics unavailable", fl_strerror(rc), NULL);
+}
+
+/* GET /, /dashboard.css, /dashboard.js: the dashboard, from memory. */
+static void h_asset(sv_worker *w, const sv_req *rq, sv_resp *rs, const char *rest, size_t rest_len)
+{
+    const char *want = rq->path_len == 1 ? "/index.html" : NULL;
+    for (const sv_asset *a = w->srv->assets; a && a->path; a++) {
+        if (want ? strcmp(a->path, want) != 0
+                 : strlen(a->path) != rq->path_len || memcmp(a->path, rq->path, rq->path_len) != 0)
+            continue;
+        rs->status = 200;
+        rs->content_type = a->type;
+        rs->hdr_name = "cache-control";
+        rs->hdr_value = "no-cache";
+        sv_buf_put(&rs->body, (const char *)a->data, a->len);
+        return;
+    }
+    problem(rs, 404, "not-found", "Not found", "this server has no dashboard", NULL);
+}
+
+/* GET /v1/dashboard/events: one Server-Sent Events `snapshot` (metrics text,
+ * policy versions, breakers, top fingerprints from the registry), then the
+ * stream ends; `retry: 1000` makes the browser's EventSource reconnect a
+ * second later, so each update is a fresh, consistent snapshot. */
+static void h_dash_events(sv_worker *w, const sv_req *rq, sv_resp *rs, const char *rest, size_t rest_len)
+{
+    json_t *o = json_object();
+    size_t need = 0;
+    char *mt = NULL;
+    if (fl_engine_metrics(w->srv->engine, NULL, 0, &need) == FL_ETOOBIG && (mt = malloc(need + 4096)) &&
+        fl_engine_metrics(w->srv->engine, mt, need + 4096, &need) == FL_OK)
+        json_object_set_new(o, "metrics", json_string(mt));
+    free(mt);
+    fl_version_info_t vi[32];
+    size_t n = 0;
+    pthread_mutex_lock(&w->srv->admin_mu);
+    fl_engine_versions(w->srv->engine, vi, 32, &n);
+    if (n > 32) n = 32;
+    json_t *arr = json_array(), *cur = NULL;
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(arr, version_json(&vi[i]));
+        if (vi[i].current && !cur) cur = version_json(&vi[i]);
+    }
+    pthread_mutex_unlock(&w->srv->admin_mu);
+    json_object_set_new(o, "policy", json_pack("{s:o, s:o}", "current", cur ? cur : json_null(), "versions", arr));
+    fl_resil_t *r = fl_engine_resil(w->srv->engine);
+    json_t *br = json_array();
+    fl_objtab *t = r ? atomic_load_explicit(&r->objs, memory_order_acquire) : NULL;
+    for (uint32_t i = 0; t && i < t->n; i++) {
+        if (t->obj[i]->kind != FL_RESIL_BREAKER) continue;
+        json_t *b = breaker_json(r, t->obj[i]->name, NULL);
+        if (b) json_array_append_new(br, b);
+    }
+    json_object_set_new(o, "breakers", br);
+    json_t *top = json_null();
+    fl_error_row_t *rows = w->srv->registry ? calloc(10, sizeof *rows) : NULL;
+    fl_error_query_t q = {0};
+    q.top = 10;
+    fl_diag_t d;
+    if (rows && fl_registry_query(w->srv->registry, &q, rows, 10, &n, &d) == FL_OK) {
+        top = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(top, json_pack("{s:s, s:I, s:I, s:s, s:s, s:s}", "fingerprint", rows[i].key, "count",
+                                                 (json_int_t)rows[i].count, "last_1m", (json_int_t)rows[i].last_1m,
+                                                 "category", rows[i].category, "op", rows[i].op, "rule", rows[i].rule));
+    } else if (w->srv->registry) {
+        top = json_array(); /* not written yet */
+    }
+    free(rows);
+    json_object_set_new(o, "top", top);
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    rs->status = 200;
+    rs->content_type = "text/event-stream";
+    rs->hdr_name = "cache-control";
+    rs->hdr_value = "no-cache";
+    sv_buf_put(&rs->body, "retry: 1000\nevent: snapshot\ndata: ", 34);
+    if (s) sv_buf_put(&rs->body, s, strlen(s));
+    sv_buf_put(&rs->body, "\n\n", 2);
+    free(s);
+}
+
 /* ---- routing ------------------------------------------------------------- */
 
 typedef void (*sv_route_fn)(sv_worker *w, const sv_req *rq, sv_resp *rs, const char *rest, size_t rest_len);
@@ -843,6 +942,11 @@ static const struct sv_route {
     {"POST", "/v1/shadow/promote", 0, 1, 1, h_shadow_promote},
     {"GET", "/healthz", 0, 0, 0, h_health},
     {"GET", "/readyz", 0, 0, 0, h_ready},
+    {"GET", "/metrics", 0, 0, 0, h_metrics},
+    {"GET", "/", 0, 0, 0, h_asset},
+    {"GET", "/dashboard.css", 0, 0, 0, h_asset},
+    {"GET", "/dashboard.js", 0, 0, 0, h_asset},
+    {"GET", "/v1/dashboard/events", 0, 0, 0, h_dash_events},
 };
 
 static int route_match(const struct sv_route *r, const sv_req *rq)

@@ -467,6 +467,16 @@ static int bind_unix(sv_listener *L, const char *path, char *err, size_t errlen)
     return 0;
 }
 
+/* Close the listening sockets (and remove unix socket files) bound so far. */
+static void close_listeners(sv_http *h)
+{
+    for (size_t i = 0; i < h->nlis; i++) {
+        for (size_t j = 0; j < SV_MAX_THREADS; j++)
+            if (h->lis[i].fds[j] >= 0) close(h->lis[i].fds[j]);
+        if (h->lis[i].is_unix && h->lis[i].unix_path[0]) unlink(h->lis[i].unix_path);
+    }
+}
+
 int sv_http_bind(sv_http **out, sv_server *srv, const sv_http_options_t *o, char *err, size_t errlen)
 {
     *out = NULL;
@@ -486,8 +496,7 @@ int sv_http_bind(sv_http **out, sv_server *srv, const sv_http_options_t *o, char
                                                 : bind_tcp(&h->lis[i], spec, o->threads, err, errlen);
         h->nlis = i + 1;
         if (rc != 0) { /* nothing of h2o's exists yet: close what was bound and free it all */
-            sv_http_free(h);
-            g_kept = NULL;
+            close_listeners(h);
             free(h);
             return -1;
         }
@@ -632,11 +641,7 @@ void sv_http_free(sv_http *h)
     if (!h) return;
     /* Deciding contexts are freed, so the engine can be. */
     for (unsigned i = 0; h->th && i < h->nth; i++) sv_worker_free(&h->th[i].w);
-    for (size_t i = 0; i < h->nlis; i++) {
-        for (size_t j = 0; j < SV_MAX_THREADS; j++)
-            if (h->lis[i].fds[j] >= 0) close(h->lis[i].fds[j]);
-        if (h->lis[i].is_unix && h->lis[i].unix_path[0]) unlink(h->lis[i].unix_path);
-    }
+    close_listeners(h);
     g_kept = h;
 }
 

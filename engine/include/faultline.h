@@ -1303,6 +1303,214 @@ FL_EXTERN int fl_fleet_force(const fl_fleet_config_t *cfg, const char *name, con
 /* FL-RESILIENCE-END */
 
 /* ------------------------------------------------------------------------ */
+/* Observability: metrics (docs/observability.md)                           */
+/* ------------------------------------------------------------------------ */
+/* FL-OBSERVE-BEGIN */
+/*
+ * Turn the decide-path counters on (on != 0) or off.  Off by default: a
+ * host that never asks for metrics pays one relaxed load per decision.  On:
+ * each fl_decide adds two monotonic clock reads and a few relaxed atomic
+ * increments (no lock, no allocation, no I/O).  Counters are kept while
+ * off; turning on again continues from them.  FL_EINVAL for NULL.
+ * Thread-safe.
+ */
+FL_EXTERN int fl_engine_metrics_enable(fl_engine_t *engine, int on);
+/*
+ * The engine's metrics as Prometheus text exposition (format 0.0.4:
+ * "# HELP", "# TYPE" and sample lines, UTF-8, '\n' line ends) into buf,
+ * NUL-terminated.  *len (may be NULL) receives the length of the complete
+ * text without the NUL, also when it does not fit: then the call returns
+ * FL_ETOOBIG and buf holds "" (cap > 0), so a caller retries with
+ * cap = *len + 1 (the text may have grown a little meanwhile).  buf NULL
+ * with cap 0 just measures.  FL_EINVAL (NULL engine, or NULL buf with
+ * cap > 0), FL_ENOMEM.  Series and their labels: docs/observability.md;
+ * the number of series is bounded by the policy's declared breakers, never
+ * by events.  Thread-safe; takes no lock the decide path waits for.
+ */
+FL_EXTERN int fl_engine_metrics(fl_engine_t *engine, char *buf, size_t cap, size_t *len);
+
+/* ---- decision log -------------------------------------------------------- */
+/*
+ * A JSON Lines file of decisions, written by a background thread.  Deciding
+ * never blocks on it: fl_decide copies a bounded record (the decision and
+ * the chosen event fields, each cut at a documented length) into a ring of
+ * `ring_lines` slots -- a few hundred bytes of memcpy, one CAS -- and the
+ * writer thread formats, redacts and appends the lines.  When the ring is
+ * full the record is counted in `dropped` (fl_engine_log_stats), never lost
+ * silently.  Line shapes, redaction, rotation: docs/observability.md.
+ */
+enum {
+    FL_LOG_FORMAT_JSON = 0,        /* one decision object per line           */
+    FL_LOG_FORMAT_CLOUDEVENTS = 1  /* CloudEvents 1.0 structured JSON per line */
+};
+/* Bits of fl_log_options_t.fields/.mask: event fields that go in a line. */
+enum {
+    FL_LOG_DOMAIN = 1 << 0, FL_LOG_CODE = 1 << 1, FL_LOG_MESSAGE = 1 << 2,
+    FL_LOG_OP = 1 << 3, FL_LOG_STACK = 1 << 4, FL_LOG_EVENT_ID = 1 << 5
+};
+typedef struct fl_log_options {
+    const char *path;          /* the JSONL file (appended to; created 0640) */
+    int format;                /* FL_LOG_FORMAT_*; default JSON                */
+    unsigned fields;           /* FL_LOG_* bits; 0: domain, code, message, op  */
+    unsigned mask;             /* FL_LOG_* bits written as "[REDACTED]"        */
+    /* PCRE2 patterns; every match in the event message and stack is
+     * replaced by "[REDACTED]" (by the writer thread, off the decide path).
+     * NULL-terminated array, may be NULL.  Copied. */
+    const char *const *redact_patterns;
+    /* Log one in sample_every[severity] decisions of that severity
+     * (fl_severity index); 0 or 1: every one; UINT32_MAX: none. */
+    uint32_t sample_every[5];
+    uint32_t ring_lines;       /* slots in the ring (2 KiB each); default 1024, max 1<<20 */
+    uint32_t fsync_ms;         /* fsync at most this long after a write; default 1000 */
+    uint64_t max_bytes;        /* rotate past this size; default 64 MiB        */
+    uint32_t max_age_s;        /* rotate a file older than this; 0: never      */
+    uint32_t keep_days;        /* rotated .zst files older than this are removed; 0: 7 */
+} fl_log_options_t;
+
+typedef struct fl_log_stats {
+    uint64_t written;          /* lines written to the file                    */
+    uint64_t dropped;          /* records refused because the ring was full    */
+    uint64_t sampled_out;      /* decisions left out by sample_every           */
+    uint64_t rotations;        /* files rotated                                */
+    uint64_t torn_skipped;     /* torn last lines found at open and cut off    */
+    uint64_t write_errors;     /* failed writes (lines counted as dropped too) */
+} fl_log_stats_t;
+
+/* Start the decision log.  A torn last line left by a crash (no final '\n')
+ * is cut off at open and counted in torn_skipped.  FL_EINVAL (NULL engine,
+ * opts or path; ring_lines above the max; bad format; a redact pattern that
+ * does not compile -- diag says which), FL_EIO (cannot open
+ * the file; diag says why), FL_ESTATE (a log is already open), FL_ENOMEM.
+ * Thread-safe; decisions made while it opens may or may not be logged. */
+FL_EXTERN int fl_engine_log_open(fl_engine_t *engine, const fl_log_options_t *opts, fl_diag_t *diag);
+/* Wait until every record queued so far is written and fsynced (at most
+ * timeout_ms).  FL_OK; FL_EBUDGET when timeout_ms passed first; FL_ESTATE
+ * (no log open); FL_EINVAL (NULL engine). */
+FL_EXTERN int fl_engine_log_flush(fl_engine_t *engine, int timeout_ms);
+/* Write what is queued, fsync, stop the writer and close the file.
+ * FL_ESTATE when no log is open.  fl_engine_free closes it too. */
+FL_EXTERN int fl_engine_log_close(fl_engine_t *engine);
+/* Counters of the open (or last) log; zeroed when none was ever opened. */
+FL_EXTERN int fl_engine_log_stats(fl_engine_t *engine, fl_log_stats_t *out);
+
+/* ---- error registry -------------------------------------------------------- */
+/*
+ * A SQLite database (WAL) of the errors the engine has decided, keyed by
+ * fingerprint: count, first and last seen, category, severity, rule, op,
+ * last action and a redacted sample (the decision-log line of the first
+ * occurrence), plus per-minute counts for windows and rates.  Written by a
+ * background thread in batched transactions from its own ring, exactly like
+ * the decision log (same hook, same drop counting); several processes may
+ * read it while it is written.  Schema and queries: docs/observability.md.
+ */
+typedef struct fl_registry_options {
+    const char *path;          /* the database file (created if missing)      */
+    unsigned fields, mask;     /* event fields kept in the sample, as fl_log_options_t */
+    const char *const *redact_patterns; /* applied to the sample; may be NULL */
+    uint32_t ring_lines;       /* default 1024                                 */
+    uint32_t retention_s;      /* drop what was last seen longer ago; default 7 days */
+    uint32_t max_fingerprints; /* keep the most recently seen; default 100000  */
+} fl_registry_options_t;
+
+/* Same contract as fl_engine_log_open; FL_EIO when the database cannot be
+ * opened or created (diag has SQLite's reason). */
+FL_EXTERN int fl_engine_registry_open(fl_engine_t *engine, const fl_registry_options_t *opts, fl_diag_t *diag);
+/* Wait until every record queued so far is committed (see fl_engine_log_flush). */
+FL_EXTERN int fl_engine_registry_flush(fl_engine_t *engine, int timeout_ms);
+FL_EXTERN int fl_engine_registry_close(fl_engine_t *engine);
+/* written = records committed; dropped = refused (ring full) or failed. */
+FL_EXTERN int fl_engine_registry_stats(fl_engine_t *engine, fl_log_stats_t *out);
+
+/* One row of a registry query: one fingerprint, or one group. */
+typedef struct fl_error_row {
+    char key[256];             /* fingerprint, or the group's value ("" for none) */
+    uint64_t count;            /* occurrences in the window                    */
+    uint64_t total;            /* all-time count (fingerprint rows; else = count) */
+    uint64_t last_1m, last_1h; /* occurrences in the last 1 and 60 minutes (minute resolution) */
+    int64_t first_seen_ms, last_seen_ms;
+    char category[128], severity[16], rule[128], op[128], action[16];
+    char sample[2048];         /* fingerprint rows: redacted sample line, cut at the size */
+} fl_error_row_t;
+
+typedef struct fl_error_query {
+    int64_t since_ms;          /* window: the last since_ms; 0: all time        */
+    uint32_t top;              /* at most this many rows, largest count first; 0: 10 */
+    /* NULL or "fingerprint": per fingerprint; "category", "severity", "op",
+     * "rule": summed per value of that field (001's get_error_summary). */
+    const char *by;
+    int64_t now_ms;            /* 0: the clock; set it for reproducible output */
+} fl_error_query_t;
+
+/* Query a registry database (read-only; works while an engine writes it).
+ * rows[0..*count) are filled.  FL_EINVAL (NULL path/q/count, rows NULL with
+ * cap > 0, negative since_ms, unknown `by`), FL_ENOENT (no such database),
+ * FL_EIO (not a registry or unreadable; diag says why). */
+FL_EXTERN int fl_registry_query(const char *path, const fl_error_query_t *q, fl_error_row_t *rows, size_t cap,
+                                size_t *count, fl_diag_t *diag);
+
+/* ---- alerts ---------------------------------------------------------------- */
+/*
+ * Alert rules watch the decisions (off the decide path: a third ring, like
+ * the decision log's) and notify a JSON webhook, a Slack incoming webhook
+ * and/or e-mail (SMTP) through libcurl when `count` matching decisions of one group
+ * happen within `window_ms`.  Deliveries run on their own thread from a
+ * bounded queue; each attempt is admitted by the engine's breaker
+ * "faultline.alerts" (keyed by channel) and retried with exponential backoff
+ * and full jitter (100 ms base, 4 attempts), so a channel that is down never
+ * slows deciding or evaluation.  docs/observability.md.
+ */
+typedef struct fl_alert_rule {
+    const char *name;          /* required, shown in notifications             */
+    const char *category;      /* this category or below it ("unavailable" matches
+                                  "unavailable.dns"); NULL: any                */
+    int min_severity;          /* fl_severity; lower ones are ignored (default debug) */
+    uint32_t count;            /* threshold, >= 1 (required)                    */
+    uint32_t window_ms;        /* ... within this many ms (required, >= 1)      */
+    const char *group_by;      /* "fingerprint" "category" "op" "rule", or NULL: one group */
+    uint32_t min_interval_ms;  /* per group: at most one notification per interval; default 300000 */
+    const char *webhook_url;   /* generic JSON POST (http:// or https://); may be NULL */
+    const char *slack_url;     /* Slack incoming webhook ({"text": message}); may be NULL */
+    const char *smtp_url;      /* e-mail: smtp://host:port or smtps://; may be NULL */
+    const char *mail_from;     /* with smtp_url: the sender address             */
+    const char *mail_to;       /* with smtp_url: recipients, comma-separated    */
+    /* Message template: {alert} {count} {window_s} {group} {category}
+     * {fingerprint} {op} {rule} {message} (the event's message).  Default:
+     * "{alert}: {count} errors in {window_s}s ({group})". */
+    const char *message;
+} fl_alert_rule_t;
+
+typedef struct fl_alerts_options {
+    const fl_alert_rule_t *rules;
+    size_t nrules;             /* 1..64                                         */
+    uint32_t queue;            /* pending notifications; default 64; beyond: dropped and counted */
+    uint32_t timeout_ms;       /* per HTTP attempt; default 5000                */
+    const char *history_db;    /* error registry database: every delivery and failure is
+                                  recorded in its `notifications` table; may be NULL */
+} fl_alerts_options_t;
+
+typedef struct fl_alert_stats {
+    uint64_t fired;            /* thresholds crossed (after min_interval)       */
+    uint64_t suppressed;       /* crossings within min_interval                 */
+    uint64_t delivered;        /* notifications a channel accepted (2xx)        */
+    uint64_t failed;           /* notifications given up after the retries      */
+    uint64_t attempts;         /* HTTP attempts made                            */
+    uint64_t refused;          /* attempts the breaker refused                  */
+    uint64_t dropped;          /* notifications dropped because the queue was full */
+} fl_alert_stats_t;
+
+/* Start evaluating the rules (copied).  FL_EINVAL (NULL args, no rules or
+ * more than 64, a rule without name/count/window or without a channel, an
+ * unknown group_by, a webhook URL not http(s), an smtp_url not smtp(s) or
+ * without mail_from/mail_to; diag names the rule), FL_ESTATE
+ * (alerts already started), FL_EIO (history_db cannot be opened), FL_ENOMEM. */
+FL_EXTERN int fl_engine_alerts_start(fl_engine_t *engine, const fl_alerts_options_t *opts, fl_diag_t *diag);
+/* Stop: pending notifications are attempted once more (bounded by the
+ * timeout), then threads stop.  FL_ESTATE when not started. */
+FL_EXTERN int fl_engine_alerts_stop(fl_engine_t *engine);
+FL_EXTERN int fl_engine_alerts_stats(fl_engine_t *engine, fl_alert_stats_t *out);
+/* FL-OBSERVE-END */
+
+/* ------------------------------------------------------------------------ */
 /* Resource checks, storage actions, checkpoints (bindings/)                 */
 /* ------------------------------------------------------------------------ */
 /* FL-BINDINGS-BEGIN (owned by the bindings module; edit only inside) */

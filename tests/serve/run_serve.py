@@ -159,6 +159,142 @@ def case_endpoints(s):
     check(code == 200 and json.loads(body)["category"] == "not_found", "curl decide: %d %s" % (code, body))
 
 
+def case_metrics(s):
+    for _ in range(3):
+        s.client.decide({"message": "dial tcp: connection refused"})
+    s.client.decide({"domain": "http", "code": 404})
+    s.client.decide({"op": "broken"})
+    st, h, b = s.request("GET", "/metrics")
+    check(st == 200, "metrics: %d" % st)
+    check(h.get("content-type", "").startswith("text/plain; version=0.0.4"), "metrics type: %r" % h)
+    text = b.decode()
+    samples = {}
+    for line in text.splitlines():
+        if line.startswith("#") or not line:
+            continue
+        name, _, val = line.rpartition(" ")
+        samples[name] = float(val)
+    check(samples.get('faultline_decisions_total{category="unavailable",action="retry"}') == 3,
+          "3 unavailable/retry decisions: %s" % text[:600])
+    check(samples.get('faultline_decisions_total{category="not_found",action="fail"}') == 1, "not_found/fail")
+    check(samples.get("faultline_decide_duration_seconds_count") == 5, "histogram count 5")
+    check(samples.get('faultline_handler_failures_total{kind="handler_error"}') == 1, "handler failure counted")
+    check(samples.get('faultline_breaker_state{breaker="upstream",state="closed"}') == 1, "breaker state")
+    check(samples.get('faultline_policy_reloads_total{result="success"}') == 1, "one load")
+    check(any(k.startswith("faultline_policy_info{") and 'name="serve-test"' in k for k in samples), "policy info")
+    st, h, b = s.request("POST", "/metrics")
+    problem_of(st, h, b, 405, "method-not-allowed")
+
+
+def case_observe():
+    """--decision-log (CloudEvents) and --registry, then `faultline errors`."""
+    d = tempfile.mkdtemp(prefix="flobs-")
+    log, db = os.path.join(d, "decisions.jsonl"), os.path.join(d, "errors.db")
+    s = Server("--decision-log", log, "--log-format", "cloudevents", "--registry", db)
+    try:
+        for _ in range(4):
+            s.client.decide({"message": "dial tcp: connection refused", "op": "db.query"})
+        for _ in range(2):
+            s.client.decide({"domain": "http", "code": 404, "op": "http.get"})
+        st, h, b = s.request("GET", "/metrics")
+        check(st == 200, "metrics")
+        text = b.decode()
+        check('faultline_decision_log_records_total{result="dropped"} 0' in text
+              and 'faultline_registry_records_total{result="dropped"} 0' in text, "log/registry counters: %s" % text[-700:])
+        check(s.stop() == 0, "serve exits 0 after SIGTERM")
+        with open(log) as f:
+            lines = [json.loads(l) for l in f]
+        check(len(lines) == 6, "6 log lines: %d" % len(lines))
+        ce = lines[0]
+        check(ce["specversion"] == "1.0" and ce["type"] == "dev.faultline.decision" and ce["id"],
+              "CloudEvents envelope: %r" % ce)
+        data = ce["data"]
+        check(data["category"] == "unavailable.connection_refused" and data["error.type"] == data["category"]
+              and data["exception.message"] == "dial tcp: connection refused" and data["event"]["op"] == "db.query",
+              "decision and OTel names: %r" % data)
+        p = subprocess.run([FAULTLINE, "errors", "--db", db, "--json"], capture_output=True, text=True)
+        check(p.returncode == 0, "errors --json: %d %s" % (p.returncode, p.stderr))
+        rows = json.loads(p.stdout)["rows"]
+        check([r["count"] for r in rows] == [4, 2], "counts per fingerprint: %r" % rows)
+        check(rows[0]["op"] == "db.query" and rows[0]["rule"] == "refused" and rows[0]["last_1m"] == 4,
+              "row fields: %r" % rows[0])
+        check(rows[0]["sample"]["event"]["op"] == "db.query", "sample is the redacted line: %r" % rows[0])
+        p = subprocess.run([FAULTLINE, "errors", "--db", db, "--by", "op", "--since", "1h"], capture_output=True,
+                           text=True)
+        check(p.returncode == 0 and p.stdout.splitlines()[0].split()[:2] == ["OP", "COUNT"]
+              and p.stdout.splitlines()[1].split()[:2] == ["db.query", "4"], "errors --by op: %r" % p.stdout)
+        for bad, why in ((["--since", "5x"], "--since"), (["--by", "colour"], "colour"), (["--top", "0"], "--top")):
+            p = subprocess.run([FAULTLINE, "errors", "--db", db] + bad, capture_output=True, text=True)
+            check(p.returncode == 2 and why in p.stderr, "errors %s: %d %r" % (bad, p.returncode, p.stderr))
+        # eval --format cloudevents --decision-log
+        elog = os.path.join(d, "eval.jsonl")
+        p = subprocess.run([FAULTLINE, "eval", "-p", os.path.join(HERE, "policy"), "--no-progress", "--format",
+                            "cloudevents", "--decision-log", elog],
+                           input='{"message":"connection refused"}\n{"domain":"http","code":404}\n',
+                           capture_output=True, text=True)
+        out = [json.loads(l) for l in p.stdout.splitlines()]
+        check(p.returncode == 0 and len(out) == 2 and out[0]["specversion"] == "1.0"
+              and out[0]["id"] == out[0]["data"]["id"] and out[1]["data"]["category"] == "not_found",
+              "eval --format cloudevents: %r %r" % (p.stdout, p.stderr))
+        with open(elog) as f:
+            ll = [json.loads(l) for l in f]
+        check(len(ll) == 2 and ll[0]["id"] == out[0]["id"] and ll[0]["data"]["exception.message"] == "connection refused",
+              "eval --decision-log: %r" % ll)
+        p = subprocess.run([FAULTLINE, "eval", "--format", "xml"], input="", capture_output=True, text=True)
+        check(p.returncode == 2 and "json or cloudevents" in p.stderr, "eval --format xml: %r" % p.stderr)
+        p = subprocess.run([FAULTLINE, "errors", "--db", os.path.join(d, "none.db")], capture_output=True, text=True)
+        check(p.returncode == 4 and "no such registry" in p.stderr, "missing db: %d %r" % (p.returncode, p.stderr))
+    finally:
+        s.close()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def case_dashboard():
+    """GET / in headless Chromium: the page shows posted decisions live."""
+    chromium = shutil.which("chromium")
+    check(chromium, "chromium is not installed (scripts/setup.sh installs it)")
+    d = tempfile.mkdtemp(prefix="fldash-")
+    s = Server("--registry", os.path.join(d, "errors.db"))
+    try:
+        st, h, b = s.request("GET", "/")
+        check(st == 200 and h.get("content-type", "").startswith("text/html") and b"<caption>" in b,
+              "GET /: %d %r" % (st, h))
+        for asset in ("/", "/dashboard.js", "/dashboard.css"):
+            st, h, body = s.request("GET", asset)
+            refs = re.findall(rb"(?:src|href)\s*=\s*[\"']?(https?:)", body)
+            check(st == 200 and not refs, "%s is served and loads nothing from the network: %r" % (asset, refs))
+        st, h, b = s.request("GET", "/v1/dashboard/events")
+        check(st == 200 and h.get("content-type") == "text/event-stream" and b.startswith(b"retry: 1000\nevent: snapshot\ndata: {"),
+              "SSE snapshot: %r %r" % (h, b[:80]))
+        for _ in range(5):
+            s.client.decide({"message": "dial tcp: connection refused", "op": "db.query"})
+        for _ in range(2):
+            s.client.decide({"domain": "http", "code": 404, "op": "http.get"})
+        time.sleep(0.1)  # the registry writer commits within ~10 ms
+        shot = os.path.join(os.environ.get("FL_ARTIFACTS_DIR", d), "dashboard.png")
+        args = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--no-first-run", "--disable-sync",
+                "--user-data-dir=" + os.path.join(d, "profile"), "--virtual-time-budget=4000",
+                "--window-size=1280,1100"]
+        p = subprocess.run(args + ["--dump-dom", s.base + "/"], capture_output=True, text=True, timeout=120)
+        dom = p.stdout
+        check(p.returncode == 0 and 'data-decisions="7"' in dom, "the page counted the 7 decisions: %s" % dom[-1500:])
+        check('<tr data-category="unavailable"><td>unavailable</td><td>retry</td><td class="num">5</td>' in dom,
+              "decisions table row: %s" % dom[-1500:])
+        fps = re.findall(r'data-fingerprint="([0-9a-f]{16})"', dom)
+        check(len(fps) == 2, "two fingerprints listed: %r" % fps)
+        check('class="spark"' in dom and 'aria-label="recent counts:' in dom, "sparklines with text alternatives")
+        check('data-breaker="upstream"' in dom and "closed</td>" in dom, "breaker state in words")
+        check('id="policy-name">serve-test 1<' in dom and "Live — updated" in dom, "policy and live status")
+        p = subprocess.run(args + ["--screenshot=" + shot, s.base + "/"], capture_output=True, text=True, timeout=120)
+        with open(shot, "rb") as f:
+            check(f.read(8) == b"\x89PNG\r\n\x1a\n", "screenshot saved as PNG: " + shot)
+        print("screenshot: " + shot)
+    finally:
+        s.close()
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def case_batch(s):
     lines = [json.dumps({"id": "b%d" % i, "message": "connection refused"}) for i in range(5)]
     lines.insert(2, "{not json")
@@ -592,6 +728,9 @@ CASES = {
     "watch": (case_watch, {"extra": ["--watch"]}),
     "sigterm": (case_sigterm, {"extra": ["--drain", "45000"]}),
     "client": (case_client, {}),
+    "metrics": (case_metrics, {}),
+    "observe": (case_observe, None),
+    "dashboard": (case_dashboard, None),
     "usage": (case_usage, None),
     "shadow": (case_shadow, None),
 }

@@ -28,6 +28,8 @@
 struct lua_State;
 struct fl_resil;
 struct fl_sbx;     /* lua/sandbox.c: per engine, the budget watchdog */
+struct fl_declog;  /* engine/declog.c: the decision log */
+struct fl_alerts;  /* engine/alerts.c */
 struct fl_wd_slot; /* lua/sandbox.c: one per context with a handler state */
 
 /* (lua/sandbox.c) */
@@ -294,6 +296,14 @@ typedef struct fl_version {
 
     fl_rule *rules;          /* sorted into evaluation order */
     uint32_t nrules;
+    fl_alert_rule_t *alerts; /* `alert` declarations (strings owned)     */
+    uint32_t nalerts;
+    struct {                 /* `log { ... }`: what decision-log lines hold */
+        int declared;
+        unsigned fields, mask;   /* FL_LOG_* bits                         */
+        char **redact;           /* NULL-terminated patterns, owned       */
+        uint32_t sample_every[5];
+    } logd;
     fl_catconf *cats;
     uint32_t ncats;
     fl_locale *locales;
@@ -383,6 +393,26 @@ int fl_find_column(const char *text, size_t len, int line, const char *token);
  * publishes versions into it; contexts point at it.  Keeping it here, below
  * the stages, is what lets deciding and the Lua side run without calling up
  * into engine/engine.c.  A private one (examples) holds its own resil. */
+/* Observability counters (engine/metrics.c renders them).  The decide path
+ * bumps them with relaxed atomics only while `on` is set (fl_obs_note in
+ * deciding/observe.c); label sets are fixed-size arrays, so the number of
+ * series is bounded by construction. */
+#define FL_OBS_NCAT 18 /* the 16 top-level categories, "ok", "other"     */
+#define FL_OBS_NBUCKET 12 /* decide duration buckets (the last is +Inf)    */
+enum { FL_OBS_RELOAD_OK, FL_OBS_RELOAD_UNCHANGED, FL_OBS_RELOAD_FAILED, FL_OBS_RELOAD_N_ };
+struct fl_obs {
+    atomic_int on;
+    _Atomic uint64_t decisions[FL_OBS_NCAT][4]; /* [category][fl_action]    */
+    _Atomic uint64_t dur_bucket[FL_OBS_NBUCKET];  /* not cumulative         */
+    _Atomic uint64_t dur_sum_ns;
+    _Atomic uint64_t reloads[FL_OBS_RELOAD_N_];
+    _Atomic uint64_t no_policy;                 /* FL_ESTATE decisions     */
+};
+extern const char *const fl_obs_category_names[FL_OBS_NCAT];
+extern const double fl_obs_bucket_bounds[FL_OBS_NBUCKET - 1]; /* seconds */
+/* Index of a category's top-level name in fl_obs_category_names. */
+int fl_obs_category_index(const char *category);
+
 struct fl_shared {
     const fl_engine_options_t *opts; /* the engine's, outlives this        */
     struct fl_sbx *sbx;              /* budget watchdog + failure counters */
@@ -398,6 +428,14 @@ struct fl_shared {
     /* The canary tripped on v (why: a short text); set by the engine, called
      * on a deciding thread, must not block.  NULL: no canary. */
     void (*on_canary)(struct fl_shared *sh, fl_version *v, const char *why);
+    struct fl_obs obs;               /* metrics counters (zeroed by init)  */
+    /* Called after each decision while set (decision log, registry): must
+     * only copy what it needs and never block.  Set by the engine. */
+    _Atomic(void (*)(struct fl_shared *sh, const fl_event_t *ev, const fl_decision_t *d)) on_decision;
+    struct fl_declog *_Atomic declog; /* engine/declog.c: the open decision log */
+    struct fl_declog *_Atomic errreg; /* engine/declog.c: the open error registry */
+    struct fl_declog *_Atomic alertsink; /* engine/declog.c: the ring feeding alerts.c */
+    struct fl_alerts *alerts;        /* engine/alerts.c: alert rules and delivery */
 };
 
 void fl_shared_init(struct fl_shared *sh, const fl_engine_options_t *opts);

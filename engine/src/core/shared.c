@@ -7,6 +7,7 @@
  * object (engine/engine.c), which owns and publishes into it.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "core.h"
 
@@ -18,6 +19,37 @@ void fl_shared_init(struct fl_shared *sh, const fl_engine_options_t *opts)
     atomic_init(&sh->gen, 1);
     atomic_init(&sh->nctx, 0);
     atomic_init(&sh->handler_users, 0);
+    memset(&sh->obs, 0, sizeof sh->obs);
+    atomic_init(&sh->on_decision, NULL);
+    atomic_init(&sh->declog, NULL);
+    atomic_init(&sh->errreg, NULL);
+    atomic_init(&sh->alertsink, NULL);
+    sh->alerts = NULL;
+}
+
+/* The 16 gRPC-style top-level categories (docs/taxonomy.md), "ok" and
+ * "other" for any top-level name a policy invents: a metric label drawn
+ * from this table cannot grow the number of series. */
+const char *const fl_obs_category_names[FL_OBS_NCAT] = {
+    "cancelled", "unknown", "invalid_argument", "deadline_exceeded", "not_found", "already_exists",
+    "permission_denied", "resource_exhausted", "failed_precondition", "aborted", "out_of_range",
+    "unimplemented", "internal", "unavailable", "data_loss", "unauthenticated", "ok", "other",
+};
+
+/* Upper bounds of the decide duration histogram, seconds. */
+const double fl_obs_bucket_bounds[FL_OBS_NBUCKET - 1] = {
+    1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 1e-3, 1e-2, 0.1,
+};
+
+int fl_obs_category_index(const char *c)
+{
+    if (!c) return 1;
+    size_t n = strcspn(c, ".");
+    for (int i = 0; i < FL_OBS_NCAT - 1; i++)
+        if (fl_obs_category_names[i][0] == c[0] && strlen(fl_obs_category_names[i]) == n &&
+            memcmp(fl_obs_category_names[i], c, n) == 0)
+            return i;
+    return FL_OBS_NCAT - 1;
 }
 
 void fl_shared_destroy(struct fl_shared *sh)

@@ -308,6 +308,9 @@ int fl_decide(fl_ctx_t *ctx, const fl_event_t *ev, const char *locale, unsigned 
      * exchange catches it (SQLite's SQLITE_MISUSE is the model). */
     if (atomic_exchange_explicit(&ctx->busy, 1, memory_order_acquire)) return FL_EMISUSE;
     int rc;
+    struct fl_shared *sh = ctx->sh;
+    int obs = atomic_load_explicit(&sh->obs.on, memory_order_relaxed);
+    uint64_t t0 = obs ? fl_obs_now_ns() : 0;
     repin(ctx);
     if (!ctx->ver) {
         fl_decision_clear(out);
@@ -322,6 +325,10 @@ int fl_decide(fl_ctx_t *ctx, const fl_event_t *ev, const char *locale, unsigned 
         rc = fl_decide_on(ctx, ctx->ver, ev, locale, flags, out);
         fl_health_note(ctx, out);
     }
+    if (obs) fl_obs_note(sh, out, rc, fl_obs_now_ns() - t0);
+    void (*hook)(struct fl_shared *, const fl_event_t *, const fl_decision_t *) =
+        atomic_load_explicit(&sh->on_decision, memory_order_acquire);
+    if (hook && rc != FL_ESTATE) hook(sh, ev, out);
     atomic_store_explicit(&ctx->busy, 0, memory_order_release);
     return rc;
 }

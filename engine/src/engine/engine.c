@@ -131,6 +131,7 @@ void fl_engine_retain(fl_engine_t *e) { atomic_fetch_add_explicit(&e->refs, 1, m
 static void engine_destroy(fl_engine_t *e)
 {
     assert(atomic_load(&e->sh.nctx) == 0);
+    fl__declog_destroy(e);
     for (uint32_t i = 0; i < e->nhistory; i++) fl_version_unref(e->history[i]);
     free(e->history);
     fl_fleet_stop(e->fleet);
@@ -280,6 +281,7 @@ static int same_as_current(fl_engine_t *e, const fl_version *v)
  * caller's reference on v.  Loads are serialised by e->load. */
 static int finish_load(fl_engine_t *e, fl_version *v, int do_publish, fl_diag_t *diag)
 {
+    int publishing = do_publish;
     pthread_mutex_lock(&e->load);
     fl_shared_bury(&e->sh);
     fl_version_hash(v);
@@ -292,11 +294,16 @@ static int finish_load(fl_engine_t *e, fl_version *v, int do_publish, fl_diag_t 
             prebuild(e, v); /* before it is visible: no decider waits for a state */
             start_probation(e, v);
             rc = publish(e, v);
-            if (rc == FL_OK) v = NULL; /* the engine holds it now */
+            if (rc == FL_OK) {
+                fl__alerts_apply(e, v); /* still referenced: the engine holds it, under e->load */
+                fl__declog_apply(e, v);
+                v = NULL; /* the engine holds it now */
+            }
         }
     }
     if (v) fl_version_unref(v);
     pthread_mutex_unlock(&e->load);
+    if (publishing) fl__metrics_reload(e, rc != FL_OK ? 2 : do_publish ? 0 : 1);
     return rc;
 }
 

@@ -37,4 +37,34 @@ int fl_engine_load_dir_id(fl_engine_t *e, const char *dir, const char *const ski
  * (fl_version_unref); NULL if none. */
 fl_version *fl_engine_kept(fl_engine_t *e, const char *id);
 
+/* metrics.c: count a load that published (0), changed nothing (1) or
+ * failed (2) in the engine's faultline_policy_reloads_total. */
+void fl__metrics_reload(fl_engine_t *e, int result);
+
+/* declog.c: close the decision log and free every log the engine opened
+ * (engine_destroy: no context is left deciding). */
+void fl__declog_destroy(fl_engine_t *e);
+
+/* declog.c: a third sink on the same ring machinery, for alerts.c: every
+ * decision is copied into the ring and `consume` runs on the sink's thread
+ * for each (NUL-terminated copies of the fields); `idle` runs after each
+ * drain (and every few ms when there is nothing).  One such sink per engine. */
+typedef struct fl_obs_view {
+    int64_t time_ms;
+    int action, severity;
+    char id[129], category[129], fingerprint[129], rule[129], op[129], domain[129], code[129];
+    char message[513]; /* the event's message */
+} fl_obs_view;
+int fl__sink_start(fl_engine_t *e, uint32_t ring_lines, void (*consume)(void *user, const fl_obs_view *v),
+                   void (*idle)(void *user), void *user, fl_diag_t *diag);
+int fl__sink_stop(fl_engine_t *e);
+/* declog.c: after v was published, reopen the decision log when v or the
+ * version before declares `log { ... }` (what the lines hold changes). */
+void fl__declog_apply(fl_engine_t *e, const fl_version *v);
+/* alerts.c: after v was published, run its `alert` declarations (restarting
+ * policy-declared alerts; alerts the host started stay as they are). */
+void fl__alerts_apply(fl_engine_t *e, const fl_version *v);
+/* alerts.c: stop delivery and free the alert state (engine_destroy). */
+void fl__alerts_destroy(fl_engine_t *e);
+
 #endif /* FL_ENGINE_INTERNAL_H */

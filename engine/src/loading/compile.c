@@ -103,6 +103,21 @@ static void free_version(fl_version *v)
     free(v->cats);
     free(v->locales);
     free(v->examples);
+    for (uint32_t i = 0; i < v->nalerts; i++) {
+        fl_alert_rule_t *a = &v->alerts[i];
+        free((char *)a->name);
+        free((char *)a->category);
+        free((char *)a->group_by);
+        free((char *)a->webhook_url);
+        free((char *)a->slack_url);
+        free((char *)a->smtp_url);
+        free((char *)a->mail_from);
+        free((char *)a->mail_to);
+        free((char *)a->message);
+    }
+    free(v->alerts);
+    for (char **p = v->logd.redact; p && *p; p++) free(*p);
+    free(v->logd.redact);
     free(v->name);
     free(v->label);
     free(v->source);

@@ -301,11 +301,25 @@ int fl_load_sources(fl_version *v, const fl_engine_options_t *opts, struct fl_re
         lua_pop(L, 1);
     }
     lua_pop(L, 1);
+    lua_getfield(L, -1, "log");
+    if (rc == FL_OK && !lua_isnil(L, -1)) {
+        lua_getfield(L, -1, "src");
+        lua_getfield(L, -2, "line");
+        snprintf(ld.src, sizeof ld.src, "%s", lua_tostring(L, -2));
+        ld.line = (int)lua_tointeger(L, -1);
+        snprintf(ld.what, sizeof ld.what, "log");
+        lua_pop(L, 2);
+        lua_getfield(L, -1, "t");
+        rc = ld_log(&ld, lua_gettop(L));
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
     if (rc == FL_OK) rc = each_record(&ld, "categories", ld_category);
     if (rc == FL_OK) rc = each_record(&ld, "rules", ld_rule);
     if (rc == FL_OK) rc = each_record(&ld, "locales", ld_messages);
     if (rc == FL_OK) rc = each_record(&ld, "examples", ld_example);
     if (rc == FL_OK) rc = each_record(&ld, "resil", ld_resil);
+    if (rc == FL_OK) rc = each_record(&ld, "alerts", ld_alert);
     if (rc == FL_OK && ld.oom) rc = FL_ENOMEM;
     /* An empty or comment-only policy (a file truncated mid-deploy, a wrong
      * directory) must not replace a serving one: refused unless it says so. */

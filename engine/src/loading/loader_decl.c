@@ -430,3 +430,218 @@ int ld_resil(struct ld *ld, int t)
     v->rdecls[v->nrdecls++] = d;
     return FL_OK;
 }
+
+/* ---- alerts ---------------------------------------------------------------- */
+
+/* alert "name" { when = { category = "...", severity = "..." },
+ *   threshold = { count = N, window_ms = W }, group_by = "fingerprint",
+ *   min_interval_ms = M, message = "...",
+ *   notify = { webhook = URL, slack = URL, email = { smtp = URL, from = A, to = "a, b" } } }
+ * Checked here as far as the policy can say; the engine checks the rest
+ * (URL schemes, addresses) when it starts the alerts (engine/alerts.c). */
+int ld_alert(struct ld *ld, int t)
+{
+    static const char *const keys[] = {"when", "threshold", "group_by", "min_interval_ms", "message", "notify", NULL};
+    static const char *const when_keys[] = {"category", "severity", NULL};
+    static const char *const th_keys[] = {"count", "window_ms", NULL};
+    static const char *const nt_keys[] = {"webhook", "slack", "email", NULL};
+    static const char *const em_keys[] = {"smtp", "from", "to", NULL};
+    static const char *const sev[] = {"debug", "info", "warning", "error", "critical", NULL};
+    fl_version *v = ld->v;
+    for (uint32_t i = 0; i < v->nalerts; i++)
+        if (strcmp(v->alerts[i].name, ld->name) == 0) return ld_error(ld, ld->name, "declared twice");
+    if (v->nalerts >= 64) return ld_error(ld, NULL, "more than 64 alerts");
+    fl_alert_rule_t *n = realloc(v->alerts, (v->nalerts + 1) * sizeof *n);
+    if (!n) return FL_ENOMEM;
+    v->alerts = n;
+    fl_alert_rule_t *a = &v->alerts[v->nalerts++];
+    memset(a, 0, sizeof *a);
+    a->name = ld_strdup(ld, ld->name);
+    char *s = NULL;
+    int rc = ld_check_keys(ld, t, keys);
+    lua_State *L = ld->L;
+    if (rc == FL_OK) {
+        lua_getfield(L, t, "when");
+        int w = lua_gettop(L);
+        if (lua_istable(L, w)) {
+            rc = ld_check_keys(ld, w, when_keys);
+            if (rc == FL_OK) rc = opt_string(ld, w, "category", &s);
+            if (rc == FL_OK && s && !fl_category_valid(s)) rc = ld_error(ld, "category", "'%s' is not a category", s);
+            a->category = s;
+            s = NULL;
+            if (rc == FL_OK) rc = opt_string(ld, w, "severity", &s);
+            if (rc == FL_OK && s) {
+                int k = find_word(sev, s);
+                if (k < 0) rc = ld_error(ld, "severity", "'%s' is not a severity (debug, info, warning, error, critical)", s);
+                else a->min_severity = k;
+            }
+            free(s);
+            s = NULL;
+        } else if (!lua_isnil(L, w)) {
+            rc = ld_error(ld, "when", "'when' must be a table");
+        }
+        lua_pop(L, 1);
+    }
+    if (rc == FL_OK) {
+        lua_getfield(L, t, "threshold");
+        int h = lua_gettop(L);
+        double c = 0, wms = 0;
+        if (!lua_istable(L, h)) rc = ld_error(ld, "threshold", "'threshold' = { count = N, window_ms = W } is required");
+        if (rc == FL_OK) rc = ld_check_keys(ld, h, th_keys);
+        if (rc == FL_OK) rc = opt_number(ld, h, "count", 1, 100000, &c);
+        if (rc == FL_OK) rc = opt_number(ld, h, "window_ms", 1, 86400000, &wms);
+        if (rc == FL_OK && (c < 1 || wms < 1)) rc = ld_error(ld, "threshold", "threshold needs count and window_ms");
+        a->count = (uint32_t)c;
+        a->window_ms = (uint32_t)wms;
+        lua_pop(L, 1);
+    }
+    double mi = 0;
+    if (rc == FL_OK) rc = opt_number(ld, t, "min_interval_ms", 0, 86400000, &mi);
+    a->min_interval_ms = (uint32_t)mi;
+    if (rc == FL_OK) rc = opt_string(ld, t, "group_by", &s);
+    if (rc == FL_OK && s && strcmp(s, "fingerprint") && strcmp(s, "category") && strcmp(s, "op") && strcmp(s, "rule"))
+        rc = ld_error(ld, "group_by", "'%s': group_by is fingerprint, category, op or rule", s);
+    a->group_by = s;
+    s = NULL;
+    if (rc == FL_OK) rc = opt_string(ld, t, "message", &s);
+    a->message = s;
+    s = NULL;
+    if (rc == FL_OK) {
+        lua_getfield(L, t, "notify");
+        int nt = lua_gettop(L);
+        if (!lua_istable(L, nt)) rc = ld_error(ld, "notify", "'notify' = { webhook = URL, slack = URL, email = {...} } is required");
+        if (rc == FL_OK) rc = ld_check_keys(ld, nt, nt_keys);
+        if (rc == FL_OK) rc = opt_string(ld, nt, "webhook", &s);
+        a->webhook_url = s;
+        s = NULL;
+        if (rc == FL_OK) rc = opt_string(ld, nt, "slack", &s);
+        a->slack_url = s;
+        s = NULL;
+        if (rc == FL_OK) {
+            lua_getfield(L, nt, "email");
+            int em = lua_gettop(L);
+            if (lua_istable(L, em)) {
+                rc = ld_check_keys(ld, em, em_keys);
+                if (rc == FL_OK) rc = opt_string(ld, em, "smtp", &s);
+                a->smtp_url = s;
+                s = NULL;
+                if (rc == FL_OK) rc = opt_string(ld, em, "from", &s);
+                a->mail_from = s;
+                s = NULL;
+                if (rc == FL_OK) rc = opt_string(ld, em, "to", &s);
+                a->mail_to = s;
+                s = NULL;
+            } else if (!lua_isnil(L, em)) {
+                rc = ld_error(ld, "email", "'email' must be a table { smtp = URL, from = ADDR, to = ADDRS }");
+            }
+            lua_pop(L, 1);
+        }
+        if (rc == FL_OK && !a->webhook_url && !a->slack_url && !a->smtp_url)
+            rc = ld_error(ld, "notify", "notify names no channel (webhook, slack or email)");
+        if (rc == FL_OK && ((a->webhook_url && strncmp(a->webhook_url, "http://", 7) && strncmp(a->webhook_url, "https://", 8)) ||
+                            (a->slack_url && strncmp(a->slack_url, "http://", 7) && strncmp(a->slack_url, "https://", 8))))
+            rc = ld_error(ld, "notify", "webhook and slack URLs must start with http:// or https://");
+        if (rc == FL_OK && a->smtp_url &&
+            ((strncmp(a->smtp_url, "smtp://", 7) && strncmp(a->smtp_url, "smtps://", 8)) || !a->mail_from ||
+             !a->mail_to || strpbrk(a->mail_from, "\r\n<>") || strpbrk(a->mail_to, "\r\n<>")))
+            rc = ld_error(ld, "email", "email needs smtp = smtp:// or smtps:// URL, from and to (plain addresses)");
+        lua_pop(L, 1);
+    }
+    free(s);
+    return rc;
+}
+
+/* ---- log ------------------------------------------------------------------------ */
+
+/* A list of words from table t[key] into a bit set of `words` (bit i). */
+static int word_bits(struct ld *ld, int t, const char *key, const char *const *words, unsigned *out)
+{
+    lua_State *L = ld->L;
+    lua_getfield(L, t, key);
+    int idx = lua_gettop(L), rc = FL_OK;
+    if (lua_istable(L, idx)) {
+        *out = 0;
+        for (int i = 1;; i++) {
+            lua_rawgeti(L, idx, i);
+            if (lua_isnil(L, -1)) {
+                lua_pop(L, 1);
+                break;
+            }
+            int k = lua_type(L, -1) == LUA_TSTRING ? find_word(words, lua_tostring(L, -1)) : -1;
+            if (k < 0) rc = ld_error(ld, key, "'%s' lists fields of domain, code, message, op, stack, id", key);
+            else *out |= 1u << k;
+            lua_pop(L, 1);
+            if (rc != FL_OK) break;
+        }
+    } else if (!lua_isnil(L, idx)) {
+        rc = ld_error(ld, key, "'%s' must be a list of field names", key);
+    }
+    lua_pop(L, 1);
+    return rc;
+}
+
+/* log { fields = {...}, mask = {...}, redact = { "pattern", ... },
+ *       sample = { debug = N, info = N, ... } } -- what the decision log's
+ * lines hold; the host chooses where they go (docs/observability.md). */
+int ld_log(struct ld *ld, int t)
+{
+    static const char *const keys[] = {"fields", "mask", "redact", "sample", NULL};
+    /* bit order = FL_LOG_DOMAIN, CODE, MESSAGE, OP, STACK, EVENT_ID */
+    static const char *const fields[] = {"domain", "code", "message", "op", "stack", "id", NULL};
+    static const char *const sev[] = {"debug", "info", "warning", "error", "critical", NULL};
+    fl_version *v = ld->v;
+    lua_State *L = ld->L;
+    v->logd.declared = 1;
+    int rc = ld_check_keys(ld, t, keys);
+    if (rc == FL_OK) rc = word_bits(ld, t, "fields", fields, &v->logd.fields);
+    if (rc == FL_OK) rc = word_bits(ld, t, "mask", fields, &v->logd.mask);
+    if (rc == FL_OK) {
+        lua_getfield(L, t, "redact");
+        int r = lua_gettop(L);
+        if (lua_istable(L, r)) {
+            size_t n = lua_objlen(L, r);
+            if (n > 64) rc = ld_error(ld, "redact", "at most 64 redact patterns");
+            v->logd.redact = rc == FL_OK ? calloc(n + 1, sizeof *v->logd.redact) : NULL;
+            if (rc == FL_OK && !v->logd.redact) rc = FL_ENOMEM;
+            for (size_t i = 1; rc == FL_OK && i <= n; i++) {
+                lua_rawgeti(L, r, (int)i);
+                if (lua_type(L, -1) != LUA_TSTRING) {
+                    rc = ld_error(ld, "redact", "redact patterns must be strings");
+                } else {
+                    int err;
+                    PCRE2_SIZE off;
+                    pcre2_code *c = pcre2_compile((PCRE2_SPTR)lua_tostring(L, -1), PCRE2_ZERO_TERMINATED, PCRE2_UTF,
+                                                  &err, &off, NULL);
+                    if (!c) {
+                        PCRE2_UCHAR m[160];
+                        pcre2_get_error_message(err, m, sizeof m);
+                        rc = ld_error(ld, "redact", "redact pattern %zu: %s at offset %zu", i, (const char *)m,
+                                      (size_t)off);
+                    }
+                    pcre2_code_free(c);
+                    if (rc == FL_OK) v->logd.redact[i - 1] = ld_strdup(ld, lua_tostring(L, -1));
+                }
+                lua_pop(L, 1);
+            }
+        } else if (!lua_isnil(L, r)) {
+            rc = ld_error(ld, "redact", "'redact' must be a list of patterns");
+        }
+        lua_pop(L, 1);
+    }
+    if (rc == FL_OK) {
+        lua_getfield(L, t, "sample");
+        int s = lua_gettop(L);
+        if (lua_istable(L, s)) {
+            rc = ld_check_keys(ld, s, sev);
+            for (int k = 0; rc == FL_OK && sev[k]; k++) {
+                double n = 0;
+                rc = opt_number(ld, s, sev[k], 0, 4294967295.0, &n);
+                v->logd.sample_every[k] = (uint32_t)n;
+            }
+        } else if (!lua_isnil(L, s)) {
+            rc = ld_error(ld, "sample", "'sample' must be a table { debug = N, info = N, ... }");
+        }
+        lua_pop(L, 1);
+    }
+    return rc;
+}

@@ -35,5 +35,7 @@ int ld_rule(struct ld *ld, int t);
 int ld_messages(struct ld *ld, int t);
 int ld_example(struct ld *ld, int t);
 int ld_resil(struct ld *ld, int t);
+int ld_alert(struct ld *ld, int t);
+int ld_log(struct ld *ld, int t);
 
 #endif

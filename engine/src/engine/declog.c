@@ -1,0 +1,995 @@
+/*
+ * declog.c -- the decision log: JSON Lines written by a background thread.
+ *
+ * The decide path (fl_decide -> sh->on_decision -> note()) copies a bounded
+ * record into a slot of a lock-free bounded ring (Vyukov's MPMC queue: one
+ * CAS to claim a slot, one release store to publish it) and returns; when
+ * the ring is full the record is counted as dropped.  The writer thread
+ * drains the ring every few milliseconds, formats the lines (plain JSON or
+ * CloudEvents 1.0, with the OpenTelemetry attribute names), applies the
+ * redaction patterns, appends them with write(2) and fsyncs at most
+ * fsync_ms after a write.  Rotation (size, age) renames the file to
+ * PATH-<UTC time>, compresses it with zstd through the storage bindings
+ * (fl_storage_compress: verified before the original goes) and removes
+ * rotated files older than keep_days.
+ *
+ * Crash safety: lines are appended whole by one write(2) each batch; a
+ * crash can leave a torn last line, which the next open cuts off (the file
+ * is truncated after its last '\n').
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "core.h"
+#include "engine_internal.h"
+
+#define F_SHORT 96 /* ids, category, rule, fingerprint, domain, code, op */
+#define F_MSG 256   /* decision message, event message               */
+#define F_STACK 256
+
+enum { R_ID, R_CAT, R_RULE, R_FP, R_VER, R_POLNAME, R_POLVER, R_MSG, R_ERR, R_EID, R_DOM, R_CODE, R_OP, R_EMSG,
+       R_STACK, R_N };
+static const uint16_t k_cap[R_N] = {F_SHORT, F_SHORT, F_SHORT, F_SHORT, F_SHORT, F_SHORT, F_SHORT, F_MSG,
+                                    F_MSG, F_SHORT, F_SHORT, F_SHORT, F_SHORT, F_MSG, F_STACK};
+
+typedef struct rec {
+    int64_t time_ms;
+    int64_t delay_ms;
+    uint8_t action, severity, retryable;
+    int16_t status;
+    int attempt;
+    uint16_t len[R_N];
+    uint16_t off[R_N];
+    char data[F_SHORT * 10 + F_MSG * 3 + F_STACK];
+} rec;
+
+typedef struct cell {
+    _Atomic size_t seq;
+    rec r;
+} cell;
+
+struct fl_declog {
+    fl_log_options_t o;
+    char *path;
+    pcre2_code **pats;
+    uint32_t npats;
+    cell *ring;
+    size_t mask;
+    _Atomic size_t enq;
+    size_t deq;                    /* writer only */
+    _Atomic uint64_t seq_sev[5];   /* sampling counters */
+    _Atomic uint64_t done;         /* records the writer has finished (written or failed) */
+    _Atomic uint64_t synced;       /* `done` as of the last fsync */
+    _Atomic uint64_t written, dropped, sampled_out, rotations, torn, werr;
+    _Atomic int stop;
+    _Atomic int flush_req;         /* fl_engine_log_flush waits: fsync now */
+    int fd;
+    uint64_t size;
+    int64_t opened_ms;
+    pthread_t thr;
+    int thr_started;
+    fl_bindings_t *bind;           /* storage root: the log's directory */
+    char *dir, *base;
+    struct fl_declog *prev;        /* closed logs, freed with the engine */
+    /* error registry (the same ring and writer, another sink) */
+    int reg;
+    sqlite3 *db;
+    sqlite3_stmt *up_err, *up_min;
+    uint32_t retention_s, max_rows;
+    int64_t last_prune_ms;
+    /* the decision log: the host's options as given (deep copies), and
+     * whether the serving version's `log { ... }` was merged in */
+    fl_log_options_t host;
+    char **host_pats;
+    int policy_applied;
+    /* a callback sink (kind 2, alerts.c) */
+    void (*consume)(void *user, const fl_obs_view *v);
+    void (*idle)(void *user);
+    void *user;
+};
+
+/* ---- the decide path ------------------------------------------------------ */
+
+static void put(rec *r, int which, const char *s, size_t n)
+{
+    if (!s) n = 0;
+    if (n > k_cap[which]) n = k_cap[which];
+    uint16_t at = which ? (uint16_t)(r->off[which - 1] + r->len[which - 1]) : 0;
+    r->off[which] = at;
+    r->len[which] = (uint16_t)n;
+    if (n) memcpy(r->data + at, s, n);
+}
+
+static void putd(rec *r, int which, const fl_decision_t *d, enum fl_dstr k)
+{
+    const char *s = fl_decision_get(d, k);
+    put(r, which, s, s ? strlen(s) : 0);
+}
+
+static void pute(rec *r, int which, const fl_event_t *ev, fl_field f, unsigned bit, unsigned fields)
+{
+    if ((fields & bit) && ev->set[f]) put(r, which, ev->arena.data + ev->off[f], ev->len[f]);
+    else put(r, which, NULL, 0);
+}
+
+static void enqueue(struct fl_declog *L, const fl_event_t *ev, const fl_decision_t *d)
+{
+    if (!L || atomic_load_explicit(&L->stop, memory_order_relaxed)) return;
+    unsigned sev = (unsigned)d->severity < 5 ? (unsigned)d->severity : 4;
+    uint32_t every = L->o.sample_every[sev];
+    if (every > 1) {
+        uint64_t n = atomic_fetch_add_explicit(&L->seq_sev[sev], 1, memory_order_relaxed);
+        if (every == UINT32_MAX || n % every) {
+            atomic_fetch_add_explicit(&L->sampled_out, 1, memory_order_relaxed);
+            return;
+        }
+    }
+    size_t pos = atomic_load_explicit(&L->enq, memory_order_relaxed);
+    cell *c;
+    for (;;) {
+        c = &L->ring[pos & L->mask];
+        size_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
+        intptr_t dif = (intptr_t)seq - (intptr_t)pos;
+        if (dif == 0) {
+            if (atomic_compare_exchange_weak_explicit(&L->enq, &pos, pos + 1, memory_order_relaxed,
+                                                      memory_order_relaxed))
+                break;
+        } else if (dif < 0) {
+            atomic_fetch_add_explicit(&L->dropped, 1, memory_order_relaxed);
+            return;
+        } else {
+            pos = atomic_load_explicit(&L->enq, memory_order_relaxed);
+        }
+    }
+    rec *r = &c->r;
+    struct timespec now; /* the coarse clock: ~4 ms resolution, a few ns instead of ~25 */
+    clock_gettime(CLOCK_REALTIME_COARSE, &now);
+    r->time_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    r->delay_ms = d->delay_ms;
+    r->action = (uint8_t)d->action;
+    r->severity = (uint8_t)sev;
+    r->retryable = (uint8_t)(d->retryable != 0);
+    r->status = (int16_t)d->status;
+    r->attempt = ev->attempt;
+    unsigned f = L->o.fields;
+    putd(r, R_ID, d, FL_DS_ID);
+    putd(r, R_CAT, d, FL_DS_CATEGORY);
+    putd(r, R_RULE, d, FL_DS_RULE);
+    putd(r, R_FP, d, FL_DS_FINGERPRINT);
+    putd(r, R_VER, d, FL_DS_VERSION_ID);
+    putd(r, R_POLNAME, d, FL_DS_POLICY);
+    putd(r, R_POLVER, d, FL_DS_POLICY_VERSION);
+    putd(r, R_MSG, d, FL_DS_MESSAGE);
+    putd(r, R_ERR, d, FL_DS_ERROR);
+    pute(r, R_EID, ev, FL_FIELD_ID, FL_LOG_EVENT_ID, f);
+    pute(r, R_DOM, ev, FL_FIELD_DOMAIN, FL_LOG_DOMAIN, f);
+    pute(r, R_CODE, ev, FL_FIELD_CODE, FL_LOG_CODE, f);
+    pute(r, R_OP, ev, FL_FIELD_OP, FL_LOG_OP, f);
+    pute(r, R_EMSG, ev, FL_FIELD_MESSAGE, FL_LOG_MESSAGE, f);
+    pute(r, R_STACK, ev, FL_FIELD_STACK, FL_LOG_STACK, f);
+    atomic_store_explicit(&c->seq, pos + 1, memory_order_release);
+}
+
+static void note(struct fl_shared *sh, const fl_event_t *ev, const fl_decision_t *d)
+{
+    enqueue(atomic_load_explicit(&sh->declog, memory_order_acquire), ev, d);
+    enqueue(atomic_load_explicit(&sh->errreg, memory_order_acquire), ev, d);
+    enqueue(atomic_load_explicit(&sh->alertsink, memory_order_acquire), ev, d);
+}
+
+/* ---- the writer ------------------------------------------------------------ */
+
+static void jstr(fl_strbuf *sb, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    fl_sb_putc(sb, '"');
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        fl_sb_append(sb, s + start, i - start);
+        start = i + 1;
+        switch (c) {
+        case '"': fl_sb_append(sb, "\\\"", 2); break;
+        case '\\': fl_sb_append(sb, "\\\\", 2); break;
+        case '\n': fl_sb_append(sb, "\\n", 2); break;
+        case '\t': fl_sb_append(sb, "\\t", 2); break;
+        case '\r': fl_sb_append(sb, "\\r", 2); break;
+        default: {
+            char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            fl_sb_append(sb, u, 6);
+        }
+        }
+    }
+    fl_sb_append(sb, s + start, n - start);
+    fl_sb_putc(sb, '"');
+}
+
+/* A field cut at its cap may end inside a UTF-8 sequence: keep whole
+ * characters only, and replace anything invalid (events are validated, so
+ * this is belt and braces). */
+static size_t utf8_len(const char *s, size_t n)
+{
+    if (fl_utf8_valid(s, n)) return n;
+    while (n > 0 && !fl_utf8_valid(s, n)) n--;
+    return n;
+}
+
+static void kv(fl_strbuf *sb, const char *key, const rec *r, int which, int *first)
+{
+    if (!r->len[which]) return;
+    fl_sb_printf(sb, "%s\"%s\":", *first ? "" : ",", key);
+    *first = 0;
+    jstr(sb, r->data + r->off[which], utf8_len(r->data + r->off[which], r->len[which]));
+}
+
+/* The value of a redactable field: masked, or with the patterns applied. */
+static void kv_red(struct fl_declog *L, fl_strbuf *sb, const char *key, const rec *r, int which, unsigned bit,
+                   int *first)
+{
+    if (!r->len[which]) return;
+    fl_sb_printf(sb, "%s\"%s\":", *first ? "" : ",", key);
+    *first = 0;
+    if (L->o.mask & bit) {
+        fl_sb_puts(sb, "\"[REDACTED]\"");
+        return;
+    }
+    const char *s = r->data + r->off[which];
+    size_t n = utf8_len(s, r->len[which]);
+    if (!L->npats) {
+        jstr(sb, s, n);
+        return;
+    }
+    char a[2 * F_STACK + 64], b[2 * F_STACK + 64];
+    memcpy(a, s, n);
+    size_t len = n;
+    for (uint32_t i = 0; i < L->npats; i++) {
+        PCRE2_SIZE outlen = sizeof b;
+        int rc = pcre2_substitute(L->pats[i], (PCRE2_SPTR)a, len, 0, PCRE2_SUBSTITUTE_GLOBAL, NULL, NULL,
+                                  (PCRE2_SPTR) "[REDACTED]", 10, (PCRE2_UCHAR *)b, &outlen);
+        if (rc < 0) { /* too long after substitution: mask the whole value */
+            fl_sb_puts(sb, "\"[REDACTED]\"");
+            return;
+        }
+        memcpy(a, b, outlen);
+        len = outlen;
+    }
+    jstr(sb, a, len);
+}
+
+static const char *const k_act[4] = {"retry", "fallback", "ignore", "fail"};
+static const char *const k_sev[5] = {"debug", "info", "warning", "error", "critical"};
+
+static void format_line(struct fl_declog *L, const rec *r, fl_strbuf *sb)
+{
+    char ts[32];
+    fl_rfc3339_format(r->time_ms, ts);
+    int ce = L->o.format == FL_LOG_FORMAT_CLOUDEVENTS, first = 1;
+    if (ce) {
+        fl_sb_puts(sb, "{\"specversion\":\"1.0\",\"type\":\"dev.faultline.decision\",\"source\":\"faultline\",\"id\":");
+        jstr(sb, r->data + r->off[R_ID], r->len[R_ID]);
+        fl_sb_printf(sb, ",\"time\":\"%s\",\"datacontenttype\":\"application/json\",\"data\":{", ts);
+    } else {
+        fl_sb_printf(sb, "{\"time\":\"%s\"", ts);
+        first = 0;
+    }
+    kv(sb, "id", r, R_ID, &first);
+    kv(sb, "category", r, R_CAT, &first);
+    fl_sb_printf(sb, ",\"action\":\"%s\",\"severity\":\"%s\",\"retryable\":%s", k_act[r->action & 3],
+                 k_sev[r->severity < 5 ? r->severity : 4], r->retryable ? "true" : "false");
+    if (r->delay_ms >= 0) fl_sb_printf(sb, ",\"delay_ms\":%lld", (long long)r->delay_ms);
+    if (r->status > 0) fl_sb_printf(sb, ",\"status\":%d", r->status);
+    if (r->attempt > 0) fl_sb_printf(sb, ",\"attempt\":%d", r->attempt);
+    kv(sb, "rule", r, R_RULE, &first);
+    kv(sb, "fingerprint", r, R_FP, &first);
+    kv(sb, "policy", r, R_POLNAME, &first);
+    kv(sb, "policy_version", r, R_POLVER, &first);
+    kv(sb, "version_id", r, R_VER, &first);
+    kv(sb, "message", r, R_MSG, &first);
+    kv(sb, "error", r, R_ERR, &first);
+    /* OpenTelemetry semantic-convention names for the error itself. */
+    kv(sb, "error.type", r, R_CAT, &first);
+    if (r->len[R_DOM] || r->len[R_CODE]) {
+        fl_sb_puts(sb, ",\"exception.type\":");
+        fl_strbuf t = {0};
+        fl_sb_append(&t, r->data + r->off[R_DOM], r->len[R_DOM]);
+        if (r->len[R_DOM] && r->len[R_CODE]) fl_sb_putc(&t, ':');
+        fl_sb_append(&t, r->data + r->off[R_CODE], r->len[R_CODE]);
+        jstr(sb, fl_sb_cstr(&t), utf8_len(fl_sb_cstr(&t), t.len));
+        fl_sb_free(&t);
+    }
+    kv_red(L, sb, "exception.message", r, R_EMSG, FL_LOG_MESSAGE, &first);
+    kv_red(L, sb, "exception.stacktrace", r, R_STACK, FL_LOG_STACK, &first);
+    fl_sb_puts(sb, ",\"event\":{");
+    int ef = 1;
+    kv_red(L, sb, "id", r, R_EID, FL_LOG_EVENT_ID, &ef);
+    kv_red(L, sb, "domain", r, R_DOM, FL_LOG_DOMAIN, &ef);
+    kv_red(L, sb, "code", r, R_CODE, FL_LOG_CODE, &ef);
+    kv_red(L, sb, "op", r, R_OP, FL_LOG_OP, &ef);
+    fl_sb_puts(sb, "}}");
+    if (ce) fl_sb_putc(sb, '}');
+    fl_sb_putc(sb, '\n');
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Cut a torn last line: truncate after the last '\n'.  Returns 1 if cut. */
+static int cut_torn(int fd, uint64_t *size)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0 || st.st_size == 0) {
+        *size = 0;
+        return 0;
+    }
+    off_t end = st.st_size, pos = end;
+    char buf[4096];
+    while (pos > 0) {
+        size_t n = pos > (off_t)sizeof buf ? sizeof buf : (size_t)pos;
+        if (pread(fd, buf, n, pos - (off_t)n) != (ssize_t)n) break;
+        for (size_t i = n; i > 0; i--)
+            if (buf[i - 1] == '\n') {
+                off_t keep = pos - (off_t)n + (off_t)i;
+                *size = (uint64_t)keep;
+                if (keep == end) return 0;
+                if (ftruncate(fd, keep) == 0) fsync(fd);
+                return 1;
+            }
+        pos -= (off_t)n;
+    }
+    *size = 0; /* no complete line at all */
+    if (ftruncate(fd, 0) == 0) fsync(fd);
+    return 1;
+}
+
+static int open_file(struct fl_declog *L)
+{
+    L->fd = open(L->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (L->fd < 0) return -1;
+    if (cut_torn(L->fd, &L->size)) atomic_fetch_add(&L->torn, 1);
+    L->opened_ms = fl_now_ms();
+    return 0;
+}
+
+static void rotate(struct fl_declog *L)
+{
+    fsync(L->fd);
+    close(L->fd);
+    L->fd = -1;
+    char ts[32], name[4200];
+    fl_rfc3339_format(fl_now_ms(), ts);
+    for (char *p = ts; *p; p++)
+        if (*p == ':') *p = '-';
+    snprintf(name, sizeof name, "%s-%s", L->path, ts);
+    if (rename(L->path, name) == 0) {
+        atomic_fetch_add(&L->rotations, 1);
+        if (L->bind) {
+            fl_storage_result_t res;
+            fl_compress_options_t co = {0};
+            co.path = name;
+            fl_storage_compress(L->bind, &co, &res);
+            fl_cleanup_options_t cl = {0};
+            char pat[4200];
+            snprintf(pat, sizeof pat, "%s-*.zst", L->base);
+            cl.dir = L->dir;
+            cl.pattern = pat;
+            cl.older_than_s = (int64_t)(L->o.keep_days ? L->o.keep_days : 7) * 86400;
+            fl_storage_cleanup(L->bind, &cl, &res);
+        }
+    }
+    if (open_file(L) != 0) atomic_fetch_add(&L->werr, 1);
+}
+
+/* ---- the error registry sink ------------------------------------------------ */
+
+static const char k_schema[] =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=NORMAL;"
+    "CREATE TABLE IF NOT EXISTS errors(fingerprint TEXT PRIMARY KEY, count INTEGER NOT NULL,"
+    " first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, category TEXT, severity TEXT, rule TEXT,"
+    " op TEXT, action TEXT, sample TEXT);"
+    "CREATE INDEX IF NOT EXISTS errors_last ON errors(last_seen);"
+    "CREATE TABLE IF NOT EXISTS error_minutes(fingerprint TEXT NOT NULL, minute INTEGER NOT NULL,"
+    " count INTEGER NOT NULL, category TEXT, severity TEXT, rule TEXT, op TEXT,"
+    " PRIMARY KEY(fingerprint, minute)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS error_minutes_minute ON error_minutes(minute);"
+    "CREATE TABLE IF NOT EXISTS notifications(id INTEGER PRIMARY KEY, time INTEGER NOT NULL, alert TEXT,"
+    " channel TEXT, status TEXT, detail TEXT);";
+
+static const char k_up_err[] =
+    "INSERT INTO errors(fingerprint,count,first_seen,last_seen,category,severity,rule,op,action,sample)"
+    " VALUES(?1,?9,?2,?10,?3,?4,?5,?6,?7,?8) ON CONFLICT(fingerprint) DO UPDATE SET count=count+?9,"
+    " last_seen=max(last_seen,?10), category=?3, severity=?4, rule=?5, op=?6, action=?7";
+static const char k_up_min[] =
+    "INSERT INTO error_minutes(fingerprint,minute,count,category,severity,rule,op) VALUES(?1,?2,?7,?3,?4,?5,?6)"
+    " ON CONFLICT(fingerprint,minute) DO UPDATE SET count=count+?7";
+
+/* One (fingerprint, minute) of a drained batch: records are summed here so
+ * that a batch costs one upsert per distinct fingerprint and minute, and the
+ * sample line is formatted once per such pair, not once per record. */
+typedef struct agg {
+    uint64_t hash;
+    int64_t minute, first_ms, last_ms;
+    uint32_t count;
+    uint8_t sev, act;
+    char fp[F_SHORT + 1], cat[F_SHORT + 1], rule[F_SHORT + 1], op[F_SHORT + 1];
+    char *sample;
+} agg;
+
+#define AGG_SLOTS 1024 /* distinct pairs per transaction; the batch ends when full */
+
+static void cpf(char *dst, const rec *r, int which)
+{
+    memcpy(dst, r->data + r->off[which], r->len[which]);
+    dst[r->len[which]] = '\0';
+}
+
+/* Add r to the table; 0, or -1 when the table is full (r not added). */
+static int agg_add(struct fl_declog *L, agg *tab, uint32_t *used, const rec *r, fl_strbuf *tmp)
+{
+    int64_t minute = r->time_ms / 60000;
+    uint64_t h = 1469598103934665603ull;
+    for (uint16_t i = 0; i < r->len[R_FP]; i++) h = (h ^ (unsigned char)r->data[r->off[R_FP] + i]) * 1099511628211ull;
+    h ^= (uint64_t)minute * 0x9e3779b97f4a7c15ull;
+    h |= 1;
+    for (uint32_t k = 0, i = (uint32_t)h & (2 * AGG_SLOTS - 1);; k++, i = (i + 1) & (2 * AGG_SLOTS - 1)) {
+        agg *g = &tab[i];
+        if (g->hash == h && g->minute == minute && strlen(g->fp) == r->len[R_FP] &&
+            memcmp(g->fp, r->data + r->off[R_FP], r->len[R_FP]) == 0) {
+            g->count++;
+            if (r->time_ms > g->last_ms) g->last_ms = r->time_ms;
+            if (r->time_ms < g->first_ms) g->first_ms = r->time_ms;
+            g->sev = r->severity;
+            g->act = r->action;
+            return 0;
+        }
+        if (!g->hash) {
+            if (*used >= AGG_SLOTS) return -1;
+            (*used)++;
+            g->hash = h;
+            g->minute = minute;
+            g->first_ms = g->last_ms = r->time_ms;
+            g->count = 1;
+            g->sev = r->severity;
+            g->act = r->action;
+            cpf(g->fp, r, R_FP);
+            cpf(g->cat, r, R_CAT);
+            cpf(g->rule, r, R_RULE);
+            cpf(g->op, r, R_OP);
+            fl_sb_clear(tmp);
+            format_line(L, r, tmp);
+            if (tmp->len) tmp->len--; /* no '\n' */
+            g->sample = strndup(fl_sb_cstr(tmp), tmp->len);
+            return 0;
+        }
+    }
+}
+
+static void bind_s(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s && *s) sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+    else sqlite3_bind_null(st, i);
+}
+
+static int agg_put(struct fl_declog *L, const agg *g)
+{
+    const char *sev = k_sev[g->sev < 5 ? g->sev : 4], *act = k_act[g->act & 3];
+    sqlite3_stmt *a = L->up_err, *b = L->up_min;
+    bind_s(a, 1, g->fp);
+    sqlite3_bind_int64(a, 2, g->first_ms);
+    bind_s(a, 3, g->cat);
+    sqlite3_bind_text(a, 4, sev, -1, SQLITE_STATIC);
+    bind_s(a, 5, g->rule);
+    bind_s(a, 6, g->op);
+    sqlite3_bind_text(a, 7, act, -1, SQLITE_STATIC);
+    sqlite3_bind_text(a, 8, g->sample ? g->sample : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(a, 9, g->count);
+    sqlite3_bind_int64(a, 10, g->last_ms);
+    int rc = sqlite3_step(a);
+    sqlite3_reset(a);
+    bind_s(b, 1, g->fp);
+    sqlite3_bind_int64(b, 2, g->minute);
+    bind_s(b, 3, g->cat);
+    sqlite3_bind_text(b, 4, sev, -1, SQLITE_STATIC);
+    bind_s(b, 5, g->rule);
+    bind_s(b, 6, g->op);
+    sqlite3_bind_int64(b, 7, g->count);
+    int rc2 = sqlite3_step(b);
+    sqlite3_reset(b);
+    return rc == SQLITE_DONE && rc2 == SQLITE_DONE ? 0 : -1;
+}
+
+/* Retention: minute rows and fingerprints older than retention_s, then the
+ * least recently seen fingerprints beyond max_rows. */
+static void reg_prune(struct fl_declog *L)
+{
+    char sql[512];
+    int64_t cut = fl_now_ms() - (int64_t)L->retention_s * 1000;
+    snprintf(sql, sizeof sql,
+             "DELETE FROM error_minutes WHERE minute < %lld; DELETE FROM errors WHERE last_seen < %lld;"
+             "DELETE FROM errors WHERE fingerprint IN (SELECT fingerprint FROM errors ORDER BY last_seen DESC"
+             " LIMIT -1 OFFSET %u);"
+             "DELETE FROM error_minutes WHERE fingerprint NOT IN (SELECT fingerprint FROM errors);",
+             (long long)(cut / 60000), (long long)cut, L->max_rows);
+    sqlite3_exec(L->db, sql, NULL, NULL, NULL);
+}
+
+static void *reg_writer(void *arg)
+{
+    struct fl_declog *L = arg;
+    fl_strbuf tmp = {0};
+    agg *tab = calloc(2 * AGG_SLOTS, sizeof *tab);
+    if (!tab) return NULL; /* the ring fills; records are counted as dropped */
+    for (;;) {
+        int stopping = atomic_load_explicit(&L->stop, memory_order_acquire);
+        uint64_t n = 0, skipped = 0;
+        uint32_t used = 0;
+        for (;;) {
+            cell *c = &L->ring[L->deq & L->mask];
+            size_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
+            if ((intptr_t)seq - (intptr_t)(L->deq + 1) < 0) break;
+            if (!c->r.len[R_FP]) skipped++;
+            else if (agg_add(L, tab, &used, &c->r, &tmp) != 0) break; /* table full: next batch */
+            atomic_store_explicit(&c->seq, L->deq + L->mask + 1, memory_order_release);
+            L->deq++;
+            if (++n >= 16384) break;
+        }
+        uint64_t bad = 0;
+        if (used) {
+            int ok = sqlite3_exec(L->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
+            for (uint32_t i = 0; ok && i < 2 * AGG_SLOTS; i++)
+                if (tab[i].hash && agg_put(L, &tab[i]) != 0) ok = 0;
+            if (ok && sqlite3_exec(L->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) ok = 0;
+            if (!ok) {
+                sqlite3_exec(L->db, "ROLLBACK", NULL, NULL, NULL);
+                bad = n - skipped;
+            }
+            for (uint32_t i = 0; i < 2 * AGG_SLOTS; i++) free(tab[i].sample);
+            memset(tab, 0, 2 * AGG_SLOTS * sizeof *tab);
+        }
+        if (n) {
+            atomic_fetch_add(&L->written, n - bad);
+            if (bad) {
+                atomic_fetch_add(&L->werr, 1);
+                atomic_fetch_add(&L->dropped, bad);
+            }
+            atomic_fetch_add(&L->done, n);
+        }
+        atomic_store(&L->synced, atomic_load(&L->done));
+        int64_t now = fl_now_ms();
+        if (now - L->last_prune_ms >= 60000) {
+            reg_prune(L);
+            L->last_prune_ms = now;
+        }
+        if (stopping && (uint64_t)atomic_load(&L->enq) == atomic_load(&L->done)) break;
+        if (n < 64) { /* little to do: let records gather into a bigger batch */
+            struct timespec ts = {0, 10 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    free(tab);
+    fl_sb_free(&tmp);
+    return NULL;
+}
+
+static void vcopy(char *dst, size_t cap, const rec *r, int which)
+{
+    size_t n = r->len[which] < cap - 1 ? r->len[which] : cap - 1;
+    memcpy(dst, r->data + r->off[which], n);
+    dst[n] = '\0';
+}
+
+static void *cb_writer(void *arg)
+{
+    struct fl_declog *L = arg;
+    fl_obs_view *v = malloc(sizeof *v);
+    if (!v) return NULL;
+    for (;;) {
+        int stopping = atomic_load_explicit(&L->stop, memory_order_acquire);
+        uint64_t n = 0;
+        for (;;) {
+            cell *c = &L->ring[L->deq & L->mask];
+            size_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
+            if ((intptr_t)seq - (intptr_t)(L->deq + 1) < 0) break;
+            const rec *r = &c->r;
+            v->time_ms = r->time_ms;
+            v->action = r->action;
+            v->severity = r->severity;
+            vcopy(v->id, sizeof v->id, r, R_ID);
+            vcopy(v->category, sizeof v->category, r, R_CAT);
+            vcopy(v->fingerprint, sizeof v->fingerprint, r, R_FP);
+            vcopy(v->rule, sizeof v->rule, r, R_RULE);
+            vcopy(v->op, sizeof v->op, r, R_OP);
+            vcopy(v->domain, sizeof v->domain, r, R_DOM);
+            vcopy(v->code, sizeof v->code, r, R_CODE);
+            vcopy(v->message, sizeof v->message, r, R_EMSG);
+            atomic_store_explicit(&c->seq, L->deq + L->mask + 1, memory_order_release);
+            L->deq++;
+            L->consume(L->user, v);
+            n++;
+            if (n >= 4096) break;
+        }
+        if (n) {
+            atomic_fetch_add(&L->written, n);
+            atomic_fetch_add(&L->done, n);
+        }
+        atomic_store(&L->synced, atomic_load(&L->done));
+        if (L->idle) L->idle(L->user);
+        if (stopping && (uint64_t)atomic_load(&L->enq) == atomic_load(&L->done)) break;
+        if (!n) {
+            struct timespec ts = {0, 2 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    free(v);
+    return NULL;
+}
+
+static void *writer(void *arg)
+{
+    struct fl_declog *L = arg;
+    fl_strbuf sb = {0};
+    int64_t dirty_since = -1;
+    for (;;) {
+        int stopping = atomic_load_explicit(&L->stop, memory_order_acquire);
+        uint64_t n = 0;
+        fl_sb_clear(&sb);
+        for (;;) { /* drain */
+            cell *c = &L->ring[L->deq & L->mask];
+            size_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
+            if ((intptr_t)seq - (intptr_t)(L->deq + 1) < 0) break;
+            format_line(L, &c->r, &sb);
+            atomic_store_explicit(&c->seq, L->deq + L->mask + 1, memory_order_release);
+            L->deq++;
+            n++;
+            if (sb.len > (1u << 20)) break;
+        }
+        if (n) {
+            int ok = L->fd >= 0;
+            size_t off = 0;
+            while (ok && off < sb.len) {
+                ssize_t w = write(L->fd, sb.data + off, sb.len - off);
+                if (w < 0 && errno == EINTR) continue;
+                if (w <= 0) ok = 0;
+                else off += (size_t)w;
+            }
+            if (ok) {
+                atomic_fetch_add(&L->written, n);
+                L->size += sb.len;
+                if (dirty_since < 0) dirty_since = mono_ms();
+            } else {
+                atomic_fetch_add(&L->werr, 1);
+                atomic_fetch_add(&L->dropped, n);
+            }
+            atomic_fetch_add(&L->done, n);
+        }
+        int64_t now = mono_ms();
+        uint64_t done = atomic_load(&L->done);
+        if (dirty_since >= 0 && (stopping || now - dirty_since >= (int64_t)L->o.fsync_ms ||
+                                 atomic_exchange(&L->flush_req, 0))) {
+            if (L->fd >= 0) fdatasync(L->fd);
+            dirty_since = -1;
+        }
+        if (dirty_since < 0) atomic_store(&L->synced, done);
+        if (L->fd >= 0 && (L->size >= L->o.max_bytes ||
+                           (L->o.max_age_s && L->size && fl_now_ms() - L->opened_ms >= (int64_t)L->o.max_age_s * 1000)))
+            rotate(L);
+        if (stopping && (uint64_t)atomic_load(&L->enq) == atomic_load(&L->done)) break;
+        if (!n) {
+            struct timespec ts = {0, 2 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    fl_sb_free(&sb);
+    return NULL;
+}
+
+/* ---- public API --------------------------------------------------------------- */
+
+static void declog_free(struct fl_declog *L)
+{
+    while (L) {
+        struct fl_declog *p = L->prev;
+        for (uint32_t i = 0; i < L->npats; i++) pcre2_code_free(L->pats[i]);
+        free(L->pats);
+        free(L->ring);
+        free(L->path);
+        free(L->dir);
+        free(L->base);
+        fl_bindings_free(L->bind);
+        for (char **hp = L->host_pats; hp && *hp; hp++) free(*hp);
+        free(L->host_pats);
+        free((char *)L->host.path);
+        sqlite3_finalize(L->up_err);
+        sqlite3_finalize(L->up_min);
+        if (L->db) sqlite3_close(L->db);
+        free(L);
+        L = p;
+    }
+}
+
+/* Serialises opening and closing (deciders never take it). */
+static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* which: 0 the decision log, 1 the registry, 2 the alerts sink */
+static struct fl_declog *_Atomic *slot_of(fl_engine_t *e, int which)
+{
+    struct fl_shared *sh = fl_engine_shared(e);
+    return which == 2 ? &sh->alertsink : which ? &sh->errreg : &sh->declog;
+}
+
+static struct fl_declog *open_sink(fl_engine_t *e, int reg)
+{
+    struct fl_declog *L = e ? atomic_load(slot_of(e, reg)) : NULL;
+    return L && !atomic_load(&L->stop) ? L : NULL;
+}
+
+/* Common part of opening a log or a registry: options, ring, patterns. */
+static int sink_new(const fl_log_options_t *opts, struct fl_declog **out, fl_diag_t *diag)
+{
+    *out = NULL;
+    if (opts->ring_lines > (1u << 20)) return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "ring_lines above 1048576");
+    if (opts->format != FL_LOG_FORMAT_JSON && opts->format != FL_LOG_FORMAT_CLOUDEVENTS)
+        return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "unknown log format %d", opts->format);
+    struct fl_declog *L = calloc(1, sizeof *L);
+    if (!L) return fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "out of memory");
+    *out = L;
+    L->o = *opts;
+    L->o.redact_patterns = NULL;
+    L->fd = -1;
+    if (!L->o.fields) L->o.fields = FL_LOG_DOMAIN | FL_LOG_CODE | FL_LOG_MESSAGE | FL_LOG_OP;
+    if (!L->o.fsync_ms) L->o.fsync_ms = 1000;
+    if (!L->o.max_bytes) L->o.max_bytes = 64u << 20;
+    size_t n = 1;
+    while (n < (L->o.ring_lines ? L->o.ring_lines : 1024)) n <<= 1;
+    L->ring = calloc(n, sizeof *L->ring);
+    L->mask = n - 1;
+    L->path = strdup(opts->path);
+    if (!L->ring || !L->path) return fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "out of memory (ring of %zu)", n);
+    for (size_t i = 0; i < n; i++) atomic_init(&L->ring[i].seq, i);
+    for (const char *const *p = opts->redact_patterns; p && *p; p++) {
+        int err;
+        PCRE2_SIZE eo;
+        pcre2_code *c = pcre2_compile((PCRE2_SPTR)*p, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &err, &eo, NULL);
+        if (!c) {
+            PCRE2_UCHAR m[160];
+            pcre2_get_error_message(err, m, sizeof m);
+            return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "redact pattern %u (%s): %s at offset %zu", L->npats + 1,
+                               *p, (const char *)m, (size_t)eo);
+        }
+        pcre2_code **np = realloc(L->pats, (L->npats + 1) * sizeof *np);
+        if (!np) {
+            pcre2_code_free(c);
+            return fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "out of memory");
+        }
+        L->pats = np;
+        L->pats[L->npats++] = c;
+    }
+    return FL_OK;
+}
+
+/* Publish L as the engine's log (reg 0) or registry (reg 1) and start its
+ * writer; frees L on failure. */
+static int sink_start(fl_engine_t *e, struct fl_declog *L, int rc, fl_diag_t *diag)
+{
+    pthread_mutex_lock(&g_mu);
+    struct fl_declog *_Atomic *slot = slot_of(e, L->reg);
+    struct fl_declog *cur = atomic_load(slot);
+    if (rc == FL_OK && cur && !atomic_load(&cur->stop))
+        rc = fl_diag_set(diag, FL_ESTATE, NULL, 0, 0, "a %s is already open (%s)",
+                         L->reg == 2 ? "alerts sink" : L->reg ? "registry" : "decision log", cur->path);
+    if (rc == FL_OK && pthread_create(&L->thr, NULL, L->reg == 2 ? cb_writer : L->reg ? reg_writer : writer, L) != 0)
+        rc = fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "cannot start the writer thread");
+    if (rc == FL_OK) {
+        L->thr_started = 1;
+        L->prev = cur; /* a decider may still hold it: freed with the engine */
+        atomic_store_explicit(slot, L, memory_order_release);
+        atomic_store_explicit(&fl_engine_shared(e)->on_decision, note, memory_order_release);
+    }
+    pthread_mutex_unlock(&g_mu);
+    if (rc != FL_OK && L) {
+        if (L->fd >= 0) close(L->fd);
+        L->prev = NULL;
+        declog_free(L);
+    }
+    return rc;
+}
+
+int fl_engine_log_open(fl_engine_t *e, const fl_log_options_t *opts, fl_diag_t *diag)
+{
+    fl_diag_clear(diag);
+    if (!e || !opts || !opts->path || !opts->path[0])
+        return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "NULL engine, options or path");
+    /* The serving version's `log { ... }` decides what lines hold. */
+    struct fl_shared *sh = fl_engine_shared(e);
+    unsigned gen;
+    fl_version *v = fl_shared_acquire(sh, &gen);
+    fl_log_options_t m = *opts;
+    int applied = v && v->logd.declared;
+    if (applied) {
+        if (v->logd.fields) m.fields = v->logd.fields;
+        m.mask = v->logd.mask;
+        if (v->logd.redact) m.redact_patterns = (const char *const *)v->logd.redact;
+        for (int k = 0; k < 5; k++)
+            if (v->logd.sample_every[k]) m.sample_every[k] = v->logd.sample_every[k];
+    }
+    struct fl_declog *L;
+    int rc = sink_new(&m, &L, diag);
+    if (v) fl_version_unref(v);
+    if (L) {
+        L->policy_applied = applied;
+        L->host = *opts;
+        L->host.path = strdup(opts->path);
+        size_t np = 0;
+        while (opts->redact_patterns && opts->redact_patterns[np]) np++;
+        L->host_pats = calloc(np + 1, sizeof *L->host_pats);
+        for (size_t i = 0; L->host_pats && i < np; i++) L->host_pats[i] = strdup(opts->redact_patterns[i]);
+        L->host.redact_patterns = (const char *const *)L->host_pats;
+        if (rc == FL_OK && (!L->host.path || !L->host_pats)) rc = fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "out of memory");
+    }
+    if (rc == FL_OK) {
+        const char *slash = strrchr(L->path, '/');
+        L->dir = slash ? strndup(L->path, (size_t)(slash - L->path) + (slash == L->path)) : strdup(".");
+        L->base = strdup(slash ? slash + 1 : L->path);
+        if (!L->dir || !L->base) rc = fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "out of memory");
+    }
+    if (rc == FL_OK && open_file(L) != 0)
+        rc = fl_diag_set(diag, FL_EIO, NULL, 0, 0, "cannot open %s: %s", L->path, strerror(errno));
+    if (rc == FL_OK) {
+        fl_bindings_options_t bo = {0};
+        const char *roots[1] = {L->dir};
+        bo.storage_roots = roots;
+        bo.storage_roots_count = 1;
+        if (fl_bindings_new(&bo, &L->bind) != FL_OK) L->bind = NULL; /* rotated files stay uncompressed */
+    }
+    if (!L) return rc;
+    return sink_start(e, L, rc, diag);
+}
+
+int fl_engine_registry_open(fl_engine_t *e, const fl_registry_options_t *opts, fl_diag_t *diag)
+{
+    fl_diag_clear(diag);
+    if (!e || !opts || !opts->path || !opts->path[0])
+        return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "NULL engine, options or path");
+    fl_log_options_t lo = {0};
+    lo.path = opts->path;
+    lo.fields = opts->fields;
+    lo.mask = opts->mask;
+    lo.redact_patterns = opts->redact_patterns;
+    lo.ring_lines = opts->ring_lines;
+    struct fl_declog *L;
+    int rc = sink_new(&lo, &L, diag);
+    if (!L) return rc;
+    L->reg = 1;
+    L->retention_s = opts->retention_s ? opts->retention_s : 7 * 86400;
+    L->max_rows = opts->max_fingerprints ? opts->max_fingerprints : 100000;
+    if (rc == FL_OK) {
+        char *err = NULL;
+        if (sqlite3_open_v2(L->path, &L->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                            NULL) != SQLITE_OK ||
+            sqlite3_busy_timeout(L->db, 5000) != SQLITE_OK || sqlite3_exec(L->db, k_schema, NULL, NULL, &err) != SQLITE_OK ||
+            sqlite3_prepare_v2(L->db, k_up_err, -1, &L->up_err, NULL) != SQLITE_OK ||
+            sqlite3_prepare_v2(L->db, k_up_min, -1, &L->up_min, NULL) != SQLITE_OK)
+            rc = fl_diag_set(diag, FL_EIO, NULL, 0, 0, "cannot open registry %s: %s", L->path,
+                             err ? err : L->db ? sqlite3_errmsg(L->db) : "out of memory");
+        sqlite3_free(err);
+    }
+    return sink_start(e, L, rc, diag);
+}
+
+static int sink_flush(fl_engine_t *e, int reg, int timeout_ms)
+{
+    if (!e) return FL_EINVAL;
+    struct fl_declog *L = open_sink(e, reg);
+    if (!L) return FL_ESTATE;
+    uint64_t want = (uint64_t)atomic_load(&L->enq);
+    int64_t until = mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    while (atomic_load(&L->synced) < want) {
+        atomic_store(&L->flush_req, 1);
+        if (mono_ms() >= until) return FL_EBUDGET;
+        struct timespec ts = {0, 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return FL_OK;
+}
+
+static int sink_close(fl_engine_t *e, int reg)
+{
+    if (!e) return FL_EINVAL;
+    pthread_mutex_lock(&g_mu);
+    struct fl_declog *L = open_sink(e, reg);
+    if (!L) {
+        pthread_mutex_unlock(&g_mu);
+        return FL_ESTATE;
+    }
+    struct fl_shared *sh = fl_engine_shared(e);
+    atomic_store_explicit(&L->stop, 1, memory_order_release);
+    if (!open_sink(e, 0) && !open_sink(e, 1) && !open_sink(e, 2))
+        atomic_store_explicit(&sh->on_decision, NULL, memory_order_release);
+    pthread_mutex_unlock(&g_mu);
+    pthread_join(L->thr, NULL);
+    if (L->fd >= 0) {
+        fsync(L->fd);
+        close(L->fd);
+        L->fd = -1;
+    }
+    if (L->db) {
+        sqlite3_finalize(L->up_err);
+        sqlite3_finalize(L->up_min);
+        L->up_err = L->up_min = NULL;
+        sqlite3_close(L->db);
+        L->db = NULL;
+    }
+    return FL_OK;
+}
+
+static int sink_stats(fl_engine_t *e, int reg, fl_log_stats_t *out)
+{
+    if (!e || !out) return FL_EINVAL;
+    memset(out, 0, sizeof *out);
+    struct fl_declog *L = atomic_load(slot_of(e, reg));
+    if (!L) return FL_OK;
+    out->written = atomic_load(&L->written);
+    out->dropped = atomic_load(&L->dropped);
+    out->sampled_out = atomic_load(&L->sampled_out);
+    out->rotations = atomic_load(&L->rotations);
+    out->torn_skipped = atomic_load(&L->torn);
+    out->write_errors = atomic_load(&L->werr);
+    return FL_OK;
+}
+
+int fl_engine_log_flush(fl_engine_t *e, int timeout_ms) { return sink_flush(e, 0, timeout_ms); }
+int fl_engine_log_close(fl_engine_t *e) { return sink_close(e, 0); }
+int fl_engine_log_stats(fl_engine_t *e, fl_log_stats_t *out) { return sink_stats(e, 0, out); }
+int fl_engine_registry_flush(fl_engine_t *e, int timeout_ms) { return sink_flush(e, 1, timeout_ms); }
+int fl_engine_registry_close(fl_engine_t *e) { return sink_close(e, 1); }
+int fl_engine_registry_stats(fl_engine_t *e, fl_log_stats_t *out) { return sink_stats(e, 1, out); }
+
+void fl__declog_destroy(fl_engine_t *e)
+{
+    fl__alerts_destroy(e);
+    for (int reg = 0; reg < 3; reg++) {
+        if (open_sink(e, reg)) sink_close(e, reg);
+        declog_free(atomic_load(slot_of(e, reg)));
+        atomic_store(slot_of(e, reg), NULL);
+    }
+}
+
+int fl__sink_start(fl_engine_t *e, uint32_t ring_lines, void (*consume)(void *user, const fl_obs_view *v),
+                   void (*idle)(void *user), void *user, fl_diag_t *diag)
+{
+    fl_log_options_t lo = {0};
+    lo.path = "(alerts)";
+    lo.ring_lines = ring_lines;
+    struct fl_declog *L;
+    int rc = sink_new(&lo, &L, diag);
+    if (!L) return rc;
+    L->reg = 2;
+    L->consume = consume;
+    L->idle = idle;
+    L->user = user;
+    return sink_start(e, L, rc, diag);
+}
+
+int fl__sink_stop(fl_engine_t *e) { return sink_close(e, 2); }
+
+void fl__declog_apply(fl_engine_t *e, const fl_version *v)
+{
+    struct fl_declog *L = open_sink(e, 0);
+    if (!L || (!v->logd.declared && !L->policy_applied)) return;
+    fl_log_options_t h = L->host; /* L stays allocated until the engine goes */
+    fl_diag_t d;
+    if (sink_close(e, 0) == FL_OK) fl_engine_log_open(e, &h, &d);
+}

@@ -1,0 +1,274 @@
+/*
+ * test_declog.c -- the decision log (fl_engine_log_*): every decision
+ * becomes one JSON line with the decision, the chosen event fields and the
+ * OpenTelemetry names; masking and redaction patterns; CloudEvents 1.0;
+ * a torn last line is cut at open; a full ring counts what it refuses
+ * (written + dropped + sampled out == decisions); sampling by severity;
+ * rotation compresses with zstd; bad input is refused precisely.
+ */
+#include <dirent.h>
+#include <jansson.h>
+#include <sys/stat.h>
+
+#include "flt.h"
+
+#define POLICY "policy { name = 'p', version = '3' }\n" \
+               "rule 'u' { when = { message = re[[^down]] }, category = 'unavailable' }\n" \
+               "category 'not_found' { severity = 'warning' }\n" \
+               "rule 'n' { when = { domain = 'http', code = 404 }, category = 'not_found' }\n"
+
+/* Lines of `path` parsed as JSON (asserts each parses); returns the count. */
+static int read_lines(const char *path, json_t **out, int cap)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[16384];
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+        size_t l = strlen(line);
+        assert_true(l > 0 && line[l - 1] == '\n');
+        json_error_t err;
+        json_t *j = json_loads(line, 0, &err);
+        if (!j) print_error("bad line %d: %s (%s)\n", n + 1, line, err.text);
+        assert_non_null(j);
+        if (n < cap) out[n] = j;
+        else json_decref(j);
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
+static const char *sget(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+
+static void test_lines(void **state)
+{
+    (void)state;
+    char dir[64], path[128];
+    flt_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/decisions.jsonl", dir);
+    flt t;
+    flt_open(&t, POLICY);
+    const char *pats[] = {"card [0-9]{4}", NULL};
+    fl_log_options_t o = {0};
+    o.path = path;
+    o.fields = FL_LOG_DOMAIN | FL_LOG_CODE | FL_LOG_MESSAGE | FL_LOG_OP;
+    o.mask = FL_LOG_OP;
+    o.redact_patterns = pats;
+    fl_diag_t dg;
+    assert_int_equal(fl_engine_log_open(t.e, &o, &dg), FL_OK);
+    assert_int_equal(fl_engine_log_open(t.e, &o, &dg), FL_ESTATE);
+    for (int i = 0; i < 50; i++)
+        assert_int_equal(flt_decide(&t, "{\"message\":\"down for card 1234 \\\"q\\\"\",\"op\":\"pay\"}"), FL_OK);
+    for (int i = 0; i < 50; i++) assert_int_equal(flt_decide(&t, "{\"domain\":\"http\",\"code\":404}"), FL_OK);
+    assert_int_equal(fl_engine_log_flush(t.e, 5000), FL_OK);
+    json_t *l[100];
+    assert_int_equal(read_lines(path, l, 100), 100);
+    assert_string_equal(sget(l[0], "category"), "unavailable");
+    assert_string_equal(sget(l[0], "error.type"), "unavailable");
+    assert_string_equal(sget(l[0], "action"), fl_decision_action(t.d) == FL_ACTION_RETRY ? "retry" : sget(l[0], "action"));
+    assert_string_equal(sget(l[0], "exception.message"), "down for [REDACTED] \"q\"");
+    assert_string_equal(sget(json_object_get(l[0], "event"), "op"), "[REDACTED]");
+    assert_string_equal(sget(l[0], "rule"), "u");
+    assert_string_equal(sget(l[0], "policy"), "p");
+    assert_non_null(sget(l[0], "fingerprint"));
+    assert_non_null(sget(l[0], "time"));
+    assert_int_equal(strlen(sget(l[0], "id")), 36);
+    assert_string_equal(sget(l[99], "category"), "not_found");
+    assert_string_equal(sget(l[99], "exception.type"), "http:404");
+    assert_string_equal(sget(json_object_get(l[99], "event"), "code"), "404");
+    assert_string_not_equal(sget(l[0], "id"), sget(l[1], "id"));
+    for (int i = 0; i < 100; i++) json_decref(l[i]);
+    fl_log_stats_t st;
+    assert_int_equal(fl_engine_log_stats(t.e, &st), FL_OK);
+    assert_int_equal(st.written, 100);
+    assert_int_equal(st.dropped, 0);
+    assert_int_equal(fl_engine_log_close(t.e), FL_OK);
+    assert_int_equal(fl_engine_log_close(t.e), FL_ESTATE);
+    assert_int_equal(fl_engine_log_flush(t.e, 10), FL_ESTATE);
+    /* closed: nothing more is written */
+    assert_int_equal(flt_decide(&t, "{\"message\":\"down\"}"), FL_OK);
+    assert_int_equal(read_lines(path, l, 0), 100);
+
+    /* reopen as CloudEvents, appending to the same file */
+    o.format = FL_LOG_FORMAT_CLOUDEVENTS;
+    o.mask = 0;
+    o.redact_patterns = NULL;
+    assert_int_equal(fl_engine_log_open(t.e, &o, &dg), FL_OK);
+    assert_int_equal(flt_decide(&t, "{\"message\":\"down\",\"op\":\"pay\"}"), FL_OK);
+    assert_int_equal(fl_engine_log_flush(t.e, 5000), FL_OK);
+    json_t *all[101];
+    assert_int_equal(read_lines(path, all, 101), 101);
+    json_t *ce = all[100];
+    assert_string_equal(sget(ce, "specversion"), "1.0");
+    assert_string_equal(sget(ce, "type"), "dev.faultline.decision");
+    assert_string_equal(sget(ce, "id"), fl_decision_id(t.d));
+    assert_string_equal(sget(json_object_get(ce, "data"), "category"), "unavailable");
+    assert_string_equal(sget(json_object_get(json_object_get(ce, "data"), "event"), "op"), "pay");
+    for (int i = 0; i < 101; i++) json_decref(all[i]);
+    flt_close(&t); /* closes the log */
+    flt_rmdir(dir);
+}
+
+static void test_torn_and_bad_input(void **state)
+{
+    (void)state;
+    char dir[64], path[128];
+    flt_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/d.jsonl", dir);
+    flt_write(dir, "d.jsonl", "{\"a\":1}\n{\"b\":2}\n{\"torn\":");
+    flt t;
+    flt_open(&t, POLICY);
+    fl_log_options_t o = {0};
+    o.path = path;
+    fl_diag_t dg;
+    assert_int_equal(fl_engine_log_open(t.e, &o, &dg), FL_OK);
+    assert_int_equal(flt_decide(&t, "{\"message\":\"down\"}"), FL_OK);
+    assert_int_equal(fl_engine_log_flush(t.e, 5000), FL_OK);
+    json_t *l[3];
+    assert_int_equal(read_lines(path, l, 3), 3);
+    assert_int_equal(json_integer_value(json_object_get(l[1], "b")), 2);
+    assert_string_equal(sget(l[2], "category"), "unavailable");
+    for (int i = 0; i < 3; i++) json_decref(l[i]);
+    fl_log_stats_t st;
+    fl_engine_log_stats(t.e, &st);
+    assert_int_equal(st.torn_skipped, 1);
+    assert_int_equal(fl_engine_log_close(t.e), FL_OK);
+
+    assert_int_equal(fl_engine_log_open(NULL, &o, &dg), FL_EINVAL);
+    assert_int_equal(fl_engine_log_open(t.e, NULL, &dg), FL_EINVAL);
+    fl_log_options_t b = o;
+    b.path = NULL;
+    assert_int_equal(fl_engine_log_open(t.e, &b, &dg), FL_EINVAL);
+    b = o;
+    b.format = 7;
+    assert_int_equal(fl_engine_log_open(t.e, &b, &dg), FL_EINVAL);
+    b = o;
+    b.ring_lines = (1u << 20) + 1;
+    assert_int_equal(fl_engine_log_open(t.e, &b, &dg), FL_EINVAL);
+    const char *bad[] = {"ok", "(unclosed", NULL};
+    b = o;
+    b.redact_patterns = bad;
+    assert_int_equal(fl_engine_log_open(t.e, &b, &dg), FL_EINVAL);
+    assert_non_null(strstr(dg.message, "redact pattern 2 ((unclosed)"));
+    b = o;
+    b.path = "/nonexistent-dir-fl/x.jsonl";
+    assert_int_equal(fl_engine_log_open(t.e, &b, &dg), FL_EIO);
+    assert_non_null(strstr(dg.message, "/nonexistent-dir-fl/x.jsonl"));
+    assert_int_equal(fl_engine_log_flush(NULL, 1), FL_EINVAL);
+    assert_int_equal(fl_engine_log_stats(t.e, NULL), FL_EINVAL);
+    flt_close(&t);
+    flt_rmdir(dir);
+}
+
+static void test_full_ring_sampling_rotation(void **state)
+{
+    (void)state;
+    char dir[64], path[128];
+    flt_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/r.jsonl", dir);
+    flt t;
+    flt_open(&t, POLICY);
+    fl_log_options_t o = {0};
+    o.path = path;
+    o.ring_lines = 4;
+    o.sample_every[FL_SEV_WARNING] = UINT32_MAX; /* not_found is a warning: none */
+    fl_diag_t dg;
+    assert_int_equal(fl_engine_log_open(t.e, &o, &dg), FL_OK);
+    const int N = 20000;
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(flt_decide(&t, "{\"message\":\"down\"}"), FL_OK);
+        assert_int_equal(flt_decide(&t, "{\"domain\":\"http\",\"code\":404}"), FL_OK);
+    }
+    assert_int_equal(fl_engine_log_close(t.e), FL_OK);
+    fl_log_stats_t st;
+    fl_engine_log_stats(t.e, &st);
+    /* nothing is lost silently */
+    assert_int_equal(st.written + st.dropped + st.sampled_out, 2 * N);
+    assert_int_equal(st.sampled_out, N);
+    assert_true(st.written > 0);
+
+    /* rotation: 300 lines of ~600 bytes past a 20 kB limit */
+    o.ring_lines = 0;
+    o.max_bytes = 20000;
+    o.sample_every[FL_SEV_WARNING] = 0;
+    assert_int_equal(fl_engine_log_open(t.e, &o, &dg), FL_OK);
+    for (int i = 0; i < 300; i++) {
+        assert_int_equal(flt_decide(&t, "{\"message\":\"down\"}"), FL_OK);
+        if (i % 50 == 49) assert_int_equal(fl_engine_log_flush(t.e, 5000), FL_OK);
+    }
+    assert_int_equal(fl_engine_log_close(t.e), FL_OK);
+    fl_engine_log_stats(t.e, &st);
+    assert_int_equal(st.written, 300);
+    assert_true(st.rotations >= 1);
+    DIR *d = opendir(dir);
+    int zst = 0;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (strstr(de->d_name, "r.jsonl-") && strstr(de->d_name, ".zst")) zst++;
+    closedir(d);
+    assert_true(zst >= 1);
+    flt_close(&t);
+    flt_rmdir(dir);
+}
+
+static void test_policy_log(void **state)
+{
+    (void)state;
+    char dir[64], path[128];
+    flt_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/p.jsonl", dir);
+    const char *with_log = POLICY "log { fields = { 'message', 'op' }, mask = { 'op' }, redact = { 'card [0-9]{4}' },\n"
+                                  "      sample = { warning = 4294967295 } }\n";
+    flt t;
+    flt_open(&t, with_log);
+    fl_log_options_t o = {0};
+    o.path = path; /* the host chooses where; the policy what */
+    fl_diag_t dg;
+    assert_int_equal(fl_engine_log_open(t.e, &o, &dg), FL_OK);
+    assert_int_equal(flt_decide(&t, "{\"domain\":\"net\",\"message\":\"down card 1234\",\"op\":\"pay\"}"), FL_OK);
+    assert_int_equal(flt_decide(&t, "{\"domain\":\"http\",\"code\":404}"), FL_OK); /* a warning: sampled out */
+    assert_int_equal(fl_engine_log_flush(t.e, 5000), FL_OK);
+    json_t *l[4];
+    assert_int_equal(read_lines(path, l, 4), 1);
+    assert_string_equal(sget(l[0], "exception.message"), "down [REDACTED]");
+    json_t *ev = json_object_get(l[0], "event");
+    assert_string_equal(sget(ev, "op"), "[REDACTED]");
+    assert_null(json_object_get(ev, "domain")); /* not in fields */
+    json_decref(l[0]);
+    /* a version without `log` goes back to the host's settings */
+    assert_int_equal(fl_engine_load_string(t.e, "p2.lua", POLICY, strlen(POLICY), &dg), FL_OK);
+    assert_int_equal(flt_decide(&t, "{\"domain\":\"net\",\"message\":\"down card 1234\",\"op\":\"pay\"}"), FL_OK);
+    assert_int_equal(fl_engine_log_flush(t.e, 5000), FL_OK);
+    assert_int_equal(read_lines(path, l, 4), 2);
+    ev = json_object_get(l[1], "event");
+    assert_string_equal(sget(ev, "op"), "pay");
+    assert_string_equal(sget(ev, "domain"), "net");
+    assert_string_equal(sget(l[1], "exception.message"), "down card 1234");
+    json_decref(l[0]);
+    json_decref(l[1]);
+    /* bad declarations */
+    static const char *const bad[] = {"log { fields = { 'colour' } }\n", "log { redact = { '(' } }\n",
+                                      "log { sample = { loud = 1 } }\n", "log { path = '/etc/x' }\n",
+                                      "log {}\nlog {}\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char b[1024];
+        snprintf(b, sizeof b, "%s%s", POLICY, bad[i]);
+        int rc = fl_engine_load_string(t.e, "bad.lua", b, strlen(b), &dg);
+        if (rc == FL_OK) print_error("accepted: %s", bad[i]);
+        assert_true(rc < 0);
+    }
+    flt_close(&t);
+    flt_rmdir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lines),
+        cmocka_unit_test(test_torn_and_bad_input),
+        cmocka_unit_test(test_full_ring_sampling_rotation),
+        cmocka_unit_test(test_policy_log),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
