@@ -47,7 +47,8 @@ static void shadow_one(struct fl_shadow *s, fl_ctx_t *ctx, fl_event_t *ev, fl_de
 {
     fl_diag_t diag;
     if (fl_event_from_json(ev, x->json, x->len, &diag) != FL_OK) return;
-    int rc = fl_decide(ctx, ev, NULL, 0, d);
+    /* Only what the comparison reads: no id, no fingerprint. */
+    int rc = fl_decide(ctx, ev, NULL, FL_DECIDE_NO_ID | FL_DECIDE_NO_FINGERPRINT, d);
     struct fl_impact_summary cand;
     fl__impact_summarize(d, &cand);
     pthread_mutex_lock(&s->mu);
