@@ -14,7 +14,7 @@ B=build-fuzz
 CC=clang cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFL_BUILD_TESTS=OFF -DFL_BUILD_BENCH=OFF \
   -DFL_SANITIZE=address,undefined -DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link >/dev/null
 cmake --build "$B" -j2 --target faultline_static >/dev/null
-LIBS="$(pkg-config --libs luajit libuv libpcre2-8 jansson libxxhash sqlite3 libzstd libarchive libsodium) -lpthread -lm"
+LIBS="$(pkg-config --libs luajit libuv libpcre2-8 jansson libxxhash sqlite3 libzstd libarchive libsodium hiredis libcurl) -lpthread -lm"
 CFLAGS="$(pkg-config --cflags luajit libpcre2-8 jansson) -Iengine/src $(for d in base core matching lua deciding loading engine; do printf -- "-Iengine/src/%s " $d; done)-Iengine/include -Ibindings"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
