@@ -262,6 +262,29 @@ static int each_record(struct ld *ld, const char *field, int (*fn)(struct ld *, 
     return rc;
 }
 
+/* A declaration made at most once (policy, fleet, log): the declarations
+ * table is on top of the stack; when `name` is present, read its table `t`
+ * with `fn`, locating errors at its file and line.  Stack unchanged. */
+static int single_decl(struct ld *ld, const char *name, int (*fn)(struct ld *, int))
+{
+    lua_State *L = ld->L;
+    int rc = FL_OK;
+    lua_getfield(L, -1, name);
+    if (!lua_isnil(L, -1)) {
+        lua_getfield(L, -1, "src");
+        lua_getfield(L, -2, "line");
+        snprintf(ld->src, sizeof ld->src, "%s", lua_tostring(L, -2));
+        ld->line = (int)lua_tointeger(L, -1);
+        snprintf(ld->what, sizeof ld->what, "%s", name);
+        lua_pop(L, 2);
+        lua_getfield(L, -1, "t");
+        rc = fn(ld, lua_gettop(L));
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    return rc;
+}
+
 int fl_load_sources(fl_version *v, const fl_engine_options_t *opts, struct fl_resil *resil,
                     fl_diag_t *diag)
 {
@@ -275,45 +298,9 @@ int fl_load_sources(fl_version *v, const fl_engine_options_t *opts, struct fl_re
     int rc = fl_sandbox_run_sources(L, v, &mem, 2000000, diag);
     if (rc != FL_OK) goto cleanup;
     struct ld ld = {.L = L, .v = v, .diag = diag, .resil = resil};
-    lua_getfield(L, -1, "policy");
-    if (!lua_isnil(L, -1)) {
-        lua_getfield(L, -1, "src");
-        lua_getfield(L, -2, "line");
-        snprintf(ld.src, sizeof ld.src, "%s", lua_tostring(L, -2));
-        ld.line = (int)lua_tointeger(L, -1);
-        snprintf(ld.what, sizeof ld.what, "policy");
-        lua_pop(L, 2);
-        lua_getfield(L, -1, "t");
-        rc = ld_policy(&ld, lua_gettop(L));
-        lua_pop(L, 1);
-    }
-    lua_pop(L, 1);
-    lua_getfield(L, -1, "fleet");
-    if (rc == FL_OK && !lua_isnil(L, -1)) {
-        lua_getfield(L, -1, "src");
-        lua_getfield(L, -2, "line");
-        snprintf(ld.src, sizeof ld.src, "%s", lua_tostring(L, -2));
-        ld.line = (int)lua_tointeger(L, -1);
-        snprintf(ld.what, sizeof ld.what, "fleet");
-        lua_pop(L, 2);
-        lua_getfield(L, -1, "t");
-        rc = ld_fleet(&ld, lua_gettop(L));
-        lua_pop(L, 1);
-    }
-    lua_pop(L, 1);
-    lua_getfield(L, -1, "log");
-    if (rc == FL_OK && !lua_isnil(L, -1)) {
-        lua_getfield(L, -1, "src");
-        lua_getfield(L, -2, "line");
-        snprintf(ld.src, sizeof ld.src, "%s", lua_tostring(L, -2));
-        ld.line = (int)lua_tointeger(L, -1);
-        snprintf(ld.what, sizeof ld.what, "log");
-        lua_pop(L, 2);
-        lua_getfield(L, -1, "t");
-        rc = ld_log(&ld, lua_gettop(L));
-        lua_pop(L, 1);
-    }
-    lua_pop(L, 1);
+    rc = single_decl(&ld, "policy", ld_policy);
+    if (rc == FL_OK) rc = single_decl(&ld, "fleet", ld_fleet);
+    if (rc == FL_OK) rc = single_decl(&ld, "log", ld_log);
     if (rc == FL_OK) rc = each_record(&ld, "categories", ld_category);
     if (rc == FL_OK) rc = each_record(&ld, "rules", ld_rule);
     if (rc == FL_OK) rc = each_record(&ld, "locales", ld_messages);
