@@ -40,6 +40,8 @@ void cli_reader_init(cli_reader *r, FILE *f, size_t max);
 /* 1 with a line in r->buf/len (no newline), 0 at EOF, -1 on read error. */
 int cli_read_line(cli_reader *r);
 void cli_reader_free(cli_reader *r);
+/* 1 when the n bytes at s are only blanks (space, tab, CR): a skipped line. */
+int cli_blank(const char *s, size_t n);
 
 int cli_eval(int argc, char **argv);
 int cli_check(int argc, char **argv);

@@ -82,13 +82,6 @@ static void diff_json_line(struct diff *df, const char *where, const char *buf, 
     diff_event(df, where, buf, len);
 }
 
-static int blank(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r') return 0;
-    return 1;
-}
-
 static int diff_stream(struct diff *df, const char *name, FILE *f)
 {
     cli_reader r;
@@ -102,7 +95,7 @@ static int diff_stream(struct diff *df, const char *name, FILE *f)
             fprintf(stderr, "faultline diff: %s: line longer than %zu bytes\n", where, df->max_line);
             continue;
         }
-        if (!blank(r.buf, r.len)) diff_json_line(df, where, r.buf, r.len);
+        if (!cli_blank(r.buf, r.len)) diff_json_line(df, where, r.buf, r.len);
     }
     cli_reader_free(&r);
     return rc < 0 ? -1 : 0;
@@ -117,7 +110,7 @@ static void diff_test_file(struct diff *df, const char *path)
     cli_reader_init(&r, f, df->max_line);
     char where[4700];
     while (cli_read_line(&r) == 1) {
-        if (r.overlong || blank(r.buf, r.len)) continue;
+        if (r.overlong || cli_blank(r.buf, r.len)) continue;
         json_t *tc = json_loadb(r.buf, r.len, 0, NULL);
         json_t *ev = json_object_get(tc, "event");
         char *s = ev ? json_dumps(ev, JSON_COMPACT) : NULL;

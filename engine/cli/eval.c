@@ -207,13 +207,6 @@ static void shadow_signals(struct eval_state *st)
     }
 }
 
-static int blank(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r') return 0;
-    return 1;
-}
-
 static int eval_stream_threads(struct eval_state *st, const struct eval_opts *o, const char *file, FILE *f, int n);
 
 static int eval_stream(struct eval_state *st, const struct eval_opts *o, const char *file, FILE *f)
@@ -223,7 +216,7 @@ static int eval_stream(struct eval_state *st, const struct eval_opts *o, const c
     cli_reader_init(&r, f, o->max_line);
     int rc;
     while ((rc = cli_read_line(&r)) == 1) {
-        if (!r.overlong && blank(r.buf, r.len)) continue;
+        if (!r.overlong && cli_blank(r.buf, r.len)) continue;
         eval_line(st, o, file, &r);
         if (o->progress) progress(st, 0);
         shadow_signals(st);
@@ -369,7 +362,7 @@ static int eval_stream_threads(struct eval_state *st, const struct eval_opts *o,
         fl_sb_clear(&b->in);
         b->n = 0;
         while (b->n < BATCH_LINES && b->in.len < BATCH_BYTES && (rrc = cli_read_line(&r)) == 1) {
-            if (!r.overlong && blank(r.buf, r.len)) continue;
+            if (!r.overlong && cli_blank(r.buf, r.len)) continue;
             struct line_ref *l = &b->lines[b->n];
             l->off = b->in.len;
             l->len = r.len;

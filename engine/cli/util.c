@@ -105,3 +105,10 @@ int cli_parse_dir_opt(int argc, char **argv, const char **dir, const char *help)
     *dir = cli_policy_dir(*dir, argv[0]);
     return 0;
 }
+
+int cli_blank(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r') return 0;
+    return 1;
+}

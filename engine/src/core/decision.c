@@ -1,7 +1,7 @@
 /*
  * decision.c -- the decision object a host reads: reusable storage (one byte
  * buffer addressed by offsets, so the hot path allocates nothing once warm),
- * accessors, and the JSON rendering of the contract in PRODUCT.md.
+ * accessors, and the JSON rendering of the contract in docs/events.md.
  */
 #include <stdint.h>
 #include <stdlib.h>

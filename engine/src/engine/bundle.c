@@ -30,7 +30,7 @@
 
 #define MANIFEST "manifest.json"
 #define SIGNATURE "manifest.sig"
-#define BUNDLE_MAX_FILE (16u << 20)  /* one file in a bundle              */
+#define BUNDLE_MAX_FILE FL_MAX_POLICY_SOURCE_BYTES /* one file in a bundle */
 #define BUNDLE_MAX_FILES 4096
 
 /* A file held in memory: name relative to the bundle root. */
@@ -78,37 +78,13 @@ static const struct bfile *bset_find(const struct bset *s, const char *name)
     return NULL;
 }
 
+/* A whole file (the loader's reader and its size limit). */
 static int slurp(const char *path, unsigned char **out, size_t *len, fl_diag_t *diag)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return fl_diag_set(diag, errno == ENOENT ? FL_ENOENT : FL_EIO, path, 0, 0, "%s", strerror(errno));
-    size_t cap = 4096, n = 0;
-    unsigned char *b = malloc(cap);
-    int rc = b ? FL_OK : FL_ENOMEM;
-    while (rc == FL_OK) {
-        if (n == cap) {
-            unsigned char *nb = cap >= BUNDLE_MAX_FILE ? NULL : realloc(b, cap * 2);
-            if (!nb) {
-                rc = cap >= BUNDLE_MAX_FILE ? fl_diag_set(diag, FL_ETOOBIG, path, 0, 0, "larger than %u bytes",
-                                                          BUNDLE_MAX_FILE)
-                                            : FL_ENOMEM;
-                break;
-            }
-            b = nb;
-            cap *= 2;
-        }
-        size_t got = fread(b + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) {
-            if (ferror(f)) rc = fl_diag_set(diag, FL_EIO, path, 0, 0, "read error");
-            break;
-        }
-    }
-    fclose(f);
-    if (rc != FL_OK) return free(b), rc;
-    *out = b;
-    *len = n;
-    return FL_OK;
+    char *text;
+    int rc = fl_read_file(path, &text, len, diag);
+    if (rc == FL_OK) *out = (unsigned char *)text;
+    return rc;
 }
 
 static void sha256_hex(const unsigned char *data, size_t len, char out[65])

@@ -30,7 +30,7 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int read_file(const char *path, char **text, size_t *len, fl_diag_t *diag)
+int fl_read_file(const char *path, char **text, size_t *len, fl_diag_t *diag)
 {
     FILE *f = fopen(path, "rb");
     if (!f) return fl_diag_set(diag, FL_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
@@ -110,7 +110,7 @@ int fl_read_policy_dir(fl_version *v, const char *dir, fl_diag_t *diag)
     v->nsrcs = n;
     if (!v->src_texts || !v->src_lens) return FL_ENOMEM;
     for (uint32_t i = 0; i < n; i++)
-        if ((rc = read_file(names[i], &v->src_texts[i], &v->src_lens[i], diag)) != FL_OK)
+        if ((rc = fl_read_file(names[i], &v->src_texts[i], &v->src_lens[i], diag)) != FL_OK)
             return rc;
     return FL_OK;
 }

@@ -20,6 +20,10 @@ void fl_version_hash(fl_version *v);
  * passed to `resil` when not NULL. */
 int fl_load_sources(fl_version *v, const fl_engine_options_t *opts,
                     struct fl_resil *resil, fl_diag_t *diag);
+/* loader.c: a whole file into *text (malloc'd, NUL-terminated; *len bytes
+ * without the NUL).  FL_EIO (cannot open or read), FL_ETOOBIG (larger than
+ * FL_MAX_POLICY_SOURCE_BYTES), FL_ENOMEM; diag names the file. */
+int fl_read_file(const char *path, char **text, size_t *len, fl_diag_t *diag);
 /* loader.c: read every *.lua file of dir into v->src_*.  */
 int fl_read_policy_dir(fl_version *v, const char *dir, fl_diag_t *diag);
 
