@@ -58,6 +58,8 @@ typedef struct sv_thread {
     uint64_t drain_deadline;
     size_t conns;    /* this loop's connections (loop thread only) */
     size_t inflight; /* requests being answered (loop thread only) */
+    struct sv_conn **ctab; /* open-addressing set keyed by h2o connection */
+    size_t ccap;           /* slots in ctab (a power of two; 0 before use) */
 } sv_thread;
 
 /* A connection's libuv handle, with its owner for the close callback
@@ -68,6 +70,9 @@ typedef struct sv_conn {
         uv_pipe_t pipe;
     } h;
     sv_thread *t;
+    h2o_socket_t *sock;    /* h2o's socket (freed after our close callback) */
+    const void *key;       /* h2o's connection (sock->data), req->conn */
+    size_t dispatched;     /* sock->bytes_read when its last request began */
 } sv_conn;
 
 struct sv_http {
@@ -281,6 +286,84 @@ static void offload(sv_thread *t, h2o_req_t *req, const sv_req *rq)
     }
 }
 
+/* ---- the connection set ----------------------------------------------------
+ *
+ * Why: a drain must wait for a request whose body is still arriving, which
+ * h2o 2.2 does not expose (on_req runs only once the whole body is read).
+ * Each connection remembers how many bytes its socket had read when its last
+ * request was dispatched; more bytes than that are a request in progress.
+ * on_req finds its connection here, keyed by h2o's connection pointer
+ * (sock->data after h2o_accept).  Linear probing, backward-shift deletion;
+ * loop thread only. */
+
+static size_t conn_slot(const sv_thread *t, const void *key)
+{
+    uintptr_t k = (uintptr_t)key;
+    k ^= k >> 17;
+    k *= (uintptr_t)0x9E3779B97F4A7C15ull;
+    return (size_t)(k >> 7) & (t->ccap - 1);
+}
+
+static sv_conn *conn_find(sv_thread *t, const void *key)
+{
+    if (!t->ccap) return NULL;
+    for (size_t i = conn_slot(t, key);; i = (i + 1) & (t->ccap - 1)) {
+        if (!t->ctab[i]) return NULL;
+        if (t->ctab[i]->key == key) return t->ctab[i];
+    }
+}
+
+static void conn_put_slot(sv_thread *t, sv_conn *c)
+{
+    size_t i = conn_slot(t, c->key);
+    while (t->ctab[i] && t->ctab[i]->key != c->key) i = (i + 1) & (t->ccap - 1);
+    t->ctab[i] = c; /* an equal key is a closed connection whose memory h2o reused */
+}
+
+/* Returns 0, or -1 when out of memory (the connection is then not tracked:
+ * a drain does not wait for a body it is still reading). */
+static int conn_add(sv_thread *t, sv_conn *c)
+{
+    if ((t->conns + 1) * 2 > t->ccap) {
+        size_t ncap = t->ccap ? t->ccap * 2 : 64, ocap = t->ccap;
+        sv_conn **ntab = calloc(ncap, sizeof *ntab), **otab = t->ctab;
+        if (!ntab) return -1;
+        t->ctab = ntab;
+        t->ccap = ncap;
+        for (size_t i = 0; i < ocap; i++)
+            if (otab[i]) conn_put_slot(t, otab[i]);
+        free(otab);
+    }
+    conn_put_slot(t, c);
+    return 0;
+}
+
+static void conn_remove(sv_thread *t, sv_conn *c)
+{
+    if (!t->ccap) return;
+    size_t i = conn_slot(t, c->key), m = t->ccap - 1;
+    while (t->ctab[i] && t->ctab[i] != c) i = (i + 1) & m;
+    if (!t->ctab[i]) return; /* replaced by a newer connection with the same key */
+    t->ctab[i] = NULL;
+    for (size_t j = (i + 1) & m; t->ctab[j]; j = (j + 1) & m) { /* backward shift */
+        size_t home = conn_slot(t, t->ctab[j]->key);
+        if (((j - home) & m) >= ((j - i) & m)) {
+            t->ctab[i] = t->ctab[j];
+            t->ctab[j] = NULL;
+            i = j;
+        }
+    }
+}
+
+/* Connections in the middle of receiving a request (loop thread only). */
+static size_t conns_receiving(const sv_thread *t)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < t->ccap; i++)
+        if (t->ctab[i] && t->ctab[i]->sock->bytes_read > t->ctab[i]->dispatched) n++;
+    return n;
+}
+
 /* Runs when h2o disposes of the request (its response is written or the
  * connection is gone): the request is no longer in flight. */
 static void req_done(void *p)
@@ -296,6 +379,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     sv_thread **tag = h2o_mem_alloc_shared(&req->pool, sizeof *tag, req_done);
     *tag = t;
     t->inflight++;
+    sv_conn *c = conn_find(t, req->conn);
+    if (c) c->dispatched = c->sock->bytes_read; /* later bytes are the next request */
     sv_req rq;
     memset(&rq, 0, sizeof rq);
     rq.method = req->method.base;
@@ -335,6 +420,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 static void on_conn_close(uv_handle_t *h)
 {
     sv_conn *c = (sv_conn *)h;
+    if (c->key) conn_remove(c->t, c);
     c->t->conns--;
     atomic_fetch_sub(&c->t->http->conns, 1);
     free(c);
@@ -369,7 +455,10 @@ static void on_accept(uv_stream_t *lis, int status)
     atomic_fetch_add(&t->http->conns, 1);
     t->conns++;
     h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)&c->h, on_conn_close);
-    h2o_accept(&t->accept, sock);
+    h2o_accept(&t->accept, sock); /* plain HTTP/1: sets sock->data to the connection now */
+    c->sock = sock;
+    c->key = sock->data;
+    if (c->key && conn_add(t, c) != 0) c->key = NULL;
 }
 
 /* ---- binding ------------------------------------------------------------- */
@@ -536,9 +625,11 @@ static void close_cb_free(uv_handle_t *h)
 static void on_drain_tick(uv_timer_t *tm)
 {
     sv_thread *t = tm->data;
-    /* Idle keep-alive connections do not hold the drain up: they are cut. */
-    if (t->inflight == 0 || uv_now(&t->loop) >= t->drain_deadline) {
-        t->cut = t->inflight;
+    /* Idle keep-alive connections do not hold the drain up: they are cut.
+     * One still receiving a request does. */
+    size_t busy = t->inflight + conns_receiving(t);
+    if (busy == 0 || uv_now(&t->loop) >= t->drain_deadline) {
+        t->cut = busy;
         uv_stop(&t->loop);
     }
 }
