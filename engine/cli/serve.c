@@ -377,6 +377,11 @@ int cli_serve(int argc, char **argv)
             sv_http_addresses(http), vi.name, vi.version, vi.id, vi.rules, o.threads);
     fflush(stderr);
     uv_run(&m.loop, UV_RUN_DEFAULT);
+    /* Stopping: a repeated SIGTERM changes nothing (the drain is bounded by
+     * --drain).  Without this, closing the signal handles below would
+     * restore the default action and a second SIGTERM would kill the
+     * process half-way through its teardown. */
+    signal(SIGTERM, SIG_IGN);
     size_t left = sv_http_stop(http, (uint32_t)o.drain);
     fprintf(stderr, "faultline serve: %s: stopped%s\n", m.stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
             left ? " (requests still in flight at the drain deadline were cut)" : "");
