@@ -45,7 +45,8 @@ S([[unsupported format|unknown header]],                   "invalid_argument")  
 S([[(?:gzip|gunzip|zcat|xz|bzip2|zstd|tar|unzip)\b.{0,200}unexpected end of (?:file|input)]], "data_loss")
 S([[Unexpected end of (?:ZLIB )?input(?: stream)?]],       "data_loss")          -- Java, xz
 S([[Zlib::GzipFile::Error: unexpected end of file|unexpected end of file \(Zlib::GzipFile::Error\)]], "data_loss")
-S([[Compressed file ended before the end-of-stream marker]], "data_loss")        -- Python gzip/lzma
+S([[Compressed (?:file|data) ended before the end-of-stream marker]], "data_loss") -- Python gzip/lzma/bz2
+S([[Unfinished stream]],                                   "data_loss")          -- lz4(1) on a truncated frame
 S([[Error -5 while decompressing data: incomplete or truncated stream]], "data_loss") -- Python zlib
 S([[(?i)file ends unexpectedly|compressed file ends unexpectedly]], "data_loss")  -- bzip2
 S([[invalid compressed data--(?:crc error|length error|format violated)]], "data_loss") -- gzip
@@ -74,8 +75,9 @@ S([[\bMalformedURLException\b|\bURISyntaxException\b|URI::InvalidURIError|\bURIE
 S([[\bInvalidURL\b|\bMissingSchema\b|\bInvalidSchema\b|\bUnsupportedProtocol\b|Invalid URL]], "invalid_argument") -- requests, httpx
 S([[(?i)Invalid IPv6 URL|Port out of range 0-65535|Port could not be cast to integer]], "invalid_argument") -- urllib.parse
 S([[\bTOMLDecodeError\b|\btoml\.decoder\.TomlDecodeError\b]], "invalid_argument")
-S([[\byaml\.(?:scanner|parser|composer|constructor)\.\w+Error\b|\bPsych::SyntaxError\b]], "invalid_argument")
-S([[\bdecimal\.(?:InvalidOperation|ConversionSyntax)\b|\bInvalidOperation: \[<class 'decimal]], "invalid_argument")
+S([[\byaml\.(?:scanner|parser|composer|constructor)\.\w+Error\b|\bPsych::SyntaxError\b|\bPsych::DisallowedClass\b|Tried to load unspecified class]], "invalid_argument")
+S([[\bJSON::GeneratorError\b|(?:NaN|Infinity) not allowed in JSON]], "invalid_argument")
+S([[\bdecimal\.(?:InvalidOperation|ConversionSyntax|DivisionByZero|DivisionUndefined|DivisionImpossible)\b|\bInvalidOperation: \[<class 'decimal]], "invalid_argument")
 S([[\bstruct\.error\b|unpack requires a buffer of]],       "invalid_argument")
 S([[\bbinascii\.Error\b|Incorrect padding|Non-hexadecimal digit found]], "invalid_argument")
 S([[illegal base64 data at input byte|encoding/hex: invalid byte]], "invalid_argument") -- Go
@@ -99,6 +101,11 @@ S([[\bJsonException\b|\bJSON_ERROR_SYNTAX\b|json_decode\(\): Syntax error]], "in
 S([[\bFloatDomainError\b|\bInvalidToken\b|Fernet key must be]], "invalid_argument")
 S([[\bDataCloneError\b|could not be cloned]],              "invalid_argument")
 S([[digits argument must be between|toPrecision\(\) argument must be|Invalid array length|Invalid string length]], "invalid_argument")
+-- V8/Node texts of a RangeError for an argument outside the accepted set:
+-- the argument is wrong (the generic RangeError rule says out_of_range)
+S([[Invalid (?:key|IV|auth tag) length|The normalization form should be one of|Invalid time zone specified|Invalid count value: |Invalid code point ]], "invalid_argument")
+S([[Decompression failed]],                                "invalid_argument")   -- Node brotli on input that is not brotli
+S([[DECODER routines::unsupported|\bno start line\b]],     "invalid_argument")   -- OpenSSL: the input is not a key/PEM it can decode
 S([[Digest method not supported|Unknown (?:option or )?message digest|Invalid digest]], "invalid_argument")
 S([[\bcannot unpack non-iterable\b|\btoo many values to unpack\b]], "internal")
 S([[\bbad decrypt\b]],                                     "invalid_argument")   -- OpenSSL: wrong key / not ciphertext
@@ -112,6 +119,11 @@ S([[Can't open user config file .{0,200}No such file]],    "not_found")         
 S([[\bqueue\.Full\b]],                                     "resource_exhausted")
 S([[\bqueue\.Empty\b]],                                    "deadline_exceeded")
 S([[\blocale\.Error: unsupported locale setting\b]],       "failed_precondition")
+-- an object used in a state that does not allow the operation (closed,
+-- already started): FAILED_PRECONDITION, not a transient condition
+S([[Cannot operate on a closed (?:database|cursor)|threads can only be started once|Event loop is closed]], "failed_precondition")
+S([[redirect error that would lead to an infinite loop|redirect count exceeded]], "failed_precondition") -- urllib, undici
+R(P_FIRST, [[\bchr\(\) arg not in range\(]],               "out_of_range")       -- a code point beyond Unicode's range (beats ValueError)
 S([[Exec format error]],                                   "failed_precondition") -- ENOEXEC
 S([[\bStopIteration\b|\bStopAsyncIteration\b|iteration reached an end]], "out_of_range")
 S([[\bconcurrent\.futures\._base\.TimeoutError\b|\bsubprocess\.TimeoutExpired\b|\basyncio\.exceptions\.TimeoutError\b]], "deadline_exceeded")
@@ -201,6 +213,9 @@ S([[Cannot mix BigInt and other types|Cannot convert \S+ to a BigInt]], "invalid
 S([[\bZlib::DataError\b]],                                 "invalid_argument")
 S([[\bZlib::BufError\b]],                                  "data_loss")
 S([[\bLoadError\b|cannot load such file]],                 "failed_precondition")
+S([[\bFiberError\b|attempt to resume a terminated fiber|dead fiber called]], "failed_precondition")
+S([[not opened for (?:writing|reading)]],                  "failed_precondition")
+S([[\bLocalJumpError\b|no block given \(yield\)]],        "internal")
 S([[\bClosedQueueError\b|\bclosed stream \(IOError\)|IOError: closed stream]], "failed_precondition")
 S([[\bMath::DomainError\b|Numerical argument is out of domain]], "out_of_range")
 S([[\bEOFError: end of file reached|end of file reached \(EOFError\)]], "out_of_range")
@@ -237,9 +252,36 @@ S([[\.lock': File exists\.|Another git process seems to be running]], "aborted.l
 S([[a branch named '[^']*' already exists|tag '[^']*' already exists|remote \S+ already exists]], "already_exists")
 S([[destination path '[^']*' already exists and is not an empty directory]], "already_exists")
 
+S([[nothing to commit|nothing added to commit]],          "failed_precondition")
+
+---------------------------------------------------------------- build tools and package managers
+-- GNU make manual, "Errors Generated by Make": a target nobody can make is
+-- not found; a makefile that cannot be read is malformed input.
+S([[No rule to make target ]],                             "not_found")
+S([[No targets specified and no makefile found]],          "not_found")
+S([[\*\*\* (?:missing separator|recipe commences before first target|commands commence before first target)]], "invalid_argument")
+-- GCC/Clang diagnostics ("file:line:col: error: ..."): the source does not
+-- compile, the input is invalid.  A missing header or input file is a
+-- "fatal error:" that names the errno text, decided by that text.
+S([[(?m)^[^\s:]+:\d+:\d+: error: ]],                        "invalid_argument")
+S([[Command line option \S+ is not understood]],           "invalid_argument")   -- apt-get
+S([[^E: No packages found]],                               "not_found")          -- apt-cache
+S([[is not installed and no information is available]],   "not_found")          -- dpkg-query -s
+S([[Hunk #\d+ FAILED|hunks? FAILED]],                      "failed_precondition")-- patch(1): does not apply
+S([[Only garbage was found in the patch input]],           "invalid_argument")   -- patch(1)
+
+---------------------------------------------------------------- interpreters and data tools
+S([[module '[^']+' not found:]],                           "failed_precondition")-- Lua require: the environment lacks it
+S([[Can't call method "[^"]*" on (?:an undefined value|unblessed reference)]], "internal") -- perldiag: a program bug
+S([[jq: error \(at [^)]*\): Cannot (?:index|iterate over)]], "invalid_argument")   -- the input has another shape
+S([[parser error : |Opening and ending tag mismatch]],     "invalid_argument")   -- libxml2 (xmllint)
+S([[no valid OpenPGP data found]],                         "invalid_argument")   -- gpg
+S([[is not a public key file]],                            "invalid_argument")   -- ssh-keygen
+S([[server certificate verification failed]],              "unavailable.tls")    -- libcurl/GnuTLS (git over https)
+
 ---------------------------------------------------------------- coreutils and shells
 S([[-r not specified; omitting directory]],                "invalid_argument")   -- cp
-S([[cannot move '[^']*' to a subdirectory of itself]],     "invalid_argument")   -- mv
+S([[cannot move '[^']*' to a subdirectory of itself|Cannot move a directory '[^']*' into itself]], "invalid_argument") -- mv, Python shutil.move
 S([[are the same file]],                                   "invalid_argument")
 S([[Too many levels of symbolic links]],                   "failed_precondition")-- ELOOP
 S([[(?i)target is busy|device or resource busy]],          "failed_precondition")-- EBUSY (umount, rm)

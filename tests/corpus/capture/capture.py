@@ -1,7 +1,14 @@
 #!/usr/bin/python3
 """Capture a live error corpus: real programs and libraries failing for real.
 
-Usage: /usr/bin/python3 capture.py OUTDIR
+Usage: /usr/bin/python3 capture.py OUTDIR [--round N STEP...]
+
+With STEP names (e.g. `--round 2 python_more tools_more`), only those steps
+run and their events are added to OUTDIR's files: the events already there
+are kept as they are and only scenario keys a file does not hold yet are
+appended, marked `"round": N` (a later capture round; the first round's
+events carry no round).  test_corpus reports the held-out part of each round
+on its own, so a round's figures are measured on failures its rules never saw.
 
 Starts its own PostgreSQL, MariaDB and Redis servers (Debian packages) on
 private ports under a temporary directory, a local HTTP(S) server, and makes
@@ -50,6 +57,7 @@ TMP = tempfile.mkdtemp(prefix="fl-capture-")
 os.chmod(TMP, 0o755)
 ROOT = os.geteuid() == 0
 HELDOUT_SHARE = 40  # percent of scenario keys held out
+ROUND = 1  # set by --round: the capture round new events belong to
 events = {}
 seen = set()
 
@@ -70,6 +78,8 @@ def add(source, key, message, cat, authority, domain=None, code=None, only_code=
     cat = L.norm(cat)
     rec = {"expect": {"category": cat, "retryable": L.retryable(cat)}, "authority": authority,
            "source": source, "key": key, "split": split_of(key)}
+    if ROUND > 1:
+        rec["round"] = ROUND
     variants = []
     if not only_code:
         variants.append({"message": message})
@@ -1186,6 +1196,79 @@ def python_capture():
         runtime_record("python", "py:", PY_LABELS, r)
 
 
+FAILED_STATE = "the object is not in a state that allows the operation: gRPC FAILED_PRECONDITION"
+PYMORE_LABELS = {f"urllib-{st}": L.HTTP[st] for st in (400, 405, 408, 409, 410, 412, 413, 415, 416, 422, 501, 502, 504, 507)}
+PYMORE_LABELS.update({
+    "urllib-redirect-loop": ("failed_precondition", "a redirect loop: repeating the request follows the same loop"),
+    "urllib-unknown-scheme": ("unimplemented", "the URL scheme is not supported (as CURLE_UNSUPPORTED_PROTOCOL): gRPC UNIMPLEMENTED"),
+    "urllib-file-missing": ("not_found", E + "ENOENT"),
+    "http-client-invalid-url": ("invalid_argument", PARSE),
+    "ssl-wrong-version": ("unavailable.tls", "a TLS handshake against a non-TLS peer fails the same way again"),
+    "bind-in-use": ("failed_precondition", E + "EADDRINUSE"),
+    "zipfile-crc": ("data_loss", CORRUPT), "gzip-crc": ("data_loss", CORRUPT),
+    "lzma-truncated": ("data_loss", CORRUPT),
+    "bz2-truncated": ("data_loss", CORRUPT),
+    "zoneinfo": ("not_found", PY + "ZoneInfoNotFoundError: no time zone with that key (a KeyError)"),
+    "import-module": ("failed_precondition", "a missing module: the environment must be fixed (FAILED_PRECONDITION)"),
+    "statistics-empty": ("invalid_argument", PY + "StatisticsError (a ValueError): no data points given"),
+    "json-encode": ("internal", BUG), "pickle-local": ("internal", BUG), "dict-changed": ("internal", BUG),
+    "decimal-div": ("invalid_argument", PY + "decimal.DivisionByZero: ArithmeticError on the values given"),
+    "int-digits": ("invalid_argument", PY + "ValueError: the string exceeds the conversion limit"),
+    "fromtimestamp": ("out_of_range", E + "ERANGE (OverflowError: beyond time_t)"),
+    "chr-range": ("out_of_range", PY + "ValueError: code point outside range(0x110000) (gRPC OUT_OF_RANGE)"),
+    "pop-empty": ("out_of_range", PY + "IndexError: sequence subscript out of range (gRPC OUT_OF_RANGE)"),
+    "popitem-empty": ("not_found", PY + "KeyError: the mapping has no such key"),
+    "set-remove": ("not_found", PY + "KeyError: the set has no such element"),
+    "str-index": ("not_found", PY + "ValueError: the substring is not there (entity not found)"),
+    "list-remove": ("not_found", PY + "ValueError: the element is not in the list (entity not found)"),
+    "getpwnam": ("not_found", PY + "KeyError: no such user in the password database"),
+    "getgrnam": ("not_found", PY + "KeyError: no such group in the group database"),
+    "plistlib": ("invalid_argument", NOTFMT), "wave": ("invalid_argument", NOTFMT),
+    "toml-duplicate": ("invalid_argument", PARSE), "ip-network-host-bits": ("invalid_argument", PARSE),
+    "utf16-truncated": ("invalid_argument", PARSE),
+    "surrogate": ("invalid_argument", PY + "UnicodeError"), "struct-format": ("invalid_argument", PY + "struct.error: bad format"),
+    "regex-lookbehind": ("invalid_argument", PARSE), "regex-unbalanced": ("invalid_argument", PARSE),
+    "sqlite-readonly": ("permission_denied", "sqlite.org/rescode.html: SQLITE_READONLY"),
+    "sqlite-locked": ("aborted", "sqlite.org/rescode.html: SQLITE_BUSY (database is locked)"),
+    "sqlite-fk": ("failed_precondition", "sqlite.org/rescode.html: SQLITE_CONSTRAINT_FOREIGNKEY"),
+    "sqlite-notnull": ("invalid_argument", "sqlite.org/rescode.html: SQLITE_CONSTRAINT_NOTNULL"),
+    "sqlite-check": ("invalid_argument", "sqlite.org/rescode.html: SQLITE_CONSTRAINT_CHECK"),
+    "sqlite-no-column": ("not_found", "sqlite3_errstr: no such column"),
+    "sqlite-cantopen": ("not_found", "sqlite.org/rescode.html: SQLITE_CANTOPEN (the directory does not exist)"),
+    "sqlite-closed": ("failed_precondition", FAILED_STATE + " (a closed connection)"),
+    "file-closed": ("failed_precondition", FAILED_STATE + " (a closed file)"),
+    "thread-twice": ("failed_precondition", FAILED_STATE + " (a thread already started)"),
+    "lock-release": ("failed_precondition", FAILED_STATE + " (a lock not held)"),
+    "loop-closed": ("failed_precondition", FAILED_STATE + " (a closed event loop)"),
+    "setuid": ("permission_denied", E + "EPERM"),
+    "chown": ("permission_denied", E + "EPERM"), "readlink-regular": ("invalid_argument", E + "EINVAL"),
+    "emfile": ("resource_exhausted.file_descriptors", E + "EMFILE"), "efbig": ("out_of_range", E + "EFBIG"),
+    "move-into-itself": ("invalid_argument", "moving a directory into itself: the arguments are wrong"),
+    "same-file": ("invalid_argument", "source and destination are the same file"),
+    "hash-unsupported": ("unimplemented", PY + "ValueError: unsupported hash type (gRPC UNIMPLEMENTED: not supported)"),
+    "calendar-month": ("invalid_argument", PY + "ValueError: an invalid field value"),
+    "time-hour": ("invalid_argument", PY + "ValueError: an invalid field value"),
+    "timedelta-overflow": ("out_of_range", E + "ERANGE (OverflowError)"),
+    "float-pow-overflow": ("out_of_range", E + "ERANGE (OverflowError)"),
+    "to-bytes": ("out_of_range", E + "ERANGE (OverflowError)"), "array-overflow": ("out_of_range", E + "ERANGE (OverflowError)"),
+    "xml-entity": ("invalid_argument", PARSE), "minidom": ("invalid_argument", PARSE),
+    "json-extra-data": ("invalid_argument", PARSE), "literal-eval": ("invalid_argument", PARSE),
+    "compile-syntax": ("invalid_argument", PARSE), "int-base": ("invalid_argument", PY + "ValueError: an invalid argument value"),
+    "fromhex": ("invalid_argument", PARSE), "fraction-parse": ("invalid_argument", PARSE),
+    "complex-parse": ("invalid_argument", PARSE), "netloc-nfkc": ("invalid_argument", PARSE),
+    "cookie-key": ("invalid_argument", PY + "CookieError: an illegal key"),
+    "header-charset": ("invalid_argument", PY + "LookupError: unknown encoding name given"),
+    "getopt": ("invalid_argument", "unrecognized option"), "argparse": ("invalid_argument", PARSE),
+})
+
+
+def python_more_capture():
+    d = rt_dir("pymore")
+    for r in jsonl_client(["/usr/bin/python3", os.path.join(HERE, "clients", "pymore.py"), d, BASE, str(CLOSED),
+                           str(SILENT), TLSURL], user=as_user()):
+        runtime_record("python", "py:", PYMORE_LABELS, r)
+
+
 NODE = "Node.js Errors / common system errors: "
 NODE_LABELS = {
     "json-parse": ("invalid_argument", PARSE), "json-parse-empty": ("invalid_argument", PARSE),
@@ -1353,6 +1436,49 @@ def node_capture():
             add("node", "node:" + r["key"], r["message"], cat, auth, domain="node", code=r["code"], only_code=True)
 
 
+NODEMORE_LABELS = {
+    "readlink-regular": ("invalid_argument", E + "EINVAL"), "rm-dir": ("failed_precondition", E + "EISDIR"),
+    "cp-into-self": ("invalid_argument", "copying a directory into itself: the arguments are wrong (EINVAL)"),
+    "chdir-missing": ("not_found", E + "ENOENT"), "setuid": ("permission_denied", E + "EPERM"),
+    "kill-init": ("permission_denied", E + "EPERM"), "exec-permission": ("permission_denied", E + "EACCES"),
+    "mkdtemp-missing": ("not_found", E + "ENOENT"), "link-dir": ("permission_denied", E + "EPERM"),
+    "rename-xdev": ("unimplemented", E + "EXDEV"),
+    "brotli-bad": ("invalid_argument", NOTFMT),
+    "cipher-key": ("invalid_argument", NODE + "ERR_CRYPTO_INVALID_KEYLEN: a key of the wrong length"),
+    "bad-decrypt": ("invalid_argument", "bad decrypt: wrong key or not ciphertext"),
+    "public-key": ("invalid_argument", NOTFMT),
+    "buffer-read": ("out_of_range", NODE + "ERR_BUFFER_OUT_OF_BOUNDS (gRPC OUT_OF_RANGE: reading past the end)"),
+    "repeat-count": ("invalid_argument", "RangeError for an impossible argument: INVALID_ARGUMENT"),
+    "normalize-form": ("invalid_argument", "RangeError for an impossible argument: INVALID_ARGUMENT"),
+    "time-zone": ("invalid_argument", "RangeError for an impossible argument: INVALID_ARGUMENT"),
+    "json-trailing": ("invalid_argument", PARSE), "json-undefined": ("invalid_argument", PARSE),
+    "require-bad-json": ("invalid_argument", PARSE), "function-syntax": ("invalid_argument", PARSE),
+    "file-url-scheme": ("invalid_argument", NODE + "ERR_INVALID_URL_SCHEME"),
+    "vm-timeout": ("deadline_exceeded", A_TIMEOUT),
+    "parse-args": ("invalid_argument", "unrecognized option"),
+    "unknown-encoding": ("invalid_argument", NODE + "ERR_UNKNOWN_ENCODING"),
+    "header-char": ("invalid_argument", NODE + "ERR_INVALID_CHAR"), "http-method": ("invalid_argument", NODE + "ERR_INVALID_HTTP_TOKEN"),
+    "called-on-null": ("internal", BUG), "not-extensible": ("internal", BUG), "class-without-new": ("internal", BUG),
+    "http-hang-up": ("unavailable", "the peer closed the connection without a response: UNAVAILABLE"),
+    "https-self-signed": ("unavailable.tls", A_TLS),
+    "https-plain-peer": ("unavailable.tls", "a TLS handshake against a non-TLS peer fails the same way again"),
+    "fetch-redirect-loop": ("failed_precondition", "a redirect loop: repeating the request follows the same loop"),
+    "resolve4": ("unavailable", A_DNS),
+}
+
+
+def node_more_capture():
+    if not have("node"):
+        return
+    d = rt_dir("nodemore")
+    for r in jsonl_client(["node", os.path.join(HERE, "clients", "nodemore.js"), d, BASE, str(CLOSED), str(SILENT), TLSURL],
+                          user=as_user()):
+        runtime_record("node", "node:", NODEMORE_LABELS, r, errno_domain=False)
+        if isinstance(r.get("code"), str) and r["code"].startswith("E") and L.errno_label(r["code"])[0]:
+            cat, auth = NODEMORE_LABELS.get(r["key"], (None, None))
+            add("node", "node:" + r["key"], r["message"], cat, auth, domain="node", code=r["code"], only_code=True)
+
+
 def go_capture():
     if not have("go"):
         return
@@ -1400,6 +1526,46 @@ def ruby_capture():
     for r in jsonl_client(["ruby", os.path.join(HERE, "clients", "rubyrt.rb"), d, BASE, str(CLOSED), str(SILENT), TLSURL],
                           user=as_user()):
         runtime_record("ruby", "ruby:", RUBY_LABELS, r)
+
+
+RUBYMORE_LABELS = {
+    "enotdir": ("failed_precondition", E + "ENOTDIR"),
+    "eloop": ("failed_precondition", "ELOOP: too many symbolic links (a broken link structure)"),
+    "eperm": ("permission_denied", E + "EPERM"), "einval-readlink": ("invalid_argument", E + "EINVAL"),
+    "exdev": ("unimplemented", E + "EXDEV"), "enametoolong": ("invalid_argument", E + "ENAMETOOLONG"),
+    "unix-socket-missing": ("not_found", E + "ENOENT"), "echild": ("failed_precondition", E + "ECHILD"),
+    "ebadf": ("failed_precondition", E + "EBADF"),
+    "csv": ("invalid_argument", PARSE), "yaml": ("invalid_argument", PARSE),
+    "yaml-class": ("invalid_argument", "the document uses a class safe_load refuses"),
+    "json-nan": ("invalid_argument", "the value cannot be represented in JSON: INVALID_ARGUMENT"),
+    "json-nesting": ("invalid_argument", "the document nests deeper than the parser accepts: INVALID_ARGUMENT"),
+    "float-parse": ("invalid_argument", PARSE), "time-parse": ("invalid_argument", PARSE),
+    "date-strptime": ("invalid_argument", PARSE), "ipaddr": ("invalid_argument", PARSE),
+    "base64": ("invalid_argument", PARSE),
+    "negative-size": ("invalid_argument", RB + "ArgumentError: an impossible argument"),
+    "radix": ("invalid_argument", RB + "ArgumentError: an impossible argument"),
+    "compare": ("internal", BUG), "struct-size": ("internal", BUG), "const-missing": ("internal", BUG),
+    "uri-component": ("invalid_argument", PARSE),
+    "bad-decrypt": ("invalid_argument", "bad decrypt: wrong key or not ciphertext"),
+    "pkey": ("invalid_argument", NOTFMT), "x509": ("invalid_argument", NOTFMT),
+    "fiber-dead": ("failed_precondition", "the fiber has terminated: gRPC FAILED_PRECONDITION"),
+    "mutex-unlock": ("failed_precondition", "the mutex is not locked: gRPC FAILED_PRECONDITION"),
+    "not-opened-for-writing": ("failed_precondition", "the stream is not open for writing: gRPC FAILED_PRECONDITION"),
+    "chr-range": ("out_of_range", RB + "RangeError: outside the character range (gRPC OUT_OF_RANGE)"),
+    "converter": ("invalid_argument", "an unknown encoding name given: INVALID_ARGUMENT"),
+    "no-pattern": ("internal", BUG), "uncaught-throw": ("internal", BUG), "no-block": ("internal", BUG),
+}
+RUBYMORE_LABELS.update({f"net-http-value-{st}": L.HTTP[st] for st in (404, 500, 503, 429, 401, 403)})
+RUBYMORE_LABELS.update({f"open-uri-{st}": L.HTTP[st] for st in (404, 500, 503, 400)})
+
+
+def ruby_more_capture():
+    if not have("ruby"):
+        return
+    d = rt_dir("rubymore")
+    for r in jsonl_client(["ruby", os.path.join(HERE, "clients", "rubymore.rb"), d, BASE, str(CLOSED), str(SILENT), TLSURL],
+                          user=as_user()):
+        runtime_record("ruby", "ruby:", RUBYMORE_LABELS, r)
 
 
 def php_capture():
@@ -1671,6 +1837,147 @@ def git_capture(d):
     tool("git", "index-lock", ["git", "add", "f.txt"], "aborted", "git: another process holds index.lock (a lock conflict: ABORTED, retry)", cwd=repo, env=env)
 
 
+def tools_more_setup():
+    d = rt_dir("tools2")
+    w = lambda p, data, mode="w": open(os.path.join(d, p), mode).write(data)  # noqa: E731
+    w("f.txt", "one\ntwo\nthree\n")
+    w("garbage.txt", "this is not in any format a tool expects\n" * 20)
+    w("Makefile", "all: nosuchprereq\n\techo hi\n")
+    w("bad.mk", "all:\necho no tab here\n")
+    w("early.mk", "\techo recipe before target\n")
+    w("cmd.mk", "all:\n\tfl-capture-no-such-command --now\n")
+    w("syntax.c", "int main(void) { return 0 }\n")
+    w("undeclared.c", "int main(void) { return missing_variable; }\n")
+    w("header.c", "#include <fl_capture_nosuch.h>\nint main(void) { return 0; }\n")
+    w("undef.c", "int fl_capture_nosuch(void);\nint main(void) { return fl_capture_nosuch(); }\n")
+    w("ok.c", "int main(void) { return 0; }\n")
+    w("bad.json", '{"orders": [1, 2,')
+    w("bad.xml", "<order><id>1</id></orders>\n")
+    w("reject.diff", "--- f.txt\n+++ f.txt\n@@ -1,3 +1,3 @@\n-alpha\n+beta\n gamma\n delta\n")
+    run(["lz4", "-q", "-f", os.path.join(d, "garbage.txt"), os.path.join(d, "g.lz4")])
+    if os.path.exists(os.path.join(d, "g.lz4")):
+        data = open(os.path.join(d, "g.lz4"), "rb").read()
+        w("trunc.lz4", data[: len(data) // 2], "wb")
+    w("garbage.lz4", "not lz4 at all\n")
+    w("garbage.deb", "not a debian package\n")
+    w("key.pub", "ssh-rsa this-is-not-base64\n")
+    for root, dirs, files in os.walk(d):
+        for n in dirs + files:
+            os.chmod(os.path.join(root, n), 0o777)
+    return d
+
+
+NF = "the thing named does not exist: gRPC NOT_FOUND"
+SRC = "the input (a source file, a program text, a makefile) is malformed: gRPC INVALID_ARGUMENT"
+
+
+def tools_more_capture():
+    d = tools_more_setup()
+    NB = as_user()
+    t = lambda *p: os.path.join(d, *p)  # noqa: E731
+    cc = ["gcc", "-o", t("a.out")]
+    cases = [
+        ("make", "no-rule", ["make", "-C", d], "not_found", "GNU make: no rule to make a target named (" + NF + ")"),
+        ("make", "no-target", ["make", "-C", d, "fl-capture-nosuch"], "not_found", "GNU make: no rule to make a target named (" + NF + ")"),
+        ("make", "missing-separator", ["make", "-f", t("bad.mk")], "invalid_argument", SRC),
+        ("make", "recipe-before-target", ["make", "-f", t("early.mk")], "invalid_argument", SRC),
+        ("make", "command-missing", ["make", "-f", t("cmd.mk")], "not_found", "the shell: command not found (ENOENT in PATH)"),
+        ("make", "makefile-missing", ["make", "-f", t("nope.mk")], "not_found", E + "ENOENT"),
+        ("make", "no-makefile", ["make", "-C", t("full")], "not_found", "GNU make: no makefile found (" + NF + ")"),
+        ("gcc", "syntax", cc + [t("syntax.c")], "invalid_argument", SRC),
+        ("gcc", "undeclared", cc + [t("undeclared.c")], "invalid_argument", SRC),
+        ("gcc", "header-missing", cc + [t("header.c")], "not_found", E + "ENOENT (the header)"),
+        ("gcc", "input-missing", cc + [t("nope.c")], "not_found", E + "ENOENT"),
+        ("gcc", "bad-option", ["gcc", "--fl-capture-frobnicate", t("ok.c")], "invalid_argument", "unrecognized option"),
+        ("gcc", "undefined-reference", cc + [t("undef.c")], "not_found", "ld: the symbol has no definition in any input (" + NF + ")"),
+        ("gcc", "library-missing", cc + [t("ok.c"), "-lflcapturenosuch"], "not_found", E + "ENOENT (ld: cannot find the library)"),
+        ("gcc", "output-permission", ["gcc", "-o", "/etc/fl-capture.out", t("ok.c")], "permission_denied", E + "EACCES"),
+        ("rsync", "source-missing", ["rsync", "-a", t("nope"), t("full")], "not_found", E + "ENOENT"),
+        ("rsync", "dest-permission", ["rsync", "-a", t("f.txt"), "/etc/fl-capture/"], "permission_denied", E + "EACCES"),
+        ("rsync", "daemon-refused", ["rsync", f"rsync://127.0.0.1:{CLOSED}/m/"], "unavailable", A_REFUSED),
+        ("rsync", "ssh-refused", ["rsync", "-e", f"ssh -p {CLOSED} -o BatchMode=yes", t("f.txt"), "127.0.0.1:/tmp/x"], "unavailable", A_REFUSED),
+        ("rsync", "bad-option", ["rsync", "--fl-capture-frobnicate", t("f.txt"), t("g")], "invalid_argument", "unrecognized option"),
+        ("dpkg", "superuser", ["dpkg", "--purge", "fl-capture-nosuch"], "permission_denied", "dpkg: the operation requires superuser privilege (EPERM)"),
+        ("dpkg", "query-missing", ["dpkg-query", "-W", "fl-capture-nosuch"], "not_found", "dpkg-query: no package of that name (" + NF + ")"),
+        ("dpkg", "status-missing", ["dpkg", "-s", "fl-capture-nosuch"], "not_found", "dpkg-query: no package of that name (" + NF + ")"),
+        ("dpkg", "deb-garbage", ["dpkg-deb", "-I", t("garbage.deb")], "invalid_argument", NOTFMT),
+        ("dpkg", "deb-missing", ["dpkg-deb", "-I", t("nope.deb")], "not_found", E + "ENOENT"),
+        ("apt", "lock-permission", ["apt-get", "install", "-y", "fl-capture-nosuch"], "permission_denied", E + "EACCES (the dpkg lock file)"),
+        ("apt", "locate-missing", ["apt-get", "install", "-s", "fl-capture-nosuch"], "not_found", "apt: no package of that name (" + NF + ")"),
+        ("apt", "cache-show-missing", ["apt-cache", "show", "fl-capture-nosuch"], "not_found", "apt: no package of that name (" + NF + ")"),
+        ("apt", "bad-option", ["apt-get", "--fl-capture-frobnicate", "update"], "invalid_argument", "unrecognized option"),
+        ("jq", "input-parse", ["jq", ".", t("bad.json")], "invalid_argument", PARSE),
+        ("jq", "program-syntax", ["jq", ".a |", t("f.txt")], "invalid_argument", PARSE),
+        ("jq", "cannot-index", ["sh", "-c", "echo 1 | jq .orders"], "invalid_argument", "the input is not of the type the program indexes: INVALID_ARGUMENT"),
+        ("jq", "file-missing", ["jq", ".", t("nope.json")], "not_found", E + "ENOENT"),
+        ("xmllint", "mismatch", ["xmllint", "--noout", t("bad.xml")], "invalid_argument", PARSE),
+        ("xmllint", "missing", ["xmllint", "--noout", t("nope.xml")], "not_found", E + "ENOENT"),
+        ("perl", "module-missing", ["perl", "-e", "use Fl::Capture::Nosuch;"], "failed_precondition", "a missing module: the environment must be fixed (FAILED_PRECONDITION)"),
+        ("perl", "open-missing", ["perl", "-e", f"open(my $f, '<', '{t('nope.txt')}') or die \"Cannot open {t('nope.txt')}: $!\\n\";"], "not_found", E + "ENOENT"),
+        ("perl", "division", ["perl", "-e", "my $n = 0; print 1 / $n;"], "invalid_argument", "ArithmeticError on the values given"),
+        ("perl", "undef-method", ["perl", "-e", "my $x; $x->save();"], "internal", BUG),
+        ("perl", "undef-sub", ["perl", "-e", "fl_capture_nosuch();"], "internal", BUG),
+        ("luajit", "index-nil", ["luajit", "-e", "local t = nil; print(t.x)"], "internal", BUG),
+        ("luajit", "call-nil", ["luajit", "-e", "fl_capture_nosuch()"], "internal", BUG),
+        ("luajit", "arith-nil", ["luajit", "-e", "local n; print(n + 1)"], "internal", BUG),
+        ("luajit", "module-missing", ["luajit", "-e", "require('fl_capture_nosuch')"], "failed_precondition", "a missing module: the environment must be fixed (FAILED_PRECONDITION)"),
+        ("luajit", "file-missing", ["luajit", t("nope.lua")], "not_found", E + "ENOENT"),
+        ("patch", "hunk-failed", ["patch", "--dry-run", t("f.txt"), t("reject.diff")], "failed_precondition", "the patch does not apply to this tree (FAILED_PRECONDITION)"),
+        ("patch", "garbage", ["patch", "--dry-run", t("f.txt"), t("garbage.txt")], "invalid_argument", "no valid patch in the input"),
+        ("patch", "missing", ["patch", "--dry-run", t("f.txt"), t("nope.diff")], "not_found", E + "ENOENT"),
+        ("lz4", "garbage", ["lz4", "-t", t("garbage.lz4")], "invalid_argument", NOTFMT),
+        ("lz4", "truncated", ["lz4", "-t", t("trunc.lz4")], "data_loss", CORRUPT),
+        ("lz4", "missing", ["lz4", "-t", t("nope.lz4")], "not_found", E + "ENOENT"),
+        ("gpg", "no-openpgp-data", ["gpg", "--homedir", t("full"), "--batch", "--verify", t("garbage.txt")], "invalid_argument", NOTFMT),
+        ("gpg", "missing", ["gpg", "--homedir", t("full"), "--batch", "--verify", t("nope.sig")], "not_found", E + "ENOENT"),
+        ("ssh-keygen", "not-a-key", ["ssh-keygen", "-l", "-f", t("key.pub")], "invalid_argument", NOTFMT),
+        ("ssh-keygen", "missing", ["ssh-keygen", "-l", "-f", t("nope.pub")], "not_found", E + "ENOENT"),
+        ("socat", "refused", ["socat", "-", f"TCP:127.0.0.1:{CLOSED}"], "unavailable", A_REFUSED),
+        ("socat", "dns", ["socat", "-", "TCP:db.fl-capture.invalid:5432"], "unavailable", A_DNS),
+        ("socat", "listen-in-use", ["socat", f"TCP-LISTEN:{SILENT},bind=127.0.0.1", "-"], "failed_precondition", E + "EADDRINUSE"),
+        ("openssl", "pkcs12-garbage", ["openssl", "pkcs12", "-in", t("garbage.txt"), "-noout", "-passin", "pass:x"], "invalid_argument", NOTFMT),
+    ]
+    for src, key, cmd, cat, auth in cases:
+        if have(cmd[0]):
+            tool(src, key, cmd, cat, auth, user=NB, timeout=20, cwd=d)
+    git_more_capture(d)
+
+
+def git_more_capture_cases(repo, bare, d):
+    GF = "failed_precondition"
+    return [
+        ("show-path-missing", ["show", "HEAD:fl-capture-nosuch.txt"], repo, "not_found", "git: the path does not exist in that revision"),
+        ("rm-pathspec", ["rm", "fl-capture-nosuch.txt"], repo, "not_found", "git: the pathspec matches no file"),
+        ("nothing-to-commit", ["commit", "-m", "x"], repo, GF, "git: nothing to commit (the tree's state: FAILED_PRECONDITION)"),
+        ("cherry-pick-bad", ["cherry-pick", "fl-capture-nosuch"], repo, "not_found", "git: the revision named does not exist"),
+        ("branch-delete-missing", ["branch", "-d", "fl-capture-nosuch"], repo, "not_found", "git: no such branch"),
+        ("tag-delete-missing", ["tag", "-d", "fl-capture-nosuch"], repo, "not_found", "git: no such tag"),
+        ("remote-remove-missing", ["remote", "remove", "fl-capture-nosuch"], repo, "not_found", "git: no such remote"),
+        ("fetch-ref-missing", ["fetch", "origin", "fl-capture-nosuch"], repo, "not_found", "git: the remote has no such ref"),
+        ("clone-http-500", ["clone", f"{BASE}/status/500", os.path.join(d, "g5")], d, "internal.server_error", L.HTTP[500][1]),
+        ("clone-http-403", ["clone", f"{BASE}/status/403", os.path.join(d, "g6")], d, "permission_denied", L.HTTP[403][1]),
+        ("clone-tls", ["clone", TLSURL + "r.git", os.path.join(d, "g7")], d, "unavailable.tls", A_TLS),
+        ("blame-missing", ["blame", "fl-capture-nosuch.txt"], repo, "not_found", "git: no such path in HEAD"),
+    ]
+
+
+def git_more_capture(d):
+    if not have("git"):
+        return
+    env = dict(os.environ, GIT_CONFIG_NOSYSTEM="1", HOME=d, GIT_AUTHOR_NAME="fl", GIT_AUTHOR_EMAIL="fl@x",
+               GIT_COMMITTER_NAME="fl", GIT_COMMITTER_EMAIL="fl@x", GIT_TERMINAL_PROMPT="0", LC_ALL="C")
+    g = lambda *a, cwd=None: run(["git", *a], cwd=cwd, env=env)  # noqa: E731
+    repo, bare = os.path.join(d, "grepo"), os.path.join(d, "gbare.git")
+    g("init", "-q", "-b", "main", repo)
+    open(os.path.join(repo, "f.txt"), "w").write("one\n")
+    g("add", ".", cwd=repo); g("commit", "-qm", "one", cwd=repo)
+    g("clone", "-q", "--bare", repo, bare)
+    g("remote", "add", "origin", bare, cwd=repo)
+    g("branch", "feature", cwd=repo)
+    for key, args, cwd, cat, auth in git_more_capture_cases(repo, bare, d):
+        tool("git", key, ["git", *args], cat, auth, cwd=cwd, env=env)
+
+
 def net_tools_capture(d):
     if have("wget"):
         for st in HTTP_STATUSES:
@@ -1800,11 +2107,32 @@ STEPS = [v for k, v in list(globals().items())
          if k.endswith("_capture") and callable(v) and v.__code__.co_argcount == 0]
 
 
+def merge_existing():
+    """Steps named on the command line add to OUTDIR instead of replacing it:
+    a source's file keeps its events as they are, and only the events of
+    scenario keys it does not hold yet are appended (a recaptured scenario
+    would differ in paths and timings, not in what it tests)."""
+    for source in list(events):
+        path = os.path.join(OUTDIR, source + ".jsonl")
+        if not os.path.exists(path):
+            continue
+        old = [json.loads(line) for line in open(path) if line.strip()]
+        keys = {e["key"] for e in old}
+        new = [e for e in events[source] if e["key"] not in keys]
+        print(f"capture: {source}: {len(old)} kept, {len(new)} added", file=sys.stderr)
+        events[source] = old + new
+
+
 def main():
     # Debian's programs first (a pyenv/npm/local install earlier on PATH is not
     # what the corpus documents).
     os.environ["PATH"] = SAFE_PATH + ":" + os.environ.get("PATH", "")
-    only = set(sys.argv[2:])
+    global ROUND
+    args = sys.argv[2:]
+    if args[:1] == ["--round"]:
+        ROUND = int(args[1])
+        args = args[2:]
+    only = set(args)
     try:
         for step in STEPS:
             name = step.__name__[:-8]
@@ -1823,6 +2151,8 @@ def main():
         for p in RD.get("procs", []):
             p.kill()
     os.makedirs(OUTDIR, exist_ok=True)
+    if only:
+        merge_existing()
     total = 0
     for source, evs in sorted(events.items()):
         with open(os.path.join(OUTDIR, source + ".jsonl"), "w") as f:
