@@ -105,7 +105,7 @@ S([[digits argument must be between|toPrecision\(\) argument must be|Invalid arr
 -- the argument is wrong (the generic RangeError rule says out_of_range)
 S([[Invalid (?:key|IV|auth tag) length|The normalization form should be one of|Invalid time zone specified|Invalid count value: |Invalid code point ]], "invalid_argument")
 S([[Decompression failed]],                                "invalid_argument")   -- Node brotli on input that is not brotli
-S([[DECODER routines::unsupported|\bno start line\b]],     "invalid_argument")   -- OpenSSL: the input is not a key/PEM it can decode
+S([[DECODER routines::unsupported|\bno start line\b|failed to find any PEM data]], "invalid_argument")   -- OpenSSL: the input is not a key/PEM it can decode
 S([[Digest method not supported|Unknown (?:option or )?message digest|Invalid digest]], "invalid_argument")
 S([[\bcannot unpack non-iterable\b|\btoo many values to unpack\b]], "internal")
 S([[\bbad decrypt\b]],                                     "invalid_argument")   -- OpenSSL: wrong key / not ciphertext
@@ -122,7 +122,7 @@ S([[\blocale\.Error: unsupported locale setting\b]],       "failed_precondition"
 -- an object used in a state that does not allow the operation (closed,
 -- already started): FAILED_PRECONDITION, not a transient condition
 S([[Cannot operate on a closed (?:database|cursor)|threads can only be started once|Event loop is closed]], "failed_precondition")
-S([[redirect error that would lead to an infinite loop|redirect count exceeded]], "failed_precondition") -- urllib, undici
+S([[redirect error that would lead to an infinite loop|redirect count exceeded|stopped after \d+ redirects|\d+ redirections exceeded]], "failed_precondition") -- urllib, undici, Go net/http, wget
 R(P_FIRST, [[\bchr\(\) arg not in range\(]],               "out_of_range")       -- a code point beyond Unicode's range (beats ValueError)
 S([[Exec format error]],                                   "failed_precondition") -- ENOEXEC
 S([[\bStopIteration\b|\bStopAsyncIteration\b|iteration reached an end]], "out_of_range")
@@ -188,6 +188,17 @@ S([[\bjava\.sql\.SQLTimeoutException\b]],                  "deadline_exceeded")
 S([[Cannot run program "[^"]*": error=2,]],                "not_found")
 S([[Cannot run program "[^"]*": error=13,]],               "permission_denied")
 
+-- java.nio.file and java.util texts that name the cause more precisely than
+-- the exception class (ZipException, ArithmeticException,
+-- RejectedExecutionException): decisive (P_FIRST)
+R(P_FIRST, [[invalid entry CRC|Corrupt GZIP trailer]],       "data_loss")
+R(P_FIRST, [[ArithmeticException: (?:integer|long) overflow]], "out_of_range")
+R(P_FIRST, [[RejectedExecutionException.{0,400}\[(?:Terminated|Shutting down)]], "failed_precondition") -- a shut-down executor
+S([[\bNotLinkException\b]],                                "invalid_argument")   -- EINVAL
+S([[\bNoSuchAlgorithmException\b]],                        "invalid_argument")   -- an unknown algorithm name
+S([[\b(?:IllegalFormat\w*|UnknownFormatConversion|MissingFormatArgument)Exception\b]], "internal") -- a format string bug
+S([[No suitable driver found for]],                        "failed_precondition")-- JDBC: the driver is not deployed
+
 ---------------------------------------------------------------- Go
 S([[os: process already finished]],                        "not_found")
 S([[exec: "[^"]*": executable file not found in \$PATH]],   "not_found")
@@ -225,7 +236,8 @@ S([[\bOpenSSL::SSL::SSLError\b]],                          "unavailable.tls")
 ---------------------------------------------------------------- PHP
 S([[\bDivisionByZeroError\b|Modulo by zero]],              "invalid_argument")
 S([[\bValueError: ]],                                      "invalid_argument")
-S([[\bArgumentCountError\b|\bUnhandledMatchError\b|Call to undefined (?:function|method)|Call to a member function \S+ on null|Class "[^"]*" not found|Undefined (?:variable|array key|property)|Cannot modify readonly property]], "internal")
+S([[\bArgumentCountError\b|\bUnhandledMatchError\b|Call to undefined (?:function|method)|Call to a member function \S+ on null|Class "[^"]*" not found|Undefined (?:variable|array key|property|constant)|Cannot modify readonly property|ReflectionException: Class "[^"]*" does not exist]], "internal")
+S([[unpack\(\): Type \S+: not enough input]],              "invalid_argument")
 S([[\bArithmeticError\b|Division of PHP_INT_MIN by -1]],  "out_of_range")
 S([[Allowed memory size of \d+ bytes exhausted]],          "resource_exhausted.memory")
 S([[Maximum execution time of \d+ seconds? exceeded]],     "deadline_exceeded")
@@ -281,7 +293,8 @@ S([[server certificate verification failed]],              "unavailable.tls")   
 
 ---------------------------------------------------------------- coreutils and shells
 S([[-r not specified; omitting directory]],                "invalid_argument")   -- cp
-S([[cannot move '[^']*' to a subdirectory of itself|Cannot move a directory '[^']*' into itself]], "invalid_argument") -- mv, Python shutil.move
+S([[cannot move '[^']*' to a subdirectory of itself|Cannot move a directory '[^']*' into itself|cannot copy a directory, '[^']*', into itself]], "invalid_argument") -- mv, cp, Python shutil.move
+S([[(?i)must be (?:root|superuser)\b]],                     "permission_denied")
 S([[are the same file]],                                   "invalid_argument")
 S([[Too many levels of symbolic links]],                   "failed_precondition")-- ELOOP
 S([[(?i)target is busy|device or resource busy]],          "failed_precondition")-- EBUSY (umount, rm)
@@ -302,6 +315,7 @@ S([[kex_exchange_identification: ]],                      "unavailable")
 S([[Connection timed out during banner exchange]],         "deadline_exceeded")
 S([[Host key verification failed]],                        "unavailable.tls")
 S([[Permission denied \((?:publickey|password|keyboard-interactive)]], "unauthenticated")
+S([[Unable to establish SSL connection|An unexpected TLS packet was received]], "unavailable.tls") -- wget (GnuTLS)
 S([[ERROR: cannot verify \S+'s certificate|The certificate of '[^']*' is not trusted]], "unavailable.tls") -- wget
 S([[No data received\.|Read error \(Connection reset by peer\)]], "unavailable") -- wget
 S([[Username/Password Authentication Failed]],             "unauthenticated")    -- wget 401

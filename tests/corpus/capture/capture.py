@@ -1245,7 +1245,7 @@ PYMORE_LABELS.update({
     "emfile": ("resource_exhausted.file_descriptors", E + "EMFILE"), "efbig": ("out_of_range", E + "EFBIG"),
     "move-into-itself": ("invalid_argument", "moving a directory into itself: the arguments are wrong"),
     "same-file": ("invalid_argument", "source and destination are the same file"),
-    "hash-unsupported": ("unimplemented", PY + "ValueError: unsupported hash type (gRPC UNIMPLEMENTED: not supported)"),
+    "hash-unsupported": ("invalid_argument", "an unknown algorithm name given: INVALID_ARGUMENT"),
     "calendar-month": ("invalid_argument", PY + "ValueError: an invalid field value"),
     "time-hour": ("invalid_argument", PY + "ValueError: an invalid field value"),
     "timedelta-overflow": ("out_of_range", E + "ERANGE (OverflowError)"),
@@ -1510,6 +1510,43 @@ def go_capture():
             add("go", "go:" + k, head[0], cat, auth)
 
 
+GOMORE_LABELS = {
+    "chdir-missing": ("not_found", E + "ENOENT"), "readlink-regular": ("invalid_argument", E + "EINVAL"),
+    "rename-xdev": ("unimplemented", E + "EXDEV"), "chmod-permission": ("permission_denied", E + "EPERM"),
+    "truncate-dir": ("failed_precondition", E + "EISDIR"),
+    "listen-bad-port": ("invalid_argument", PARSE), "parse-cidr": ("invalid_argument", PARSE),
+    "dial-unix-missing": ("not_found", E + "ENOENT"), "dial-missing-port": ("invalid_argument", PARSE),
+    "dial-unknown-network": ("invalid_argument", GO + "net.UnknownNetworkError: the network name given is not one Go knows"),
+    "http-redirect-loop": ("failed_precondition", "a redirect loop: repeating the request follows the same loop"),
+    "https-plain-peer": ("unavailable.tls", "a TLS handshake against a non-TLS peer fails the same way again"),
+    "tls-dial-plain": ("unavailable.tls", "a TLS handshake against a non-TLS peer fails the same way again"),
+    "json-unsupported-type": ("internal", BUG), "json-unknown-field": ("invalid_argument", PARSE),
+    "xml-syntax": ("invalid_argument", PARSE), "csv-quote": ("invalid_argument", PARSE),
+    "load-location": ("not_found", GO + "time.LoadLocation: no time zone with that name"),
+    "unquote": ("invalid_argument", PARSE), "gzip-crc": ("data_loss", CORRUPT),
+    "zlib-header": ("invalid_argument", NOTFMT), "tar-header": ("invalid_argument", NOTFMT),
+    "zip-crc": ("data_loss", CORRUPT), "x509-parse": ("invalid_argument", NOTFMT), "tls-keypair": ("invalid_argument", NOTFMT),
+    "exec-permission": ("permission_denied", E + "EACCES"), "glob-pattern": ("invalid_argument", PARSE),
+    "read-eio": ("internal.io", E + "EIO (docs/taxonomy.md deviation)"), "query-escape": ("invalid_argument", PARSE),
+}
+
+
+def go_more_capture():
+    if not have("go"):
+        return
+    d = rt_dir("gomore")
+    exe = os.path.join(d, "gomore")
+    env = dict(os.environ, GOCACHE=os.path.join(TMP, "gocache"), GOPATH=os.path.join(TMP, "gopath"),
+               GO111MODULE="off", GOFLAGS="")
+    rc, err, _ = run(["go", "build", "-o", exe, os.path.join(HERE, "clients", "gomore.go")], timeout=300, env=env)
+    if rc != 0:
+        print("capture: go build failed: " + err[-400:], file=sys.stderr)
+        return
+    os.chmod(exe, 0o755)
+    for r in jsonl_client([exe, d, BASE, str(CLOSED), str(SILENT), TLSURL], user=as_user()):
+        runtime_record("go", "go:", GOMORE_LABELS, r)
+
+
 def java_capture():
     if not have("java"):
         return
@@ -1517,6 +1554,43 @@ def java_capture():
     for r in jsonl_client(["java", "-Xmx256m", "-Xss512k", os.path.join(HERE, "clients", "JavaRt.java"), d, BASE, str(CLOSED),
                            str(SILENT), TLSURL], user=as_user(), timeout=300):
         runtime_record("java", "java:", JAVA_LABELS, r)
+
+
+JAVAMORE_LABELS = {
+    "not-link": ("invalid_argument", E + "EINVAL (NotLinkException: the file is not a symbolic link)"),
+    "not-directory": ("failed_precondition", E + "ENOTDIR"),
+    "symlink-loop": ("failed_precondition", "ELOOP: too many symbolic links (a broken link structure)"),
+    "gzip-crc": ("data_loss", CORRUPT), "zip-crc": ("data_loss", CORRUPT),
+    "base64": ("invalid_argument", PARSE), "uuid": ("invalid_argument", PARSE),
+    "local-date": ("invalid_argument", JV + "DateTimeException: an invalid field value"),
+    "zone-id": ("not_found", JV + "ZoneRulesException: no time zone with that ID"),
+    "duration-parse": ("invalid_argument", PARSE),
+    "bigint-divide": ("invalid_argument", JV + "ArithmeticException on the values given"),
+    "add-exact": ("out_of_range", E + "ERANGE (integer overflow)"),
+    "capacity": ("invalid_argument", JV + "IllegalArgumentException"),
+    "require-non-null": ("internal", BUG),
+    "executor-shutdown": ("failed_precondition", "the executor has been shut down: gRPC FAILED_PRECONDITION"),
+    "queue-full": ("resource_exhausted", "a bounded queue is full: RESOURCE_EXHAUSTED, retry later"),
+    "https-plain-peer": ("unavailable.tls", "a TLS handshake against a non-TLS peer fails the same way again"),
+    "certificate": ("invalid_argument", NOTFMT),
+    "digest": ("invalid_argument", "an unknown algorithm name given: INVALID_ARGUMENT"),
+    "bad-padding": ("invalid_argument", "bad decrypt: wrong key or not ciphertext"),
+    "format": ("internal", BUG),
+    "no-driver": ("failed_precondition", "no JDBC driver for the URL: the environment must be fixed (FAILED_PRECONDITION)"),
+    "process-permission": ("permission_denied", E + "EACCES"),
+    "properties": ("invalid_argument", PARSE),
+    "stream-reuse": ("failed_precondition", JV + "IllegalStateException"),
+}
+JAVAMORE_LABELS.update({f"urlconn-{st}": L.HTTP[st] for st in (400, 403, 429, 502)})
+
+
+def java_more_capture():
+    if not have("java"):
+        return
+    d = rt_dir("javamore")
+    for r in jsonl_client(["java", "-Xmx256m", os.path.join(HERE, "clients", "JavaMore.java"), d, BASE, str(CLOSED),
+                           str(SILENT), TLSURL], user=as_user(), timeout=300):
+        runtime_record("java", "java:", JAVAMORE_LABELS, r)
 
 
 def ruby_capture():
@@ -1577,6 +1651,39 @@ def php_capture():
         if r.get("message") == "returned false":
             continue
         runtime_record("php", "php:", PHP_LABELS, r)
+
+
+PHPMORE_LABELS = {
+    "mkdir-missing-parent": ("not_found", E + "ENOENT"), "rename-missing": ("not_found", E + "ENOENT"),
+    "copy-missing": ("not_found", E + "ENOENT"), "unlink-dir": ("failed_precondition", E + "EISDIR"),
+    "opendir-missing": ("not_found", E + "ENOENT"), "chdir-missing": ("not_found", E + "ENOENT"),
+    "touch-permission": ("permission_denied", E + "EACCES"),
+    "fopen-mode": ("invalid_argument", PH + "fopen(): not a valid mode (an invalid argument)"),
+    "json-depth": ("invalid_argument", "the document nests deeper than the parser accepts: INVALID_ARGUMENT"),
+    "json-utf8": ("invalid_argument", PARSE), "datetime": ("invalid_argument", PARSE),
+    "timezone": ("not_found", PH + "DateTimeZone: no time zone with that name"),
+    "dateinterval": ("invalid_argument", PARSE),
+    "gzinflate": ("data_loss", CORRUPT + " (zlib reports data error)"),
+    "unpack": ("invalid_argument", PH + "unpack(): the input is shorter than the format needs"),
+    "array-combine": ("invalid_argument", PH + "ValueError"), "random-range": ("invalid_argument", PH + "ValueError"),
+    "array-fill": ("invalid_argument", PH + "ValueError"), "invalid-arg-exception": ("invalid_argument", PH + "ValueError"),
+    "undefined-constant": ("internal", BUG), "abstract": ("internal", BUG),
+    "iterator": ("out_of_range", PH + "OutOfBoundsException (gRPC OUT_OF_RANGE)"),
+    "stream-socket": ("unavailable", A_REFUSED), "stream-socket-dns": ("unavailable", A_DNS),
+    "sodium-key": ("invalid_argument", PH + "SodiumException: a key of the wrong length"),
+}
+PHPMORE_LABELS.update({f"http-{st}": L.HTTP[st] for st in (401, 403, 429, 502, 400)})
+
+
+def php_more_capture():
+    if not have("php"):
+        return
+    d = rt_dir("phpmore")
+    for r in jsonl_client(["php", os.path.join(HERE, "clients", "phpmore.php"), d, BASE, str(CLOSED), str(SILENT), TLSURL],
+                          user=as_user()):
+        if r.get("message") == "returned false":
+            continue
+        runtime_record("php", "php:", PHPMORE_LABELS, r)
 
 
 # ------------------------------------------------------------------ command-line tools
@@ -1937,10 +2044,50 @@ def tools_more_capture():
         ("socat", "listen-in-use", ["socat", f"TCP-LISTEN:{SILENT},bind=127.0.0.1", "-"], "failed_precondition", E + "EADDRINUSE"),
         ("openssl", "pkcs12-garbage", ["openssl", "pkcs12", "-in", t("garbage.txt"), "-noout", "-passin", "pass:x"], "invalid_argument", NOTFMT),
     ]
-    for src, key, cmd, cat, auth in cases:
+    for src, key, cmd, cat, auth in cases + tools_more_cases2(d, t):
         if have(cmd[0]):
             tool(src, key, cmd, cat, auth, user=NB, timeout=20, cwd=d)
     git_more_capture(d)
+
+
+def tools_more_cases2(d, t):
+    """coreutils, archive, TLS and HTTP tool failures of capture round 2."""
+    EPERM = E + "EPERM"
+    SAME = "a TLS handshake against a non-TLS peer fails the same way again"
+    LOOP = "a redirect loop: repeating the request follows the same loop"
+    return [
+        ("coreutils", "ln-hard-dir", ["ln", t("full"), t("hard")], "permission_denied", EPERM + " (hard links to directories)"),
+        ("coreutils", "cp-into-itself", ["cp", "-r", t("full"), t("full", "x")], "invalid_argument", "cp: copying a directory into itself: the arguments are wrong"),
+        ("coreutils", "mv-dir-onto-file", ["mv", t("full"), t("f.txt")], "failed_precondition", E + "ENOTDIR (a directory cannot replace a file)"),
+        ("coreutils", "cat-eio", ["cat", "/proc/self/mem"], "internal.io", E + "EIO (docs/taxonomy.md deviation)"),
+        ("coreutils", "renice-permission", ["renice", "-n", "-5", "-p", "1"], "permission_denied", E + "EACCES"),
+        ("coreutils", "touch-bad-date", ["touch", "-d", "yesterday-ish nonsense", t("f.txt")], "invalid_argument", PARSE),
+        ("coreutils", "sort-bad-key", ["sort", "-k", "x", t("f.txt")], "invalid_argument", "invalid option value"),
+        ("coreutils", "cut-field-zero", ["cut", "-f", "0", t("f.txt")], "invalid_argument", "invalid option value"),
+        ("coreutils", "tr-missing-operand", ["tr"], "invalid_argument", "a required argument is missing"),
+        ("coreutils", "expr-non-integer", ["expr", "a", "+", "1"], "invalid_argument", PARSE),
+        ("coreutils", "id-no-user", ["id", "fl-capture-nosuch"], "not_found", "the user named does not exist"),
+        ("coreutils", "date-set-permission", ["date", "-s", "2020-01-01"], "permission_denied", EPERM),
+        ("coreutils", "hostname-permission", ["hostname", "fl-capture"], "permission_denied", EPERM),
+        ("coreutils", "chroot-permission", ["chroot", "/", "true"], "permission_denied", EPERM),
+        ("coreutils", "unshare-permission", ["unshare", "-m", "true"], "permission_denied", EPERM),
+        ("tar", "bad-option", ["tar", "--fl-capture-frobnicate"], "invalid_argument", "unrecognized option"),
+        ("gzip", "unknown-suffix", ["gzip", "-d", t("f.txt")], "invalid_argument", "gzip: the file name has no compressed suffix (the arguments are wrong)"),
+        ("gzip", "is-directory", ["gzip", t("full")], "failed_precondition", E + "EISDIR"),
+        ("openssl", "genrsa-small", ["openssl", "genrsa", "256"], "invalid_argument", "the key size is below the minimum: INVALID_ARGUMENT"),
+        ("openssl", "enc-unknown-cipher", ["openssl", "enc", "-aes-999", "-in", t("f.txt")], "invalid_argument", "unknown option/algorithm"),
+        ("openssl", "rand-bad-number", ["openssl", "rand", "-hex", "x"], "invalid_argument", PARSE),
+        ("ssh", "bad-port", ["ssh", "-p", "99999", "127.0.0.1", "true"], "invalid_argument", PARSE),
+        ("curl", "http3-unsupported", ["curl", "-sS", "--http3", f"{BASE}/"], "unimplemented", "the installed libcurl does not support the option: UNIMPLEMENTED"),
+        ("curl", "max-redirs", ["curl", "-sS", "-L", "--max-redirs", "3", "-o", "/dev/null", f"{BASE}/loop"], "failed_precondition", LOOP),
+        ("curl", "bad-port", ["curl", "-sS", "http://127.0.0.1:99999/"], "invalid_argument", "CURLE_URL_MALFORMAT"),
+        ("wget", "bad-port", ["wget", "--tries=1", "-O", "/dev/null", "http://127.0.0.1:99999/"], "invalid_argument", PARSE),
+        ("wget", "unsupported-scheme", ["wget", "--tries=1", "-O", "/dev/null", "gopherx://x/"], "unimplemented", "the URL scheme is not supported (as CURLE_UNSUPPORTED_PROTOCOL): gRPC UNIMPLEMENTED"),
+        ("wget", "max-redirect", ["wget", "--tries=1", "--max-redirect=2", "-O", "/dev/null", f"{BASE}/loop"], "failed_precondition", LOOP),
+        ("wget", "reset", ["wget", "--tries=1", "-O", "/dev/null", f"{BASE}/reset"], "unavailable", A_RESET),
+        ("wget", "output-permission", ["wget", "--tries=1", "-O", "/etc/fl-capture.out", f"{BASE}/json"], "permission_denied", E + "EACCES"),
+        ("wget", "https-plain-peer", ["wget", "--tries=1", "-O", "/dev/null", f"https://127.0.0.1:{HPORT}/"], "unavailable.tls", SAME),
+    ]
 
 
 def git_more_capture_cases(repo, bare, d):
