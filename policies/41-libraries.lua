@@ -131,22 +131,161 @@ S([[\bTooManyRedirects\b|Exceeded \d+ redirects|redirected more than]], "failed_
 S([[\brequests\.exceptions\.(?:ReadTimeout|ConnectTimeout|Timeout)\b|\bhttpx\.(?:Read|Connect|Write|Pool)?Timeout\b]], "deadline_exceeded")
 S([[\bhttpx\.ConnectError\b]],                              "unavailable")
 S([[\bRemoteProtocolError\b|Server disconnected without sending a response|ChunkedEncodingError|Connection broken: IncompleteRead]], "unavailable")
-S([[\bpsycopg2?\.errors\.(?:UndefinedTable|UndefinedColumn|UndefinedFunction|UndefinedObject|UndefinedParameter|InvalidSchemaName|InvalidCatalogName|NoDataFound|InvalidCursorName|UndefinedFile)\b]], "not_found")
-S([[\bpsycopg2?\.errors\.(?:DuplicateTable|DuplicateObject|DuplicateSchema|DuplicateDatabase|DuplicateColumn|DuplicateFunction|DuplicatePreparedStatement|DuplicateCursor|DuplicateAlias|UniqueViolation)\b]], "already_exists")
-S([[\bpsycopg2?\.errors\.(?:SyntaxError|InvalidTextRepresentation|InvalidDatetimeFormat|CardinalityViolation|AmbiguousColumn|AmbiguousFunction|GroupingError|DatatypeMismatch|CannotCoerce|InvalidRegularExpression|DivisionByZero|NotNullViolation|CheckViolation|InvalidParameterValue|SubstringError|NullValueNotAllowed|BadCopyFileFormat|SequenceGeneratorLimitExceeded|TooManyColumns|InvalidEscapeSequence|InvalidTableDefinition|InvalidColumnReference|ReservedName|GeneratedAlways|UntranslatableCharacter|CharacterNotInRepertoire|InvalidRowCountInLimitClause|InvalidArgumentForLogarithm|InvalidArgumentForWidthBucketFunction|WrongObjectType|InvalidFunctionDefinition|InvalidBinaryRepresentation|InvalidJsonText|InvalidXmlDocument)\b]], "invalid_argument")
-S([[\bpsycopg2?\.errors\.(?:NumericValueOutOfRange|DatetimeFieldOverflow|StringDataRightTruncation|ArraySubscriptError|IntervalFieldOverflow)\b]], "out_of_range")
-S([[\bpsycopg2?\.errors\.(?:InsufficientPrivilege)\b]],     "permission_denied")
-S([[\bpsycopg2?\.errors\.(?:ForeignKeyViolation|ExclusionViolation|ReadOnlySqlTransaction|InFailedSqlTransaction|ActiveSqlTransaction|ObjectInUse|DependentObjectsStillExist|TooManyRows|ObjectNotInPrerequisiteState)\b]], "failed_precondition")
-S([[\bpsycopg2?\.errors\.(?:FeatureNotSupported)\b]],      "unimplemented")
-S([[\bpsycopg2?\.errors\.(?:LockNotAvailable|DeadlockDetected|SerializationFailure|TransactionRollback)\b]], "aborted")
+-- psycopg2 names one exception class per SQLSTATE (psycopg2.errors, 2.9): the
+-- name is the code, printed in the message, so these sit at the
+-- code-in-message tier (145) above server texts; every SQLSTATE psycopg2
+-- knows, categorised by 23-postgres.lua's table, else by its class.
+-- Generated from psycopg2.errors.lookup() over psycopg2.errorcodes.
+-- QueryCanceled (57014) stays a root-cause class: a statement timeout
+-- and a cancel request share it, and the text tells them apart.
+local function PSYCOPG(cat, names)
+  for i = 1, #names, 12 do
+    local part = {}
+    for j = i, math.min(i + 11, #names) do part[#part + 1] = names[j] end
+    R(145, "\\bpsycopg2?\\.errors\\.(?:" .. table.concat(part, "|") .. ")\\b", cat)
+  end
+end
+PSYCOPG("aborted", {
+  "StatementCompletionUnknown", "TransactionIntegrityConstraintViolation", "TransactionRollback"
+})
+PSYCOPG("aborted.deadlock", {
+  "DeadlockDetected"
+})
+PSYCOPG("aborted.locked", {
+  "LockNotAvailable"
+})
+PSYCOPG("aborted.serialization", {
+  "SerializationFailure"
+})
+PSYCOPG("already_exists", {
+  "DuplicateAlias", "DuplicateColumn", "DuplicateCursor", "DuplicateDatabase", "DuplicateFile",
+  "DuplicateFunction", "DuplicateObject", "DuplicatePreparedStatement", "DuplicateSchema",
+  "DuplicateTable", "UniqueViolation"
+})
+PSYCOPG("data_loss", {
+  "DataCorrupted", "IndexCorrupted"
+})
+PSYCOPG("failed_precondition", {
+  "ActiveSqlTransaction", "BranchTransactionAlreadyActive", "CantChangeRuntimeParam",
+  "DependentObjectsStillExist", "DependentPrivilegeDescriptorsStillExist", "DiagnosticsException",
+  "ExclusionViolation", "ForeignKeyViolation", "HeldCursorRequiresSameIsolationLevel",
+  "InFailedSqlTransaction", "InappropriateAccessModeForBranchTransaction",
+  "InappropriateIsolationLevelForBranchTransaction", "IntegrityConstraintViolation",
+  "InvalidCursorState", "InvalidSavepointSpecification", "InvalidTransactionInitiation",
+  "InvalidTransactionState", "InvalidTransactionTermination", "NoActiveSqlTransaction",
+  "NoActiveSqlTransactionForBranchTransaction", "ObjectInUse", "ObjectNotInPrerequisiteState",
+  "ReadOnlySqlTransaction", "RestrictViolation", "SavepointException",
+  "SchemaAndDataStatementMixingNotSupported", "SnapshotTooOld",
+  "StackedDiagnosticsAccessedWithoutActiveHandler", "TooManyRows", "TriggeredDataChangeViolation",
+  "UnsafeNewEnumValueUsage"
+})
+PSYCOPG("internal", {
+  "AssertFailure", "ConfigFileError", "ContainingSqlNotPermitted", "EventTriggerProtocolViolated",
+  "ExternalRoutineException", "ExternalRoutineInvocationException", "FdwColumnNameNotFound",
+  "FdwDynamicParameterValueNeeded", "FdwError", "FdwFunctionSequenceError",
+  "FdwInconsistentDescriptorInformation", "FdwInvalidAttributeValue", "FdwInvalidColumnName",
+  "FdwInvalidColumnNumber", "FdwInvalidDataType", "FdwInvalidDataTypeDescriptors",
+  "FdwInvalidDescriptorFieldIdentifier", "FdwInvalidHandle", "FdwInvalidOptionIndex",
+  "FdwInvalidOptionName", "FdwInvalidStringFormat", "FdwInvalidStringLengthOrBufferLength",
+  "FdwInvalidUseOfNullPointer", "FdwNoSchemas", "FdwOptionNameNotFound", "FdwOutOfMemory",
+  "FdwReplyHandle", "FdwSchemaNotFound", "FdwTableNotFound", "FdwTooManyHandles",
+  "FdwUnableToCreateExecution", "FdwUnableToCreateReply", "FdwUnableToEstablishConnection",
+  "FunctionExecutedNoReturnStatement", "InternalError_", "InvalidSqlstateReturned",
+  "LockFileExists", "ModifyingSqlDataNotPermitted", "ModifyingSqlDataNotPermittedExt",
+  "NullValueNotAllowedExt", "PlpgsqlError", "ProhibitedSqlStatementAttempted",
+  "ProhibitedSqlStatementAttemptedExt", "ProtocolViolation", "ReadingSqlDataNotPermitted",
+  "ReadingSqlDataNotPermittedExt", "SqlRoutineException", "SrfProtocolViolated", "SystemError",
+  "TriggerProtocolViolated", "TriggeredActionException"
+})
+PSYCOPG("internal.io", {
+  "IoError"
+})
+PSYCOPG("invalid_argument", {
+  "AmbiguousAlias", "AmbiguousColumn", "AmbiguousFunction", "AmbiguousParameter",
+  "BadCopyFileFormat", "CannotCoerce", "CardinalityViolation", "CharacterNotInRepertoire",
+  "CheckViolation", "CollationMismatch", "DataException", "DatatypeMismatch", "DivisionByZero",
+  "DuplicateJsonObjectKeyValue", "ErrorInAssignment", "EscapeCharacterConflict",
+  "FloatingPointException", "GeneratedAlways", "GroupingError", "IndeterminateCollation",
+  "IndeterminateDatatype", "IndicatorOverflow", "InvalidArgumentForLogarithm",
+  "InvalidArgumentForNthValueFunction", "InvalidArgumentForNtileFunction",
+  "InvalidArgumentForPowerFunction", "InvalidArgumentForSqlJsonDatetimeFunction",
+  "InvalidArgumentForWidthBucketFunction", "InvalidBinaryRepresentation",
+  "InvalidCharacterValueForCast", "InvalidColumnDefinition", "InvalidColumnReference",
+  "InvalidCursorDefinition", "InvalidDatabaseDefinition", "InvalidEscapeCharacter",
+  "InvalidEscapeOctet", "InvalidEscapeSequence", "InvalidForeignKey", "InvalidFunctionDefinition",
+  "InvalidIndicatorParameterValue", "InvalidJsonText", "InvalidLocatorSpecification",
+  "InvalidName", "InvalidObjectDefinition", "InvalidParameterValue",
+  "InvalidPrecedingOrFollowingSize", "InvalidPreparedStatementDefinition", "InvalidRecursion",
+  "InvalidRegularExpression", "InvalidRowCountInLimitClause",
+  "InvalidRowCountInResultOffsetClause", "InvalidSchemaDefinition", "InvalidSqlJsonSubscript",
+  "InvalidTableDefinition", "InvalidTablesampleArgument", "InvalidTablesampleRepeat",
+  "InvalidTimeZoneDisplacementValue", "InvalidUseOfEscapeCharacter", "InvalidXmlComment",
+  "InvalidXmlContent", "InvalidXmlDocument", "InvalidXmlProcessingInstruction", "LocatorException",
+  "MoreThanOneSqlJsonItem", "MostSpecificTypeMismatch", "NameTooLong", "NoSqlJsonItem",
+  "NonNumericSqlJsonItem", "NonUniqueKeysInAJsonObject", "NonstandardUseOfEscapeCharacter",
+  "NotAnXmlDocument", "NotNullViolation", "NullValueNoIndicatorParameter", "NullValueNotAllowed",
+  "ProgramLimitExceeded", "ReservedName", "SequenceGeneratorLimitExceeded",
+  "SingletonSqlJsonItemRequired", "SqlJsonArrayNotFound", "SqlJsonItemCannotBeCastToTargetType",
+  "SqlJsonMemberNotFound", "SqlJsonNumberNotFound", "SqlJsonObjectNotFound",
+  "SqlJsonScalarRequired", "StatementTooComplex", "StringDataLengthMismatch", "SubstringError",
+  "SyntaxErrorOrAccessRuleViolation", "TooManyArguments", "TooManyColumns",
+  "TooManyJsonArrayElements", "TooManyJsonObjectMembers", "TrimError", "UnterminatedCString",
+  "UntranslatableCharacter", "WindowingError", "WithCheckOptionViolation", "WrongObjectType",
+  "ZeroLengthCharacterString"
+})
+PSYCOPG("invalid_argument.parse", {
+  "InvalidDatetimeFormat", "InvalidTextRepresentation", "SyntaxError"
+})
+PSYCOPG("not_found", {
+  "CaseNotFound", "DatabaseDropped", "InvalidCatalogName", "InvalidCursorName",
+  "InvalidSchemaName", "InvalidSqlStatementName", "NoAdditionalDynamicResultSetsReturned",
+  "NoData", "NoDataFound", "UndefinedColumn", "UndefinedFunction", "UndefinedObject",
+  "UndefinedParameter", "UndefinedTable"
+})
+PSYCOPG("not_found.file", {
+  "UndefinedFile"
+})
+PSYCOPG("out_of_range", {
+  "ArraySubscriptError", "DatetimeFieldOverflow", "IntervalFieldOverflow",
+  "NumericValueOutOfRange", "StringDataRightTruncation"
+})
+PSYCOPG("permission_denied", {
+  "InsufficientPrivilege", "InvalidGrantOperation", "InvalidGrantor", "InvalidRoleSpecification"
+})
+PSYCOPG("resource_exhausted", {
+  "InsufficientResources"
+})
+PSYCOPG("resource_exhausted.connections", {
+  "TooManyConnections"
+})
+PSYCOPG("resource_exhausted.memory", {
+  "OutOfMemory"
+})
+PSYCOPG("resource_exhausted.quota", {
+  "ConfigurationLimitExceeded"
+})
+PSYCOPG("resource_exhausted.storage_full", {
+  "DiskFull"
+})
+PSYCOPG("unauthenticated", {
+  "InvalidAuthorizationSpecification", "InvalidPassword"
+})
+PSYCOPG("unavailable", {
+  "AdminShutdown", "CannotConnectNow", "ConnectionException", "CrashShutdown",
+  "OperatorIntervention", "SqlclientUnableToEstablishSqlconnection",
+  "SqlserverRejectedEstablishmentOfSqlconnection", "TransactionResolutionUnknown"
+})
+PSYCOPG("unavailable.connection_reset", {
+  "ConnectionDoesNotExist", "ConnectionFailure", "IdleInTransactionSessionTimeout",
+  "IdleSessionTimeout"
+})
+PSYCOPG("unimplemented", {
+  "FeatureNotSupported"
+})
+PSYCOPG("unknown", {
+  "RaiseException", "SqlStatementNotYetComplete"
+})
 S([[\bpsycopg2?\.errors\.(?:QueryCanceled)\b]],            "cancelled")
-S([[\bpsycopg2?\.errors\.(?:AdminShutdown|CrashShutdown|CannotConnectNow)\b]], "unavailable")
-S([[\bpsycopg2?\.errors\.(?:RaiseException)\b]],           "unknown")
-S([[\bpsycopg2?\.errors\.(?:AssertFailure|InternalError_)\b]], "internal")
-S([[\bpsycopg2?\.errors\.(?:TooManyConnections)\b]],       "resource_exhausted.connections")
-S([[\bpsycopg2?\.errors\.(?:DiskFull)\b]],                 "resource_exhausted.storage_full")
-S([[\bpsycopg2?\.errors\.(?:OutOfMemory)\b]],              "resource_exhausted.memory")
-S([[\bpsycopg2?\.errors\.(?:DataCorrupted|IndexCorrupted)\b]], "data_loss")
 
 ---------------------------------------------------------------- Redis clients
 -- redis-py strips the RESP prefix ("READONLY", "LOADING", "NOPERM" ...) and

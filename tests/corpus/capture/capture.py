@@ -418,9 +418,9 @@ def pg_stop():
         run([PG["bin"] + "/pg_ctl", "-D", PG["dir"] + "/data", "-m", "immediate", "stop"], user=PG["user"])
 
 
-def pg_cases_file():
-    cases = [{"key": k, "sql": s} for k, s in PG_CASES]
-    for k, u, pw, db, kind in PG_CONN:
+def pg_cases_file(pg_cases, pg_conn):
+    cases = [{"key": k, "sql": s} for k, s in pg_cases]
+    for k, u, pw, db, kind in pg_conn:
         host, port = PG["dir"], PG["port"]
         if kind.startswith("tcp"):
             host = "127.0.0.1"
@@ -494,9 +494,17 @@ def pg_capture():
     hc = holder.cursor()
     hc.execute("SELECT * FROM held WHERE id = 1 FOR UPDATE")  # held for the whole run
     busy = psycopg2.connect(host=PG["dir"], port=PG["port"], user="postgres", dbname="busydb")
-    cases = pg_cases_file()
+    pg_clients(PG_CASES, PG_CONN)
+    pg_concurrency()
+    holder.close()
+    busy.close()
+
+
+def pg_clients(pg_cases, pg_conn):
+    """Each case through psql (default and verbose), psycopg2, PHP PDO and JDBC."""
+    cases = pg_cases_file(pg_cases, pg_conn)
     # psql: default and verbose error verbosity
-    for k, s in PG_CASES:
+    for k, s in pg_cases:
         base = ["psql", "-h", PG["dir"], "-p", str(PG["port"]), "-U", "postgres", "-d", "fl", "-X", "-q"]
         rc, err, _ = run(base + ["-c", s])
         rc2, err2, _ = run(base + ["-v", "VERBOSITY=verbose", "-c", s])
@@ -510,7 +518,7 @@ def pg_capture():
         add("psql", "pg:" + k, err2, cat, auth)
         rc3, err3, _ = run(base + ["-f", "-"], input=s + ";\n")
         add("psql", "pg:" + k, err3, cat, auth)
-    for k, u, pw, db, kind in PG_CONN:
+    for k, u, pw, db, kind in pg_conn:
         host, port = PG["dir"], PG["port"]
         if kind.startswith("tcp"):
             host = "127.0.0.1"
@@ -541,9 +549,55 @@ def pg_capture():
     if jar and have("java"):
         for r in jsonl_client(["java", "-cp", jar, os.path.join(HERE, "clients", "JdbcClient.java"), "pg", cases]):
             pg_record("jdbc-postgresql", r)
-    pg_concurrency()
-    holder.close()
-    busy.close()
+
+
+# Capture round 2: SQLSTATEs and conditions the first round did not produce.
+PG_CASES2 = [
+    ("generate-series-step", "SELECT generate_series(1, 10, 0)"),
+    ("negative-offset", "SELECT 1 OFFSET -1"),
+    ("invalid-byte-sequence", "SELECT convert_from('\\xc3'::bytea, 'UTF8') || E'\\xff'"),
+    ("json-path-strict", "SELECT jsonb_path_query('{}', 'strict $.a')"),
+    ("distinct-order-by", "SELECT DISTINCT id FROM acct ORDER BY name"),
+    ("indeterminate-parameter", "PREPARE q AS SELECT $1"),
+    ("fk-no-unique", "CREATE TABLE fkbad (x text REFERENCES acct(name))"),
+    ("varchar-zero", "CREATE TABLE vz (x varchar(0))"),
+    ("function-return-type", "CREATE FUNCTION frt() RETURNS int AS 'SELECT ''a''::text' LANGUAGE sql"),
+    ("duplicate-alias", "SELECT * FROM acct a, child a"),
+    ("window-without-over", "SELECT row_number() FROM acct"),
+    ("not-a-sequence", "SELECT nextval('acct')"),
+    ("index-not-immutable", "CREATE INDEX ON acct ((random()))"),
+    ("savepoint-outside-tx", "SAVEPOINT s1"),
+    ("rollback-to-missing-savepoint", "BEGIN; ROLLBACK TO SAVEPOINT nope"),
+    ("currval-undefined", "SELECT currval('seq1')"),
+    ("stack-depth", "SELECT " + "(" * 20000 + "1" + ")" * 20000),
+    ("too-many-arguments", "SELECT concat(" + ", ".join(["1"] * 101) + ")"),
+    ("no-return", "CREATE OR REPLACE FUNCTION nr() RETURNS int AS $$ BEGIN END $$ LANGUAGE plpgsql; SELECT nr()"),
+    ("set-missing-role", "SET ROLE nosuchrole"),
+    ("like-trailing-escape", "SELECT 'a' LIKE 'a\\'"),
+    ("interval-overflow", "SELECT interval '100000000000 years'"),
+    ("missing-parameter", "SELECT $1"),
+    ("duplicate-function", "CREATE FUNCTION df() RETURNS int AS 'SELECT 1' LANGUAGE sql; CREATE FUNCTION df() RETURNS int AS 'SELECT 1' LANGUAGE sql"),
+    ("duplicate-type", "CREATE TYPE dt AS (a int); CREATE TYPE dt AS (a int)"),
+    ("bad-time-zone", "SET TIME ZONE 'Nowhere/Capture_City'"),
+    ("view-not-table", "ALTER TABLE v_acct ADD COLUMN z int"),
+    ("drop-missing-index", "DROP INDEX no_such_index"),
+    ("truncate-referenced", "TRUNCATE acct"),
+    ("numeric-precision", "SELECT 1.5::numeric(1000, 0)"),
+    ("bad-point", "SELECT '(1,2'::point"),
+    ("xml-function", "SELECT xml_is_well_formed('<a>')"),
+    ("cursor-outside-tx", "DECLARE c CURSOR FOR SELECT 1"),
+    ("nextval-readonly", "BEGIN READ ONLY; SELECT nextval('seq1')"),
+    ("to-date-format", "SELECT to_date('2024-99-99', 'YYYY-MM-DD')"),
+    ("sqrt-negative", "SELECT sqrt(-1)"),
+    ("power-zero-negative", "SELECT power(0, -1)"),
+    ("smallint-range", "SELECT 40000::smallint"),
+]
+
+
+def pg_more_capture():
+    if not PG and not pg_start():
+        return
+    pg_clients(PG_CASES2, [])
 
 
 def pg_concurrency():
