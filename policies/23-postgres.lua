@@ -20,6 +20,7 @@ local SQLSTATE = {
   ["22012"] = "invalid_argument", ["22P02"] = "invalid_argument.parse",
   ["22007"] = "invalid_argument.parse", ["22P05"] = "invalid_argument",
   ["22023"] = "invalid_argument", ["2202E"] = "out_of_range",
+  ["22015"] = "out_of_range",  -- interval_field_overflow: an overflow, like 22008
   -- class 23 integrity constraint violation
   ["23000"] = "failed_precondition", ["23001"] = "failed_precondition",
   ["23502"] = "invalid_argument", ["23503"] = "failed_precondition",
@@ -41,6 +42,7 @@ local SQLSTATE = {
   ["42704"] = "not_found", ["42P02"] = "not_found", ["26000"] = "not_found",
   ["42P07"] = "already_exists", ["42710"] = "already_exists", ["42P04"] = "already_exists",
   ["42P06"] = "already_exists", ["42723"] = "already_exists", ["42701"] = "already_exists",
+  ["42712"] = "already_exists", ["42P03"] = "already_exists", ["42P05"] = "already_exists", -- duplicate alias/cursor/prepared statement
   ["42804"] = "invalid_argument", ["42846"] = "invalid_argument",
   -- class 53 insufficient resources
   ["53000"] = "resource_exhausted", ["53100"] = "resource_exhausted.storage_full",
@@ -124,6 +126,16 @@ for _, k in ipairs(ckeys) do
     category = CLASS[k], priority = P_CLASS,
   }
 end
+-- A SQLSTATE printed in the message but missing from the table above decides
+-- by its class, below the listed codes (140) and above the server texts (100):
+-- a text written for another code must not decide an event whose code says
+-- otherwise (docs/taxonomy.md, "an unknown code lets no other code's text win").
+for _, k in ipairs(ckeys) do
+  rule("pg-class-" .. k .. "-in-message") {
+    when = { message = re("(?:(?:ERROR|FATAL|PANIC):  " .. k .. "[0-9A-Z]{3}: |SQLSTATE\\[" .. k .. "[0-9A-Z]{3}\\]: [^:\n]{1,60}: 7 )") },
+    category = CLASS[k], priority = 130,
+  }
+end
 
 -- Server and libpq texts (message only, or a driver without the SQLSTATE).
 local TEXTS = {
@@ -141,7 +153,7 @@ local TEXTS = {
   { "role-conn-limit",[[too many connections for (?:role|database)]],     "resource_exhausted.connections" },
   { "password",      [[password authentication failed for user]],          "unauthenticated" },
   { "pg-hba",        [[no pg_hba\.conf entry for]],                        "unauthenticated" },
-  { "role-missing",  [[role "[^"]*" does not exist]],                     "unauthenticated" },
+  { "role-missing",  [[FATAL:\s+role "[^"]*" does not exist]],           "unauthenticated" }, -- 28000 at connection time
   { "db-missing",    [[database "[^"]*" does not exist]],                 "not_found" },
   { "relation-missing", [[relation "[^"]*" does not exist]],              "not_found" },
   { "column-missing",[[column "[^"]*"(?: of relation "[^"]*")? does not exist]], "not_found" },
@@ -211,9 +223,20 @@ local TEXTS = {
   { "reserved-name", [[is reserved|unacceptable schema name]],             "invalid_argument" },   -- 42939
   { "multiple-pk",   [[multiple primary keys for table]],                  "invalid_argument" },   -- 42P16
   { "xml",           [[unsupported XML feature|invalid XML (?:document|content)]], "invalid_argument" },
+  { "json-path-key", [[JSON object does not contain key]],                 "invalid_argument" },   -- 2203A
+  { "duplicate-alias", [[table name "[^"]*" specified more than once]],    "already_exists" },     -- 42712
+  { "tx-block-only", [[can only be used in transaction blocks]],           "failed_precondition" },-- 25P01
+  { "too-many-args", [[cannot pass more than \d+ arguments to a function]], "invalid_argument" }, -- 54023
+  { "no-return",     [[control reached end of function without RETURN]],   "internal" },           -- 2F005
+  { "no-parameter",  [[there is no parameter \$\d+]],                      "not_found" },          -- 42P02
+  { "truncate-fk",   [[cannot truncate a table referenced in a foreign key constraint]], "unimplemented" }, -- 0A000
+  { "power",         [[cannot take square root of a negative number|zero raised to a negative power is undefined|a negative number raised to a non-integer power]], "invalid_argument" }, -- 2201F
 }
+-- Each text stands for one condition: it decides events without a code
+-- (code = absent); an event whose code is missing from the table goes to its
+-- class instead of to the text of another code.
 for _, t in ipairs(TEXTS) do
   rule("pg-text-" .. t[1]) {
-    when = { message = re("(?i)" .. t[2]) }, category = t[3], priority = P_SPECIFIC,
+    when = { code = absent, message = re("(?i)" .. t[2]) }, category = t[3], priority = P_SPECIFIC,
   }
 end

@@ -77,6 +77,11 @@ R(P_SPECIFIC, [[(?i)socket hang up]],                  "unavailable.connection_r
 R(P_SPECIFIC, [[ERR_STREAM_PREMATURE_CLOSE]],          "unavailable.connection_reset")
 R(P_SPECIFIC, [[ERR_INVALID_ARG_(?:TYPE|VALUE)]],      "invalid_argument")
 R(P_SPECIFIC, [[ERR_OUT_OF_RANGE]],                    "out_of_range")
+-- A Node.js error code in brackets ("TypeError [ERR_INVALID_CHAR]: ...") is a
+-- code printed inside the text (tier 140-170): it outranks the class name,
+-- which for argument validation is a TypeError or RangeError.
+R(150, [==[\[ERR_(?:INVALID_ARG_TYPE|INVALID_ARG_VALUE|INVALID_URL|INVALID_URL_SCHEME|INVALID_CHAR|INVALID_HTTP_TOKEN|INVALID_FILE_URL_PATH|INVALID_FILE_URL_HOST|UNKNOWN_ENCODING|UNKNOWN_SIGNAL|MISSING_ARGS|MISSING_OPTION|PARSE_ARGS_\w+)\]]==], "invalid_argument")
+R(150, [==[\[ERR_(?:OUT_OF_RANGE|BUFFER_OUT_OF_BOUNDS)\]]==], "out_of_range")
 R(P_SPECIFIC, [[ERR_MODULE_NOT_FOUND]],                "failed_precondition")
 R(P_SPECIFIC, [[Cannot find (?:module|package) ']],     "failed_precondition")
 R(P_SPECIFIC, [[JavaScript heap out of memory]],       "resource_exhausted.memory")

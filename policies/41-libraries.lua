@@ -45,7 +45,8 @@ S([[unsupported format|unknown header]],                   "invalid_argument")  
 S([[(?:gzip|gunzip|zcat|xz|bzip2|zstd|tar|unzip)\b.{0,200}unexpected end of (?:file|input)]], "data_loss")
 S([[Unexpected end of (?:ZLIB )?input(?: stream)?]],       "data_loss")          -- Java, xz
 S([[Zlib::GzipFile::Error: unexpected end of file|unexpected end of file \(Zlib::GzipFile::Error\)]], "data_loss")
-S([[Compressed file ended before the end-of-stream marker]], "data_loss")        -- Python gzip/lzma
+S([[Compressed (?:file|data) ended before the end-of-stream marker]], "data_loss") -- Python gzip/lzma/bz2
+S([[Unfinished stream]],                                   "data_loss")          -- lz4(1) on a truncated frame
 S([[Error -5 while decompressing data: incomplete or truncated stream]], "data_loss") -- Python zlib
 S([[(?i)file ends unexpectedly|compressed file ends unexpectedly]], "data_loss")  -- bzip2
 S([[invalid compressed data--(?:crc error|length error|format violated)]], "data_loss") -- gzip
@@ -74,8 +75,9 @@ S([[\bMalformedURLException\b|\bURISyntaxException\b|URI::InvalidURIError|\bURIE
 S([[\bInvalidURL\b|\bMissingSchema\b|\bInvalidSchema\b|\bUnsupportedProtocol\b|Invalid URL]], "invalid_argument") -- requests, httpx
 S([[(?i)Invalid IPv6 URL|Port out of range 0-65535|Port could not be cast to integer]], "invalid_argument") -- urllib.parse
 S([[\bTOMLDecodeError\b|\btoml\.decoder\.TomlDecodeError\b]], "invalid_argument")
-S([[\byaml\.(?:scanner|parser|composer|constructor)\.\w+Error\b|\bPsych::SyntaxError\b]], "invalid_argument")
-S([[\bdecimal\.(?:InvalidOperation|ConversionSyntax)\b|\bInvalidOperation: \[<class 'decimal]], "invalid_argument")
+S([[\byaml\.(?:scanner|parser|composer|constructor)\.\w+Error\b|\bPsych::SyntaxError\b|\bPsych::DisallowedClass\b|Tried to load unspecified class]], "invalid_argument")
+S([[\bJSON::GeneratorError\b|(?:NaN|Infinity) not allowed in JSON]], "invalid_argument")
+S([[\bdecimal\.(?:InvalidOperation|ConversionSyntax|DivisionByZero|DivisionUndefined|DivisionImpossible)\b|\bInvalidOperation: \[<class 'decimal]], "invalid_argument")
 S([[\bstruct\.error\b|unpack requires a buffer of]],       "invalid_argument")
 S([[\bbinascii\.Error\b|Incorrect padding|Non-hexadecimal digit found]], "invalid_argument")
 S([[illegal base64 data at input byte|encoding/hex: invalid byte]], "invalid_argument") -- Go
@@ -99,6 +101,11 @@ S([[\bJsonException\b|\bJSON_ERROR_SYNTAX\b|json_decode\(\): Syntax error]], "in
 S([[\bFloatDomainError\b|\bInvalidToken\b|Fernet key must be]], "invalid_argument")
 S([[\bDataCloneError\b|could not be cloned]],              "invalid_argument")
 S([[digits argument must be between|toPrecision\(\) argument must be|Invalid array length|Invalid string length]], "invalid_argument")
+-- V8/Node texts of a RangeError for an argument outside the accepted set:
+-- the argument is wrong (the generic RangeError rule says out_of_range)
+S([[Invalid (?:key|IV|auth tag) length|The normalization form should be one of|Invalid time zone specified|Invalid count value: |Invalid code point ]], "invalid_argument")
+S([[Decompression failed]],                                "invalid_argument")   -- Node brotli on input that is not brotli
+S([[DECODER routines::unsupported|\bno start line\b|failed to find any PEM data]], "invalid_argument")   -- OpenSSL: the input is not a key/PEM it can decode
 S([[Digest method not supported|Unknown (?:option or )?message digest|Invalid digest]], "invalid_argument")
 S([[\bcannot unpack non-iterable\b|\btoo many values to unpack\b]], "internal")
 S([[\bbad decrypt\b]],                                     "invalid_argument")   -- OpenSSL: wrong key / not ciphertext
@@ -112,6 +119,11 @@ S([[Can't open user config file .{0,200}No such file]],    "not_found")         
 S([[\bqueue\.Full\b]],                                     "resource_exhausted")
 S([[\bqueue\.Empty\b]],                                    "deadline_exceeded")
 S([[\blocale\.Error: unsupported locale setting\b]],       "failed_precondition")
+-- an object used in a state that does not allow the operation (closed,
+-- already started): FAILED_PRECONDITION, not a transient condition
+S([[Cannot operate on a closed (?:database|cursor)|threads can only be started once|Event loop is closed]], "failed_precondition")
+S([[redirect error that would lead to an infinite loop|redirect count exceeded|stopped after \d+ redirects|\d+ redirections exceeded]], "failed_precondition") -- urllib, undici, Go net/http, wget
+R(P_FIRST, [[\bchr\(\) arg not in range\(]],               "out_of_range")       -- a code point beyond Unicode's range (beats ValueError)
 S([[Exec format error]],                                   "failed_precondition") -- ENOEXEC
 S([[\bStopIteration\b|\bStopAsyncIteration\b|iteration reached an end]], "out_of_range")
 S([[\bconcurrent\.futures\._base\.TimeoutError\b|\bsubprocess\.TimeoutExpired\b|\basyncio\.exceptions\.TimeoutError\b]], "deadline_exceeded")
@@ -119,22 +131,161 @@ S([[\bTooManyRedirects\b|Exceeded \d+ redirects|redirected more than]], "failed_
 S([[\brequests\.exceptions\.(?:ReadTimeout|ConnectTimeout|Timeout)\b|\bhttpx\.(?:Read|Connect|Write|Pool)?Timeout\b]], "deadline_exceeded")
 S([[\bhttpx\.ConnectError\b]],                              "unavailable")
 S([[\bRemoteProtocolError\b|Server disconnected without sending a response|ChunkedEncodingError|Connection broken: IncompleteRead]], "unavailable")
-S([[\bpsycopg2?\.errors\.(?:UndefinedTable|UndefinedColumn|UndefinedFunction|UndefinedObject|UndefinedParameter|InvalidSchemaName|InvalidCatalogName|NoDataFound|InvalidCursorName|UndefinedFile)\b]], "not_found")
-S([[\bpsycopg2?\.errors\.(?:DuplicateTable|DuplicateObject|DuplicateSchema|DuplicateDatabase|DuplicateColumn|DuplicateFunction|DuplicatePreparedStatement|DuplicateCursor|DuplicateAlias|UniqueViolation)\b]], "already_exists")
-S([[\bpsycopg2?\.errors\.(?:SyntaxError|InvalidTextRepresentation|InvalidDatetimeFormat|CardinalityViolation|AmbiguousColumn|AmbiguousFunction|GroupingError|DatatypeMismatch|CannotCoerce|InvalidRegularExpression|DivisionByZero|NotNullViolation|CheckViolation|InvalidParameterValue|SubstringError|NullValueNotAllowed|BadCopyFileFormat|SequenceGeneratorLimitExceeded|TooManyColumns|InvalidEscapeSequence|InvalidTableDefinition|InvalidColumnReference|ReservedName|GeneratedAlways|UntranslatableCharacter|CharacterNotInRepertoire|InvalidRowCountInLimitClause|InvalidArgumentForLogarithm|InvalidArgumentForWidthBucketFunction|WrongObjectType|InvalidFunctionDefinition|InvalidBinaryRepresentation|InvalidJsonText|InvalidXmlDocument)\b]], "invalid_argument")
-S([[\bpsycopg2?\.errors\.(?:NumericValueOutOfRange|DatetimeFieldOverflow|StringDataRightTruncation|ArraySubscriptError|IntervalFieldOverflow)\b]], "out_of_range")
-S([[\bpsycopg2?\.errors\.(?:InsufficientPrivilege)\b]],     "permission_denied")
-S([[\bpsycopg2?\.errors\.(?:ForeignKeyViolation|ExclusionViolation|ReadOnlySqlTransaction|InFailedSqlTransaction|ActiveSqlTransaction|ObjectInUse|DependentObjectsStillExist|TooManyRows|ObjectNotInPrerequisiteState)\b]], "failed_precondition")
-S([[\bpsycopg2?\.errors\.(?:FeatureNotSupported)\b]],      "unimplemented")
-S([[\bpsycopg2?\.errors\.(?:LockNotAvailable|DeadlockDetected|SerializationFailure|TransactionRollback)\b]], "aborted")
+-- psycopg2 names one exception class per SQLSTATE (psycopg2.errors, 2.9): the
+-- name is the code, printed in the message, so these sit at the
+-- code-in-message tier (145) above server texts; every SQLSTATE psycopg2
+-- knows, categorised by 23-postgres.lua's table, else by its class.
+-- Generated from psycopg2.errors.lookup() over psycopg2.errorcodes.
+-- QueryCanceled (57014) stays a root-cause class: a statement timeout
+-- and a cancel request share it, and the text tells them apart.
+local function PSYCOPG(cat, names)
+  for i = 1, #names, 12 do
+    local part = {}
+    for j = i, math.min(i + 11, #names) do part[#part + 1] = names[j] end
+    R(145, "\\bpsycopg2?\\.errors\\.(?:" .. table.concat(part, "|") .. ")\\b", cat)
+  end
+end
+PSYCOPG("aborted", {
+  "StatementCompletionUnknown", "TransactionIntegrityConstraintViolation", "TransactionRollback"
+})
+PSYCOPG("aborted.deadlock", {
+  "DeadlockDetected"
+})
+PSYCOPG("aborted.locked", {
+  "LockNotAvailable"
+})
+PSYCOPG("aborted.serialization", {
+  "SerializationFailure"
+})
+PSYCOPG("already_exists", {
+  "DuplicateAlias", "DuplicateColumn", "DuplicateCursor", "DuplicateDatabase", "DuplicateFile",
+  "DuplicateFunction", "DuplicateObject", "DuplicatePreparedStatement", "DuplicateSchema",
+  "DuplicateTable", "UniqueViolation"
+})
+PSYCOPG("data_loss", {
+  "DataCorrupted", "IndexCorrupted"
+})
+PSYCOPG("failed_precondition", {
+  "ActiveSqlTransaction", "BranchTransactionAlreadyActive", "CantChangeRuntimeParam",
+  "DependentObjectsStillExist", "DependentPrivilegeDescriptorsStillExist", "DiagnosticsException",
+  "ExclusionViolation", "ForeignKeyViolation", "HeldCursorRequiresSameIsolationLevel",
+  "InFailedSqlTransaction", "InappropriateAccessModeForBranchTransaction",
+  "InappropriateIsolationLevelForBranchTransaction", "IntegrityConstraintViolation",
+  "InvalidCursorState", "InvalidSavepointSpecification", "InvalidTransactionInitiation",
+  "InvalidTransactionState", "InvalidTransactionTermination", "NoActiveSqlTransaction",
+  "NoActiveSqlTransactionForBranchTransaction", "ObjectInUse", "ObjectNotInPrerequisiteState",
+  "ReadOnlySqlTransaction", "RestrictViolation", "SavepointException",
+  "SchemaAndDataStatementMixingNotSupported", "SnapshotTooOld",
+  "StackedDiagnosticsAccessedWithoutActiveHandler", "TooManyRows", "TriggeredDataChangeViolation",
+  "UnsafeNewEnumValueUsage"
+})
+PSYCOPG("internal", {
+  "AssertFailure", "ConfigFileError", "ContainingSqlNotPermitted", "EventTriggerProtocolViolated",
+  "ExternalRoutineException", "ExternalRoutineInvocationException", "FdwColumnNameNotFound",
+  "FdwDynamicParameterValueNeeded", "FdwError", "FdwFunctionSequenceError",
+  "FdwInconsistentDescriptorInformation", "FdwInvalidAttributeValue", "FdwInvalidColumnName",
+  "FdwInvalidColumnNumber", "FdwInvalidDataType", "FdwInvalidDataTypeDescriptors",
+  "FdwInvalidDescriptorFieldIdentifier", "FdwInvalidHandle", "FdwInvalidOptionIndex",
+  "FdwInvalidOptionName", "FdwInvalidStringFormat", "FdwInvalidStringLengthOrBufferLength",
+  "FdwInvalidUseOfNullPointer", "FdwNoSchemas", "FdwOptionNameNotFound", "FdwOutOfMemory",
+  "FdwReplyHandle", "FdwSchemaNotFound", "FdwTableNotFound", "FdwTooManyHandles",
+  "FdwUnableToCreateExecution", "FdwUnableToCreateReply", "FdwUnableToEstablishConnection",
+  "FunctionExecutedNoReturnStatement", "InternalError_", "InvalidSqlstateReturned",
+  "LockFileExists", "ModifyingSqlDataNotPermitted", "ModifyingSqlDataNotPermittedExt",
+  "NullValueNotAllowedExt", "PlpgsqlError", "ProhibitedSqlStatementAttempted",
+  "ProhibitedSqlStatementAttemptedExt", "ProtocolViolation", "ReadingSqlDataNotPermitted",
+  "ReadingSqlDataNotPermittedExt", "SqlRoutineException", "SrfProtocolViolated", "SystemError",
+  "TriggerProtocolViolated", "TriggeredActionException"
+})
+PSYCOPG("internal.io", {
+  "IoError"
+})
+PSYCOPG("invalid_argument", {
+  "AmbiguousAlias", "AmbiguousColumn", "AmbiguousFunction", "AmbiguousParameter",
+  "BadCopyFileFormat", "CannotCoerce", "CardinalityViolation", "CharacterNotInRepertoire",
+  "CheckViolation", "CollationMismatch", "DataException", "DatatypeMismatch", "DivisionByZero",
+  "DuplicateJsonObjectKeyValue", "ErrorInAssignment", "EscapeCharacterConflict",
+  "FloatingPointException", "GeneratedAlways", "GroupingError", "IndeterminateCollation",
+  "IndeterminateDatatype", "IndicatorOverflow", "InvalidArgumentForLogarithm",
+  "InvalidArgumentForNthValueFunction", "InvalidArgumentForNtileFunction",
+  "InvalidArgumentForPowerFunction", "InvalidArgumentForSqlJsonDatetimeFunction",
+  "InvalidArgumentForWidthBucketFunction", "InvalidBinaryRepresentation",
+  "InvalidCharacterValueForCast", "InvalidColumnDefinition", "InvalidColumnReference",
+  "InvalidCursorDefinition", "InvalidDatabaseDefinition", "InvalidEscapeCharacter",
+  "InvalidEscapeOctet", "InvalidEscapeSequence", "InvalidForeignKey", "InvalidFunctionDefinition",
+  "InvalidIndicatorParameterValue", "InvalidJsonText", "InvalidLocatorSpecification",
+  "InvalidName", "InvalidObjectDefinition", "InvalidParameterValue",
+  "InvalidPrecedingOrFollowingSize", "InvalidPreparedStatementDefinition", "InvalidRecursion",
+  "InvalidRegularExpression", "InvalidRowCountInLimitClause",
+  "InvalidRowCountInResultOffsetClause", "InvalidSchemaDefinition", "InvalidSqlJsonSubscript",
+  "InvalidTableDefinition", "InvalidTablesampleArgument", "InvalidTablesampleRepeat",
+  "InvalidTimeZoneDisplacementValue", "InvalidUseOfEscapeCharacter", "InvalidXmlComment",
+  "InvalidXmlContent", "InvalidXmlDocument", "InvalidXmlProcessingInstruction", "LocatorException",
+  "MoreThanOneSqlJsonItem", "MostSpecificTypeMismatch", "NameTooLong", "NoSqlJsonItem",
+  "NonNumericSqlJsonItem", "NonUniqueKeysInAJsonObject", "NonstandardUseOfEscapeCharacter",
+  "NotAnXmlDocument", "NotNullViolation", "NullValueNoIndicatorParameter", "NullValueNotAllowed",
+  "ProgramLimitExceeded", "ReservedName", "SequenceGeneratorLimitExceeded",
+  "SingletonSqlJsonItemRequired", "SqlJsonArrayNotFound", "SqlJsonItemCannotBeCastToTargetType",
+  "SqlJsonMemberNotFound", "SqlJsonNumberNotFound", "SqlJsonObjectNotFound",
+  "SqlJsonScalarRequired", "StatementTooComplex", "StringDataLengthMismatch", "SubstringError",
+  "SyntaxErrorOrAccessRuleViolation", "TooManyArguments", "TooManyColumns",
+  "TooManyJsonArrayElements", "TooManyJsonObjectMembers", "TrimError", "UnterminatedCString",
+  "UntranslatableCharacter", "WindowingError", "WithCheckOptionViolation", "WrongObjectType",
+  "ZeroLengthCharacterString"
+})
+PSYCOPG("invalid_argument.parse", {
+  "InvalidDatetimeFormat", "InvalidTextRepresentation", "SyntaxError"
+})
+PSYCOPG("not_found", {
+  "CaseNotFound", "DatabaseDropped", "InvalidCatalogName", "InvalidCursorName",
+  "InvalidSchemaName", "InvalidSqlStatementName", "NoAdditionalDynamicResultSetsReturned",
+  "NoData", "NoDataFound", "UndefinedColumn", "UndefinedFunction", "UndefinedObject",
+  "UndefinedParameter", "UndefinedTable"
+})
+PSYCOPG("not_found.file", {
+  "UndefinedFile"
+})
+PSYCOPG("out_of_range", {
+  "ArraySubscriptError", "DatetimeFieldOverflow", "IntervalFieldOverflow",
+  "NumericValueOutOfRange", "StringDataRightTruncation"
+})
+PSYCOPG("permission_denied", {
+  "InsufficientPrivilege", "InvalidGrantOperation", "InvalidGrantor", "InvalidRoleSpecification"
+})
+PSYCOPG("resource_exhausted", {
+  "InsufficientResources"
+})
+PSYCOPG("resource_exhausted.connections", {
+  "TooManyConnections"
+})
+PSYCOPG("resource_exhausted.memory", {
+  "OutOfMemory"
+})
+PSYCOPG("resource_exhausted.quota", {
+  "ConfigurationLimitExceeded"
+})
+PSYCOPG("resource_exhausted.storage_full", {
+  "DiskFull"
+})
+PSYCOPG("unauthenticated", {
+  "InvalidAuthorizationSpecification", "InvalidPassword"
+})
+PSYCOPG("unavailable", {
+  "AdminShutdown", "CannotConnectNow", "ConnectionException", "CrashShutdown",
+  "OperatorIntervention", "SqlclientUnableToEstablishSqlconnection",
+  "SqlserverRejectedEstablishmentOfSqlconnection", "TransactionResolutionUnknown"
+})
+PSYCOPG("unavailable.connection_reset", {
+  "ConnectionDoesNotExist", "ConnectionFailure", "IdleInTransactionSessionTimeout",
+  "IdleSessionTimeout"
+})
+PSYCOPG("unimplemented", {
+  "FeatureNotSupported"
+})
+PSYCOPG("unknown", {
+  "RaiseException", "SqlStatementNotYetComplete"
+})
 S([[\bpsycopg2?\.errors\.(?:QueryCanceled)\b]],            "cancelled")
-S([[\bpsycopg2?\.errors\.(?:AdminShutdown|CrashShutdown|CannotConnectNow)\b]], "unavailable")
-S([[\bpsycopg2?\.errors\.(?:RaiseException)\b]],           "unknown")
-S([[\bpsycopg2?\.errors\.(?:AssertFailure|InternalError_)\b]], "internal")
-S([[\bpsycopg2?\.errors\.(?:TooManyConnections)\b]],       "resource_exhausted.connections")
-S([[\bpsycopg2?\.errors\.(?:DiskFull)\b]],                 "resource_exhausted.storage_full")
-S([[\bpsycopg2?\.errors\.(?:OutOfMemory)\b]],              "resource_exhausted.memory")
-S([[\bpsycopg2?\.errors\.(?:DataCorrupted|IndexCorrupted)\b]], "data_loss")
 
 ---------------------------------------------------------------- Redis clients
 -- redis-py strips the RESP prefix ("READONLY", "LOADING", "NOPERM" ...) and
@@ -176,6 +327,17 @@ S([[\bjava\.sql\.SQLTimeoutException\b]],                  "deadline_exceeded")
 S([[Cannot run program "[^"]*": error=2,]],                "not_found")
 S([[Cannot run program "[^"]*": error=13,]],               "permission_denied")
 
+-- java.nio.file and java.util texts that name the cause more precisely than
+-- the exception class (ZipException, ArithmeticException,
+-- RejectedExecutionException): decisive (P_FIRST)
+R(P_FIRST, [[invalid entry CRC|Corrupt GZIP trailer]],       "data_loss")
+R(P_FIRST, [[ArithmeticException: (?:integer|long) overflow]], "out_of_range")
+R(P_FIRST, [[RejectedExecutionException.{0,400}\[(?:Terminated|Shutting down)]], "failed_precondition") -- a shut-down executor
+S([[\bNotLinkException\b]],                                "invalid_argument")   -- EINVAL
+S([[\bNoSuchAlgorithmException\b]],                        "invalid_argument")   -- an unknown algorithm name
+S([[\b(?:IllegalFormat\w*|UnknownFormatConversion|MissingFormatArgument)Exception\b]], "internal") -- a format string bug
+S([[No suitable driver found for]],                        "failed_precondition")-- JDBC: the driver is not deployed
+
 ---------------------------------------------------------------- Go
 S([[os: process already finished]],                        "not_found")
 S([[exec: "[^"]*": executable file not found in \$PATH]],   "not_found")
@@ -201,6 +363,9 @@ S([[Cannot mix BigInt and other types|Cannot convert \S+ to a BigInt]], "invalid
 S([[\bZlib::DataError\b]],                                 "invalid_argument")
 S([[\bZlib::BufError\b]],                                  "data_loss")
 S([[\bLoadError\b|cannot load such file]],                 "failed_precondition")
+S([[\bFiberError\b|attempt to resume a terminated fiber|dead fiber called]], "failed_precondition")
+S([[not opened for (?:writing|reading)]],                  "failed_precondition")
+S([[\bLocalJumpError\b|no block given \(yield\)]],        "internal")
 S([[\bClosedQueueError\b|\bclosed stream \(IOError\)|IOError: closed stream]], "failed_precondition")
 S([[\bMath::DomainError\b|Numerical argument is out of domain]], "out_of_range")
 S([[\bEOFError: end of file reached|end of file reached \(EOFError\)]], "out_of_range")
@@ -210,7 +375,8 @@ S([[\bOpenSSL::SSL::SSLError\b]],                          "unavailable.tls")
 ---------------------------------------------------------------- PHP
 S([[\bDivisionByZeroError\b|Modulo by zero]],              "invalid_argument")
 S([[\bValueError: ]],                                      "invalid_argument")
-S([[\bArgumentCountError\b|\bUnhandledMatchError\b|Call to undefined (?:function|method)|Call to a member function \S+ on null|Class "[^"]*" not found|Undefined (?:variable|array key|property)|Cannot modify readonly property]], "internal")
+S([[\bArgumentCountError\b|\bUnhandledMatchError\b|Call to undefined (?:function|method)|Call to a member function \S+ on null|Class "[^"]*" not found|Undefined (?:variable|array key|property|constant)|Cannot modify readonly property|ReflectionException: Class "[^"]*" does not exist]], "internal")
+S([[unpack\(\): Type \S+: not enough input]],              "invalid_argument")
 S([[\bArithmeticError\b|Division of PHP_INT_MIN by -1]],  "out_of_range")
 S([[Allowed memory size of \d+ bytes exhausted]],          "resource_exhausted.memory")
 S([[Maximum execution time of \d+ seconds? exceeded]],     "deadline_exceeded")
@@ -237,9 +403,37 @@ S([[\.lock': File exists\.|Another git process seems to be running]], "aborted.l
 S([[a branch named '[^']*' already exists|tag '[^']*' already exists|remote \S+ already exists]], "already_exists")
 S([[destination path '[^']*' already exists and is not an empty directory]], "already_exists")
 
+S([[nothing to commit|nothing added to commit]],          "failed_precondition")
+
+---------------------------------------------------------------- build tools and package managers
+-- GNU make manual, "Errors Generated by Make": a target nobody can make is
+-- not found; a makefile that cannot be read is malformed input.
+S([[No rule to make target ]],                             "not_found")
+S([[No targets specified and no makefile found]],          "not_found")
+S([[\*\*\* (?:missing separator|recipe commences before first target|commands commence before first target)]], "invalid_argument")
+-- GCC/Clang diagnostics ("file:line:col: error: ..."): the source does not
+-- compile, the input is invalid.  A missing header or input file is a
+-- "fatal error:" that names the errno text, decided by that text.
+S([[(?m)^[^\s:]+:\d+:\d+: error: ]],                        "invalid_argument")
+S([[Command line option \S+ is not understood]],           "invalid_argument")   -- apt-get
+S([[^E: No packages found]],                               "not_found")          -- apt-cache
+S([[is not installed and no information is available]],   "not_found")          -- dpkg-query -s
+S([[Hunk #\d+ FAILED|hunks? FAILED]],                      "failed_precondition")-- patch(1): does not apply
+S([[Only garbage was found in the patch input]],           "invalid_argument")   -- patch(1)
+
+---------------------------------------------------------------- interpreters and data tools
+S([[module '[^']+' not found:]],                           "failed_precondition")-- Lua require: the environment lacks it
+S([[Can't call method "[^"]*" on (?:an undefined value|unblessed reference)]], "internal") -- perldiag: a program bug
+S([[jq: error \(at [^)]*\): Cannot (?:index|iterate over)]], "invalid_argument")   -- the input has another shape
+S([[parser error : |Opening and ending tag mismatch]],     "invalid_argument")   -- libxml2 (xmllint)
+S([[no valid OpenPGP data found]],                         "invalid_argument")   -- gpg
+S([[is not a public key file]],                            "invalid_argument")   -- ssh-keygen
+S([[server certificate verification failed]],              "unavailable.tls")    -- libcurl/GnuTLS (git over https)
+
 ---------------------------------------------------------------- coreutils and shells
 S([[-r not specified; omitting directory]],                "invalid_argument")   -- cp
-S([[cannot move '[^']*' to a subdirectory of itself]],     "invalid_argument")   -- mv
+S([[cannot move '[^']*' to a subdirectory of itself|Cannot move a directory '[^']*' into itself|cannot copy a directory, '[^']*', into itself]], "invalid_argument") -- mv, cp, Python shutil.move
+S([[(?i)must be (?:root|superuser)\b]],                     "permission_denied")
 S([[are the same file]],                                   "invalid_argument")
 S([[Too many levels of symbolic links]],                   "failed_precondition")-- ELOOP
 S([[(?i)target is busy|device or resource busy]],          "failed_precondition")-- EBUSY (umount, rm)
@@ -260,6 +454,7 @@ S([[kex_exchange_identification: ]],                      "unavailable")
 S([[Connection timed out during banner exchange]],         "deadline_exceeded")
 S([[Host key verification failed]],                        "unavailable.tls")
 S([[Permission denied \((?:publickey|password|keyboard-interactive)]], "unauthenticated")
+S([[Unable to establish SSL connection|An unexpected TLS packet was received]], "unavailable.tls") -- wget (GnuTLS)
 S([[ERROR: cannot verify \S+'s certificate|The certificate of '[^']*' is not trusted]], "unavailable.tls") -- wget
 S([[No data received\.|Read error \(Connection reset by peer\)]], "unavailable") -- wget
 S([[Username/Password Authentication Failed]],             "unauthenticated")    -- wget 401

@@ -62,7 +62,8 @@ for group in "$@"; do
 postgresql mariadb-server redis-server redis-tools libpostgresql-jdbc-java libmariadb-java
 python3-psycopg2 python3-pymysql python3-redis python3-requests python3-httpx python3-yaml python3-toml python3-cryptography
 golang-go ruby php-cli php-pgsql php-mysql openjdk-17-jdk-headless nodejs awscli
-tar gzip bzip2 xz-utils zstd zip unzip openssl openssh-client wget" ;;
+tar gzip bzip2 xz-utils zstd zip unzip openssl openssh-client wget
+make gcc rsync jq libxml2-utils perl luajit patch lz4 gpg socat util-linux bsdutils hostname" ;;
     *) echo "setup: unknown group '$group' (expected: bench, fresh-check, capture)" >&2; exit 2 ;;
   esac
 done

@@ -272,6 +272,11 @@ typedef struct {
 static csource_t csources[MAX_SOURCES];
 static int ncsources;
 static ctally_t c_all[NSPLIT], c_msg[NSPLIT], c_code[NSPLIT];
+/* Capture rounds (a record's "round", 1 when absent): each round's held-out
+ * part is reported on its own, so a later round measures rules on failures
+ * that were new when they were written; floors apply per round. */
+#define MAX_ROUNDS 4
+static ctally_t r_all[MAX_ROUNDS], r_msg[MAX_ROUNDS], r_code[MAX_ROUNDS]; /* held-out only */
 static int c_multiline;
 
 static csource_t *csource(const char *name) {
@@ -317,9 +322,12 @@ static void run_captured_file(fl_ctx_t *ctx, fl_event_t *ev, fl_decision_t *d, c
         const char *source = rec ? json_string_value(json_object_get(rec, "source")) : NULL;
         const char *split = rec ? json_string_value(json_object_get(rec, "split")) : NULL;
         int sp = split && !strcmp(split, "tune") ? SPLIT_TUNE : split && !strcmp(split, "heldout") ? SPLIT_HELDOUT : -1;
-        if (!jev || !want_cat || !json_is_boolean(want_rt) || !authority || !*authority || !source || sp < 0) {
+        json_t *jround = rec ? json_object_get(rec, "round") : NULL;
+        json_int_t round = jround ? (json_is_integer(jround) ? json_integer_value(jround) : 0) : 1;
+        if (!jev || !want_cat || !json_is_boolean(want_rt) || !authority || !*authority || !source || sp < 0 ||
+            round < 1 || round > MAX_ROUNDS) {
             printf("%s:%d: malformed captured line (needs event, expect.category, expect.retryable, "
-                   "authority, source, split tune|heldout)\n", path, lineno);
+                   "authority, source, split tune|heldout; round, when present, 1..%d)\n", path, lineno, MAX_ROUNDS);
             (*bad_lines)++;
             json_decref(rec);
             continue;
@@ -354,6 +362,10 @@ static void run_captured_file(fl_ctx_t *ctx, fl_event_t *ev, fl_decision_t *d, c
             ctally(&c_all[sp], cok, rok, unk, want_unk);
             ctally(has_code ? &c_code[sp] : &c_msg[sp], cok, rok, unk, want_unk);
             ctally(&csource(source)->t[sp], cok, rok, unk, want_unk);
+            if (sp == SPLIT_HELDOUT) {
+                ctally(&r_all[round - 1], cok, rok, unk, want_unk);
+                ctally(has_code ? &r_code[round - 1] : &r_msg[round - 1], cok, rok, unk, want_unk);
+            }
             if ((!cok || !rok) && (sp == SPLIT_TUNE || show_heldout)) {
                 printf("DISAGREE[%s] %s:%d got %s/%s (rule %s) want %s/%s [%s]\n  %.300s\n",
                        k_split_names[sp], path, lineno, cat ? cat : "(null)", rt ? "retryable" : "final",
@@ -373,8 +385,36 @@ static void print_ctally(const char *label, const ctally_t *t) {
            pct(t->retry_ok, t->n), t->n ? 100.0 * t->unknown / t->n : 0.0);
 }
 
+static void print_targets(const char *label, const ctally_t *h, const ctally_t *hm) {
+    printf("\n%s: category %.1f%% (>= 97) %s; retryability %.1f%% (>= 99) %s; "
+           "message-only %.1f%% (>= 96) %s; unknown %.1f%% (<= 2) %s\n", label,
+           pct(h->cat_ok, h->n), pct(h->cat_ok, h->n) >= 97 ? "met" : "MISSED",
+           pct(h->retry_ok, h->n), pct(h->retry_ok, h->n) >= 99 ? "met" : "MISSED",
+           pct(hm->cat_ok, hm->n), pct(hm->cat_ok, hm->n) >= 96 ? "met" : "MISSED",
+           h->n ? 100.0 * h->unknown / h->n : 0.0, h->n && 100.0 * h->unknown / h->n <= 2 ? "met" : "MISSED");
+    printf("unknown decisions on held-out events: %d of %d; %d of them are labelled unknown by the authority too "
+           "(wrongly unknown: %.1f%%)\n", h->unknown, h->n, h->unknown_labelled,
+           h->n ? 100.0 * (h->unknown - h->unknown_labelled) / h->n : 0.0);
+}
+
+/* Each capture round's held-out part on its own: a later round's events were
+ * new failures when the rules of that round were written. */
+static void print_rounds(void) {
+    for (int r = 0; r < MAX_ROUNDS; r++) {
+        if (!r_all[r].n) continue;
+        char label[64];
+        printf("\nheld-out part of capture round %d\n", r + 1);
+        printf("  %-24s %6s %10s %13s %9s\n", "", "events", "category", "retryability", "unknown");
+        print_ctally("all", &r_all[r]);
+        print_ctally("message only", &r_msg[r]);
+        print_ctally("with domain/code", &r_code[r]);
+        snprintf(label, sizeof label, "round %d held-out targets", r + 1);
+        print_targets(label, &r_all[r], &r_msg[r]);
+    }
+}
+
 static int run_captured(fl_ctx_t *ctx, fl_event_t *ev, fl_decision_t *d, const char *dir,
-                        const double floor[3], int show_heldout) {
+                        const double floor[3 * MAX_ROUNDS], int show_heldout) {
     char **files;
     int bad_lines = 0;
     int nf = list_dir(dir, "", ".jsonl", &files);
@@ -402,16 +442,9 @@ static int run_captured(fl_ctx_t *ctx, fl_event_t *ev, fl_decision_t *d, const c
             print_ctally(lab, &csources[i].t[sp]);
         }
     }
-    const ctally_t *h = &c_all[SPLIT_HELDOUT], *hm = &c_msg[SPLIT_HELDOUT];
-    printf("\nheld-out targets: category %.1f%% (>= 97) %s; retryability %.1f%% (>= 99) %s; "
-           "message-only %.1f%% (>= 96) %s; unknown %.1f%% (<= 2) %s\n",
-           pct(h->cat_ok, h->n), pct(h->cat_ok, h->n) >= 97 ? "met" : "MISSED",
-           pct(h->retry_ok, h->n), pct(h->retry_ok, h->n) >= 99 ? "met" : "MISSED",
-           pct(hm->cat_ok, hm->n), pct(hm->cat_ok, hm->n) >= 96 ? "met" : "MISSED",
-           h->n ? 100.0 * h->unknown / h->n : 0.0, h->n && 100.0 * h->unknown / h->n <= 2 ? "met" : "MISSED");
-    printf("unknown decisions on held-out events: %d of %d; %d of them are labelled unknown by the authority too "
-           "(wrongly unknown: %.1f%%)\n", h->unknown, h->n, h->unknown_labelled,
-           h->n ? 100.0 * (h->unknown - h->unknown_labelled) / h->n : 0.0);
+    const ctally_t *h = &c_all[SPLIT_HELDOUT];
+    print_targets("held-out targets (all rounds)", h, &c_msg[SPLIT_HELDOUT]);
+    print_rounds();
     printf("message leaks: %d; malformed lines: %d\n", leaks, bad_lines);
     int rc = 0;
     if (total < 2500 || ncsources < 20 || pct(msg_only, total) < 60.0) {
@@ -422,10 +455,14 @@ static int run_captured(fl_ctx_t *ctx, fl_event_t *ev, fl_decision_t *d, const c
         printf("FAIL: both a tune and a held-out part are needed\n");
         rc = 1;
     }
-    if (pct(h->cat_ok, h->n) < floor[0] || pct(h->retry_ok, h->n) < floor[1] || pct(hm->cat_ok, hm->n) < floor[2]) {
-        printf("FAIL: held-out agreement fell below the regression floor %.1f/%.1f/%.1f\n", floor[0], floor[1],
-               floor[2]);
-        rc = 1;
+    for (int r = 0; r < MAX_ROUNDS; r++) {
+        const double *f = floor + 3 * r;
+        if (pct(r_all[r].cat_ok, r_all[r].n) < f[0] || pct(r_all[r].retry_ok, r_all[r].n) < f[1] ||
+            pct(r_msg[r].cat_ok, r_msg[r].n) < f[2]) {
+            printf("FAIL: round %d held-out agreement fell below the regression floor %.1f/%.1f/%.1f\n", r + 1, f[0],
+                   f[1], f[2]);
+            rc = 1;
+        }
     }
     if (leaks || bad_lines) rc = 1;
     return rc;
@@ -438,7 +475,7 @@ int main(int argc, char **argv) {
     int nlive = 0;
     const char *captured = NULL;
     int show_heldout = 0;
-    double floor[3] = {0, 0, 0};
+    double floor[3 * MAX_ROUNDS] = {0};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--policies") && i + 1 < argc) policies = argv[++i];
         else if (!strcmp(argv[i], "--events") && i + 1 < argc) events = argv[++i];
@@ -447,9 +484,16 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--show-heldout")) show_heldout = 1;
         else if (!strcmp(argv[i], "--floor") && i + 1 < argc &&
                  sscanf(argv[++i], "%lf,%lf,%lf", &floor[0], &floor[1], &floor[2]) == 3) {
+        } else if (!strncmp(argv[i], "--floor-round", 13) && argv[i][13] >= '1' && argv[i][13] < '1' + MAX_ROUNDS &&
+                   !argv[i][14] && i + 1 < argc &&
+                   sscanf(argv[i + 1], "%lf,%lf,%lf", &floor[3 * (argv[i][13] - '1')],
+                          &floor[3 * (argv[i][13] - '1') + 1], &floor[3 * (argv[i][13] - '1') + 2]) == 3) {
+            i++;
         } else {
             fprintf(stderr, "usage: %s [--policies DIR] [--events DIR] [--live FILE]...\n"
-                            "       %s --captured DIR [--policies DIR] [--floor CAT,RETRY,MSG] [--show-heldout]\n",
+                            "       %s --captured DIR [--policies DIR] [--floor CAT,RETRY,MSG] [--floor-roundN CAT,RETRY,MSG]"
+                            " [--show-heldout]\n"
+                            "  --floor applies to the held-out part of capture round 1, --floor-roundN to round N\n",
                     argv[0], argv[0]);
             return 2;
         }

@@ -1,7 +1,14 @@
 #!/usr/bin/python3
 """Capture a live error corpus: real programs and libraries failing for real.
 
-Usage: /usr/bin/python3 capture.py OUTDIR
+Usage: /usr/bin/python3 capture.py OUTDIR [--round N STEP...]
+
+With STEP names (e.g. `--round 2 python_more tools_more`), only those steps
+run and their events are added to OUTDIR's files: the events already there
+are kept as they are and only scenario keys a file does not hold yet are
+appended, marked `"round": N` (a later capture round; the first round's
+events carry no round).  test_corpus reports the held-out part of each round
+on its own, so a round's figures are measured on failures its rules never saw.
 
 Starts its own PostgreSQL, MariaDB and Redis servers (Debian packages) on
 private ports under a temporary directory, a local HTTP(S) server, and makes
@@ -50,6 +57,7 @@ TMP = tempfile.mkdtemp(prefix="fl-capture-")
 os.chmod(TMP, 0o755)
 ROOT = os.geteuid() == 0
 HELDOUT_SHARE = 40  # percent of scenario keys held out
+ROUND = 1  # set by --round: the capture round new events belong to
 events = {}
 seen = set()
 
@@ -70,6 +78,8 @@ def add(source, key, message, cat, authority, domain=None, code=None, only_code=
     cat = L.norm(cat)
     rec = {"expect": {"category": cat, "retryable": L.retryable(cat)}, "authority": authority,
            "source": source, "key": key, "split": split_of(key)}
+    if ROUND > 1:
+        rec["round"] = ROUND
     variants = []
     if not only_code:
         variants.append({"message": message})
@@ -408,9 +418,9 @@ def pg_stop():
         run([PG["bin"] + "/pg_ctl", "-D", PG["dir"] + "/data", "-m", "immediate", "stop"], user=PG["user"])
 
 
-def pg_cases_file():
-    cases = [{"key": k, "sql": s} for k, s in PG_CASES]
-    for k, u, pw, db, kind in PG_CONN:
+def pg_cases_file(pg_cases, pg_conn):
+    cases = [{"key": k, "sql": s} for k, s in pg_cases]
+    for k, u, pw, db, kind in pg_conn:
         host, port = PG["dir"], PG["port"]
         if kind.startswith("tcp"):
             host = "127.0.0.1"
@@ -484,9 +494,17 @@ def pg_capture():
     hc = holder.cursor()
     hc.execute("SELECT * FROM held WHERE id = 1 FOR UPDATE")  # held for the whole run
     busy = psycopg2.connect(host=PG["dir"], port=PG["port"], user="postgres", dbname="busydb")
-    cases = pg_cases_file()
+    pg_clients(PG_CASES, PG_CONN)
+    pg_concurrency()
+    holder.close()
+    busy.close()
+
+
+def pg_clients(pg_cases, pg_conn):
+    """Each case through psql (default and verbose), psycopg2, PHP PDO and JDBC."""
+    cases = pg_cases_file(pg_cases, pg_conn)
     # psql: default and verbose error verbosity
-    for k, s in PG_CASES:
+    for k, s in pg_cases:
         base = ["psql", "-h", PG["dir"], "-p", str(PG["port"]), "-U", "postgres", "-d", "fl", "-X", "-q"]
         rc, err, _ = run(base + ["-c", s])
         rc2, err2, _ = run(base + ["-v", "VERBOSITY=verbose", "-c", s])
@@ -500,7 +518,7 @@ def pg_capture():
         add("psql", "pg:" + k, err2, cat, auth)
         rc3, err3, _ = run(base + ["-f", "-"], input=s + ";\n")
         add("psql", "pg:" + k, err3, cat, auth)
-    for k, u, pw, db, kind in PG_CONN:
+    for k, u, pw, db, kind in pg_conn:
         host, port = PG["dir"], PG["port"]
         if kind.startswith("tcp"):
             host = "127.0.0.1"
@@ -531,9 +549,55 @@ def pg_capture():
     if jar and have("java"):
         for r in jsonl_client(["java", "-cp", jar, os.path.join(HERE, "clients", "JdbcClient.java"), "pg", cases]):
             pg_record("jdbc-postgresql", r)
-    pg_concurrency()
-    holder.close()
-    busy.close()
+
+
+# Capture round 2: SQLSTATEs and conditions the first round did not produce.
+PG_CASES2 = [
+    ("generate-series-step", "SELECT generate_series(1, 10, 0)"),
+    ("negative-offset", "SELECT 1 OFFSET -1"),
+    ("invalid-byte-sequence", "SELECT convert_from('\\xc3'::bytea, 'UTF8') || E'\\xff'"),
+    ("json-path-strict", "SELECT jsonb_path_query('{}', 'strict $.a')"),
+    ("distinct-order-by", "SELECT DISTINCT id FROM acct ORDER BY name"),
+    ("indeterminate-parameter", "PREPARE q AS SELECT $1"),
+    ("fk-no-unique", "CREATE TABLE fkbad (x text REFERENCES acct(name))"),
+    ("varchar-zero", "CREATE TABLE vz (x varchar(0))"),
+    ("function-return-type", "CREATE FUNCTION frt() RETURNS int AS 'SELECT ''a''::text' LANGUAGE sql"),
+    ("duplicate-alias", "SELECT * FROM acct a, child a"),
+    ("window-without-over", "SELECT row_number() FROM acct"),
+    ("not-a-sequence", "SELECT nextval('acct')"),
+    ("index-not-immutable", "CREATE INDEX ON acct ((random()))"),
+    ("savepoint-outside-tx", "SAVEPOINT s1"),
+    ("rollback-to-missing-savepoint", "BEGIN; ROLLBACK TO SAVEPOINT nope"),
+    ("currval-undefined", "SELECT currval('seq1')"),
+    ("stack-depth", "SELECT " + "(" * 20000 + "1" + ")" * 20000),
+    ("too-many-arguments", "SELECT concat(" + ", ".join(["1"] * 101) + ")"),
+    ("no-return", "CREATE OR REPLACE FUNCTION nr() RETURNS int AS $$ BEGIN END $$ LANGUAGE plpgsql; SELECT nr()"),
+    ("set-missing-role", "SET ROLE nosuchrole"),
+    ("like-trailing-escape", "SELECT 'a' LIKE 'a\\'"),
+    ("interval-overflow", "SELECT interval '100000000000 years'"),
+    ("missing-parameter", "SELECT $1"),
+    ("duplicate-function", "CREATE FUNCTION df() RETURNS int AS 'SELECT 1' LANGUAGE sql; CREATE FUNCTION df() RETURNS int AS 'SELECT 1' LANGUAGE sql"),
+    ("duplicate-type", "CREATE TYPE dt AS (a int); CREATE TYPE dt AS (a int)"),
+    ("bad-time-zone", "SET TIME ZONE 'Nowhere/Capture_City'"),
+    ("view-not-table", "ALTER TABLE v_acct ADD COLUMN z int"),
+    ("drop-missing-index", "DROP INDEX no_such_index"),
+    ("truncate-referenced", "TRUNCATE acct"),
+    ("numeric-precision", "SELECT 1.5::numeric(1000, 0)"),
+    ("bad-point", "SELECT '(1,2'::point"),
+    ("xml-function", "SELECT xml_is_well_formed('<a>')"),
+    ("cursor-outside-tx", "DECLARE c CURSOR FOR SELECT 1"),
+    ("nextval-readonly", "BEGIN READ ONLY; SELECT nextval('seq1')"),
+    ("to-date-format", "SELECT to_date('2024-99-99', 'YYYY-MM-DD')"),
+    ("sqrt-negative", "SELECT sqrt(-1)"),
+    ("power-zero-negative", "SELECT power(0, -1)"),
+    ("smallint-range", "SELECT 40000::smallint"),
+]
+
+
+def pg_more_capture():
+    if not PG and not pg_start():
+        return
+    pg_clients(PG_CASES2, [])
 
 
 def pg_concurrency():
@@ -1186,6 +1250,79 @@ def python_capture():
         runtime_record("python", "py:", PY_LABELS, r)
 
 
+FAILED_STATE = "the object is not in a state that allows the operation: gRPC FAILED_PRECONDITION"
+PYMORE_LABELS = {f"urllib-{st}": L.HTTP[st] for st in (400, 405, 408, 409, 410, 412, 413, 415, 416, 422, 501, 502, 504, 507)}
+PYMORE_LABELS.update({
+    "urllib-redirect-loop": ("failed_precondition", "a redirect loop: repeating the request follows the same loop"),
+    "urllib-unknown-scheme": ("unimplemented", "the URL scheme is not supported (as CURLE_UNSUPPORTED_PROTOCOL): gRPC UNIMPLEMENTED"),
+    "urllib-file-missing": ("not_found", E + "ENOENT"),
+    "http-client-invalid-url": ("invalid_argument", PARSE),
+    "ssl-wrong-version": ("unavailable.tls", "a TLS handshake against a non-TLS peer fails the same way again"),
+    "bind-in-use": ("failed_precondition", E + "EADDRINUSE"),
+    "zipfile-crc": ("data_loss", CORRUPT), "gzip-crc": ("data_loss", CORRUPT),
+    "lzma-truncated": ("data_loss", CORRUPT),
+    "bz2-truncated": ("data_loss", CORRUPT),
+    "zoneinfo": ("not_found", PY + "ZoneInfoNotFoundError: no time zone with that key (a KeyError)"),
+    "import-module": ("failed_precondition", "a missing module: the environment must be fixed (FAILED_PRECONDITION)"),
+    "statistics-empty": ("invalid_argument", PY + "StatisticsError (a ValueError): no data points given"),
+    "json-encode": ("internal", BUG), "pickle-local": ("internal", BUG), "dict-changed": ("internal", BUG),
+    "decimal-div": ("invalid_argument", PY + "decimal.DivisionByZero: ArithmeticError on the values given"),
+    "int-digits": ("invalid_argument", PY + "ValueError: the string exceeds the conversion limit"),
+    "fromtimestamp": ("out_of_range", E + "ERANGE (OverflowError: beyond time_t)"),
+    "chr-range": ("out_of_range", PY + "ValueError: code point outside range(0x110000) (gRPC OUT_OF_RANGE)"),
+    "pop-empty": ("out_of_range", PY + "IndexError: sequence subscript out of range (gRPC OUT_OF_RANGE)"),
+    "popitem-empty": ("not_found", PY + "KeyError: the mapping has no such key"),
+    "set-remove": ("not_found", PY + "KeyError: the set has no such element"),
+    "str-index": ("not_found", PY + "ValueError: the substring is not there (entity not found)"),
+    "list-remove": ("not_found", PY + "ValueError: the element is not in the list (entity not found)"),
+    "getpwnam": ("not_found", PY + "KeyError: no such user in the password database"),
+    "getgrnam": ("not_found", PY + "KeyError: no such group in the group database"),
+    "plistlib": ("invalid_argument", NOTFMT), "wave": ("invalid_argument", NOTFMT),
+    "toml-duplicate": ("invalid_argument", PARSE), "ip-network-host-bits": ("invalid_argument", PARSE),
+    "utf16-truncated": ("invalid_argument", PARSE),
+    "surrogate": ("invalid_argument", PY + "UnicodeError"), "struct-format": ("invalid_argument", PY + "struct.error: bad format"),
+    "regex-lookbehind": ("invalid_argument", PARSE), "regex-unbalanced": ("invalid_argument", PARSE),
+    "sqlite-readonly": ("permission_denied", "sqlite.org/rescode.html: SQLITE_READONLY"),
+    "sqlite-locked": ("aborted", "sqlite.org/rescode.html: SQLITE_BUSY (database is locked)"),
+    "sqlite-fk": ("failed_precondition", "sqlite.org/rescode.html: SQLITE_CONSTRAINT_FOREIGNKEY"),
+    "sqlite-notnull": ("invalid_argument", "sqlite.org/rescode.html: SQLITE_CONSTRAINT_NOTNULL"),
+    "sqlite-check": ("invalid_argument", "sqlite.org/rescode.html: SQLITE_CONSTRAINT_CHECK"),
+    "sqlite-no-column": ("not_found", "sqlite3_errstr: no such column"),
+    "sqlite-cantopen": ("not_found", "sqlite.org/rescode.html: SQLITE_CANTOPEN (the directory does not exist)"),
+    "sqlite-closed": ("failed_precondition", FAILED_STATE + " (a closed connection)"),
+    "file-closed": ("failed_precondition", FAILED_STATE + " (a closed file)"),
+    "thread-twice": ("failed_precondition", FAILED_STATE + " (a thread already started)"),
+    "lock-release": ("failed_precondition", FAILED_STATE + " (a lock not held)"),
+    "loop-closed": ("failed_precondition", FAILED_STATE + " (a closed event loop)"),
+    "setuid": ("permission_denied", E + "EPERM"),
+    "chown": ("permission_denied", E + "EPERM"), "readlink-regular": ("invalid_argument", E + "EINVAL"),
+    "emfile": ("resource_exhausted.file_descriptors", E + "EMFILE"), "efbig": ("out_of_range", E + "EFBIG"),
+    "move-into-itself": ("invalid_argument", "moving a directory into itself: the arguments are wrong"),
+    "same-file": ("invalid_argument", "source and destination are the same file"),
+    "hash-unsupported": ("invalid_argument", "an unknown algorithm name given: INVALID_ARGUMENT"),
+    "calendar-month": ("invalid_argument", PY + "ValueError: an invalid field value"),
+    "time-hour": ("invalid_argument", PY + "ValueError: an invalid field value"),
+    "timedelta-overflow": ("out_of_range", E + "ERANGE (OverflowError)"),
+    "float-pow-overflow": ("out_of_range", E + "ERANGE (OverflowError)"),
+    "to-bytes": ("out_of_range", E + "ERANGE (OverflowError)"), "array-overflow": ("out_of_range", E + "ERANGE (OverflowError)"),
+    "xml-entity": ("invalid_argument", PARSE), "minidom": ("invalid_argument", PARSE),
+    "json-extra-data": ("invalid_argument", PARSE), "literal-eval": ("invalid_argument", PARSE),
+    "compile-syntax": ("invalid_argument", PARSE), "int-base": ("invalid_argument", PY + "ValueError: an invalid argument value"),
+    "fromhex": ("invalid_argument", PARSE), "fraction-parse": ("invalid_argument", PARSE),
+    "complex-parse": ("invalid_argument", PARSE), "netloc-nfkc": ("invalid_argument", PARSE),
+    "cookie-key": ("invalid_argument", PY + "CookieError: an illegal key"),
+    "header-charset": ("invalid_argument", PY + "LookupError: unknown encoding name given"),
+    "getopt": ("invalid_argument", "unrecognized option"), "argparse": ("invalid_argument", PARSE),
+})
+
+
+def python_more_capture():
+    d = rt_dir("pymore")
+    for r in jsonl_client(["/usr/bin/python3", os.path.join(HERE, "clients", "pymore.py"), d, BASE, str(CLOSED),
+                           str(SILENT), TLSURL], user=as_user()):
+        runtime_record("python", "py:", PYMORE_LABELS, r)
+
+
 NODE = "Node.js Errors / common system errors: "
 NODE_LABELS = {
     "json-parse": ("invalid_argument", PARSE), "json-parse-empty": ("invalid_argument", PARSE),
@@ -1353,6 +1490,49 @@ def node_capture():
             add("node", "node:" + r["key"], r["message"], cat, auth, domain="node", code=r["code"], only_code=True)
 
 
+NODEMORE_LABELS = {
+    "readlink-regular": ("invalid_argument", E + "EINVAL"), "rm-dir": ("failed_precondition", E + "EISDIR"),
+    "cp-into-self": ("invalid_argument", "copying a directory into itself: the arguments are wrong (EINVAL)"),
+    "chdir-missing": ("not_found", E + "ENOENT"), "setuid": ("permission_denied", E + "EPERM"),
+    "kill-init": ("permission_denied", E + "EPERM"), "exec-permission": ("permission_denied", E + "EACCES"),
+    "mkdtemp-missing": ("not_found", E + "ENOENT"), "link-dir": ("permission_denied", E + "EPERM"),
+    "rename-xdev": ("unimplemented", E + "EXDEV"),
+    "brotli-bad": ("invalid_argument", NOTFMT),
+    "cipher-key": ("invalid_argument", NODE + "ERR_CRYPTO_INVALID_KEYLEN: a key of the wrong length"),
+    "bad-decrypt": ("invalid_argument", "bad decrypt: wrong key or not ciphertext"),
+    "public-key": ("invalid_argument", NOTFMT),
+    "buffer-read": ("out_of_range", NODE + "ERR_BUFFER_OUT_OF_BOUNDS (gRPC OUT_OF_RANGE: reading past the end)"),
+    "repeat-count": ("invalid_argument", "RangeError for an impossible argument: INVALID_ARGUMENT"),
+    "normalize-form": ("invalid_argument", "RangeError for an impossible argument: INVALID_ARGUMENT"),
+    "time-zone": ("invalid_argument", "RangeError for an impossible argument: INVALID_ARGUMENT"),
+    "json-trailing": ("invalid_argument", PARSE), "json-undefined": ("invalid_argument", PARSE),
+    "require-bad-json": ("invalid_argument", PARSE), "function-syntax": ("invalid_argument", PARSE),
+    "file-url-scheme": ("invalid_argument", NODE + "ERR_INVALID_URL_SCHEME"),
+    "vm-timeout": ("deadline_exceeded", A_TIMEOUT),
+    "parse-args": ("invalid_argument", "unrecognized option"),
+    "unknown-encoding": ("invalid_argument", NODE + "ERR_UNKNOWN_ENCODING"),
+    "header-char": ("invalid_argument", NODE + "ERR_INVALID_CHAR"), "http-method": ("invalid_argument", NODE + "ERR_INVALID_HTTP_TOKEN"),
+    "called-on-null": ("internal", BUG), "not-extensible": ("internal", BUG), "class-without-new": ("internal", BUG),
+    "http-hang-up": ("unavailable", "the peer closed the connection without a response: UNAVAILABLE"),
+    "https-self-signed": ("unavailable.tls", A_TLS),
+    "https-plain-peer": ("unavailable.tls", "a TLS handshake against a non-TLS peer fails the same way again"),
+    "fetch-redirect-loop": ("failed_precondition", "a redirect loop: repeating the request follows the same loop"),
+    "resolve4": ("unavailable", A_DNS),
+}
+
+
+def node_more_capture():
+    if not have("node"):
+        return
+    d = rt_dir("nodemore")
+    for r in jsonl_client(["node", os.path.join(HERE, "clients", "nodemore.js"), d, BASE, str(CLOSED), str(SILENT), TLSURL],
+                          user=as_user()):
+        runtime_record("node", "node:", NODEMORE_LABELS, r, errno_domain=False)
+        if isinstance(r.get("code"), str) and r["code"].startswith("E") and L.errno_label(r["code"])[0]:
+            cat, auth = NODEMORE_LABELS.get(r["key"], (None, None))
+            add("node", "node:" + r["key"], r["message"], cat, auth, domain="node", code=r["code"], only_code=True)
+
+
 def go_capture():
     if not have("go"):
         return
@@ -1384,6 +1564,43 @@ def go_capture():
             add("go", "go:" + k, head[0], cat, auth)
 
 
+GOMORE_LABELS = {
+    "chdir-missing": ("not_found", E + "ENOENT"), "readlink-regular": ("invalid_argument", E + "EINVAL"),
+    "rename-xdev": ("unimplemented", E + "EXDEV"), "chmod-permission": ("permission_denied", E + "EPERM"),
+    "truncate-dir": ("failed_precondition", E + "EISDIR"),
+    "listen-bad-port": ("invalid_argument", PARSE), "parse-cidr": ("invalid_argument", PARSE),
+    "dial-unix-missing": ("not_found", E + "ENOENT"), "dial-missing-port": ("invalid_argument", PARSE),
+    "dial-unknown-network": ("invalid_argument", GO + "net.UnknownNetworkError: the network name given is not one Go knows"),
+    "http-redirect-loop": ("failed_precondition", "a redirect loop: repeating the request follows the same loop"),
+    "https-plain-peer": ("unavailable.tls", "a TLS handshake against a non-TLS peer fails the same way again"),
+    "tls-dial-plain": ("unavailable.tls", "a TLS handshake against a non-TLS peer fails the same way again"),
+    "json-unsupported-type": ("internal", BUG), "json-unknown-field": ("invalid_argument", PARSE),
+    "xml-syntax": ("invalid_argument", PARSE), "csv-quote": ("invalid_argument", PARSE),
+    "load-location": ("not_found", GO + "time.LoadLocation: no time zone with that name"),
+    "unquote": ("invalid_argument", PARSE), "gzip-crc": ("data_loss", CORRUPT),
+    "zlib-header": ("invalid_argument", NOTFMT), "tar-header": ("invalid_argument", NOTFMT),
+    "zip-crc": ("data_loss", CORRUPT), "x509-parse": ("invalid_argument", NOTFMT), "tls-keypair": ("invalid_argument", NOTFMT),
+    "exec-permission": ("permission_denied", E + "EACCES"), "glob-pattern": ("invalid_argument", PARSE),
+    "read-eio": ("internal.io", E + "EIO (docs/taxonomy.md deviation)"), "query-escape": ("invalid_argument", PARSE),
+}
+
+
+def go_more_capture():
+    if not have("go"):
+        return
+    d = rt_dir("gomore")
+    exe = os.path.join(d, "gomore")
+    env = dict(os.environ, GOCACHE=os.path.join(TMP, "gocache"), GOPATH=os.path.join(TMP, "gopath"),
+               GO111MODULE="off", GOFLAGS="")
+    rc, err, _ = run(["go", "build", "-o", exe, os.path.join(HERE, "clients", "gomore.go")], timeout=300, env=env)
+    if rc != 0:
+        print("capture: go build failed: " + err[-400:], file=sys.stderr)
+        return
+    os.chmod(exe, 0o755)
+    for r in jsonl_client([exe, d, BASE, str(CLOSED), str(SILENT), TLSURL], user=as_user()):
+        runtime_record("go", "go:", GOMORE_LABELS, r)
+
+
 def java_capture():
     if not have("java"):
         return
@@ -1391,6 +1608,43 @@ def java_capture():
     for r in jsonl_client(["java", "-Xmx256m", "-Xss512k", os.path.join(HERE, "clients", "JavaRt.java"), d, BASE, str(CLOSED),
                            str(SILENT), TLSURL], user=as_user(), timeout=300):
         runtime_record("java", "java:", JAVA_LABELS, r)
+
+
+JAVAMORE_LABELS = {
+    "not-link": ("invalid_argument", E + "EINVAL (NotLinkException: the file is not a symbolic link)"),
+    "not-directory": ("failed_precondition", E + "ENOTDIR"),
+    "symlink-loop": ("failed_precondition", "ELOOP: too many symbolic links (a broken link structure)"),
+    "gzip-crc": ("data_loss", CORRUPT), "zip-crc": ("data_loss", CORRUPT),
+    "base64": ("invalid_argument", PARSE), "uuid": ("invalid_argument", PARSE),
+    "local-date": ("invalid_argument", JV + "DateTimeException: an invalid field value"),
+    "zone-id": ("not_found", JV + "ZoneRulesException: no time zone with that ID"),
+    "duration-parse": ("invalid_argument", PARSE),
+    "bigint-divide": ("invalid_argument", JV + "ArithmeticException on the values given"),
+    "add-exact": ("out_of_range", E + "ERANGE (integer overflow)"),
+    "capacity": ("invalid_argument", JV + "IllegalArgumentException"),
+    "require-non-null": ("internal", BUG),
+    "executor-shutdown": ("failed_precondition", "the executor has been shut down: gRPC FAILED_PRECONDITION"),
+    "queue-full": ("resource_exhausted", "a bounded queue is full: RESOURCE_EXHAUSTED, retry later"),
+    "https-plain-peer": ("unavailable.tls", "a TLS handshake against a non-TLS peer fails the same way again"),
+    "certificate": ("invalid_argument", NOTFMT),
+    "digest": ("invalid_argument", "an unknown algorithm name given: INVALID_ARGUMENT"),
+    "bad-padding": ("invalid_argument", "bad decrypt: wrong key or not ciphertext"),
+    "format": ("internal", BUG),
+    "no-driver": ("failed_precondition", "no JDBC driver for the URL: the environment must be fixed (FAILED_PRECONDITION)"),
+    "process-permission": ("permission_denied", E + "EACCES"),
+    "properties": ("invalid_argument", PARSE),
+    "stream-reuse": ("failed_precondition", JV + "IllegalStateException"),
+}
+JAVAMORE_LABELS.update({f"urlconn-{st}": L.HTTP[st] for st in (400, 403, 429, 502)})
+
+
+def java_more_capture():
+    if not have("java"):
+        return
+    d = rt_dir("javamore")
+    for r in jsonl_client(["java", "-Xmx256m", os.path.join(HERE, "clients", "JavaMore.java"), d, BASE, str(CLOSED),
+                           str(SILENT), TLSURL], user=as_user(), timeout=300):
+        runtime_record("java", "java:", JAVAMORE_LABELS, r)
 
 
 def ruby_capture():
@@ -1402,6 +1656,46 @@ def ruby_capture():
         runtime_record("ruby", "ruby:", RUBY_LABELS, r)
 
 
+RUBYMORE_LABELS = {
+    "enotdir": ("failed_precondition", E + "ENOTDIR"),
+    "eloop": ("failed_precondition", "ELOOP: too many symbolic links (a broken link structure)"),
+    "eperm": ("permission_denied", E + "EPERM"), "einval-readlink": ("invalid_argument", E + "EINVAL"),
+    "exdev": ("unimplemented", E + "EXDEV"), "enametoolong": ("invalid_argument", E + "ENAMETOOLONG"),
+    "unix-socket-missing": ("not_found", E + "ENOENT"), "echild": ("failed_precondition", E + "ECHILD"),
+    "ebadf": ("failed_precondition", E + "EBADF"),
+    "csv": ("invalid_argument", PARSE), "yaml": ("invalid_argument", PARSE),
+    "yaml-class": ("invalid_argument", "the document uses a class safe_load refuses"),
+    "json-nan": ("invalid_argument", "the value cannot be represented in JSON: INVALID_ARGUMENT"),
+    "json-nesting": ("invalid_argument", "the document nests deeper than the parser accepts: INVALID_ARGUMENT"),
+    "float-parse": ("invalid_argument", PARSE), "time-parse": ("invalid_argument", PARSE),
+    "date-strptime": ("invalid_argument", PARSE), "ipaddr": ("invalid_argument", PARSE),
+    "base64": ("invalid_argument", PARSE),
+    "negative-size": ("invalid_argument", RB + "ArgumentError: an impossible argument"),
+    "radix": ("invalid_argument", RB + "ArgumentError: an impossible argument"),
+    "compare": ("internal", BUG), "struct-size": ("internal", BUG), "const-missing": ("internal", BUG),
+    "uri-component": ("invalid_argument", PARSE),
+    "bad-decrypt": ("invalid_argument", "bad decrypt: wrong key or not ciphertext"),
+    "pkey": ("invalid_argument", NOTFMT), "x509": ("invalid_argument", NOTFMT),
+    "fiber-dead": ("failed_precondition", "the fiber has terminated: gRPC FAILED_PRECONDITION"),
+    "mutex-unlock": ("failed_precondition", "the mutex is not locked: gRPC FAILED_PRECONDITION"),
+    "not-opened-for-writing": ("failed_precondition", "the stream is not open for writing: gRPC FAILED_PRECONDITION"),
+    "chr-range": ("out_of_range", RB + "RangeError: outside the character range (gRPC OUT_OF_RANGE)"),
+    "converter": ("invalid_argument", "an unknown encoding name given: INVALID_ARGUMENT"),
+    "no-pattern": ("internal", BUG), "uncaught-throw": ("internal", BUG), "no-block": ("internal", BUG),
+}
+RUBYMORE_LABELS.update({f"net-http-value-{st}": L.HTTP[st] for st in (404, 500, 503, 429, 401, 403)})
+RUBYMORE_LABELS.update({f"open-uri-{st}": L.HTTP[st] for st in (404, 500, 503, 400)})
+
+
+def ruby_more_capture():
+    if not have("ruby"):
+        return
+    d = rt_dir("rubymore")
+    for r in jsonl_client(["ruby", os.path.join(HERE, "clients", "rubymore.rb"), d, BASE, str(CLOSED), str(SILENT), TLSURL],
+                          user=as_user()):
+        runtime_record("ruby", "ruby:", RUBYMORE_LABELS, r)
+
+
 def php_capture():
     if not have("php"):
         return
@@ -1411,6 +1705,39 @@ def php_capture():
         if r.get("message") == "returned false":
             continue
         runtime_record("php", "php:", PHP_LABELS, r)
+
+
+PHPMORE_LABELS = {
+    "mkdir-missing-parent": ("not_found", E + "ENOENT"), "rename-missing": ("not_found", E + "ENOENT"),
+    "copy-missing": ("not_found", E + "ENOENT"), "unlink-dir": ("failed_precondition", E + "EISDIR"),
+    "opendir-missing": ("not_found", E + "ENOENT"), "chdir-missing": ("not_found", E + "ENOENT"),
+    "touch-permission": ("permission_denied", E + "EACCES"),
+    "fopen-mode": ("invalid_argument", PH + "fopen(): not a valid mode (an invalid argument)"),
+    "json-depth": ("invalid_argument", "the document nests deeper than the parser accepts: INVALID_ARGUMENT"),
+    "json-utf8": ("invalid_argument", PARSE), "datetime": ("invalid_argument", PARSE),
+    "timezone": ("not_found", PH + "DateTimeZone: no time zone with that name"),
+    "dateinterval": ("invalid_argument", PARSE),
+    "gzinflate": ("data_loss", CORRUPT + " (zlib reports data error)"),
+    "unpack": ("invalid_argument", PH + "unpack(): the input is shorter than the format needs"),
+    "array-combine": ("invalid_argument", PH + "ValueError"), "random-range": ("invalid_argument", PH + "ValueError"),
+    "array-fill": ("invalid_argument", PH + "ValueError"), "invalid-arg-exception": ("invalid_argument", PH + "ValueError"),
+    "undefined-constant": ("internal", BUG), "abstract": ("internal", BUG),
+    "iterator": ("out_of_range", PH + "OutOfBoundsException (gRPC OUT_OF_RANGE)"),
+    "stream-socket": ("unavailable", A_REFUSED), "stream-socket-dns": ("unavailable", A_DNS),
+    "sodium-key": ("invalid_argument", PH + "SodiumException: a key of the wrong length"),
+}
+PHPMORE_LABELS.update({f"http-{st}": L.HTTP[st] for st in (401, 403, 429, 502, 400)})
+
+
+def php_more_capture():
+    if not have("php"):
+        return
+    d = rt_dir("phpmore")
+    for r in jsonl_client(["php", os.path.join(HERE, "clients", "phpmore.php"), d, BASE, str(CLOSED), str(SILENT), TLSURL],
+                          user=as_user()):
+        if r.get("message") == "returned false":
+            continue
+        runtime_record("php", "php:", PHPMORE_LABELS, r)
 
 
 # ------------------------------------------------------------------ command-line tools
@@ -1671,6 +1998,187 @@ def git_capture(d):
     tool("git", "index-lock", ["git", "add", "f.txt"], "aborted", "git: another process holds index.lock (a lock conflict: ABORTED, retry)", cwd=repo, env=env)
 
 
+def tools_more_setup():
+    d = rt_dir("tools2")
+    w = lambda p, data, mode="w": open(os.path.join(d, p), mode).write(data)  # noqa: E731
+    w("f.txt", "one\ntwo\nthree\n")
+    w("garbage.txt", "this is not in any format a tool expects\n" * 20)
+    w("Makefile", "all: nosuchprereq\n\techo hi\n")
+    w("bad.mk", "all:\necho no tab here\n")
+    w("early.mk", "\techo recipe before target\n")
+    w("cmd.mk", "all:\n\tfl-capture-no-such-command --now\n")
+    w("syntax.c", "int main(void) { return 0 }\n")
+    w("undeclared.c", "int main(void) { return missing_variable; }\n")
+    w("header.c", "#include <fl_capture_nosuch.h>\nint main(void) { return 0; }\n")
+    w("undef.c", "int fl_capture_nosuch(void);\nint main(void) { return fl_capture_nosuch(); }\n")
+    w("ok.c", "int main(void) { return 0; }\n")
+    w("bad.json", '{"orders": [1, 2,')
+    w("bad.xml", "<order><id>1</id></orders>\n")
+    w("reject.diff", "--- f.txt\n+++ f.txt\n@@ -1,3 +1,3 @@\n-alpha\n+beta\n gamma\n delta\n")
+    run(["lz4", "-q", "-f", os.path.join(d, "garbage.txt"), os.path.join(d, "g.lz4")])
+    if os.path.exists(os.path.join(d, "g.lz4")):
+        data = open(os.path.join(d, "g.lz4"), "rb").read()
+        w("trunc.lz4", data[: len(data) // 2], "wb")
+    w("garbage.lz4", "not lz4 at all\n")
+    w("garbage.deb", "not a debian package\n")
+    w("key.pub", "ssh-rsa this-is-not-base64\n")
+    for root, dirs, files in os.walk(d):
+        for n in dirs + files:
+            os.chmod(os.path.join(root, n), 0o777)
+    return d
+
+
+NF = "the thing named does not exist: gRPC NOT_FOUND"
+SRC = "the input (a source file, a program text, a makefile) is malformed: gRPC INVALID_ARGUMENT"
+
+
+def tools_more_capture():
+    d = tools_more_setup()
+    NB = as_user()
+    t = lambda *p: os.path.join(d, *p)  # noqa: E731
+    cc = ["gcc", "-o", t("a.out")]
+    cases = [
+        ("make", "no-rule", ["make", "-C", d], "not_found", "GNU make: no rule to make a target named (" + NF + ")"),
+        ("make", "no-target", ["make", "-C", d, "fl-capture-nosuch"], "not_found", "GNU make: no rule to make a target named (" + NF + ")"),
+        ("make", "missing-separator", ["make", "-f", t("bad.mk")], "invalid_argument", SRC),
+        ("make", "recipe-before-target", ["make", "-f", t("early.mk")], "invalid_argument", SRC),
+        ("make", "command-missing", ["make", "-f", t("cmd.mk")], "not_found", "the shell: command not found (ENOENT in PATH)"),
+        ("make", "makefile-missing", ["make", "-f", t("nope.mk")], "not_found", E + "ENOENT"),
+        ("make", "no-makefile", ["make", "-C", t("full")], "not_found", "GNU make: no makefile found (" + NF + ")"),
+        ("gcc", "syntax", cc + [t("syntax.c")], "invalid_argument", SRC),
+        ("gcc", "undeclared", cc + [t("undeclared.c")], "invalid_argument", SRC),
+        ("gcc", "header-missing", cc + [t("header.c")], "not_found", E + "ENOENT (the header)"),
+        ("gcc", "input-missing", cc + [t("nope.c")], "not_found", E + "ENOENT"),
+        ("gcc", "bad-option", ["gcc", "--fl-capture-frobnicate", t("ok.c")], "invalid_argument", "unrecognized option"),
+        ("gcc", "undefined-reference", cc + [t("undef.c")], "not_found", "ld: the symbol has no definition in any input (" + NF + ")"),
+        ("gcc", "library-missing", cc + [t("ok.c"), "-lflcapturenosuch"], "not_found", E + "ENOENT (ld: cannot find the library)"),
+        ("gcc", "output-permission", ["gcc", "-o", "/etc/fl-capture.out", t("ok.c")], "permission_denied", E + "EACCES"),
+        ("rsync", "source-missing", ["rsync", "-a", t("nope"), t("full")], "not_found", E + "ENOENT"),
+        ("rsync", "dest-permission", ["rsync", "-a", t("f.txt"), "/etc/fl-capture/"], "permission_denied", E + "EACCES"),
+        ("rsync", "daemon-refused", ["rsync", f"rsync://127.0.0.1:{CLOSED}/m/"], "unavailable", A_REFUSED),
+        ("rsync", "ssh-refused", ["rsync", "-e", f"ssh -p {CLOSED} -o BatchMode=yes", t("f.txt"), "127.0.0.1:/tmp/x"], "unavailable", A_REFUSED),
+        ("rsync", "bad-option", ["rsync", "--fl-capture-frobnicate", t("f.txt"), t("g")], "invalid_argument", "unrecognized option"),
+        ("dpkg", "superuser", ["dpkg", "--purge", "fl-capture-nosuch"], "permission_denied", "dpkg: the operation requires superuser privilege (EPERM)"),
+        ("dpkg", "query-missing", ["dpkg-query", "-W", "fl-capture-nosuch"], "not_found", "dpkg-query: no package of that name (" + NF + ")"),
+        ("dpkg", "status-missing", ["dpkg", "-s", "fl-capture-nosuch"], "not_found", "dpkg-query: no package of that name (" + NF + ")"),
+        ("dpkg", "deb-garbage", ["dpkg-deb", "-I", t("garbage.deb")], "invalid_argument", NOTFMT),
+        ("dpkg", "deb-missing", ["dpkg-deb", "-I", t("nope.deb")], "not_found", E + "ENOENT"),
+        ("apt", "lock-permission", ["apt-get", "install", "-y", "fl-capture-nosuch"], "permission_denied", E + "EACCES (the dpkg lock file)"),
+        ("apt", "locate-missing", ["apt-get", "install", "-s", "fl-capture-nosuch"], "not_found", "apt: no package of that name (" + NF + ")"),
+        ("apt", "cache-show-missing", ["apt-cache", "show", "fl-capture-nosuch"], "not_found", "apt: no package of that name (" + NF + ")"),
+        ("apt", "bad-option", ["apt-get", "--fl-capture-frobnicate", "update"], "invalid_argument", "unrecognized option"),
+        ("jq", "input-parse", ["jq", ".", t("bad.json")], "invalid_argument", PARSE),
+        ("jq", "program-syntax", ["jq", ".a |", t("f.txt")], "invalid_argument", PARSE),
+        ("jq", "cannot-index", ["sh", "-c", "echo 1 | jq .orders"], "invalid_argument", "the input is not of the type the program indexes: INVALID_ARGUMENT"),
+        ("jq", "file-missing", ["jq", ".", t("nope.json")], "not_found", E + "ENOENT"),
+        ("xmllint", "mismatch", ["xmllint", "--noout", t("bad.xml")], "invalid_argument", PARSE),
+        ("xmllint", "missing", ["xmllint", "--noout", t("nope.xml")], "not_found", E + "ENOENT"),
+        ("perl", "module-missing", ["perl", "-e", "use Fl::Capture::Nosuch;"], "failed_precondition", "a missing module: the environment must be fixed (FAILED_PRECONDITION)"),
+        ("perl", "open-missing", ["perl", "-e", f"open(my $f, '<', '{t('nope.txt')}') or die \"Cannot open {t('nope.txt')}: $!\\n\";"], "not_found", E + "ENOENT"),
+        ("perl", "division", ["perl", "-e", "my $n = 0; print 1 / $n;"], "invalid_argument", "ArithmeticError on the values given"),
+        ("perl", "undef-method", ["perl", "-e", "my $x; $x->save();"], "internal", BUG),
+        ("perl", "undef-sub", ["perl", "-e", "fl_capture_nosuch();"], "internal", BUG),
+        ("luajit", "index-nil", ["luajit", "-e", "local t = nil; print(t.x)"], "internal", BUG),
+        ("luajit", "call-nil", ["luajit", "-e", "fl_capture_nosuch()"], "internal", BUG),
+        ("luajit", "arith-nil", ["luajit", "-e", "local n; print(n + 1)"], "internal", BUG),
+        ("luajit", "module-missing", ["luajit", "-e", "require('fl_capture_nosuch')"], "failed_precondition", "a missing module: the environment must be fixed (FAILED_PRECONDITION)"),
+        ("luajit", "file-missing", ["luajit", t("nope.lua")], "not_found", E + "ENOENT"),
+        ("patch", "hunk-failed", ["patch", "--dry-run", t("f.txt"), t("reject.diff")], "failed_precondition", "the patch does not apply to this tree (FAILED_PRECONDITION)"),
+        ("patch", "garbage", ["patch", "--dry-run", t("f.txt"), t("garbage.txt")], "invalid_argument", "no valid patch in the input"),
+        ("patch", "missing", ["patch", "--dry-run", t("f.txt"), t("nope.diff")], "not_found", E + "ENOENT"),
+        ("lz4", "garbage", ["lz4", "-t", t("garbage.lz4")], "invalid_argument", NOTFMT),
+        ("lz4", "truncated", ["lz4", "-t", t("trunc.lz4")], "data_loss", CORRUPT),
+        ("lz4", "missing", ["lz4", "-t", t("nope.lz4")], "not_found", E + "ENOENT"),
+        ("gpg", "no-openpgp-data", ["gpg", "--homedir", t("full"), "--batch", "--verify", t("garbage.txt")], "invalid_argument", NOTFMT),
+        ("gpg", "missing", ["gpg", "--homedir", t("full"), "--batch", "--verify", t("nope.sig")], "not_found", E + "ENOENT"),
+        ("ssh-keygen", "not-a-key", ["ssh-keygen", "-l", "-f", t("key.pub")], "invalid_argument", NOTFMT),
+        ("ssh-keygen", "missing", ["ssh-keygen", "-l", "-f", t("nope.pub")], "not_found", E + "ENOENT"),
+        ("socat", "refused", ["socat", "-", f"TCP:127.0.0.1:{CLOSED}"], "unavailable", A_REFUSED),
+        ("socat", "dns", ["socat", "-", "TCP:db.fl-capture.invalid:5432"], "unavailable", A_DNS),
+        ("socat", "listen-in-use", ["socat", f"TCP-LISTEN:{SILENT},bind=127.0.0.1", "-"], "failed_precondition", E + "EADDRINUSE"),
+        ("openssl", "pkcs12-garbage", ["openssl", "pkcs12", "-in", t("garbage.txt"), "-noout", "-passin", "pass:x"], "invalid_argument", NOTFMT),
+    ]
+    for src, key, cmd, cat, auth in cases + tools_more_cases2(d, t):
+        if have(cmd[0]):
+            tool(src, key, cmd, cat, auth, user=NB, timeout=20, cwd=d)
+    git_more_capture(d)
+
+
+def tools_more_cases2(d, t):
+    """coreutils, archive, TLS and HTTP tool failures of capture round 2."""
+    EPERM = E + "EPERM"
+    SAME = "a TLS handshake against a non-TLS peer fails the same way again"
+    LOOP = "a redirect loop: repeating the request follows the same loop"
+    return [
+        ("coreutils", "ln-hard-dir", ["ln", t("full"), t("hard")], "permission_denied", EPERM + " (hard links to directories)"),
+        ("coreutils", "cp-into-itself", ["cp", "-r", t("full"), t("full", "x")], "invalid_argument", "cp: copying a directory into itself: the arguments are wrong"),
+        ("coreutils", "mv-dir-onto-file", ["mv", t("full"), t("f.txt")], "failed_precondition", E + "ENOTDIR (a directory cannot replace a file)"),
+        ("coreutils", "cat-eio", ["cat", "/proc/self/mem"], "internal.io", E + "EIO (docs/taxonomy.md deviation)"),
+        ("coreutils", "renice-permission", ["renice", "-n", "-5", "-p", "1"], "permission_denied", E + "EACCES"),
+        ("coreutils", "touch-bad-date", ["touch", "-d", "yesterday-ish nonsense", t("f.txt")], "invalid_argument", PARSE),
+        ("coreutils", "sort-bad-key", ["sort", "-k", "x", t("f.txt")], "invalid_argument", "invalid option value"),
+        ("coreutils", "cut-field-zero", ["cut", "-f", "0", t("f.txt")], "invalid_argument", "invalid option value"),
+        ("coreutils", "tr-missing-operand", ["tr"], "invalid_argument", "a required argument is missing"),
+        ("coreutils", "expr-non-integer", ["expr", "a", "+", "1"], "invalid_argument", PARSE),
+        ("coreutils", "id-no-user", ["id", "fl-capture-nosuch"], "not_found", "the user named does not exist"),
+        ("coreutils", "date-set-permission", ["date", "-s", "2020-01-01"], "permission_denied", EPERM),
+        ("coreutils", "hostname-permission", ["hostname", "fl-capture"], "permission_denied", EPERM),
+        ("coreutils", "chroot-permission", ["chroot", "/", "true"], "permission_denied", EPERM),
+        ("coreutils", "unshare-permission", ["unshare", "-m", "true"], "permission_denied", EPERM),
+        ("tar", "bad-option", ["tar", "--fl-capture-frobnicate"], "invalid_argument", "unrecognized option"),
+        ("gzip", "unknown-suffix", ["gzip", "-d", t("f.txt")], "invalid_argument", "gzip: the file name has no compressed suffix (the arguments are wrong)"),
+        ("gzip", "is-directory", ["gzip", t("full")], "failed_precondition", E + "EISDIR"),
+        ("openssl", "genrsa-small", ["openssl", "genrsa", "256"], "invalid_argument", "the key size is below the minimum: INVALID_ARGUMENT"),
+        ("openssl", "enc-unknown-cipher", ["openssl", "enc", "-aes-999", "-in", t("f.txt")], "invalid_argument", "unknown option/algorithm"),
+        ("openssl", "rand-bad-number", ["openssl", "rand", "-hex", "x"], "invalid_argument", PARSE),
+        ("ssh", "bad-port", ["ssh", "-p", "99999", "127.0.0.1", "true"], "invalid_argument", PARSE),
+        ("curl", "http3-unsupported", ["curl", "-sS", "--http3", f"{BASE}/"], "unimplemented", "the installed libcurl does not support the option: UNIMPLEMENTED"),
+        ("curl", "max-redirs", ["curl", "-sS", "-L", "--max-redirs", "3", "-o", "/dev/null", f"{BASE}/loop"], "failed_precondition", LOOP),
+        ("curl", "bad-port", ["curl", "-sS", "http://127.0.0.1:99999/"], "invalid_argument", "CURLE_URL_MALFORMAT"),
+        ("wget", "bad-port", ["wget", "--tries=1", "-O", "/dev/null", "http://127.0.0.1:99999/"], "invalid_argument", PARSE),
+        ("wget", "unsupported-scheme", ["wget", "--tries=1", "-O", "/dev/null", "gopherx://x/"], "unimplemented", "the URL scheme is not supported (as CURLE_UNSUPPORTED_PROTOCOL): gRPC UNIMPLEMENTED"),
+        ("wget", "max-redirect", ["wget", "--tries=1", "--max-redirect=2", "-O", "/dev/null", f"{BASE}/loop"], "failed_precondition", LOOP),
+        ("wget", "reset", ["wget", "--tries=1", "-O", "/dev/null", f"{BASE}/reset"], "unavailable", A_RESET),
+        ("wget", "output-permission", ["wget", "--tries=1", "-O", "/etc/fl-capture.out", f"{BASE}/json"], "permission_denied", E + "EACCES"),
+        ("wget", "https-plain-peer", ["wget", "--tries=1", "-O", "/dev/null", f"https://127.0.0.1:{HPORT}/"], "unavailable.tls", SAME),
+    ]
+
+
+def git_more_capture_cases(repo, bare, d):
+    GF = "failed_precondition"
+    return [
+        ("show-path-missing", ["show", "HEAD:fl-capture-nosuch.txt"], repo, "not_found", "git: the path does not exist in that revision"),
+        ("rm-pathspec", ["rm", "fl-capture-nosuch.txt"], repo, "not_found", "git: the pathspec matches no file"),
+        ("nothing-to-commit", ["commit", "-m", "x"], repo, GF, "git: nothing to commit (the tree's state: FAILED_PRECONDITION)"),
+        ("cherry-pick-bad", ["cherry-pick", "fl-capture-nosuch"], repo, "not_found", "git: the revision named does not exist"),
+        ("branch-delete-missing", ["branch", "-d", "fl-capture-nosuch"], repo, "not_found", "git: no such branch"),
+        ("tag-delete-missing", ["tag", "-d", "fl-capture-nosuch"], repo, "not_found", "git: no such tag"),
+        ("remote-remove-missing", ["remote", "remove", "fl-capture-nosuch"], repo, "not_found", "git: no such remote"),
+        ("fetch-ref-missing", ["fetch", "origin", "fl-capture-nosuch"], repo, "not_found", "git: the remote has no such ref"),
+        ("clone-http-500", ["clone", f"{BASE}/status/500", os.path.join(d, "g5")], d, "internal.server_error", L.HTTP[500][1]),
+        ("clone-http-403", ["clone", f"{BASE}/status/403", os.path.join(d, "g6")], d, "permission_denied", L.HTTP[403][1]),
+        ("clone-tls", ["clone", TLSURL + "r.git", os.path.join(d, "g7")], d, "unavailable.tls", A_TLS),
+        ("blame-missing", ["blame", "fl-capture-nosuch.txt"], repo, "not_found", "git: no such path in HEAD"),
+    ]
+
+
+def git_more_capture(d):
+    if not have("git"):
+        return
+    env = dict(os.environ, GIT_CONFIG_NOSYSTEM="1", HOME=d, GIT_AUTHOR_NAME="fl", GIT_AUTHOR_EMAIL="fl@x",
+               GIT_COMMITTER_NAME="fl", GIT_COMMITTER_EMAIL="fl@x", GIT_TERMINAL_PROMPT="0", LC_ALL="C")
+    g = lambda *a, cwd=None: run(["git", *a], cwd=cwd, env=env)  # noqa: E731
+    repo, bare = os.path.join(d, "grepo"), os.path.join(d, "gbare.git")
+    g("init", "-q", "-b", "main", repo)
+    open(os.path.join(repo, "f.txt"), "w").write("one\n")
+    g("add", ".", cwd=repo); g("commit", "-qm", "one", cwd=repo)
+    g("clone", "-q", "--bare", repo, bare)
+    g("remote", "add", "origin", bare, cwd=repo)
+    g("branch", "feature", cwd=repo)
+    for key, args, cwd, cat, auth in git_more_capture_cases(repo, bare, d):
+        tool("git", key, ["git", *args], cat, auth, cwd=cwd, env=env)
+
+
 def net_tools_capture(d):
     if have("wget"):
         for st in HTTP_STATUSES:
@@ -1800,11 +2308,32 @@ STEPS = [v for k, v in list(globals().items())
          if k.endswith("_capture") and callable(v) and v.__code__.co_argcount == 0]
 
 
+def merge_existing():
+    """Steps named on the command line add to OUTDIR instead of replacing it:
+    a source's file keeps its events as they are, and only the events of
+    scenario keys it does not hold yet are appended (a recaptured scenario
+    would differ in paths and timings, not in what it tests)."""
+    for source in list(events):
+        path = os.path.join(OUTDIR, source + ".jsonl")
+        if not os.path.exists(path):
+            continue
+        old = [json.loads(line) for line in open(path) if line.strip()]
+        keys = {e["key"] for e in old}
+        new = [e for e in events[source] if e["key"] not in keys]
+        print(f"capture: {source}: {len(old)} kept, {len(new)} added", file=sys.stderr)
+        events[source] = old + new
+
+
 def main():
     # Debian's programs first (a pyenv/npm/local install earlier on PATH is not
     # what the corpus documents).
     os.environ["PATH"] = SAFE_PATH + ":" + os.environ.get("PATH", "")
-    only = set(sys.argv[2:])
+    global ROUND
+    args = sys.argv[2:]
+    if args[:1] == ["--round"]:
+        ROUND = int(args[1])
+        args = args[2:]
+    only = set(args)
     try:
         for step in STEPS:
             name = step.__name__[:-8]
@@ -1823,6 +2352,8 @@ def main():
         for p in RD.get("procs", []):
             p.kill()
     os.makedirs(OUTDIR, exist_ok=True)
+    if only:
+        merge_existing()
     total = 0
     for source, evs in sorted(events.items()):
         with open(os.path.join(OUTDIR, source + ".jsonl"), "w") as f:

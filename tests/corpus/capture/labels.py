@@ -36,7 +36,7 @@ PG_CLASS = {
 PG_CODE = {
     # data exceptions: values beyond a type's range (ERANGE semantics)
     "22003": "out_of_range", "22008": "out_of_range", "22001": "out_of_range",
-    "2202E": "out_of_range",
+    "2202E": "out_of_range", "22015": "out_of_range",
     # integrity constraints: the value itself is the problem for NOT NULL / CHECK
     "23505": "already_exists", "23502": "invalid_argument", "23514": "invalid_argument",
     # class 42: missing objects, duplicates, privileges
