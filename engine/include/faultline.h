@@ -813,6 +813,13 @@ typedef enum fl_window_kind { FL_WINDOW_COUNT = 0, FL_WINDOW_TIME = 1 } fl_windo
  * instance synchronised by the same fleet (fl_fleet_start, docs/fleet.md). */
 typedef enum fl_scope { FL_SCOPE_LOCAL = 0, FL_SCOPE_FLEET = 1 } fl_scope;
 
+/* How a fleet-scoped breaker uses the fleet (docs/fleet.md).  Quorum: a key
+ * opens here when its own window says so or when `quorum` instances report
+ * it open.  Shared: every instance adds its window's counts to time buckets
+ * in Redis once per sync_ms and decides on its own fresh counts plus the
+ * rest of the fleet's last fetched counts. */
+typedef enum fl_fleet_mode { FL_FLEET_QUORUM = 0, FL_FLEET_SHARED = 1 } fl_fleet_mode;
+
 /* Circuit breaker.  Zero fields take the defaults shown. */
 typedef struct fl_breaker_config {
     fl_window_kind window;    /* count: last `size` calls; time: last `size` s */
@@ -833,6 +840,9 @@ typedef struct fl_breaker_config {
     const char *const *ignored;
     const char *key;          /* key template, kept for the engine; may be NULL */
     fl_scope scope;           /* FL_SCOPE_LOCAL (default) or FL_SCOPE_FLEET  */
+    fl_fleet_mode fleet_mode; /* FL_FLEET_QUORUM (default) or FL_FLEET_SHARED;
+                                 shared needs scope = FL_SCOPE_FLEET
+                                 (FL_EPOLICY_SCHEMA otherwise)             */
 } fl_breaker_config_t;
 
 /* Token bucket: `rate` tokens per second, at most `burst` stored. */

@@ -48,6 +48,7 @@ typedef struct fl_fmem {
     _Atomic int forced;           /* last forced value applied, -1 none        */
     int64_t after_grant;          /* limiter: lease right after our last grant */
     int64_t pub_calls, pub_retries; /* budget: cumulative counts published */
+    int64_t pub_shared[3];          /* shared breaker: cumulative counts published */
 } fl_fmem;
 
 struct fl_fleet {
@@ -419,6 +420,8 @@ static int cmp_str(const void *a, const void *b)
 /* Sync one breaker.  0 ok, -1 Redis failed (errbuf). */
 static int sync_breaker(fl_fleet_t *f, fl_robj *o, char *err, size_t errcap)
 {
+    const fl_bcfg *bc = atomic_load_explicit(&o->cfg, memory_order_acquire);
+    int shared = bc->mode == FL_FLEET_SHARED; /* no open reports: counts instead */
     klist keys = {0};
     const char **av = NULL;
     size_t *lens = NULL;
@@ -451,7 +454,7 @@ static int sync_breaker(fl_fleet_t *f, fl_robj *o, char *err, size_t errcap)
         uint64_t gen;
         unsigned st = fl_breaker_raw(keys.v[i].s, &gen);
         fl_fmem *m;
-        if (st != FL_BREAKER_OPEN)
+        if (st != FL_BREAKER_OPEN || shared)
             continue;
         m = mem_of(f, o->name, keys.v[i].key);
         if (m && atomic_load_explicit(&m->tripped_gen, memory_order_relaxed) == gen)
@@ -554,6 +557,170 @@ out:
     free(owned);
     free(av);
     free(lens);
+    klist_free(&keys);
+    return rc;
+}
+
+/* The shared-mode script.  KEYS[i]: the hash of one breaker key's counts,
+ * fields "BUCKET:KIND:INSTANCE" (KIND c calls, f failures, s slow; BUCKET
+ * in Redis's clock).  ARGV[1] bucket ms, ARGV[2] buckets in the window,
+ * ARGV[3] this instance, then per key: new calls, failures, slow calls, and
+ * how many ms ago the key last closed here (-1 never).  Adds this
+ * instance's new counts to the current bucket, drops buckets out of the
+ * window, and returns per key the other instances' counts in the buckets
+ * that began after the key closed here. */
+static const char SHARED_LUA[] =
+    "local t = redis.call('TIME')\n"
+    "local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local bms, nb, me = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]\n"
+    "local b = math.floor(ms / bms)\n"
+    "local kinds = { 'c', 'f', 's' }\n"
+    "local out = {}\n"
+    "for i = 1, #KEYS do\n"
+    "  local k, a = KEYS[i], 3 + 4 * (i - 1)\n"
+    "  for j = 1, 3 do\n"
+    "    local d = tonumber(ARGV[a + j])\n"
+    "    if d ~= 0 then redis.call('HINCRBY', k, b .. ':' .. kinds[j] .. ':' .. me, d) end\n"
+    "  end\n"
+    "  local age = tonumber(ARGV[a + 4])\n"
+    "  local cut = age >= 0 and ms - age or -1\n"
+    "  local n = { c = 0, f = 0, s = 0 }\n"
+    "  local all = redis.call('HGETALL', k)\n"
+    "  for j = 1, #all, 2 do\n"
+    "    local fb, kind, inst = string.match(all[j], '^(%d+):(%a):(.*)$')\n"
+    "    fb = tonumber(fb)\n"
+    "    if not fb or fb <= b - nb then redis.call('HDEL', k, all[j])\n"
+    "    elseif inst ~= me and fb * bms >= cut then n[kind] = (n[kind] or 0) + tonumber(all[j + 1]) end\n"
+    "  end\n"
+    "  redis.call('PEXPIRE', k, bms * nb * 2)\n"
+    "  out[3 * i - 2], out[3 * i - 1], out[3 * i] = n.c, n.f, n.s\n"
+    "end\n"
+    "return out\n";
+
+/* Shared mode's Redis window: the breaker's own span for a time window
+ * (buckets of at least sync_ms, at most 20 of them), 10 x sync_ms for a
+ * count window (buckets of sync_ms). */
+static void shared_window(const fl_fleet_t *f, const fl_bcfg *c, int64_t *bms, int64_t *nb)
+{
+    int64_t span = c->window == FL_WINDOW_TIME ? (int64_t)c->size * 1000 : 10 * (int64_t)f->sync_ms;
+    *bms = span / 20 > (int64_t)f->sync_ms ? span / 20 : (int64_t)f->sync_ms;
+    *nb = (span + *bms - 1) / *bms;
+}
+
+/* Build the shared script's per-key arguments: new counts since the last
+ * published ones, and the age of the key's last close. */
+static int shared_args(fl_fleet_t *f, fl_robj *o, klist *keys, const char **av, size_t *ac,
+                       char **owned, size_t *nown, int64_t (*cum)[3], fl_fmem **mk)
+{
+    int64_t now = fl_resil_clock(f->r);
+    for (size_t i = 0; i < keys->n; i++) {
+        int64_t closed;
+        size_t n = strlen(f->prefix) + strlen(o->name) + strlen(keys->v[i].key) + 8;
+        char *k = malloc(n);
+        if (!k)
+            return -1;
+        snprintf(k, n, "%ss:%s\x1f%s", f->prefix, o->name, keys->v[i].key);
+        owned[(*nown)++] = k;
+        av[3 + i] = k;
+        fl_breaker_shared_counts(keys->v[i].s, cum[i], &closed);
+        if (!(mk[i] = mem_of(f, o->name, keys->v[i].key)))
+            return -1;
+        for (int j = 0; j < 4; j++) {
+            char *a = malloc(24);
+            if (!a)
+                return -1;
+            if (j < 3)
+                snprintf(a, 24, "%lld", (long long)(cum[i][j] - mk[i]->pub_shared[j]));
+            else
+                snprintf(a, 24, "%lld", closed ? (long long)((now - closed) / 1000000) : -1LL);
+            owned[(*nown)++] = a;
+            av[*ac + 4 * i + (size_t)j] = a;
+        }
+    }
+    *ac += 4 * keys->n;
+    return 0;
+}
+
+/* Shared mode: publish this instance's new counts of every key of a
+ * breaker, learn the rest of the fleet's, and open the keys whose sum
+ * crosses a threshold: one command for all its keys.  Counts a failed round
+ * could not publish go with the next one that succeeds. */
+static int sync_shared(fl_fleet_t *f, fl_robj *o, char *err, size_t errcap)
+{
+    const fl_bcfg *c = atomic_load_explicit(&o->cfg, memory_order_acquire);
+    klist keys = {0};
+    const char **av = NULL;
+    char **owned = NULL;
+    size_t ac, nown = 0, nk;
+    char bms_s[24], nb_s[24], nkeys[24];
+    redisReply *rep = NULL;
+    int64_t(*cum)[3] = NULL, bms, nb;
+    fl_fmem **mk = NULL;
+    int rc = -1;
+
+    collect_keys(o, &keys);
+    nk = keys.n;
+    av = calloc(5 * nk + 8, sizeof *av);
+    owned = calloc(5 * nk + 1, sizeof *owned);
+    cum = calloc(nk + 1, sizeof *cum);
+    mk = calloc(nk + 1, sizeof *mk);
+    shared_window(f, c, &bms, &nb);
+    snprintf(bms_s, sizeof bms_s, "%lld", (long long)bms);
+    snprintf(nb_s, sizeof nb_s, "%lld", (long long)nb);
+    snprintf(nkeys, sizeof nkeys, "%zu", nk);
+    if (!av || !owned || !cum || !mk) {
+        snprintf(err, errcap, "out of memory");
+        goto out;
+    }
+    ac = 3 + nk;
+    av[ac++] = bms_s;
+    av[ac++] = nb_s;
+    av[ac++] = f->instance;
+    if (shared_args(f, o, &keys, av, &ac, owned, &nown, cum, mk) != 0) {
+        snprintf(err, errcap, "out of memory");
+        goto out;
+    }
+    av[0] = "EVAL";
+    av[1] = SHARED_LUA;
+    av[2] = nkeys;
+    if (!f->c) {
+        snprintf(err, errcap, "not connected");
+        goto out;
+    }
+    rep = cmd(f, f->c, (int)ac, av, NULL);
+    if (!rep) {
+        snprintf(err, errcap, "%s", f->c->errstr[0] ? f->c->errstr : "no reply");
+        goto out;
+    }
+    if (rep->type == REDIS_REPLY_ERROR) {
+        snprintf(err, errcap, "shared breaker script refused: %.200s", rep->str);
+        goto out;
+    }
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 3 * nk) {
+        snprintf(err, errcap, "unexpected reply");
+        goto out;
+    }
+    for (size_t i = 0; i < nk; i++) {
+        int64_t n[3];
+        for (int j = 0; j < 3; j++) {
+            redisReply *e = rep->element[3 * i + (size_t)j];
+            n[j] = e->type == REDIS_REPLY_INTEGER ? e->integer : 0;
+            mk[i]->pub_shared[j] = cum[i][j];
+        }
+        if (fl_breaker_shared_others(o, keys.v[i].s, keys.v[i].key[0] ? keys.v[i].key : NULL, n,
+                                     fl_resil_clock(f->r)))
+            atomic_fetch_add_explicit(&f->fleet_opens, 1, memory_order_relaxed);
+    }
+    rc = 0;
+out:
+    if (rep)
+        freeReplyObject(rep);
+    for (size_t i = 0; i < nown; i++)
+        free(owned[i]);
+    free(owned);
+    free(av);
+    free(cum);
+    free(mk);
     klist_free(&keys);
     return rc;
 }
@@ -903,6 +1070,8 @@ static void round_once(fl_fleet_t *f)
             const fl_bcfg *c = atomic_load_explicit(&o->cfg, memory_order_acquire);
             if (c->scope == FL_SCOPE_FLEET)
                 rc = sync_breaker(f, o, err, sizeof err);
+            if (rc == 0 && c->scope == FL_SCOPE_FLEET && c->mode == FL_FLEET_SHARED)
+                rc = sync_shared(f, o, err, sizeof err);
         } else if (o->kind == FL_RESIL_LIMITER) {
             const fl_lcfg *c = atomic_load_explicit(&o->cfg, memory_order_acquire);
             if (c->scope == FL_SCOPE_FLEET)
@@ -935,7 +1104,9 @@ static void *fleet_main(void *arg)
     pthread_mutex_lock(&f->mu);
     while (!f->stop) {
         int64_t ns;
+        int pushed = 0;
         pthread_mutex_unlock(&f->mu);
+        atomic_store_explicit(&f->r->fleet_push, 0, memory_order_relaxed);
         round_once(f);
         pthread_mutex_lock(&f->mu);
         ns = until.tv_nsec + (int64_t)f->sync_ms * 1000000;
@@ -959,7 +1130,11 @@ static void *fleet_main(void *arg)
             if (now.tv_sec > until.tv_sec ||
                 (now.tv_sec == until.tv_sec && now.tv_nsec >= until.tv_nsec))
                 break;
-            if (atomic_exchange_explicit(&f->r->fleet_kick, 0, memory_order_relaxed)) {
+            if (atomic_exchange_explicit(&f->r->fleet_kick, 0, memory_order_relaxed) ||
+                (!pushed && atomic_exchange_explicit(&f->r->fleet_push, 0, memory_order_relaxed))) {
+                /* A shared-mode failure gets one early round per period:
+                 * Redis traffic stays bounded by sync_ms. */
+                pushed = 1;
                 pthread_mutex_unlock(&f->mu);
                 round_once(f);
                 pthread_mutex_lock(&f->mu);

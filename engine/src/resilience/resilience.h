@@ -146,6 +146,7 @@ typedef struct fl_bcfg {
     uint32_t failures, ignored;
     char key[128];
     int scope; /* fl_scope */
+    int mode;  /* fl_fleet_mode */
 } fl_bcfg;
 
 typedef struct fl_lcfg {
@@ -202,6 +203,7 @@ struct fl_resil {
     struct fl_owned *owned; /* guards and executors to free */
     _Atomic int fleet_kick; /* a fleet-scoped key opened: publish now (fleet.c) */
     _Atomic int fleet_up;   /* a synchroniser's last round reached Redis */
+    _Atomic int fleet_push; /* a shared-mode key counted a failure (fleet.c) */
 };
 
 int64_t fl_resil_clock(const struct fl_resil *r);
@@ -265,6 +267,15 @@ unsigned fl_breaker_raw(fl_bstate *s, uint64_t *gen);
 /* Open a closed key as its own window would (open period and listener
  * included).  1 and *gen (the open state's generation) if this call did it. */
 int fl_breaker_trip(fl_robj *o, fl_bstate *s, const char *key, int64_t now, uint64_t *gen);
+/* Shared mode: this key's cumulative calls, failures and slow calls counted
+ * here since it was created, and when it last closed (resil clock, ns; 0
+ * never). */
+void fl_breaker_shared_counts(fl_bstate *s, int64_t cum[3], int64_t *closed_at);
+/* Shared mode: the rest of the fleet's calls, failures and slow calls in
+ * the window (added to this key's own while r->fleet_up), then open the key
+ * if the sum crosses a threshold.  1 if this call opened it. */
+int fl_breaker_shared_others(fl_robj *o, fl_bstate *s, const char *key, const int64_t n[3],
+                             int64_t now);
 
 /* ---- limiter.c ----------------------------------------------------------- */
 typedef struct fl_lstate fl_lstate;
