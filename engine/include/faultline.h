@@ -605,6 +605,13 @@ FL_EXTERN const char *fl_decision_reason(const fl_decision_t *d);
 /* JSON text of `params` / `fallback`, NULL when absent. */
 FL_EXTERN const char *fl_decision_params_json(const fl_decision_t *d);
 FL_EXTERN const char *fl_decision_fallback_json(const fl_decision_t *d);
+/* A fallback read from the stale cache (`fallback = cache { ... }`,
+ * fl_cache_put): the value's age in ms when it was read, and the rendered
+ * key it was stored under; -1 / NULL when the decision's fallback did not
+ * come from the cache.  The value itself is fl_decision_fallback_json.  In
+ * the JSON form: "cache": {"key": ..., "age_ms": N}. */
+FL_EXTERN int64_t fl_decision_cache_age_ms(const fl_decision_t *d);
+FL_EXTERN const char *fl_decision_cache_key(const fl_decision_t *d);
 /* FL_DECIDE_EXPLAIN only: JSON {"candidates":N,"tried":[...]}; else NULL. */
 FL_EXTERN const char *fl_decision_explain_json(const fl_decision_t *d);
 /* JSON array of what a handler's actions did (storage, checkpoints); NULL
@@ -1308,6 +1315,25 @@ FL_EXTERN int fl_fleet_stats(fl_fleet_t *f, fl_fleet_stats_t *out);
  * declaration, or NULL (no declaration, NULL engine).  Owned by the engine;
  * valid until the next load or fl_engine_free. */
 FL_EXTERN fl_fleet_t *fl_engine_fleet(fl_engine_t *engine);
+
+/*
+ * Stale-cache fallback (docs/fleet.md, docs/policy-language.md).  Store the
+ * last good result `value_json` (any JSON value, at most 1 MiB) under `key`
+ * (1..512 bytes) for `ttl_ms` (1 ms .. 30 days): a rule whose recovery is
+ * `fallback = cache { key = "...", max_stale_ms = N }` answers with it while
+ * it is at most max_stale_ms old.  The store belongs to the engine: every
+ * context and every policy version of the engine sees it, and reloads keep
+ * it.  Both strings are copied (the value in jansson's compact form); a
+ * later put replaces the value and its age.  In-process the store holds at
+ * most 10,000 entries and 64 MiB (least recently used first out).  While
+ * the engine's policy declares `fleet { }` the value is also written to
+ * Redis by the synchroniser (never on the caller's thread), so every
+ * instance of the fleet can read it.  Thread-safe.  FL_EINVAL (NULL
+ * engine, key or value, empty or too long key, ttl out of range, value not
+ * JSON or too large; diag says which), FL_ENOMEM.
+ */
+FL_EXTERN int fl_cache_put(fl_engine_t *engine, const char *key, const char *value_json, uint32_t ttl_ms,
+                           fl_diag_t *diag);
 FL_EXTERN int fl_fleet_force(const fl_fleet_config_t *cfg, const char *name, const char *key,
                              fl_breaker_state state, fl_diag_t *diag);
 /* FL-RESILIENCE-END */

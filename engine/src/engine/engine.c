@@ -89,6 +89,10 @@ int fl_engine_new(const fl_engine_options_t *opts, fl_engine_t **out)
         fl_engine_free(e);
         return FL_ENOMEM;
     }
+    if (!(e->sh.cache = fl__kvc_new(FL_CACHE_MAX_ENTRIES, FL_CACHE_MAX_BYTES))) {
+        fl_engine_free(e);
+        return FL_ENOMEM;
+    }
     *out = e;
     return FL_OK;
 }
@@ -139,6 +143,7 @@ static void engine_destroy(fl_engine_t *e)
     fl_shared_destroy(&e->sh);
     fl_resil_free(e->sh.resil);
     fl_sbx_free(e->sh.sbx); /* FL-SANDBOX: stops the watchdog thread */
+    fl__kvc_free(e->sh.cache);
     pthread_mutex_destroy(&e->load);
     for (uint32_t i = 0; i < e->strs_cap; i++) free(e->strs[i]);
     free(e->strs);

@@ -18,6 +18,12 @@
  * the fleet would keep itself open).  Forced states are applied when they
  * change.
  *
+ * A breaker with mode = shared publishes no opens: a second script adds
+ * its keys' new counts to time buckets in Redis (PREFIX s:NAME \x1f KEY)
+ * and returns the rest of the fleet's, which breaker.c adds to the key's own
+ * window (fl_breaker_shared_others opens a key whose sum crosses a
+ * threshold).  A shared-mode failure asks for one early round per sync_ms.
+ *
  * Redis traffic per instance is one command per fleet breaker per sync_ms,
  * whatever the decision rate, plus one round when a fleet-scoped key's own
  * window opens (breaker.c sets r->fleet_kick; the thread looks every 5 ms),
