@@ -784,6 +784,87 @@ static void policy_declares_the_fleet(void **st)
     fl_engine_free(e);
 }
 
+/* An engine with a fleet declaration and a cache recovery. */
+static fl_engine_t *cache_engine(void)
+{
+    fl_engine_t *e;
+    fl_diag_t d;
+    char src[1024];
+    snprintf(src, sizeof src,
+             "policy { name = 'p', version = '1' }\n"
+             "fleet { redis = '%s', prefix = 'pc:', sync_ms = 50 }\n"
+             "category 'unavailable' { severity = 'error' }\n"
+             "rule 'r' { when = { code = 'x' }, category = 'unavailable',\n"
+             "  recovery = cache { key = '{op}:{tags.user}', max_stale_ms = 60000 } }\n",
+             RF.url);
+    if (fl_engine_new(NULL, &e) != FL_OK)
+        return NULL;
+    if (fl_engine_load_string(e, "p.lua", src, strlen(src), &d) != FL_OK) {
+        fprintf(stderr, "# cache_engine: %s\n", d.message);
+        fl_engine_free(e);
+        return NULL;
+    }
+    return e;
+}
+
+/* Decide {code x, op get, tags.user u1} on e; 1 if the cache answered. */
+static int cache_decide(fl_ctx_t *ctx, fl_event_t *ev, fl_decision_t *d)
+{
+    assert_int_equal(fl_decide(ctx, ev, NULL, 0, d), FL_OK);
+    return fl_decision_cache_age_ms(d) >= 0;
+}
+
+/* A value one instance stores reaches another through Redis; deciding never
+ * waits for it (a key this instance never saw falls through once). */
+static void the_cache_is_shared(void **st)
+{
+    fl_engine_t *a = cache_engine(), *b = cache_engine();
+    fl_ctx_t *ctx;
+    fl_event_t *ev;
+    fl_decision_t *d;
+    int hit = 0, misses = 0;
+    (void)st;
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_true(wait_connected(fl_engine_fleet(a)));
+    assert_true(wait_connected(fl_engine_fleet(b)));
+    assert_int_equal(fl_ctx_new(b, &ctx), FL_OK);
+    assert_int_equal(fl_event_new(&ev), FL_OK);
+    assert_int_equal(fl_decision_new(&d), FL_OK);
+    assert_int_equal(fl_event_set(ev, FL_FIELD_CODE, "x", 1), FL_OK);
+    assert_int_equal(fl_event_set(ev, FL_FIELD_OP, "get", 3), FL_OK);
+    assert_int_equal(fl_event_set_tag(ev, "user", "u1"), FL_OK);
+    assert_int_equal(fl_cache_put(a, "get:u1", "{\"name\":\"Ada\"}", 60000, NULL), FL_OK);
+    for (int i = 0; i < 300 && !hit; i++) {
+        if (!(hit = cache_decide(ctx, ev, d))) {
+            misses++;
+            assert_int_equal(fl_decision_action(d), FL_ACTION_FAIL);
+            assert_string_equal(fl_decision_reason(d), "cache_miss");
+            sleep_ms(10);
+        }
+    }
+    assert_true(hit);
+    assert_string_equal(fl_decision_fallback_json(d), "{\"name\":\"Ada\"}");
+    assert_string_equal(fl_decision_cache_key(d), "get:u1");
+    assert_true(misses >= 1); /* the first decision did not wait for Redis */
+    /* a later put on A replaces B's copy within a round or two */
+    sleep_ms(5);
+    assert_int_equal(fl_cache_put(a, "get:u1", "\"v2\"", 60000, NULL), FL_OK);
+    for (int i = 0; i < 300; i++) {
+        cache_decide(ctx, ev, d);
+        if (strcmp(fl_decision_fallback_json(d), "\"v2\"") == 0)
+            break;
+        sleep_ms(10);
+    }
+    assert_string_equal(fl_decision_fallback_json(d), "\"v2\"");
+    printf("# shared cache: B fell through %d time(s) before A's value arrived\n", misses);
+    fl_decision_free(d);
+    fl_event_free(ev);
+    fl_ctx_free(ctx);
+    fl_engine_free(a);
+    fl_engine_free(b);
+}
+
 static void policy_fleet_errors(void **st)
 {
     fl_engine_t *e;
@@ -822,6 +903,7 @@ int main(void)
         cmocka_unit_test(bad_configurations),
         cmocka_unit_test(policy_fleet_errors),
         cmocka_unit_test(policy_declares_the_fleet),
+        cmocka_unit_test(the_cache_is_shared),
         cmocka_unit_test(four_processes_share_a_breaker),
         cmocka_unit_test(four_processes_share_a_window),
         cmocka_unit_test(four_processes_share_a_limiter),

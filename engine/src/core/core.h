@@ -451,9 +451,18 @@ struct fl_shared {
 #define FL_CACHE_MAX_BYTES ((size_t)64 << 20)
 struct fl_kvc *fl__kvc_new(uint32_t max_entries, size_t max_bytes);
 void fl__kvc_free(struct fl_kvc *c);
-/* Store a copy; an older value than the one held is ignored.  FL_ENOMEM. */
+/* Store a copy; an older value than the one held is ignored.  With
+ * `publish` and fleet mode on, also queued for Redis.  FL_ENOMEM. */
 int fl__kvc_store(struct fl_kvc *c, const char *key, const char *value, size_t vlen, int64_t stored_ms,
-                  int64_t expires_ms);
+                  int64_t expires_ms, int publish);
+/* Fleet mode on or off (off drops what is queued). */
+void fl__kvc_fleet(struct fl_kvc *c, int on);
+/* The synchroniser's side: every queued put, and every key looked up since
+ * the last call (each handed to fn once, then forgotten). */
+void fl__kvc_take_puts(struct fl_kvc *c, void (*fn)(void *arg, const char *key, const char *value,
+                                                   int64_t stored_ms, int64_t expires_ms),
+                       void *arg);
+void fl__kvc_take_wanted(struct fl_kvc *c, void (*fn)(void *arg, const char *key), void *arg);
 /* 1 and the value appended to out, *age_ms, when key holds an unexpired
  * value at most max_stale_ms old; 0 otherwise. */
 int fl__kvc_lookup(struct fl_kvc *c, const char *key, int64_t now_ms, int64_t max_stale_ms, fl_strbuf *out,

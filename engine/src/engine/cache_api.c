@@ -35,7 +35,7 @@ int fl_cache_put(fl_engine_t *e, const char *key, const char *value_json, uint32
     json_decref(v);
     if (!compact) return fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "out of memory");
     now = fl_now_ms();
-    rc = fl__kvc_store(fl_engine_shared(e)->cache, key, compact, strlen(compact), now, now + ttl_ms);
+    rc = fl__kvc_store(fl_engine_shared(e)->cache, key, compact, strlen(compact), now, now + ttl_ms, 1);
     free(compact);
     return rc == FL_OK ? FL_OK : fl_diag_set(diag, rc, NULL, 0, 0, "out of memory");
 }

@@ -73,6 +73,7 @@ struct fl_fleet {
     int64_t next_try_ms, backoff_ms;
     int64_t last_round_ms, round_ms; /* start of the last round; time between rounds */
     fl_keymap mem; /* "NAME\x1fKEY" -> fl_fmem */
+    fl_fleet_cache_io cache; /* the stale-cache store; guarded by mu */
     _Atomic uint64_t syncs, fallbacks, reconnects, fleet_opens, forced, commands, leased;
     _Atomic int connected;
 };
@@ -1047,6 +1048,149 @@ out:
     return rc;
 }
 
+/* ---- the stale-cache store ------------------------------------------------ */
+
+/* The commands of one cache round: SETs then one MGET, pipelined. */
+typedef struct cache_round {
+    fl_fleet_t *f;
+    redisContext *c;
+    int64_t now;
+    size_t sent;
+    char **keys; /* wanted, prefixed */
+    size_t nkeys, cap;
+    int oom;
+} cache_round;
+
+static void cache_send_put(void *arg, const char *key, const char *value, int64_t stored_ms,
+                           int64_t expires_ms)
+{
+    cache_round *cr = arg;
+    int64_t ttl = expires_ms - cr->now;
+    size_t kl = strlen(cr->f->prefix) + 2 + strlen(key) + 1, vl = strlen(value) + 48;
+    char *k = malloc(kl), *v = malloc(vl), px[24];
+    const char *av[5];
+    size_t lens[5];
+    if (!k || !v || ttl <= 0) {
+        cr->oom |= !k || !v;
+        free(k);
+        free(v);
+        return;
+    }
+    snprintf(k, kl, "%sc:%s", cr->f->prefix, key);
+    snprintf(v, vl, "%lld %lld %s", (long long)stored_ms, (long long)expires_ms, value);
+    snprintf(px, sizeof px, "%lld", (long long)ttl);
+    av[0] = "SET", av[1] = k, av[2] = v, av[3] = "PX", av[4] = px;
+    for (int i = 0; i < 5; i++)
+        lens[i] = strlen(av[i]);
+    if (redisAppendCommandArgv(cr->c, 5, av, lens) == REDIS_OK)
+        cr->sent++;
+    free(k);
+    free(v);
+}
+
+static void cache_want(void *arg, const char *key)
+{
+    cache_round *cr = arg;
+    size_t kl = strlen(cr->f->prefix) + 2 + strlen(key) + 1;
+    char *k;
+    if (cr->nkeys == cr->cap) {
+        size_t nc = cr->cap ? cr->cap * 2 : 32;
+        char **nv = realloc(cr->keys, nc * sizeof *nv);
+        if (!nv) {
+            cr->oom = 1;
+            return;
+        }
+        cr->keys = nv;
+        cr->cap = nc;
+    }
+    if (!(k = malloc(kl))) {
+        cr->oom = 1;
+        return;
+    }
+    snprintf(k, kl, "%sc:%s", cr->f->prefix, key);
+    cr->keys[cr->nkeys++] = k;
+}
+
+/* Store one MGET answer "STORED EXPIRES JSON" under key (unprefixed). */
+static void cache_store(fl_fleet_t *f, const fl_fleet_cache_io *io, const char *pkey, redisReply *v)
+{
+    char *end;
+    long long stored, expires;
+    if (!v || v->type != REDIS_REPLY_STRING)
+        return;
+    stored = strtoll(v->str, &end, 10);
+    if (*end != ' ')
+        return;
+    expires = strtoll(end + 1, &end, 10);
+    if (*end != ' ')
+        return;
+    end++;
+    io->store(io->user, pkey + strlen(f->prefix) + 2, end, v->len - (size_t)(end - v->str), stored,
+              expires);
+}
+
+/* One cache round: write the queued puts, refresh the keys looked up. */
+static int sync_cache(fl_fleet_t *f, const fl_fleet_cache_io *io, char *err, size_t errcap)
+{
+    cache_round cr = {.f = f, .c = f->c};
+    redisReply *rep = NULL;
+    int rc = -1;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    cr.now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    io->take_puts(io->user, cache_send_put, &cr);
+    io->take_wanted(io->user, cache_want, &cr);
+    if (cr.nkeys) {
+        const char **av = malloc((cr.nkeys + 1) * sizeof *av);
+        if (av) {
+            av[0] = "MGET";
+            for (size_t i = 0; i < cr.nkeys; i++)
+                av[i + 1] = cr.keys[i];
+            if (redisAppendCommandArgv(f->c, (int)cr.nkeys + 1, av, NULL) != REDIS_OK)
+                cr.oom = 1;
+            free(av);
+        } else {
+            cr.oom = 1;
+        }
+    }
+    atomic_fetch_add_explicit(&f->commands, cr.sent + (cr.nkeys ? 1 : 0), memory_order_relaxed);
+    for (size_t i = 0; i < cr.sent + (cr.nkeys && !cr.oom ? 1 : 0); i++) {
+        if (redisGetReply(f->c, (void **)&rep) != REDIS_OK || !rep) {
+            snprintf(err, errcap, "%s", f->c->errstr[0] ? f->c->errstr : "no reply");
+            goto out;
+        }
+        if (rep->type == REDIS_REPLY_ERROR) {
+            snprintf(err, errcap, "cache command refused: %.200s", rep->str);
+            goto out;
+        }
+        if (i == cr.sent && rep->type == REDIS_REPLY_ARRAY)
+            for (size_t j = 0; j < rep->elements && j < cr.nkeys; j++)
+                cache_store(f, io, cr.keys[j], rep->element[j]);
+        freeReplyObject(rep);
+        rep = NULL;
+    }
+    rc = 0;
+out:
+    if (rep)
+        freeReplyObject(rep);
+    for (size_t i = 0; i < cr.nkeys; i++)
+        free(cr.keys[i]);
+    free(cr.keys);
+    return rc;
+}
+
+void fl_fleet_cache_attach(fl_fleet_t *f, const fl_fleet_cache_io *io)
+{
+    if (!f)
+        return;
+    pthread_mutex_lock(&f->mu);
+    if (io)
+        f->cache = *io;
+    else
+        memset(&f->cache, 0, sizeof f->cache);
+    pthread_mutex_unlock(&f->mu);
+}
+
 static void round_once(fl_fleet_t *f)
 {
     char err[256] = "";
@@ -1088,6 +1232,16 @@ static void round_once(fl_fleet_t *f)
                 rc = sync_budget(f, o, err, sizeof err);
         }
         if (rc != 0) {
+            round_failed(f, err);
+            return;
+        }
+    }
+    {
+        fl_fleet_cache_io io;
+        pthread_mutex_lock(&f->mu);
+        io = f->cache;
+        pthread_mutex_unlock(&f->mu);
+        if (io.take_puts && sync_cache(f, &io, err, sizeof err) != 0) {
             round_failed(f, err);
             return;
         }

@@ -479,4 +479,22 @@ int fl_fleet_decl_same(const fl_fleet_decl_t *a, const fl_fleet_decl_t *b);
 fl_fleet_decl_t *fl_fleet_decl_copy(const fl_fleet_decl_t *d);
 void fl_fleet_decl_free(fl_fleet_decl_t *d);
 
+/* The stale-cache store a synchroniser shares through Redis (the engine's,
+ * core/cache.c), seen through callbacks so this subsystem does not depend
+ * on the engine's core.  Once a round the thread writes every put queued
+ * since the last round (SET PREFIX c:KEY "STORED EXPIRES JSON" PX ttl) and
+ * reads back every key looked up since the last round (one MGET), storing
+ * what it finds (store(), never re-queued). */
+typedef struct fl_fleet_cache_io {
+    void *user;
+    void (*take_puts)(void *user, void (*fn)(void *arg, const char *key, const char *value,
+                                             int64_t stored_ms, int64_t expires_ms),
+                      void *arg);
+    void (*take_wanted)(void *user, void (*fn)(void *arg, const char *key), void *arg);
+    void (*store)(void *user, const char *key, const char *value, size_t vlen, int64_t stored_ms,
+                  int64_t expires_ms);
+} fl_fleet_cache_io;
+/* Attach (io copied) or detach (NULL) the store; takes effect next round. */
+void fl_fleet_cache_attach(fl_fleet_t *f, const fl_fleet_cache_io *io);
+
 #endif /* FL_RESILIENCE_H */
