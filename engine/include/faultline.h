@@ -599,7 +599,9 @@ FL_EXTERN const char *fl_decision_error(const fl_decision_t *d);    /* NULL unle
  * "time_budget_exhausted", "breaker_open", "retry_budget_exhausted" (the
  * action became fail), or "retry_after_capped" (action retry: the event's
  * Retry-After asked for longer than the policy allows -- max_delay_ms, or
- * the retry's opt-in max_retry_after_ms -- and delay_ms is that cap).
+ * the retry's opt-in max_retry_after_ms -- and delay_ms is that cap), or
+ * "cache_miss" (a `cache { ... }` recovery found nothing fresh enough and
+ * used its `otherwise`, by default fail).
  * Also the "reason" field of the JSON form. */
 FL_EXTERN const char *fl_decision_reason(const fl_decision_t *d);
 /* JSON text of `params` / `fallback`, NULL when absent. */

@@ -446,9 +446,10 @@ static fl_resil_t *shared_resil(void)
     return r;
 }
 
-/* Child of the shared-mode test: 6 failures here, then wait for the
- * fleet's 24 to open the key; ms via res_fd; 0 on success. */
-static int shared_child(int go_fd, int res_fd, int done_fd)
+/* Child of the shared-mode test: once connected (a byte on ready_fd), 6
+ * failures here, then wait for the fleet's 24 to open the key; ms via
+ * res_fd; 0 on success. */
+static int shared_child(int ready_fd, int go_fd, int res_fd, int done_fd)
 {
     fl_resil_t *r = shared_resil();
     fl_fleet_t *f = NULL;
@@ -461,7 +462,7 @@ static int shared_child(int go_fd, int res_fd, int done_fd)
     if (!wait_connected(f))
         return 16;
     fail_n(r, "mysql", 1); /* a key of its own, below every threshold */
-    if (read(go_fd, &c, 1) != 1)
+    if (write(ready_fd, "r", 1) != 1 || read(go_fd, &c, 1) != 1)
         return 11;
     fail_n(r, "pg", 6);
     ms = wait_state(r, "pg", FL_BREAKER_OPEN, 5000);
@@ -485,9 +486,11 @@ static int shared_child(int go_fd, int res_fd, int done_fd)
 
 static void four_processes_share_a_window(void **st)
 {
-    int go[2], res[2], done[2], worst = 0;
+    int ready[2], go[2], res[2], done[2], worst = 0;
     pid_t pids[4];
+    char rb[4];
     (void)st;
+    assert_int_equal(pipe(ready), 0);
     assert_int_equal(pipe(go), 0);
     assert_int_equal(pipe(res), 0);
     assert_int_equal(pipe(done), 0);
@@ -495,16 +498,24 @@ static void four_processes_share_a_window(void **st)
         pids[i] = fork();
         assert_true(pids[i] >= 0);
         if (pids[i] == 0) {
+            close(ready[0]);
             close(go[1]);
             close(res[0]);
             close(done[1]);
-            _exit(shared_child(go[0], res[1], done[0]));
+            _exit(shared_child(ready[1], go[0], res[1], done[0]));
         }
     }
+    close(ready[1]);
     close(go[0]);
     close(res[1]);
     close(done[0]);
-    sleep_ms(300);
+    /* every child connected, then all fail at once */
+    for (size_t got = 0; got < sizeof rb;) {
+        ssize_t n = read(ready[0], rb + got, sizeof rb - got);
+        assert_true(n > 0);
+        got += (size_t)n;
+    }
+    close(ready[0]);
     assert_int_equal(write(go[1], "gggg", 4), 4);
     for (int i = 0; i < 4; i++) {
         int ms = -1;
@@ -903,17 +914,18 @@ int main(void)
         cmocka_unit_test(bad_configurations),
         cmocka_unit_test(policy_fleet_errors),
         cmocka_unit_test(policy_declares_the_fleet),
-        cmocka_unit_test(the_cache_is_shared),
         cmocka_unit_test(four_processes_share_a_breaker),
-        cmocka_unit_test(four_processes_share_a_window),
         cmocka_unit_test(four_processes_share_a_limiter),
         cmocka_unit_test(retry_budget_counts_the_fleet),
         cmocka_unit_test(one_instance_is_not_a_quorum),
         cmocka_unit_test(forced_state_applies_fleet_wide),
         cmocka_unit_test(wrong_password_is_never_logged),
         cmocka_unit_test(paused_redis_never_delays_admission),
-        cmocka_unit_test(shared_mode_falls_back_to_local),
         cmocka_unit_test(redis_killed_then_restarted),
+        /* issue 19's last parts, after the tests above so they run as before */
+        cmocka_unit_test(four_processes_share_a_window),
+        cmocka_unit_test(the_cache_is_shared),
+        cmocka_unit_test(shared_mode_falls_back_to_local),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

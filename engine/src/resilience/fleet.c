@@ -22,7 +22,8 @@
  * its keys' new counts to time buckets in Redis (PREFIX s:NAME \x1f KEY)
  * and returns the rest of the fleet's, which breaker.c adds to the key's own
  * window (fl_breaker_shared_others opens a key whose sum crosses a
- * threshold).  A shared-mode failure asks for one early round per sync_ms.
+ * threshold).  A shared-mode failure asks for an early round (at most one
+ * per min(sync_ms / 4, 40 ms)).
  *
  * Redis traffic per instance is one command per fleet breaker per sync_ms,
  * whatever the decision rate, plus one round when a fleet-scoped key's own
@@ -604,12 +605,13 @@ static const char SHARED_LUA[] =
     "end\n"
     "return out\n";
 
-/* Shared mode's Redis window: the breaker's own span for a time window
- * (buckets of at least sync_ms, at most 20 of them), 10 x sync_ms for a
- * count window (buckets of sync_ms). */
+/* Shared mode's Redis window: the breaker's own span for a time window,
+ * 100 x sync_ms (10 s at the default) for a count window, whose `size`
+ * calls cannot be split between instances; buckets of at least sync_ms, at
+ * most 20 of them. */
 static void shared_window(const fl_fleet_t *f, const fl_bcfg *c, int64_t *bms, int64_t *nb)
 {
-    int64_t span = c->window == FL_WINDOW_TIME ? (int64_t)c->size * 1000 : 10 * (int64_t)f->sync_ms;
+    int64_t span = c->window == FL_WINDOW_TIME ? (int64_t)c->size * 1000 : 100 * (int64_t)f->sync_ms;
     *bms = span / 20 > (int64_t)f->sync_ms ? span / 20 : (int64_t)f->sync_ms;
     *nb = (span + *bms - 1) / *bms;
 }
@@ -1256,6 +1258,14 @@ static void round_once(fl_fleet_t *f)
     atomic_fetch_add_explicit(&f->syncs, 1, memory_order_relaxed);
 }
 
+/* Least time between a round and an early one for shared-mode failures:
+ * sync_ms / 4, at most 40 ms, at least KICK_MS. */
+static int64_t push_gap_ms(const fl_fleet_t *f)
+{
+    int64_t g = (int64_t)f->sync_ms / 4;
+    return g > 40 ? 40 : g < KICK_MS ? KICK_MS : g;
+}
+
 static void *fleet_main(void *arg)
 {
     fl_fleet_t *f = arg;
@@ -1263,8 +1273,7 @@ static void *fleet_main(void *arg)
     clock_gettime(CLOCK_MONOTONIC, &until);
     pthread_mutex_lock(&f->mu);
     while (!f->stop) {
-        int64_t ns;
-        int pushed = 0;
+        int64_t ns, push_gap = push_gap_ms(f);
         pthread_mutex_unlock(&f->mu);
         atomic_store_explicit(&f->r->fleet_push, 0, memory_order_relaxed);
         round_once(f);
@@ -1291,10 +1300,11 @@ static void *fleet_main(void *arg)
                 (now.tv_sec == until.tv_sec && now.tv_nsec >= until.tv_nsec))
                 break;
             if (atomic_exchange_explicit(&f->r->fleet_kick, 0, memory_order_relaxed) ||
-                (!pushed && atomic_exchange_explicit(&f->r->fleet_push, 0, memory_order_relaxed))) {
-                /* A shared-mode failure gets one early round per period:
-                 * Redis traffic stays bounded by sync_ms. */
-                pushed = 1;
+                (mono_ms() - f->last_round_ms >= push_gap &&
+                 atomic_exchange_explicit(&f->r->fleet_push, 0, memory_order_relaxed))) {
+                /* Shared-mode failures get an early round, at most one per
+                 * push_gap: Redis traffic stays bounded whatever the
+                 * decision rate, and the fleet sees them within push_gap. */
                 pthread_mutex_unlock(&f->mu);
                 round_once(f);
                 pthread_mutex_lock(&f->mu);
