@@ -796,6 +796,45 @@ done:
     json_decref(o);
 }
 
+/* ---- stale cache --------------------------------------------------------- */
+
+/* PUT /v1/cache/{key}  body {"value": any JSON, "ttl_ms": N}: fl_cache_put. */
+static void h_cache_put(sv_worker *w, const sv_req *rq, sv_resp *rs, const char *rest, size_t rest_len)
+{
+    char key[513];
+    if (rest_len == 0 || pct_decode(rest, rest_len, key, sizeof key, 0) != 0 || !key[0]) {
+        problem(rs, 400, "bad-path", "Bad path", "use PUT /v1/cache/{key} (percent-encoded, 1..512 bytes)", NULL);
+        return;
+    }
+    json_t *o = body_object(rq, rs, 0);
+    if (!o) return;
+    json_t *v = json_object_get(o, "value"), *t = json_object_get(o, "ttl_ms");
+    char *text = NULL;
+    if (!v || !json_is_integer(t) || json_integer_value(t) < 1 || json_integer_value(t) > 2592000000LL) {
+        problem(rs, 400, "bad-field", "Bad field",
+                "body must be {\"value\": any JSON, \"ttl_ms\": 1..2592000000}", NULL);
+        goto done;
+    }
+    if (!(text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY))) {
+        problem(rs, 500, "internal", "Internal error", "out of memory", NULL);
+        goto done;
+    }
+    fl_diag_t d;
+    int rc = fl_cache_put(w->srv->engine, key, text, (uint32_t)json_integer_value(t), &d);
+    if (rc != FL_OK) {
+        problem(rs, FL_PRIMARY(rc) == FL_EINVAL ? 400 : 500, "bad-field", "Bad field", d.message, NULL);
+        goto done;
+    }
+    json_t *r = json_object();
+    json_object_set_new(r, "stored", json_true());
+    json_object_set_new(r, "key", json_string(key));
+    json_object_set_new(r, "ttl_ms", json_integer(json_integer_value(t)));
+    reply_json(rs, 200, r);
+done:
+    free(text);
+    json_decref(o);
+}
+
 /* ---- health -------------------------------------------------------------- */
 
 static void h_health(sv_worker *w, const sv_req *rq, sv_resp *rs, const char *rest, size_t rest_len)
@@ -938,6 +977,7 @@ static const struct sv_route {
     {"POST", "/v1/policy/rollback", 0, 1, 1, h_rollback},
     {"GET", "/v1/breakers", 0, 0, 0, h_breakers},
     {"PUT", "/v1/breakers/", 1, 1, 0, h_breaker_put},
+    {"PUT", "/v1/cache/", 1, 1, 0, h_cache_put},
     {"GET", "/v1/shadow", 0, 0, 0, h_shadow},
     {"POST", "/v1/shadow/promote", 0, 1, 1, h_shadow_promote},
     {"GET", "/healthz", 0, 0, 0, h_health},

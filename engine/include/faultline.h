@@ -599,12 +599,21 @@ FL_EXTERN const char *fl_decision_error(const fl_decision_t *d);    /* NULL unle
  * "time_budget_exhausted", "breaker_open", "retry_budget_exhausted" (the
  * action became fail), or "retry_after_capped" (action retry: the event's
  * Retry-After asked for longer than the policy allows -- max_delay_ms, or
- * the retry's opt-in max_retry_after_ms -- and delay_ms is that cap).
+ * the retry's opt-in max_retry_after_ms -- and delay_ms is that cap), or
+ * "cache_miss" (a `cache { ... }` recovery found nothing fresh enough and
+ * used its `otherwise`, by default fail).
  * Also the "reason" field of the JSON form. */
 FL_EXTERN const char *fl_decision_reason(const fl_decision_t *d);
 /* JSON text of `params` / `fallback`, NULL when absent. */
 FL_EXTERN const char *fl_decision_params_json(const fl_decision_t *d);
 FL_EXTERN const char *fl_decision_fallback_json(const fl_decision_t *d);
+/* A fallback read from the stale cache (`fallback = cache { ... }`,
+ * fl_cache_put): the value's age in ms when it was read, and the rendered
+ * key it was stored under; -1 / NULL when the decision's fallback did not
+ * come from the cache.  The value itself is fl_decision_fallback_json.  In
+ * the JSON form: "cache": {"key": ..., "age_ms": N}. */
+FL_EXTERN int64_t fl_decision_cache_age_ms(const fl_decision_t *d);
+FL_EXTERN const char *fl_decision_cache_key(const fl_decision_t *d);
 /* FL_DECIDE_EXPLAIN only: JSON {"candidates":N,"tried":[...]}; else NULL. */
 FL_EXTERN const char *fl_decision_explain_json(const fl_decision_t *d);
 /* JSON array of what a handler's actions did (storage, checkpoints); NULL
@@ -813,6 +822,13 @@ typedef enum fl_window_kind { FL_WINDOW_COUNT = 0, FL_WINDOW_TIME = 1 } fl_windo
  * instance synchronised by the same fleet (fl_fleet_start, docs/fleet.md). */
 typedef enum fl_scope { FL_SCOPE_LOCAL = 0, FL_SCOPE_FLEET = 1 } fl_scope;
 
+/* How a fleet-scoped breaker uses the fleet (docs/fleet.md).  Quorum: a key
+ * opens here when its own window says so or when `quorum` instances report
+ * it open.  Shared: every instance adds its window's counts to time buckets
+ * in Redis once per sync_ms and decides on its own fresh counts plus the
+ * rest of the fleet's last fetched counts. */
+typedef enum fl_fleet_mode { FL_FLEET_QUORUM = 0, FL_FLEET_SHARED = 1 } fl_fleet_mode;
+
 /* Circuit breaker.  Zero fields take the defaults shown. */
 typedef struct fl_breaker_config {
     fl_window_kind window;    /* count: last `size` calls; time: last `size` s */
@@ -833,6 +849,9 @@ typedef struct fl_breaker_config {
     const char *const *ignored;
     const char *key;          /* key template, kept for the engine; may be NULL */
     fl_scope scope;           /* FL_SCOPE_LOCAL (default) or FL_SCOPE_FLEET  */
+    fl_fleet_mode fleet_mode; /* FL_FLEET_QUORUM (default) or FL_FLEET_SHARED;
+                                 shared needs scope = FL_SCOPE_FLEET
+                                 (FL_EPOLICY_SCHEMA otherwise)             */
 } fl_breaker_config_t;
 
 /* Token bucket: `rate` tokens per second, at most `burst` stored. */
@@ -1298,6 +1317,25 @@ FL_EXTERN int fl_fleet_stats(fl_fleet_t *f, fl_fleet_stats_t *out);
  * declaration, or NULL (no declaration, NULL engine).  Owned by the engine;
  * valid until the next load or fl_engine_free. */
 FL_EXTERN fl_fleet_t *fl_engine_fleet(fl_engine_t *engine);
+
+/*
+ * Stale-cache fallback (docs/fleet.md, docs/policy-language.md).  Store the
+ * last good result `value_json` (any JSON value, at most 1 MiB) under `key`
+ * (1..512 bytes) for `ttl_ms` (1 ms .. 30 days): a rule whose recovery is
+ * `fallback = cache { key = "...", max_stale_ms = N }` answers with it while
+ * it is at most max_stale_ms old.  The store belongs to the engine: every
+ * context and every policy version of the engine sees it, and reloads keep
+ * it.  Both strings are copied (the value in jansson's compact form); a
+ * later put replaces the value and its age.  In-process the store holds at
+ * most 10,000 entries and 64 MiB (least recently used first out).  While
+ * the engine's policy declares `fleet { }` the value is also written to
+ * Redis by the synchroniser (never on the caller's thread), so every
+ * instance of the fleet can read it.  Thread-safe.  FL_EINVAL (NULL
+ * engine, key or value, empty or too long key, ttl out of range, value not
+ * JSON or too large; diag says which), FL_ENOMEM.
+ */
+FL_EXTERN int fl_cache_put(fl_engine_t *engine, const char *key, const char *value_json, uint32_t ttl_ms,
+                           fl_diag_t *diag);
 FL_EXTERN int fl_fleet_force(const fl_fleet_config_t *cfg, const char *name, const char *key,
                              fl_breaker_state state, fl_diag_t *diag);
 /* FL-RESILIENCE-END */

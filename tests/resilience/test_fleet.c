@@ -429,6 +429,163 @@ static void forced_state_applies_fleet_wide(void **st)
     fl_resil_free(b);
 }
 
+/* A breaker in shared mode: min_calls 20, so 6 failures are never enough
+ * on one instance alone. */
+static fl_resil_t *shared_resil(void)
+{
+    fl_resil_t *r = NULL;
+    fl_breaker_config_t bc;
+    memset(&bc, 0, sizeof bc);
+    bc.min_calls = 20;
+    bc.failure_rate = 0.5;
+    bc.open_ms = 20000;
+    bc.scope = FL_SCOPE_FLEET;
+    bc.fleet_mode = FL_FLEET_SHARED;
+    if (fl_resil_new(NULL, &r) != FL_OK || fl_breaker_declare(r, "db", &bc, NULL) != FL_OK)
+        return NULL;
+    return r;
+}
+
+/* Child of the shared-mode test: once connected (a byte on ready_fd), 6
+ * failures here, then wait for the fleet's 24 to open the key; ms via
+ * res_fd; 0 on success. */
+static int shared_child(int ready_fd, int go_fd, int res_fd, int done_fd)
+{
+    fl_resil_t *r = shared_resil();
+    fl_fleet_t *f = NULL;
+    fl_fleet_config_t fc = fleet_cfg("sh4:", 2, NULL);
+    fl_fleet_stats_t fs;
+    char c;
+    int ms, rc = 0;
+    if (!r || fl_fleet_start(r, &fc, &f, NULL) != FL_OK)
+        return 10;
+    if (!wait_connected(f))
+        return 16;
+    fail_n(r, "mysql", 1); /* a key of its own, below every threshold */
+    if (write(ready_fd, "r", 1) != 1 || read(go_fd, &c, 1) != 1)
+        return 11;
+    fail_n(r, "pg", 6);
+    ms = wait_state(r, "pg", FL_BREAKER_OPEN, 5000);
+    fl_fleet_stats(f, &fs);
+    if (ms < 0) {
+        fprintf(stderr, "# shared child: state %d syncs %llu fallbacks %llu\n",
+                (int)state_of(r, "pg"), (unsigned long long)fs.syncs,
+                (unsigned long long)fs.fallbacks);
+        rc = 12;
+    }
+    if (state_of(r, "mysql") != FL_BREAKER_CLOSED)
+        rc = 14;
+    if (write(res_fd, &ms, sizeof ms) != (ssize_t)sizeof ms)
+        rc = 15;
+    while (read(done_fd, &c, 1) > 0)
+        ;
+    fl_fleet_stop(f);
+    fl_resil_free(r);
+    return rc;
+}
+
+static void four_processes_share_a_window(void **st)
+{
+    int ready[2], go[2], res[2], done[2], worst = 0;
+    pid_t pids[4];
+    char rb[4];
+    (void)st;
+    assert_int_equal(pipe(ready), 0);
+    assert_int_equal(pipe(go), 0);
+    assert_int_equal(pipe(res), 0);
+    assert_int_equal(pipe(done), 0);
+    for (int i = 0; i < 4; i++) {
+        pids[i] = fork();
+        assert_true(pids[i] >= 0);
+        if (pids[i] == 0) {
+            close(ready[0]);
+            close(go[1]);
+            close(res[0]);
+            close(done[1]);
+            _exit(shared_child(ready[1], go[0], res[1], done[0]));
+        }
+    }
+    close(ready[1]);
+    close(go[0]);
+    close(res[1]);
+    close(done[0]);
+    /* every child connected, then all fail at once */
+    for (size_t got = 0; got < sizeof rb;) {
+        ssize_t n = read(ready[0], rb + got, sizeof rb - got);
+        assert_true(n > 0);
+        got += (size_t)n;
+    }
+    close(ready[0]);
+    assert_int_equal(write(go[1], "gggg", 4), 4);
+    for (int i = 0; i < 4; i++) {
+        int ms = -1;
+        assert_int_equal(read(res[0], &ms, sizeof ms), (ssize_t)sizeof ms);
+        assert_true(ms >= 0);
+        if (ms > worst)
+            worst = ms;
+    }
+    close(go[1]);
+    close(done[1]);
+    for (int i = 0; i < 4; i++) {
+        int ws = -1;
+        assert_int_equal(waitpid(pids[i], &ws, 0), pids[i]);
+        assert_true(WIFEXITED(ws));
+        assert_int_equal(WEXITSTATUS(ws), 0);
+    }
+    close(res[0]);
+    printf("# shared window: 4 x 6 failures opened every instance after %d ms (sync_ms 100)\n",
+           worst);
+}
+
+/* Shared mode with Redis gone: the local window decides (6 failures do not
+ * open, 20 do), every record answers, the fallback is counted and logged
+ * once; after the restart the counts flow again. */
+static void shared_mode_falls_back_to_local(void **st)
+{
+    fl_resil_t *a = shared_resil(), *b = shared_resil();
+    fl_fleet_t *fa, *fb;
+    _Atomic int logs = 0;
+    fl_fleet_config_t fca = fleet_cfg("shk:", 2, &logs), fcb = fleet_cfg("shk:", 2, NULL);
+    fl_fleet_stats_t s;
+    (void)st;
+    assert_int_equal(fl_fleet_start(a, &fca, &fa, NULL), FL_OK);
+    assert_int_equal(fl_fleet_start(b, &fcb, &fb, NULL), FL_OK);
+    assert_true(wait_connected(fa));
+    assert_true(wait_connected(fb));
+    fail_n(b, "pg", 15); /* B's counts reach Redis, then A */
+    sleep_ms(400);
+    rf_kill(&RF);
+    for (int i = 0; i < 200; i++) {
+        fl_fleet_stats(fa, &s);
+        if (s.fallbacks > 0 && !s.connected)
+            break;
+        sleep_ms(10);
+    }
+    assert_true(s.fallbacks > 0);
+    assert_int_equal(s.connected, 0);
+    /* 6 + B's 15 would open; on the local window alone 6 do not. */
+    fail_n(a, "pg", 6);
+    assert_int_equal(state_of(a, "pg"), FL_BREAKER_CLOSED);
+    fail_n(a, "pg", 14);
+    assert_int_equal(state_of(a, "pg"), FL_BREAKER_OPEN);
+    assert_int_equal(atomic_load(&logs), 1);
+    assert_int_equal(rf_start(&RF), 0);
+    for (int i = 0; i < 600; i++) {
+        fl_fleet_stats(fa, &s);
+        if (s.connected)
+            break;
+        sleep_ms(10);
+    }
+    assert_int_equal(s.connected, 1);
+    /* Counts A could not publish go with the next round: B learns them. */
+    fail_n(b, "pg", 1);
+    assert_true(wait_state(b, "pg", FL_BREAKER_OPEN, 3000) >= 0);
+    fl_fleet_stop(fa);
+    fl_fleet_stop(fb);
+    fl_resil_free(a);
+    fl_resil_free(b);
+}
+
 static void redis_killed_then_restarted(void **st)
 {
     fl_resil_t *a = fleet_resil(), *b = fleet_resil();
@@ -562,6 +719,14 @@ static void bad_configurations(void **st)
     bc.scope = (fl_scope)7;
     assert_int_equal(fl_breaker_declare(r, "x", &bc, &d), FL_EPOLICY_SCHEMA);
     assert_non_null(strstr(d.message, "scope"));
+    bc.scope = FL_SCOPE_LOCAL;
+    bc.fleet_mode = FL_FLEET_SHARED;
+    assert_int_equal(fl_breaker_declare(r, "x", &bc, &d), FL_EPOLICY_SCHEMA);
+    assert_non_null(strstr(d.message, "mode = shared needs scope = fleet"));
+    bc.scope = FL_SCOPE_FLEET;
+    bc.fleet_mode = (fl_fleet_mode)3;
+    assert_int_equal(fl_breaker_declare(r, "x", &bc, &d), FL_EPOLICY_SCHEMA);
+    assert_non_null(strstr(d.message, "quorum or shared"));
     fl_resil_free(r);
 }
 
@@ -630,6 +795,87 @@ static void policy_declares_the_fleet(void **st)
     fl_engine_free(e);
 }
 
+/* An engine with a fleet declaration and a cache recovery. */
+static fl_engine_t *cache_engine(void)
+{
+    fl_engine_t *e;
+    fl_diag_t d;
+    char src[1024];
+    snprintf(src, sizeof src,
+             "policy { name = 'p', version = '1' }\n"
+             "fleet { redis = '%s', prefix = 'pc:', sync_ms = 50 }\n"
+             "category 'unavailable' { severity = 'error' }\n"
+             "rule 'r' { when = { code = 'x' }, category = 'unavailable',\n"
+             "  recovery = cache { key = '{op}:{tags.user}', max_stale_ms = 60000 } }\n",
+             RF.url);
+    if (fl_engine_new(NULL, &e) != FL_OK)
+        return NULL;
+    if (fl_engine_load_string(e, "p.lua", src, strlen(src), &d) != FL_OK) {
+        fprintf(stderr, "# cache_engine: %s\n", d.message);
+        fl_engine_free(e);
+        return NULL;
+    }
+    return e;
+}
+
+/* Decide {code x, op get, tags.user u1} on e; 1 if the cache answered. */
+static int cache_decide(fl_ctx_t *ctx, fl_event_t *ev, fl_decision_t *d)
+{
+    assert_int_equal(fl_decide(ctx, ev, NULL, 0, d), FL_OK);
+    return fl_decision_cache_age_ms(d) >= 0;
+}
+
+/* A value one instance stores reaches another through Redis; deciding never
+ * waits for it (a key this instance never saw falls through once). */
+static void the_cache_is_shared(void **st)
+{
+    fl_engine_t *a = cache_engine(), *b = cache_engine();
+    fl_ctx_t *ctx;
+    fl_event_t *ev;
+    fl_decision_t *d;
+    int hit = 0, misses = 0;
+    (void)st;
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_true(wait_connected(fl_engine_fleet(a)));
+    assert_true(wait_connected(fl_engine_fleet(b)));
+    assert_int_equal(fl_ctx_new(b, &ctx), FL_OK);
+    assert_int_equal(fl_event_new(&ev), FL_OK);
+    assert_int_equal(fl_decision_new(&d), FL_OK);
+    assert_int_equal(fl_event_set(ev, FL_FIELD_CODE, "x", 1), FL_OK);
+    assert_int_equal(fl_event_set(ev, FL_FIELD_OP, "get", 3), FL_OK);
+    assert_int_equal(fl_event_set_tag(ev, "user", "u1"), FL_OK);
+    assert_int_equal(fl_cache_put(a, "get:u1", "{\"name\":\"Ada\"}", 60000, NULL), FL_OK);
+    for (int i = 0; i < 300 && !hit; i++) {
+        if (!(hit = cache_decide(ctx, ev, d))) {
+            misses++;
+            assert_int_equal(fl_decision_action(d), FL_ACTION_FAIL);
+            assert_string_equal(fl_decision_reason(d), "cache_miss");
+            sleep_ms(10);
+        }
+    }
+    assert_true(hit);
+    assert_string_equal(fl_decision_fallback_json(d), "{\"name\":\"Ada\"}");
+    assert_string_equal(fl_decision_cache_key(d), "get:u1");
+    assert_true(misses >= 1); /* the first decision did not wait for Redis */
+    /* a later put on A replaces B's copy within a round or two */
+    sleep_ms(5);
+    assert_int_equal(fl_cache_put(a, "get:u1", "\"v2\"", 60000, NULL), FL_OK);
+    for (int i = 0; i < 300; i++) {
+        cache_decide(ctx, ev, d);
+        if (strcmp(fl_decision_fallback_json(d), "\"v2\"") == 0)
+            break;
+        sleep_ms(10);
+    }
+    assert_string_equal(fl_decision_fallback_json(d), "\"v2\"");
+    printf("# shared cache: B fell through %d time(s) before A's value arrived\n", misses);
+    fl_decision_free(d);
+    fl_event_free(ev);
+    fl_ctx_free(ctx);
+    fl_engine_free(a);
+    fl_engine_free(b);
+}
+
 static void policy_fleet_errors(void **st)
 {
     fl_engine_t *e;
@@ -640,6 +886,8 @@ static void policy_fleet_errors(void **st)
         {"fleet { redis = 'redis://h', sync_ms = 1 }\n", "sync_ms"},
         {"fleet { redis = 'redis://h', colour = 1 }\n", "colour"},
         {"breaker 'b' { scope = 'galaxy' }\n", "scope"},
+        {"breaker 'b' { scope = 'fleet', mode = 'pooled' }\n", "\"quorum\" or \"shared\""},
+        {"breaker 'b' { mode = 'shared' }\n", "needs scope"},
     };
     (void)st;
     assert_int_equal(fl_engine_new(NULL, &e), FL_OK);
@@ -674,6 +922,10 @@ int main(void)
         cmocka_unit_test(wrong_password_is_never_logged),
         cmocka_unit_test(paused_redis_never_delays_admission),
         cmocka_unit_test(redis_killed_then_restarted),
+        /* issue 19's last parts, after the tests above so they run as before */
+        cmocka_unit_test(four_processes_share_a_window),
+        cmocka_unit_test(the_cache_is_shared),
+        cmocka_unit_test(shared_mode_falls_back_to_local),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -509,6 +509,28 @@ def case_breakers(s):
     check(code == 400, "bad state: %d" % code)
 
 
+def case_cache(s):
+    # PUT /v1/cache/{key} is a write: the token over TCP
+    auth = {"Authorization": "Bearer " + TOKEN, "Content-Type": "application/json"}
+    ev = {"op": "profile.get", "message": "timeout", "tags": {"user": "u/1"}}
+    d = s.client.decide(ev)
+    check(d["action"] == "fail" and d["reason"] == "cache_miss" and "cache" not in d, "miss: %r" % d)
+    st, h, b = s.request("PUT", "/v1/cache/profile.get:u%2F1", {"value": {"name": "Ada"}, "ttl_ms": 60000})
+    problem_of(st, h, b, 401, "unauthorized")
+    st, h, b = s.request("PUT", "/v1/cache/profile.get:u%2F1", {"value": {"name": "Ada"}, "ttl_ms": 60000}, auth)
+    r = json.loads(b)
+    check(st == 200 and r == {"stored": True, "key": "profile.get:u/1", "ttl_ms": 60000}, "put: %d %r" % (st, r))
+    d = s.client.decide(ev)
+    check(d["action"] == "fallback" and d["fallback"] == {"name": "Ada"}, "hit: %r" % d)
+    check(d["cache"]["key"] == "profile.get:u/1" and 0 <= d["cache"]["age_ms"] < 60000, "cache: %r" % d)
+    for body, why in (({"value": 1}, "no ttl"), ({"value": 1, "ttl_ms": 0}, "ttl 0"),
+                      ({"ttl_ms": 10}, "no value"), ({"value": 1, "ttl_ms": "10"}, "ttl string")):
+        problem_of(*s.request("PUT", "/v1/cache/k", body, auth), 400, "bad-field")
+    problem_of(*s.request("PUT", "/v1/cache/k", "{", auth), 400, "bad-json")
+    problem_of(*s.request("PUT", "/v1/cache/", {"value": 1, "ttl_ms": 10}, auth), 404, "not-found")
+    problem_of(*s.request("PUT", "/v1/cache/" + "k" * 600, {"value": 1, "ttl_ms": 10}, auth), 400, "bad-path")
+
+
 def _decider(s, stop, stats):
     c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
     while not stop.is_set():
@@ -736,6 +758,7 @@ CASES = {
     "auth_unix": (case_auth_unix, {}),
     "admit": (case_admit, {}),
     "breakers": (case_breakers, {}),
+    "cache": (case_cache, {"token": True}),
     "reload": (case_reload, {"token": True}),
     "watch": (case_watch, {"extra": ["--watch"]}),
     "sigterm": (case_sigterm, {"extra": ["--drain", "45000"]}),

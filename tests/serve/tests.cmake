@@ -5,7 +5,7 @@
 find_program(FL_SYS_PYTHON /usr/bin/python3 NO_DEFAULT_PATH)
 find_program(FL_CURL curl)
 if(FL_SYS_PYTHON AND FL_CURL)
-  set(FL_SERVE_CASES endpoints batch bad_json limits slow_client max_conns auth auth_unix admit breakers
+  set(FL_SERVE_CASES endpoints batch bad_json limits slow_client max_conns auth auth_unix admit breakers cache
                      reload watch sigterm client usage shadow metrics observe dashboard)
   foreach(c ${FL_SERVE_CASES})
     add_test(NAME serve_${c}

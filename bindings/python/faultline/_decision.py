@@ -203,6 +203,12 @@ class Decision:
         return self._field("error")
 
     @property
+    def cache(self) -> Optional[dict]:
+        """{"key": ..., "age_ms": N} when `fallback` was read from the stale
+        cache (Engine.cache_put), else None."""
+        return self._field("cache")
+
+    @property
     def reason(self) -> Optional[str]:
         return self._field("reason")
 

@@ -3,6 +3,7 @@ resilience state, resource checks and storage actions."""
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import sys
 import threading
@@ -476,6 +477,33 @@ class Engine:
         if rc:
             raise _diag_error(PolicyError, f"cannot load {name}", rc, diag)
         return self.current()
+
+    def cache_put(self, key: str, value: Any, ttl_ms: int) -> None:
+        """Store a last good result for the stale-cache fallback (a rule's
+        `recovery = cache { key = "...", max_stale_ms = N }`).  `value` is
+        any JSON-serialisable value; `ttl_ms` 1 ms .. 30 days.  The engine
+        keeps a copy (bounded, least recently used out; shared through
+        Redis when the policy declares `fleet { }`).  ValueError for an
+        empty or too long key (512 bytes), a ttl out of range or a value too
+        large (1 MiB); TypeError for a key that is not str or a value json
+        cannot serialise."""
+        if not isinstance(key, str):
+            raise TypeError(f"cache_put(key): expected str, got {type(key).__name__}")
+        if isinstance(ttl_ms, bool) or not isinstance(ttl_ms, int):
+            raise TypeError(f"cache_put(ttl_ms): expected int, got {type(ttl_ms).__name__}")
+        if not 1 <= ttl_ms <= 2592000000:
+            raise ValueError("cache_put(ttl_ms): must be 1..2592000000")
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        k = key.encode("utf-8")
+        if b"\0" in k:
+            raise ValueError("cache_put(key): contains NUL")
+        diag = ffi.new("fl_diag_t *")
+        rc = lib.fl_cache_put(self._live(), k, text.encode("utf-8"), ttl_ms, diag)
+        if rc:
+            msg = ffi.string(diag.message).decode("utf-8", "replace")
+            if primary(rc) == FL_EINVAL:
+                raise ValueError(f"cache_put: {msg}")
+            _check(rc, "cache_put")
 
     def check(self, policy_dir: Union[str, os.PathLike]) -> None:
         """Validate a directory (compile + examples) without publishing it."""

@@ -61,6 +61,8 @@ int fl_engine_load(fl_engine_t *engine, const char *dir, fl_diag_t *diag);
 int fl_engine_load_string(fl_engine_t *engine, const char *name, const char *source,
                           size_t len, fl_diag_t *diag);
 int fl_engine_check(fl_engine_t *engine, const char *dir, fl_diag_t *diag);
+int fl_cache_put(fl_engine_t *engine, const char *key, const char *value_json, uint32_t ttl_ms,
+                 fl_diag_t *diag);
 int fl_engine_stats(fl_engine_t *engine, fl_engine_stats_t *out);
 
 typedef struct fl_version_info {
@@ -117,6 +119,8 @@ const char *fl_decision_policy_version(const fl_decision_t *d);
 const char *fl_decision_error(const fl_decision_t *d);
 const char *fl_decision_params_json(const fl_decision_t *d);
 const char *fl_decision_fallback_json(const fl_decision_t *d);
+int64_t fl_decision_cache_age_ms(const fl_decision_t *d);
+const char *fl_decision_cache_key(const fl_decision_t *d);
 const char *fl_decision_to_json(fl_decision_t *d);
 
 fl_resil_t *fl_engine_resil(fl_engine_t *engine);

@@ -158,6 +158,12 @@ typedef struct fl_recovery {
     int honor_retry_after;
     double max_retry_after_ms; /* opt-in hard maximum for Retry-After; 0: max_delay_ms */
     char *fallback_json;  /* owned JSON text for FL_ACTION_FALLBACK       */
+    /* fallback = cache { key, max_stale_ms, otherwise }: the value the host
+     * stored under the rendered key (fl_cache_put) when at most
+     * max_stale_ms old, else `otherwise` (NULL: fail, reason cache_miss). */
+    struct fl_template *cache_key; /* owned; NULL: not a cache recovery */
+    int64_t cache_max_stale_ms;
+    struct fl_recovery *otherwise; /* owned, never itself a cache      */
 } fl_recovery;
 
 /* Settings shared by categories and rules; unset fields inherit. */
@@ -436,7 +442,32 @@ struct fl_shared {
     struct fl_declog *_Atomic errreg; /* engine/declog.c: the open error registry */
     struct fl_declog *_Atomic alertsink; /* engine/declog.c: the ring feeding alerts.c */
     struct fl_alerts *alerts;        /* engine/alerts.c: alert rules and delivery */
+    struct fl_kvc *cache;            /* core/cache.c: the stale-cache store (fl_cache_put) */
 };
+
+/* cache.c: the stale-cache store.  Bounded by entries and bytes (LRU);
+ * thread-safe.  Times are wall-clock ms. */
+#define FL_CACHE_MAX_ENTRIES 10000u
+#define FL_CACHE_MAX_BYTES ((size_t)64 << 20)
+struct fl_kvc *fl__kvc_new(uint32_t max_entries, size_t max_bytes);
+void fl__kvc_free(struct fl_kvc *c);
+/* Store a copy; an older value than the one held is ignored.  With
+ * `publish` and fleet mode on, also queued for Redis.  FL_ENOMEM. */
+int fl__kvc_store(struct fl_kvc *c, const char *key, const char *value, size_t vlen, int64_t stored_ms,
+                  int64_t expires_ms, int publish);
+/* Fleet mode on or off (off drops what is queued). */
+void fl__kvc_fleet(struct fl_kvc *c, int on);
+/* The synchroniser's side: every queued put, and every key looked up since
+ * the last call (each handed to fn once, then forgotten). */
+void fl__kvc_take_puts(struct fl_kvc *c, void (*fn)(void *arg, const char *key, const char *value,
+                                                   int64_t stored_ms, int64_t expires_ms),
+                       void *arg);
+void fl__kvc_take_wanted(struct fl_kvc *c, void (*fn)(void *arg, const char *key), void *arg);
+/* 1 and the value appended to out, *age_ms, when key holds an unexpired
+ * value at most max_stale_ms old; 0 otherwise. */
+int fl__kvc_lookup(struct fl_kvc *c, const char *key, int64_t now_ms, int64_t max_stale_ms, fl_strbuf *out,
+                   int64_t *age_ms);
+uint32_t fl__kvc_count(struct fl_kvc *c);
 
 void fl_shared_init(struct fl_shared *sh, const fl_engine_options_t *opts);
 /* Frees what the graveyard holds; current and resil are the owner's. */
@@ -509,6 +540,7 @@ enum fl_dstr {
     FL_DS_PARAMS, FL_DS_FALLBACK, FL_DS_ERROR, FL_DS_ERROR_KIND, FL_DS_REASON,
     FL_DS_PROBLEM_TYPE, FL_DS_PROBLEM_TITLE, FL_DS_EFFECTS, FL_DS_EXPLAIN,
     FL_DS_BREAKER, FL_DS_BREAKER_KEY, FL_DS_BUDGET, /* what the rule's resilience names */
+    FL_DS_CACHE_KEY,      /* a cache recovery's rendered key, on a hit      */
     FL_DS_COUNT_
 };
 
@@ -521,6 +553,7 @@ struct fl_decision {
     int64_t delay_ms;
     int attempts_left;
     int status;
+    int64_t cache_age_ms;     /* age of the cached fallback; -1 none    */
     fl_strbuf json;           /* fl_decision_to_json output             */
 };
 

@@ -38,6 +38,7 @@ void fl_decision_clear(fl_decision_t *d)
     d->delay_ms = -1;
     d->attempts_left = -1;
     d->status = 500;
+    d->cache_age_ms = -1;
 }
 
 int fl_decision_put(fl_decision_t *d, enum fl_dstr which, const char *s, size_t len)
@@ -74,6 +75,11 @@ const char *fl_decision_error(const fl_decision_t *d) { return fl_decision_get(d
 const char *fl_decision_reason(const fl_decision_t *d) { return fl_decision_get(d, FL_DS_REASON); }
 const char *fl_decision_params_json(const fl_decision_t *d) { return fl_decision_get(d, FL_DS_PARAMS); }
 const char *fl_decision_fallback_json(const fl_decision_t *d) { return fl_decision_get(d, FL_DS_FALLBACK); }
+int64_t fl_decision_cache_age_ms(const fl_decision_t *d) { return d ? d->cache_age_ms : -1; }
+const char *fl_decision_cache_key(const fl_decision_t *d)
+{
+    return d && d->cache_age_ms >= 0 ? fl_decision_get(d, FL_DS_CACHE_KEY) : NULL;
+}
 const char *fl_decision_explain_json(const fl_decision_t *d) { return fl_decision_get(d, FL_DS_EXPLAIN); }
 const char *fl_decision_effects_json(const fl_decision_t *d) { return fl_decision_get(d, FL_DS_EFFECTS); }
 const char *fl_decision_error_kind(const fl_decision_t *d) { return fl_decision_get(d, FL_DS_ERROR_KIND); }
@@ -126,6 +132,12 @@ json_t *fl_decision_jobj(const fl_decision_t *d)
         json_object_set_new(o, "attempts_left", json_integer(d->attempts_left));
     set_raw(o, "params", fl_decision_get(d, FL_DS_PARAMS));
     set_raw(o, "fallback", fl_decision_get(d, FL_DS_FALLBACK));
+    if (d->cache_age_ms >= 0) {
+        json_t *c = json_object();
+        set_str(c, "key", fl_decision_get(d, FL_DS_CACHE_KEY));
+        json_object_set_new(c, "age_ms", json_integer(d->cache_age_ms));
+        json_object_set_new(o, "cache", c);
+    }
     set_str(o, "message", fl_decision_get(d, FL_DS_MESSAGE));
     set_str(o, "message_id", fl_decision_get(d, FL_DS_MESSAGE_ID));
     set_str(o, "locale", fl_decision_get(d, FL_DS_LOCALE));
@@ -307,6 +319,18 @@ static int w_reparse(fl_strbuf *b, int *first, const char *key, const char *text
     return rc;
 }
 
+/* ,"cache":{"key":...,"age_ms":N} for a fallback read from the stale cache. */
+static int w_cache(const fl_decision_t *d, fl_strbuf *b, int *first)
+{
+    int f2 = 1;
+    if (d->cache_age_ms < 0) return 0;
+    if (w_key(b, first, "cache") != 0 || fl_sb_putc(b, '{') != 0 ||
+        w_field(b, &f2, "key", fl_decision_get(d, FL_DS_CACHE_KEY)) != 0 ||
+        w_int(b, &f2, "age_ms", (long long)d->cache_age_ms) != 0)
+        return -1;
+    return fl_sb_putc(b, '}');
+}
+
 static int write_json(const fl_decision_t *d, fl_strbuf *b)
 {
     int first = 1, f2;
@@ -323,7 +347,7 @@ static int write_json(const fl_decision_t *d, fl_strbuf *b)
         w_int(b, &first, "attempts_left", d->attempts_left) != 0)
         return -1;
     if (w_raw(b, &first, "params", fl_decision_get(d, FL_DS_PARAMS)) != 0 ||
-        w_raw(b, &first, "fallback", fl_decision_get(d, FL_DS_FALLBACK)) != 0 ||
+        w_raw(b, &first, "fallback", fl_decision_get(d, FL_DS_FALLBACK)) != 0 || w_cache(d, b, &first) != 0 ||
         w_field(b, &first, "message", fl_decision_get(d, FL_DS_MESSAGE)) != 0 ||
         w_field(b, &first, "message_id", fl_decision_get(d, FL_DS_MESSAGE_ID)) != 0 ||
         w_field(b, &first, "locale", fl_decision_get(d, FL_DS_LOCALE)) != 0 || w_key(b, &first, "problem") != 0 ||

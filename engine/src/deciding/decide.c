@@ -40,9 +40,36 @@ static int ensure_match_data(fl_ctx_t *ctx, const fl_version *v)
     return ctx->md ? FL_OK : FL_ENOMEM;
 }
 
+/* A cache recovery: 1 when the value stored under the rendered key is
+ * fresh enough (the decision is then a fallback with that value, its key
+ * and its age); 0 otherwise. */
+static int cache_hit(fl_ctx_t *ctx, const fl_recovery *rec, const fl_eview *ev, fl_decision_t *d)
+{
+    struct fl_render_env env = {ev, ctx->caps, ctx->ncaps, fl_decision_get(d, FL_DS_CATEGORY), -1, -1, 512};
+    int64_t age;
+    size_t klen;
+    if (!ctx->sh->cache) return 0;
+    fl_sb_clear(&ctx->scratch);
+    if (fl_template_render(rec->cache_key, &env, &ctx->scratch) != 0 || !(klen = ctx->scratch.len) ||
+        fl_sb_putc(&ctx->scratch, '\0') != 0 ||
+        !fl__kvc_lookup(ctx->sh->cache, ctx->scratch.data, fl_now_ms(), rec->cache_max_stale_ms, &ctx->scratch, &age))
+        return 0;
+    d->action = FL_ACTION_FALLBACK;
+    d->cache_age_ms = age;
+    fl_decision_put(d, FL_DS_CACHE_KEY, ctx->scratch.data, klen);
+    fl_decision_put(d, FL_DS_FALLBACK, ctx->scratch.data + klen + 1, ctx->scratch.len - klen - 1);
+    return 1;
+}
+
 /* Apply a recovery to the event: action, delay, attempts left, reason. */
 static void apply_recovery(fl_ctx_t *ctx, const fl_recovery *rec, const fl_eview *ev, fl_decision_t *d)
 {
+    if (rec->cache_key) {
+        if (cache_hit(ctx, rec, ev, d)) return;
+        apply_recovery(ctx, rec->otherwise ? rec->otherwise : &k_fail, ev, d);
+        if (!fl_decision_get(d, FL_DS_REASON)) fl_decision_put(d, FL_DS_REASON, "cache_miss", 10);
+        return;
+    }
     d->action = rec->action;
     if (rec->action == FL_ACTION_FALLBACK && rec->fallback_json)
         fl_decision_put(d, FL_DS_FALLBACK, rec->fallback_json, strlen(rec->fallback_json));

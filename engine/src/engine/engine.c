@@ -89,6 +89,10 @@ int fl_engine_new(const fl_engine_options_t *opts, fl_engine_t **out)
         fl_engine_free(e);
         return FL_ENOMEM;
     }
+    if (!(e->sh.cache = fl__kvc_new(FL_CACHE_MAX_ENTRIES, FL_CACHE_MAX_BYTES))) {
+        fl_engine_free(e);
+        return FL_ENOMEM;
+    }
     *out = e;
     return FL_OK;
 }
@@ -139,6 +143,7 @@ static void engine_destroy(fl_engine_t *e)
     fl_shared_destroy(&e->sh);
     fl_resil_free(e->sh.resil);
     fl_sbx_free(e->sh.sbx); /* FL-SANDBOX: stops the watchdog thread */
+    fl__kvc_free(e->sh.cache);
     pthread_mutex_destroy(&e->load);
     for (uint32_t i = 0; i < e->strs_cap; i++) free(e->strs[i]);
     free(e->strs);
@@ -183,12 +188,31 @@ static void trim_heap(void)
 #endif
 }
 
+/* The stale-cache store as the synchroniser sees it (resilience/fleet.c). */
+static void cache_take_puts(void *u, void (*fn)(void *, const char *, const char *, int64_t, int64_t), void *arg)
+{
+    fl__kvc_take_puts(u, fn, arg);
+}
+
+static void cache_take_wanted(void *u, void (*fn)(void *, const char *), void *arg)
+{
+    fl__kvc_take_wanted(u, fn, arg);
+}
+
+static void cache_store(void *u, const char *key, const char *value, size_t vlen, int64_t stored_ms,
+                        int64_t expires_ms)
+{
+    fl__kvc_store(u, key, value, vlen, stored_ms, expires_ms, 0);
+}
+
 /* Start, restart or stop the fleet synchroniser so that it matches v's
  * fleet { } declaration.  Starting never waits for Redis (the thread
- * connects); stopping waits at most the old config's timeout. */
+ * connects); stopping waits at most the old config's timeout.  The
+ * stale-cache store is shared while a synchroniser runs. */
 static int fleet_follow(fl_engine_t *e, fl_version *v)
 {
     if (fl_fleet_decl_same(e->fleet_decl, v->fleet)) return FL_OK;
+    fl__kvc_fleet(e->sh.cache, 0);
     fl_fleet_stop(e->fleet);
     fl_fleet_decl_free(e->fleet_decl);
     e->fleet = NULL;
@@ -202,7 +226,11 @@ static int fleet_follow(fl_engine_t *e, fl_version *v)
     if (rc != FL_OK) {
         fl_fleet_decl_free(e->fleet_decl);
         e->fleet_decl = NULL;
+        return rc;
     }
+    fl_fleet_cache_io io = {e->sh.cache, cache_take_puts, cache_take_wanted, cache_store};
+    fl_fleet_cache_attach(e->fleet, &io);
+    fl__kvc_fleet(e->sh.cache, 1);
     return rc;
 }
 

@@ -36,11 +36,20 @@ fl_version *fl_version_new(void)
 }
 
 
+static void free_recovery(fl_recovery *r)
+{
+    free(r->fallback_json);
+    if (r->cache_key) fl_template_free(r->cache_key);
+    free(r->cache_key);
+    if (r->otherwise) free_recovery(r->otherwise);
+    free(r->otherwise);
+}
+
 static void free_settings(fl_settings *s)
 {
     free(s->message_id);
     free(s->title);
-    free(s->recovery.fallback_json);
+    free_recovery(&s->recovery);
 }
 
 static void free_rule(fl_rule *r)

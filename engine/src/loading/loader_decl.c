@@ -136,11 +136,48 @@ static int ld_retry(struct ld *ld, int t, fl_recovery *r)
     return rc;
 }
 
+static int ld_recovery(struct ld *ld, int idx, fl_recovery *r);
+
+#define RECOVERY_KINDS "retry{...}, fallback(v), cache{...}, ignore() or fail()"
+
+/* cache { key = "template", max_stale_ms = N, otherwise = recovery }: the
+ * value the host stored under the rendered key, else `otherwise`. */
+static int ld_cache(struct ld *ld, int t, fl_recovery *r)
+{
+    static const char *const keys[] = {"key", "max_stale_ms", "otherwise", NULL};
+    lua_State *L = ld->L;
+    char *key = NULL, err[256];
+    double stale = 600000;
+    int rc = ld_check_keys(ld, t, keys);
+    if (rc == FL_OK) rc = opt_string(ld, t, "key", &key);
+    if (rc == FL_OK && (!key || !key[0])) rc = ld_error(ld, "key", "cache: 'key' (a template such as \"{op}:{tags.user}\") is required");
+    if (rc == FL_OK) rc = opt_number(ld, t, "max_stale_ms", 0, 2592000000.0, &stale);
+    if (rc == FL_OK && !(r->cache_key = calloc(1, sizeof *r->cache_key))) rc = FL_ENOMEM;
+    if (rc == FL_OK && fl_template_parse(r->cache_key, "cache", key, err, sizeof err) != 0)
+        rc = ld_error(ld, "key", "cache: key: %s", err);
+    free(key);
+    if (rc != FL_OK) return rc;
+    r->action = FL_ACTION_FALLBACK;
+    r->cache_max_stale_ms = (int64_t)stale;
+    lua_getfield(L, t, "otherwise");
+    if (!lua_isnil(L, -1)) {
+        const char *m = marker(L, lua_gettop(L));
+        if (m && strcmp(m, "cache") == 0) rc = ld_error(ld, "otherwise", "cache: 'otherwise' cannot be another cache");
+        else if (!(r->otherwise = calloc(1, sizeof *r->otherwise))) rc = FL_ENOMEM;
+        else {
+            r->otherwise->budget_ms = -1;
+            rc = ld_recovery(ld, lua_gettop(L), r->otherwise);
+        }
+    }
+    lua_pop(L, 1);
+    return rc;
+}
+
 static int ld_recovery(struct ld *ld, int idx, fl_recovery *r)
 {
     lua_State *L = ld->L;
     const char *m = marker(L, idx);
-    if (!m) return ld_error(ld, "recovery", "recovery must be retry{...}, fallback(v), ignore() or fail()");
+    if (!m) return ld_error(ld, "recovery", "recovery must be " RECOVERY_KINDS);
     r->set = 1;
     if (strcmp(m, "retry") == 0) {
         r->action = FL_ACTION_RETRY;
@@ -149,16 +186,24 @@ static int ld_recovery(struct ld *ld, int idx, fl_recovery *r)
         lua_pop(L, 1);
         return rc;
     }
-    if (strcmp(m, "fallback") == 0) {
-        r->action = FL_ACTION_FALLBACK;
-        lua_getfield(L, idx, "value");
-        r->fallback_json = lua_isnil(L, -1) ? ld_strdup(ld, "null") : ld_to_json_text(ld, -1, "fallback");
+    if (strcmp(m, "cache") == 0 || strcmp(m, "fallback") == 0) {
+        int rc;
+        lua_getfield(L, idx, m[0] == 'c' ? "t" : "value");
+        if (m[0] == 'c' || (marker(L, -1) && strcmp(marker(L, -1), "cache") == 0)) {
+            if (m[0] == 'f') lua_getfield(L, -1, "t"); /* fallback(cache { ... }) */
+            rc = ld_cache(ld, lua_gettop(L), r);
+            if (m[0] == 'f') lua_pop(L, 1);
+        } else {
+            r->action = FL_ACTION_FALLBACK;
+            r->fallback_json = lua_isnil(L, -1) ? ld_strdup(ld, "null") : ld_to_json_text(ld, -1, "fallback");
+            rc = r->fallback_json ? FL_OK : ld->oom ? FL_ENOMEM : FL_EPOLICY_SCHEMA;
+        }
         lua_pop(L, 1);
-        return r->fallback_json ? FL_OK : ld->oom ? FL_ENOMEM : FL_EPOLICY_SCHEMA;
+        return rc;
     }
     if (strcmp(m, "ignore") == 0) r->action = FL_ACTION_IGNORE;
     else if (strcmp(m, "fail") == 0) r->action = FL_ACTION_FAIL;
-    else return ld_error(ld, "recovery", "recovery must be retry{...}, fallback(v), ignore() or fail()");
+    else return ld_error(ld, "recovery", "recovery must be " RECOVERY_KINDS);
     return FL_OK;
 }
 

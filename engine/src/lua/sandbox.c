@@ -188,6 +188,10 @@ static const char k_prelude[] =
     "function api.fallback(v) return { __fl = 'fallback', value = v } end\n"
     "function api.ignore() return { __fl = 'ignore' } end\n"
     "function api.fail() return { __fl = 'fail' } end\n"
+    "function api.cache(t)\n"
+    "  if type(t) ~= 'table' then error('cache: expected a table', 2) end\n"
+    "  return { __fl = 'cache', t = t }\n"
+    "end\n"
     /* The engine reads declarations from C, outside any budget: they must be
      * plain data -- no metatables (an __index function would run unbudgeted),
      * no cycles, and a bounded size when shared tables are expanded. */

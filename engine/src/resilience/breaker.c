@@ -37,6 +37,10 @@ struct fl_bstate {
     _Atomic uint64_t ho_admit; /* tag | admitted */
     _Atomic uint64_t ho_res;   /* tag | done | fail | slow */
     _Atomic(void *) win;       /* fl_cwin or fl_twin (tagged by kind) */
+    /* shared fleet mode only (fleet.c) */
+    _Atomic int64_t cum[3];    /* calls, failures, slow calls counted here */
+    _Atomic int64_t others[3]; /* the rest of the fleet's, in the window   */
+    _Atomic int64_t closed_at; /* when this key last closed here; 0 never  */
 };
 
 static const fl_bcfg *cfg_of(fl_robj *o)
@@ -131,6 +135,11 @@ static int transition(fl_robj *o, fl_bstate *s, const char *key, uint64_t expect
     } else if (to == FL_BREAKER_CLOSED) {
         win_reset(atomic_load_explicit(&s->win, memory_order_acquire));
         atomic_store_explicit(&s->opens, 0, memory_order_relaxed);
+        if (c->mode == FL_FLEET_SHARED) {
+            for (int k = 0; k < 3; k++)
+                atomic_store_explicit(&s->others[k], 0, memory_order_relaxed);
+            atomic_store_explicit(&s->closed_at, now > 0 ? now : 1, memory_order_relaxed);
+        }
     }
     atomic_store_explicit(&s->word, WORD(g, to), memory_order_release);
     if (to == FL_BREAKER_OPEN && c->scope == FL_SCOPE_FLEET)
@@ -218,6 +227,41 @@ int fl_breaker_classify(const fl_bcfg *c, const char *category)
     return (c->failures & bit) ? FL_OUT_FAILURE : FL_OUT_SUCCESS;
 }
 
+/* 1 if counts n (calls, failures, slow calls) open a breaker. */
+static int over(const fl_bcfg *c, const int64_t n[3])
+{
+    if (n[0] < (int64_t)c->min_calls || n[0] == 0)
+        return 0;
+    return (double)n[1] >= c->failure_rate * (double)n[0] ||
+           (double)n[2] >= c->slow_rate * (double)n[0];
+}
+
+/* Shared mode: count into the cumulative totals fleet.c publishes; a
+ * failure asks the synchroniser for an early round (at most one per
+ * sync_ms, fleet.c).  The load first keeps the flag's line shared. */
+static void shared_count(fl_robj *o, fl_bstate *s, int fail, int slow)
+{
+    atomic_fetch_add_explicit(&s->cum[0], 1, memory_order_relaxed);
+    if (fail)
+        atomic_fetch_add_explicit(&s->cum[1], 1, memory_order_relaxed);
+    if (slow)
+        atomic_fetch_add_explicit(&s->cum[2], 1, memory_order_relaxed);
+    if ((fail || slow) && !atomic_load_explicit(&o->r->fleet_push, memory_order_relaxed))
+        atomic_store_explicit(&o->r->fleet_push, 1, memory_order_relaxed);
+}
+
+/* The key's window, plus the rest of the fleet's counts in shared mode
+ * while a synchroniser reaches Redis. */
+static void verdict_counts(fl_robj *o, const fl_bcfg *c, fl_bstate *s, void *win, int64_t now,
+                           int64_t n[3])
+{
+    win_read(win, now, n);
+    if (c->mode != FL_FLEET_SHARED || !atomic_load_explicit(&o->r->fleet_up, memory_order_relaxed))
+        return;
+    for (int k = 0; k < 3; k++)
+        n[k] += atomic_load_explicit(&s->others[k], memory_order_relaxed);
+}
+
 /* Closed: count, and open when a rate crosses its threshold. */
 static int record_closed(fl_robj *o, fl_bstate *s, const char *key, uint64_t w, int fail,
                          int slow, int64_t now)
@@ -229,13 +273,12 @@ static int record_closed(fl_robj *o, fl_bstate *s, const char *key, uint64_t w, 
         fl_twin_add(win, now, 1, fail, slow);
     else
         fl_cwin_add(win, (unsigned)fail | ((unsigned)slow << 1));
+    if (c->mode == FL_FLEET_SHARED)
+        shared_count(o, s, fail, slow);
     if (!fail && !slow)
         return 0;
-    win_read(win, now, n);
-    if (n[0] < (int64_t)c->min_calls || n[0] == 0)
-        return 0;
-    if ((double)n[1] < c->failure_rate * (double)n[0] &&
-        (double)n[2] < c->slow_rate * (double)n[0])
+    verdict_counts(o, c, s, win, now, n);
+    if (!over(c, n))
         return 0;
     return transition(o, s, key, w, FL_BREAKER_OPEN, now);
 }
@@ -355,6 +398,29 @@ int fl_breaker_trip(fl_robj *o, fl_bstate *s, const char *key, int64_t now, uint
         return 0;
     *gen = W_GEN(w) + 1;
     return 1;
+}
+
+void fl_breaker_shared_counts(fl_bstate *s, int64_t cum[3], int64_t *closed_at)
+{
+    for (int k = 0; k < 3; k++)
+        cum[k] = atomic_load_explicit(&s->cum[k], memory_order_relaxed);
+    *closed_at = atomic_load_explicit(&s->closed_at, memory_order_relaxed);
+}
+
+int fl_breaker_shared_others(fl_robj *o, fl_bstate *s, const char *key, const int64_t n[3],
+                             int64_t now)
+{
+    const fl_bcfg *c = cfg_of(o);
+    uint64_t w = atomic_load_explicit(&s->word, memory_order_acquire);
+    int64_t sum[3];
+    for (int k = 0; k < 3; k++)
+        atomic_store_explicit(&s->others[k], n[k] > 0 ? n[k] : 0, memory_order_relaxed);
+    if (W_ST(w) != FL_BREAKER_CLOSED || atomic_load_explicit(&o->forced, memory_order_relaxed))
+        return 0;
+    verdict_counts(o, c, s, atomic_load_explicit(&s->win, memory_order_acquire), now, sum);
+    if (!over(c, sum))
+        return 0;
+    return transition(o, s, key, w, FL_BREAKER_OPEN, now);
 }
 
 /* Give one key's state a window matching the (new) config, keeping counts. */

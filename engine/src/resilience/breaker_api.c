@@ -59,6 +59,11 @@ int fl_bcfg_build(const char *name, const fl_breaker_config_t *c, fl_bcfg *out, 
     if (c->scope != FL_SCOPE_LOCAL && c->scope != FL_SCOPE_FLEET)
         return bad(diag, name, "scope must be local or fleet");
     out->scope = c->scope;
+    if (c->fleet_mode != FL_FLEET_QUORUM && c->fleet_mode != FL_FLEET_SHARED)
+        return bad(diag, name, "fleet mode must be quorum or shared");
+    if (c->fleet_mode == FL_FLEET_SHARED && c->scope != FL_SCOPE_FLEET)
+        return bad(diag, name, "mode = shared needs scope = fleet");
+    out->mode = c->fleet_mode;
     return FL_OK;
 }
 

@@ -18,6 +18,13 @@
  * the fleet would keep itself open).  Forced states are applied when they
  * change.
  *
+ * A breaker with mode = shared publishes no opens: a second script adds
+ * its keys' new counts to time buckets in Redis (PREFIX s:NAME \x1f KEY)
+ * and returns the rest of the fleet's, which breaker.c adds to the key's own
+ * window (fl_breaker_shared_others opens a key whose sum crosses a
+ * threshold).  A shared-mode failure asks for an early round (at most one
+ * per min(sync_ms / 4, 40 ms)).
+ *
  * Redis traffic per instance is one command per fleet breaker per sync_ms,
  * whatever the decision rate, plus one round when a fleet-scoped key's own
  * window opens (breaker.c sets r->fleet_kick; the thread looks every 5 ms),
@@ -48,6 +55,7 @@ typedef struct fl_fmem {
     _Atomic int forced;           /* last forced value applied, -1 none        */
     int64_t after_grant;          /* limiter: lease right after our last grant */
     int64_t pub_calls, pub_retries; /* budget: cumulative counts published */
+    int64_t pub_shared[3];          /* shared breaker: cumulative counts published */
 } fl_fmem;
 
 struct fl_fleet {
@@ -66,6 +74,7 @@ struct fl_fleet {
     int64_t next_try_ms, backoff_ms;
     int64_t last_round_ms, round_ms; /* start of the last round; time between rounds */
     fl_keymap mem; /* "NAME\x1fKEY" -> fl_fmem */
+    fl_fleet_cache_io cache; /* the stale-cache store; guarded by mu */
     _Atomic uint64_t syncs, fallbacks, reconnects, fleet_opens, forced, commands, leased;
     _Atomic int connected;
 };
@@ -419,6 +428,8 @@ static int cmp_str(const void *a, const void *b)
 /* Sync one breaker.  0 ok, -1 Redis failed (errbuf). */
 static int sync_breaker(fl_fleet_t *f, fl_robj *o, char *err, size_t errcap)
 {
+    const fl_bcfg *bc = atomic_load_explicit(&o->cfg, memory_order_acquire);
+    int shared = bc->mode == FL_FLEET_SHARED; /* no open reports: counts instead */
     klist keys = {0};
     const char **av = NULL;
     size_t *lens = NULL;
@@ -451,7 +462,7 @@ static int sync_breaker(fl_fleet_t *f, fl_robj *o, char *err, size_t errcap)
         uint64_t gen;
         unsigned st = fl_breaker_raw(keys.v[i].s, &gen);
         fl_fmem *m;
-        if (st != FL_BREAKER_OPEN)
+        if (st != FL_BREAKER_OPEN || shared)
             continue;
         m = mem_of(f, o->name, keys.v[i].key);
         if (m && atomic_load_explicit(&m->tripped_gen, memory_order_relaxed) == gen)
@@ -554,6 +565,171 @@ out:
     free(owned);
     free(av);
     free(lens);
+    klist_free(&keys);
+    return rc;
+}
+
+/* The shared-mode script.  KEYS[i]: the hash of one breaker key's counts,
+ * fields "BUCKET:KIND:INSTANCE" (KIND c calls, f failures, s slow; BUCKET
+ * in Redis's clock).  ARGV[1] bucket ms, ARGV[2] buckets in the window,
+ * ARGV[3] this instance, then per key: new calls, failures, slow calls, and
+ * how many ms ago the key last closed here (-1 never).  Adds this
+ * instance's new counts to the current bucket, drops buckets out of the
+ * window, and returns per key the other instances' counts in the buckets
+ * that began after the key closed here. */
+static const char SHARED_LUA[] =
+    "local t = redis.call('TIME')\n"
+    "local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local bms, nb, me = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]\n"
+    "local b = math.floor(ms / bms)\n"
+    "local kinds = { 'c', 'f', 's' }\n"
+    "local out = {}\n"
+    "for i = 1, #KEYS do\n"
+    "  local k, a = KEYS[i], 3 + 4 * (i - 1)\n"
+    "  for j = 1, 3 do\n"
+    "    local d = tonumber(ARGV[a + j])\n"
+    "    if d ~= 0 then redis.call('HINCRBY', k, b .. ':' .. kinds[j] .. ':' .. me, d) end\n"
+    "  end\n"
+    "  local age = tonumber(ARGV[a + 4])\n"
+    "  local cut = age >= 0 and ms - age or -1\n"
+    "  local n = { c = 0, f = 0, s = 0 }\n"
+    "  local all = redis.call('HGETALL', k)\n"
+    "  for j = 1, #all, 2 do\n"
+    "    local fb, kind, inst = string.match(all[j], '^(%d+):(%a):(.*)$')\n"
+    "    fb = tonumber(fb)\n"
+    "    if not fb or fb <= b - nb then redis.call('HDEL', k, all[j])\n"
+    "    elseif inst ~= me and fb * bms >= cut then n[kind] = (n[kind] or 0) + tonumber(all[j + 1]) end\n"
+    "  end\n"
+    "  redis.call('PEXPIRE', k, bms * nb * 2)\n"
+    "  out[3 * i - 2], out[3 * i - 1], out[3 * i] = n.c, n.f, n.s\n"
+    "end\n"
+    "return out\n";
+
+/* Shared mode's Redis window: the breaker's own span for a time window,
+ * 100 x sync_ms (10 s at the default) for a count window, whose `size`
+ * calls cannot be split between instances; buckets of at least sync_ms, at
+ * most 20 of them. */
+static void shared_window(const fl_fleet_t *f, const fl_bcfg *c, int64_t *bms, int64_t *nb)
+{
+    int64_t span = c->window == FL_WINDOW_TIME ? (int64_t)c->size * 1000 : 100 * (int64_t)f->sync_ms;
+    *bms = span / 20 > (int64_t)f->sync_ms ? span / 20 : (int64_t)f->sync_ms;
+    *nb = (span + *bms - 1) / *bms;
+}
+
+/* Build the shared script's per-key arguments: new counts since the last
+ * published ones, and the age of the key's last close. */
+static int shared_args(fl_fleet_t *f, fl_robj *o, klist *keys, const char **av, size_t *ac,
+                       char **owned, size_t *nown, int64_t (*cum)[3], fl_fmem **mk)
+{
+    int64_t now = fl_resil_clock(f->r);
+    for (size_t i = 0; i < keys->n; i++) {
+        int64_t closed;
+        size_t n = strlen(f->prefix) + strlen(o->name) + strlen(keys->v[i].key) + 8;
+        char *k = malloc(n);
+        if (!k)
+            return -1;
+        snprintf(k, n, "%ss:%s\x1f%s", f->prefix, o->name, keys->v[i].key);
+        owned[(*nown)++] = k;
+        av[3 + i] = k;
+        fl_breaker_shared_counts(keys->v[i].s, cum[i], &closed);
+        if (!(mk[i] = mem_of(f, o->name, keys->v[i].key)))
+            return -1;
+        for (int j = 0; j < 4; j++) {
+            char *a = malloc(24);
+            if (!a)
+                return -1;
+            if (j < 3)
+                snprintf(a, 24, "%lld", (long long)(cum[i][j] - mk[i]->pub_shared[j]));
+            else
+                snprintf(a, 24, "%lld", closed ? (long long)((now - closed) / 1000000) : -1LL);
+            owned[(*nown)++] = a;
+            av[*ac + 4 * i + (size_t)j] = a;
+        }
+    }
+    *ac += 4 * keys->n;
+    return 0;
+}
+
+/* Shared mode: publish this instance's new counts of every key of a
+ * breaker, learn the rest of the fleet's, and open the keys whose sum
+ * crosses a threshold: one command for all its keys.  Counts a failed round
+ * could not publish go with the next one that succeeds. */
+static int sync_shared(fl_fleet_t *f, fl_robj *o, char *err, size_t errcap)
+{
+    const fl_bcfg *c = atomic_load_explicit(&o->cfg, memory_order_acquire);
+    klist keys = {0};
+    const char **av = NULL;
+    char **owned = NULL;
+    size_t ac, nown = 0, nk;
+    char bms_s[24], nb_s[24], nkeys[24];
+    redisReply *rep = NULL;
+    int64_t(*cum)[3] = NULL, bms, nb;
+    fl_fmem **mk = NULL;
+    int rc = -1;
+
+    collect_keys(o, &keys);
+    nk = keys.n;
+    av = calloc(5 * nk + 8, sizeof *av);
+    owned = calloc(5 * nk + 1, sizeof *owned);
+    cum = calloc(nk + 1, sizeof *cum);
+    mk = calloc(nk + 1, sizeof *mk);
+    shared_window(f, c, &bms, &nb);
+    snprintf(bms_s, sizeof bms_s, "%lld", (long long)bms);
+    snprintf(nb_s, sizeof nb_s, "%lld", (long long)nb);
+    snprintf(nkeys, sizeof nkeys, "%zu", nk);
+    if (!av || !owned || !cum || !mk) {
+        snprintf(err, errcap, "out of memory");
+        goto out;
+    }
+    ac = 3 + nk;
+    av[ac++] = bms_s;
+    av[ac++] = nb_s;
+    av[ac++] = f->instance;
+    if (shared_args(f, o, &keys, av, &ac, owned, &nown, cum, mk) != 0) {
+        snprintf(err, errcap, "out of memory");
+        goto out;
+    }
+    av[0] = "EVAL";
+    av[1] = SHARED_LUA;
+    av[2] = nkeys;
+    if (!f->c) {
+        snprintf(err, errcap, "not connected");
+        goto out;
+    }
+    rep = cmd(f, f->c, (int)ac, av, NULL);
+    if (!rep) {
+        snprintf(err, errcap, "%s", f->c->errstr[0] ? f->c->errstr : "no reply");
+        goto out;
+    }
+    if (rep->type == REDIS_REPLY_ERROR) {
+        snprintf(err, errcap, "shared breaker script refused: %.200s", rep->str);
+        goto out;
+    }
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 3 * nk) {
+        snprintf(err, errcap, "unexpected reply");
+        goto out;
+    }
+    for (size_t i = 0; i < nk; i++) {
+        int64_t n[3];
+        for (int j = 0; j < 3; j++) {
+            redisReply *e = rep->element[3 * i + (size_t)j];
+            n[j] = e->type == REDIS_REPLY_INTEGER ? e->integer : 0;
+            mk[i]->pub_shared[j] = cum[i][j];
+        }
+        if (fl_breaker_shared_others(o, keys.v[i].s, keys.v[i].key[0] ? keys.v[i].key : NULL, n,
+                                     fl_resil_clock(f->r)))
+            atomic_fetch_add_explicit(&f->fleet_opens, 1, memory_order_relaxed);
+    }
+    rc = 0;
+out:
+    if (rep)
+        freeReplyObject(rep);
+    for (size_t i = 0; i < nown; i++)
+        free(owned[i]);
+    free(owned);
+    free(av);
+    free(cum);
+    free(mk);
     klist_free(&keys);
     return rc;
 }
@@ -874,6 +1050,149 @@ out:
     return rc;
 }
 
+/* ---- the stale-cache store ------------------------------------------------ */
+
+/* The commands of one cache round: SETs then one MGET, pipelined. */
+typedef struct cache_round {
+    fl_fleet_t *f;
+    redisContext *c;
+    int64_t now;
+    size_t sent;
+    char **keys; /* wanted, prefixed */
+    size_t nkeys, cap;
+    int oom;
+} cache_round;
+
+static void cache_send_put(void *arg, const char *key, const char *value, int64_t stored_ms,
+                           int64_t expires_ms)
+{
+    cache_round *cr = arg;
+    int64_t ttl = expires_ms - cr->now;
+    size_t kl = strlen(cr->f->prefix) + 2 + strlen(key) + 1, vl = strlen(value) + 48;
+    char *k = malloc(kl), *v = malloc(vl), px[24];
+    const char *av[5];
+    size_t lens[5];
+    if (!k || !v || ttl <= 0) {
+        cr->oom |= !k || !v;
+        free(k);
+        free(v);
+        return;
+    }
+    snprintf(k, kl, "%sc:%s", cr->f->prefix, key);
+    snprintf(v, vl, "%lld %lld %s", (long long)stored_ms, (long long)expires_ms, value);
+    snprintf(px, sizeof px, "%lld", (long long)ttl);
+    av[0] = "SET", av[1] = k, av[2] = v, av[3] = "PX", av[4] = px;
+    for (int i = 0; i < 5; i++)
+        lens[i] = strlen(av[i]);
+    if (redisAppendCommandArgv(cr->c, 5, av, lens) == REDIS_OK)
+        cr->sent++;
+    free(k);
+    free(v);
+}
+
+static void cache_want(void *arg, const char *key)
+{
+    cache_round *cr = arg;
+    size_t kl = strlen(cr->f->prefix) + 2 + strlen(key) + 1;
+    char *k;
+    if (cr->nkeys == cr->cap) {
+        size_t nc = cr->cap ? cr->cap * 2 : 32;
+        char **nv = realloc(cr->keys, nc * sizeof *nv);
+        if (!nv) {
+            cr->oom = 1;
+            return;
+        }
+        cr->keys = nv;
+        cr->cap = nc;
+    }
+    if (!(k = malloc(kl))) {
+        cr->oom = 1;
+        return;
+    }
+    snprintf(k, kl, "%sc:%s", cr->f->prefix, key);
+    cr->keys[cr->nkeys++] = k;
+}
+
+/* Store one MGET answer "STORED EXPIRES JSON" under key (unprefixed). */
+static void cache_store(fl_fleet_t *f, const fl_fleet_cache_io *io, const char *pkey, redisReply *v)
+{
+    char *end;
+    long long stored, expires;
+    if (!v || v->type != REDIS_REPLY_STRING)
+        return;
+    stored = strtoll(v->str, &end, 10);
+    if (*end != ' ')
+        return;
+    expires = strtoll(end + 1, &end, 10);
+    if (*end != ' ')
+        return;
+    end++;
+    io->store(io->user, pkey + strlen(f->prefix) + 2, end, v->len - (size_t)(end - v->str), stored,
+              expires);
+}
+
+/* One cache round: write the queued puts, refresh the keys looked up. */
+static int sync_cache(fl_fleet_t *f, const fl_fleet_cache_io *io, char *err, size_t errcap)
+{
+    cache_round cr = {.f = f, .c = f->c};
+    redisReply *rep = NULL;
+    int rc = -1;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    cr.now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    io->take_puts(io->user, cache_send_put, &cr);
+    io->take_wanted(io->user, cache_want, &cr);
+    if (cr.nkeys) {
+        const char **av = malloc((cr.nkeys + 1) * sizeof *av);
+        if (av) {
+            av[0] = "MGET";
+            for (size_t i = 0; i < cr.nkeys; i++)
+                av[i + 1] = cr.keys[i];
+            if (redisAppendCommandArgv(f->c, (int)cr.nkeys + 1, av, NULL) != REDIS_OK)
+                cr.oom = 1;
+            free(av);
+        } else {
+            cr.oom = 1;
+        }
+    }
+    atomic_fetch_add_explicit(&f->commands, cr.sent + (cr.nkeys ? 1 : 0), memory_order_relaxed);
+    for (size_t i = 0; i < cr.sent + (cr.nkeys && !cr.oom ? 1 : 0); i++) {
+        if (redisGetReply(f->c, (void **)&rep) != REDIS_OK || !rep) {
+            snprintf(err, errcap, "%s", f->c->errstr[0] ? f->c->errstr : "no reply");
+            goto out;
+        }
+        if (rep->type == REDIS_REPLY_ERROR) {
+            snprintf(err, errcap, "cache command refused: %.200s", rep->str);
+            goto out;
+        }
+        if (i == cr.sent && rep->type == REDIS_REPLY_ARRAY)
+            for (size_t j = 0; j < rep->elements && j < cr.nkeys; j++)
+                cache_store(f, io, cr.keys[j], rep->element[j]);
+        freeReplyObject(rep);
+        rep = NULL;
+    }
+    rc = 0;
+out:
+    if (rep)
+        freeReplyObject(rep);
+    for (size_t i = 0; i < cr.nkeys; i++)
+        free(cr.keys[i]);
+    free(cr.keys);
+    return rc;
+}
+
+void fl_fleet_cache_attach(fl_fleet_t *f, const fl_fleet_cache_io *io)
+{
+    if (!f)
+        return;
+    pthread_mutex_lock(&f->mu);
+    if (io)
+        f->cache = *io;
+    else
+        memset(&f->cache, 0, sizeof f->cache);
+    pthread_mutex_unlock(&f->mu);
+}
+
 static void round_once(fl_fleet_t *f)
 {
     char err[256] = "";
@@ -903,6 +1222,8 @@ static void round_once(fl_fleet_t *f)
             const fl_bcfg *c = atomic_load_explicit(&o->cfg, memory_order_acquire);
             if (c->scope == FL_SCOPE_FLEET)
                 rc = sync_breaker(f, o, err, sizeof err);
+            if (rc == 0 && c->scope == FL_SCOPE_FLEET && c->mode == FL_FLEET_SHARED)
+                rc = sync_shared(f, o, err, sizeof err);
         } else if (o->kind == FL_RESIL_LIMITER) {
             const fl_lcfg *c = atomic_load_explicit(&o->cfg, memory_order_acquire);
             if (c->scope == FL_SCOPE_FLEET)
@@ -917,6 +1238,16 @@ static void round_once(fl_fleet_t *f)
             return;
         }
     }
+    {
+        fl_fleet_cache_io io;
+        pthread_mutex_lock(&f->mu);
+        io = f->cache;
+        pthread_mutex_unlock(&f->mu);
+        if (io.take_puts && sync_cache(f, &io, err, sizeof err) != 0) {
+            round_failed(f, err);
+            return;
+        }
+    }
     if (f->down_logged)
         log_line(f, "redis at %s:%d is back; fleet state reconciles", f->host, f->port);
     f->down_logged = 0;
@@ -927,6 +1258,14 @@ static void round_once(fl_fleet_t *f)
     atomic_fetch_add_explicit(&f->syncs, 1, memory_order_relaxed);
 }
 
+/* Least time between a round and an early one for shared-mode failures:
+ * sync_ms / 4, at most 40 ms, at least KICK_MS. */
+static int64_t push_gap_ms(const fl_fleet_t *f)
+{
+    int64_t g = (int64_t)f->sync_ms / 4;
+    return g > 40 ? 40 : g < KICK_MS ? KICK_MS : g;
+}
+
 static void *fleet_main(void *arg)
 {
     fl_fleet_t *f = arg;
@@ -934,8 +1273,9 @@ static void *fleet_main(void *arg)
     clock_gettime(CLOCK_MONOTONIC, &until);
     pthread_mutex_lock(&f->mu);
     while (!f->stop) {
-        int64_t ns;
+        int64_t ns, push_gap = push_gap_ms(f);
         pthread_mutex_unlock(&f->mu);
+        atomic_store_explicit(&f->r->fleet_push, 0, memory_order_relaxed);
         round_once(f);
         pthread_mutex_lock(&f->mu);
         ns = until.tv_nsec + (int64_t)f->sync_ms * 1000000;
@@ -959,7 +1299,12 @@ static void *fleet_main(void *arg)
             if (now.tv_sec > until.tv_sec ||
                 (now.tv_sec == until.tv_sec && now.tv_nsec >= until.tv_nsec))
                 break;
-            if (atomic_exchange_explicit(&f->r->fleet_kick, 0, memory_order_relaxed)) {
+            if (atomic_exchange_explicit(&f->r->fleet_kick, 0, memory_order_relaxed) ||
+                (mono_ms() - f->last_round_ms >= push_gap &&
+                 atomic_exchange_explicit(&f->r->fleet_push, 0, memory_order_relaxed))) {
+                /* Shared-mode failures get an early round, at most one per
+                 * push_gap: Redis traffic stays bounded whatever the
+                 * decision rate, and the fleet sees them within push_gap. */
                 pthread_mutex_unlock(&f->mu);
                 round_once(f);
                 pthread_mutex_lock(&f->mu);

@@ -138,8 +138,8 @@ static int parse_breaker(lt *t, fl_bcfg *out)
     static const char *const K[] = {"key", "window", "size", "failure_rate", "slow_call_ms",
                                     "slow_call_rate", "min_calls", "half_open_calls", "open_ms",
                                     "open_max_ms", "open_factor", "failures", "ignored", "scope",
-                                    NULL};
-    const char *fl[MAXCATS], *ig[MAXCATS], *scope = NULL;
+                                    "mode", NULL};
+    const char *fl[MAXCATS], *ig[MAXCATS], *scope = NULL, *mode = NULL;
     fl_breaker_config_t c;
     int rc;
     memset(&c, 0, sizeof c);
@@ -151,11 +151,16 @@ static int parse_breaker(lt *t, fl_bcfg *out)
         (rc = u32(t, "open_ms", &c.open_ms)) || (rc = u32(t, "open_max_ms", &c.open_max_ms)) ||
         (rc = num(t, "open_factor", 1, 1000, 0, &c.open_factor)) ||
         (rc = cats(t, "failures", fl, &c.failures)) || (rc = cats(t, "ignored", ig, &c.ignored)) ||
-        (rc = str(t, "scope", &scope)))
+        (rc = str(t, "scope", &scope)) || (rc = str(t, "mode", &mode)))
         return rc;
     if (scope && strcmp(scope, "local") && strcmp(scope, "fleet"))
         return schema(t, "scope", "must be \"local\" or \"fleet\"");
     c.scope = scope && strcmp(scope, "fleet") == 0 ? FL_SCOPE_FLEET : FL_SCOPE_LOCAL;
+    if (mode && strcmp(mode, "quorum") && strcmp(mode, "shared"))
+        return schema(t, "mode", "must be \"quorum\" or \"shared\"");
+    if (mode && c.scope != FL_SCOPE_FLEET)
+        return schema(t, "mode", "needs scope = \"fleet\"");
+    c.fleet_mode = mode && strcmp(mode, "shared") == 0 ? FL_FLEET_SHARED : FL_FLEET_QUORUM;
     return fl_bcfg_build(t->name, &c, out, t->diag);
 }
 

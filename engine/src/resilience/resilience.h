@@ -146,6 +146,7 @@ typedef struct fl_bcfg {
     uint32_t failures, ignored;
     char key[128];
     int scope; /* fl_scope */
+    int mode;  /* fl_fleet_mode */
 } fl_bcfg;
 
 typedef struct fl_lcfg {
@@ -202,6 +203,7 @@ struct fl_resil {
     struct fl_owned *owned; /* guards and executors to free */
     _Atomic int fleet_kick; /* a fleet-scoped key opened: publish now (fleet.c) */
     _Atomic int fleet_up;   /* a synchroniser's last round reached Redis */
+    _Atomic int fleet_push; /* a shared-mode key counted a failure (fleet.c) */
 };
 
 int64_t fl_resil_clock(const struct fl_resil *r);
@@ -265,6 +267,15 @@ unsigned fl_breaker_raw(fl_bstate *s, uint64_t *gen);
 /* Open a closed key as its own window would (open period and listener
  * included).  1 and *gen (the open state's generation) if this call did it. */
 int fl_breaker_trip(fl_robj *o, fl_bstate *s, const char *key, int64_t now, uint64_t *gen);
+/* Shared mode: this key's cumulative calls, failures and slow calls counted
+ * here since it was created, and when it last closed (resil clock, ns; 0
+ * never). */
+void fl_breaker_shared_counts(fl_bstate *s, int64_t cum[3], int64_t *closed_at);
+/* Shared mode: the rest of the fleet's calls, failures and slow calls in
+ * the window (added to this key's own while r->fleet_up), then open the key
+ * if the sum crosses a threshold.  1 if this call opened it. */
+int fl_breaker_shared_others(fl_robj *o, fl_bstate *s, const char *key, const int64_t n[3],
+                             int64_t now);
 
 /* ---- limiter.c ----------------------------------------------------------- */
 typedef struct fl_lstate fl_lstate;
@@ -467,5 +478,23 @@ void fl_fleet_decl_config(const fl_fleet_decl_t *d, fl_fleet_config_t *out);
 int fl_fleet_decl_same(const fl_fleet_decl_t *a, const fl_fleet_decl_t *b);
 fl_fleet_decl_t *fl_fleet_decl_copy(const fl_fleet_decl_t *d);
 void fl_fleet_decl_free(fl_fleet_decl_t *d);
+
+/* The stale-cache store a synchroniser shares through Redis (the engine's,
+ * core/cache.c), seen through callbacks so this subsystem does not depend
+ * on the engine's core.  Once a round the thread writes every put queued
+ * since the last round (SET PREFIX c:KEY "STORED EXPIRES JSON" PX ttl) and
+ * reads back every key looked up since the last round (one MGET), storing
+ * what it finds (store(), never re-queued). */
+typedef struct fl_fleet_cache_io {
+    void *user;
+    void (*take_puts)(void *user, void (*fn)(void *arg, const char *key, const char *value,
+                                             int64_t stored_ms, int64_t expires_ms),
+                      void *arg);
+    void (*take_wanted)(void *user, void (*fn)(void *arg, const char *key), void *arg);
+    void (*store)(void *user, const char *key, const char *value, size_t vlen, int64_t stored_ms,
+                  int64_t expires_ms);
+} fl_fleet_cache_io;
+/* Attach (io copied) or detach (NULL) the store; takes effect next round. */
+void fl_fleet_cache_attach(fl_fleet_t *f, const fl_fleet_cache_io *io);
 
 #endif /* FL_RESILIENCE_H */

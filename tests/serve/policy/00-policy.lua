@@ -21,6 +21,11 @@ rule "refused" {
 }
 rule "http-404" { when = { domain = "http", code = 404 }, category = "not_found" }
 rule "queue-it" { when = { op = "reports.build" }, category = "failed_precondition" }
+rule "cached-profile" {
+  when = { op = "profile.get" },
+  category = "unavailable",
+  recovery = cache { key = "{op}:{tags.user}", max_stale_ms = 600000 },
+}
 rule "broken-handler" {
   when = { op = "broken" },
   category = "unavailable",
