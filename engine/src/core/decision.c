@@ -46,8 +46,18 @@ int fl_decision_put(fl_decision_t *d, enum fl_dstr which, const char *s, size_t 
         d->off[which] = 0;
         return FL_OK;
     }
+    /* One reservation and one copy: the decide path puts a dozen strings.
+     * s may point into buf (a value copied from another field), so it is
+     * kept as an offset across the reservation, which can move buf. */
     size_t off = d->buf.len;
-    if (fl_sb_append(&d->buf, s, len) != 0 || fl_sb_putc(&d->buf, '\0') != 0) return FL_ENOMEM;
+    uintptr_t base = (uintptr_t)d->buf.data, at = (uintptr_t)s;
+    int inside = d->buf.data && at >= base && at < base + d->buf.cap;
+    if (len == SIZE_MAX || fl_sb_reserve(&d->buf, len + 1) != 0) return FL_ENOMEM;
+    if (inside) s = d->buf.data + (at - base);
+    memmove(d->buf.data + off, s, len);
+    d->buf.data[off + len] = '\0';
+    d->buf.len = off + len + 1;
+    d->buf.data[d->buf.len] = '\0';
     d->off[which] = (uint32_t)off;
     return FL_OK;
 }
