@@ -515,6 +515,7 @@ enum fl_dstr {
 struct fl_decision {
     fl_strbuf buf;
     uint32_t off[FL_DS_COUNT_];
+    uint32_t len[FL_DS_COUNT_]; /* length of each present string (the JSON writer's strlen) */
     fl_severity severity;
     int retryable;
     fl_action action;
