@@ -529,6 +529,8 @@ void fl_decision_clear(fl_decision_t *d);
 /* The decision as a jansson object (caller decrefs); NULL on ENOMEM. */
 json_t *fl_decision_jobj(const fl_decision_t *d);
 int fl_decision_put(fl_decision_t *d, enum fl_dstr which, const char *s, size_t len);
+/* Put the concatenation a + b (b may point into the decision's buffer). */
+int fl_decision_put2(fl_decision_t *d, enum fl_dstr which, const char *a, size_t alen, const char *b, size_t blen);
 const char *fl_decision_get(const fl_decision_t *d, enum fl_dstr which);
 
 

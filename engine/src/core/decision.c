@@ -63,6 +63,24 @@ int fl_decision_put(fl_decision_t *d, enum fl_dstr which, const char *s, size_t 
     return FL_OK;
 }
 
+int fl_decision_put2(fl_decision_t *d, enum fl_dstr which, const char *a, size_t alen, const char *b, size_t blen)
+{
+    if (!b) return fl_decision_put(d, which, a, alen);
+    size_t off = d->buf.len;
+    uintptr_t base = (uintptr_t)d->buf.data, at = (uintptr_t)b;
+    int inside = d->buf.data && at >= base && at < base + d->buf.cap;
+    if (alen > SIZE_MAX / 2 || blen > SIZE_MAX / 2 || fl_sb_reserve(&d->buf, alen + blen + 1) != 0) return FL_ENOMEM;
+    if (inside) b = d->buf.data + (at - base);
+    memcpy(d->buf.data + off, a, alen); /* a is never inside the buffer (a constant of the version) */
+    memmove(d->buf.data + off + alen, b, blen);
+    d->buf.data[off + alen + blen] = '\0';
+    d->buf.len = off + alen + blen + 1;
+    d->buf.data[d->buf.len] = '\0';
+    d->off[which] = (uint32_t)off;
+    d->len[which] = (uint32_t)(alen + blen);
+    return FL_OK;
+}
+
 const char *fl_decision_get(const fl_decision_t *d, enum fl_dstr which)
 {
     return d && d->off[which] ? d->buf.data + d->off[which] : NULL;
