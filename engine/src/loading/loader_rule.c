@@ -271,13 +271,14 @@ static uint32_t *name_slot(struct ld *ld, const char *s)
         if (!ld->names[i] || strcmp(ld->v->rules[ld->names[i] - 1].name, s) == 0) return &ld->names[i];
 }
 
-/* Index (+1) of the rule named s, or 0; FL_ENOMEM is left to the caller's
- * next allocation check (the table then stays as it was). */
+/* Index (+1) of the rule already named s, or 0. */
 static uint32_t names_find(struct ld *ld, const char *s)
 {
     return ld->names_cap ? *name_slot(ld, s) : 0;
 }
 
+/* File rule number `rule` (the newest) under its name; the table doubles
+ * before it would be more than half full.  FL_ENOMEM leaves it as it was. */
 static int names_add(struct ld *ld, uint32_t rule)
 {
     if ((rule + 1) * 2 > ld->names_cap) {
