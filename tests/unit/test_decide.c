@@ -865,6 +865,40 @@ static void test_explain_is_reproducible(void **s)
     }
 }
 
+/* Candidates come from the scan in the order of the message, not of the
+ * rules; they are tried in rule order however many fail first (the first
+ * few are picked one by one, the rest sorted at once). */
+static void test_explain_tries_many_candidates_in_order(void **s)
+{
+    (void)s;
+    fl_strbuf src = {0}, msg = {0};
+    for (int i = 0; i < 40; i++)
+        fl_sb_printf(&src, "rule \"r%d\" { when = { message = re\"w%dx\"%s }, category = \"internal\" }\n", i,
+                     39 - i, i == 35 ? "" : ", op = \"never\"");
+    fl_sb_puts(&msg, "{\"message\":\"");
+    for (int i = 0; i < 40; i++) fl_sb_printf(&msg, "w%dx ", i); /* r0's literal comes last */
+    fl_sb_puts(&msg, "\"}");
+    flt t;
+    flt_open(&t, src.data);
+    assert_int_equal(flt_decide_loc(&t, msg.data, NULL, FL_DECIDE_EXPLAIN), FL_OK);
+    assert_string_equal(fl_decision_rule(t.d), "r35");
+    json_t *o = dj(&t), *ex = json_object_get(o, "explain"), *tried = json_object_get(ex, "tried");
+    assert_int_equal(json_integer_value(json_object_get(ex, "candidates")), 40);
+    assert_int_equal(json_array_size(tried), 36);
+    for (int i = 0; i < 36; i++) {
+        char want[8];
+        snprintf(want, sizeof want, "r%d", i);
+        assert_string_equal(jstr(json_array_get(tried, (size_t)i), "rule"), want);
+        assert_true(json_is_true(json_object_get(json_array_get(tried, (size_t)i), "matched")) == (i == 35));
+    }
+    json_decref(o);
+    assert_int_equal(flt_decide(&t, msg.data), FL_OK); /* the same without explain */
+    assert_string_equal(fl_decision_rule(t.d), "r35");
+    flt_close(&t);
+    fl_sb_free(&src);
+    fl_sb_free(&msg);
+}
+
 static void test_explain(void **s)
 {
     (void)s;
@@ -1188,6 +1222,7 @@ int main(void)
         cmocka_unit_test(test_problem_title_of_undeclared_category),
         cmocka_unit_test(test_fingerprint),
         cmocka_unit_test(test_explain),
+        cmocka_unit_test(test_explain_tries_many_candidates_in_order),
         cmocka_unit_test(test_explain_is_reproducible),
         cmocka_unit_test(test_handler_returns_fields),
         cmocka_unit_test(test_handler_bad_returns),

@@ -69,6 +69,11 @@ int fl_sb_puts(fl_strbuf *sb, const char *s)
 
 int fl_sb_putc(fl_strbuf *sb, char c)
 {
+    if (sb->data && sb->cap - sb->len >= 2) { /* room for c and the NUL: no call */
+        sb->data[sb->len++] = c;
+        sb->data[sb->len] = '\0';
+        return 0;
+    }
     return fl_sb_append(sb, &c, 1);
 }
 

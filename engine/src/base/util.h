@@ -84,5 +84,9 @@ size_t fl_fp_normalize(const char *msg, size_t len, char *out, size_t cap);
  * normalised message (any of them may be NULL). */
 void fl_fingerprint(const char *category, const char *domain, const char *code,
                     const char *op, const char *msg, size_t msg_len, char out[17]);
+/* The same with the lengths of category, domain, code and op known (the
+ * decide path has them): parts[k] NULL or plen[k] bytes without a NUL. */
+void fl_fingerprint_n(const char *const parts[4], const size_t plen[4], const char *msg, size_t msg_len,
+                      char out[17]);
 
 #endif /* FL_UTIL_H */

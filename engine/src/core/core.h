@@ -547,6 +547,7 @@ enum fl_dstr {
 struct fl_decision {
     fl_strbuf buf;
     uint32_t off[FL_DS_COUNT_];
+    uint32_t len[FL_DS_COUNT_]; /* length of each present string (the JSON writer's strlen) */
     fl_severity severity;
     int retryable;
     fl_action action;
@@ -561,6 +562,8 @@ void fl_decision_clear(fl_decision_t *d);
 /* The decision as a jansson object (caller decrefs); NULL on ENOMEM. */
 json_t *fl_decision_jobj(const fl_decision_t *d);
 int fl_decision_put(fl_decision_t *d, enum fl_dstr which, const char *s, size_t len);
+/* Put the concatenation a + b (b may point into the decision's buffer). */
+int fl_decision_put2(fl_decision_t *d, enum fl_dstr which, const char *a, size_t alen, const char *b, size_t blen);
 const char *fl_decision_get(const fl_decision_t *d, enum fl_dstr which);
 
 

@@ -47,9 +47,38 @@ int fl_decision_put(fl_decision_t *d, enum fl_dstr which, const char *s, size_t 
         d->off[which] = 0;
         return FL_OK;
     }
+    /* One reservation and one copy: the decide path puts a dozen strings.
+     * s may point into buf (a value copied from another field), so it is
+     * kept as an offset across the reservation, which can move buf. */
     size_t off = d->buf.len;
-    if (fl_sb_append(&d->buf, s, len) != 0 || fl_sb_putc(&d->buf, '\0') != 0) return FL_ENOMEM;
+    uintptr_t base = (uintptr_t)d->buf.data, at = (uintptr_t)s;
+    int inside = d->buf.data && at >= base && at < base + d->buf.cap;
+    if (len == SIZE_MAX || fl_sb_reserve(&d->buf, len + 1) != 0) return FL_ENOMEM;
+    if (inside) s = d->buf.data + (at - base);
+    memmove(d->buf.data + off, s, len);
+    d->buf.data[off + len] = '\0';
+    d->buf.len = off + len + 1;
+    d->buf.data[d->buf.len] = '\0';
     d->off[which] = (uint32_t)off;
+    d->len[which] = (uint32_t)len;
+    return FL_OK;
+}
+
+int fl_decision_put2(fl_decision_t *d, enum fl_dstr which, const char *a, size_t alen, const char *b, size_t blen)
+{
+    if (!b) return fl_decision_put(d, which, a, alen);
+    size_t off = d->buf.len;
+    uintptr_t base = (uintptr_t)d->buf.data, at = (uintptr_t)b;
+    int inside = d->buf.data && at >= base && at < base + d->buf.cap;
+    if (alen > SIZE_MAX / 2 || blen > SIZE_MAX / 2 || fl_sb_reserve(&d->buf, alen + blen + 1) != 0) return FL_ENOMEM;
+    if (inside) b = d->buf.data + (at - base);
+    memcpy(d->buf.data + off, a, alen); /* a is never inside the buffer (a constant of the version) */
+    memmove(d->buf.data + off + alen, b, blen);
+    d->buf.data[off + alen + blen] = '\0';
+    d->buf.len = off + alen + blen + 1;
+    d->buf.data[d->buf.len] = '\0';
+    d->off[which] = (uint32_t)off;
+    d->len[which] = (uint32_t)(alen + blen);
     return FL_OK;
 }
 
@@ -202,10 +231,10 @@ static size_t plain_run(const unsigned char *p, size_t n)
     return i;
 }
 
-static int w_str(fl_strbuf *b, const char *s)
+static int w_str(fl_strbuf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
-    size_t n = strlen(s), i;
+    size_t i;
     const unsigned char *p = (const unsigned char *)s;
     size_t run = plain_run(p, n);
     if (run == n) { /* the usual case: plain ASCII, copied at once */
@@ -254,10 +283,10 @@ static int w_str(fl_strbuf *b, const char *s)
     return 1;
 }
 
-/* ,"key": -- keys are short literals. */
-static int w_key(fl_strbuf *b, int *first, const char *key)
+/* ,"key": -- keys are short literals, their length known when compiling
+ * (the w_key and w_field macros below). */
+static int w_keyn(fl_strbuf *b, int *first, const char *key, size_t k)
 {
-    size_t k = strlen(key);
     if (fl_sb_reserve(b, k + 4) != 0) return -1;
     char *o = b->data + b->len;
     if (!*first) *o++ = ',';
@@ -272,14 +301,16 @@ static int w_key(fl_strbuf *b, int *first, const char *key)
     return 0;
 }
 
+#define w_key(b, first, key) w_keyn(b, first, key, sizeof(key) - 1)
+
 /* ,"key":"value"; the key is taken back if the value is left out. */
-static int w_field(fl_strbuf *b, int *first, const char *key, const char *v)
+static int w_fieldn(fl_strbuf *b, int *first, const char *key, size_t klen, const char *v, size_t vlen)
 {
     if (!v) return 0;
     size_t mark = b->len;
     int was_first = *first;
-    if (w_key(b, first, key) != 0) return -1;
-    int rc = w_str(b, v);
+    if (w_keyn(b, first, key, klen) != 0) return -1;
+    int rc = w_str(b, v, vlen);
     if (rc <= 0) {
         b->len = mark;
         b->data[mark] = '\0';
@@ -289,9 +320,14 @@ static int w_field(fl_strbuf *b, int *first, const char *key, const char *v)
     return 0;
 }
 
-static int w_int(fl_strbuf *b, int *first, const char *key, long long v)
+/* A decision string (its length kept by fl_decision_put) or a C string. */
+#define w_field(b, first, key, d, which) \
+    w_fieldn(b, first, key, sizeof(key) - 1, fl_decision_get(d, which), (d)->len[which])
+#define w_fieldz(b, first, key, v) w_fieldn(b, first, key, sizeof(key) - 1, v, strlen(v))
+
+static int w_intn(fl_strbuf *b, int *first, const char *key, size_t klen, long long v)
 {
-    if (w_key(b, first, key) != 0 || fl_sb_reserve(b, 24) != 0) return -1;
+    if (w_keyn(b, first, key, klen) != 0 || fl_sb_reserve(b, 24) != 0) return -1;
     char tmp[24], *t = tmp + sizeof tmp;
     unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
     do *--t = (char)('0' + u % 10); while (u /= 10);
@@ -299,22 +335,25 @@ static int w_int(fl_strbuf *b, int *first, const char *key, long long v)
     return fl_sb_append(b, t, (size_t)(tmp + sizeof tmp - t));
 }
 
+#define w_int(b, first, key, v) w_intn(b, first, key, sizeof(key) - 1, v)
+
 /* A JSON text already in jansson's compact form. */
-static int w_raw(fl_strbuf *b, int *first, const char *key, const char *text)
+static int w_rawn(fl_strbuf *b, int *first, const char *key, size_t klen, const char *text)
 {
     if (!text) return 0;
-    return w_key(b, first, key) != 0 || fl_sb_puts(b, text) != 0 ? -1 : 0;
+    return w_keyn(b, first, key, klen) != 0 || fl_sb_puts(b, text) != 0 ? -1 : 0;
 }
+#define w_raw(b, first, key, text) w_rawn(b, first, key, sizeof(key) - 1, text)
 
 /* A JSON text of unknown form: parsed and written back by jansson. */
-static int w_reparse(fl_strbuf *b, int *first, const char *key, const char *text)
+static int w_reparse(fl_strbuf *b, int *first, const char *key, size_t klen, const char *text)
 {
     if (!text) return 0;
     json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
     if (!v) return 0;
     char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
     json_decref(v);
-    int rc = s ? w_raw(b, first, key, s) : -1;
+    int rc = s ? w_rawn(b, first, key, klen, s) : -1;
     free(s);
     return rc;
 }
@@ -325,7 +364,7 @@ static int w_cache(const fl_decision_t *d, fl_strbuf *b, int *first)
     int f2 = 1;
     if (d->cache_age_ms < 0) return 0;
     if (w_key(b, first, "cache") != 0 || fl_sb_putc(b, '{') != 0 ||
-        w_field(b, &f2, "key", fl_decision_get(d, FL_DS_CACHE_KEY)) != 0 ||
+        w_field(b, &f2, "key", d, FL_DS_CACHE_KEY) != 0 ||
         w_int(b, &f2, "age_ms", (long long)d->cache_age_ms) != 0)
         return -1;
     return fl_sb_putc(b, '}');
@@ -336,11 +375,11 @@ static int write_json(const fl_decision_t *d, fl_strbuf *b)
     int first = 1, f2;
     const char *id = fl_decision_get(d, FL_DS_ID);
     if (fl_sb_putc(b, '{') != 0) return -1;
-    if (id ? w_field(b, &first, "id", id) != 0 : w_raw(b, &first, "id", "null") != 0) return -1;
-    if (w_field(b, &first, "category", fl_decision_get(d, FL_DS_CATEGORY)) != 0 ||
-        w_field(b, &first, "severity", fl_severity_name(d->severity)) != 0 ||
+    if (id ? w_field(b, &first, "id", d, FL_DS_ID) != 0 : w_raw(b, &first, "id", "null") != 0) return -1;
+    if (w_field(b, &first, "category", d, FL_DS_CATEGORY) != 0 ||
+        w_fieldz(b, &first, "severity", fl_severity_name(d->severity)) != 0 ||
         w_raw(b, &first, "retryable", d->retryable ? "true" : "false") != 0 ||
-        w_field(b, &first, "action", fl_action_name(d->action)) != 0)
+        w_fieldz(b, &first, "action", fl_action_name(d->action)) != 0)
         return -1;
     if (d->action == FL_ACTION_RETRY && w_int(b, &first, "delay_ms", (long long)d->delay_ms) != 0) return -1;
     if (d->attempts_left >= 0 && (d->action == FL_ACTION_RETRY || fl_decision_get(d, FL_DS_REASON)) &&
@@ -348,38 +387,38 @@ static int write_json(const fl_decision_t *d, fl_strbuf *b)
         return -1;
     if (w_raw(b, &first, "params", fl_decision_get(d, FL_DS_PARAMS)) != 0 ||
         w_raw(b, &first, "fallback", fl_decision_get(d, FL_DS_FALLBACK)) != 0 || w_cache(d, b, &first) != 0 ||
-        w_field(b, &first, "message", fl_decision_get(d, FL_DS_MESSAGE)) != 0 ||
-        w_field(b, &first, "message_id", fl_decision_get(d, FL_DS_MESSAGE_ID)) != 0 ||
-        w_field(b, &first, "locale", fl_decision_get(d, FL_DS_LOCALE)) != 0 || w_key(b, &first, "problem") != 0 ||
+        w_field(b, &first, "message", d, FL_DS_MESSAGE) != 0 ||
+        w_field(b, &first, "message_id", d, FL_DS_MESSAGE_ID) != 0 ||
+        w_field(b, &first, "locale", d, FL_DS_LOCALE) != 0 || w_key(b, &first, "problem") != 0 ||
         fl_sb_putc(b, '{') != 0)
         return -1;
     f2 = 1;
-    if (w_field(b, &f2, "type", fl_decision_get(d, FL_DS_PROBLEM_TYPE)) != 0 ||
-        w_field(b, &f2, "title", fl_decision_get(d, FL_DS_PROBLEM_TITLE)) != 0 ||
-        w_int(b, &f2, "status", d->status) != 0 || w_field(b, &f2, "detail", fl_decision_get(d, FL_DS_MESSAGE)) != 0 ||
+    if (w_field(b, &f2, "type", d, FL_DS_PROBLEM_TYPE) != 0 ||
+        w_field(b, &f2, "title", d, FL_DS_PROBLEM_TITLE) != 0 ||
+        w_int(b, &f2, "status", d->status) != 0 || w_field(b, &f2, "detail", d, FL_DS_MESSAGE) != 0 ||
         fl_sb_putc(b, '}') != 0)
         return -1;
-    if (w_field(b, &first, "fingerprint", fl_decision_get(d, FL_DS_FINGERPRINT)) != 0 ||
-        w_field(b, &first, "rule", fl_decision_get(d, FL_DS_RULE)) != 0 ||
-        w_field(b, &first, "reason", fl_decision_get(d, FL_DS_REASON)) != 0)
+    if (w_field(b, &first, "fingerprint", d, FL_DS_FINGERPRINT) != 0 ||
+        w_field(b, &first, "rule", d, FL_DS_RULE) != 0 ||
+        w_field(b, &first, "reason", d, FL_DS_REASON) != 0)
         return -1;
     if (fl_decision_get(d, FL_DS_POLICY)) {
         if (w_key(b, &first, "policy") != 0 || fl_sb_putc(b, '{') != 0) return -1;
         f2 = 1;
-        if (w_field(b, &f2, "name", fl_decision_get(d, FL_DS_POLICY)) != 0 ||
-            w_field(b, &f2, "version", fl_decision_get(d, FL_DS_POLICY_VERSION)) != 0 ||
-            w_field(b, &f2, "id", fl_decision_get(d, FL_DS_VERSION_ID)) != 0 || fl_sb_putc(b, '}') != 0)
+        if (w_field(b, &f2, "name", d, FL_DS_POLICY) != 0 ||
+            w_field(b, &f2, "version", d, FL_DS_POLICY_VERSION) != 0 ||
+            w_field(b, &f2, "id", d, FL_DS_VERSION_ID) != 0 || fl_sb_putc(b, '}') != 0)
             return -1;
     }
     if (w_raw(b, &first, "effects", fl_decision_get(d, FL_DS_EFFECTS)) != 0) return -1;
     if (fl_decision_get(d, FL_DS_ERROR)) {
         if (w_key(b, &first, "error") != 0 || fl_sb_putc(b, '{') != 0) return -1;
         f2 = 1;
-        if (w_field(b, &f2, "kind", fl_decision_get(d, FL_DS_ERROR_KIND)) != 0 ||
-            w_field(b, &f2, "message", fl_decision_get(d, FL_DS_ERROR)) != 0 || fl_sb_putc(b, '}') != 0)
+        if (w_field(b, &f2, "kind", d, FL_DS_ERROR_KIND) != 0 ||
+            w_field(b, &f2, "message", d, FL_DS_ERROR) != 0 || fl_sb_putc(b, '}') != 0)
             return -1;
     }
-    if (w_reparse(b, &first, "explain", fl_decision_get(d, FL_DS_EXPLAIN)) != 0) return -1;
+    if (w_reparse(b, &first, "explain", 7, fl_decision_get(d, FL_DS_EXPLAIN)) != 0) return -1;
     return fl_sb_putc(b, '}');
 }
 

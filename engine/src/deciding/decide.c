@@ -204,17 +204,18 @@ static void put_identity(fl_ctx_t *ctx, const fl_version *v, const fl_eview *ev,
     }
     if (!(flags & FL_DECIDE_NO_FINGERPRINT)) {
         char fp[17];
-        fl_fingerprint(fl_decision_get(d, FL_DS_CATEGORY), ev->f[FL_FIELD_DOMAIN], ev->f[FL_FIELD_CODE],
-                       ev->f[FL_FIELD_OP], ev->f[FL_FIELD_MESSAGE], ev->flen[FL_FIELD_MESSAGE], fp);
+        const char *parts[4] = {fl_decision_get(d, FL_DS_CATEGORY), ev->f[FL_FIELD_DOMAIN], ev->f[FL_FIELD_CODE],
+                                ev->f[FL_FIELD_OP]};
+        const size_t plen[4] = {d->len[FL_DS_CATEGORY], ev->flen[FL_FIELD_DOMAIN], ev->flen[FL_FIELD_CODE],
+                                ev->flen[FL_FIELD_OP]};
+        fl_fingerprint_n(parts, plen, ev->f[FL_FIELD_MESSAGE], ev->flen[FL_FIELD_MESSAGE], fp);
         fl_decision_put(d, FL_DS_FINGERPRINT, fp, 16);
     }
     fl_decision_put(d, FL_DS_POLICY, v->name, strlen(v->name));
     fl_decision_put(d, FL_DS_POLICY_VERSION, v->label, strlen(v->label));
     fl_decision_put(d, FL_DS_VERSION_ID, v->id, 16);
-    fl_sb_clear(&ctx->scratch);
-    fl_sb_puts(&ctx->scratch, v->problem_base);
-    fl_sb_puts(&ctx->scratch, fl_decision_get(d, FL_DS_CATEGORY));
-    fl_decision_put(d, FL_DS_PROBLEM_TYPE, fl_sb_cstr(&ctx->scratch), ctx->scratch.len);
+    fl_decision_put2(d, FL_DS_PROBLEM_TYPE, v->problem_base, strlen(v->problem_base),
+                     fl_decision_get(d, FL_DS_CATEGORY), d->len[FL_DS_CATEGORY]);
 }
 
 /* The policy's safe decision, after a handler failed. */

@@ -825,9 +825,18 @@ void fl_fingerprint(const char *category, const char *domain, const char *code,
                     const char *op, const char *msg, size_t msg_len, char out[17])
 {
     const char *parts[4] = {category, domain, code, op};
+    size_t plen[4];
+    for (int k = 0; k < 4; k++)
+        plen[k] = parts[k] != NULL ? strlen(parts[k]) : 0;
+    fl_fingerprint_n(parts, plen, msg, msg_len, out);
+}
+
+void fl_fingerprint_n(const char *const parts[4], const size_t plen_in[4], const char *msg, size_t msg_len,
+                      char out[17])
+{
     size_t plen[4], total = 0;
     for (int k = 0; k < 4; k++) {
-        plen[k] = parts[k] != NULL ? strlen(parts[k]) : 0;
+        plen[k] = parts[k] != NULL ? plen_in[k] : 0;
         total += plen[k] + 1;
     }
     char buf[FP_PREFIX_MAX + FP_MSG_MAX];

@@ -314,6 +314,7 @@ int fl_load_sources(fl_version *v, const fl_engine_options_t *opts, struct fl_re
         rc = fl_diag_set(diag, FL_EPOLICY_SCHEMA, v->nsrcs ? v->src_names[v->nsrcs - 1] : NULL, 0, 0,
                          "the policy declares no rules and no categories (an empty or comment-only "
                          "file?); declare policy { empty = true } to load an empty policy on purpose");
+    free(ld.names);
 cleanup:
     lua_close(L);
     return rc;

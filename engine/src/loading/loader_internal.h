@@ -19,6 +19,10 @@ struct ld {
     char what[200];  /* 'rule "x"' for messages */
     char kind[32];   /* declaration kind: rule, breaker, ... */
     int oom;
+    /* Rule names seen so far (open addressing, rule index + 1, 0 = empty):
+     * a duplicate is found in O(1) instead of comparing every rule. */
+    uint32_t *names;
+    uint32_t names_cap; /* power of two, 0 when not allocated */
 };
 
 int ld_error(struct ld *ld, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

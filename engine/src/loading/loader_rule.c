@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 #include "loader_internal.h"
 
@@ -261,15 +262,48 @@ static int opt_str(struct ld *ld, int t, const char *key, char **out)
     return rc;
 }
 
+/* The slot of rule name s in ld->names: the slot holding it, or the empty
+ * slot where it goes.  The table is kept at most half full. */
+static uint32_t *name_slot(struct ld *ld, const char *s)
+{
+    uint32_t mask = ld->names_cap - 1, i = (uint32_t)XXH3_64bits(s, strlen(s)) & mask;
+    for (;; i = (i + 1) & mask)
+        if (!ld->names[i] || strcmp(ld->v->rules[ld->names[i] - 1].name, s) == 0) return &ld->names[i];
+}
+
+/* Index (+1) of the rule already named s, or 0. */
+static uint32_t names_find(struct ld *ld, const char *s)
+{
+    return ld->names_cap ? *name_slot(ld, s) : 0;
+}
+
+/* File rule number `rule` (the newest) under its name; the table doubles
+ * before it would be more than half full.  FL_ENOMEM leaves it as it was. */
+static int names_add(struct ld *ld, uint32_t rule)
+{
+    if ((rule + 1) * 2 > ld->names_cap) {
+        uint32_t cap = ld->names_cap ? ld->names_cap * 2 : 256, *old = ld->names, oldcap = ld->names_cap;
+        uint32_t *t = calloc(cap, sizeof *t);
+        if (!t) return FL_ENOMEM;
+        ld->names = t;
+        ld->names_cap = cap;
+        for (uint32_t i = 0; i < oldcap; i++)
+            if (old[i]) *name_slot(ld, ld->v->rules[old[i] - 1].name) = old[i];
+        free(old);
+    }
+    *name_slot(ld, ld->v->rules[rule].name) = rule + 1;
+    return FL_OK;
+}
+
 int ld_rule(struct ld *ld, int t)
 {
     static const char *const keys[] = {"when", "category", "severity", "retryable", "recovery",
                                        "message", "status", "title", "params", "priority",
                                        "handler", "breaker", "retry_budget", NULL};
     fl_version *v = ld->v;
-    for (uint32_t i = 0; i < v->nrules; i++)
-        if (strcmp(v->rules[i].name, ld->name) == 0)
-            return ld_error(ld, ld->name, "rule name used twice (first at %s:%d)", v->rules[i].file, v->rules[i].line);
+    uint32_t dup = names_find(ld, ld->name);
+    if (dup)
+        return ld_error(ld, ld->name, "rule name used twice (first at %s:%d)", v->rules[dup - 1].file, v->rules[dup - 1].line);
     int rc = ld_check_keys(ld, t, keys);
     if (rc != FL_OK) return rc;
     fl_rule *r = realloc(v->rules, (v->nrules + 1) * sizeof *r);
@@ -281,6 +315,7 @@ int ld_rule(struct ld *ld, int t)
     r->name = ld_strdup(ld, ld->name);
     r->file = ld_strdup(ld, ld->src);
     r->line = ld->line;
+    if (!r->name || names_add(ld, r->decl_order) != FL_OK) return FL_ENOMEM;
     rc = opt_str(ld, t, "category", &r->category);
     if (rc == FL_OK && r->category && !fl_category_valid(r->category))
         rc = ld_error(ld, "category", "'%s' is not one of the 16 canonical categories", r->category);

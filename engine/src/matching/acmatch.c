@@ -20,6 +20,7 @@
 struct fl_ac {
     uint8_t cls[256];
     uint32_t ncls;
+    uint32_t shift;      /* ncls == 1 << shift, or 0 when ncls is no power of two */
     uint32_t nstates;
     int32_t *next;       /* nstates * ncls; FL_AC_OUT marks targets with output */
     uint16_t *next16;    /* the same, narrowed, when states fit in 16 bits */
@@ -71,6 +72,12 @@ static void make_classes(fl_ac *ac, char *const *lits, uint32_t n)
         for (const unsigned char *p = (const unsigned char *)lits[i]; *p; p++)
             if (!ac->cls[*p]) ac->cls[*p] = (uint8_t)(ac->ncls < 255 ? ac->ncls++ : 0);
     for (int c = 'A'; c <= 'Z'; c++) ac->cls[c] = ac->cls[c + 32];
+    /* Rows of a power-of-two width turn the multiply on the scan's critical
+     * path (state -> row) into a shift; unused classes cost a little table.
+     * Only when that costs at most a quarter more. */
+    uint32_t w = 1, sh = 0;
+    while (w < ac->ncls) w *= 2, sh++;
+    if (w <= ac->ncls + ac->ncls / 4) ac->ncls = w, ac->shift = sh;
 }
 
 static int insert(struct builder *b, const char *lit, uint32_t tag)
@@ -253,8 +260,27 @@ static int report(const fl_ac *ac, int32_t st, int (*hit)(uint32_t, void *), voi
     return 0;
 }
 
+/* The byte loop is one dependent chain (state -> row -> next state): with
+ * rows of 1 << shift cells, a shift and an or instead of a multiply. */
+static int scan16_shift(const fl_ac *ac, const unsigned char *s, size_t len, int (*hit)(uint32_t, void *), void *arg)
+{
+    const uint32_t sh = ac->shift;
+    const uint16_t *next = ac->next16;
+    const uint8_t *cls = ac->cls, *bits = ac->hasout;
+    uint32_t st = 0;
+    for (size_t i = 0; i < len; i++) {
+        st = next[((size_t)st << sh) | cls[s[i]]];
+        if (bits[st >> 3] & (1u << (st & 7))) {
+            int rc = report(ac, (int32_t)st, hit, arg);
+            if (rc) return rc;
+        }
+    }
+    return 0;
+}
+
 static int scan16(const fl_ac *ac, const unsigned char *s, size_t len, int (*hit)(uint32_t, void *), void *arg)
 {
+    if (ac->shift) return scan16_shift(ac, s, len, hit, arg);
     const uint32_t k = ac->ncls;
     const uint16_t *next = ac->next16;
     const uint8_t *cls = ac->cls, *bits = ac->hasout;

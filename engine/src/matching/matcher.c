@@ -304,19 +304,26 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static void sort_candidates(fl_ctx_t *ctx)
+/* Candidates are tried in rule order, and the first one usually matches:
+ * rather than sorting them all, bring the smallest remaining one to
+ * position i when it is needed (one pass over the rest); past
+ * FL_LAZY_PICKS tries the remainder is sorted at once. */
+#define FL_LAZY_PICKS 8
+
+static void next_candidate(fl_ctx_t *ctx, uint32_t i)
 {
     uint32_t *c = ctx->cand, n = ctx->ncand;
-    if (n < 32) {
-        for (uint32_t i = 1; i < n; i++)
-            for (uint32_t j = i; j > 0 && c[j - 1] > c[j]; j--) {
-                uint32_t t = c[j];
-                c[j] = c[j - 1];
-                c[j - 1] = t;
-            }
-    } else {
-        qsort(c, n, sizeof *c, cmp_u32);
+    if (i > FL_LAZY_PICKS) return; /* sorted already */
+    if (i == FL_LAZY_PICKS) {
+        qsort(c + i, n - i, sizeof *c, cmp_u32);
+        return;
     }
+    uint32_t m = i;
+    for (uint32_t k = i + 1; k < n; k++)
+        if (c[k] < c[m]) m = k;
+    uint32_t t = c[i];
+    c[i] = c[m];
+    c[m] = t;
 }
 
 /* Candidates are deduplicated with per-rule stamps: O(1) per hit, and the
@@ -371,7 +378,6 @@ static void collect(fl_ctx_t *ctx, const fl_version *v, const fl_eview *ev)
     if (ev->f[FL_FIELD_MESSAGE])
         fl_ac_scan(ix->ac, ev->f[FL_FIELD_MESSAGE], ev->flen[FL_FIELD_MESSAGE], cand_add, ctx);
     for (uint32_t i = 0; i < ix->nalways; i++) cand_add(ix->always[i], ctx);
-    sort_candidates(ctx);
 }
 
 /* ---- verification ----------------------------------------------------------- */
@@ -476,6 +482,7 @@ const fl_rule *fl_match(fl_ctx_t *ctx, const fl_version *v, const fl_eview *ev)
 {
     collect(ctx, v, ev);
     for (uint32_t i = 0; i < ctx->ncand; i++) {
+        next_candidate(ctx, i);
         const fl_rule *r = &v->rules[ctx->cand[i]];
         const fl_cond *failed = NULL;
         ctx->ncaps = 0;
