@@ -5,7 +5,8 @@
 # usage: scripts/setup.sh [bench] [fresh-check] [capture]
 #   (none)       building and the whole test suite: ./dev demo, test, sanitize,
 #                tests/fuzz/run.sh, .ci/run
-#   bench        also what ./dev bench needs (node and npm for cockatiel)
+#   bench        also what ./dev bench needs (node and npm for cockatiel; linux-perf
+#                to profile the benchmarks, e.g. bench_serve's server)
 #   fresh-check  also what scripts/fresh-check.sh needs (debootstrap)
 #   capture      also what tests/corpus/capture/capture.py runs (database
 #                servers, clients, runtimes, tools); the test suite reads the
@@ -56,7 +57,7 @@ libhiredis-dev redis-server python3-redis
 libcurl4-openssl-dev chromium python3-aiosmtpd"
 for group in "$@"; do
   case $group in
-    bench) PKGS="$PKGS nodejs npm" ;;
+    bench) PKGS="$PKGS nodejs npm linux-perf" ;;
     fresh-check) PKGS="$PKGS debootstrap curl git" ;;
     capture) PKGS="$PKGS
 postgresql mariadb-server redis-server redis-tools libpostgresql-jdbc-java libmariadb-java
