@@ -18,6 +18,7 @@
  *   bench_serve [--threads N] [--conns C] [--rate R] [--seconds S] [--soak S]
  *               [--reload-ms MS] [--idle N] [--faultline PATH]
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -151,6 +152,44 @@ static double server_cpu_s(void)
     if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2)
         return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
     return 0;
+}
+
+/* Seconds the threads of process `pid` (0: this thread) have spent waiting
+ * for a CPU on a run queue (schedstat's second field).  On a shared machine
+ * this is the scheduler's part of the latency: a request that arrives while
+ * the server thread waits for a CPU waits with it. */
+static double runq_wait_s(pid_t pid)
+{
+    unsigned long long run, wait, total = 0;
+    char path[96];
+    if (!pid) {
+        FILE *f = fopen("/proc/thread-self/schedstat", "r");
+        if (f && fscanf(f, "%llu %llu", &run, &wait) == 2) total = wait;
+        if (f) fclose(f);
+        return (double)total / 1e9;
+    }
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        snprintf(path, sizeof path, "/proc/%d/task/%.20s/schedstat", (int)pid, e->d_name);
+        FILE *f = fopen(path, "r");
+        if (f && fscanf(f, "%llu %llu", &run, &wait) == 2) total += wait;
+        if (f) fclose(f);
+    }
+    if (d) closedir(d);
+    return (double)total / 1e9;
+}
+
+/* The 1-minute load average: how busy the (shared) machine was. */
+static double loadavg(void)
+{
+    double l = -1;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f && fscanf(f, "%lf", &l) != 1) l = -1;
+    if (f) fclose(f);
+    return l;
 }
 
 static int connect_tcp(void)
@@ -458,7 +497,8 @@ int main(int argc, char **argv)
     if (system(cmd) != 0) return 1;
     start_server(bin, g_policy, threads, tok);
     atexit(stop_server); /* also when a phase exits on an error */
-    printf("faultline serve: stock pack, %d server thread(s), 127.0.0.1:%d\n", threads, g_port);
+    printf("faultline serve: stock pack, %d server thread(s), 127.0.0.1:%d; load average %.2f on %ld CPUs\n",
+           threads, g_port, loadavg(), sysconf(_SC_NPROCESSORS_ONLN));
     if (idle > 0) { /* N idle keep-alive connections: the server's memory per connection */
         int *fds = malloc(sizeof(int) * (size_t)idle);
         long before = server_rss_kb();
@@ -503,11 +543,16 @@ int main(int argc, char **argv)
            cpu, seconds, cpu > 0 ? (double)st.done / cpu : 0.0);
     free(st.lat);
     memset(&st, 0, sizeof st);
+    double sw0 = runq_wait_s(g_pid), gw0 = runq_wait_s(0);
     load(conns, rate, seconds, &st, 0, NULL, NULL, NULL, NULL);
+    double sw = runq_wait_s(g_pid) - sw0, gw = runq_wait_s(0) - gw0;
     printf("decide, open loop at %.0f requests/s, %d connections: %llu done (%llu errors); "
-           "latency from scheduled send: p50 %.3f ms p99 %.3f ms p99.9 %.3f ms max %.3f ms\n",
+           "latency from scheduled send: p50 %.3f ms p99 %.3f ms p99.9 %.3f ms max %.3f ms\n"
+           "  waiting for a CPU (run queue) during the %.0f s: server threads %.0f ms, load generator %.0f ms; "
+           "load average %.2f\n",
            rate, conns, (unsigned long long)st.done, (unsigned long long)st.errors, pct(&st, 0.5) * 1e3,
-           pct(&st, 0.99) * 1e3, pct(&st, 0.999) * 1e3, pct(&st, 1.0) * 1e3);
+           pct(&st, 0.99) * 1e3, pct(&st, 0.999) * 1e3, pct(&st, 1.0) * 1e3, seconds, sw * 1e3, gw * 1e3,
+           loadavg());
     free(st.lat);
     double best = 0;
     size_t lines = 0;
