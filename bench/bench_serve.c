@@ -206,13 +206,19 @@ static int connect_tcp(void)
     return fd;
 }
 
-/* Admin reload over the unix socket (blocking, tiny). */
-static int admin_reload(void)
+/* Admin reload over the unix socket, without blocking the load generator:
+ * the request is written at once (it fits the socket buffer) and the answer
+ * is read when epoll reports it, so requests keep their schedule while the
+ * server compiles.  Returns the connected socket, or -1. */
+static int reload_start(void)
 {
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     memcpy(a.sun_path, g_sock, strlen(g_sock) + 1);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) return close(fd), -1;
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        if (fd >= 0) close(fd);
+        return -1;
+    }
     /* Each reload publishes new content: a comment file that changes. */
     static unsigned gen;
     char path[300];
@@ -224,11 +230,25 @@ static int admin_reload(void)
     }
     const char req[] = "POST /v1/policy/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
                        "Authorization: Bearer bench-token-0123456789abcdef\r\nConnection: close\r\n\r\n";
-    if (write(fd, req, sizeof req - 1) < 0) return close(fd), -1;
-    char buf[4096];
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    return n > 12 && memcmp(buf, "HTTP/1.1 200", 12) == 0 ? 0 : -1;
+    if (write(fd, req, sizeof req - 1) != (ssize_t)(sizeof req - 1)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* The reload's answer is readable: 1 finished (0 in *ok unless it was a
+ * 200), 0 more to come. */
+static int reload_read(int fd, char *buf, size_t *len, size_t cap, int *ok)
+{
+    ssize_t n = read(fd, buf + *len, cap - 1 - *len);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return 0;
+    if (n > 0) {
+        *len += (size_t)n;
+        if (*len < cap - 1) return 0;
+    }
+    *ok = *len > 12 && memcmp(buf, "HTTP/1.1 200", 12) == 0;
+    return 1;
 }
 
 /* ---- load generator ----------------------------------------------------- */
@@ -321,6 +341,9 @@ static void load(int nconn, double rate, double seconds, stats *st, double reloa
     uint64_t sent = 0, reconnects_local = 0, *reconnects = &reconnects_local;
     unsigned rr = 0;
     double *queue = malloc(sizeof(double) * 1000000);
+    int rfd = -1; /* the reload being answered */
+    char rbuf[4096];
+    size_t rlen = 0;
     size_t qh = 0, qt = 0;
     if (rate <= 0)
         for (int i = 0; i < nconn; i++) send_req(&cs[i], sent++, now_s());
@@ -342,9 +365,14 @@ static void load(int nconn, double rate, double seconds, stats *st, double reloa
                 }
             }
         }
-        if (reload_ms > 0 && t >= next_reload) {
+        /* One reload at a time: when a compile takes longer than the
+         * interval, the next one starts as soon as it is answered. */
+        if (reload_ms > 0 && t >= next_reload && rfd < 0) {
             (*reloads)++;
-            if (admin_reload() != 0) (*reload_errors)++;
+            rlen = 0;
+            rfd = reload_start();
+            struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &rfd};
+            if (rfd < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, rfd, &ev) != 0) (*reload_errors)++;
             next_reload += reload_ms / 1000.0;
         }
         if (rss_min && t >= next_rss) {
@@ -374,6 +402,15 @@ static void load(int nconn, double rate, double seconds, stats *st, double reloa
                 if (read(tfd, &x, sizeof x) < 0) { /* spurious */ }
                 continue;
             }
+            if (evs[i].data.ptr == &rfd) {
+                int ok = 0;
+                if (reload_read(rfd, rbuf, &rlen, sizeof rbuf, &ok)) {
+                    if (!ok) (*reload_errors)++;
+                    close(rfd); /* also leaves the epoll set */
+                    rfd = -1;
+                }
+                continue;
+            }
             ssize_t r = read(c->fd, c->buf + c->len, sizeof c->buf - 1 - c->len);
             if (r <= 0) {
                 /* An idle keep-alive connection is closed by the server after
@@ -400,6 +437,7 @@ static void load(int nconn, double rate, double seconds, stats *st, double reloa
     if (reconnects_local) printf("  (%llu connections reconnected after the server closed them)\n",
                                  (unsigned long long)reconnects_local);
     for (int i = 0; i < nconn; i++) close(cs[i].fd);
+    if (rfd >= 0) close(rfd);
     close(tfd);
     close(ep);
     free(cs);
