@@ -322,8 +322,38 @@ static int cmpd(const void *a, const void *b)
 }
 
 /* rate 0: closed loop.  Otherwise open loop at `rate` per second. */
+/* The server's RSS sampled as each reload is answered (the new version
+ * published, the dropped one freed and trimmed): "settled" memory, without
+ * the transient of a compile in progress that the 1-second samples catch. */
+typedef struct settled {
+    double *t;
+    long *kb;
+    size_t n, cap;
+} settled;
+
+static void settled_add(settled *sv, double t)
+{
+    if (sv->n == sv->cap) {
+        sv->cap = sv->cap ? sv->cap * 2 : 1024;
+        sv->t = realloc(sv->t, sv->cap * sizeof *sv->t);
+        sv->kb = realloc(sv->kb, sv->cap * sizeof *sv->kb);
+    }
+    sv->t[sv->n] = t;
+    sv->kb[sv->n++] = server_rss_kb();
+}
+
+/* Mean settled RSS over [from, to) seconds of the run; 0 when no sample. */
+static double settled_mean(const settled *sv, double from, double to)
+{
+    double sum = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < sv->n; i++)
+        if (sv->t[i] >= from && sv->t[i] < to) sum += (double)sv->kb[i], k++;
+    return k ? sum / (double)k : 0;
+}
+
 static void load(int nconn, double rate, double seconds, stats *st, double reload_ms, long *rss_min, long *rss_max,
-                 uint64_t *reloads, uint64_t *reload_errors)
+                 uint64_t *reloads, uint64_t *reload_errors, settled *sv)
 {
     conn *cs = calloc((size_t)nconn, sizeof *cs);
     int ep = epoll_create1(0);
@@ -406,6 +436,7 @@ static void load(int nconn, double rate, double seconds, stats *st, double reloa
                 int ok = 0;
                 if (reload_read(rfd, rbuf, &rlen, sizeof rbuf, &ok)) {
                     if (!ok) (*reload_errors)++;
+                    if (sv) settled_add(sv, now_s() - t0);
                     close(rfd); /* also leaves the epoll set */
                     rfd = -1;
                 }
@@ -557,12 +588,26 @@ int main(int argc, char **argv)
         long rmin = -1, rmax = 0;
         uint64_t reloads = 0, rerr = 0;
         long rss0 = server_rss_kb();
-        load(conns, rate, soak, &st, reload_ms, &rmin, &rmax, &reloads, &rerr);
+        settled sv = {0};
+        load(conns, rate, soak, &st, reload_ms, &rmin, &rmax, &reloads, &rerr, &sv);
         printf("soak: %.0f s at %.0f req/s: %llu requests, %llu errors; %llu reloads, %llu failed;\n"
                "      p99 %.3f ms; server RSS %ld kB at start, %ld..%ld kB after warm-up (%.1f%% spread)\n",
                soak, rate, (unsigned long long)st.done, (unsigned long long)st.errors, (unsigned long long)reloads,
                (unsigned long long)rerr, pct(&st, 0.99) * 1e3, rss0, rmin, rmax,
                rmin > 0 ? 100.0 * (double)(rmax - rmin) / (double)rmin : 0.0);
+        long smin = -1, smax = 0;
+        for (size_t i = 0; i < sv.n; i++)
+            if (sv.t[i] >= 10.0) { /* after warm-up, as above */
+                if (smin < 0 || sv.kb[i] < smin) smin = sv.kb[i];
+                if (sv.kb[i] > smax) smax = sv.kb[i];
+            }
+        double first = settled_mean(&sv, 10.0, 70.0), last = settled_mean(&sv, soak - 60.0, soak + 1.0);
+        printf("      settled RSS (sampled as each reload is answered): %ld..%ld kB (%.1f%% spread); mean of the\n"
+               "      first minute after warm-up %.0f kB, of the last minute %.0f kB (drift %+.1f%%)\n",
+               smin, smax, smin > 0 ? 100.0 * (double)(smax - smin) / (double)smin : 0.0, first, last,
+               first > 0 ? 100.0 * (last - first) / first : 0.0);
+        free(sv.t);
+        free(sv.kb);
         stop_server();
         unlink(tok);
         snprintf(cmd, sizeof cmd, "rm -rf %s", g_policy);
@@ -570,10 +615,10 @@ int main(int argc, char **argv)
         return st.errors || rerr ? 1 : 0;
     }
     stats st = {0};
-    load(conns, 0, 1, &st, 0, NULL, NULL, NULL, NULL); /* warm-up */
+    load(conns, 0, 1, &st, 0, NULL, NULL, NULL, NULL, NULL); /* warm-up */
     memset(&st, 0, sizeof st);
     double cpu0 = server_cpu_s();
-    load(conns, 0, seconds, &st, 0, NULL, NULL, NULL, NULL);
+    load(conns, 0, seconds, &st, 0, NULL, NULL, NULL, NULL, NULL);
     double cpu = server_cpu_s() - cpu0;
     printf("decide, keep-alive, closed loop, %d connections: %.0f requests/s (%llu errors); p50 %.3f ms p99 %.3f ms\n"
            "  server CPU %.2f s for %.1f s: %.0f requests per server CPU-second\n",
@@ -582,7 +627,7 @@ int main(int argc, char **argv)
     free(st.lat);
     memset(&st, 0, sizeof st);
     double sw0 = runq_wait_s(g_pid), gw0 = runq_wait_s(0);
-    load(conns, rate, seconds, &st, 0, NULL, NULL, NULL, NULL);
+    load(conns, rate, seconds, &st, 0, NULL, NULL, NULL, NULL, NULL);
     double sw = runq_wait_s(g_pid) - sw0, gw = runq_wait_s(0) - gw0;
     printf("decide, open loop at %.0f requests/s, %d connections: %llu done (%llu errors); "
            "latency from scheduled send: p50 %.3f ms p99 %.3f ms p99.9 %.3f ms max %.3f ms\n"
