@@ -15,6 +15,8 @@
  *
  * With --idle N: opens N idle connections and prints the server's RSS growth.
  *
+ * --threads N: the server's worker threads (default 2, as `faultline serve`).
+ *
  *   bench_serve [--threads N] [--conns C] [--rate R] [--seconds S] [--soak S]
  *               [--reload-ms MS] [--idle N] [--faultline PATH]
  */
@@ -522,7 +524,7 @@ static double batch(size_t n, size_t *lines_out)
 
 int main(int argc, char **argv)
 {
-    int threads = 1, conns = 32;
+    int threads = 2, conns = 32; /* 2: the server's own default */
     double rate = 20000, seconds = 5, soak = 0, reload_ms = 1000;
     int idle = 0;
     char bin[4096] = "";
