@@ -15,9 +15,12 @@
  *
  * With --idle N: opens N idle connections and prints the server's RSS growth.
  *
+ * --threads N: the server's worker threads (default 2, as `faultline serve`).
+ *
  *   bench_serve [--threads N] [--conns C] [--rate R] [--seconds S] [--soak S]
  *               [--reload-ms MS] [--idle N] [--faultline PATH]
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -153,6 +156,44 @@ static double server_cpu_s(void)
     return 0;
 }
 
+/* Seconds the threads of process `pid` (0: this thread) have spent waiting
+ * for a CPU on a run queue (schedstat's second field).  On a shared machine
+ * this is the scheduler's part of the latency: a request that arrives while
+ * the server thread waits for a CPU waits with it. */
+static double runq_wait_s(pid_t pid)
+{
+    unsigned long long run, wait, total = 0;
+    char path[96];
+    if (!pid) {
+        FILE *f = fopen("/proc/thread-self/schedstat", "r");
+        if (f && fscanf(f, "%llu %llu", &run, &wait) == 2) total = wait;
+        if (f) fclose(f);
+        return (double)total / 1e9;
+    }
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        snprintf(path, sizeof path, "/proc/%d/task/%.20s/schedstat", (int)pid, e->d_name);
+        FILE *f = fopen(path, "r");
+        if (f && fscanf(f, "%llu %llu", &run, &wait) == 2) total += wait;
+        if (f) fclose(f);
+    }
+    if (d) closedir(d);
+    return (double)total / 1e9;
+}
+
+/* The 1-minute load average: how busy the (shared) machine was. */
+static double loadavg(void)
+{
+    double l = -1;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f && fscanf(f, "%lf", &l) != 1) l = -1;
+    if (f) fclose(f);
+    return l;
+}
+
 static int connect_tcp(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -167,13 +208,19 @@ static int connect_tcp(void)
     return fd;
 }
 
-/* Admin reload over the unix socket (blocking, tiny). */
-static int admin_reload(void)
+/* Admin reload over the unix socket, without blocking the load generator:
+ * the request is written at once (it fits the socket buffer) and the answer
+ * is read when epoll reports it, so requests keep their schedule while the
+ * server compiles.  Returns the connected socket, or -1. */
+static int reload_start(void)
 {
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     memcpy(a.sun_path, g_sock, strlen(g_sock) + 1);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) return close(fd), -1;
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        if (fd >= 0) close(fd);
+        return -1;
+    }
     /* Each reload publishes new content: a comment file that changes. */
     static unsigned gen;
     char path[300];
@@ -185,11 +232,25 @@ static int admin_reload(void)
     }
     const char req[] = "POST /v1/policy/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
                        "Authorization: Bearer bench-token-0123456789abcdef\r\nConnection: close\r\n\r\n";
-    if (write(fd, req, sizeof req - 1) < 0) return close(fd), -1;
-    char buf[4096];
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    return n > 12 && memcmp(buf, "HTTP/1.1 200", 12) == 0 ? 0 : -1;
+    if (write(fd, req, sizeof req - 1) != (ssize_t)(sizeof req - 1)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* The reload's answer is readable: 1 finished (0 in *ok unless it was a
+ * 200), 0 more to come. */
+static int reload_read(int fd, char *buf, size_t *len, size_t cap, int *ok)
+{
+    ssize_t n = read(fd, buf + *len, cap - 1 - *len);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return 0;
+    if (n > 0) {
+        *len += (size_t)n;
+        if (*len < cap - 1) return 0;
+    }
+    *ok = *len > 12 && memcmp(buf, "HTTP/1.1 200", 12) == 0;
+    return 1;
 }
 
 /* ---- load generator ----------------------------------------------------- */
@@ -263,8 +324,38 @@ static int cmpd(const void *a, const void *b)
 }
 
 /* rate 0: closed loop.  Otherwise open loop at `rate` per second. */
+/* The server's RSS sampled as each reload is answered (the new version
+ * published, the dropped one freed and trimmed): "settled" memory, without
+ * the transient of a compile in progress that the 1-second samples catch. */
+typedef struct settled {
+    double *t;
+    long *kb;
+    size_t n, cap;
+} settled;
+
+static void settled_add(settled *sv, double t)
+{
+    if (sv->n == sv->cap) {
+        sv->cap = sv->cap ? sv->cap * 2 : 1024;
+        sv->t = realloc(sv->t, sv->cap * sizeof *sv->t);
+        sv->kb = realloc(sv->kb, sv->cap * sizeof *sv->kb);
+    }
+    sv->t[sv->n] = t;
+    sv->kb[sv->n++] = server_rss_kb();
+}
+
+/* Mean settled RSS over [from, to) seconds of the run; 0 when no sample. */
+static double settled_mean(const settled *sv, double from, double to)
+{
+    double sum = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < sv->n; i++)
+        if (sv->t[i] >= from && sv->t[i] < to) sum += (double)sv->kb[i], k++;
+    return k ? sum / (double)k : 0;
+}
+
 static void load(int nconn, double rate, double seconds, stats *st, double reload_ms, long *rss_min, long *rss_max,
-                 uint64_t *reloads, uint64_t *reload_errors)
+                 uint64_t *reloads, uint64_t *reload_errors, settled *sv)
 {
     conn *cs = calloc((size_t)nconn, sizeof *cs);
     int ep = epoll_create1(0);
@@ -282,6 +373,9 @@ static void load(int nconn, double rate, double seconds, stats *st, double reloa
     uint64_t sent = 0, reconnects_local = 0, *reconnects = &reconnects_local;
     unsigned rr = 0;
     double *queue = malloc(sizeof(double) * 1000000);
+    int rfd = -1; /* the reload being answered */
+    char rbuf[4096];
+    size_t rlen = 0;
     size_t qh = 0, qt = 0;
     if (rate <= 0)
         for (int i = 0; i < nconn; i++) send_req(&cs[i], sent++, now_s());
@@ -303,9 +397,14 @@ static void load(int nconn, double rate, double seconds, stats *st, double reloa
                 }
             }
         }
-        if (reload_ms > 0 && t >= next_reload) {
+        /* One reload at a time: when a compile takes longer than the
+         * interval, the next one starts as soon as it is answered. */
+        if (reload_ms > 0 && t >= next_reload && rfd < 0) {
             (*reloads)++;
-            if (admin_reload() != 0) (*reload_errors)++;
+            rlen = 0;
+            rfd = reload_start();
+            struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &rfd};
+            if (rfd < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, rfd, &ev) != 0) (*reload_errors)++;
             next_reload += reload_ms / 1000.0;
         }
         if (rss_min && t >= next_rss) {
@@ -335,6 +434,16 @@ static void load(int nconn, double rate, double seconds, stats *st, double reloa
                 if (read(tfd, &x, sizeof x) < 0) { /* spurious */ }
                 continue;
             }
+            if (evs[i].data.ptr == &rfd) {
+                int ok = 0;
+                if (reload_read(rfd, rbuf, &rlen, sizeof rbuf, &ok)) {
+                    if (!ok) (*reload_errors)++;
+                    if (sv) settled_add(sv, now_s() - t0);
+                    close(rfd); /* also leaves the epoll set */
+                    rfd = -1;
+                }
+                continue;
+            }
             ssize_t r = read(c->fd, c->buf + c->len, sizeof c->buf - 1 - c->len);
             if (r <= 0) {
                 /* An idle keep-alive connection is closed by the server after
@@ -361,6 +470,7 @@ static void load(int nconn, double rate, double seconds, stats *st, double reloa
     if (reconnects_local) printf("  (%llu connections reconnected after the server closed them)\n",
                                  (unsigned long long)reconnects_local);
     for (int i = 0; i < nconn; i++) close(cs[i].fd);
+    if (rfd >= 0) close(rfd);
     close(tfd);
     close(ep);
     free(cs);
@@ -414,7 +524,7 @@ static double batch(size_t n, size_t *lines_out)
 
 int main(int argc, char **argv)
 {
-    int threads = 1, conns = 32;
+    int threads = 2, conns = 32; /* 2: the server's own default */
     double rate = 20000, seconds = 5, soak = 0, reload_ms = 1000;
     int idle = 0;
     char bin[4096] = "";
@@ -458,7 +568,8 @@ int main(int argc, char **argv)
     if (system(cmd) != 0) return 1;
     start_server(bin, g_policy, threads, tok);
     atexit(stop_server); /* also when a phase exits on an error */
-    printf("faultline serve: stock pack, %d server thread(s), 127.0.0.1:%d\n", threads, g_port);
+    printf("faultline serve: stock pack, %d server thread(s), 127.0.0.1:%d; load average %.2f on %ld CPUs\n",
+           threads, g_port, loadavg(), sysconf(_SC_NPROCESSORS_ONLN));
     if (idle > 0) { /* N idle keep-alive connections: the server's memory per connection */
         int *fds = malloc(sizeof(int) * (size_t)idle);
         long before = server_rss_kb();
@@ -479,12 +590,26 @@ int main(int argc, char **argv)
         long rmin = -1, rmax = 0;
         uint64_t reloads = 0, rerr = 0;
         long rss0 = server_rss_kb();
-        load(conns, rate, soak, &st, reload_ms, &rmin, &rmax, &reloads, &rerr);
+        settled sv = {0};
+        load(conns, rate, soak, &st, reload_ms, &rmin, &rmax, &reloads, &rerr, &sv);
         printf("soak: %.0f s at %.0f req/s: %llu requests, %llu errors; %llu reloads, %llu failed;\n"
                "      p99 %.3f ms; server RSS %ld kB at start, %ld..%ld kB after warm-up (%.1f%% spread)\n",
                soak, rate, (unsigned long long)st.done, (unsigned long long)st.errors, (unsigned long long)reloads,
                (unsigned long long)rerr, pct(&st, 0.99) * 1e3, rss0, rmin, rmax,
                rmin > 0 ? 100.0 * (double)(rmax - rmin) / (double)rmin : 0.0);
+        long smin = -1, smax = 0;
+        for (size_t i = 0; i < sv.n; i++)
+            if (sv.t[i] >= 10.0) { /* after warm-up, as above */
+                if (smin < 0 || sv.kb[i] < smin) smin = sv.kb[i];
+                if (sv.kb[i] > smax) smax = sv.kb[i];
+            }
+        double first = settled_mean(&sv, 10.0, 70.0), last = settled_mean(&sv, soak - 60.0, soak + 1.0);
+        printf("      settled RSS (sampled as each reload is answered): %ld..%ld kB (%.1f%% spread); mean of the\n"
+               "      first minute after warm-up %.0f kB, of the last minute %.0f kB (drift %+.1f%%)\n",
+               smin, smax, smin > 0 ? 100.0 * (double)(smax - smin) / (double)smin : 0.0, first, last,
+               first > 0 ? 100.0 * (last - first) / first : 0.0);
+        free(sv.t);
+        free(sv.kb);
         stop_server();
         unlink(tok);
         snprintf(cmd, sizeof cmd, "rm -rf %s", g_policy);
@@ -492,10 +617,10 @@ int main(int argc, char **argv)
         return st.errors || rerr ? 1 : 0;
     }
     stats st = {0};
-    load(conns, 0, 1, &st, 0, NULL, NULL, NULL, NULL); /* warm-up */
+    load(conns, 0, 1, &st, 0, NULL, NULL, NULL, NULL, NULL); /* warm-up */
     memset(&st, 0, sizeof st);
     double cpu0 = server_cpu_s();
-    load(conns, 0, seconds, &st, 0, NULL, NULL, NULL, NULL);
+    load(conns, 0, seconds, &st, 0, NULL, NULL, NULL, NULL, NULL);
     double cpu = server_cpu_s() - cpu0;
     printf("decide, keep-alive, closed loop, %d connections: %.0f requests/s (%llu errors); p50 %.3f ms p99 %.3f ms\n"
            "  server CPU %.2f s for %.1f s: %.0f requests per server CPU-second\n",
@@ -503,11 +628,16 @@ int main(int argc, char **argv)
            cpu, seconds, cpu > 0 ? (double)st.done / cpu : 0.0);
     free(st.lat);
     memset(&st, 0, sizeof st);
-    load(conns, rate, seconds, &st, 0, NULL, NULL, NULL, NULL);
+    double sw0 = runq_wait_s(g_pid), gw0 = runq_wait_s(0);
+    load(conns, rate, seconds, &st, 0, NULL, NULL, NULL, NULL, NULL);
+    double sw = runq_wait_s(g_pid) - sw0, gw = runq_wait_s(0) - gw0;
     printf("decide, open loop at %.0f requests/s, %d connections: %llu done (%llu errors); "
-           "latency from scheduled send: p50 %.3f ms p99 %.3f ms p99.9 %.3f ms max %.3f ms\n",
+           "latency from scheduled send: p50 %.3f ms p99 %.3f ms p99.9 %.3f ms max %.3f ms\n"
+           "  waiting for a CPU (run queue) during the %.0f s: server threads %.0f ms, load generator %.0f ms; "
+           "load average %.2f\n",
            rate, conns, (unsigned long long)st.done, (unsigned long long)st.errors, pct(&st, 0.5) * 1e3,
-           pct(&st, 0.99) * 1e3, pct(&st, 0.999) * 1e3, pct(&st, 1.0) * 1e3);
+           pct(&st, 0.99) * 1e3, pct(&st, 0.999) * 1e3, pct(&st, 1.0) * 1e3, seconds, sw * 1e3, gw * 1e3,
+           loadavg());
     free(st.lat);
     double best = 0;
     size_t lines = 0;

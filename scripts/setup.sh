@@ -6,7 +6,7 @@
 #   (none)       building and the whole test suite: ./dev demo, test, sanitize,
 #                tests/fuzz/run.sh, .ci/run
 #   bench        also what ./dev bench needs (node and npm for cockatiel;
-#                linux-perf for the decide-path profile in docs/architecture.md)
+#                linux-perf to profile the benchmarks: docs/architecture.md, docs/serve.md)
 #   fresh-check  also what scripts/fresh-check.sh needs (debootstrap)
 #   capture      also what tests/corpus/capture/capture.py runs (database
 #                servers, clients, runtimes, tools); the test suite reads the

@@ -90,6 +90,11 @@ typedef struct sv_resp {
     int status;
     const char *content_type; /* static string */
     sv_buf body;
+    /* Instead of body: bytes the worker owns (the decision's JSON), valid
+     * until the worker's next request; the HTTP layer copies them out.
+     * Saves the single-event path a buffer per request. */
+    const char *body_ref;
+    size_t body_ref_len;
     const char *hdr_name, *hdr_value; /* one optional extra header (static or in body_extra) */
     char hdr_buf[64];
     sv_batch *batch;          /* non-NULL: stream this instead of body (owned by the response) */

@@ -98,6 +98,7 @@ static void problem(sv_resp *rs, int status, const char *slug, const char *title
         json_object_set_new(o, "detail", d);
     }
     sv_buf_free(&rs->body);
+    rs->body_ref = NULL;
     reply_json(rs, status, o);
     rs->content_type = SV_PROBLEM_JSON;
 }
@@ -352,7 +353,8 @@ static void h_decide(sv_worker *w, const sv_req *rq, sv_resp *rs, const char *re
     }
     rs->status = 200;
     rs->content_type = SV_JSON;
-    sv_buf_put(&rs->body, json, strlen(json));
+    rs->body_ref = json; /* the decision's buffer: no copy until h2o's */
+    rs->body_ref_len = strlen(json);
     if (w->srv->shadow) fl_shadow_offer(w->srv->shadow, rq->body, rq->body_len, w->d);
 }
 

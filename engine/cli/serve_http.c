@@ -176,6 +176,9 @@ static void respond(sv_thread *t, h2o_req_t *req, sv_resp *rs)
         rs->batch = NULL;
         h2o_start_response(req, &s->super);
         stream_send(s, req);
+    } else if (rs->body_ref) {
+        req->res.content_length = rs->body_ref_len;
+        h2o_send_inline(req, rs->body_ref, rs->body_ref_len);
     } else {
         req->res.content_length = rs->body.len;
         h2o_send_inline(req, rs->body.p ? rs->body.p : "", rs->body.len);
