@@ -262,6 +262,55 @@ static void test_policy_log(void **state)
     flt_rmdir(dir);
 }
 
+/* The op of the last line of path (the lines are checked by read_lines). */
+static void last_op(const char *path, int want_lines, const char *want_op)
+{
+    json_t *l[8];
+    int n = read_lines(path, l, 8);
+    assert_int_equal(n, want_lines);
+    assert_string_equal(sget(json_object_get(l[n - 1], "event"), "op"), want_op);
+    for (int i = 0; i < n; i++) json_decref(l[i]);
+}
+
+/* A rollback (and a reload back to a version) applies the `log { ... }`
+ * of the version that serves again. */
+static void test_policy_log_after_rollback(void **state)
+{
+    (void)state;
+    char dir[64], path[128];
+    flt_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/p.jsonl", dir);
+    const char *with_log = POLICY "log { mask = { 'op' } }\n";
+    const char *ev = "{\"message\":\"down\",\"op\":\"pay\"}";
+    flt t;
+    flt_open(&t, with_log);
+    fl_version_info_t vi;
+    assert_int_equal(fl_engine_current(t.e, &vi), FL_OK);
+    char v1[17];
+    snprintf(v1, sizeof v1, "%s", vi.id);
+    fl_log_options_t o = {0};
+    o.path = path;
+    fl_diag_t dg;
+    assert_int_equal(fl_engine_log_open(t.e, &o, &dg), FL_OK);
+    assert_int_equal(flt_decide(&t, ev), FL_OK);
+    assert_int_equal(fl_engine_log_flush(t.e, 5000), FL_OK);
+    last_op(path, 1, "[REDACTED]");
+    assert_int_equal(fl_engine_load_string(t.e, "p2.lua", POLICY, strlen(POLICY), &dg), FL_OK);
+    assert_int_equal(flt_decide(&t, ev), FL_OK);
+    assert_int_equal(fl_engine_log_flush(t.e, 5000), FL_OK);
+    last_op(path, 2, "pay");
+    assert_int_equal(fl_engine_rollback(t.e, v1, &dg), FL_OK);
+    assert_int_equal(flt_decide(&t, ev), FL_OK);
+    assert_int_equal(fl_engine_log_flush(t.e, 5000), FL_OK);
+    last_op(path, 3, "[REDACTED]"); /* the rolled-back version's mask again */
+    assert_int_equal(fl_engine_rollback(t.e, NULL, &dg), FL_OK); /* back to the version without `log` */
+    assert_int_equal(flt_decide(&t, ev), FL_OK);
+    assert_int_equal(fl_engine_log_flush(t.e, 5000), FL_OK);
+    last_op(path, 4, "pay");
+    flt_close(&t);
+    flt_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -269,6 +318,7 @@ int main(void)
         cmocka_unit_test(test_torn_and_bad_input),
         cmocka_unit_test(test_full_ring_sampling_rotation),
         cmocka_unit_test(test_policy_log),
+        cmocka_unit_test(test_policy_log_after_rollback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
