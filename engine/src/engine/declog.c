@@ -63,12 +63,16 @@ struct fl_declog {
     uint32_t npats;
     cell *ring;
     size_t mask;
-    _Atomic size_t enq;
-    size_t deq;                    /* writer only */
+    /* What deciders write, on lines of their own: the writer's updates of
+     * deq and its counters never invalidate them (no false sharing). */
+    _Alignas(64) _Atomic size_t enq;
     _Atomic uint64_t seq_sev[5];   /* sampling counters */
+    _Atomic uint64_t dropped, sampled_out;
+    _Alignas(64) _Atomic size_t deq_pub; /* deq as published to deciders (slots before it are free) */
+    _Alignas(64) size_t deq;       /* writer only */
     _Atomic uint64_t done;         /* records the writer has finished (written or failed) */
     _Atomic uint64_t synced;       /* `done` as of the last fsync */
-    _Atomic uint64_t written, dropped, sampled_out, rotations, torn, werr;
+    _Atomic uint64_t written, rotations, torn, werr;
     _Atomic int stop;
     _Atomic int flush_req;         /* fl_engine_log_flush waits: fsync now */
     int fd;
@@ -98,94 +102,141 @@ struct fl_declog {
 
 /* ---- the decide path ------------------------------------------------------ */
 
-static void put(rec *r, int which, const char *s, size_t n)
+/* What one decision gives every sink: read once per decision (strlen,
+ * the clock), copied into each open sink's slot. */
+typedef struct recsrc {
+    int64_t time_ms, delay_ms;
+    uint8_t action, severity, retryable;
+    int16_t status;
+    int attempt;
+    const char *p[R_N];
+    size_t n[R_N];
+} recsrc;
+
+/* The log field bit that selects each event field (0: always written). */
+static const uint8_t k_bit[R_N] = {[R_EID] = FL_LOG_EVENT_ID, [R_DOM] = FL_LOG_DOMAIN, [R_CODE] = FL_LOG_CODE,
+                                   [R_OP] = FL_LOG_OP, [R_EMSG] = FL_LOG_MESSAGE, [R_STACK] = FL_LOG_STACK};
+
+static void src_d(recsrc *s, int which, const fl_decision_t *d, enum fl_dstr k)
 {
-    if (!s) n = 0;
-    if (n > k_cap[which]) n = k_cap[which];
-    uint16_t at = which ? (uint16_t)(r->off[which - 1] + r->len[which - 1]) : 0;
-    r->off[which] = at;
-    r->len[which] = (uint16_t)n;
-    if (n) memcpy(r->data + at, s, n);
+    s->p[which] = fl_decision_get(d, k);
+    s->n[which] = s->p[which] ? strlen(s->p[which]) : 0;
 }
 
-static void putd(rec *r, int which, const fl_decision_t *d, enum fl_dstr k)
+static void src_e(recsrc *s, int which, const fl_event_t *ev, fl_field f)
 {
-    const char *s = fl_decision_get(d, k);
-    put(r, which, s, s ? strlen(s) : 0);
+    s->p[which] = ev->set[f] ? ev->arena.data + ev->off[f] : NULL;
+    s->n[which] = ev->set[f] ? ev->len[f] : 0;
 }
 
-static void pute(rec *r, int which, const fl_event_t *ev, fl_field f, unsigned bit, unsigned fields)
+static void src_fill(recsrc *s, const fl_event_t *ev, const fl_decision_t *d)
 {
-    if ((fields & bit) && ev->set[f]) put(r, which, ev->arena.data + ev->off[f], ev->len[f]);
-    else put(r, which, NULL, 0);
+    struct timespec now; /* the coarse clock: ~4 ms resolution, a few ns instead of ~25 */
+    clock_gettime(CLOCK_REALTIME_COARSE, &now);
+    s->time_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    s->delay_ms = d->delay_ms;
+    s->action = (uint8_t)d->action;
+    s->severity = (uint8_t)((unsigned)d->severity < 5 ? (unsigned)d->severity : 4);
+    s->retryable = (uint8_t)(d->retryable != 0);
+    s->status = (int16_t)d->status;
+    s->attempt = ev->attempt;
+    src_d(s, R_ID, d, FL_DS_ID);
+    src_d(s, R_CAT, d, FL_DS_CATEGORY);
+    src_d(s, R_RULE, d, FL_DS_RULE);
+    src_d(s, R_FP, d, FL_DS_FINGERPRINT);
+    src_d(s, R_VER, d, FL_DS_VERSION_ID);
+    src_d(s, R_POLNAME, d, FL_DS_POLICY);
+    src_d(s, R_POLVER, d, FL_DS_POLICY_VERSION);
+    src_d(s, R_MSG, d, FL_DS_MESSAGE);
+    src_d(s, R_ERR, d, FL_DS_ERROR);
+    src_e(s, R_EID, ev, FL_FIELD_ID);
+    src_e(s, R_DOM, ev, FL_FIELD_DOMAIN);
+    src_e(s, R_CODE, ev, FL_FIELD_CODE);
+    src_e(s, R_OP, ev, FL_FIELD_OP);
+    src_e(s, R_EMSG, ev, FL_FIELD_MESSAGE);
+    src_e(s, R_STACK, ev, FL_FIELD_STACK);
 }
 
-static void enqueue(struct fl_declog *L, const fl_event_t *ev, const fl_decision_t *d)
+/* Copy s into r, each field cut at its cap; event fields only if chosen. */
+static void rec_fill(rec *r, const recsrc *s, unsigned fields)
+{
+    r->time_ms = s->time_ms;
+    r->delay_ms = s->delay_ms;
+    r->action = s->action;
+    r->severity = s->severity;
+    r->retryable = s->retryable;
+    r->status = s->status;
+    r->attempt = s->attempt;
+    uint16_t at = 0;
+    for (int i = 0; i < R_N; i++) {
+        size_t n = s->p[i] && (!k_bit[i] || (fields & k_bit[i])) ? s->n[i] : 0;
+        if (n > k_cap[i]) n = k_cap[i];
+        r->off[i] = at;
+        r->len[i] = (uint16_t)n;
+        memcpy(r->data + at, s->p[i] ? s->p[i] : "", n);
+        at = (uint16_t)(at + n);
+    }
+}
+
+static void enqueue(struct fl_declog *L, const recsrc *s)
 {
     if (!L || atomic_load_explicit(&L->stop, memory_order_relaxed)) return;
-    unsigned sev = (unsigned)d->severity < 5 ? (unsigned)d->severity : 4;
-    uint32_t every = L->o.sample_every[sev];
+    uint32_t every = L->o.sample_every[s->severity];
     if (every > 1) {
-        uint64_t n = atomic_fetch_add_explicit(&L->seq_sev[sev], 1, memory_order_relaxed);
+        uint64_t n = atomic_fetch_add_explicit(&L->seq_sev[s->severity], 1, memory_order_relaxed);
         if (every == UINT32_MAX || n % every) {
             atomic_fetch_add_explicit(&L->sampled_out, 1, memory_order_relaxed);
             return;
         }
     }
+    /* Claim a slot: free when the writer has published a position past its
+     * previous lap.  Deciders read only deq_pub (a line the writer stores to
+     * once per 16 records), never a slot the writer just touched. */
     size_t pos = atomic_load_explicit(&L->enq, memory_order_relaxed);
-    cell *c;
-    for (;;) {
-        c = &L->ring[pos & L->mask];
-        size_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
-        intptr_t dif = (intptr_t)seq - (intptr_t)pos;
-        if (dif == 0) {
-            if (atomic_compare_exchange_weak_explicit(&L->enq, &pos, pos + 1, memory_order_relaxed,
-                                                      memory_order_relaxed))
-                break;
-        } else if (dif < 0) {
+    do {
+        if (pos - atomic_load_explicit(&L->deq_pub, memory_order_acquire) > L->mask) {
             atomic_fetch_add_explicit(&L->dropped, 1, memory_order_relaxed);
             return;
-        } else {
-            pos = atomic_load_explicit(&L->enq, memory_order_relaxed);
         }
-    }
-    rec *r = &c->r;
-    struct timespec now; /* the coarse clock: ~4 ms resolution, a few ns instead of ~25 */
-    clock_gettime(CLOCK_REALTIME_COARSE, &now);
-    r->time_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-    r->delay_ms = d->delay_ms;
-    r->action = (uint8_t)d->action;
-    r->severity = (uint8_t)sev;
-    r->retryable = (uint8_t)(d->retryable != 0);
-    r->status = (int16_t)d->status;
-    r->attempt = ev->attempt;
-    unsigned f = L->o.fields;
-    putd(r, R_ID, d, FL_DS_ID);
-    putd(r, R_CAT, d, FL_DS_CATEGORY);
-    putd(r, R_RULE, d, FL_DS_RULE);
-    putd(r, R_FP, d, FL_DS_FINGERPRINT);
-    putd(r, R_VER, d, FL_DS_VERSION_ID);
-    putd(r, R_POLNAME, d, FL_DS_POLICY);
-    putd(r, R_POLVER, d, FL_DS_POLICY_VERSION);
-    putd(r, R_MSG, d, FL_DS_MESSAGE);
-    putd(r, R_ERR, d, FL_DS_ERROR);
-    pute(r, R_EID, ev, FL_FIELD_ID, FL_LOG_EVENT_ID, f);
-    pute(r, R_DOM, ev, FL_FIELD_DOMAIN, FL_LOG_DOMAIN, f);
-    pute(r, R_CODE, ev, FL_FIELD_CODE, FL_LOG_CODE, f);
-    pute(r, R_OP, ev, FL_FIELD_OP, FL_LOG_OP, f);
-    pute(r, R_EMSG, ev, FL_FIELD_MESSAGE, FL_LOG_MESSAGE, f);
-    pute(r, R_STACK, ev, FL_FIELD_STACK, FL_LOG_STACK, f);
+    } while (!atomic_compare_exchange_weak_explicit(&L->enq, &pos, pos + 1, memory_order_relaxed,
+                                                    memory_order_relaxed));
+    cell *c = &L->ring[pos & L->mask];
+    rec_fill(&c->r, s, L->o.fields);
     atomic_store_explicit(&c->seq, pos + 1, memory_order_release);
 }
 
 static void note(struct fl_shared *sh, const fl_event_t *ev, const fl_decision_t *d)
 {
-    enqueue(atomic_load_explicit(&sh->declog, memory_order_acquire), ev, d);
-    enqueue(atomic_load_explicit(&sh->errreg, memory_order_acquire), ev, d);
-    enqueue(atomic_load_explicit(&sh->alertsink, memory_order_acquire), ev, d);
+    struct fl_declog *sinks[3] = {atomic_load_explicit(&sh->declog, memory_order_acquire),
+                                  atomic_load_explicit(&sh->errreg, memory_order_acquire),
+                                  atomic_load_explicit(&sh->alertsink, memory_order_acquire)};
+    recsrc s;
+    src_fill(&s, ev, d);
+    for (int i = 0; i < 3; i++) enqueue(sinks[i], &s);
 }
 
 /* ---- the writer ------------------------------------------------------------ */
+
+/* The ring has one reader, the sink's writer thread.  A slot is ready when
+ * its seq is deq + 1 (stored by the decider that filled it); the writer
+ * frees slots by publishing deq (deq_pub) every 16 records and after each
+ * batch, instead of a store into every slot a decider will write next. */
+static const rec *ring_peek(struct fl_declog *L)
+{
+    cell *c = &L->ring[L->deq & L->mask];
+    size_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
+    return seq == L->deq + 1 ? &c->r : NULL;
+}
+
+static void ring_publish(struct fl_declog *L)
+{
+    atomic_store_explicit(&L->deq_pub, L->deq, memory_order_release);
+}
+
+static void ring_pop(struct fl_declog *L)
+{
+    if ((++L->deq & 15) == 0) ring_publish(L);
+}
 
 static void jstr(fl_strbuf *sb, const char *s, size_t n)
 {
@@ -537,15 +588,14 @@ static void *reg_writer(void *arg)
         uint64_t n = 0, skipped = 0;
         uint32_t used = 0;
         for (;;) {
-            cell *c = &L->ring[L->deq & L->mask];
-            size_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
-            if ((intptr_t)seq - (intptr_t)(L->deq + 1) < 0) break;
-            if (!c->r.len[R_FP]) skipped++;
-            else if (agg_add(L, tab, &used, &c->r, &tmp) != 0) break; /* table full: next batch */
-            atomic_store_explicit(&c->seq, L->deq + L->mask + 1, memory_order_release);
-            L->deq++;
+            const rec *r = ring_peek(L);
+            if (!r) break;
+            if (!r->len[R_FP]) skipped++;
+            else if (agg_add(L, tab, &used, r, &tmp) != 0) break; /* table full: next batch */
+            ring_pop(L);
             if (++n >= 16384) break;
         }
+        ring_publish(L);
         uint64_t bad = 0;
         if (used) {
             int ok = sqlite3_exec(L->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
@@ -600,10 +650,8 @@ static void *cb_writer(void *arg)
         int stopping = atomic_load_explicit(&L->stop, memory_order_acquire);
         uint64_t n = 0;
         for (;;) {
-            cell *c = &L->ring[L->deq & L->mask];
-            size_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
-            if ((intptr_t)seq - (intptr_t)(L->deq + 1) < 0) break;
-            const rec *r = &c->r;
+            const rec *r = ring_peek(L);
+            if (!r) break;
             v->time_ms = r->time_ms;
             v->action = r->action;
             v->severity = r->severity;
@@ -615,12 +663,12 @@ static void *cb_writer(void *arg)
             vcopy(v->domain, sizeof v->domain, r, R_DOM);
             vcopy(v->code, sizeof v->code, r, R_CODE);
             vcopy(v->message, sizeof v->message, r, R_EMSG);
-            atomic_store_explicit(&c->seq, L->deq + L->mask + 1, memory_order_release);
-            L->deq++;
+            ring_pop(L);
             L->consume(L->user, v);
             n++;
             if (n >= 4096) break;
         }
+        ring_publish(L);
         if (n) {
             atomic_fetch_add(&L->written, n);
             atomic_fetch_add(&L->done, n);
@@ -647,15 +695,14 @@ static void *writer(void *arg)
         uint64_t n = 0;
         fl_sb_clear(&sb);
         for (;;) { /* drain */
-            cell *c = &L->ring[L->deq & L->mask];
-            size_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
-            if ((intptr_t)seq - (intptr_t)(L->deq + 1) < 0) break;
-            format_line(L, &c->r, &sb);
-            atomic_store_explicit(&c->seq, L->deq + L->mask + 1, memory_order_release);
-            L->deq++;
+            const rec *r = ring_peek(L);
+            if (!r) break;
+            format_line(L, r, &sb);
+            ring_pop(L);
             n++;
             if (sb.len > (1u << 20)) break;
         }
+        ring_publish(L);
         if (n) {
             int ok = L->fd >= 0;
             size_t off = 0;
@@ -743,8 +790,9 @@ static int sink_new(const fl_log_options_t *opts, struct fl_declog **out, fl_dia
     if (opts->ring_lines > (1u << 20)) return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "ring_lines above 1048576");
     if (opts->format != FL_LOG_FORMAT_JSON && opts->format != FL_LOG_FORMAT_CLOUDEVENTS)
         return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "unknown log format %d", opts->format);
-    struct fl_declog *L = calloc(1, sizeof *L);
+    struct fl_declog *L = aligned_alloc(64, sizeof *L); /* its producer lines are 64-byte aligned */
     if (!L) return fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "out of memory");
+    memset(L, 0, sizeof *L);
     *out = L;
     L->o = *opts;
     L->o.redact_patterns = NULL;
