@@ -94,6 +94,18 @@ struct fl_declog {
     fl_log_options_t host;
     char **host_pats;
     int policy_applied;
+    /* the spool (decision log with on_full = spool; spool_fd -1 otherwise) */
+    int spool_fd;
+    char *spool_path;
+    rec *spool_rec;                /* the writer's (and open's) record buffer */
+    uint64_t spool_max;
+    pthread_mutex_t spool_mu;      /* drainer and writer only */
+    uint64_t spool_end, spool_rd;  /* bytes appended / formatted (spool_mu; rd: writer) */
+    uint64_t recover_left;         /* records found in the spool at open, not yet written */
+    _Atomic uint64_t spooled, spool_bytes;
+    _Atomic int drained;           /* the drainer has stopped */
+    pthread_t drain_thr;
+    int drain_started;
     /* a callback sink (kind 2, alerts.c) */
     void (*consume)(void *user, const fl_obs_view *v);
     void (*idle)(void *user);
@@ -443,6 +455,168 @@ static void rotate(struct fl_declog *L)
     if (open_file(L) != 0) atomic_fetch_add(&L->werr, 1);
 }
 
+/* ---- the spool (on_full = spool) -------------------------------------------------
+ *
+ * The ring's reader is then the drainer thread, which only appends raw
+ * records to PATH-base.spool: a frame per record (length, check word, the
+ * record up to its last used byte), one write(2) per batch, fdatasync at
+ * the log's cadence.  The writer thread reads frames from its offset,
+ * formats and appends the lines to the log; when it has caught up, the
+ * spool is truncated to zero.  spool_mu is shared by these two threads
+ * only (deciders never see it): the drainer holds it across its write so
+ * the writer never truncates bytes whose length is not yet counted. */
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return 0;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 1;
+}
+
+#define SPOOL_MAGIC 0x464c5350u /* "FLSP" */
+#define REC_HEAD offsetof(rec, data)
+
+static size_t rec_size(const rec *r) { return REC_HEAD + (size_t)r->off[R_N - 1] + r->len[R_N - 1]; }
+
+/* 1 if the n bytes at p are a record whose fields lie inside it. */
+static int rec_valid(const rec *r, size_t n)
+{
+    if (n < REC_HEAD || n > sizeof *r) return 0;
+    size_t at = 0;
+    for (int i = 0; i < R_N; i++) {
+        if (r->off[i] != at || r->len[i] > k_cap[i]) return 0;
+        at += r->len[i];
+    }
+    return REC_HEAD + at == n;
+}
+
+/* The frame at p (avail bytes): its size, 0 if incomplete, -1 if corrupt.
+ * A valid record is copied into out. */
+static long frame_get(const char *p, size_t avail, rec *out)
+{
+    uint32_t h[2];
+    if (avail < sizeof h) return 0;
+    memcpy(h, p, sizeof h);
+    if ((h[0] ^ SPOOL_MAGIC) != h[1] || h[0] < REC_HEAD || h[0] > sizeof *out) return -1;
+    if (avail < sizeof h + h[0]) return 0;
+    memcpy(out, p + sizeof h, h[0]);
+    return rec_valid(out, h[0]) ? (long)(sizeof h + h[0]) : -1;
+}
+
+static void *drainer(void *arg)
+{
+    struct fl_declog *L = arg;
+    fl_strbuf sb = {0};
+    int64_t dirty = -1;
+    for (;;) {
+        int stopping = atomic_load_explicit(&L->stop, memory_order_acquire);
+        uint64_t n = 0;
+        const rec *r;
+        int oom = 0;
+        fl_sb_clear(&sb);
+        while (n < 4096 && (r = ring_peek(L))) {
+            uint32_t h[2] = {(uint32_t)rec_size(r), (uint32_t)rec_size(r) ^ SPOOL_MAGIC};
+            oom |= fl_sb_append(&sb, (const char *)h, sizeof h) != 0;
+            oom |= fl_sb_append(&sb, (const char *)r, h[0]) != 0;
+            ring_pop(L);
+            n++;
+        }
+        ring_publish(L);
+        if (n) {
+            pthread_mutex_lock(&L->spool_mu);
+            int ok = !oom && L->spool_end + sb.len <= L->spool_max && write_all(L->spool_fd, sb.data, sb.len);
+            if (ok) L->spool_end += sb.len;
+            else if (ftruncate(L->spool_fd, (off_t)L->spool_end) != 0) atomic_fetch_add(&L->werr, 1);
+            pthread_mutex_unlock(&L->spool_mu);
+            if (ok) {
+                atomic_fetch_add(&L->spooled, n);
+                atomic_fetch_add(&L->spool_bytes, sb.len);
+                if (dirty < 0) dirty = mono_ms();
+            } else { /* counted, never silent */
+                atomic_fetch_add(&L->werr, 1);
+                atomic_fetch_add(&L->dropped, n);
+                atomic_fetch_add(&L->done, n);
+            }
+        }
+        if (dirty >= 0 && (stopping || mono_ms() - dirty >= (int64_t)L->o.fsync_ms)) {
+            fdatasync(L->spool_fd);
+            dirty = -1;
+        }
+        if (stopping && (uint64_t)atomic_load(&L->enq) == L->deq) break;
+        if (!n) {
+            struct timespec ts = {0, 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    fl_sb_free(&sb);
+    atomic_store(&L->drained, 1);
+    return NULL;
+}
+
+/* Format lines from the spool into sb (up to about 1 MiB).  Their number. */
+static uint64_t drain_spool(struct fl_declog *L, fl_strbuf *sb, fl_strbuf *chunk)
+{
+    pthread_mutex_lock(&L->spool_mu);
+    if (L->spool_rd == L->spool_end && L->spool_end && ftruncate(L->spool_fd, 0) == 0)
+        L->spool_rd = L->spool_end = 0; /* caught up: start the file again */
+    uint64_t end = L->spool_end;
+    pthread_mutex_unlock(&L->spool_mu);
+    uint64_t n = 0, start = L->spool_rd;
+    while (L->spool_rd < end && sb->len <= (1u << 20)) {
+        size_t want = end - L->spool_rd < (256u << 10) ? (size_t)(end - L->spool_rd) : (256u << 10);
+        fl_sb_clear(chunk);
+        if (fl_sb_reserve(chunk, want) != 0 || pread(L->spool_fd, chunk->data, want, (off_t)L->spool_rd) != (ssize_t)want)
+            break;
+        size_t at = 0;
+        long f;
+        while ((f = frame_get(chunk->data + at, want - at, L->spool_rec)) > 0) {
+            format_line(L, L->spool_rec, sb);
+            at += (size_t)f;
+            n++;
+        }
+        if (f < 0) { /* a corrupt frame: the rest of the spool is unreadable */
+            atomic_fetch_add(&L->torn, 1);
+            at = (size_t)(end - L->spool_rd);
+        }
+        if (!at) break;
+        L->spool_rd += at;
+    }
+    atomic_fetch_sub(&L->spool_bytes, L->spool_rd - start);
+    return n;
+}
+
+/* Open the spool; a spool left by a crash is kept (its records are written
+ * first), cut after its last whole frame.  0 or -1 (errno). */
+static int spool_open(struct fl_declog *L)
+{
+    L->spool_fd = open(L->spool_path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (L->spool_fd < 0) return -1;
+    struct stat st;
+    if (fstat(L->spool_fd, &st) != 0) return -1;
+    uint64_t at = 0, size = (uint64_t)st.st_size;
+    char buf[sizeof(rec) + 8];
+    for (;;) {
+        size_t want = size - at < sizeof buf ? (size_t)(size - at) : sizeof buf;
+        if (!want || pread(L->spool_fd, buf, want, (off_t)at) != (ssize_t)want) break;
+        long f = frame_get(buf, want, L->spool_rec);
+        if (f <= 0) break;
+        at += (uint64_t)f;
+        L->recover_left++;
+    }
+    if (at < size) {
+        atomic_fetch_add(&L->torn, 1);
+        if (ftruncate(L->spool_fd, (off_t)at) != 0) return -1;
+    }
+    L->spool_end = at;
+    atomic_store(&L->spool_bytes, at);
+    return 0;
+}
+
 /* ---- the error registry sink ------------------------------------------------ */
 
 static const char k_schema[] =
@@ -685,43 +859,57 @@ static void *cb_writer(void *arg)
     return NULL;
 }
 
+/* Format the ring's records into sb (up to about 1 MiB).  Their number. */
+static uint64_t drain_ring(struct fl_declog *L, fl_strbuf *sb)
+{
+    uint64_t n = 0;
+    const rec *r;
+    while (sb->len <= (1u << 20) && (r = ring_peek(L))) {
+        format_line(L, r, sb);
+        ring_pop(L);
+        n++;
+    }
+    ring_publish(L);
+    return n;
+}
+
+/* Append sb's lines (n records) to the log. */
+static void put_lines(struct fl_declog *L, const fl_strbuf *sb, uint64_t n, int64_t *dirty_since)
+{
+    if (L->fd >= 0 && write_all(L->fd, sb->data, sb->len)) {
+        atomic_fetch_add(&L->written, n);
+        L->size += sb->len;
+        if (*dirty_since < 0) *dirty_since = mono_ms();
+    } else {
+        atomic_fetch_add(&L->werr, 1);
+        atomic_fetch_add(&L->dropped, n);
+    }
+    /* records recovered from a spool at open were never in the ring */
+    uint64_t old = n < L->recover_left ? n : L->recover_left;
+    L->recover_left -= old;
+    atomic_fetch_add(&L->done, n - old);
+}
+
+static int writer_done(struct fl_declog *L)
+{
+    if (L->spool_fd < 0) return (uint64_t)atomic_load(&L->enq) == atomic_load(&L->done);
+    if (!atomic_load(&L->drained)) return 0;
+    pthread_mutex_lock(&L->spool_mu);
+    int empty = L->spool_rd == L->spool_end;
+    pthread_mutex_unlock(&L->spool_mu);
+    return empty;
+}
+
 static void *writer(void *arg)
 {
     struct fl_declog *L = arg;
-    fl_strbuf sb = {0};
+    fl_strbuf sb = {0}, chunk = {0};
     int64_t dirty_since = -1;
     for (;;) {
         int stopping = atomic_load_explicit(&L->stop, memory_order_acquire);
-        uint64_t n = 0;
         fl_sb_clear(&sb);
-        for (;;) { /* drain */
-            const rec *r = ring_peek(L);
-            if (!r) break;
-            format_line(L, r, &sb);
-            ring_pop(L);
-            n++;
-            if (sb.len > (1u << 20)) break;
-        }
-        ring_publish(L);
-        if (n) {
-            int ok = L->fd >= 0;
-            size_t off = 0;
-            while (ok && off < sb.len) {
-                ssize_t w = write(L->fd, sb.data + off, sb.len - off);
-                if (w < 0 && errno == EINTR) continue;
-                if (w <= 0) ok = 0;
-                else off += (size_t)w;
-            }
-            if (ok) {
-                atomic_fetch_add(&L->written, n);
-                L->size += sb.len;
-                if (dirty_since < 0) dirty_since = mono_ms();
-            } else {
-                atomic_fetch_add(&L->werr, 1);
-                atomic_fetch_add(&L->dropped, n);
-            }
-            atomic_fetch_add(&L->done, n);
-        }
+        uint64_t n = L->spool_fd < 0 ? drain_ring(L, &sb) : drain_spool(L, &sb, &chunk);
+        if (n) put_lines(L, &sb, n, &dirty_since);
         int64_t now = mono_ms();
         uint64_t done = atomic_load(&L->done);
         if (dirty_since >= 0 && (stopping || now - dirty_since >= (int64_t)L->o.fsync_ms ||
@@ -733,13 +921,14 @@ static void *writer(void *arg)
         if (L->fd >= 0 && (L->size >= L->o.max_bytes ||
                            (L->o.max_age_s && L->size && fl_now_ms() - L->opened_ms >= (int64_t)L->o.max_age_s * 1000)))
             rotate(L);
-        if (stopping && (uint64_t)atomic_load(&L->enq) == atomic_load(&L->done)) break;
+        if (stopping && writer_done(L)) break;
         if (!n) {
             struct timespec ts = {0, 2 * 1000 * 1000};
             nanosleep(&ts, NULL);
         }
     }
     fl_sb_free(&sb);
+    fl_sb_free(&chunk);
     return NULL;
 }
 
@@ -762,6 +951,11 @@ static void declog_free(struct fl_declog *L)
         sqlite3_finalize(L->up_err);
         sqlite3_finalize(L->up_min);
         if (L->db) sqlite3_close(L->db);
+        if (L->spool_fd >= 0) close(L->spool_fd);
+        free(L->spool_path);
+        free(L->spool_rec);
+        free((char *)L->host.spool_dir);
+        pthread_mutex_destroy(&L->spool_mu);
         free(L);
         L = p;
     }
@@ -796,7 +990,11 @@ static int sink_new(const fl_log_options_t *opts, struct fl_declog **out, fl_dia
     *out = L;
     L->o = *opts;
     L->o.redact_patterns = NULL;
-    L->fd = -1;
+    L->o.spool_dir = NULL;
+    L->fd = L->spool_fd = -1;
+    pthread_mutex_init(&L->spool_mu, NULL);
+    if (opts->on_full != FL_LOG_ON_FULL_DROP && opts->on_full != FL_LOG_ON_FULL_SPOOL)
+        return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "unknown on_full %d (drop or spool)", opts->on_full);
     if (!L->o.fields) L->o.fields = FL_LOG_DOMAIN | FL_LOG_CODE | FL_LOG_MESSAGE | FL_LOG_OP;
     if (!L->o.fsync_ms) L->o.fsync_ms = 1000;
     if (!L->o.max_bytes) L->o.max_bytes = 64u << 20;
@@ -838,8 +1036,18 @@ static int sink_start(fl_engine_t *e, struct fl_declog *L, int rc, fl_diag_t *di
     if (rc == FL_OK && cur && !atomic_load(&cur->stop))
         rc = fl_diag_set(diag, FL_ESTATE, NULL, 0, 0, "a %s is already open (%s)",
                          L->reg == 2 ? "alerts sink" : L->reg ? "registry" : "decision log", cur->path);
+    if (rc == FL_OK && L->spool_fd >= 0) {
+        if (pthread_create(&L->drain_thr, NULL, drainer, L) != 0)
+            rc = fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "cannot start the spool thread");
+        else
+            L->drain_started = 1;
+    }
     if (rc == FL_OK && pthread_create(&L->thr, NULL, L->reg == 2 ? cb_writer : L->reg ? reg_writer : writer, L) != 0)
         rc = fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "cannot start the writer thread");
+    if (rc != FL_OK && L && L->drain_started) { /* nothing was queued: it stops at once */
+        atomic_store(&L->stop, 1);
+        pthread_join(L->drain_thr, NULL);
+    }
     if (rc == FL_OK) {
         L->thr_started = 1;
         L->prev = cur; /* a decider may still hold it: freed with the engine */
@@ -853,6 +1061,21 @@ static int sink_start(fl_engine_t *e, struct fl_declog *L, int rc, fl_diag_t *di
         declog_free(L);
     }
     return rc;
+}
+
+/* Spool mode: PATH-base.spool in spool_dir (default: the log's directory). */
+static int log_spool_open(struct fl_declog *L, const fl_log_options_t *opts, fl_diag_t *diag)
+{
+    const char *dir = opts->spool_dir && opts->spool_dir[0] ? opts->spool_dir : L->dir;
+    size_t n = strlen(dir) + strlen(L->base) + 8;
+    L->spool_max = opts->spool_max_bytes ? opts->spool_max_bytes : (uint64_t)1 << 30;
+    L->spool_path = malloc(n);
+    L->spool_rec = malloc(sizeof *L->spool_rec);
+    if (!L->spool_path || !L->spool_rec) return fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "out of memory");
+    snprintf(L->spool_path, n, "%s/%s.spool", dir, L->base);
+    if (spool_open(L) != 0)
+        return fl_diag_set(diag, FL_EIO, NULL, 0, 0, "cannot open spool %s: %s", L->spool_path, strerror(errno));
+    return FL_OK;
 }
 
 int fl_engine_log_open(fl_engine_t *e, const fl_log_options_t *opts, fl_diag_t *diag)
@@ -885,7 +1108,9 @@ int fl_engine_log_open(fl_engine_t *e, const fl_log_options_t *opts, fl_diag_t *
         L->host_pats = calloc(np + 1, sizeof *L->host_pats);
         for (size_t i = 0; L->host_pats && i < np; i++) L->host_pats[i] = strdup(opts->redact_patterns[i]);
         L->host.redact_patterns = (const char *const *)L->host_pats;
-        if (rc == FL_OK && (!L->host.path || !L->host_pats)) rc = fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "out of memory");
+        L->host.spool_dir = opts->spool_dir ? strdup(opts->spool_dir) : NULL;
+        if (rc == FL_OK && (!L->host.path || !L->host_pats || (opts->spool_dir && !L->host.spool_dir)))
+            rc = fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "out of memory");
     }
     if (rc == FL_OK) {
         const char *slash = strrchr(L->path, '/');
@@ -895,6 +1120,7 @@ int fl_engine_log_open(fl_engine_t *e, const fl_log_options_t *opts, fl_diag_t *
     }
     if (rc == FL_OK && open_file(L) != 0)
         rc = fl_diag_set(diag, FL_EIO, NULL, 0, 0, "cannot open %s: %s", L->path, strerror(errno));
+    if (rc == FL_OK && m.on_full == FL_LOG_ON_FULL_SPOOL) rc = log_spool_open(L, opts, diag);
     if (rc == FL_OK) {
         fl_bindings_options_t bo = {0};
         const char *roots[1] = {L->dir};
@@ -968,6 +1194,13 @@ static int sink_close(fl_engine_t *e, int reg)
         atomic_store_explicit(&sh->on_decision, NULL, memory_order_release);
     pthread_mutex_unlock(&g_mu);
     pthread_join(L->thr, NULL);
+    if (L->drain_started) pthread_join(L->drain_thr, NULL);
+    L->drain_started = 0;
+    if (L->spool_fd >= 0) { /* written out: the spool goes */
+        if (L->spool_rd == L->spool_end) unlink(L->spool_path);
+        close(L->spool_fd);
+        L->spool_fd = -1;
+    }
     if (L->fd >= 0) {
         fsync(L->fd);
         close(L->fd);
@@ -995,6 +1228,8 @@ static int sink_stats(fl_engine_t *e, int reg, fl_log_stats_t *out)
     out->rotations = atomic_load(&L->rotations);
     out->torn_skipped = atomic_load(&L->torn);
     out->write_errors = atomic_load(&L->werr);
+    out->spooled = atomic_load(&L->spooled);
+    out->spool_bytes = atomic_load(&L->spool_bytes);
     return FL_OK;
 }
 
