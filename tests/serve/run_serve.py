@@ -203,10 +203,13 @@ def case_metrics(s):
 
 
 def case_observe():
-    """--decision-log (CloudEvents) and --registry, then `faultline errors`."""
+    """--decision-log (CloudEvents, through a spool) and --registry, then `faultline errors`."""
     d = tempfile.mkdtemp(prefix="flobs-")
     log, db = os.path.join(d, "decisions.jsonl"), os.path.join(d, "errors.db")
-    s = Server("--decision-log", log, "--log-format", "cloudevents", "--registry", db)
+    spool = os.path.join(d, "spool")
+    os.mkdir(spool)
+    s = Server("--decision-log", log, "--log-format", "cloudevents", "--registry", db,
+               "--log-on-full", "spool", "--log-spool-dir", spool)
     try:
         for _ in range(4):
             s.client.decide({"message": "dial tcp: connection refused", "op": "db.query"})
@@ -217,10 +220,12 @@ def case_observe():
         text = b.decode()
         check('faultline_decision_log_records_total{result="dropped"} 0' in text
               and 'faultline_registry_records_total{result="dropped"} 0' in text, "log/registry counters: %s" % text[-700:])
+        check(os.path.exists(os.path.join(spool, "decisions.jsonl.spool")), "spool mode: the spool is open")
         check(s.stop() == 0, "serve exits 0 after SIGTERM")
         with open(log) as f:
             lines = [json.loads(l) for l in f]
         check(len(lines) == 6, "6 log lines: %d" % len(lines))
+        check(os.listdir(spool) == [], "the spool is written out and removed: %r" % os.listdir(spool))
         ce = lines[0]
         check(ce["specversion"] == "1.0" and ce["type"] == "dev.faultline.decision" and ce["id"],
               "CloudEvents envelope: %r" % ce)

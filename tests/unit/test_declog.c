@@ -226,7 +226,7 @@ static void test_policy_log(void **state)
     flt_tmpdir(dir, sizeof dir);
     snprintf(path, sizeof path, "%s/p.jsonl", dir);
     const char *with_log = POLICY "log { fields = { 'message', 'op' }, mask = { 'op' }, redact = { 'card [0-9]{4}' },\n"
-                                  "      sample = { warning = 4294967295 } }\n";
+                                  "      sample = { warning = 4294967295 }, on_full = 'spool' }\n";
     flt t;
     flt_open(&t, with_log);
     fl_log_options_t o = {0};
@@ -238,6 +238,9 @@ static void test_policy_log(void **state)
     assert_int_equal(fl_engine_log_flush(t.e, 5000), FL_OK);
     json_t *l[4];
     assert_int_equal(read_lines(path, l, 4), 1);
+    fl_log_stats_t st;
+    assert_int_equal(fl_engine_log_stats(t.e, &st), FL_OK);
+    assert_int_equal(st.spooled, 1); /* the policy's on_full: through the spool */
     assert_string_equal(sget(l[0], "exception.message"), "down [REDACTED]");
     json_t *ev = json_object_get(l[0], "event");
     assert_string_equal(sget(ev, "op"), "[REDACTED]");
@@ -257,7 +260,7 @@ static void test_policy_log(void **state)
     /* bad declarations */
     static const char *const bad[] = {"log { fields = { 'colour' } }\n", "log { redact = { '(' } }\n",
                                       "log { sample = { loud = 1 } }\n", "log { path = '/etc/x' }\n",
-                                      "log {}\nlog {}\n"};
+                                      "log {}\nlog {}\n", "log { on_full = 'later' }\n", "log { on_full = 1 }\n"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char b[1024];
         snprintf(b, sizeof b, "%s%s", POLICY, bad[i]);

@@ -1095,6 +1095,7 @@ int fl_engine_log_open(fl_engine_t *e, const fl_log_options_t *opts, fl_diag_t *
         if (v->logd.redact) m.redact_patterns = (const char *const *)v->logd.redact;
         for (int k = 0; k < 5; k++)
             if (v->logd.sample_every[k]) m.sample_every[k] = v->logd.sample_every[k];
+        if (v->logd.on_full) m.on_full = v->logd.on_full - 1;
     }
     struct fl_declog *L;
     int rc = sink_new(&m, &L, diag);
