@@ -496,6 +496,59 @@ static void test_spool_recovery(void **state)
     flt_rmdir(dir);
 }
 
+/* With a log and a registry open, each decision is copied once (into the
+ * log's ring) and the log's reader forwards it: the registry still sees
+ * every decision, including those the log samples out, and
+ * fl_engine_registry_flush waits for the forwarding. */
+static void test_log_and_registry(void **state)
+{
+    (void)state;
+    char dir[64], path[128], db[128];
+    flt_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/l.jsonl", dir);
+    snprintf(db, sizeof db, "%s/r.db", dir);
+    flt t;
+    flt_open(&t, POLICY);
+    fl_log_options_t o = {0};
+    o.path = path;
+    o.fields = FL_LOG_MESSAGE;                   /* the log leaves out the op ... */
+    o.sample_every[FL_SEV_WARNING] = UINT32_MAX; /* ... and every warning */
+    fl_registry_options_t ro = {0};
+    ro.path = db;
+    ro.fields = FL_LOG_OP | FL_LOG_MESSAGE;      /* the registry keeps the op */
+    fl_diag_t dg;
+    assert_int_equal(fl_engine_log_open(t.e, &o, &dg), FL_OK);
+    assert_int_equal(fl_engine_registry_open(t.e, &ro, &dg), FL_OK);
+    for (int i = 0; i < 5; i++) assert_int_equal(flt_decide(&t, "{\"message\":\"down\",\"op\":\"db\"}"), FL_OK);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(flt_decide(&t, "{\"domain\":\"http\",\"code\":404,\"op\":\"web\"}"), FL_OK);
+    assert_int_equal(fl_engine_registry_flush(t.e, 10000), FL_OK);
+    assert_int_equal(fl_engine_log_flush(t.e, 10000), FL_OK);
+    fl_error_query_t q = {0};
+    q.by = "op";
+    fl_error_row_t rows[4];
+    size_t n = 0;
+    assert_int_equal(fl_registry_query(db, &q, rows, 4, &n, &dg), FL_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(rows[0].key, "db");
+    assert_int_equal(rows[0].count, 5);
+    assert_string_equal(rows[1].key, "web");
+    assert_int_equal(rows[1].count, 3); /* sampled out of the log, not of the registry */
+    json_t *l[8];
+    assert_int_equal(read_lines(path, l, 8), 5);
+    assert_null(json_object_get(json_object_get(l[0], "event"), "op")); /* the log's own fields */
+    for (int i = 0; i < 5; i++) json_decref(l[i]);
+    fl_log_stats_t ls, rs;
+    assert_int_equal(fl_engine_log_stats(t.e, &ls), FL_OK);
+    assert_int_equal(fl_engine_registry_stats(t.e, &rs), FL_OK);
+    assert_int_equal(ls.written, 5);
+    assert_int_equal(ls.sampled_out, 3);
+    assert_int_equal(rs.written, 8);
+    assert_int_equal(rs.dropped + ls.dropped, 0);
+    flt_close(&t);
+    flt_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -506,6 +559,7 @@ int main(void)
         cmocka_unit_test(test_policy_log_after_rollback),
         cmocka_unit_test(test_slow_sink),
         cmocka_unit_test(test_spool_recovery),
+        cmocka_unit_test(test_log_and_registry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
