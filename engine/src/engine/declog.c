@@ -1,10 +1,14 @@
 /*
  * declog.c -- the decision log: JSON Lines written by a background thread.
  *
- * The decide path (fl_decide -> sh->on_decision -> note()) copies a bounded
- * record into a slot of a lock-free bounded ring (Vyukov's MPMC queue: one
- * CAS to claim a slot, one release store to publish it) and returns; when
- * the ring is full the record is counted as dropped.  The writer thread
+ * The decide path (fl_decide -> sh->on_decision -> note()) builds one
+ * bounded record and copies it into a slot of a lock-free bounded ring per
+ * sink (many producers, one reader: one CAS to claim a slot against the
+ * position the reader publishes, one release store to publish the slot)
+ * and returns; when the ring is full the record is counted as dropped (or,
+ * in spool mode, the reader is a spool thread: see "the spool").  With a
+ * log and a registry open, the record goes into the log's ring only and
+ * the log's reader forwards it to the registry's.  The writer thread
  * drains the ring every few milliseconds, formats the lines (plain JSON or
  * CloudEvents 1.0, with the OpenTelemetry attribute names), applies the
  * redaction patterns, appends them with write(2) and fsyncs at most
