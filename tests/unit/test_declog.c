@@ -496,10 +496,10 @@ static void test_spool_recovery(void **state)
     flt_rmdir(dir);
 }
 
-/* With a log and a registry open, each decision is copied once (into the
- * log's ring) and the log's reader forwards it: the registry still sees
- * every decision, including those the log samples out, and
- * fl_engine_registry_flush waits for the forwarding. */
+/* A log and a registry open together get the same record per decision and
+ * keep their own event fields and sampling: the registry sees every
+ * decision, including those the log samples out, and keeps the op the log
+ * leaves out. */
 static void test_log_and_registry(void **state)
 {
     (void)state;

@@ -6,9 +6,8 @@
  * sink (many producers, one reader: one CAS to claim a slot against the
  * position the reader publishes, one release store to publish the slot)
  * and returns; when the ring is full the record is counted as dropped (or,
- * in spool mode, the reader is a spool thread: see "the spool").  With a
- * log and a registry open, the record goes into the log's ring only and
- * the log's reader forwards it to the registry's.  The writer thread
+ * in spool mode, the reader is a spool thread: see "the spool").  The
+ * writer thread
  * drains the ring every few milliseconds, formats the lines (plain JSON or
  * CloudEvents 1.0, with the OpenTelemetry attribute names), applies the
  * redaction patterns, appends them with write(2) and fsyncs at most
@@ -48,17 +47,12 @@ typedef struct rec {
     int64_t time_ms;
     int64_t delay_ms;
     uint8_t action, severity, retryable;
-    uint8_t flags; /* REC_*: how the decision log's reader passes it on */
     int16_t status;
     int attempt;
     uint16_t len[R_N];
     uint16_t off[R_N];
     char data[F_SHORT * 10 + F_MSG * 3 + F_STACK];
 } rec;
-
-/* A record the decision log's ring carries for the registry too: its reader
- * forwards it (off the decide path); SKIP: the log samples it out. */
-enum { REC_FWD = 1, REC_SKIP_LOG = 2 };
 
 typedef struct cell {
     _Atomic size_t seq;
@@ -115,7 +109,6 @@ struct fl_declog {
     _Atomic int drained;           /* the drainer has stopped */
     pthread_t drain_thr;
     int drain_started;
-    struct fl_shared *sh;          /* the engine's (forwarding to the registry) */
     /* a callback sink (kind 2, alerts.c) */
     void (*consume)(void *user, const fl_obs_view *v);
     void (*idle)(void *user);
@@ -124,70 +117,86 @@ struct fl_declog {
 
 /* ---- the decide path ------------------------------------------------------ */
 
-/* The log field bit that selects each event field (0: always written).
- * Deciders copy every event field; each sink's reader drops the ones its
- * `fields` leave out (ring_peek), so one record serves every sink. */
+/* What one decision gives every sink: read once per decision (strlen,
+ * the clock), copied into each open sink's slot. */
+typedef struct recsrc {
+    int64_t time_ms, delay_ms;
+    uint8_t action, severity, retryable;
+    int16_t status;
+    int attempt;
+    const char *p[R_N];
+    size_t n[R_N];
+} recsrc;
+
+/* The log field bit that selects each event field (0: always written). */
 static const uint8_t k_bit[R_N] = {[R_EID] = FL_LOG_EVENT_ID, [R_DOM] = FL_LOG_DOMAIN, [R_CODE] = FL_LOG_CODE,
                                    [R_OP] = FL_LOG_OP, [R_EMSG] = FL_LOG_MESSAGE, [R_STACK] = FL_LOG_STACK};
 
-static void put(rec *r, int which, uint16_t *at, const char *s, size_t n)
+static void src_d(recsrc *s, int which, const fl_decision_t *d, enum fl_dstr k)
 {
-    if (!s) n = 0;
-    if (n > k_cap[which]) n = k_cap[which];
-    r->off[which] = *at;
-    r->len[which] = (uint16_t)n;
-    if (n) memcpy(r->data + *at, s, n);
-    *at = (uint16_t)(*at + n);
+    s->p[which] = fl_decision_get(d, k);
+    s->n[which] = s->p[which] ? strlen(s->p[which]) : 0;
 }
 
-static void put_d(rec *r, int which, uint16_t *at, const fl_decision_t *d, enum fl_dstr k)
+static void src_e(recsrc *s, int which, const fl_event_t *ev, fl_field f)
 {
-    const char *s = fl_decision_get(d, k);
-    put(r, which, at, s, s ? strlen(s) : 0);
+    s->p[which] = ev->set[f] ? ev->arena.data + ev->off[f] : NULL;
+    s->n[which] = ev->set[f] ? ev->len[f] : 0;
 }
 
-static void put_e(rec *r, int which, uint16_t *at, const fl_event_t *ev, fl_field f)
-{
-    if (ev->set[f]) put(r, which, at, ev->arena.data + ev->off[f], ev->len[f]);
-    else put(r, which, at, NULL, 0);
-}
-
-/* Build the record of one decision once, for every open sink (on the
- * decider's stack: the sinks' slots then take one memcpy each).  Its size. */
-static size_t rec_build(rec *r, const fl_event_t *ev, const fl_decision_t *d)
+static void src_fill(recsrc *s, const fl_event_t *ev, const fl_decision_t *d)
 {
     struct timespec now; /* the coarse clock: ~4 ms resolution, a few ns instead of ~25 */
     clock_gettime(CLOCK_REALTIME_COARSE, &now);
-    r->time_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-    r->delay_ms = d->delay_ms;
-    r->action = (uint8_t)d->action;
-    r->severity = (uint8_t)((unsigned)d->severity < 5 ? (unsigned)d->severity : 4);
-    r->retryable = (uint8_t)(d->retryable != 0);
-    r->status = (int16_t)d->status;
-    r->attempt = ev->attempt;
+    s->time_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    s->delay_ms = d->delay_ms;
+    s->action = (uint8_t)d->action;
+    s->severity = (uint8_t)((unsigned)d->severity < 5 ? (unsigned)d->severity : 4);
+    s->retryable = (uint8_t)(d->retryable != 0);
+    s->status = (int16_t)d->status;
+    s->attempt = ev->attempt;
+    src_d(s, R_ID, d, FL_DS_ID);
+    src_d(s, R_CAT, d, FL_DS_CATEGORY);
+    src_d(s, R_RULE, d, FL_DS_RULE);
+    src_d(s, R_FP, d, FL_DS_FINGERPRINT);
+    src_d(s, R_VER, d, FL_DS_VERSION_ID);
+    src_d(s, R_POLNAME, d, FL_DS_POLICY);
+    src_d(s, R_POLVER, d, FL_DS_POLICY_VERSION);
+    src_d(s, R_MSG, d, FL_DS_MESSAGE);
+    src_d(s, R_ERR, d, FL_DS_ERROR);
+    src_e(s, R_EID, ev, FL_FIELD_ID);
+    src_e(s, R_DOM, ev, FL_FIELD_DOMAIN);
+    src_e(s, R_CODE, ev, FL_FIELD_CODE);
+    src_e(s, R_OP, ev, FL_FIELD_OP);
+    src_e(s, R_EMSG, ev, FL_FIELD_MESSAGE);
+    src_e(s, R_STACK, ev, FL_FIELD_STACK);
+}
+
+/* Copy s into r, each field cut at its cap; event fields only if chosen. */
+static void rec_fill(rec *r, const recsrc *s, unsigned fields)
+{
+    r->time_ms = s->time_ms;
+    r->delay_ms = s->delay_ms;
+    r->action = s->action;
+    r->severity = s->severity;
+    r->retryable = s->retryable;
+    r->status = s->status;
+    r->attempt = s->attempt;
     uint16_t at = 0;
-    put_d(r, R_ID, &at, d, FL_DS_ID);
-    put_d(r, R_CAT, &at, d, FL_DS_CATEGORY);
-    put_d(r, R_RULE, &at, d, FL_DS_RULE);
-    put_d(r, R_FP, &at, d, FL_DS_FINGERPRINT);
-    put_d(r, R_VER, &at, d, FL_DS_VERSION_ID);
-    put_d(r, R_POLNAME, &at, d, FL_DS_POLICY);
-    put_d(r, R_POLVER, &at, d, FL_DS_POLICY_VERSION);
-    put_d(r, R_MSG, &at, d, FL_DS_MESSAGE);
-    put_d(r, R_ERR, &at, d, FL_DS_ERROR);
-    put_e(r, R_EID, &at, ev, FL_FIELD_ID);
-    put_e(r, R_DOM, &at, ev, FL_FIELD_DOMAIN);
-    put_e(r, R_CODE, &at, ev, FL_FIELD_CODE);
-    put_e(r, R_OP, &at, ev, FL_FIELD_OP);
-    put_e(r, R_EMSG, &at, ev, FL_FIELD_MESSAGE);
-    put_e(r, R_STACK, &at, ev, FL_FIELD_STACK);
-    return offsetof(rec, data) + at;
+    for (int i = 0; i < R_N; i++) {
+        size_t n = s->p[i] && (!k_bit[i] || (fields & k_bit[i])) ? s->n[i] : 0;
+        if (n > k_cap[i]) n = k_cap[i];
+        r->off[i] = at;
+        r->len[i] = (uint16_t)n;
+        memcpy(r->data + at, s->p[i] ? s->p[i] : "", n);
+        at = (uint16_t)(at + n);
+    }
 }
 
 static int stopped(struct fl_declog *L) { return !L || atomic_load_explicit(&L->stop, memory_order_relaxed); }
 
 /* 1 if L's sampling leaves r out (counted). */
-static int sampled_out(struct fl_declog *L, const rec *r)
+static int sampled_out(struct fl_declog *L, const recsrc *r)
 {
     uint32_t every = L->o.sample_every[r->severity];
     if (every <= 1) return 0;
@@ -197,11 +206,11 @@ static int sampled_out(struct fl_declog *L, const rec *r)
     return 1;
 }
 
-/* Claim a slot and copy r into it: 1, or 0 when the ring is full.  A slot
+/* Claim a slot and fill it from r: 1, or 0 when the ring is full.  A slot
  * is free once the writer has published a position past its previous lap:
  * deciders read only deq_pub (a line the writer stores to once per 16
  * records), never a slot the writer just touched. */
-static int push(struct fl_declog *L, const rec *r, size_t size)
+static int push(struct fl_declog *L, const recsrc *r)
 {
     size_t pos = atomic_load_explicit(&L->enq, memory_order_relaxed);
     do {
@@ -209,45 +218,25 @@ static int push(struct fl_declog *L, const rec *r, size_t size)
     } while (!atomic_compare_exchange_weak_explicit(&L->enq, &pos, pos + 1, memory_order_relaxed,
                                                     memory_order_relaxed));
     cell *c = &L->ring[pos & L->mask];
-    memcpy(&c->r, r, size);
+    rec_fill(&c->r, r, L->o.fields); /* field by field, straight into the slot */
     atomic_store_explicit(&c->seq, pos + 1, memory_order_release);
     return 1;
 }
 
-static void enqueue(struct fl_declog *L, const rec *r, size_t size)
+static void enqueue(struct fl_declog *L, const recsrc *r)
 {
     if (stopped(L) || sampled_out(L, r)) return;
-    if (!push(L, r, size)) atomic_fetch_add_explicit(&L->dropped, 1, memory_order_relaxed);
-}
-
-/* With both a decision log and a registry open, a decision is copied once,
- * into the log's ring, and the log's reader forwards it to the registry.
- * 0 when they are not both open. */
-static int enqueue_chained(struct fl_declog *log, struct fl_declog *reg, rec *r, size_t size)
-{
-    if (stopped(log) || stopped(reg)) return 0;
-    int skip = sampled_out(log, r);
-    r->flags = (uint8_t)(REC_FWD | (skip ? REC_SKIP_LOG : 0));
-    if (push(log, r, size)) return 1;
-    if (!skip) atomic_fetch_add_explicit(&log->dropped, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&reg->dropped, 1, memory_order_relaxed);
-    return 1;
+    if (!push(L, r)) atomic_fetch_add_explicit(&L->dropped, 1, memory_order_relaxed);
 }
 
 static void note(struct fl_shared *sh, const fl_event_t *ev, const fl_decision_t *d)
 {
-    struct fl_declog *log = atomic_load_explicit(&sh->declog, memory_order_acquire),
-                     *reg = atomic_load_explicit(&sh->errreg, memory_order_acquire),
-                     *al = atomic_load_explicit(&sh->alertsink, memory_order_acquire);
-    rec r;
-    size_t size = rec_build(&r, ev, d);
-    r.flags = 0;
-    if (!enqueue_chained(log, reg, &r, size)) {
-        enqueue(log, &r, size);
-        enqueue(reg, &r, size);
-    }
-    r.flags = 0;
-    enqueue(al, &r, size);
+    struct fl_declog *sinks[3] = {atomic_load_explicit(&sh->declog, memory_order_acquire),
+                                  atomic_load_explicit(&sh->errreg, memory_order_acquire),
+                                  atomic_load_explicit(&sh->alertsink, memory_order_acquire)};
+    recsrc s;
+    src_fill(&s, ev, d);
+    for (int i = 0; i < 3; i++) enqueue(sinks[i], &s);
 }
 
 /* ---- the writer ------------------------------------------------------------ */
@@ -256,39 +245,11 @@ static void note(struct fl_shared *sh, const fl_event_t *ev, const fl_decision_t
  * its seq is deq + 1 (stored by the decider that filled it); the writer
  * frees slots by publishing deq (deq_pub) every 16 records and after each
  * batch, instead of a store into every slot a decider will write next. */
-static void ring_pop(struct fl_declog *L);
-
-/* The decision log's reader passes a chained record on to the registry. */
-static void forward(struct fl_declog *L, const rec *r)
-{
-    struct fl_declog *reg = L->sh ? atomic_load_explicit(&L->sh->errreg, memory_order_acquire) : NULL;
-    if (stopped(reg) || reg == L) return;
-    if (!push(reg, r, offsetof(rec, data) + (size_t)r->off[R_N - 1] + r->len[R_N - 1]))
-        atomic_fetch_add_explicit(&reg->dropped, 1, memory_order_relaxed);
-}
-
-/* The next record for this sink, or NULL.  Chained records are forwarded
- * first; the ones the log samples out are then consumed here. */
 static const rec *ring_peek(struct fl_declog *L)
 {
-    for (;;) {
-        cell *c = &L->ring[L->deq & L->mask];
-        size_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
-        if (seq != L->deq + 1) return NULL;
-        if (c->r.flags & REC_FWD) { /* once, and the registry's copy carries no flags */
-            uint8_t skip = c->r.flags & REC_SKIP_LOG;
-            c->r.flags = 0;
-            forward(L, &c->r);
-            c->r.flags = skip;
-        }
-        if (!(c->r.flags & REC_SKIP_LOG)) {
-            for (int i = 0; i < R_N; i++) /* the slot is the reader's now: drop the fields this sink leaves out */
-                if (k_bit[i] && !(L->o.fields & k_bit[i])) c->r.len[i] = 0;
-            return &c->r;
-        }
-        ring_pop(L);
-        atomic_fetch_add(&L->done, 1);
-    }
+    cell *c = &L->ring[L->deq & L->mask];
+    size_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
+    return seq == L->deq + 1 ? &c->r : NULL;
 }
 
 static void ring_publish(struct fl_declog *L)
@@ -538,7 +499,7 @@ static size_t rec_size(const rec *r) { return REC_HEAD + (size_t)r->off[R_N - 1]
 static int rec_valid(const rec *r, size_t n)
 {
     if (n < REC_HEAD || n > sizeof *r) return 0;
-    for (int i = 0; i < R_N; i++) /* offsets stay; a sink may have zeroed lengths */
+    for (int i = 0; i < R_N; i++) /* every field inside the record: safe to format */
         if (r->len[i] > k_cap[i] || REC_HEAD + (size_t)r->off[i] + r->len[i] > n) return 0;
     return REC_HEAD + (size_t)r->off[R_N - 1] + r->len[R_N - 1] <= n;
 }
@@ -1078,7 +1039,6 @@ static int sink_new(const fl_log_options_t *opts, struct fl_declog **out, fl_dia
  * writer; frees L on failure. */
 static int sink_start(fl_engine_t *e, struct fl_declog *L, int rc, fl_diag_t *diag)
 {
-    L->sh = fl_engine_shared(e);
     pthread_mutex_lock(&g_mu);
     struct fl_declog *_Atomic *slot = slot_of(e, L->reg);
     struct fl_declog *cur = atomic_load(slot);
@@ -1216,17 +1176,9 @@ int fl_engine_registry_open(fl_engine_t *e, const fl_registry_options_t *opts, f
 static int sink_flush(fl_engine_t *e, int reg, int timeout_ms)
 {
     if (!e) return FL_EINVAL;
-    struct fl_declog *L = open_sink(e, reg), *log = reg == 1 ? open_sink(e, 0) : NULL;
+    struct fl_declog *L = open_sink(e, reg);
     if (!L) return FL_ESTATE;
     int64_t until = mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
-    if (log) { /* records chained through the log's ring reach the registry once its reader passes them */
-        size_t fwd = atomic_load(&log->enq);
-        while (atomic_load(&log->deq_pub) < fwd && !atomic_load(&log->drained)) {
-            if (mono_ms() >= until) return FL_EBUDGET;
-            struct timespec ts = {0, 1000 * 1000};
-            nanosleep(&ts, NULL);
-        }
-    }
     uint64_t want = (uint64_t)atomic_load(&L->enq);
     while (atomic_load(&L->synced) < want) {
         atomic_store(&L->flush_req, 1);
