@@ -11,6 +11,7 @@
  *
  * Usage: bench_observe [POLICY_DIR] [DECISIONS]   (prints figures; no asserts)
  */
+#include <dirent.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -120,7 +121,15 @@ int main(int argc, char **argv)
         if (b < on) on = b;
     }
     fl_engine_metrics_enable(e, 0);
-    rmdir(tmpl);
+    DIR *dd = opendir(tmpl); /* the rotated, compressed logs */
+    for (struct dirent *de; dd && (de = readdir(dd));) {
+        char f[400];
+        if (de->d_name[0] == '.') continue;
+        snprintf(f, sizeof f, "%s/%s", tmpl, de->d_name);
+        unlink(f);
+    }
+    if (dd) closedir(dd);
+    if (rmdir(tmpl) != 0) fprintf(stderr, "bench_observe: cannot remove %s\n", tmpl);
     printf("decide, all off:             %8.0f ns/decision  %10.0f decisions/s\n", off, 1e9 / off);
     printf("decide, metrics on:          %8.0f ns/decision  %10.0f decisions/s  (%.3fx)\n", met, 1e9 / met, off / met);
     printf("decide, metrics+log+registry:%8.0f ns/decision  %10.0f decisions/s\n", on, 1e9 / on);

@@ -21,7 +21,8 @@
 static const char k_help[] =
     "usage: faultline eval [-p DIR] [--locale L] [--explain] [--seed N] [--max-line BYTES]\n"
     "                      [--strict] [--threads N] [--no-progress] [--format FMT]\n"
-    "                      [--decision-log F] [FILE...|-]\n"
+    "                      [--decision-log F] [--log-on-full drop|spool] [--log-spool-dir DIR]\n"
+    "                      [FILE...|-]\n"
     "\n"
     "Reads error events, one JSON object per line, from the FILEs (or standard input)\n"
     "and writes one JSON decision per line to standard output, in the same order.\n"
@@ -57,7 +58,11 @@ static const char k_help[] =
     "      --format FMT     json (default) or cloudevents: each decision as a CloudEvents\n"
     "                       1.0 event (type dev.faultline.decision, the decision as data)\n"
     "      --decision-log F also append every decision to the decision log F\n"
-    "                       (docs/observability.md)\n";
+    "                       (docs/observability.md)\n"
+    "      --log-on-full M  drop (default): a record the log's ring cannot take is\n"
+    "                       counted as dropped; spool: records go through a spool file\n"
+    "                       next to F, so a slow destination costs disk, not lines\n"
+    "      --log-spool-dir DIR  directory of the spool (default: F's directory)\n";
 
 struct eval_opts {
     const char *dir, *locale;
@@ -72,6 +77,8 @@ struct eval_opts {
     int threads; /* 0: not given */
     int cloudevents;
     const char *decision_log;
+    int log_on_full;
+    const char *log_spool_dir;
 };
 
 struct eval_state {
@@ -447,6 +454,7 @@ static int parse_opts(int argc, char **argv, struct eval_opts *o)
         {"shadow", required_argument, 0, 'D'}, {"shadow-sample", required_argument, 0, 'R'},
         {"strict", no_argument, 0, 'S'},      {"threads", required_argument, 0, 'j'},
         {"format", required_argument, 0, 'F'}, {"decision-log", required_argument, 0, 'G'},
+        {"log-on-full", required_argument, 0, 'O'}, {"log-spool-dir", required_argument, 0, 'P'},
         {0, 0, 0, 0}};
     int c;
     char *end;
@@ -488,6 +496,12 @@ static int parse_opts(int argc, char **argv, struct eval_opts *o)
             }
             break;
         case 'G': o->decision_log = optarg; break;
+        case 'O':
+            if (strcmp(optarg, "drop") == 0) o->log_on_full = FL_LOG_ON_FULL_DROP;
+            else if (strcmp(optarg, "spool") == 0) o->log_on_full = FL_LOG_ON_FULL_SPOOL;
+            else return fprintf(stderr, "faultline eval: --log-on-full is drop or spool, not '%s'\n", optarg), -1;
+            break;
+        case 'P': o->log_spool_dir = optarg; break;
         case 'h': fputs(k_help, stdout); return 1;
         default: fputs(k_help, stderr); return -1;
         }
@@ -497,7 +511,7 @@ static int parse_opts(int argc, char **argv, struct eval_opts *o)
 
 int cli_eval(int argc, char **argv)
 {
-    struct eval_opts o = {NULL, NULL, 0, 0, 1u << 20, isatty(2), 0, NULL, 1.0, 0, 0, 0, NULL};
+    struct eval_opts o = {NULL, NULL, 0, 0, 1u << 20, isatty(2), 0, NULL, 1.0, 0, 0, 0, NULL, FL_LOG_ON_FULL_DROP, NULL};
     int prc = parse_opts(argc, argv, &o);
     if (prc) return prc > 0 ? FL_EXIT_OK : FL_EXIT_USAGE;
     if (o.watch || o.shadow) o.threads = 1; /* one decision, one line, at once; the shadow sees them in order */
@@ -537,6 +551,8 @@ int cli_eval(int argc, char **argv)
         fl_log_options_t lo = {0};
         lo.path = o.decision_log;
         lo.format = o.cloudevents ? FL_LOG_FORMAT_CLOUDEVENTS : FL_LOG_FORMAT_JSON;
+        lo.on_full = o.log_on_full;
+        lo.spool_dir = o.log_spool_dir;
         if (fl_engine_log_open(e, &lo, &diag) != FL_OK) {
             fprintf(stderr, "faultline eval: --decision-log: %s\n", fl_diag_format(&diag, buf, sizeof buf));
             rc = FL_EXIT_IO;

@@ -23,7 +23,8 @@ static const char k_help[] =
     "usage: faultline serve [-p DIR] [--listen ADDR]... [--token-file F] [--watch] [--threads N]\n"
     "                       [--max-body BYTES] [--max-header BYTES] [--max-conns N]\n"
     "                       [--request-timeout MS] [--drain MS] [--max-permits N] [--seed N]\n"
-    "                       [--decision-log F] [--log-format FMT] [--registry F]\n"
+    "                       [--decision-log F] [--log-format FMT] [--log-on-full drop|spool]\n"
+    "                       [--log-spool-dir DIR] [--registry F]\n"
     "\n"
     "Serves the policy over HTTP/1.1 (JSON; errors are application/problem+json):\n"
     "  POST /v1/decide            one event (application/json) or a batch (application/x-ndjson)\n"
@@ -59,6 +60,9 @@ static const char k_help[] =
     "      --shadow-sample R   share of events the candidate decides, 0 < R <= 1 (1)\n"
     "      --decision-log F    append every decision to F (JSON Lines; docs/observability.md)\n"
     "      --log-format FMT    json (default) or cloudevents (CloudEvents 1.0)\n"
+    "      --log-on-full M     drop (default: what the log's ring cannot take is counted as\n"
+    "                          dropped) or spool (records go through a spool file)\n"
+    "      --log-spool-dir DIR directory of the spool (default: the log's directory)\n"
     "      --registry F        keep the error registry in F (SQLite; see `faultline errors`)\n";
 
 struct serve_opts {
@@ -71,8 +75,8 @@ struct serve_opts {
     unsigned long long max_body, max_header, seed;
     const char *shadow;
     double shadow_sample;
-    const char *decision_log, *registry;
-    int log_format;
+    const char *decision_log, *registry, *log_spool_dir;
+    int log_format, log_on_full;
 };
 
 static int num_opt(const char *name, const char *s, unsigned long long lo, unsigned long long hi,
@@ -102,6 +106,7 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
         {"shadow", required_argument, 0, 12},      {"shadow-sample", required_argument, 0, 13},
         {"decision-log", required_argument, 0, 9}, {"log-format", required_argument, 0, 10},
         {"registry", required_argument, 0, 11},
+        {"log-on-full", required_argument, 0, 14}, {"log-spool-dir", required_argument, 0, 15},
         {0, 0, 0, 0}};
     int c;
     unsigned long long v;
@@ -141,6 +146,12 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
             }
             break;
         case 11: o->registry = optarg; break;
+        case 14:
+            if (strcmp(optarg, "drop") == 0) o->log_on_full = FL_LOG_ON_FULL_DROP;
+            else if (strcmp(optarg, "spool") == 0) o->log_on_full = FL_LOG_ON_FULL_SPOOL;
+            else return fprintf(stderr, "faultline serve: --log-on-full is drop or spool, not '%s'\n", optarg), -1;
+            break;
+        case 15: o->log_spool_dir = optarg; break;
         case 'h': fputs(k_help, stdout); return 1;
         default: fputs(k_help, stderr); return -1;
         }
@@ -300,6 +311,8 @@ int cli_serve(int argc, char **argv)
         fl_log_options_t lo = {0};
         lo.path = o.decision_log;
         lo.format = o.log_format;
+        lo.on_full = o.log_on_full;
+        lo.spool_dir = o.log_spool_dir;
         if (fl_engine_log_open(e, &lo, &diag) != FL_OK) {
             fprintf(stderr, "faultline serve: --decision-log: %s\n", fl_diag_format(&diag, err, sizeof err));
             rc = FL_EXIT_IO;

@@ -1374,7 +1374,8 @@ FL_EXTERN int fl_engine_metrics(fl_engine_t *engine, char *buf, size_t cap, size
  * the chosen event fields, each cut at a documented length) into a ring of
  * `ring_lines` slots -- a few hundred bytes of memcpy, one CAS -- and the
  * writer thread formats, redacts and appends the lines.  When the ring is
- * full the record is counted in `dropped` (fl_engine_log_stats), never lost
+ * full the record is counted in `dropped` (fl_engine_log_stats) or, with
+ * on_full = FL_LOG_ON_FULL_SPOOL, goes through a spool file: never lost
  * silently.  Line shapes, redaction, rotation: docs/observability.md.
  */
 enum {
@@ -1403,7 +1404,19 @@ typedef struct fl_log_options {
     uint64_t max_bytes;        /* rotate past this size; default 64 MiB        */
     uint32_t max_age_s;        /* rotate a file older than this; 0: never      */
     uint32_t keep_days;        /* rotated .zst files older than this are removed; 0: 7 */
+    /* What happens to records when the formatter falls behind.  DROP: a
+     * record that finds the ring full is counted in `dropped`.  SPOOL: the
+     * ring's reader only appends raw records to a spool file (no
+     * formatting, one write(2) per batch) and the writer formats them from
+     * there at its own pace, so a slow destination costs disk space, not
+     * lines; records are dropped (counted) only when the spool cannot be
+     * written or holds spool_max_bytes.  The spool survives a crash: the
+     * next open in spool mode writes what it holds first. */
+    int on_full;               /* FL_LOG_ON_FULL_*; default DROP                 */
+    const char *spool_dir;     /* spool mode: directory of PATH-base.spool; NULL: the log's */
+    uint64_t spool_max_bytes;  /* spool mode: bound of the spool; 0: 1 GiB        */
 } fl_log_options_t;
+enum { FL_LOG_ON_FULL_DROP = 0, FL_LOG_ON_FULL_SPOOL = 1 };
 
 typedef struct fl_log_stats {
     uint64_t written;          /* lines written to the file                    */
@@ -1412,13 +1425,16 @@ typedef struct fl_log_stats {
     uint64_t rotations;        /* files rotated                                */
     uint64_t torn_skipped;     /* torn last lines found at open and cut off    */
     uint64_t write_errors;     /* failed writes (lines counted as dropped too) */
+    uint64_t spooled;          /* records appended to the spool (spool mode)    */
+    uint64_t spool_bytes;      /* bytes in the spool not yet written as lines   */
 } fl_log_stats_t;
 
 /* Start the decision log.  A torn last line left by a crash (no final '\n')
- * is cut off at open and counted in torn_skipped.  FL_EINVAL (NULL engine,
- * opts or path; ring_lines above the max; bad format; a redact pattern that
- * does not compile -- diag says which), FL_EIO (cannot open
- * the file; diag says why), FL_ESTATE (a log is already open), FL_ENOMEM.
+ * is cut off at open and counted in torn_skipped (so is a torn record at the
+ * end of a spool).  FL_EINVAL (NULL engine, opts or path; ring_lines above
+ * the max; bad format or on_full; a redact pattern that does not compile --
+ * diag says which), FL_EIO (cannot open the file or the spool; diag says
+ * why), FL_ESTATE (a log is already open), FL_ENOMEM.
  * Thread-safe; decisions made while it opens may or may not be logged. */
 FL_EXTERN int fl_engine_log_open(fl_engine_t *engine, const fl_log_options_t *opts, fl_diag_t *diag);
 /* Wait until every record queued so far is written and fsynced (at most

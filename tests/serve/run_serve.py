@@ -167,6 +167,13 @@ def case_metrics(s):
         s.client.decide({"message": "dial tcp: connection refused"})
     s.client.decide({"domain": "http", "code": 404})
     s.client.decide({"op": "broken"})
+    # breaker calls: one success and one failure through admission leases
+    for cat in (None, "unavailable"):
+        p = s.client.admit(breaker="upstream", key="svc-m")
+        if cat:
+            s.client.complete(p["permit"], category=cat)
+        else:
+            s.client.complete(p["permit"])
     st, h, b = s.request("GET", "/metrics")
     check(st == 200, "metrics: %d" % st)
     check(h.get("content-type", "").startswith("text/plain; version=0.0.4"), "metrics type: %r" % h)
@@ -183,6 +190,12 @@ def case_metrics(s):
     check(samples.get("faultline_decide_duration_seconds_count") == 5, "histogram count 5")
     check(samples.get('faultline_handler_failures_total{kind="handler_error"}') == 1, "handler failure counted")
     check(samples.get('faultline_breaker_state{breaker="upstream",state="closed"}') == 1, "breaker state")
+    check(samples.get('faultline_breaker_calls_total{breaker="upstream",kind="successful"}') == 1
+          and samples.get('faultline_breaker_calls_total{breaker="upstream",kind="failed"}') == 1
+          and samples.get('faultline_breaker_calls_total{breaker="upstream",kind="not_permitted"}') == 0,
+          "breaker calls: %s" % [k for k in samples if "breaker_calls" in k])
+    check(all(samples.get('faultline_retries_total{result="%s"}' % r) == 0
+              for r in ("success", "exhausted", "budget", "breaker", "failed")), "retries series")
     check(samples.get('faultline_policy_reloads_total{result="success"}') == 1, "one load")
     check(any(k.startswith("faultline_policy_info{") and 'name="serve-test"' in k for k in samples), "policy info")
     st, h, b = s.request("POST", "/metrics")
@@ -190,10 +203,13 @@ def case_metrics(s):
 
 
 def case_observe():
-    """--decision-log (CloudEvents) and --registry, then `faultline errors`."""
+    """--decision-log (CloudEvents, through a spool) and --registry, then `faultline errors`."""
     d = tempfile.mkdtemp(prefix="flobs-")
     log, db = os.path.join(d, "decisions.jsonl"), os.path.join(d, "errors.db")
-    s = Server("--decision-log", log, "--log-format", "cloudevents", "--registry", db)
+    spool = os.path.join(d, "spool")
+    os.mkdir(spool)
+    s = Server("--decision-log", log, "--log-format", "cloudevents", "--registry", db,
+               "--log-on-full", "spool", "--log-spool-dir", spool)
     try:
         for _ in range(4):
             s.client.decide({"message": "dial tcp: connection refused", "op": "db.query"})
@@ -204,10 +220,12 @@ def case_observe():
         text = b.decode()
         check('faultline_decision_log_records_total{result="dropped"} 0' in text
               and 'faultline_registry_records_total{result="dropped"} 0' in text, "log/registry counters: %s" % text[-700:])
+        check(os.path.exists(os.path.join(spool, "decisions.jsonl.spool")), "spool mode: the spool is open")
         check(s.stop() == 0, "serve exits 0 after SIGTERM")
         with open(log) as f:
             lines = [json.loads(l) for l in f]
         check(len(lines) == 6, "6 log lines: %d" % len(lines))
+        check(os.listdir(spool) == [], "the spool is written out and removed: %r" % os.listdir(spool))
         ce = lines[0]
         check(ce["specversion"] == "1.0" and ce["type"] == "dev.faultline.decision" and ce["id"],
               "CloudEvents envelope: %r" % ce)

@@ -315,8 +315,22 @@ static void test_policy_declared(void **state)
     assert_string_equal(r.path[0], "/from-policy");
     assert_non_null(strstr(r.body[0], "\"message\":\"dns 3 unavailable.dns\""));
     /* a version without alerts stops them */
+    fl_version_info_t vi;
+    assert_int_equal(fl_engine_current(t.e, &vi), FL_OK);
+    char v1[17];
+    snprintf(v1, sizeof v1, "%s", vi.id);
     fl_diag_t dg;
     assert_int_equal(fl_engine_load_string(t.e, "p2.lua", POLICY, strlen(POLICY), &dg), FL_OK);
+    assert_int_equal(fl_engine_alerts_stats(t.e, &st), FL_ESTATE);
+    /* a rollback to the version with alerts starts them again (fresh
+     * windows: three more decisions cross the threshold) */
+    assert_int_equal(fl_engine_rollback(t.e, v1, &dg), FL_OK);
+    assert_int_equal(fl_engine_alerts_stats(t.e, &st), FL_OK);
+    for (int i = 0; i < 3; i++) assert_int_equal(flt_decide(&t, "{\"message\":\"down\"}"), FL_OK);
+    assert_true(rx_wait(&r, 2, 5.0));
+    assert_string_equal(r.path[1], "/from-policy");
+    /* and a rollback to the version without them stops them */
+    assert_int_equal(fl_engine_rollback(t.e, NULL, &dg), FL_OK);
     assert_int_equal(fl_engine_alerts_stats(t.e, &st), FL_ESTATE);
     /* bad declarations are refused at load, naming the problem */
     static const char *const bad[] = {

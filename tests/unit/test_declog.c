@@ -4,11 +4,18 @@
  * OpenTelemetry names; masking and redaction patterns; CloudEvents 1.0;
  * a torn last line is cut at open; a full ring counts what it refuses
  * (written + dropped + sampled out == decisions); sampling by severity;
- * rotation compresses with zstd; bad input is refused precisely.
+ * rotation compresses with zstd; bad input is refused precisely; a
+ * rollback applies the policy's `log`; a slow sink (a FIFO nobody reads)
+ * loses nothing silently: drop mode counts, spool mode keeps every line;
+ * a spool left by a crash is written first at the next open.
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "flt.h"
 
@@ -219,7 +226,7 @@ static void test_policy_log(void **state)
     flt_tmpdir(dir, sizeof dir);
     snprintf(path, sizeof path, "%s/p.jsonl", dir);
     const char *with_log = POLICY "log { fields = { 'message', 'op' }, mask = { 'op' }, redact = { 'card [0-9]{4}' },\n"
-                                  "      sample = { warning = 4294967295 } }\n";
+                                  "      sample = { warning = 4294967295 }, on_full = 'spool' }\n";
     flt t;
     flt_open(&t, with_log);
     fl_log_options_t o = {0};
@@ -231,6 +238,9 @@ static void test_policy_log(void **state)
     assert_int_equal(fl_engine_log_flush(t.e, 5000), FL_OK);
     json_t *l[4];
     assert_int_equal(read_lines(path, l, 4), 1);
+    fl_log_stats_t st;
+    assert_int_equal(fl_engine_log_stats(t.e, &st), FL_OK);
+    assert_int_equal(st.spooled, 1); /* the policy's on_full: through the spool */
     assert_string_equal(sget(l[0], "exception.message"), "down [REDACTED]");
     json_t *ev = json_object_get(l[0], "event");
     assert_string_equal(sget(ev, "op"), "[REDACTED]");
@@ -250,7 +260,7 @@ static void test_policy_log(void **state)
     /* bad declarations */
     static const char *const bad[] = {"log { fields = { 'colour' } }\n", "log { redact = { '(' } }\n",
                                       "log { sample = { loud = 1 } }\n", "log { path = '/etc/x' }\n",
-                                      "log {}\nlog {}\n"};
+                                      "log {}\nlog {}\n", "log { on_full = 'later' }\n", "log { on_full = 1 }\n"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char b[1024];
         snprintf(b, sizeof b, "%s%s", POLICY, bad[i]);
@@ -262,6 +272,283 @@ static void test_policy_log(void **state)
     flt_rmdir(dir);
 }
 
+/* The op of the last line of path (the lines are checked by read_lines). */
+static void last_op(const char *path, int want_lines, const char *want_op)
+{
+    json_t *l[8];
+    int n = read_lines(path, l, 8);
+    assert_int_equal(n, want_lines);
+    assert_string_equal(sget(json_object_get(l[n - 1], "event"), "op"), want_op);
+    for (int i = 0; i < n; i++) json_decref(l[i]);
+}
+
+/* A rollback (and a reload back to a version) applies the `log { ... }`
+ * of the version that serves again. */
+static void test_policy_log_after_rollback(void **state)
+{
+    (void)state;
+    char dir[64], path[128];
+    flt_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/p.jsonl", dir);
+    const char *with_log = POLICY "log { mask = { 'op' } }\n";
+    const char *ev = "{\"message\":\"down\",\"op\":\"pay\"}";
+    flt t;
+    flt_open(&t, with_log);
+    fl_version_info_t vi;
+    assert_int_equal(fl_engine_current(t.e, &vi), FL_OK);
+    char v1[17];
+    snprintf(v1, sizeof v1, "%s", vi.id);
+    fl_log_options_t o = {0};
+    o.path = path;
+    fl_diag_t dg;
+    assert_int_equal(fl_engine_log_open(t.e, &o, &dg), FL_OK);
+    assert_int_equal(flt_decide(&t, ev), FL_OK);
+    assert_int_equal(fl_engine_log_flush(t.e, 5000), FL_OK);
+    last_op(path, 1, "[REDACTED]");
+    assert_int_equal(fl_engine_load_string(t.e, "p2.lua", POLICY, strlen(POLICY), &dg), FL_OK);
+    assert_int_equal(flt_decide(&t, ev), FL_OK);
+    assert_int_equal(fl_engine_log_flush(t.e, 5000), FL_OK);
+    last_op(path, 2, "pay");
+    assert_int_equal(fl_engine_rollback(t.e, v1, &dg), FL_OK);
+    assert_int_equal(flt_decide(&t, ev), FL_OK);
+    assert_int_equal(fl_engine_log_flush(t.e, 5000), FL_OK);
+    last_op(path, 3, "[REDACTED]"); /* the rolled-back version's mask again */
+    assert_int_equal(fl_engine_rollback(t.e, NULL, &dg), FL_OK); /* back to the version without `log` */
+    assert_int_equal(flt_decide(&t, ev), FL_OK);
+    assert_int_equal(fl_engine_log_flush(t.e, 5000), FL_OK);
+    last_op(path, 4, "pay");
+    flt_close(&t);
+    flt_rmdir(dir);
+}
+
+/* ---- a slow sink: the log is a FIFO nobody reads yet ------------------------ */
+
+typedef struct fifo_reader {
+    pthread_t thr;
+    const char *path;
+    _Atomic long lines;
+} fifo_reader;
+
+/* Count the lines coming out of the FIFO until every writer has closed it. */
+static void *read_fifo(void *arg)
+{
+    fifo_reader *fr = arg;
+    int fd = open(fr->path, O_RDONLY);
+    if (fd < 0) return NULL;
+    char buf[65536];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0)
+        for (ssize_t i = 0; i < n; i++)
+            if (buf[i] == '\n') atomic_fetch_add(&fr->lines, 1);
+    close(fd);
+    return NULL;
+}
+
+#define SLOW_N 20000
+
+/* 20,000 decisions while the log's writer is stuck in write(2) on a FIFO
+ * (its 64 KiB buffer full; the writer holds at most ~1 MiB of formatted
+ * lines), into a ring of 256.  Drop mode: what the ring could not take is
+ * counted, and the lines that come out are exactly the others.  Spool mode:
+ * every record goes to the spool while the writer is stuck, and every line
+ * comes out once the FIFO is read. */
+static void run_slow_sink(int on_full, const char *dir)
+{
+    char path[128], spool[128];
+    snprintf(path, sizeof path, "%s/slow.jsonl", dir);
+    snprintf(spool, sizeof spool, "%s/spool", dir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    mkdir(spool, 0700);
+    flt t;
+    flt_open(&t, POLICY);
+    fl_log_options_t o = {0};
+    o.path = path;
+    o.ring_lines = 256;
+    o.on_full = on_full;
+    o.spool_dir = spool;
+    fl_diag_t dg;
+    assert_int_equal(fl_engine_log_open(t.e, &o, &dg), FL_OK);
+    fl_log_stats_t st;
+    for (int i = 0; i < SLOW_N; i++) {
+        assert_int_equal(flt_decide(&t, "{\"message\":\"down\",\"op\":\"db\"}"), FL_OK);
+        /* spool mode: give the spool thread the CPU every half ring (under
+         * load a thread can stay descheduled longer than a bounded ring
+         * lasts; such records are counted as dropped, as drop mode shows) */
+        for (int w = 0; on_full == FL_LOG_ON_FULL_SPOOL && (i % 128 == 127 || i == SLOW_N - 1) && w < 10000; w++) {
+            fl_engine_log_stats(t.e, &st);
+            if (st.spooled + st.dropped >= (uint64_t)i + 1) break;
+            usleep(1000);
+        }
+    }
+    assert_int_equal(fl_engine_log_stats(t.e, &st), FL_OK);
+    if (on_full == FL_LOG_ON_FULL_SPOOL) {
+        assert_int_equal(st.dropped, 0);
+        assert_int_equal(st.spooled, SLOW_N);
+        assert_true(st.spool_bytes > 0); /* the writer is stuck: lines wait in the spool */
+        struct stat sp;
+        snprintf(spool + strlen(spool), sizeof spool - strlen(spool), "/slow.jsonl.spool");
+        assert_int_equal(stat(spool, &sp), 0);
+    } else {
+        assert_true(st.dropped > 0); /* the writer cannot hold 20,000 lines */
+        assert_int_equal(st.spooled, 0);
+    }
+    fifo_reader fr = {.path = path};
+    atomic_init(&fr.lines, 0);
+    assert_int_equal(pthread_create(&fr.thr, NULL, read_fifo, &fr), 0);
+    assert_int_equal(fl_engine_log_flush(t.e, 60000), FL_OK);
+    assert_int_equal(fl_engine_log_close(t.e), FL_OK);
+    pthread_join(fr.thr, NULL);
+    assert_int_equal(fl_engine_log_stats(t.e, &st), FL_OK);
+    if (st.written + st.dropped != SLOW_N)
+        print_error("written %llu dropped %llu\n", (unsigned long long)st.written, (unsigned long long)st.dropped);
+    assert_int_equal(st.written + st.dropped, SLOW_N);
+    assert_int_equal(atomic_load(&fr.lines), (long)st.written); /* none lost silently */
+    if (on_full == FL_LOG_ON_FULL_SPOOL) {
+        assert_int_equal(atomic_load(&fr.lines), SLOW_N); /* every line came out */
+        assert_int_equal(st.spool_bytes, 0);
+        struct stat sp;
+        assert_int_equal(stat(spool, &sp), -1); /* written out: the spool is gone */
+    }
+    flt_close(&t);
+    unlink(path);
+}
+
+static void test_slow_sink(void **state)
+{
+    (void)state;
+    char dir[64];
+    flt_tmpdir(dir, sizeof dir);
+    run_slow_sink(FL_LOG_ON_FULL_DROP, dir);
+    run_slow_sink(FL_LOG_ON_FULL_SPOOL, dir);
+    flt_rmdir(dir);
+}
+
+/* A spool left by a crash is written first at the next open in spool mode;
+ * a torn record at its end is cut and counted. */
+static void test_spool_recovery(void **state)
+{
+    (void)state;
+    char dir[64], path[128], spool[160];
+    flt_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/r.jsonl", dir);
+    snprintf(spool, sizeof spool, "%s.spool", path);
+    /* the log is a FIFO already full: the writer blocks on its first write,
+     * so the spool keeps the records (it is cut only once they are out) */
+    assert_int_equal(mkfifo(path, 0600), 0);
+    int full = open(path, O_RDWR | O_NONBLOCK);
+    assert_true(full >= 0);
+    static char junk[4096];
+    memset(junk, 'x', sizeof junk);
+    junk[sizeof junk - 1] = '\n';
+    long njunk = 0;
+    while (write(full, junk, sizeof junk) == (ssize_t)sizeof junk) njunk++;
+    flt t;
+    flt_open(&t, POLICY);
+    fl_log_options_t o = {0};
+    o.path = path;
+    o.on_full = FL_LOG_ON_FULL_SPOOL;
+    fl_diag_t dg;
+    assert_int_equal(fl_engine_log_open(t.e, &o, &dg), FL_OK);
+    for (int i = 0; i < 3; i++) assert_int_equal(flt_decide(&t, "{\"message\":\"down\",\"op\":\"a\"}"), FL_OK);
+    fl_log_stats_t st;
+    for (int w = 0; w < 5000 && (fl_engine_log_stats(t.e, &st), st.spooled < 3); w++) usleep(1000);
+    assert_int_equal(st.spooled, 3);
+    /* keep a copy of the spool as a crash would have left it */
+    FILE *in = fopen(spool, "rb");
+    assert_non_null(in);
+    static char bytes[1 << 16];
+    size_t n = fread(bytes, 1, sizeof bytes, in);
+    fclose(in);
+    assert_true(n > 0);
+    fifo_reader fr = {.path = path};
+    atomic_init(&fr.lines, 0);
+    assert_int_equal(pthread_create(&fr.thr, NULL, read_fifo, &fr), 0);
+    assert_int_equal(fl_engine_log_close(t.e), FL_OK);
+    close(full);
+    pthread_join(fr.thr, NULL);
+    assert_int_equal(atomic_load(&fr.lines), 3 + njunk); /* the junk, then the 3 lines */
+    assert_int_equal(unlink(path), 0);
+    FILE *out = fopen(spool, "wb");
+    assert_non_null(out);
+    assert_int_equal(fwrite(bytes, 1, n, out), n);
+    assert_int_equal(fwrite(bytes, 1, 20, out), 20); /* the start of a fourth record */
+    fclose(out);
+    assert_int_equal(fl_engine_log_open(t.e, &o, &dg), FL_OK);
+    assert_int_equal(flt_decide(&t, "{\"message\":\"down\",\"op\":\"b\"}"), FL_OK);
+    assert_int_equal(fl_engine_log_flush(t.e, 10000), FL_OK);
+    assert_int_equal(fl_engine_log_close(t.e), FL_OK);
+    json_t *l[4];
+    assert_int_equal(read_lines(path, l, 4), 4); /* the 3 recovered, then the new one */
+    assert_string_equal(sget(json_object_get(l[0], "event"), "op"), "a");
+    assert_string_equal(sget(json_object_get(l[3], "event"), "op"), "b");
+    for (int i = 0; i < 4; i++) json_decref(l[i]);
+    assert_int_equal(fl_engine_log_stats(t.e, &st), FL_OK);
+    assert_int_equal(st.torn_skipped, 1);
+    /* bad on_full */
+    o.on_full = 7;
+    assert_int_equal(fl_engine_log_open(t.e, &o, &dg), FL_EINVAL);
+    assert_non_null(strstr(dg.message, "on_full"));
+    o.on_full = FL_LOG_ON_FULL_SPOOL;
+    o.spool_dir = "/nonexistent/dir";
+    assert_int_equal(fl_engine_log_open(t.e, &o, &dg), FL_EIO);
+    assert_non_null(strstr(dg.message, "spool"));
+    flt_close(&t);
+    flt_rmdir(dir);
+}
+
+/* A log and a registry open together get the same record per decision and
+ * keep their own event fields and sampling: the registry sees every
+ * decision, including those the log samples out, and keeps the op the log
+ * leaves out. */
+static void test_log_and_registry(void **state)
+{
+    (void)state;
+    char dir[64], path[128], db[128];
+    flt_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/l.jsonl", dir);
+    snprintf(db, sizeof db, "%s/r.db", dir);
+    flt t;
+    flt_open(&t, POLICY);
+    fl_log_options_t o = {0};
+    o.path = path;
+    o.fields = FL_LOG_MESSAGE;                   /* the log leaves out the op ... */
+    o.sample_every[FL_SEV_WARNING] = UINT32_MAX; /* ... and every warning */
+    fl_registry_options_t ro = {0};
+    ro.path = db;
+    ro.fields = FL_LOG_OP | FL_LOG_MESSAGE;      /* the registry keeps the op */
+    fl_diag_t dg;
+    assert_int_equal(fl_engine_log_open(t.e, &o, &dg), FL_OK);
+    assert_int_equal(fl_engine_registry_open(t.e, &ro, &dg), FL_OK);
+    for (int i = 0; i < 5; i++) assert_int_equal(flt_decide(&t, "{\"message\":\"down\",\"op\":\"db\"}"), FL_OK);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(flt_decide(&t, "{\"domain\":\"http\",\"code\":404,\"op\":\"web\"}"), FL_OK);
+    assert_int_equal(fl_engine_registry_flush(t.e, 10000), FL_OK);
+    assert_int_equal(fl_engine_log_flush(t.e, 10000), FL_OK);
+    fl_error_query_t q = {0};
+    q.by = "op";
+    fl_error_row_t rows[4];
+    size_t n = 0;
+    assert_int_equal(fl_registry_query(db, &q, rows, 4, &n, &dg), FL_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(rows[0].key, "db");
+    assert_int_equal(rows[0].count, 5);
+    assert_string_equal(rows[1].key, "web");
+    assert_int_equal(rows[1].count, 3); /* sampled out of the log, not of the registry */
+    json_t *l[8];
+    assert_int_equal(read_lines(path, l, 8), 5);
+    assert_null(json_object_get(json_object_get(l[0], "event"), "op")); /* the log's own fields */
+    for (int i = 0; i < 5; i++) json_decref(l[i]);
+    fl_log_stats_t ls, rs;
+    assert_int_equal(fl_engine_log_stats(t.e, &ls), FL_OK);
+    assert_int_equal(fl_engine_registry_stats(t.e, &rs), FL_OK);
+    assert_int_equal(ls.written, 5);
+    assert_int_equal(ls.sampled_out, 3);
+    assert_int_equal(rs.written, 8);
+    assert_int_equal(rs.dropped + ls.dropped, 0);
+    flt_close(&t);
+    flt_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -269,6 +556,10 @@ int main(void)
         cmocka_unit_test(test_torn_and_bad_input),
         cmocka_unit_test(test_full_ring_sampling_rotation),
         cmocka_unit_test(test_policy_log),
+        cmocka_unit_test(test_policy_log_after_rollback),
+        cmocka_unit_test(test_slow_sink),
+        cmocka_unit_test(test_spool_recovery),
+        cmocka_unit_test(test_log_and_registry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

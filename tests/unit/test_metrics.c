@@ -3,9 +3,12 @@
  * decide-path counters.  Counting is off until enabled; decisions are
  * counted by top-level category and action; the histogram is cumulative
  * and its count equals the decisions; reloads, policy info, breaker states
- * and failures appear; a too-small buffer gives FL_ETOOBIG with the needed
+ * and failures appear; breaker calls by kind and retries by result after a
+ * scripted sequence of executor calls, breakers past 64 summed as _other; a too-small buffer gives FL_ETOOBIG with the needed
  * length; label values are escaped; bad arguments are refused.
  */
+#include <unistd.h>
+
 #include "flt.h"
 
 #define POLICY "policy { name = 'p\"q', version = '3' }\n" \
@@ -126,11 +129,156 @@ static void test_reloads_and_args(void **state)
     flt_close(&t);
 }
 
+/* An attempt function playing a script: outcome i of cats ("" success);
+ * "slow" succeeds after 2 ms; "force" forces breaker svc open, then fails. */
+typedef struct script {
+    fl_resil_t *r;
+    const char *const *cats;
+    int n, i;
+} script;
+
+static void scripted(void *u, const fl_attempt_info_t *a, fl_outcome_t *out)
+{
+    (void)a;
+    script *s = u;
+    const char *c = s->i < s->n ? s->cats[s->i] : "";
+    s->i++;
+    if (strcmp(c, "slow") == 0) {
+        usleep(2000); /* at least 2 ms: slow for a 1 ms threshold, whatever the load */
+        c = "";
+    } else if (strcmp(c, "force") == 0) {
+        assert_int_equal(fl_breaker_set_state(s->r, "svc", NULL, FL_BREAKER_FORCED_OPEN), FL_OK);
+        c = "unavailable";
+    }
+    out->category = c[0] ? c : NULL;
+}
+
+static void call(fl_exec_t *ex, fl_resil_t *r, const char *const *cats, int n, fl_call_outcome want)
+{
+    script s = {r, cats, n, 0};
+    fl_call_result_t res;
+    assert_int_equal(fl_call(ex, NULL, scripted, &s, NULL, &res), FL_OK);
+    if (res.outcome != want) print_error("outcome %d (%s), want %d\n", res.outcome, res.reason, want);
+    assert_int_equal(res.outcome, want);
+}
+
+static long long calls_of(const char *m, const char *breaker, const char *kind)
+{
+    char series[160];
+    snprintf(series, sizeof series, "faultline_breaker_calls_total{breaker=\"%s\",kind=\"%s\"}", breaker, kind);
+    return sample(m, series);
+}
+
+static long long retries_of(const char *m, const char *result)
+{
+    char series[96];
+    snprintf(series, sizeof series, "faultline_retries_total{result=\"%s\"}", result);
+    return sample(m, series);
+}
+
+/* faultline_breaker_calls_total and faultline_retries_total after a
+ * scripted sequence of executor calls on the engine's registry. */
+static void test_breaker_calls_and_retries(void **state)
+{
+    (void)state;
+    flt t;
+    flt_open(&t, POLICY);
+    fl_resil_t *r = fl_engine_resil(t.e);
+    fl_diag_t d;
+    fl_breaker_config_t bc = {0};
+    bc.slow_call_ms = 1;
+    assert_int_equal(fl_breaker_declare(r, "svc", &bc, &d), FL_OK);
+    fl_budget_config_t gc = {0};
+    gc.ratio = 0.01; /* one retry (min_retries) in the hour */
+    gc.min_retries = 1;
+    gc.window_ms = 3600000;
+    assert_int_equal(fl_budget_declare(r, "rb", &gc, &d), FL_OK);
+    fl_exec_config_t c = {0};
+    c.guard.breaker = "svc";
+    c.max_attempts = 3;
+    c.base_ms = FL_EXEC_ZERO_DELAY;
+    fl_exec_t *ex, *bx;
+    assert_int_equal(fl_exec_new(r, &c, &ex, &d), FL_OK);
+    fl_exec_config_t cb = c;
+    cb.guard.breaker = NULL;
+    cb.guard.budget = "rb";
+    assert_int_equal(fl_exec_new(r, &cb, &bx, &d), FL_OK);
+
+    char *m = render(t.e); /* present before any call, at zero */
+    assert_int_equal(calls_of(m, "svc", "successful"), 0);
+    assert_int_equal(retries_of(m, "success"), 0);
+    free(m);
+
+    const char *const a[] = {"unavailable", ""}, *const b[] = {"unavailable", "unavailable", "unavailable"};
+    const char *const ok[] = {""}, *const slow[] = {"slow"}, *const cancelled[] = {"cancelled"};
+    const char *const nr[] = {"unavailable", "permission_denied"}, *const force[] = {"force"};
+    call(ex, r, a, 2, FL_CALL_SUCCEEDED);         /* failed 1, successful 1; retry success */
+    call(ex, r, b, 3, FL_CALL_FAILED);            /* failed 3; retry exhausted */
+    call(ex, r, ok, 1, FL_CALL_SUCCEEDED);        /* successful 1; no retry */
+    call(ex, r, slow, 1, FL_CALL_SUCCEEDED);      /* successful 1, slow_successful 1 */
+    call(ex, r, cancelled, 1, FL_CALL_FAILED);    /* ignored 1; not retryable: no retry */
+    call(ex, r, nr, 2, FL_CALL_FAILED);           /* failed 1, successful 1; retry failed */
+    call(ex, r, force, 1, FL_CALL_FAILED);        /* failed 1, retry refused: not_permitted 1, breaker */
+    call(ex, r, ok, 1, FL_CALL_REFUSED);          /* forced open: not_permitted 1 */
+    call(bx, r, a, 2, FL_CALL_SUCCEEDED);         /* the budget's one retry: success */
+    call(bx, r, b, 3, FL_CALL_FAILED);            /* the budget refuses: budget */
+    m = render(t.e);
+    assert_int_equal(calls_of(m, "svc", "successful"), 4);
+    assert_int_equal(calls_of(m, "svc", "failed"), 6);
+    assert_int_equal(calls_of(m, "svc", "ignored"), 1);
+    assert_int_equal(calls_of(m, "svc", "not_permitted"), 2);
+    assert_int_equal(calls_of(m, "svc", "slow_successful"), 1);
+    assert_int_equal(calls_of(m, "svc", "slow_failed"), 0);
+    assert_int_equal(calls_of(m, "db", "successful"), 0); /* declared by the policy, never called */
+    assert_int_equal(retries_of(m, "success"), 2);
+    assert_int_equal(retries_of(m, "exhausted"), 1);
+    assert_int_equal(retries_of(m, "budget"), 1);
+    assert_int_equal(retries_of(m, "breaker"), 1);
+    assert_int_equal(retries_of(m, "failed"), 1);
+    assert_non_null(strstr(m, "# TYPE faultline_breaker_calls_total counter\n"));
+    assert_non_null(strstr(m, "# TYPE faultline_retries_total counter\n"));
+    free(m);
+    fl_exec_free(ex);
+    fl_exec_free(bx);
+    flt_close(&t);
+}
+
+/* Breakers past the first 64 are summed under breaker="_other". */
+static void test_breaker_cap(void **state)
+{
+    (void)state;
+    flt t;
+    flt_open(&t, POLICY); /* declares "db" */
+    fl_resil_t *r = fl_engine_resil(t.e);
+    fl_diag_t d;
+    fl_breaker_config_t bc = {0};
+    char name[32];
+    for (int i = 0; i < 70; i++) {
+        snprintf(name, sizeof name, "b%02d", i);
+        assert_int_equal(fl_breaker_declare(r, name, &bc, &d), FL_OK);
+        assert_int_equal(fl_breaker_report(r, name, NULL, "unavailable"), FL_OK);
+    }
+    char *m = render(t.e);
+    int shown = 0;
+    for (const char *p = m; (p = strstr(p, "faultline_breaker_calls_total{breaker=\"")); p++) {
+        const char *k = strstr(p, ",kind=\"failed\"}"), *eol = strchr(p, '\n');
+        if (k && eol && k < eol) shown++;
+    }
+    assert_int_equal(shown, 65); /* 64 breakers and _other */
+    assert_int_equal(calls_of(m, "b62", "failed"), 1);
+    assert_int_equal(calls_of(m, "b63", "failed"), -1);
+    assert_int_equal(calls_of(m, "_other", "failed"), 7); /* b63..b69 */
+    free(m);
+    flt_close(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counts),
         cmocka_unit_test(test_reloads_and_args),
+        cmocka_unit_test(test_breaker_calls_and_retries),
+        cmocka_unit_test(test_breaker_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

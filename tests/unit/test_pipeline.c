@@ -7,7 +7,8 @@
  *   - the attempt reports an event; the decided delays are slept, params
  *     reach the next attempt, the fallback value comes back, ignore is a
  *     success, fail returns the final decision;
- *   - reason, explain, problem, policy name / declared version / content id.
+ *   - reason, explain, problem, policy name / declared version / content id;
+ *   - faultline_retries_total counts each call that wanted a retry once.
  * The engine's registry runs on a fake clock: waits advance it.
  */
 #include <stdatomic.h>
@@ -112,6 +113,58 @@ static void test_retry_then_success(void **st)
     /* the decision's params reach the next attempt */
     assert_string_equal(s.params_seen[0], "");
     assert_string_equal(s.params_seen[1], "{\"timeout_ms\":500}");
+    fl_pipeline_free(p);
+    flt_close(&w.t);
+}
+
+/* faultline_retries_total{result="..."} in the engine's metrics. */
+static long long retries(world *w, const char *result)
+{
+    char buf[32768], series[96];
+    size_t len;
+    assert_int_equal(fl_engine_metrics(w->t.e, buf, sizeof buf, &len), FL_OK);
+    int n = snprintf(series, sizeof series, "faultline_retries_total{result=\"%s\"} ", result);
+    const char *at = strstr(buf, series);
+    assert_non_null(at);
+    return atoll(at + n);
+}
+
+/* Each call that wanted a retry is counted once, by how it ended. */
+static void test_retries_counted(void **st)
+{
+    (void)st;
+    world w;
+    open_world(&w, k_policy);
+    fl_pipeline_config_t c = {0};
+    c.op = "db.query";
+    fl_pipeline_t *p = pipe_new(&w, &c);
+    fl_pipeline_result_t res;
+    fl_resil_t *r = fl_engine_resil(w.t.e);
+    /* each call starts on a closed breaker "up" (the rule's): empty window */
+    assert_int_equal(fl_breaker_set_state(r, "up", NULL, FL_BREAKER_CLOSED), FL_OK);
+    script ok = {{"Connection refused"}, 1, 0, {{0}}};
+    run(&w, p, NULL, &ok, &res); /* one retry, then success */
+    assert_int_equal(res.outcome, FL_CALL_SUCCEEDED);
+    assert_int_equal(fl_breaker_set_state(r, "up", NULL, FL_BREAKER_CLOSED), FL_OK);
+    script out = {{"Connection refused", "Connection refused", "Connection refused"}, 3, 0, {{0}}};
+    run(&w, p, NULL, &out, &res); /* the policy's max_attempts */
+    assert_string_equal(res.reason, "attempts_exhausted");
+    assert_int_equal(fl_breaker_set_state(r, "up", NULL, FL_BREAKER_CLOSED), FL_OK);
+    script denied = {{"Permission denied"}, 1, 0, {{0}}};
+    run(&w, p, NULL, &denied, &res); /* never wanted a retry: not counted */
+    assert_int_equal(fl_breaker_set_state(r, "up", NULL, FL_BREAKER_CLOSED), FL_OK);
+    script mixed = {{"Connection refused", "Permission denied"}, 2, 0, {{0}}};
+    run(&w, p, NULL, &mixed, &res); /* retried, then failed otherwise */
+    assert_int_equal(res.outcome, FL_CALL_FAILED);
+    assert_int_equal(fl_breaker_set_state(r, "up", NULL, FL_BREAKER_FORCED_OPEN), FL_OK);
+    script open = {{"Connection refused"}, 1, 0, {{0}}};
+    run(&w, p, NULL, &open, &res); /* fl_decide refuses the retry: breaker */
+    assert_string_equal(res.reason, "breaker_open");
+    assert_int_equal(retries(&w, "success"), 1);
+    assert_int_equal(retries(&w, "exhausted"), 1);
+    assert_int_equal(retries(&w, "failed"), 1);
+    assert_int_equal(retries(&w, "breaker"), 1);
+    assert_int_equal(retries(&w, "budget"), 0);
     fl_pipeline_free(p);
     flt_close(&w.t);
 }
@@ -506,6 +559,7 @@ int main(void)
         cmocka_unit_test(test_bad_args),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_run_on_loop),
+        cmocka_unit_test(test_retries_counted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

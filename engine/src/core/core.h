@@ -309,6 +309,7 @@ typedef struct fl_version {
         unsigned fields, mask;   /* FL_LOG_* bits                         */
         char **redact;           /* NULL-terminated patterns, owned       */
         uint32_t sample_every[5];
+        int on_full;             /* 0 unset, else 1 + FL_LOG_ON_FULL_*    */
     } logd;
     fl_catconf *cats;
     uint32_t ncats;

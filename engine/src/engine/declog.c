@@ -1,10 +1,13 @@
 /*
  * declog.c -- the decision log: JSON Lines written by a background thread.
  *
- * The decide path (fl_decide -> sh->on_decision -> note()) copies a bounded
- * record into a slot of a lock-free bounded ring (Vyukov's MPMC queue: one
- * CAS to claim a slot, one release store to publish it) and returns; when
- * the ring is full the record is counted as dropped.  The writer thread
+ * The decide path (fl_decide -> sh->on_decision -> note()) builds one
+ * bounded record and copies it into a slot of a lock-free bounded ring per
+ * sink (many producers, one reader: one CAS to claim a slot against the
+ * position the reader publishes, one release store to publish the slot)
+ * and returns; when the ring is full the record is counted as dropped (or,
+ * in spool mode, the reader is a spool thread: see "the spool").  The
+ * writer thread
  * drains the ring every few milliseconds, formats the lines (plain JSON or
  * CloudEvents 1.0, with the OpenTelemetry attribute names), applies the
  * redaction patterns, appends them with write(2) and fsyncs at most
@@ -63,12 +66,16 @@ struct fl_declog {
     uint32_t npats;
     cell *ring;
     size_t mask;
-    _Atomic size_t enq;
-    size_t deq;                    /* writer only */
+    /* What deciders write, on lines of their own: the writer's updates of
+     * deq and its counters never invalidate them (no false sharing). */
+    _Alignas(64) _Atomic size_t enq;
     _Atomic uint64_t seq_sev[5];   /* sampling counters */
+    _Atomic uint64_t dropped, sampled_out;
+    _Alignas(64) _Atomic size_t deq_pub; /* deq as published to deciders (slots before it are free) */
+    _Alignas(64) size_t deq;       /* writer only */
     _Atomic uint64_t done;         /* records the writer has finished (written or failed) */
     _Atomic uint64_t synced;       /* `done` as of the last fsync */
-    _Atomic uint64_t written, dropped, sampled_out, rotations, torn, werr;
+    _Atomic uint64_t written, rotations, torn, werr;
     _Atomic int stop;
     _Atomic int flush_req;         /* fl_engine_log_flush waits: fsync now */
     int fd;
@@ -90,6 +97,18 @@ struct fl_declog {
     fl_log_options_t host;
     char **host_pats;
     int policy_applied;
+    /* the spool (decision log with on_full = spool; spool_fd -1 otherwise) */
+    int spool_fd;
+    char *spool_path;
+    rec *spool_rec;                /* the writer's (and open's) record buffer */
+    uint64_t spool_max;
+    pthread_mutex_t spool_mu;      /* drainer and writer only */
+    uint64_t spool_end, spool_rd;  /* bytes appended / formatted (spool_mu; rd: writer) */
+    uint64_t recover_left;         /* records found in the spool at open, not yet written */
+    _Atomic uint64_t spooled, spool_bytes;
+    _Atomic int drained;           /* the drainer has stopped */
+    pthread_t drain_thr;
+    int drain_started;
     /* a callback sink (kind 2, alerts.c) */
     void (*consume)(void *user, const fl_obs_view *v);
     void (*idle)(void *user);
@@ -98,94 +117,150 @@ struct fl_declog {
 
 /* ---- the decide path ------------------------------------------------------ */
 
-static void put(rec *r, int which, const char *s, size_t n)
+/* What one decision gives every sink: read once per decision (strlen,
+ * the clock), copied into each open sink's slot. */
+typedef struct recsrc {
+    int64_t time_ms, delay_ms;
+    uint8_t action, severity, retryable;
+    int16_t status;
+    int attempt;
+    const char *p[R_N];
+    size_t n[R_N];
+} recsrc;
+
+/* The log field bit that selects each event field (0: always written). */
+static const uint8_t k_bit[R_N] = {[R_EID] = FL_LOG_EVENT_ID, [R_DOM] = FL_LOG_DOMAIN, [R_CODE] = FL_LOG_CODE,
+                                   [R_OP] = FL_LOG_OP, [R_EMSG] = FL_LOG_MESSAGE, [R_STACK] = FL_LOG_STACK};
+
+static void src_d(recsrc *s, int which, const fl_decision_t *d, enum fl_dstr k)
 {
-    if (!s) n = 0;
-    if (n > k_cap[which]) n = k_cap[which];
-    uint16_t at = which ? (uint16_t)(r->off[which - 1] + r->len[which - 1]) : 0;
-    r->off[which] = at;
-    r->len[which] = (uint16_t)n;
-    if (n) memcpy(r->data + at, s, n);
+    s->p[which] = fl_decision_get(d, k);
+    s->n[which] = s->p[which] ? strlen(s->p[which]) : 0;
 }
 
-static void putd(rec *r, int which, const fl_decision_t *d, enum fl_dstr k)
+static void src_e(recsrc *s, int which, const fl_event_t *ev, fl_field f)
 {
-    const char *s = fl_decision_get(d, k);
-    put(r, which, s, s ? strlen(s) : 0);
+    s->p[which] = ev->set[f] ? ev->arena.data + ev->off[f] : NULL;
+    s->n[which] = ev->set[f] ? ev->len[f] : 0;
 }
 
-static void pute(rec *r, int which, const fl_event_t *ev, fl_field f, unsigned bit, unsigned fields)
+static void src_fill(recsrc *s, const fl_event_t *ev, const fl_decision_t *d)
 {
-    if ((fields & bit) && ev->set[f]) put(r, which, ev->arena.data + ev->off[f], ev->len[f]);
-    else put(r, which, NULL, 0);
-}
-
-static void enqueue(struct fl_declog *L, const fl_event_t *ev, const fl_decision_t *d)
-{
-    if (!L || atomic_load_explicit(&L->stop, memory_order_relaxed)) return;
-    unsigned sev = (unsigned)d->severity < 5 ? (unsigned)d->severity : 4;
-    uint32_t every = L->o.sample_every[sev];
-    if (every > 1) {
-        uint64_t n = atomic_fetch_add_explicit(&L->seq_sev[sev], 1, memory_order_relaxed);
-        if (every == UINT32_MAX || n % every) {
-            atomic_fetch_add_explicit(&L->sampled_out, 1, memory_order_relaxed);
-            return;
-        }
-    }
-    size_t pos = atomic_load_explicit(&L->enq, memory_order_relaxed);
-    cell *c;
-    for (;;) {
-        c = &L->ring[pos & L->mask];
-        size_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
-        intptr_t dif = (intptr_t)seq - (intptr_t)pos;
-        if (dif == 0) {
-            if (atomic_compare_exchange_weak_explicit(&L->enq, &pos, pos + 1, memory_order_relaxed,
-                                                      memory_order_relaxed))
-                break;
-        } else if (dif < 0) {
-            atomic_fetch_add_explicit(&L->dropped, 1, memory_order_relaxed);
-            return;
-        } else {
-            pos = atomic_load_explicit(&L->enq, memory_order_relaxed);
-        }
-    }
-    rec *r = &c->r;
     struct timespec now; /* the coarse clock: ~4 ms resolution, a few ns instead of ~25 */
     clock_gettime(CLOCK_REALTIME_COARSE, &now);
-    r->time_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-    r->delay_ms = d->delay_ms;
-    r->action = (uint8_t)d->action;
-    r->severity = (uint8_t)sev;
-    r->retryable = (uint8_t)(d->retryable != 0);
-    r->status = (int16_t)d->status;
-    r->attempt = ev->attempt;
-    unsigned f = L->o.fields;
-    putd(r, R_ID, d, FL_DS_ID);
-    putd(r, R_CAT, d, FL_DS_CATEGORY);
-    putd(r, R_RULE, d, FL_DS_RULE);
-    putd(r, R_FP, d, FL_DS_FINGERPRINT);
-    putd(r, R_VER, d, FL_DS_VERSION_ID);
-    putd(r, R_POLNAME, d, FL_DS_POLICY);
-    putd(r, R_POLVER, d, FL_DS_POLICY_VERSION);
-    putd(r, R_MSG, d, FL_DS_MESSAGE);
-    putd(r, R_ERR, d, FL_DS_ERROR);
-    pute(r, R_EID, ev, FL_FIELD_ID, FL_LOG_EVENT_ID, f);
-    pute(r, R_DOM, ev, FL_FIELD_DOMAIN, FL_LOG_DOMAIN, f);
-    pute(r, R_CODE, ev, FL_FIELD_CODE, FL_LOG_CODE, f);
-    pute(r, R_OP, ev, FL_FIELD_OP, FL_LOG_OP, f);
-    pute(r, R_EMSG, ev, FL_FIELD_MESSAGE, FL_LOG_MESSAGE, f);
-    pute(r, R_STACK, ev, FL_FIELD_STACK, FL_LOG_STACK, f);
+    s->time_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    s->delay_ms = d->delay_ms;
+    s->action = (uint8_t)d->action;
+    s->severity = (uint8_t)((unsigned)d->severity < 5 ? (unsigned)d->severity : 4);
+    s->retryable = (uint8_t)(d->retryable != 0);
+    s->status = (int16_t)d->status;
+    s->attempt = ev->attempt;
+    src_d(s, R_ID, d, FL_DS_ID);
+    src_d(s, R_CAT, d, FL_DS_CATEGORY);
+    src_d(s, R_RULE, d, FL_DS_RULE);
+    src_d(s, R_FP, d, FL_DS_FINGERPRINT);
+    src_d(s, R_VER, d, FL_DS_VERSION_ID);
+    src_d(s, R_POLNAME, d, FL_DS_POLICY);
+    src_d(s, R_POLVER, d, FL_DS_POLICY_VERSION);
+    src_d(s, R_MSG, d, FL_DS_MESSAGE);
+    src_d(s, R_ERR, d, FL_DS_ERROR);
+    src_e(s, R_EID, ev, FL_FIELD_ID);
+    src_e(s, R_DOM, ev, FL_FIELD_DOMAIN);
+    src_e(s, R_CODE, ev, FL_FIELD_CODE);
+    src_e(s, R_OP, ev, FL_FIELD_OP);
+    src_e(s, R_EMSG, ev, FL_FIELD_MESSAGE);
+    src_e(s, R_STACK, ev, FL_FIELD_STACK);
+}
+
+/* Copy s into r, each field cut at its cap; event fields only if chosen. */
+static void rec_fill(rec *r, const recsrc *s, unsigned fields)
+{
+    r->time_ms = s->time_ms;
+    r->delay_ms = s->delay_ms;
+    r->action = s->action;
+    r->severity = s->severity;
+    r->retryable = s->retryable;
+    r->status = s->status;
+    r->attempt = s->attempt;
+    uint16_t at = 0;
+    for (int i = 0; i < R_N; i++) {
+        size_t n = s->p[i] && (!k_bit[i] || (fields & k_bit[i])) ? s->n[i] : 0;
+        if (n > k_cap[i]) n = k_cap[i];
+        r->off[i] = at;
+        r->len[i] = (uint16_t)n;
+        memcpy(r->data + at, s->p[i] ? s->p[i] : "", n);
+        at = (uint16_t)(at + n);
+    }
+}
+
+static int stopped(struct fl_declog *L) { return !L || atomic_load_explicit(&L->stop, memory_order_relaxed); }
+
+/* 1 if L's sampling leaves r out (counted). */
+static int sampled_out(struct fl_declog *L, const recsrc *r)
+{
+    uint32_t every = L->o.sample_every[r->severity];
+    if (every <= 1) return 0;
+    uint64_t n = atomic_fetch_add_explicit(&L->seq_sev[r->severity], 1, memory_order_relaxed);
+    if (every != UINT32_MAX && n % every == 0) return 0;
+    atomic_fetch_add_explicit(&L->sampled_out, 1, memory_order_relaxed);
+    return 1;
+}
+
+/* Claim a slot and fill it from r: 1, or 0 when the ring is full.  A slot
+ * is free once the writer has published a position past its previous lap:
+ * deciders read only deq_pub (a line the writer stores to once per 16
+ * records), never a slot the writer just touched. */
+static int push(struct fl_declog *L, const recsrc *r)
+{
+    size_t pos = atomic_load_explicit(&L->enq, memory_order_relaxed);
+    do {
+        if (pos - atomic_load_explicit(&L->deq_pub, memory_order_acquire) > L->mask) return 0;
+    } while (!atomic_compare_exchange_weak_explicit(&L->enq, &pos, pos + 1, memory_order_relaxed,
+                                                    memory_order_relaxed));
+    cell *c = &L->ring[pos & L->mask];
+    rec_fill(&c->r, r, L->o.fields); /* field by field, straight into the slot */
     atomic_store_explicit(&c->seq, pos + 1, memory_order_release);
+    return 1;
+}
+
+static void enqueue(struct fl_declog *L, const recsrc *r)
+{
+    if (stopped(L) || sampled_out(L, r)) return;
+    if (!push(L, r)) atomic_fetch_add_explicit(&L->dropped, 1, memory_order_relaxed);
 }
 
 static void note(struct fl_shared *sh, const fl_event_t *ev, const fl_decision_t *d)
 {
-    enqueue(atomic_load_explicit(&sh->declog, memory_order_acquire), ev, d);
-    enqueue(atomic_load_explicit(&sh->errreg, memory_order_acquire), ev, d);
-    enqueue(atomic_load_explicit(&sh->alertsink, memory_order_acquire), ev, d);
+    struct fl_declog *sinks[3] = {atomic_load_explicit(&sh->declog, memory_order_acquire),
+                                  atomic_load_explicit(&sh->errreg, memory_order_acquire),
+                                  atomic_load_explicit(&sh->alertsink, memory_order_acquire)};
+    recsrc s;
+    src_fill(&s, ev, d);
+    for (int i = 0; i < 3; i++) enqueue(sinks[i], &s);
 }
 
 /* ---- the writer ------------------------------------------------------------ */
+
+/* The ring has one reader, the sink's writer thread.  A slot is ready when
+ * its seq is deq + 1 (stored by the decider that filled it); the writer
+ * frees slots by publishing deq (deq_pub) every 16 records and after each
+ * batch, instead of a store into every slot a decider will write next. */
+static const rec *ring_peek(struct fl_declog *L)
+{
+    cell *c = &L->ring[L->deq & L->mask];
+    size_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
+    return seq == L->deq + 1 ? &c->r : NULL;
+}
+
+static void ring_publish(struct fl_declog *L)
+{
+    atomic_store_explicit(&L->deq_pub, L->deq, memory_order_release);
+}
+
+static void ring_pop(struct fl_declog *L)
+{
+    if ((++L->deq & 15) == 0) ring_publish(L);
+}
 
 static void jstr(fl_strbuf *sb, const char *s, size_t n)
 {
@@ -392,6 +467,165 @@ static void rotate(struct fl_declog *L)
     if (open_file(L) != 0) atomic_fetch_add(&L->werr, 1);
 }
 
+/* ---- the spool (on_full = spool) -------------------------------------------------
+ *
+ * The ring's reader is then the drainer thread, which only appends raw
+ * records to PATH-base.spool: a frame per record (length, check word, the
+ * record up to its last used byte), one write(2) per batch, fdatasync at
+ * the log's cadence.  The writer thread reads frames from its offset,
+ * formats and appends the lines to the log; when it has caught up, the
+ * spool is truncated to zero.  spool_mu is shared by these two threads
+ * only (deciders never see it): the drainer holds it across its write so
+ * the writer never truncates bytes whose length is not yet counted. */
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return 0;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 1;
+}
+
+#define SPOOL_MAGIC 0x464c5350u /* "FLSP" */
+#define REC_HEAD offsetof(rec, data)
+
+static size_t rec_size(const rec *r) { return REC_HEAD + (size_t)r->off[R_N - 1] + r->len[R_N - 1]; }
+
+/* 1 if the n bytes at p are a record whose fields lie inside it. */
+static int rec_valid(const rec *r, size_t n)
+{
+    if (n < REC_HEAD || n > sizeof *r) return 0;
+    for (int i = 0; i < R_N; i++) /* every field inside the record: safe to format */
+        if (r->len[i] > k_cap[i] || REC_HEAD + (size_t)r->off[i] + r->len[i] > n) return 0;
+    return REC_HEAD + (size_t)r->off[R_N - 1] + r->len[R_N - 1] <= n;
+}
+
+/* The frame at p (avail bytes): its size, 0 if incomplete, -1 if corrupt.
+ * A valid record is copied into out. */
+static long frame_get(const char *p, size_t avail, rec *out)
+{
+    uint32_t h[2];
+    if (avail < sizeof h) return 0;
+    memcpy(h, p, sizeof h);
+    if ((h[0] ^ SPOOL_MAGIC) != h[1] || h[0] < REC_HEAD || h[0] > sizeof *out) return -1;
+    if (avail < sizeof h + h[0]) return 0;
+    memcpy(out, p + sizeof h, h[0]);
+    return rec_valid(out, h[0]) ? (long)(sizeof h + h[0]) : -1;
+}
+
+static void *drainer(void *arg)
+{
+    struct fl_declog *L = arg;
+    fl_strbuf sb = {0};
+    int64_t dirty = -1;
+    for (;;) {
+        int stopping = atomic_load_explicit(&L->stop, memory_order_acquire);
+        uint64_t n = 0;
+        const rec *r;
+        int oom = 0;
+        fl_sb_clear(&sb);
+        while (n < 4096 && (r = ring_peek(L))) {
+            uint32_t h[2] = {(uint32_t)rec_size(r), (uint32_t)rec_size(r) ^ SPOOL_MAGIC};
+            oom |= fl_sb_append(&sb, (const char *)h, sizeof h) != 0;
+            oom |= fl_sb_append(&sb, (const char *)r, h[0]) != 0;
+            ring_pop(L);
+            n++;
+        }
+        ring_publish(L);
+        if (n) {
+            pthread_mutex_lock(&L->spool_mu);
+            int ok = !oom && L->spool_end + sb.len <= L->spool_max && write_all(L->spool_fd, sb.data, sb.len);
+            if (ok) L->spool_end += sb.len;
+            else if (ftruncate(L->spool_fd, (off_t)L->spool_end) != 0) atomic_fetch_add(&L->werr, 1);
+            pthread_mutex_unlock(&L->spool_mu);
+            if (ok) {
+                atomic_fetch_add(&L->spooled, n);
+                atomic_fetch_add(&L->spool_bytes, sb.len);
+                if (dirty < 0) dirty = mono_ms();
+            } else { /* counted, never silent */
+                atomic_fetch_add(&L->werr, 1);
+                atomic_fetch_add(&L->dropped, n);
+                atomic_fetch_add(&L->done, n);
+            }
+        }
+        if (dirty >= 0 && (stopping || mono_ms() - dirty >= (int64_t)L->o.fsync_ms)) {
+            fdatasync(L->spool_fd);
+            dirty = -1;
+        }
+        if (stopping && (uint64_t)atomic_load(&L->enq) == L->deq) break;
+        if (!n) {
+            struct timespec ts = {0, 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    fl_sb_free(&sb);
+    atomic_store(&L->drained, 1);
+    return NULL;
+}
+
+/* Format lines from the spool into sb (up to about 1 MiB).  Their number. */
+static uint64_t drain_spool(struct fl_declog *L, fl_strbuf *sb, fl_strbuf *chunk)
+{
+    pthread_mutex_lock(&L->spool_mu);
+    if (L->spool_rd == L->spool_end && L->spool_end && ftruncate(L->spool_fd, 0) == 0)
+        L->spool_rd = L->spool_end = 0; /* caught up: start the file again */
+    uint64_t end = L->spool_end;
+    pthread_mutex_unlock(&L->spool_mu);
+    uint64_t n = 0, start = L->spool_rd;
+    while (L->spool_rd < end && sb->len <= (1u << 20)) {
+        size_t want = end - L->spool_rd < (256u << 10) ? (size_t)(end - L->spool_rd) : (256u << 10);
+        fl_sb_clear(chunk);
+        if (fl_sb_reserve(chunk, want) != 0 || pread(L->spool_fd, chunk->data, want, (off_t)L->spool_rd) != (ssize_t)want)
+            break;
+        size_t at = 0;
+        long f;
+        while ((f = frame_get(chunk->data + at, want - at, L->spool_rec)) > 0) {
+            format_line(L, L->spool_rec, sb);
+            at += (size_t)f;
+            n++;
+        }
+        if (f < 0) { /* a corrupt frame: the rest of the spool is unreadable */
+            atomic_fetch_add(&L->torn, 1);
+            at = (size_t)(end - L->spool_rd);
+        }
+        if (!at) break;
+        L->spool_rd += at;
+    }
+    atomic_fetch_sub(&L->spool_bytes, L->spool_rd - start);
+    return n;
+}
+
+/* Open the spool; a spool left by a crash is kept (its records are written
+ * first), cut after its last whole frame.  0 or -1 (errno). */
+static int spool_open(struct fl_declog *L)
+{
+    L->spool_fd = open(L->spool_path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (L->spool_fd < 0) return -1;
+    struct stat st;
+    if (fstat(L->spool_fd, &st) != 0) return -1;
+    uint64_t at = 0, size = (uint64_t)st.st_size;
+    char buf[sizeof(rec) + 8];
+    for (;;) {
+        size_t want = size - at < sizeof buf ? (size_t)(size - at) : sizeof buf;
+        if (!want || pread(L->spool_fd, buf, want, (off_t)at) != (ssize_t)want) break;
+        long f = frame_get(buf, want, L->spool_rec);
+        if (f <= 0) break;
+        at += (uint64_t)f;
+        L->recover_left++;
+    }
+    if (at < size) {
+        atomic_fetch_add(&L->torn, 1);
+        if (ftruncate(L->spool_fd, (off_t)at) != 0) return -1;
+    }
+    L->spool_end = at;
+    atomic_store(&L->spool_bytes, at);
+    return 0;
+}
+
 /* ---- the error registry sink ------------------------------------------------ */
 
 static const char k_schema[] =
@@ -537,15 +771,14 @@ static void *reg_writer(void *arg)
         uint64_t n = 0, skipped = 0;
         uint32_t used = 0;
         for (;;) {
-            cell *c = &L->ring[L->deq & L->mask];
-            size_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
-            if ((intptr_t)seq - (intptr_t)(L->deq + 1) < 0) break;
-            if (!c->r.len[R_FP]) skipped++;
-            else if (agg_add(L, tab, &used, &c->r, &tmp) != 0) break; /* table full: next batch */
-            atomic_store_explicit(&c->seq, L->deq + L->mask + 1, memory_order_release);
-            L->deq++;
+            const rec *r = ring_peek(L);
+            if (!r) break;
+            if (!r->len[R_FP]) skipped++;
+            else if (agg_add(L, tab, &used, r, &tmp) != 0) break; /* table full: next batch */
+            ring_pop(L);
             if (++n >= 16384) break;
         }
+        ring_publish(L);
         uint64_t bad = 0;
         if (used) {
             int ok = sqlite3_exec(L->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
@@ -600,10 +833,8 @@ static void *cb_writer(void *arg)
         int stopping = atomic_load_explicit(&L->stop, memory_order_acquire);
         uint64_t n = 0;
         for (;;) {
-            cell *c = &L->ring[L->deq & L->mask];
-            size_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
-            if ((intptr_t)seq - (intptr_t)(L->deq + 1) < 0) break;
-            const rec *r = &c->r;
+            const rec *r = ring_peek(L);
+            if (!r) break;
             v->time_ms = r->time_ms;
             v->action = r->action;
             v->severity = r->severity;
@@ -615,12 +846,12 @@ static void *cb_writer(void *arg)
             vcopy(v->domain, sizeof v->domain, r, R_DOM);
             vcopy(v->code, sizeof v->code, r, R_CODE);
             vcopy(v->message, sizeof v->message, r, R_EMSG);
-            atomic_store_explicit(&c->seq, L->deq + L->mask + 1, memory_order_release);
-            L->deq++;
+            ring_pop(L);
             L->consume(L->user, v);
             n++;
             if (n >= 4096) break;
         }
+        ring_publish(L);
         if (n) {
             atomic_fetch_add(&L->written, n);
             atomic_fetch_add(&L->done, n);
@@ -637,44 +868,57 @@ static void *cb_writer(void *arg)
     return NULL;
 }
 
+/* Format the ring's records into sb (up to about 1 MiB).  Their number. */
+static uint64_t drain_ring(struct fl_declog *L, fl_strbuf *sb)
+{
+    uint64_t n = 0;
+    const rec *r;
+    while (sb->len <= (1u << 20) && (r = ring_peek(L))) {
+        format_line(L, r, sb);
+        ring_pop(L);
+        n++;
+    }
+    ring_publish(L);
+    return n;
+}
+
+/* Append sb's lines (n records) to the log. */
+static void put_lines(struct fl_declog *L, const fl_strbuf *sb, uint64_t n, int64_t *dirty_since)
+{
+    if (L->fd >= 0 && write_all(L->fd, sb->data, sb->len)) {
+        atomic_fetch_add(&L->written, n);
+        L->size += sb->len;
+        if (*dirty_since < 0) *dirty_since = mono_ms();
+    } else {
+        atomic_fetch_add(&L->werr, 1);
+        atomic_fetch_add(&L->dropped, n);
+    }
+    /* records recovered from a spool at open were never in the ring */
+    uint64_t old = n < L->recover_left ? n : L->recover_left;
+    L->recover_left -= old;
+    atomic_fetch_add(&L->done, n - old);
+}
+
+static int writer_done(struct fl_declog *L)
+{
+    if (L->spool_fd < 0) return (uint64_t)atomic_load(&L->enq) == atomic_load(&L->done);
+    if (!atomic_load(&L->drained)) return 0;
+    pthread_mutex_lock(&L->spool_mu);
+    int empty = L->spool_rd == L->spool_end;
+    pthread_mutex_unlock(&L->spool_mu);
+    return empty;
+}
+
 static void *writer(void *arg)
 {
     struct fl_declog *L = arg;
-    fl_strbuf sb = {0};
+    fl_strbuf sb = {0}, chunk = {0};
     int64_t dirty_since = -1;
     for (;;) {
         int stopping = atomic_load_explicit(&L->stop, memory_order_acquire);
-        uint64_t n = 0;
         fl_sb_clear(&sb);
-        for (;;) { /* drain */
-            cell *c = &L->ring[L->deq & L->mask];
-            size_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
-            if ((intptr_t)seq - (intptr_t)(L->deq + 1) < 0) break;
-            format_line(L, &c->r, &sb);
-            atomic_store_explicit(&c->seq, L->deq + L->mask + 1, memory_order_release);
-            L->deq++;
-            n++;
-            if (sb.len > (1u << 20)) break;
-        }
-        if (n) {
-            int ok = L->fd >= 0;
-            size_t off = 0;
-            while (ok && off < sb.len) {
-                ssize_t w = write(L->fd, sb.data + off, sb.len - off);
-                if (w < 0 && errno == EINTR) continue;
-                if (w <= 0) ok = 0;
-                else off += (size_t)w;
-            }
-            if (ok) {
-                atomic_fetch_add(&L->written, n);
-                L->size += sb.len;
-                if (dirty_since < 0) dirty_since = mono_ms();
-            } else {
-                atomic_fetch_add(&L->werr, 1);
-                atomic_fetch_add(&L->dropped, n);
-            }
-            atomic_fetch_add(&L->done, n);
-        }
+        uint64_t n = L->spool_fd < 0 ? drain_ring(L, &sb) : drain_spool(L, &sb, &chunk);
+        if (n) put_lines(L, &sb, n, &dirty_since);
         int64_t now = mono_ms();
         uint64_t done = atomic_load(&L->done);
         if (dirty_since >= 0 && (stopping || now - dirty_since >= (int64_t)L->o.fsync_ms ||
@@ -686,13 +930,14 @@ static void *writer(void *arg)
         if (L->fd >= 0 && (L->size >= L->o.max_bytes ||
                            (L->o.max_age_s && L->size && fl_now_ms() - L->opened_ms >= (int64_t)L->o.max_age_s * 1000)))
             rotate(L);
-        if (stopping && (uint64_t)atomic_load(&L->enq) == atomic_load(&L->done)) break;
+        if (stopping && writer_done(L)) break;
         if (!n) {
             struct timespec ts = {0, 2 * 1000 * 1000};
             nanosleep(&ts, NULL);
         }
     }
     fl_sb_free(&sb);
+    fl_sb_free(&chunk);
     return NULL;
 }
 
@@ -715,6 +960,11 @@ static void declog_free(struct fl_declog *L)
         sqlite3_finalize(L->up_err);
         sqlite3_finalize(L->up_min);
         if (L->db) sqlite3_close(L->db);
+        if (L->spool_fd >= 0) close(L->spool_fd);
+        free(L->spool_path);
+        free(L->spool_rec);
+        free((char *)L->host.spool_dir);
+        pthread_mutex_destroy(&L->spool_mu);
         free(L);
         L = p;
     }
@@ -743,12 +993,17 @@ static int sink_new(const fl_log_options_t *opts, struct fl_declog **out, fl_dia
     if (opts->ring_lines > (1u << 20)) return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "ring_lines above 1048576");
     if (opts->format != FL_LOG_FORMAT_JSON && opts->format != FL_LOG_FORMAT_CLOUDEVENTS)
         return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "unknown log format %d", opts->format);
-    struct fl_declog *L = calloc(1, sizeof *L);
+    struct fl_declog *L = aligned_alloc(64, sizeof *L); /* its producer lines are 64-byte aligned */
     if (!L) return fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "out of memory");
+    memset(L, 0, sizeof *L);
     *out = L;
     L->o = *opts;
     L->o.redact_patterns = NULL;
-    L->fd = -1;
+    L->o.spool_dir = NULL;
+    L->fd = L->spool_fd = -1;
+    pthread_mutex_init(&L->spool_mu, NULL);
+    if (opts->on_full != FL_LOG_ON_FULL_DROP && opts->on_full != FL_LOG_ON_FULL_SPOOL)
+        return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "unknown on_full %d (drop or spool)", opts->on_full);
     if (!L->o.fields) L->o.fields = FL_LOG_DOMAIN | FL_LOG_CODE | FL_LOG_MESSAGE | FL_LOG_OP;
     if (!L->o.fsync_ms) L->o.fsync_ms = 1000;
     if (!L->o.max_bytes) L->o.max_bytes = 64u << 20;
@@ -790,8 +1045,18 @@ static int sink_start(fl_engine_t *e, struct fl_declog *L, int rc, fl_diag_t *di
     if (rc == FL_OK && cur && !atomic_load(&cur->stop))
         rc = fl_diag_set(diag, FL_ESTATE, NULL, 0, 0, "a %s is already open (%s)",
                          L->reg == 2 ? "alerts sink" : L->reg ? "registry" : "decision log", cur->path);
+    if (rc == FL_OK && L->spool_fd >= 0) {
+        if (pthread_create(&L->drain_thr, NULL, drainer, L) != 0)
+            rc = fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "cannot start the spool thread");
+        else
+            L->drain_started = 1;
+    }
     if (rc == FL_OK && pthread_create(&L->thr, NULL, L->reg == 2 ? cb_writer : L->reg ? reg_writer : writer, L) != 0)
         rc = fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "cannot start the writer thread");
+    if (rc != FL_OK && L && L->drain_started) { /* nothing was queued: it stops at once */
+        atomic_store(&L->stop, 1);
+        pthread_join(L->drain_thr, NULL);
+    }
     if (rc == FL_OK) {
         L->thr_started = 1;
         L->prev = cur; /* a decider may still hold it: freed with the engine */
@@ -805,6 +1070,21 @@ static int sink_start(fl_engine_t *e, struct fl_declog *L, int rc, fl_diag_t *di
         declog_free(L);
     }
     return rc;
+}
+
+/* Spool mode: PATH-base.spool in spool_dir (default: the log's directory). */
+static int log_spool_open(struct fl_declog *L, const fl_log_options_t *opts, fl_diag_t *diag)
+{
+    const char *dir = opts->spool_dir && opts->spool_dir[0] ? opts->spool_dir : L->dir;
+    size_t n = strlen(dir) + strlen(L->base) + 8;
+    L->spool_max = opts->spool_max_bytes ? opts->spool_max_bytes : (uint64_t)1 << 30;
+    L->spool_path = malloc(n);
+    L->spool_rec = malloc(sizeof *L->spool_rec);
+    if (!L->spool_path || !L->spool_rec) return fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "out of memory");
+    snprintf(L->spool_path, n, "%s/%s.spool", dir, L->base);
+    if (spool_open(L) != 0)
+        return fl_diag_set(diag, FL_EIO, NULL, 0, 0, "cannot open spool %s: %s", L->spool_path, strerror(errno));
+    return FL_OK;
 }
 
 int fl_engine_log_open(fl_engine_t *e, const fl_log_options_t *opts, fl_diag_t *diag)
@@ -824,6 +1104,7 @@ int fl_engine_log_open(fl_engine_t *e, const fl_log_options_t *opts, fl_diag_t *
         if (v->logd.redact) m.redact_patterns = (const char *const *)v->logd.redact;
         for (int k = 0; k < 5; k++)
             if (v->logd.sample_every[k]) m.sample_every[k] = v->logd.sample_every[k];
+        if (v->logd.on_full) m.on_full = v->logd.on_full - 1;
     }
     struct fl_declog *L;
     int rc = sink_new(&m, &L, diag);
@@ -837,7 +1118,9 @@ int fl_engine_log_open(fl_engine_t *e, const fl_log_options_t *opts, fl_diag_t *
         L->host_pats = calloc(np + 1, sizeof *L->host_pats);
         for (size_t i = 0; L->host_pats && i < np; i++) L->host_pats[i] = strdup(opts->redact_patterns[i]);
         L->host.redact_patterns = (const char *const *)L->host_pats;
-        if (rc == FL_OK && (!L->host.path || !L->host_pats)) rc = fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "out of memory");
+        L->host.spool_dir = opts->spool_dir ? strdup(opts->spool_dir) : NULL;
+        if (rc == FL_OK && (!L->host.path || !L->host_pats || (opts->spool_dir && !L->host.spool_dir)))
+            rc = fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "out of memory");
     }
     if (rc == FL_OK) {
         const char *slash = strrchr(L->path, '/');
@@ -847,6 +1130,7 @@ int fl_engine_log_open(fl_engine_t *e, const fl_log_options_t *opts, fl_diag_t *
     }
     if (rc == FL_OK && open_file(L) != 0)
         rc = fl_diag_set(diag, FL_EIO, NULL, 0, 0, "cannot open %s: %s", L->path, strerror(errno));
+    if (rc == FL_OK && m.on_full == FL_LOG_ON_FULL_SPOOL) rc = log_spool_open(L, opts, diag);
     if (rc == FL_OK) {
         fl_bindings_options_t bo = {0};
         const char *roots[1] = {L->dir};
@@ -894,8 +1178,8 @@ static int sink_flush(fl_engine_t *e, int reg, int timeout_ms)
     if (!e) return FL_EINVAL;
     struct fl_declog *L = open_sink(e, reg);
     if (!L) return FL_ESTATE;
-    uint64_t want = (uint64_t)atomic_load(&L->enq);
     int64_t until = mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    uint64_t want = (uint64_t)atomic_load(&L->enq);
     while (atomic_load(&L->synced) < want) {
         atomic_store(&L->flush_req, 1);
         if (mono_ms() >= until) return FL_EBUDGET;
@@ -920,6 +1204,13 @@ static int sink_close(fl_engine_t *e, int reg)
         atomic_store_explicit(&sh->on_decision, NULL, memory_order_release);
     pthread_mutex_unlock(&g_mu);
     pthread_join(L->thr, NULL);
+    if (L->drain_started) pthread_join(L->drain_thr, NULL);
+    L->drain_started = 0;
+    if (L->spool_fd >= 0) { /* written out: the spool goes */
+        if (L->spool_rd == L->spool_end) unlink(L->spool_path);
+        close(L->spool_fd);
+        L->spool_fd = -1;
+    }
     if (L->fd >= 0) {
         fsync(L->fd);
         close(L->fd);
@@ -947,6 +1238,8 @@ static int sink_stats(fl_engine_t *e, int reg, fl_log_stats_t *out)
     out->rotations = atomic_load(&L->rotations);
     out->torn_skipped = atomic_load(&L->torn);
     out->write_errors = atomic_load(&L->werr);
+    out->spooled = atomic_load(&L->spooled);
+    out->spool_bytes = atomic_load(&L->spool_bytes);
     return FL_OK;
 }
 

@@ -43,6 +43,11 @@ struct fl_engine {
      * declaration (resilience/fleet.c); changed under `load` only. */
     fl_fleet_t *fleet;
     fl_fleet_decl_t *fleet_decl; /* what it was started from (a copy) */
+    /* A canary rollback (on a deciding thread, which must not wait for
+     * the alert and log threads to stop) left the restored version's
+     * alerts and log declarations unapplied: the next load, reload or
+     * rollback applies them. */
+    atomic_int obs_stale;
 };
 
 static void start_probation(fl_engine_t *e, fl_version *v);
@@ -304,6 +309,16 @@ static int same_as_current(fl_engine_t *e, const fl_version *v)
     return same;
 }
 
+/* The serving version v's alerts and log declarations take effect: after
+ * a load, a reload and a rollback.  Under e->load (v cannot go). */
+static void apply_observers(fl_engine_t *e, const fl_version *v)
+{
+    atomic_store(&e->obs_stale, 0);
+    if (!v) return;
+    fl__alerts_apply(e, v);
+    fl__declog_apply(e, v);
+}
+
 /* Build v (sources in place) and, if do_publish, publish it -- unless its
  * content is the current version's, which is then kept.  Takes the
  * caller's reference on v.  Loads are serialised by e->load. */
@@ -323,12 +338,12 @@ static int finish_load(fl_engine_t *e, fl_version *v, int do_publish, fl_diag_t 
             start_probation(e, v);
             rc = publish(e, v);
             if (rc == FL_OK) {
-                fl__alerts_apply(e, v); /* still referenced: the engine holds it, under e->load */
-                fl__declog_apply(e, v);
-                v = NULL; /* the engine holds it now */
+                apply_observers(e, v); /* still referenced: the engine holds it, under e->load */
+                v = NULL;              /* the engine holds it now */
             }
         }
     }
+    if (rc == FL_OK && !do_publish && publishing && atomic_load(&e->obs_stale)) apply_observers(e, e->sh.current);
     if (v) fl_version_unref(v);
     pthread_mutex_unlock(&e->load);
     if (publishing) fl__metrics_reload(e, rc != FL_OK ? 2 : do_publish ? 0 : 1);
@@ -515,6 +530,7 @@ int fl_engine_rollback(fl_engine_t *e, const char *id, fl_diag_t *diag)
     if (!e) return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "NULL engine");
     pthread_mutex_lock(&e->load);
     int rc = rollback_locked(e, id, diag);
+    if (rc == FL_OK) apply_observers(e, e->sh.current); /* current changes only under e->load */
     pthread_mutex_unlock(&e->load);
     return rc;
 }
@@ -565,6 +581,7 @@ static void canary_trip(struct fl_shared *sh, fl_version *v, const char *why)
     pthread_mutex_unlock(&e->sh.swap);
     fl_diag_t d;
     int rc = prev ? rollback_locked(e, good, &d) : FL_ENOENT;
+    if (rc == FL_OK) atomic_store(&e->obs_stale, 1);
     pthread_mutex_unlock(&e->load);
     if (rc == FL_OK && e->opts.on_canary) e->opts.on_canary(e->opts.on_canary_user, bad, good, why);
 }

@@ -73,6 +73,91 @@ static void head(mbuf *sb, const char *name, const char *type, const char *help)
     PR(sb, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* One series per declared breaker, at most FL_METRICS_BREAKERS of them (in
+ * declaration order); the calls of any further ones are summed under
+ * breaker="_other" and their state is not shown.  Never one per key. */
+#define FL_METRICS_BREAKERS 64
+
+static void put_breaker(mbuf *sb, const char *series, const char *name)
+{
+    PR(sb, "%s{breaker=\"", series);
+    put_label(sb, name);
+    AP(sb, "\",", 2);
+}
+
+static void render_breaker_state(mbuf *sb, fl_resil_t *r, fl_robj *const *b, uint32_t n)
+{
+    static const char *const kinds[3] = {"call", "failure", "slow"};
+    head(sb, "faultline_breaker_state", "gauge",
+         "Circuit breaker state of each declared breaker's default key (1 for the current state).");
+    for (uint32_t i = 0; i < n; i++) {
+        fl_breaker_stats_t bs;
+        if (fl_breaker_stats(r, b[i]->name, NULL, &bs) != FL_OK) continue;
+        for (int s = FL_BREAKER_CLOSED; s <= FL_BREAKER_DISABLED; s++) {
+            put_breaker(sb, "faultline_breaker_state", b[i]->name);
+            PR(sb, "state=\"%s\"} %d\n", fl_breaker_state_name((fl_breaker_state)s), (int)bs.state == s);
+        }
+    }
+    head(sb, "faultline_breaker_window_calls", "gauge", "Calls and failures in the breaker's current window.");
+    for (uint32_t i = 0; i < n; i++) {
+        fl_breaker_stats_t bs;
+        if (fl_breaker_stats(r, b[i]->name, NULL, &bs) != FL_OK) continue;
+        uint64_t v[3] = {bs.calls, bs.failures, bs.slow_calls};
+        for (int k = 0; k < 3; k++) {
+            put_breaker(sb, "faultline_breaker_window_calls", b[i]->name);
+            PR(sb, "kind=\"%s\"} %llu\n", kinds[k], (unsigned long long)v[k]);
+        }
+    }
+}
+
+static void put_calls(mbuf *sb, const char *name, const uint64_t c[FL_BCALL_N_])
+{
+    static const char *const kinds[FL_BCALL_N_] = {"successful",      "failed",         "ignored", "not_permitted",
+                                                   "slow_successful", "slow_failed"};
+    for (int k = 0; k < FL_BCALL_N_; k++) {
+        put_breaker(sb, "faultline_breaker_calls_total", name);
+        PR(sb, "kind=\"%s\"} %llu\n", kinds[k], (unsigned long long)c[k]);
+    }
+}
+
+static void render_breakers(fl_engine_t *e, mbuf *sb)
+{
+    fl_resil_t *r = fl_engine_resil(e);
+    fl_objtab *t = r ? atomic_load_explicit(&r->objs, memory_order_acquire) : NULL;
+    fl_robj *b[FL_METRICS_BREAKERS];
+    uint32_t n = 0, more = 0;
+    uint64_t other[FL_BCALL_N_] = {0}, c[FL_BCALL_N_];
+    for (uint32_t i = 0; t && i < t->n; i++) {
+        if (t->obj[i]->kind != FL_RESIL_BREAKER) continue;
+        if (n < FL_METRICS_BREAKERS) {
+            b[n++] = t->obj[i];
+            continue;
+        }
+        fl_breaker_calls(t->obj[i], c);
+        for (int k = 0; k < FL_BCALL_N_; k++) other[k] += c[k];
+        more++;
+    }
+    render_breaker_state(sb, r, b, n);
+    head(sb, "faultline_breaker_calls_total", "counter",
+         "Calls each breaker saw, by kind (slow_* are also counted in successful or failed).");
+    for (uint32_t i = 0; i < n; i++) {
+        fl_breaker_calls(b[i], c);
+        put_calls(sb, b[i]->name, c);
+    }
+    if (more) put_calls(sb, "_other", other);
+}
+
+static void render_retries(fl_engine_t *e, mbuf *sb)
+{
+    static const char *const res[FL_RETRY_N_] = {"success", "exhausted", "budget", "breaker", "failed"};
+    fl_resil_t *r = fl_engine_resil(e);
+    head(sb, "faultline_retries_total", "counter",
+         "Calls the executor or a pipeline retried or wanted to retry, by how the retrying ended.");
+    for (int k = 0; k < FL_RETRY_N_; k++)
+        PR(sb, "faultline_retries_total{result=\"%s\"} %llu\n", res[k],
+           r ? (unsigned long long)atomic_load_explicit(&r->retries[k], memory_order_relaxed) : 0ull);
+}
+
 static int fl__metrics_render(fl_engine_t *e, mbuf *sb)
 {
     struct fl_shared *sh = fl_engine_shared(e);
@@ -131,33 +216,8 @@ static int fl__metrics_render(fl_engine_t *e, mbuf *sb)
         PR(sb, "faultline_policy_loaded_timestamp_seconds %.3f\n", (double)vi.loaded_at_ms / 1000.0);
     }
 
-    fl_resil_t *r = fl_engine_resil(e);
-    fl_objtab *t = r ? atomic_load_explicit(&r->objs, memory_order_acquire) : NULL;
-    head(sb, "faultline_breaker_state", "gauge",
-         "Circuit breaker state of each declared breaker's default key (1 for the current state).");
-    for (uint32_t i = 0; t && i < t->n; i++) {
-        if (t->obj[i]->kind != FL_RESIL_BREAKER) continue;
-        fl_breaker_stats_t bs;
-        if (fl_breaker_stats(r, t->obj[i]->name, NULL, &bs) != FL_OK) continue;
-        for (int s = FL_BREAKER_CLOSED; s <= FL_BREAKER_DISABLED; s++) {
-            PR(sb, "faultline_breaker_state{breaker=\"");
-            put_label(sb, t->obj[i]->name);
-            PR(sb, "\",state=\"%s\"} %d\n", fl_breaker_state_name((fl_breaker_state)s), (int)bs.state == s);
-        }
-    }
-    head(sb, "faultline_breaker_window_calls", "gauge", "Calls and failures in the breaker's current window.");
-    for (uint32_t i = 0; t && i < t->n; i++) {
-        if (t->obj[i]->kind != FL_RESIL_BREAKER) continue;
-        fl_breaker_stats_t bs;
-        if (fl_breaker_stats(r, t->obj[i]->name, NULL, &bs) != FL_OK) continue;
-        static const char *const kinds[3] = {"call", "failure", "slow"};
-        uint64_t v[3] = {bs.calls, bs.failures, bs.slow_calls};
-        for (int k = 0; k < 3; k++) {
-            PR(sb, "faultline_breaker_window_calls{breaker=\"");
-            put_label(sb, t->obj[i]->name);
-            PR(sb, "\",kind=\"%s\"} %llu\n", kinds[k], (unsigned long long)v[k]);
-        }
-    }
+    render_breakers(e, sb);
+    render_retries(e, sb);
     fl_log_stats_t ls, rs;
     fl_engine_log_stats(e, &ls);
     fl_engine_registry_stats(e, &rs);

@@ -201,6 +201,8 @@ typedef struct pstate {
     char *params; /* the last decision's params (owned) */
     int attempt;
     int held;     /* permit admitted */
+    int retried;  /* a retry was granted (faultline_retries_total) */
+    int retry_end; /* 1 + FL_RETRY_* when a refused retry ends the call */
     int64_t start, now, deadline;
     fl_permit_t permit;
     fl_pipeline_result_t *res;
@@ -215,6 +217,10 @@ static void ps_finish(pstate *s, fl_call_outcome oc, const char *reason)
     s->res->outcome = oc;
     copy(s->res->reason, sizeof s->res->reason, reason);
     s->res->elapsed_ns = s->now - s->start;
+    if (s->retry_end)
+        fl_resil_count_retry(s->p->r, s->retry_end - 1);
+    else if (s->retried)
+        fl_resil_count_retry(s->p->r, oc == FL_CALL_SUCCEEDED ? FL_RETRY_SUCCESS : FL_RETRY_FAILED);
 }
 
 static void ps_begin(pstate *s, fl_pipeline_t *p, fl_ctx_t *ctx, fl_event_t *ev, const char *key,
@@ -228,6 +234,7 @@ static void ps_begin(pstate *s, fl_pipeline_t *p, fl_ctx_t *ctx, fl_event_t *ev,
     s->params = NULL;
     s->attempt = 0;
     s->held = 0;
+    s->retried = s->retry_end = 0;
     s->res = res;
     res->outcome = FL_CALL_SUCCEEDED;
     res->attempts = 0;
@@ -245,11 +252,15 @@ static int ps_admit(pstate *s, fl_attempt_info_t *info)
 {
     fl_pipeline_t *p = s->p;
     if (s->deadline && s->now >= s->deadline) {
+        if (s->retried)
+            s->retry_end = 1 + FL_RETRY_EXHAUSTED;
         ps_finish(s, FL_CALL_TIMED_OUT, "deadline");
         return 0;
     }
     if (p->guard) {
         if (fl_admit(p->guard, s->key, &s->permit) != FL_OK) {
+            if (s->retried && s->permit.reason && strncmp(s->permit.reason, "breaker", 7) == 0)
+                s->retry_end = 1 + FL_RETRY_BREAKER;
             ps_finish(s, s->attempt == 0 ? FL_CALL_REFUSED : FL_CALL_FAILED, s->permit.reason);
             return 0;
         }
@@ -319,13 +330,20 @@ static int ps_outcome(pstate *s, int failed, int64_t *delay_ns)
         ps_finish(s, FL_CALL_FALLBACK, fl_decision_rule(last));
         return PS_DONE;
     case FL_ACTION_FAIL: {
-        const char *why = fl_decision_reason(last);
+        const char *why = fl_decision_reason(last); /* set when fl_decide refused a retry */
+        if (why && strcmp(why, "breaker_open") == 0)
+            s->retry_end = 1 + FL_RETRY_BREAKER;
+        else if (why && strcmp(why, "retry_budget_exhausted") == 0)
+            s->retry_end = 1 + FL_RETRY_BUDGET;
+        else if (why && (strcmp(why, "attempts_exhausted") == 0 || strcmp(why, "time_budget_exhausted") == 0))
+            s->retry_end = 1 + FL_RETRY_EXHAUSTED;
         ps_finish(s, FL_CALL_FAILED, why ? why : "not_retryable");
         return PS_DONE;
     }
     case FL_ACTION_RETRY:
         break;
     }
+    s->retry_end = 1 + FL_RETRY_EXHAUSTED; /* unless the retry goes ahead below */
     if (s->attempt >= p->max_attempts) {
         ps_finish(s, FL_CALL_FAILED, "attempts_exhausted");
         return PS_DONE;
@@ -341,6 +359,8 @@ static int ps_outcome(pstate *s, int failed, int64_t *delay_ns)
         s->params = pj ? strdup(pj) : NULL;
         *delay_ns = d;
     }
+    s->retry_end = 0;
+    s->retried = 1;
     return PS_RETRY;
 }
 

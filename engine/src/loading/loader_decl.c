@@ -625,12 +625,27 @@ static int word_bits(struct ld *ld, int t, const char *key, const char *const *w
     return rc;
 }
 
+/* log { on_full = "drop" | "spool" }: 0 unset, 1 + FL_LOG_ON_FULL_*. */
+static int log_on_full(struct ld *ld, int t, int *out)
+{
+    char *w = NULL;
+    int rc = opt_string(ld, t, "on_full", &w);
+    if (rc == FL_OK && w) {
+        if (strcmp(w, "drop") == 0) *out = 1 + FL_LOG_ON_FULL_DROP;
+        else if (strcmp(w, "spool") == 0) *out = 1 + FL_LOG_ON_FULL_SPOOL;
+        else rc = ld_error(ld, "on_full", "on_full must be \"drop\" or \"spool\", not \"%s\"", w);
+    }
+    free(w);
+    return rc;
+}
+
 /* log { fields = {...}, mask = {...}, redact = { "pattern", ... },
- *       sample = { debug = N, info = N, ... } } -- what the decision log's
- * lines hold; the host chooses where they go (docs/observability.md). */
+ *       sample = { debug = N, info = N, ... }, on_full = "drop" | "spool" }
+ * -- what the decision log's lines hold and whether a slow destination drops
+ * or spools them; the host chooses where they go (docs/observability.md). */
 int ld_log(struct ld *ld, int t)
 {
-    static const char *const keys[] = {"fields", "mask", "redact", "sample", NULL};
+    static const char *const keys[] = {"fields", "mask", "redact", "sample", "on_full", NULL};
     /* bit order = FL_LOG_DOMAIN, CODE, MESSAGE, OP, STACK, EVENT_ID */
     static const char *const fields[] = {"domain", "code", "message", "op", "stack", "id", NULL};
     static const char *const sev[] = {"debug", "info", "warning", "error", "critical", NULL};
@@ -640,6 +655,7 @@ int ld_log(struct ld *ld, int t)
     int rc = ld_check_keys(ld, t, keys);
     if (rc == FL_OK) rc = word_bits(ld, t, "fields", fields, &v->logd.fields);
     if (rc == FL_OK) rc = word_bits(ld, t, "mask", fields, &v->logd.mask);
+    if (rc == FL_OK) rc = log_on_full(ld, t, &v->logd.on_full);
     if (rc == FL_OK) {
         lua_getfield(L, t, "redact");
         int r = lua_gettop(L);

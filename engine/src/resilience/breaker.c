@@ -41,7 +41,36 @@ struct fl_bstate {
     _Atomic int64_t cum[3];    /* calls, failures, slow calls counted here */
     _Atomic int64_t others[3]; /* the rest of the fleet's, in the window   */
     _Atomic int64_t closed_at; /* when this key last closed here; 0 never  */
+    _Atomic uint64_t calls[FL_BCALL_N_]; /* by kind, since the key was made */
 };
+
+static void count(fl_bstate *s, int kind)
+{
+    atomic_fetch_add_explicit(&s->calls[kind], 1, memory_order_relaxed);
+}
+
+void fl_breaker_refused(fl_bstate *s)
+{
+    if (s)
+        count(s, FL_BCALL_NOT_PERMITTED);
+}
+
+static void add_calls(void *state, void *arg)
+{
+    fl_bstate *s = state;
+    uint64_t *out = arg;
+    for (int k = 0; k < FL_BCALL_N_; k++)
+        out[k] += atomic_load_explicit(&s->calls[k], memory_order_relaxed);
+}
+
+void fl_breaker_calls(fl_robj *o, uint64_t out[FL_BCALL_N_])
+{
+    for (int k = 0; k < FL_BCALL_N_; k++)
+        out[k] = 0;
+    if (o->dflt)
+        add_calls(o->dflt, out);
+    fl_keymap_each(&o->keys, add_calls, out);
+}
 
 static const fl_bcfg *cfg_of(fl_robj *o)
 {
@@ -176,8 +205,8 @@ void fl_breaker_unpermit(fl_bstate *s, uint64_t gen, int half)
             return;
 }
 
-int fl_breaker_try(fl_robj *o, fl_bstate *s, const char *key, int64_t now, uint64_t *gen,
-                   int *half, int64_t *retry_after_ns)
+static int try_permit(fl_robj *o, fl_bstate *s, const char *key, int64_t now, uint64_t *gen,
+                      int *half, int64_t *retry_after_ns)
 {
     int forced = atomic_load_explicit(&o->forced, memory_order_relaxed);
     *gen = 0;
@@ -214,6 +243,15 @@ int fl_breaker_try(fl_robj *o, fl_bstate *s, const char *key, int64_t now, uint6
             return 0;
         }
     }
+}
+
+int fl_breaker_try(fl_robj *o, fl_bstate *s, const char *key, int64_t now, uint64_t *gen,
+                   int *half, int64_t *retry_after_ns)
+{
+    int ok = try_permit(o, s, key, now, gen, half, retry_after_ns);
+    if (!ok)
+        count(s, FL_BCALL_NOT_PERMITTED);
+    return ok;
 }
 
 int fl_breaker_classify(const fl_bcfg *c, const char *category)
@@ -311,14 +349,18 @@ int fl_breaker_record(fl_robj *o, fl_bstate *s, const char *key, uint64_t gen, i
 {
     uint64_t w;
     int slow, moved = 0;
-    if (atomic_load_explicit(&o->forced, memory_order_relaxed))
-        return 0;
-    w = atomic_load_explicit(&s->word, memory_order_acquire);
     if (out == FL_OUT_IGNORED) {
+        count(s, FL_BCALL_IGNORED);
         fl_breaker_unpermit(s, gen, half);
         return 0;
     }
     slow = duration_ns >= 0 && duration_ns >= cfg_of(o)->slow_ns;
+    count(s, out == FL_OUT_FAILURE ? FL_BCALL_FAILED : FL_BCALL_SUCCESSFUL);
+    if (slow)
+        count(s, out == FL_OUT_FAILURE ? FL_BCALL_SLOW_FAILED : FL_BCALL_SLOW_SUCCESSFUL);
+    if (atomic_load_explicit(&o->forced, memory_order_relaxed))
+        return 0;
+    w = atomic_load_explicit(&s->word, memory_order_acquire);
     if (W_ST(w) == FL_BREAKER_CLOSED)
         moved = record_closed(o, s, key, w, out == FL_OUT_FAILURE, slow, now);
     else if (W_ST(w) == FL_BREAKER_HALF_OPEN && (!half || gen == W_GEN(w)))

@@ -116,6 +116,10 @@ void fl_x_finish(fl_xstate *x, fl_call_outcome outcome, const char *reason)
     res->outcome = outcome;
     copy(res->reason, sizeof res->reason, reason);
     res->elapsed_ns = x->now - x->start_ns;
+    if (x->retry_end)
+        fl_resil_count_retry(x->ex->r, x->retry_end - 1);
+    else if (x->retried)
+        fl_resil_count_retry(x->ex->r, outcome == FL_CALL_SUCCEEDED ? FL_RETRY_SUCCESS : FL_RETRY_FAILED);
     if (outcome == FL_CALL_SUCCEEDED)
         emit(x, FL_EXEC_SUCCESS, NULL, NULL, 0, 0, 0);
     else
@@ -153,6 +157,8 @@ int fl_x_begin(fl_exec_t *ex, fl_xstate *x, const char *key, fl_exec_event_fn fn
 
 static int refused(fl_xstate *x, fl_robj *o)
 {
+    if (x->retried && o == x->ex->g.breaker)
+        x->retry_end = 1 + FL_RETRY_BREAKER;
     abandon(x);
     fl_x_finish(x, x->attempt == 0 ? FL_CALL_REFUSED : FL_CALL_FAILED, o->reason);
     return 0;
@@ -164,6 +170,8 @@ int fl_x_admit(fl_xstate *x, int block, int64_t *wait_ns)
     int64_t now = x->attempt == 0 ? x->now : (x->now = fl_resil_clock(ex->r)), ra;
     *wait_ns = 0;
     if (x->deadline_ns && now >= x->deadline_ns) {
+        if (x->retried)
+            x->retry_end = 1 + FL_RETRY_EXHAUSTED;
         fl_x_finish(x, FL_CALL_TIMED_OUT, "deadline");
         return 0;
     }
@@ -253,6 +261,7 @@ static const char *gate(fl_xstate *x, int64_t now, int64_t delay_ns, fl_call_out
     fl_exec_t *ex = x->ex;
     int64_t ra = 0;
     *oc = FL_CALL_FAILED;
+    x->retry_end = 1 + FL_RETRY_EXHAUSTED;
     if (x->attempt >= ex->max_attempts)
         return "attempts_exhausted";
     if (x->deadline_ns && now + delay_ns >= x->deadline_ns) {
@@ -261,11 +270,16 @@ static const char *gate(fl_xstate *x, int64_t now, int64_t delay_ns, fl_call_out
     }
     if (x->bs) {
         fl_breaker_state st = fl_breaker_peek(ex->g.breaker, x->bs, now, &ra);
-        if (st == FL_BREAKER_FORCED_OPEN || (st == FL_BREAKER_OPEN && ra > delay_ns))
+        if (st == FL_BREAKER_FORCED_OPEN || (st == FL_BREAKER_OPEN && ra > delay_ns)) {
+            x->retry_end = 1 + FL_RETRY_BREAKER;
+            fl_breaker_refused(x->bs);
             return ex->g.breaker->reason;
+        }
     }
+    x->retry_end = 1 + FL_RETRY_BUDGET;
     if (x->gs && !fl_budget_withdraw(ex->g.budget, x->gs, now))
         return ex->g.budget->reason;
+    x->retry_end = 0;
     return NULL;
 }
 
@@ -286,6 +300,7 @@ static int verdict_retry(fl_xstate *x, const fl_verdict_t *v, int64_t now, int64
         }
     }
     *delay_ns = d;
+    x->retried = 1;
     emit(x, FL_EXEC_RETRY, x->res->category, NULL, d / MS, 0, 0);
     return FL_X_RETRY;
 }

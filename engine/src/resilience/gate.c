@@ -71,8 +71,10 @@ int fl_resil_gate_retry(fl_resil_t *r, const char *breaker, const char *budget, 
     if (b) {
         fl_bstate *s = fl_robj_state(b, key, h, NULL);
         fl_breaker_state st = s ? fl_breaker_peek(b, s, now, &ra) : FL_BREAKER_CLOSED;
-        if (st == FL_BREAKER_FORCED_OPEN || (st == FL_BREAKER_OPEN && ra > 0))
+        if (st == FL_BREAKER_FORCED_OPEN || (st == FL_BREAKER_OPEN && ra > 0)) {
+            fl_breaker_refused(s);
             return refuse(reason, reason_cap, b->reason);
+        }
     }
     g = fl_resil_find(r, FL_RESIL_BUDGET, budget);
     if (g) {

@@ -189,8 +189,11 @@ void fl_keymap_each(fl_keymap *m, void (*fn)(void *state, void *arg), void *arg)
         }
         pthread_mutex_unlock(&s->mu);
     }
-    if (m->overflow)
-        fn(m->overflow, arg);
+    pthread_mutex_lock(&m->shard[0].mu); /* overflow() sets it under this lock */
+    void *ov = m->overflow;
+    pthread_mutex_unlock(&m->shard[0].mu);
+    if (ov)
+        fn(ov, arg);
 }
 
 void fl_keymap_destroy(fl_keymap *m, void (*free_state)(void *))

@@ -133,7 +133,7 @@ void fl_keymap_destroy(fl_keymap *m, void (*free_state)(void *));
 void *fl_keymap_get(fl_keymap *m, const char *key, uint64_t hash, const char **key_out);
 /* State for key if it exists, NULL otherwise. */
 void *fl_keymap_find(fl_keymap *m, const char *key, uint64_t hash);
-/* Visit every state (declare-time only; under the shard locks). */
+/* Visit every state (declarations, metrics; under the shard locks). */
 void fl_keymap_each(fl_keymap *m, void (*fn)(void *state, void *arg), void *arg);
 
 /* ---- registry.c ---------------------------------------------------------- */
@@ -204,7 +204,17 @@ struct fl_resil {
     _Atomic int fleet_kick; /* a fleet-scoped key opened: publish now (fleet.c) */
     _Atomic int fleet_up;   /* a synchroniser's last round reached Redis */
     _Atomic int fleet_push; /* a shared-mode key counted a failure (fleet.c) */
+    _Atomic uint64_t retries[5]; /* calls that retried, by how it ended (FL_RETRY_*) */
 };
+
+/* How a call that wanted a retry ended (faultline_retries_total).  Counted
+ * where the engine runs the loop: the executor (exec.c) and pipelines. */
+enum { FL_RETRY_SUCCESS, FL_RETRY_EXHAUSTED, FL_RETRY_BUDGET, FL_RETRY_BREAKER, FL_RETRY_FAILED, FL_RETRY_N_ };
+static inline void fl_resil_count_retry(struct fl_resil *r, int result)
+{
+    if (r && result >= 0 && result < FL_RETRY_N_)
+        atomic_fetch_add_explicit(&r->retries[result], 1, memory_order_relaxed);
+}
 
 int64_t fl_resil_clock(const struct fl_resil *r);
 /* Zeroed memory on its own cache lines (no false sharing between keys);
@@ -231,6 +241,17 @@ void fl_rdiag(fl_diag_t *d, int status, const char *fmt, ...)
 
 /* ---- breaker.c ----------------------------------------------------------- */
 typedef struct fl_bstate fl_bstate;
+/* Calls a breaker saw, by kind (faultline_breaker_calls_total, resilience4j's
+ * kinds): each recorded outcome is successful, failed or ignored; slow
+ * successful and slow failed calls are also counted in the slow kinds;
+ * not_permitted counts admissions and retries the breaker refused.  Counted
+ * per key state (the line the call writes anyway), summed when read. */
+enum { FL_BCALL_SUCCESSFUL, FL_BCALL_FAILED, FL_BCALL_IGNORED, FL_BCALL_NOT_PERMITTED, FL_BCALL_SLOW_SUCCESSFUL,
+       FL_BCALL_SLOW_FAILED, FL_BCALL_N_ };
+/* A retry refused by the breaker's state (not through fl_breaker_try). */
+void fl_breaker_refused(fl_bstate *s);
+/* The calls of every key of breaker o, summed into out[FL_BCALL_N_]. */
+void fl_breaker_calls(fl_robj *o, uint64_t out[FL_BCALL_N_]);
 void *fl_bstate_new(void *obj);
 void fl_bstate_free(void *st);
 /* Config was replaced: resize the windows of every key, keeping counts. */
@@ -370,6 +391,8 @@ typedef struct fl_xstate {
     int attempt;      /* attempts started */
     int held;         /* an admitted attempt holds breaker/bulkhead */
     int half;
+    int retried;      /* a retry was granted (faultline_retries_total) */
+    int retry_end;    /* 1 + FL_RETRY_* when a refused retry ends the call */
     uint64_t gen;
     int64_t start_ns, deadline_ns, attempt_ns;
     int64_t now;      /* last clock reading (saves re-reading it) */
