@@ -7,6 +7,8 @@
  * name swaps in a new immutable config and lets the kind resize its state;
  * the old config and array go on the retire list, freed with the registry.
  */
+#define _GNU_SOURCE /* sched_getcpu */
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,6 +147,12 @@ void *fl_calloc_line(size_t size)
     if (p)
         memset(p, 0, n ? n : 64);
     return p;
+}
+
+int fl_stripe(void)
+{
+    int cpu = sched_getcpu(); /* vDSO: a few ns, no system call */
+    return cpu < 0 ? 0 : cpu & (FL_STRIPES - 1);
 }
 
 int64_t fl_resil_clock(const fl_resil_t *r)
