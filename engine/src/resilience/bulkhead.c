@@ -7,7 +7,10 @@
  * call takes a slot in its thread's stripe (fl_stripe) and, when that share
  * is full, in the next stripes in turn; the slot is given back to the
  * stripe it came from.  The shares add up to max_concurrent, so the limit
- * is a hard bound whatever the threads do; a call is refused only when
+ * is a hard bound whatever the threads do.  After a smaller max is
+ * declared, stripes may hold more than their new share: until every one is
+ * back within it, a call is admitted only if the sum over the stripes,
+ * counted after taking its slot, is within max.  A call is refused only when
  * every share was full as it looked (as before, a racing try can see a
  * slot that is about to be freed as taken).  The fast path is one
  * fetch_add on the thread's own line (undone if over the share).
@@ -32,6 +35,7 @@ typedef struct hstripe {
 
 struct fl_hstate {
     _Atomic int32_t waiting;
+    _Atomic int32_t max_hi; /* largest max the shares may still hold */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     hstripe st[FL_STRIPES];
@@ -46,9 +50,9 @@ void *fl_hstate_new(void *obj)
 {
     fl_hstate *s = fl_calloc_line(sizeof *s);
     pthread_condattr_t ca;
-    (void)obj;
     if (!s)
         return NULL;
+    atomic_init(&s->max_hi, cfg_of(obj)->max_concurrent);
     pthread_mutex_init(&s->mu, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -81,16 +85,40 @@ static int take_in(fl_hstate *s, int i, int32_t max)
     return 0;
 }
 
+/* After a smaller max was declared, stripes may hold more than their new
+ * share: admit only while the whole count is within max, and go back to
+ * the fast path once every stripe is within its share. */
+static int total_ok(fl_hstate *s, int32_t max, int32_t hi)
+{
+    int32_t sum = 0, over = 0;
+    for (int i = 0; i < FL_STRIPES; i++) {
+        int32_t n = atomic_load(&s->st[i].inflight);
+        sum += n;
+        over |= n > share(max, i);
+    }
+    if (sum > max)
+        return 0;
+    if (!over)
+        atomic_compare_exchange_strong(&s->max_hi, &hi, max);
+    return 1;
+}
+
 int fl_bulkhead_try(fl_robj *o, fl_hstate *s)
 {
-    int32_t max = cfg_of(o)->max_concurrent;
+    int32_t max = cfg_of(o)->max_concurrent, hi = atomic_load(&s->max_hi);
     int first = fl_stripe();
+    while (max > hi && !atomic_compare_exchange_weak(&s->max_hi, &hi, max)) {
+    }
     for (int k = 0; k < FL_STRIPES; k++) {
         int i = (first + k) & (FL_STRIPES - 1);
         if (atomic_load(&s->st[i].inflight) >= share(max, i))
             continue; /* full as it looks: no write to its line */
-        if (take_in(s, i, max))
+        if (!take_in(s, i, max))
+            continue;
+        if (max >= hi || total_ok(s, max, hi))
             return i + 1;
+        atomic_fetch_sub(&s->st[i].inflight, 1);
+        return 0;
     }
     return 0;
 }
