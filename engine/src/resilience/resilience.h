@@ -8,8 +8,8 @@
  *   window.c    count and time sliding windows (atomic counters)
  *   registry.c  fl_resil_t: named objects, config swap, retire list
  *   breaker.c   circuit breaker state machine
- *   limiter.c   token bucket (GCRA, one CAS)
- *   bulkhead.c  concurrency limit with bounded queue
+ *   limiter.c   token bucket (GCRA, one CAS), striped for burst >= 8
+ *   bulkhead.c  concurrency limit with bounded queue, in striped shares
  *   budget.c    retry budget over a time window
  *   admit.c     fl_guard_t, fl_admit / fl_complete
  *   exec.c      fl_exec_t and the retry logic shared by call.c and run.c
