@@ -2,7 +2,8 @@
  * test_resil_stripes.c -- the hot-key paths (issue 13): one key hammered by
  * several threads keeps exact totals, a breaker opens where its window
  * says, a bulkhead's limit and a limiter's burst stay hard bounds across
- * the stripes (high-water mark checked with an atomic), and the success
+ * the stripes (high-water mark checked with an atomic) and across a new
+ * config, and the success
  * path reads the clock once unless a slow-call rule, a time window, a
  * timeout or a deadline needs the end of the call.  Labelled threads: run
  * under ThreadSanitizer by ./dev sanitize.
@@ -330,6 +331,32 @@ static void test_limiter_striped_bounds(void **unused)
     free(s);
 }
 
+/* A new burst that moves a key between one bucket and stripes keeps what
+ * it owes: as one bucket whose burst changed would. */
+static void test_limiter_relayout(void **unused)
+{
+    shared *s = calloc(1, sizeof *s);
+    fl_limiter_config_t lc = {.rate = 1000, .burst = 4}; /* one bucket */
+    fl_guard_spec_t spec = {NULL, "l", NULL, NULL};
+    (void)unused;
+    s->r = fake_registry(&s->clk, NULL, NULL);
+    fl_limiter_declare(s->r, "l", &lc, NULL);
+    fl_guard_new(s->r, &spec, &s->g, NULL);
+    assert_int_equal(drain(s), 4);
+    lc.burst = 40; /* 8 buckets now; 4 tokens still owed */
+    fl_limiter_declare(s->r, "l", &lc, NULL);
+    assert_int_equal(drain(s), 36);
+    lc.burst = 4; /* back to one bucket, owing 40: 36 ms before the next */
+    fl_limiter_declare(s->r, "l", &lc, NULL);
+    assert_int_equal(drain(s), 0);
+    fake_advance_ms(&s->clk, 36);
+    assert_int_equal(drain(s), 0);
+    fake_advance_ms(&s->clk, 1);
+    assert_int_equal(drain(s), 1);
+    fl_resil_free(s->r);
+    free(s);
+}
+
 /* ---- clock reads on the success path --------------------------------------- */
 
 typedef struct counting_clock {
@@ -418,6 +445,7 @@ int main(void)
         cmocka_unit_test(test_bulkhead_hard_bound),
         cmocka_unit_test(test_bulkhead_shrink),
         cmocka_unit_test(test_limiter_striped_bounds),
+        cmocka_unit_test(test_limiter_relayout),
         cmocka_unit_test(test_success_clock_reads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,8 +29,12 @@ typedef struct lstripe {
 struct fl_lstate {
     _Atomic int64_t lease;    /* fleet scope: tokens leased from Redis, unspent */
     _Atomic int64_t refused;  /* fleet scope: refusals since the last round */
+    int n;                    /* buckets the tats are laid out for (declare only) */
+    int64_t iv;               /* and their interval */
     lstripe st[FL_STRIPES];
 };
+
+static int buckets(const struct fl_lcfg *c, int64_t *interval);
 
 static const fl_lcfg *cfg_of(fl_robj *o)
 {
@@ -39,8 +43,39 @@ static const fl_lcfg *cfg_of(fl_robj *o)
 
 void *fl_lstate_new(void *obj)
 {
-    (void)obj;
-    return fl_calloc_line(sizeof(fl_lstate));
+    fl_lstate *s = fl_calloc_line(sizeof(fl_lstate));
+    if (s)
+        s->n = buckets(cfg_of(obj), &s->iv);
+    return s;
+}
+
+/* A new config moved a key between one bucket and stripes: carry the
+ * tokens it owes (taken ahead of the refill) into the new layout, so the
+ * change neither hands out a fresh burst nor takes one away. */
+static void relayout(void *st, void *arg)
+{
+    fl_lstate *s = st;
+    fl_robj *o = arg;
+    int64_t now = fl_resil_clock(o->r), iv, owed = 0;
+    int n = buckets(cfg_of(o), &iv);
+    if (n == s->n)
+        return; /* same layout: the tats carry over as they are */
+    for (int i = 0; i < s->n; i++) {
+        int64_t tat = atomic_load_explicit(&s->st[i].tat, memory_order_relaxed);
+        if (tat > now)
+            owed += (tat - now + s->iv - 1) / s->iv;
+    }
+    for (int i = 0; i < n; i++)
+        atomic_store_explicit(&s->st[i].tat, now + (owed / n + (i < owed % n)) * iv,
+                              memory_order_relaxed);
+    s->n = n;
+    s->iv = iv;
+}
+
+void fl_limiter_reconfig(fl_robj *o)
+{
+    relayout(o->dflt, o);
+    fl_keymap_each(&o->keys, relayout, o);
 }
 
 /* Fleet scope with a synchroniser up: spend a leased token (never waits). */

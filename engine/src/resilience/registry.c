@@ -37,7 +37,7 @@ static void no_reconfig(fl_robj *o)
 
 static const kind_ops OPS[4] = {
     {"breaker_open", fl_bstate_new, fl_bstate_free, fl_breaker_reconfig},
-    {"rate_limited", fl_lstate_new, free, no_reconfig},
+    {"rate_limited", fl_lstate_new, free, fl_limiter_reconfig},
     {"bulkhead_full", fl_hstate_new, fl_hstate_free, no_reconfig},
     {"retry_budget", fl_gstate_new, fl_gstate_free, fl_budget_reconfig},
 };

@@ -277,6 +277,9 @@ int fl_breaker_trip(fl_robj *o, fl_bstate *s, const char *key, int64_t now, uint
 /* ---- limiter.c ----------------------------------------------------------- */
 typedef struct fl_lstate fl_lstate;
 void *fl_lstate_new(void *obj);
+/* Config was replaced: a key that moves between one bucket and stripes
+ * (burst crossing FL_STRIPES tokens) keeps the tokens it owes. */
+void fl_limiter_reconfig(fl_robj *o);
 int fl_lcfg_build(const char *name, const fl_limiter_config_t *c, fl_lcfg *out, fl_diag_t *diag);
 /* Take one token.  max_wait_ns: how long the caller may wait.  Returns 1 with
  * *wait_ns (0 = now) to wait before proceeding, or 0 (refused; *wait_ns is
