@@ -1177,6 +1177,9 @@ typedef struct fl_pipeline_result {
     char reason[128];
     /* FALLBACK: the fallback value as JSON (owned by `last`), else NULL. */
     const char *fallback_json;
+    /* 0 when the first attempt succeeded with no deadline and no breaker
+     * learned from an earlier decision: as with fl_call, that path reads
+     * the clock once. */
     int64_t elapsed_ns;
 } fl_pipeline_result_t;
 
