@@ -834,6 +834,9 @@ typedef struct fl_breaker_config {
     fl_window_kind window;    /* count: last `size` calls; time: last `size` s */
     uint32_t size;            /* 100 calls, or 60 s; max 100000 / 3600      */
     double failure_rate;      /* open at >= this share of failures; 0.5     */
+    /* The slow-call rule is on when either of the next two is set (the
+     * other then takes its default); with neither, no call is slow and a
+     * success needs no second clock reading. */
     double slow_call_rate;    /* open at >= this share of slow calls; 1.0   */
     uint32_t slow_call_ms;    /* a call at least this long is slow; 60000   */
     uint32_t min_calls;       /* no verdict on fewer calls; 20              */
@@ -962,7 +965,9 @@ typedef struct fl_permit {
 FL_EXTERN int fl_admit(fl_guard_t *g, const char *key, fl_permit_t *permit);
 /*
  * Report the admitted call's outcome: `category` NULL for success, else the
- * failure's category.  The duration is measured from fl_admit.  Releases the
+ * failure's category.  The duration is measured from fl_admit (the clock is
+ * read again only for a failure or when the breaker's slow-call rule or time
+ * window needs the end of the call).  Releases the
  * bulkhead slot; feeds the breaker.  A permit completed twice, or never
  * admitted, gives FL_ESTATE and changes nothing.  FL_EINVAL for NULL permit.
  */
@@ -1066,6 +1071,9 @@ typedef struct fl_call_result {
      * "bulkhead_full:NAME" "deadline" "cancelled", or the decide callback's
      * rule (FAIL, FALLBACK).  Truncated to fit. */
     char reason[128];
+    /* From the call's start to its end.  0 when the first attempt succeeded
+     * and nothing needed its end time (no slow-call rule, time window,
+     * attempt timeout or deadline): that path reads the clock once. */
     int64_t elapsed_ns;
 } fl_call_result_t;
 
@@ -1188,6 +1196,9 @@ typedef struct fl_pipeline_result {
     char reason[128];
     /* FALLBACK: the fallback value as JSON (owned by `last`), else NULL. */
     const char *fallback_json;
+    /* 0 when the first attempt succeeded with no deadline and no breaker
+     * learned from an earlier decision: as with fl_call, that path reads
+     * the clock once. */
     int64_t elapsed_ns;
 } fl_pipeline_result_t;
 

@@ -5,7 +5,10 @@ fl_add_test(test_resil_breaker ${CMAKE_CURRENT_LIST_DIR}/test_resil_breaker.c)
 fl_add_test(test_resil_limits ${CMAKE_CURRENT_LIST_DIR}/test_resil_limits.c)
 fl_add_test(test_resil_exec ${CMAKE_CURRENT_LIST_DIR}/test_resil_exec.c)
 fl_add_test(test_resil_threads ${CMAKE_CURRENT_LIST_DIR}/test_resil_threads.c LABELS threads)
-foreach(t test_resil_breaker test_resil_limits test_resil_exec test_resil_threads)
+# One hot key on several threads: striped limiter/bulkhead bounds, exact
+# totals, the breaker's opening point, clock reads on the success path.
+fl_add_test(test_resil_stripes ${CMAKE_CURRENT_LIST_DIR}/test_resil_stripes.c LABELS threads)
+foreach(t test_resil_breaker test_resil_limits test_resil_exec test_resil_threads test_resil_stripes)
   target_link_libraries(${t} PRIVATE ${FL_RESIL_DEPS})
 endforeach()
 

@@ -18,9 +18,14 @@
 
 typedef struct fclock {
     _Atomic int64_t now, slept;
+    _Atomic int reads;
 } fclock;
 
-static int64_t fc_now(void *u) { return atomic_load(&((fclock *)u)->now); }
+static int64_t fc_now(void *u)
+{
+    atomic_fetch_add(&((fclock *)u)->reads, 1);
+    return atomic_load(&((fclock *)u)->now);
+}
 static void fc_sleep(void *u, int64_t ns)
 {
     atomic_fetch_add(&((fclock *)u)->now, ns);
@@ -165,6 +170,28 @@ static void test_retries_counted(void **st)
     assert_int_equal(retries(&w, "failed"), 1);
     assert_int_equal(retries(&w, "breaker"), 1);
     assert_int_equal(retries(&w, "budget"), 0);
+    fl_pipeline_free(p);
+    flt_close(&w.t);
+}
+
+/* Issue 13: a first attempt's success through a guard reads the clock once
+ * (the guard's breaker has no slow-call rule; no deadline; no breaker
+ * learned yet), as guard-only fl_call does. */
+static void test_success_reads_clock_once(void **st)
+{
+    (void)st;
+    world w;
+    open_world(&w, k_policy);
+    fl_pipeline_config_t c = {0};
+    c.guard.breaker = "up";
+    fl_pipeline_t *p = pipe_new(&w, &c);
+    script s = {{NULL}, 0, 0, {{0}}};
+    fl_pipeline_result_t res;
+    atomic_store(&w.clk.reads, 0);
+    run(&w, p, "db", &s, &res);
+    assert_int_equal(res.outcome, FL_CALL_SUCCEEDED);
+    assert_int_equal(atomic_load(&w.clk.reads), 1);
+    assert_int_equal(res.elapsed_ns, 0);
     fl_pipeline_free(p);
     flt_close(&w.t);
 }
@@ -549,6 +576,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_retry_then_success),
+        cmocka_unit_test(test_success_reads_clock_once),
         cmocka_unit_test(test_fail_returns_final_decision),
         cmocka_unit_test(test_fallback_and_ignore),
         cmocka_unit_test(test_breaker_sees_successes),

@@ -288,15 +288,24 @@ static int ps_outcome(pstate *s, int failed, int64_t *delay_ns)
     fl_decision_t *last = s->last;
     fl_event_t *ev = s->ev;
     *delay_ns = 0;
-    s->now = fl_resil_now(p->r);
     if (!failed) {
-        if (s->held)
+        /* As fl_call: a first attempt's success reads the clock once unless
+         * a deadline or a breaker learned for this pipeline needs the end
+         * (fl_complete reads it for a guard breaker that needs it). */
+        int once = s->attempt == 1 && !s->deadline &&
+                   atomic_load_explicit(&p->nlearned, memory_order_acquire) == 0;
+        if (!once)
+            s->now = fl_resil_now(p->r);
+        if (s->held && once)
+            fl_complete(&s->permit, NULL);
+        else if (s->held)
             fl_complete_at(&s->permit, NULL, s->now);
         s->held = 0;
-        record_success(p, s->key, s->attempt, s->now - s->start);
+        record_success(p, s->key, s->attempt, once ? -1 : s->now - s->start);
         ps_finish(s, FL_CALL_SUCCEEDED, NULL);
         return PS_DONE;
     }
+    s->now = fl_resil_now(p->r);
     /* The error: fill in what the attempt did not say. */
     fl_event_set_attempt(ev, s->attempt);
     fl_event_set_elapsed_ms(ev, (double)(s->now - s->start) / 1e6);

@@ -9,7 +9,8 @@
 
 #include "resilience/resilience.h"
 
-enum { P_LIVE = 1, P_HALF = 2, P_BULK = 4 };
+/* flags_: these bits, and the bulkhead slot held from bit 8. */
+enum { P_LIVE = 1, P_HALF = 2, P_BULK = 4, P_SLOT_SHIFT = 8 };
 
 int fl_guard_resolve(fl_resil_t *r, const fl_guard_spec_t *spec, struct fl_guard *g,
                      fl_diag_t *diag)
@@ -83,7 +84,7 @@ int fl_admit(fl_guard_t *g, const char *key, fl_permit_t *p)
     fl_lstate *ls = NULL;
     fl_hstate *hs = NULL;
     const char *k = "";
-    int half = 0;
+    int half = 0, slot = 0;
     if (!g || !p)
         return FL_EINVAL;
     memset(p, 0, sizeof *p);
@@ -108,7 +109,7 @@ int fl_admit(fl_guard_t *g, const char *key, fl_permit_t *p)
     if (g->bulkhead) {
         if (!(hs = fl_robj_state(g->bulkhead, key, h, NULL)))
             goto nomem;
-        if (!fl_bulkhead_try(g->bulkhead, hs)) {
+        if (!(slot = fl_bulkhead_try(g->bulkhead, hs))) {
             if (ls)
                 fl_limiter_untake(g->limiter, ls);
             if (bs)
@@ -126,7 +127,8 @@ int fl_admit(fl_guard_t *g, const char *key, fl_permit_t *p)
     p->p_[2] = hs;
     p->p_[3] = (void *)k;
     p->start_ns_ = now;
-    p->flags_ = P_LIVE | (half ? P_HALF : 0) | (hs ? P_BULK : 0);
+    p->flags_ = P_LIVE | (half ? P_HALF : 0) | (hs ? P_BULK : 0) |
+                ((uint32_t)slot << P_SLOT_SHIFT);
     return FL_OK;
 nomem:
     if (bs)
@@ -145,16 +147,22 @@ static int finish_at(fl_permit_t *p, const char *category, int have_outcome, int
     g = p->p_[0];
     if (p->p_[1]) {
         fl_robj *o = g->breaker;
-        int64_t now = at >= 0 ? at : fl_resil_clock(g->r);
-        int out = have_outcome ? fl_breaker_classify(atomic_load_explicit(&o->cfg,
-                                                                          memory_order_acquire),
-                                                     category)
-                               : FL_OUT_IGNORED;
-        fl_breaker_record(o, p->p_[1], p->p_[3], p->gen_, (p->flags_ & P_HALF) != 0, out,
-                          now - p->start_ns_, now, NULL, NULL);
+        const fl_bcfg *c = atomic_load_explicit(&o->cfg, memory_order_acquire);
+        int out = have_outcome ? fl_breaker_classify(c, category) : FL_OUT_IGNORED;
+        int64_t now = at, dur = -1; /* -1: unknown, never slow */
+        /* A success needs no end time unless the breaker's slow-call rule
+         * or time window does; a failure may open it (open_until). */
+        if (now < 0 && (c->timed || out != FL_OUT_SUCCESS))
+            now = fl_resil_clock(g->r);
+        if (now >= 0)
+            dur = now - p->start_ns_;
+        else
+            now = p->start_ns_;
+        fl_breaker_record(o, p->p_[1], p->p_[3], p->gen_, (p->flags_ & P_HALF) != 0, out, dur,
+                          now, NULL, NULL);
     }
     if (p->flags_ & P_BULK)
-        fl_bulkhead_release(p->p_[2]);
+        fl_bulkhead_release(p->p_[2], (int)(p->flags_ >> P_SLOT_SHIFT));
     p->flags_ = 0;
     return FL_OK;
 }

@@ -36,7 +36,12 @@ int fl_bcfg_build(const char *name, const fl_breaker_config_t *c, fl_bcfg *out, 
     out->slow_rate = c->slow_call_rate ? c->slow_call_rate : 1.0;
     if (!rate_ok(out->failure_rate) || !rate_ok(out->slow_rate))
         return bad(diag, name, "failure_rate and slow_call_rate must be in (0, 1]");
-    out->slow_ns = (int64_t)(c->slow_call_ms ? c->slow_call_ms : 60000) * MS;
+    /* The slow-call rule is on when either of its fields is given; off, no
+     * call is slow and a success needs no second clock reading. */
+    out->slow_ns = c->slow_call_ms || c->slow_call_rate
+                       ? (int64_t)(c->slow_call_ms ? c->slow_call_ms : 60000) * MS
+                       : INT64_MAX;
+    out->timed = out->slow_ns != INT64_MAX || c->window == FL_WINDOW_TIME;
     out->min_calls = c->min_calls ? c->min_calls : 20;
     out->half_open_calls = c->half_open_calls ? c->half_open_calls : 3;
     if (out->half_open_calls > 1000)

@@ -91,7 +91,7 @@ static void abandon(fl_xstate *x)
     if ((x->held & HELD_PERMIT) && x->bs)
         fl_breaker_unpermit(x->bs, x->gen, x->half);
     if (x->held & HELD_SLOT)
-        fl_bulkhead_release(x->hs);
+        fl_bulkhead_release(x->hs, x->hslot);
     x->held = 0;
 }
 
@@ -184,8 +184,8 @@ int fl_x_admit(fl_xstate *x, int block, int64_t *wait_ns)
             return refused(x, ex->g.limiter);
     }
     if (x->hs) {
-        int got = block ? fl_bulkhead_acquire_wait(ex->g.bulkhead, x->hs)
-                        : fl_bulkhead_try(ex->g.bulkhead, x->hs);
+        int got = block ? fl_bulkhead_acquire_wait(ex->g.bulkhead, x->hs, &x->hslot)
+                        : (x->hslot = fl_bulkhead_try(ex->g.bulkhead, x->hs)) != 0;
         if (!got) {
             if (x->ls)
                 fl_limiter_untake(ex->g.limiter, x->ls);
@@ -221,17 +221,17 @@ void fl_x_start(fl_xstate *x, fl_attempt_info_t *info)
 }
 
 /* Feed the finished attempt to the breaker; release the bulkhead. */
-static void settle(fl_xstate *x, const char *cat, int64_t dur, int64_t now)
+static void settle(fl_xstate *x, const fl_bcfg *bc, const char *cat, int64_t dur, int64_t now)
 {
     fl_robj *b = x->ex->g.breaker;
     fl_breaker_state from, to;
     if (x->bs) {
-        int out = fl_breaker_classify(atomic_load_explicit(&b->cfg, memory_order_acquire), cat);
+        int out = fl_breaker_classify(bc, cat);
         if (fl_breaker_record(b, x->bs, x->bkey, x->gen, x->half, out, dur, now, &from, &to))
             emit(x, FL_EXEC_BREAKER, cat, NULL, 0, from, to);
     }
     if (x->held & HELD_SLOT)
-        fl_bulkhead_release(x->hs);
+        fl_bulkhead_release(x->hs, x->hslot);
     x->held = 0;
 }
 
@@ -308,14 +308,22 @@ static int verdict_retry(fl_xstate *x, const fl_verdict_t *v, int64_t now, int64
 int fl_x_outcome(fl_xstate *x, const fl_outcome_t *o, int64_t *delay_ns)
 {
     fl_exec_t *ex = x->ex;
-    int64_t now = x->now = fl_resil_clock(ex->r), dur = now - x->attempt_ns;
     const char *cat = o ? o->category : NULL;
+    const fl_bcfg *bc =
+        x->bs ? atomic_load_explicit(&ex->g.breaker->cfg, memory_order_acquire) : NULL;
+    int64_t now = x->now, dur = -1; /* -1: unknown, never slow */
     fl_outcome_t eff = {cat, o ? o->code : NULL, o ? o->message : NULL};
     fl_verdict_t v;
     *delay_ns = 0;
+    /* A first attempt that succeeded needs no end time unless a slow-call
+     * rule, a time window, a timeout or a deadline does: one clock read. */
+    if (cat || x->attempt > 1 || x->info.timeout_ns || (bc && bc->timed)) {
+        now = x->now = fl_resil_clock(ex->r);
+        dur = now - x->attempt_ns;
+    }
     if (x->info.timeout_ns && dur > x->info.timeout_ns)
         eff.category = cat = "deadline_exceeded";
-    settle(x, cat, dur, now);
+    settle(x, bc, cat, dur, now);
     if (!cat) {
         fl_x_finish(x, FL_CALL_SUCCEEDED, NULL);
         return FL_X_DONE;

@@ -7,6 +7,8 @@
  * name swaps in a new immutable config and lets the kind resize its state;
  * the old config and array go on the retire list, freed with the registry.
  */
+#define _GNU_SOURCE /* sched_getcpu */
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +37,7 @@ static void no_reconfig(fl_robj *o)
 
 static const kind_ops OPS[4] = {
     {"breaker_open", fl_bstate_new, fl_bstate_free, fl_breaker_reconfig},
-    {"rate_limited", fl_lstate_new, free, no_reconfig},
+    {"rate_limited", fl_lstate_new, free, fl_limiter_reconfig},
     {"bulkhead_full", fl_hstate_new, fl_hstate_free, no_reconfig},
     {"retry_budget", fl_gstate_new, fl_gstate_free, fl_budget_reconfig},
 };
@@ -145,6 +147,12 @@ void *fl_calloc_line(size_t size)
     if (p)
         memset(p, 0, n ? n : 64);
     return p;
+}
+
+int fl_stripe(void)
+{
+    int cpu = sched_getcpu(); /* vDSO: a few ns, no system call */
+    return cpu < 0 ? 0 : cpu & (FL_STRIPES - 1);
 }
 
 int64_t fl_resil_clock(const fl_resil_t *r)

@@ -8,8 +8,8 @@
  *   window.c    count and time sliding windows (atomic counters)
  *   registry.c  fl_resil_t: named objects, config swap, retire list
  *   breaker.c   circuit breaker state machine
- *   limiter.c   token bucket (GCRA, one CAS)
- *   bulkhead.c  concurrency limit with bounded queue
+ *   limiter.c   token bucket (GCRA, one CAS), striped for burst >= 8
+ *   bulkhead.c  concurrency limit with bounded queue, in striped shares
  *   budget.c    retry budget over a time window
  *   admit.c     fl_guard_t, fl_admit / fl_complete
  *   exec.c      fl_exec_t and the retry logic shared by call.c and run.c
@@ -142,7 +142,8 @@ typedef struct fl_bcfg {
     fl_window_kind window;
     uint32_t size, min_calls, half_open_calls;
     double failure_rate, slow_rate, open_factor;
-    int64_t slow_ns, open_ns, open_max_ns;
+    int64_t slow_ns, open_ns, open_max_ns; /* slow_ns INT64_MAX: no slow-call rule */
+    int timed; /* an outcome needs its end time: slow-call rule or time window */
     uint32_t failures, ignored;
     char key[128];
     int scope; /* fl_scope */
@@ -217,6 +218,13 @@ static inline void fl_resil_count_retry(struct fl_resil *r, int result)
 }
 
 int64_t fl_resil_clock(const struct fl_resil *r);
+/* Stripes: limiters and bulkheads split one key's state into FL_STRIPES
+ * shares on their own cache lines, so threads on different CPUs admit on
+ * one hot key without writing the same line.  fl_stripe() is the calling
+ * thread's share: its CPU (sched_getcpu) modulo FL_STRIPES.  Any stripe is
+ * correct from any thread; the CPU only spreads the writes. */
+#define FL_STRIPES 8
+int fl_stripe(void);
 /* Zeroed memory on its own cache lines (no false sharing between keys);
  * free with free(). */
 void *fl_calloc_line(size_t size);
@@ -301,6 +309,9 @@ int fl_breaker_shared_others(fl_robj *o, fl_bstate *s, const char *key, const in
 /* ---- limiter.c ----------------------------------------------------------- */
 typedef struct fl_lstate fl_lstate;
 void *fl_lstate_new(void *obj);
+/* Config was replaced: a key that moves between one bucket and stripes
+ * (burst crossing FL_STRIPES tokens) keeps the tokens it owes. */
+void fl_limiter_reconfig(fl_robj *o);
 int fl_lcfg_build(const char *name, const fl_limiter_config_t *c, fl_lcfg *out, fl_diag_t *diag);
 /* Take one token.  max_wait_ns: how long the caller may wait.  Returns 1 with
  * *wait_ns (0 = now) to wait before proceeding, or 0 (refused; *wait_ns is
@@ -322,12 +333,13 @@ typedef struct fl_hstate fl_hstate;
 void *fl_hstate_new(void *obj);
 void fl_hstate_free(void *st);
 int fl_hcfg_build(const char *name, const fl_bulkhead_config_t *c, fl_hcfg *out, fl_diag_t *diag);
+/* Take a slot: its stripe + 1 (give it to fl_bulkhead_release), 0 refused. */
 int fl_bulkhead_try(fl_robj *o, fl_hstate *s);
 /* Wait up to the config's max_wait for a slot if the queue has room
  * (real time, CLOCK_MONOTONIC).  1 acquired at once, 2 acquired after
- * waiting, 0 refused. */
-int fl_bulkhead_acquire_wait(fl_robj *o, fl_hstate *s);
-void fl_bulkhead_release(fl_hstate *s);
+ * waiting (*slot set), 0 refused. */
+int fl_bulkhead_acquire_wait(fl_robj *o, fl_hstate *s, int *slot);
+void fl_bulkhead_release(fl_hstate *s, int slot);
 int32_t fl_bulkhead_inflight(fl_hstate *s);
 
 /* ---- budget.c ------------------------------------------------------------ */
@@ -390,6 +402,7 @@ typedef struct fl_xstate {
     void *event_user;
     int attempt;      /* attempts started */
     int held;         /* an admitted attempt holds breaker/bulkhead */
+    int hslot;        /* the bulkhead slot held (fl_bulkhead_try) */
     int half;
     int retried;      /* a retry was granted (faultline_retries_total) */
     int retry_end;    /* 1 + FL_RETRY_* when a refused retry ends the call */
@@ -417,7 +430,8 @@ void fl_x_start(fl_xstate *x, fl_attempt_info_t *info);
  * FL_X_DONE (res final) or FL_X_RETRY after *delay_ns. */
 int fl_x_outcome(fl_xstate *x, const fl_outcome_t *o, int64_t *delay_ns);
 /* Re-read the clock after a wait (admission, start and finish use the
- * last reading, so the success path reads the clock only twice). */
+ * last reading: a first attempt's success reads the clock once, twice when
+ * a slow-call rule, a time window, a timeout or a deadline needs its end). */
 void fl_x_tick(fl_xstate *x);
 /* End the call as `outcome` with `reason` (cancel, deadline), giving back
  * an admitted attempt without an outcome. */

@@ -7,6 +7,9 @@
  * between the new and the evicted outcome.  Because every change to a slot
  * goes through an exchange whose difference is applied to the totals, the
  * totals always converge to the slots' contents: no count is ever lost.
+ * A success added to a full window that holds no failure and no slow call
+ * writes nothing (the ring would be the same), so the common case on a hot
+ * key only reads the window's first cache line.
  *
  * Time window: `nb` buckets of `bucket_ns`; bucket i holds epoch e where
  * e % nb == i.  A writer that finds an older epoch claims the bucket by CAS
@@ -41,7 +44,15 @@ static void apply_delta(fl_cwin *w, unsigned oldb, unsigned newb)
 
 void fl_cwin_add(fl_cwin *w, unsigned bits)
 {
-    uint64_t n = atomic_fetch_add_explicit(&w->seq, 1, memory_order_relaxed);
+    uint64_t n;
+    /* A success into a full window of successes changes nothing: every
+     * slot is a success, so evicting the oldest for it leaves the same
+     * ring whatever its rotation.  Only reads: one hot key scales. */
+    if (bits == 0 && atomic_load_explicit(&w->seq, memory_order_relaxed) >= w->size &&
+        atomic_load_explicit(&w->fails, memory_order_relaxed) == 0 &&
+        atomic_load_explicit(&w->slows, memory_order_relaxed) == 0)
+        return;
+    n = atomic_fetch_add_explicit(&w->seq, 1, memory_order_relaxed);
     _Atomic uint8_t *slot = &w->slots[n % w->size];
     unsigned old;
     /* Success over success is the common case: avoid the store. */
