@@ -281,6 +281,32 @@ static redisReply *cmd(fl_fleet_t *f, redisContext *c, int argc, const char **ar
     return redisCommandArgv(c, argc, argv, lens);
 }
 
+/* Run a script round's command and check its reply: an array of `want`
+ * elements.  The reply (free with freeReplyObject), or NULL with err set
+ * (not connected, the connection's error, the script's error prefixed by
+ * `what`, or a reply of another shape). */
+static redisReply *script_call(fl_fleet_t *f, int argc, const char **argv, const size_t *lens, size_t want,
+                               const char *what, char *err, size_t errcap)
+{
+    if (!f->c) {
+        snprintf(err, errcap, "not connected");
+        return NULL;
+    }
+    redisReply *rep = cmd(f, f->c, argc, argv, lens);
+    if (!rep) {
+        snprintf(err, errcap, "%s", f->c->errstr[0] ? f->c->errstr : "no reply");
+        return NULL;
+    }
+    if (rep->type == REDIS_REPLY_ERROR)
+        snprintf(err, errcap, "%s refused: %.200s", what, rep->str);
+    else if (rep->type != REDIS_REPLY_ARRAY || rep->elements != want)
+        snprintf(err, errcap, "unexpected reply");
+    else
+        return rep;
+    freeReplyObject(rep);
+    return NULL;
+}
+
 /* Connect, authenticate, select.  NULL and errbuf on failure. */
 static redisContext *connect_to(fl_fleet_t *f, char *err, size_t errcap)
 {
@@ -479,23 +505,9 @@ static int sync_breaker(fl_fleet_t *f, fl_robj *o, char *err, size_t errcap)
     }
     for (size_t i = 0; i < ac; i++)
         lens[i] = strlen(av[i]);
-    if (!f->c) {
-        snprintf(err, errcap, "not connected");
+    rep = script_call(f, (int)ac, av, lens, 2, "script", err, errcap);
+    if (!rep)
         goto out;
-    }
-    rep = cmd(f, f->c, (int)ac, av, lens);
-    if (!rep) {
-        snprintf(err, errcap, "%s", f->c->errstr[0] ? f->c->errstr : "no reply");
-        goto out;
-    }
-    if (rep->type == REDIS_REPLY_ERROR) {
-        snprintf(err, errcap, "script refused: %.200s", rep->str);
-        goto out;
-    }
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
-        snprintf(err, errcap, "unexpected reply");
-        goto out;
-    }
     /* Count reports per key (members are unique per instance and key):
      * sort the keys, count runs. */
     {
@@ -692,23 +704,9 @@ static int sync_shared(fl_fleet_t *f, fl_robj *o, char *err, size_t errcap)
     av[0] = "EVAL";
     av[1] = SHARED_LUA;
     av[2] = nkeys;
-    if (!f->c) {
-        snprintf(err, errcap, "not connected");
+    rep = script_call(f, (int)ac, av, NULL, 3 * nk, "shared breaker script", err, errcap);
+    if (!rep)
         goto out;
-    }
-    rep = cmd(f, f->c, (int)ac, av, NULL);
-    if (!rep) {
-        snprintf(err, errcap, "%s", f->c->errstr[0] ? f->c->errstr : "no reply");
-        goto out;
-    }
-    if (rep->type == REDIS_REPLY_ERROR) {
-        snprintf(err, errcap, "shared breaker script refused: %.200s", rep->str);
-        goto out;
-    }
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 3 * nk) {
-        snprintf(err, errcap, "unexpected reply");
-        goto out;
-    }
     for (size_t i = 0; i < nk; i++) {
         int64_t n[3];
         for (int j = 0; j < 3; j++) {
@@ -875,23 +873,9 @@ static int sync_limiter(fl_fleet_t *f, fl_robj *o, char *err, size_t errcap)
         }
         free(want);
     }
-    if (!f->c) {
-        snprintf(err, errcap, "not connected");
+    rep = script_call(f, (int)ac, av, NULL, nk, "lease script", err, errcap);
+    if (!rep)
         goto out;
-    }
-    rep = cmd(f, f->c, (int)ac, av, NULL);
-    if (!rep) {
-        snprintf(err, errcap, "%s", f->c->errstr[0] ? f->c->errstr : "no reply");
-        goto out;
-    }
-    if (rep->type == REDIS_REPLY_ERROR) {
-        snprintf(err, errcap, "lease script refused: %.200s", rep->str);
-        goto out;
-    }
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != nk) {
-        snprintf(err, errcap, "unexpected reply");
-        goto out;
-    }
     for (size_t i = 0; i < nk; i++)
         if (rep->element[i]->type == REDIS_REPLY_INTEGER && rep->element[i]->integer > 0) {
             fl_limiter_fleet_grant(ls[i], rep->element[i]->integer);
@@ -1010,23 +994,9 @@ static int sync_budget(fl_fleet_t *f, fl_robj *o, char *err, size_t errcap)
         av[ac++] = a;
         av[ac++] = b;
     }
-    if (!f->c) {
-        snprintf(err, errcap, "not connected");
+    rep = script_call(f, (int)ac, av, NULL, 2 * nk, "budget script", err, errcap);
+    if (!rep)
         goto out;
-    }
-    rep = cmd(f, f->c, (int)ac, av, NULL);
-    if (!rep) {
-        snprintf(err, errcap, "%s", f->c->errstr[0] ? f->c->errstr : "no reply");
-        goto out;
-    }
-    if (rep->type == REDIS_REPLY_ERROR) {
-        snprintf(err, errcap, "budget script refused: %.200s", rep->str);
-        goto out;
-    }
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 * nk) {
-        snprintf(err, errcap, "unexpected reply");
-        goto out;
-    }
     for (size_t i = 0; i < nk; i++) {
         redisReply *rc0 = rep->element[2 * i], *rr = rep->element[2 * i + 1];
         int64_t fc = rc0->type == REDIS_REPLY_INTEGER ? rc0->integer : 0;
