@@ -41,6 +41,16 @@ static void close_world(world *w)
     flt_rmdir(w->dir);
 }
 
+/* A shadow of w's candidate with this sample rate and queue size. */
+static fl_shadow_t *new_shadow(world *w, double sample, uint32_t queue)
+{
+    fl_shadow_options_t so = {.sample = sample, .queue = queue};
+    fl_shadow_t *sh = NULL;
+    fl_diag_t diag;
+    assert_int_equal(fl_shadow_new(w->dir, &so, &sh, &diag), FL_OK);
+    return sh;
+}
+
 static long long report_int(fl_shadow_t *s, const char *key)
 {
     char *txt = fl_shadow_report(s);
@@ -102,10 +112,7 @@ static void test_every_offer_decided_once(void **st)
     (void)st;
     world w;
     open_world(&w);
-    fl_shadow_options_t so = {.sample = 1.0, .queue = 1 << 16};
-    fl_shadow_t *sh = NULL;
-    fl_diag_t diag;
-    assert_int_equal(fl_shadow_new(w.dir, &so, &sh, &diag), FL_OK);
+    fl_shadow_t *sh = new_shadow(&w, 1.0, 1 << 16);
     producer p[4];
     run_producers(&w, sh, p, 4, 5000);
     int accepted = 0;
@@ -130,10 +137,7 @@ static void test_full_queue_skips(void **st)
     (void)st;
     world w;
     open_world(&w);
-    fl_shadow_options_t so = {.sample = 1.0, .queue = 4};
-    fl_shadow_t *sh = NULL;
-    fl_diag_t diag;
-    assert_int_equal(fl_shadow_new(w.dir, &so, &sh, &diag), FL_OK);
+    fl_shadow_t *sh = new_shadow(&w, 1.0, 4);
     producer p[2];
     run_producers(&w, sh, p, 2, 20000);
     long long accepted = p[0].accepted + p[1].accepted, skipped = p[0].skipped + p[1].skipped;
@@ -151,10 +155,7 @@ static void test_sampling_is_exact(void **st)
     (void)st;
     world w;
     open_world(&w);
-    fl_shadow_options_t so = {.sample = 0.1, .queue = 4096};
-    fl_shadow_t *sh = NULL;
-    fl_diag_t diag;
-    assert_int_equal(fl_shadow_new(w.dir, &so, &sh, &diag), FL_OK);
+    fl_shadow_t *sh = new_shadow(&w, 0.1, 4096);
     producer p[1];
     run_producers(&w, sh, p, 1, 1000);
     assert_int_equal(p[0].accepted, 100);
@@ -171,10 +172,7 @@ static void test_free_with_work_queued(void **st)
     (void)st;
     world w;
     open_world(&w);
-    fl_shadow_options_t so = {.sample = 1.0, .queue = 1 << 14};
-    fl_shadow_t *sh = NULL;
-    fl_diag_t diag;
-    assert_int_equal(fl_shadow_new(w.dir, &so, &sh, &diag), FL_OK);
+    fl_shadow_t *sh = new_shadow(&w, 1.0, 1 << 14);
     producer p[1];
     run_producers(&w, sh, p, 1, 3000);
     fl_shadow_free(sh);
