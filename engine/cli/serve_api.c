@@ -758,7 +758,10 @@ static void h_breakers(sv_worker *w, const sv_req *rq, sv_resp *rs, const char *
     reply_json(rs, 200, o);
 }
 
-/* PUT /v1/breakers/{name}[/{key}]  body {"state": "forced_open"|"disabled"|"closed"|"reset"} */
+/* PUT /v1/breakers/{name}[/{key}]  body {"state": "forced_open"|"disabled"|"closed"|"reset",
+ * "fleet": true|false}: with "fleet": true the forced state is also written to
+ * Redis for every instance of the fleet (fl_fleet_force_with; 409 when this
+ * server's policy declares no fleet, 503 when Redis refuses). */
 static void h_breaker_put(sv_worker *w, const sv_req *rq, sv_resp *rs, const char *rest, size_t rest_len)
 {
     char name[SV_MAX_NAME + 1], key[1025];
@@ -784,6 +787,11 @@ static void h_breaker_put(sv_worker *w, const sv_req *rq, sv_resp *rs, const cha
                 "'state' must be \"forced_open\", \"disabled\", \"closed\" or \"reset\"", NULL);
         goto done;
     }
+    json_t *fv = json_object_get(o, "fleet");
+    if (fv && !json_is_boolean(fv)) {
+        problem(rs, 400, "bad-field", "Bad field", "'fleet' must be true or false", NULL);
+        goto done;
+    }
     fl_resil_t *r = fl_engine_resil(w->srv->engine);
     int rc = fl_breaker_set_state(r, name, has_key ? key : NULL, st);
     if (rc != FL_OK) {
@@ -791,6 +799,19 @@ static void h_breaker_put(sv_worker *w, const sv_req *rq, sv_resp *rs, const cha
         snprintf(msg, sizeof msg, "no breaker named '%s' is declared", name);
         problem(rs, FL_PRIMARY(rc) == FL_ENOENT ? 404 : 400, "unknown-breaker", "Unknown breaker", msg, NULL);
         goto done;
+    }
+    if (fv && json_is_true(fv)) {
+        fl_fleet_t *fleet = fl_engine_fleet(w->srv->engine);
+        fl_diag_t diag;
+        if (!fleet) {
+            problem(rs, 409, "no-fleet", "No fleet",
+                    "this server's policy declares no fleet { }: the state was set here only", NULL);
+            goto done;
+        }
+        if (fl_fleet_force_with(fleet, name, has_key ? key : NULL, st, &diag) != FL_OK) {
+            problem(rs, 503, "fleet-unavailable", "Fleet unavailable", diag.message, NULL);
+            goto done;
+        }
     }
     json_t *b = breaker_json(r, name, has_key ? key : NULL);
     reply_json(rs, 200, b ? b : json_object());

@@ -1324,6 +1324,14 @@ FL_EXTERN int fl_fleet_stats(fl_fleet_t *f, fl_fleet_stats_t *out);
  * password_file, prefix and timeout_ms.  FL_EINVAL (bad arguments),
  * FL_EIO (Redis unreachable or refused; diag says why).
  */
+FL_EXTERN int fl_fleet_force(const fl_fleet_config_t *cfg, const char *name, const char *key,
+                             fl_breaker_state state, fl_diag_t *diag);
+/* The same through a running synchroniser's Redis settings (its own
+ * connection is not touched: one more, short-lived, from the calling
+ * thread) -- what `faultline serve`'s admin endpoint uses with
+ * {"fleet": true}.  FL_EINVAL (NULL f, bad arguments), FL_EIO. */
+FL_EXTERN int fl_fleet_force_with(fl_fleet_t *f, const char *name, const char *key, fl_breaker_state state,
+                                  fl_diag_t *diag);
 /* The synchroniser an engine started from its policy's fleet { }
  * declaration, or NULL (no declaration, NULL engine).  Owned by the engine;
  * valid until the next load or fl_engine_free. */
@@ -1347,8 +1355,6 @@ FL_EXTERN fl_fleet_t *fl_engine_fleet(fl_engine_t *engine);
  */
 FL_EXTERN int fl_cache_put(fl_engine_t *engine, const char *key, const char *value_json, uint32_t ttl_ms,
                            fl_diag_t *diag);
-FL_EXTERN int fl_fleet_force(const fl_fleet_config_t *cfg, const char *name, const char *key,
-                             fl_breaker_state state, fl_diag_t *diag);
 /* FL-RESILIENCE-END */
 
 /* ------------------------------------------------------------------------ */

@@ -409,6 +409,13 @@ static void forced_state_applies_fleet_wide(void **st)
     assert_true(wait_state(a, "pg", FL_BREAKER_CLOSED, 3000) >= 0);
     assert_true(wait_state(b, "pg", FL_BREAKER_CLOSED, 3000) >= 0);
     assert_int_equal(fl_fleet_force(&fc, "db", "pg", FL_BREAKER_OPEN, &d), FL_EINVAL);
+    /* Through a running synchroniser's settings (serve's admin endpoint). */
+    assert_int_equal(fl_fleet_force_with(fa, "db", "via", FL_BREAKER_FORCED_OPEN, &d), FL_OK);
+    assert_true(wait_state(b, "via", FL_BREAKER_FORCED_OPEN, 3000) >= 0);
+    assert_int_equal(fl_fleet_force_with(fa, "db", "via", FL_BREAKER_CLOSED, &d), FL_OK);
+    assert_true(wait_state(b, "via", FL_BREAKER_CLOSED, 3000) >= 0);
+    assert_int_equal(fl_fleet_force_with(NULL, "db", "via", FL_BREAKER_CLOSED, &d), FL_EINVAL);
+    assert_int_equal(fl_fleet_force_with(fa, "", "via", FL_BREAKER_CLOSED, &d), FL_EINVAL);
     /* The same through the command line (when it is built: a build of this
      * test alone has no faultline binary). */
     if (access(FL_BINARY_DIR "/faultline", X_OK) == 0) {

@@ -525,6 +525,14 @@ def case_breakers(s):
     check(code == 404, "unknown breaker: %d" % code)
     code, b = put("/v1/breakers/upstream", "sideways")
     check(code == 400, "bad state: %d" % code)
+    # "fleet": true needs a fleet { } declaration (this policy has none): the
+    # state is set here and the answer says the fleet was not told
+    code, body = s.curl("--unix-socket", s.sock, "-X", "PUT", "-d",
+                        json.dumps({"state": "forced_open", "fleet": True}), "http://local/v1/breakers/upstream/k")
+    check(code == 409 and json.loads(body)["type"].endswith("no-fleet"), "fleet without fleet: %d %s" % (code, body))
+    code, body = s.curl("--unix-socket", s.sock, "-X", "PUT", "-d",
+                        json.dumps({"state": "forced_open", "fleet": "yes"}), "http://local/v1/breakers/upstream/k")
+    check(code == 400, "fleet not a boolean: %d %s" % (code, body))
 
 
 def case_cache(s):

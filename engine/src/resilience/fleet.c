@@ -1363,23 +1363,53 @@ int fl_fleet_stats(fl_fleet_t *f, fl_fleet_stats_t *out)
     return FL_OK;
 }
 
+static int force_args_ok(const char *name, fl_breaker_state state, fl_diag_t *diag)
+{
+    if (name && name[0] && strlen(name) <= FL_RNAME_MAX &&
+        (state == FL_BREAKER_FORCED_OPEN || state == FL_BREAKER_DISABLED || state == FL_BREAKER_CLOSED))
+        return FL_OK;
+    fl_rdiag(diag, FL_EINVAL, "fleet force: need a breaker name and forced_open, disabled "
+                              "or closed");
+    return FL_EINVAL;
+}
+
+/* Write the forced state with f's settings on a connection of our own. */
+static int force_on(fl_fleet_t *f, const char *name, const char *key, fl_breaker_state state,
+                    fl_diag_t *diag)
+{
+    char err[256], hkey[512];
+    const char *av[4];
+    int rc = FL_OK;
+    redisContext *c = connect_to(f, err, sizeof err);
+    if (!c) {
+        fl_rdiag(diag, FL_EIO, "fleet force: redis at %s:%d: %s", f->host, f->port, err);
+        return FL_EIO;
+    }
+    snprintf(hkey, sizeof hkey, "%sf:%s", f->prefix, name);
+    av[0] = "HSET";
+    av[1] = hkey;
+    av[2] = key ? key : "";
+    av[3] = fl_breaker_state_name(state);
+    redisReply *rep = cmd(NULL, c, 4, av, NULL);
+    if (!rep || rep->type == REDIS_REPLY_ERROR) {
+        fl_rdiag(diag, FL_EIO, "fleet force: redis refused HSET: %s", rep ? rep->str : c->errstr);
+        rc = FL_EIO;
+    }
+    if (rep)
+        freeReplyObject(rep);
+    redisFree(c);
+    return rc;
+}
+
 int fl_fleet_force(const fl_fleet_config_t *cfg, const char *name, const char *key,
                    fl_breaker_state state, fl_diag_t *diag)
 {
-    fl_fleet_t *f;
-    redisContext *c;
-    redisReply *rep;
-    char err[256], hkey[512];
-    const char *av[4];
-    int rc;
-    if (!cfg || !name || !name[0] || strlen(name) > FL_RNAME_MAX ||
-        (state != FL_BREAKER_FORCED_OPEN && state != FL_BREAKER_DISABLED &&
-         state != FL_BREAKER_CLOSED)) {
-        fl_rdiag(diag, FL_EINVAL, "fleet force: need a breaker name and forced_open, disabled "
-                                  "or closed");
-        return FL_EINVAL;
-    }
-    f = calloc(1, sizeof *f);
+    if (!cfg)
+        return force_args_ok(NULL, state, diag);
+    int rc = force_args_ok(name, state, diag);
+    if (rc != FL_OK)
+        return rc;
+    fl_fleet_t *f = calloc(1, sizeof *f);
     if (!f)
         return FL_ENOMEM;
     if (fl_resil_new(NULL, &f->r) != FL_OK) {
@@ -1387,32 +1417,21 @@ int fl_fleet_force(const fl_fleet_config_t *cfg, const char *name, const char *k
         return FL_ENOMEM;
     }
     rc = configure(f, cfg, diag);
-    if (rc == FL_OK) {
-        c = connect_to(f, err, sizeof err);
-        if (!c) {
-            fl_rdiag(diag, FL_EIO, "fleet force: redis at %s:%d: %s", f->host, f->port, err);
-            rc = FL_EIO;
-        } else {
-            snprintf(hkey, sizeof hkey, "%sf:%s", f->prefix, name);
-            av[0] = "HSET";
-            av[1] = hkey;
-            av[2] = key ? key : "";
-            av[3] = fl_breaker_state_name(state);
-            rep = cmd(NULL, c, 4, av, NULL);
-            if (!rep || rep->type == REDIS_REPLY_ERROR) {
-                fl_rdiag(diag, FL_EIO, "fleet force: redis refused HSET: %s",
-                         rep ? rep->str : c->errstr);
-                rc = FL_EIO;
-            }
-            if (rep)
-                freeReplyObject(rep);
-            redisFree(c);
-        }
-    }
+    if (rc == FL_OK)
+        rc = force_on(f, name, key, state, diag);
     fl_resil_free(f->r);
     f->r = NULL;
     fleet_free(f);
     return rc;
+}
+
+int fl_fleet_force_with(fl_fleet_t *f, const char *name, const char *key, fl_breaker_state state,
+                        fl_diag_t *diag)
+{
+    if (!f)
+        return force_args_ok(NULL, state, diag);
+    int rc = force_args_ok(name, state, diag);
+    return rc != FL_OK ? rc : force_on(f, name, key, state, diag);
 }
 
 /* ---- the policy declaration ------------------------------------------------- */
