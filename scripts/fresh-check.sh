@@ -67,6 +67,9 @@ for t in debootstrap chroot mount umount findmnt flock git curl; do
 done
 
 # --- 0. is the mirror reachable at all? -------------------------------------------
+# (Network use here is Debian's only: this HEAD request probes the mirror
+# debootstrap and apt install packages from.  No code is downloaded: the
+# tree under test is cloned from this local repository below.)
 reachable=0
 for i in 1 2 3; do
   if curl -sSfI --max-time 20 "$MIRROR/dists/$SUITE/Release" >/dev/null 2>&1; then
@@ -179,6 +182,8 @@ if [ -d "$CACHE/archives" ]; then
     find "$CACHE/archives" -maxdepth 1 -name '*.deb' -exec cp {} "$R/var/cache/apt/archives/" \;
 fi
 say "cloning $commit into /root/faultline"
+# A local clone of this repository (no network): the fresh root gets the
+# committed tree only, as a new user's checkout would.
 git clone -q --no-hardlinks "$ROOT" "$R/root/faultline"
 git -C "$R/root/faultline" checkout -q --detach "$commit"
 

@@ -653,21 +653,31 @@ done:
 
 /* ---- policy -------------------------------------------------------------- */
 
-static void h_policy(sv_worker *w, const sv_req *rq, sv_resp *rs, const char *rest, size_t rest_len)
+/* The kept versions (newest 32) as a JSON array, and the serving one in
+ * *cur (JSON null when none); both new references. */
+static json_t *versions_json(sv_worker *w, json_t **cur)
 {
     fl_version_info_t vi[32];
     size_t n = 0;
+    *cur = NULL;
     pthread_mutex_lock(&w->srv->admin_mu);
     fl_engine_versions(w->srv->engine, vi, 32, &n);
     if (n > 32) n = 32;
-    json_t *arr = json_array(), *cur = NULL;
+    json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
         json_array_append_new(arr, version_json(&vi[i]));
-        if (vi[i].current && !cur) cur = version_json(&vi[i]);
+        if (vi[i].current && !*cur) *cur = version_json(&vi[i]);
     }
     pthread_mutex_unlock(&w->srv->admin_mu);
+    if (!*cur) *cur = json_null();
+    return arr;
+}
+
+static void h_policy(sv_worker *w, const sv_req *rq, sv_resp *rs, const char *rest, size_t rest_len)
+{
+    json_t *cur, *arr = versions_json(w, &cur);
     json_t *o = json_object();
-    json_object_set_new(o, "current", cur ? cur : json_null());
+    json_object_set_new(o, "current", cur);
     json_object_set_new(o, "versions", arr);
     reply_json(rs, 200, o);
 }
@@ -925,18 +935,8 @@ static void h_dash_events(sv_worker *w, const sv_req *rq, sv_resp *rs, const cha
         fl_engine_metrics(w->srv->engine, mt, need + 4096, &need) == FL_OK)
         json_object_set_new(o, "metrics", json_string(mt));
     free(mt);
-    fl_version_info_t vi[32];
-    size_t n = 0;
-    pthread_mutex_lock(&w->srv->admin_mu);
-    fl_engine_versions(w->srv->engine, vi, 32, &n);
-    if (n > 32) n = 32;
-    json_t *arr = json_array(), *cur = NULL;
-    for (size_t i = 0; i < n; i++) {
-        json_array_append_new(arr, version_json(&vi[i]));
-        if (vi[i].current && !cur) cur = version_json(&vi[i]);
-    }
-    pthread_mutex_unlock(&w->srv->admin_mu);
-    json_object_set_new(o, "policy", json_pack("{s:o, s:o}", "current", cur ? cur : json_null(), "versions", arr));
+    json_t *cur, *arr = versions_json(w, &cur);
+    json_object_set_new(o, "policy", json_pack("{s:o, s:o}", "current", cur, "versions", arr));
     fl_resil_t *r = fl_engine_resil(w->srv->engine);
     json_t *br = json_array();
     fl_objtab *t = r ? atomic_load_explicit(&r->objs, memory_order_acquire) : NULL;
@@ -951,6 +951,7 @@ static void h_dash_events(sv_worker *w, const sv_req *rq, sv_resp *rs, const cha
     fl_error_query_t q = {0};
     q.top = 10;
     fl_diag_t d;
+    size_t n = 0;
     if (rows && fl_registry_query(w->srv->registry, &q, rows, 10, &n, &d) == FL_OK) {
         top = json_array();
         for (size_t i = 0; i < n; i++)

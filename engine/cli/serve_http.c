@@ -246,20 +246,27 @@ static const char *dup_into(char **at, const char *s, size_t n)
     return d;
 }
 
+/* A 503 problem when the server itself cannot take a request on. */
+static void respond_503(sv_thread *t, h2o_req_t *req, const char *type, const char *title)
+{
+    sv_resp rs;
+    char b[200];
+    memset(&rs, 0, sizeof rs);
+    rs.status = 503;
+    rs.content_type = "application/problem+json";
+    int n = snprintf(b, sizeof b, "{\"type\":\"about:blank#%s\",\"title\":\"%s\",\"status\":503}", type, title);
+    sv_buf_put(&rs.body, b, (size_t)n);
+    respond(t, req, &rs);
+    sv_resp_free(&rs);
+}
+
 static void offload(sv_thread *t, h2o_req_t *req, const sv_req *rq)
 {
     size_t n = rq->method_len + rq->path_len + rq->query_len + rq->content_type_len + rq->accept_language_len +
                rq->authorization_len + rq->body_len;
     sv_job *j = calloc(1, sizeof *j + n + 1);
     if (!j) {
-        sv_resp rs;
-        memset(&rs, 0, sizeof rs);
-        rs.status = 503;
-        rs.content_type = "application/problem+json";
-        const char *b = "{\"type\":\"about:blank#out-of-memory\",\"title\":\"Out of memory\",\"status\":503}";
-        sv_buf_put(&rs.body, b, strlen(b));
-        respond(t, req, &rs);
-        sv_resp_free(&rs);
+        respond_503(t, req, "out-of-memory", "Out of memory");
         return;
     }
     char *at = j->copy;
@@ -278,14 +285,7 @@ static void offload(sv_thread *t, h2o_req_t *req, const sv_req *rq)
     if (uv_queue_work(&t->loop, &j->work, job_work, job_after) != 0) {
         j->link->job = NULL;
         free(j);
-        sv_resp rs;
-        memset(&rs, 0, sizeof rs);
-        rs.status = 503;
-        rs.content_type = "application/problem+json";
-        const char *b = "{\"type\":\"about:blank#internal\",\"title\":\"Internal error\",\"status\":503}";
-        sv_buf_put(&rs.body, b, strlen(b));
-        respond(t, req, &rs);
-        sv_resp_free(&rs);
+        respond_503(t, req, "internal", "Internal error");
     }
 }
 

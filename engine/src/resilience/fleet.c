@@ -281,6 +281,18 @@ static redisReply *cmd(fl_fleet_t *f, redisContext *c, int argc, const char **ar
     return redisCommandArgv(c, argc, argv, lens);
 }
 
+/* What a sync round owns at its end: the reply, the argument strings it
+ * formatted (owned[0..nown)) and the argument vector. */
+static void round_free(redisReply *rep, char **owned, size_t nown, const char **av)
+{
+    if (rep)
+        freeReplyObject(rep);
+    for (size_t i = 0; i < nown; i++)
+        free(owned[i]);
+    free(owned);
+    free((void *)av);
+}
+
 /* Run a script round's command and check its reply: an array of `want`
  * elements.  The reply (free with freeReplyObject), or NULL with err set
  * (not connected, the connection's error, the script's error prefixed by
@@ -570,12 +582,7 @@ static int sync_breaker(fl_fleet_t *f, fl_robj *o, char *err, size_t errcap)
     }
     rc = 0;
 out:
-    if (rep)
-        freeReplyObject(rep);
-    for (size_t i = 0; i < nown; i++)
-        free(owned[i]);
-    free(owned);
-    free(av);
+    round_free(rep, owned, nown, av);
     free(lens);
     klist_free(&keys);
     return rc;
@@ -720,12 +727,7 @@ static int sync_shared(fl_fleet_t *f, fl_robj *o, char *err, size_t errcap)
     }
     rc = 0;
 out:
-    if (rep)
-        freeReplyObject(rep);
-    for (size_t i = 0; i < nown; i++)
-        free(owned[i]);
-    free(owned);
-    free(av);
+    round_free(rep, owned, nown, av);
     free(cum);
     free(mk);
     klist_free(&keys);
@@ -886,12 +888,7 @@ static int sync_limiter(fl_fleet_t *f, fl_robj *o, char *err, size_t errcap)
         }
     rc = 0;
 out:
-    if (rep)
-        freeReplyObject(rep);
-    for (size_t i = 0; i < nown; i++)
-        free(owned[i]);
-    free(owned);
-    free(av);
+    round_free(rep, owned, nown, av);
     free(ls);
     free(mk);
     klist_free(&keys);
@@ -1008,12 +1005,7 @@ static int sync_budget(fl_fleet_t *f, fl_robj *o, char *err, size_t errcap)
     }
     rc = 0;
 out:
-    if (rep)
-        freeReplyObject(rep);
-    for (size_t i = 0; i < nown; i++)
-        free(owned[i]);
-    free(owned);
-    free(av);
+    round_free(rep, owned, nown, av);
     free(cnt);
     free(mk);
     klist_free(&keys);
