@@ -16,7 +16,15 @@ static const char *const k_fields[FL_IMPACT_NFIELDS] = {"category", "action", "r
 
 const char *fl__impact_field_name(int k) { return k >= 0 && k < FL_IMPACT_NFIELDS ? k_fields[k] : "?"; }
 
-static void put(char *dst, size_t n, const char *s) { snprintf(dst, n, "%s", s ? s : ""); }
+/* Cut at n - 1 bytes like snprintf, without its formatting machinery: the
+ * live path of a shadow calls this three times per event (snprintf made it
+ * ~250 ns of a ~1,200 ns event). */
+static void put(char *dst, size_t n, const char *s)
+{
+    size_t len = s ? strnlen(s, n - 1) : 0;
+    memcpy(dst, s ? s : "", len);
+    dst[len] = '\0';
+}
 
 void fl__impact_summarize(const fl_decision_t *d, struct fl_impact_summary *s)
 {
