@@ -4,6 +4,13 @@
  * relaxed atomic increments into fixed-size arrays of struct fl_obs (core.h),
  * which engine/metrics.c renders as Prometheus text.  No lock, no
  * allocation, no I/O.
+ *
+ * The duration histogram is sample-and-hold: fl_decide reads the clock
+ * (twice) for 1 decision in FL_OBS_TIME_EVERY on each context, and every
+ * decision is observed once, with the duration last measured on its
+ * context.  _count and every bucket's count stay exact in number (each
+ * decision is one observation, +Inf == _count); which bucket and _sum are
+ * estimated from the timed decisions (docs/observability.md).
  */
 #include <time.h>
 

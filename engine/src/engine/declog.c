@@ -163,7 +163,7 @@ static const uint8_t k_bit[R_N] = {[R_EID] = FL_LOG_EVENT_ID, [R_DOM] = FL_LOG_D
 static void src_d(recsrc *s, int which, const fl_decision_t *d, enum fl_dstr k)
 {
     s->p[which] = fl_decision_get(d, k);
-    s->n[which] = s->p[which] ? strlen(s->p[which]) : 0;
+    s->n[which] = s->p[which] ? d->len[k] : 0; /* the length the decision keeps */
 }
 
 static void src_e(recsrc *s, int which, const fl_event_t *ev, fl_field f)
@@ -229,6 +229,13 @@ static int sampled_out(struct fl_declog *L, unsigned sev)
     if (every != UINT32_MAX && n % every == 0) return 0;
     atomic_fetch_add_explicit(&L->sampled_out, 1, memory_order_relaxed);
     return 1;
+}
+
+/* 1 if L's ring looks full (a push would most likely fail). */
+static int ring_full(struct fl_declog *L)
+{
+    return atomic_load_explicit(&L->enq, memory_order_relaxed) -
+               atomic_load_explicit(&L->deq_pub, memory_order_relaxed) > L->mask;
 }
 
 /* Claim a slot and fill it from r: 1, or 0 when the ring is full.  A slot
@@ -300,7 +307,7 @@ static int32_t reg_count(struct fl_declog *L, const char *fp, size_t n, int64_t 
 static void reg_note(struct fl_declog *L, recsrc *s, int *filled, const fl_event_t *ev, const fl_decision_t *d)
 {
     const char *fp = fl_decision_get(d, FL_DS_FINGERPRINT);
-    size_t n = fp ? strlen(fp) : 0;
+    size_t n = fp ? d->len[FL_DS_FINGERPRINT] : 0;
     if (!n) return; /* nothing to key it by */
     int32_t tag = reg_count(L, fp, n, s->time_ms);
     if (tag == REG_DONE) return;
@@ -333,9 +340,12 @@ static void note(struct fl_shared *sh, const fl_event_t *ev, const fl_decision_t
             continue;
         }
         if (sampled_out(L, sev)) continue;
-        if (!filled) src_fill(&s, ev, d);
-        filled = 1;
-        if (!push(L, &s, -1)) atomic_fetch_add_explicit(&L->dropped, 1, memory_order_relaxed);
+        if (!ring_full(L)) { /* else dropped without reading the decision */
+            if (!filled) src_fill(&s, ev, d);
+            filled = 1;
+            if (push(L, &s, -1)) continue;
+        }
+        atomic_fetch_add_explicit(&L->dropped, 1, memory_order_relaxed);
     }
 }
 
