@@ -65,11 +65,13 @@ typedef struct cell {
  * The registry counts on the decide side: one entry per fingerprint (keyed
  * by a 64-bit hash of it), an atomic count and last-seen per entry, in a
  * bounded open-addressed table that entries never leave while the registry
- * is open.  A decider sends the full record into the ring only when its
- * entry is new in the current epoch (the writer bumps the epoch every
+ * is open; no clock is read for it.  A decider sends the full record
+ * into the ring only when its entry is new in the current epoch (the writer bumps the epoch every
  * REG_EPOCH_MS): the writer learns the fingerprint's category, rule, op and
  * sample from it, and sweeps the counts into SQLite by the difference with
- * what it committed.  A fingerprint that finds no entry within REG_PROBE
+ * what it committed: first seen is the time of the entry's first record,
+ * last seen (and the minute counted) the time of the sweep that found the
+ * count grown (a sweep every 10 ms or so).  A fingerprint that finds no entry within REG_PROBE
  * slots (the table is full) takes the record path: one record per decision
  * (counted in `unaggregated`, dropped when the ring is full). */
 #define REG_SLOTS 4096u
@@ -79,9 +81,8 @@ typedef struct cell {
 typedef struct regent {
     _Atomic uint64_t key;   /* hash | 1; 0 free                        */
     _Atomic uint64_t count; /* decisions counted                       */
-    _Atomic int64_t first_ms, last_ms;
     _Atomic uint32_t sent;  /* the epoch of the last record sent        */
-    char pad[64 - 36];      /* an entry per cache line: no false sharing */
+    char pad[64 - 20];      /* an entry per cache line: no false sharing */
 } regent;
 
 struct fl_declog {
@@ -174,6 +175,9 @@ static void src_e(recsrc *s, int which, const fl_event_t *ev, fl_field f)
 
 static void src_fill(recsrc *s, const fl_event_t *ev, const fl_decision_t *d)
 {
+    struct timespec now; /* the coarse clock: ~4 ms resolution, a few ns instead of ~25 */
+    clock_gettime(CLOCK_REALTIME_COARSE, &now);
+    s->time_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
     s->delay_ms = d->delay_ms;
     s->action = (uint8_t)d->action;
     s->severity = (uint8_t)((unsigned)d->severity < 5 ? (unsigned)d->severity : 4);
@@ -278,7 +282,7 @@ enum { REG_DONE = -2, REG_FALLBACK = -1 };
 
 /* Count a decision of fingerprint fp in the table: REG_DONE, the slot whose
  * record is to be sent (new in this epoch), or REG_FALLBACK (no entry). */
-static int32_t reg_count(struct fl_declog *L, const char *fp, size_t n, int64_t now_ms)
+static int32_t reg_count(struct fl_declog *L, const char *fp, size_t n)
 {
     uint64_t k = fp_hash(fp, n);
     for (uint32_t j = 0, i = (uint32_t)(k >> 20) & (REG_SLOTS - 1); j < REG_PROBE; j++, i = (i + 1) & (REG_SLOTS - 1)) {
@@ -288,12 +292,9 @@ static int32_t reg_count(struct fl_declog *L, const char *fp, size_t n, int64_t 
             if (!atomic_compare_exchange_strong_explicit(&g->key, &cur, k, memory_order_acq_rel,
                                                          memory_order_acquire) && cur != k)
                 continue; /* another fingerprint took it */
-            if (cur != k) atomic_store_explicit(&g->first_ms, now_ms, memory_order_relaxed);
         } else if (cur != k)
             continue;
         atomic_fetch_add_explicit(&g->count, 1, memory_order_relaxed);
-        if (atomic_load_explicit(&g->last_ms, memory_order_relaxed) != now_ms)
-            atomic_store_explicit(&g->last_ms, now_ms, memory_order_relaxed);
         uint32_t ep = atomic_load_explicit(&L->epoch, memory_order_relaxed);
         if (atomic_load_explicit(&g->sent, memory_order_relaxed) == ep ||
             atomic_exchange_explicit(&g->sent, ep, memory_order_relaxed) == ep)
@@ -309,7 +310,7 @@ static void reg_note(struct fl_declog *L, recsrc *s, int *filled, const fl_event
     const char *fp = fl_decision_get(d, FL_DS_FINGERPRINT);
     size_t n = fp ? d->len[FL_DS_FINGERPRINT] : 0;
     if (!n) return; /* nothing to key it by */
-    int32_t tag = reg_count(L, fp, n, s->time_ms);
+    int32_t tag = reg_count(L, fp, n);
     if (tag == REG_DONE) return;
     if (!*filled) src_fill(s, ev, d);
     *filled = 1;
@@ -327,9 +328,6 @@ static void note(struct fl_shared *sh, const fl_event_t *ev, const fl_decision_t
                                   atomic_load_explicit(&sh->errreg, memory_order_acquire),
                                   atomic_load_explicit(&sh->alertsink, memory_order_acquire)};
     recsrc s;
-    struct timespec now; /* the coarse clock: ~4 ms resolution, a few ns instead of ~25 */
-    clock_gettime(CLOCK_REALTIME_COARSE, &now);
-    s.time_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
     unsigned sev = (unsigned)d->severity < 5 ? (unsigned)d->severity : 4;
     int filled = 0;
     for (int i = 0; i < 3; i++) {
@@ -899,6 +897,7 @@ static void meta_set(struct fl_declog *L, regw *w, int32_t slot, const rec *r)
         w->known[w->nknown++] = (uint32_t)slot;
     }
     agg *g = &m->a;
+    if (!g->first_ms) g->first_ms = r->time_ms;
     g->sev = r->severity;
     g->act = r->action;
     cpf(g->fp, r, R_FP);
@@ -932,9 +931,10 @@ static uint64_t reg_drain(struct fl_declog *L, regw *w, uint64_t *fallback)
 }
 
 /* Each known entry's count not yet committed (into m->pend and m->a): the
- * decisions to commit.  The minute is the entry's last-seen one. */
+ * decisions to commit, last seen now. */
 static uint64_t reg_sweep(struct fl_declog *L, regw *w)
 {
+    int64_t now = fl_now_ms();
     uint64_t total = 0;
     for (uint32_t k = 0; k < w->nknown; k++) {
         uint32_t i = w->known[k];
@@ -945,9 +945,7 @@ static uint64_t reg_sweep(struct fl_declog *L, regw *w)
         if (c == m->flushed) continue;
         m->a.hash = 1;
         m->a.count = (uint32_t)(c - m->flushed);
-        m->a.last_ms = atomic_load_explicit(&e->last_ms, memory_order_relaxed);
-        m->a.first_ms = atomic_load_explicit(&e->first_ms, memory_order_relaxed);
-        if (!m->a.first_ms || m->a.first_ms > m->a.last_ms) m->a.first_ms = m->a.last_ms;
+        m->a.last_ms = now > m->a.first_ms ? now : m->a.first_ms;
         m->a.minute = m->a.last_ms / 60000;
         total += c - m->flushed;
     }
