@@ -54,11 +54,23 @@ typedef struct rec {
     char data[F_SHORT * 10 + F_MSG * 3 + F_STACK];
 } rec;
 
+/* The ring is packed: a record takes as many 64-byte chunks as its cell
+ * header, record header and field bytes need (a typical decision 5 to 8,
+ * instead of a fixed ~2.2 KB slot), back to back; one at the end runs on
+ * into a spare tail of RING_SPARE chunks, so a record is always contiguous.
+ * seq is set in a record's first chunk only; the writer zeroes the first
+ * word of every chunk it frees, so a chunk's first word is 0, a published
+ * seq, or field bytes of a record the writer has not reached yet (which it
+ * never reads as a head: it moves from head to head). */
 typedef struct cell {
     _Atomic size_t seq;
-    int32_t tag; /* registry: the aggregation slot the record describes, -1 none */
+    int32_t tag;  /* registry: the aggregation slot the record describes, -1 none */
+    uint32_t nch; /* chunks the record takes */
     rec r;
 } cell;
+#define CHUNK 64u
+#define RING_SPARE ((sizeof(cell) + CHUNK - 1) / CHUNK)
+#define RING_LINE_CHUNKS 8u /* ring_lines x 512 bytes */
 
 /* ---- the registry's aggregation table ---------------------------------------
  *
@@ -90,13 +102,14 @@ struct fl_declog {
     char *path;
     pcre2_code **pats;
     uint32_t npats;
-    cell *ring;
-    size_t mask;
+    unsigned char *ring;           /* (mask + 1 + RING_SPARE) chunks */
+    size_t mask;                   /* chunks - 1 */
     regent *tab;                   /* the registry's aggregation table (REG_SLOTS) */
     _Atomic uint32_t epoch;        /* bumped by the registry writer every REG_EPOCH_MS */
     /* What deciders write, on lines of their own: the writer's updates of
      * deq and its counters never invalidate them (no false sharing). */
-    _Alignas(64) _Atomic size_t enq;
+    _Alignas(64) _Atomic size_t enq; /* chunks claimed */
+    _Atomic uint64_t nrec;         /* records pushed (flush waits for them) */
     _Atomic uint64_t seq_sev[5];   /* sampling counters */
     _Atomic uint64_t dropped, sampled_out, unaggregated;
     _Alignas(64) _Atomic size_t deq_pub; /* deq as published to deciders (slots before it are free) */
@@ -201,6 +214,17 @@ static void src_fill(recsrc *s, const fl_event_t *ev, const fl_decision_t *d)
     src_e(s, R_STACK, ev, FL_FIELD_STACK);
 }
 
+/* The bytes of the fields rec_fill copies. */
+static size_t rec_bytes(const recsrc *s, unsigned fields)
+{
+    size_t at = 0;
+    for (int i = 0; i < R_N; i++) {
+        size_t n = s->p[i] && (!k_bit[i] || (fields & k_bit[i])) ? s->n[i] : 0;
+        at += n > k_cap[i] ? k_cap[i] : n;
+    }
+    return at;
+}
+
 /* Copy s into r, each field cut at its cap; event fields only if chosen. */
 static void rec_fill(rec *r, const recsrc *s, unsigned fields)
 {
@@ -235,11 +259,13 @@ static int sampled_out(struct fl_declog *L, unsigned sev)
     return 1;
 }
 
-/* 1 if L's ring looks full (a push would most likely fail). */
+static cell *cell_at(struct fl_declog *L, size_t pos) { return (cell *)(L->ring + (pos & L->mask) * CHUNK); }
+
+/* 1 if L's ring looks full (a typical record would not fit). */
 static int ring_full(struct fl_declog *L)
 {
-    return atomic_load_explicit(&L->enq, memory_order_relaxed) -
-               atomic_load_explicit(&L->deq_pub, memory_order_relaxed) > L->mask;
+    return atomic_load_explicit(&L->enq, memory_order_relaxed) + RING_LINE_CHUNKS -
+               atomic_load_explicit(&L->deq_pub, memory_order_relaxed) > L->mask + 1;
 }
 
 /* Claim a slot and fill it from r: 1, or 0 when the ring is full.  A slot
@@ -248,13 +274,16 @@ static int ring_full(struct fl_declog *L)
  * records), never a slot the writer just touched. */
 static int push(struct fl_declog *L, const recsrc *r, int32_t tag)
 {
+    size_t k = (offsetof(cell, r) + offsetof(rec, data) + rec_bytes(r, L->o.fields) + CHUNK - 1) / CHUNK;
     size_t pos = atomic_load_explicit(&L->enq, memory_order_relaxed);
     do {
-        if (pos - atomic_load_explicit(&L->deq_pub, memory_order_acquire) > L->mask) return 0;
-    } while (!atomic_compare_exchange_weak_explicit(&L->enq, &pos, pos + 1, memory_order_relaxed,
+        if (pos + k - atomic_load_explicit(&L->deq_pub, memory_order_acquire) > L->mask + 1) return 0;
+    } while (!atomic_compare_exchange_weak_explicit(&L->enq, &pos, pos + k, memory_order_relaxed,
                                                     memory_order_relaxed));
-    cell *c = &L->ring[pos & L->mask];
+    atomic_fetch_add_explicit(&L->nrec, 1, memory_order_relaxed);
+    cell *c = cell_at(L, pos);
     c->tag = tag;
+    c->nch = (uint32_t)k;
     rec_fill(&c->r, r, L->o.fields); /* field by field, straight into the slot */
     atomic_store_explicit(&c->seq, pos + 1, memory_order_release);
     return 1;
@@ -349,13 +378,13 @@ static void note(struct fl_shared *sh, const fl_event_t *ev, const fl_decision_t
 
 /* ---- the writer ------------------------------------------------------------ */
 
-/* The ring has one reader, the sink's writer thread.  A slot is ready when
- * its seq is deq + 1 (stored by the decider that filled it); the writer
- * frees slots by publishing deq (deq_pub) every 16 records and after each
- * batch, instead of a store into every slot a decider will write next. */
+/* The ring has one reader, the sink's writer thread.  A record is ready
+ * when the seq of the chunk at deq is deq + 1 (stored by the decider that
+ * filled it); the writer frees chunks by publishing deq (deq_pub) every 16
+ * chunks and after each batch, instead of a store a decider would read. */
 static const rec *ring_peek(struct fl_declog *L)
 {
-    cell *c = &L->ring[L->deq & L->mask];
+    cell *c = cell_at(L, L->deq);
     size_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
     return seq == L->deq + 1 ? &c->r : NULL;
 }
@@ -365,9 +394,16 @@ static void ring_publish(struct fl_declog *L)
     atomic_store_explicit(&L->deq_pub, L->deq, memory_order_release);
 }
 
+/* Free the record at deq (read to the end): its chunks' first words are
+ * zeroed (those before the spare tail: the only ones read as heads). */
 static void ring_pop(struct fl_declog *L)
 {
-    if ((++L->deq & 15) == 0) ring_publish(L);
+    size_t at = L->deq & L->mask, k = cell_at(L, L->deq)->nch;
+    for (size_t j = 0; j < k && at + j <= L->mask; j++)
+        atomic_store_explicit(&((cell *)(L->ring + (at + j) * CHUNK))->seq, 0, memory_order_relaxed);
+    size_t old = L->deq;
+    L->deq += k;
+    if ((old ^ L->deq) >> 4) ring_publish(L);
 }
 
 static void jstr(fl_strbuf *sb, const char *s, size_t n)
@@ -917,7 +953,7 @@ static uint64_t reg_drain(struct fl_declog *L, regw *w, uint64_t *fallback)
 {
     uint64_t n = 0;
     for (;;) {
-        cell *c = &L->ring[L->deq & L->mask];
+        cell *c = cell_at(L, L->deq);
         const rec *r = ring_peek(L);
         if (!r) break;
         if (c->tag >= 0) meta_set(L, w, c->tag, r);
@@ -1084,7 +1120,7 @@ static void *cb_writer(void *arg)
         }
         atomic_store(&L->synced, atomic_load(&L->done));
         if (L->idle) L->idle(L->user);
-        if (stopping && (uint64_t)atomic_load(&L->enq) == atomic_load(&L->done)) break;
+        if (stopping && atomic_load(&L->nrec) == atomic_load(&L->done)) break;
         if (!n) {
             struct timespec ts = {0, 2 * 1000 * 1000};
             nanosleep(&ts, NULL);
@@ -1127,7 +1163,7 @@ static void put_lines(struct fl_declog *L, const fl_strbuf *sb, uint64_t n, int6
 
 static int writer_done(struct fl_declog *L)
 {
-    if (L->spool_fd < 0) return (uint64_t)atomic_load(&L->enq) == atomic_load(&L->done);
+    if (L->spool_fd < 0) return atomic_load(&L->nrec) == atomic_load(&L->done);
     if (!atomic_load(&L->drained)) return 0;
     pthread_mutex_lock(&L->spool_mu);
     int empty = L->spool_rd == L->spool_end;
@@ -1234,13 +1270,13 @@ static int sink_new(const fl_log_options_t *opts, struct fl_declog **out, fl_dia
     if (!L->o.fields) L->o.fields = FL_LOG_DOMAIN | FL_LOG_CODE | FL_LOG_MESSAGE | FL_LOG_OP;
     if (!L->o.fsync_ms) L->o.fsync_ms = 1000;
     if (!L->o.max_bytes) L->o.max_bytes = 64u << 20;
-    size_t n = 1;
-    while (n < (L->o.ring_lines ? L->o.ring_lines : 1024)) n <<= 1;
-    L->ring = calloc(n, sizeof *L->ring);
+    size_t n = 1, want = (size_t)(L->o.ring_lines ? L->o.ring_lines : 1024) * RING_LINE_CHUNKS;
+    while (n < want || n < 2 * RING_SPARE) n <<= 1; /* room for two of the longest records */
+    L->ring = aligned_alloc(CHUNK, (n + RING_SPARE) * CHUNK);
+    if (L->ring) memset(L->ring, 0, (n + RING_SPARE) * CHUNK); /* every seq 0: nothing ready */
     L->mask = n - 1;
     L->path = strdup(opts->path);
     if (!L->ring || !L->path) return fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "out of memory (ring of %zu)", n);
-    for (size_t i = 0; i < n; i++) atomic_init(&L->ring[i].seq, i);
     for (const char *const *p = opts->redact_patterns; p && *p; p++) {
         int err;
         PCRE2_SIZE eo;
@@ -1419,7 +1455,7 @@ static int sink_flush(fl_engine_t *e, int reg, int timeout_ms)
         }
         return FL_OK;
     }
-    uint64_t want = (uint64_t)atomic_load(&L->enq);
+    uint64_t want = atomic_load(&L->nrec);
     while (atomic_load(&L->synced) < want) {
         atomic_store(&L->flush_req, 1);
         if (mono_ms() >= until) return FL_EBUDGET;
