@@ -1388,8 +1388,9 @@ FL_EXTERN int fl_engine_metrics(fl_engine_t *engine, char *buf, size_t cap, size
 /*
  * A JSON Lines file of decisions, written by a background thread.  Deciding
  * never blocks on it: fl_decide copies a bounded record (the decision and
- * the chosen event fields, each cut at a documented length) into a ring of
- * `ring_lines` slots -- a few hundred bytes of memcpy, one CAS -- and the
+ * the chosen event fields, each cut at a documented length), packed, into
+ * a ring of `ring_lines` x 512 bytes -- a few hundred bytes of memcpy, one
+ * CAS -- and the
  * writer thread formats, redacts and appends the lines.  When the ring is
  * full the record is counted in `dropped` (fl_engine_log_stats) or, with
  * on_full = FL_LOG_ON_FULL_SPOOL, goes through a spool file: never lost
@@ -1416,7 +1417,8 @@ typedef struct fl_log_options {
     /* Log one in sample_every[severity] decisions of that severity
      * (fl_severity index); 0 or 1: every one; UINT32_MAX: none. */
     uint32_t sample_every[5];
-    uint32_t ring_lines;       /* slots in the ring (2 KiB each); default 1024, max 1<<20 */
+    uint32_t ring_lines;       /* ring size in lines of 512 bytes (a typical record
+                                  takes 320-512); default 1024, max 1<<20 */
     uint32_t fsync_ms;         /* fsync at most this long after a write; default 1000 */
     uint64_t max_bytes;        /* rotate past this size; default 64 MiB        */
     uint32_t max_age_s;        /* rotate a file older than this; 0: never      */
@@ -1485,7 +1487,7 @@ typedef struct fl_registry_options {
     const char *path;          /* the database file (created if missing)      */
     unsigned fields, mask;     /* event fields kept in the sample, as fl_log_options_t */
     const char *const *redact_patterns; /* applied to the sample; may be NULL */
-    uint32_t ring_lines;       /* default 1024                                 */
+    uint32_t ring_lines;       /* records' ring (new fingerprints, the record path); default 1024 */
     uint32_t retention_s;      /* drop what was last seen longer ago; default 7 days */
     uint32_t max_fingerprints; /* keep the most recently seen; default 100000  */
 } fl_registry_options_t;

@@ -1,11 +1,13 @@
 /*
  * declog.c -- the decision log: JSON Lines written by a background thread.
  *
- * The decide path (fl_decide -> sh->on_decision -> note()) builds one
- * bounded record and copies it into a slot of a lock-free bounded ring per
- * sink (many producers, one reader: one CAS to claim a slot against the
- * position the reader publishes, one release store to publish the slot)
- * and returns; when the ring is full the record is counted as dropped (or,
+ * The decide path (fl_decide -> sh->on_decision -> note()) copies one
+ * bounded record, packed, into a lock-free bounded ring per sink (many
+ * producers, one reader: one CAS to claim the record's chunks against the
+ * position the reader publishes, one release store to publish it) and
+ * returns -- except for the error registry, which counts in a table and
+ * sends a record only when a fingerprint is new in the second (see "the
+ * registry's aggregation table"); when the ring is full the record is counted as dropped (or,
  * in spool mode, the reader is a spool thread: see "the spool").  The
  * writer thread
  * drains the ring every few milliseconds, formats the lines (plain JSON or
