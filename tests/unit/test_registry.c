@@ -2,8 +2,11 @@
  * test_registry.c -- the error registry (fl_engine_registry_*,
  * fl_registry_query): counts per fingerprint with first/last seen and a
  * redacted sample, summaries by category/op/rule/severity over a window,
- * 1-minute counts, top N, the database is WAL, bad input refused.
+ * 1-minute counts, top N, the database is WAL, bad input refused; counts
+ * exact through a ring of 4 records, from four threads, and beyond the
+ * aggregation table (the record path).
  */
+#include <pthread.h>
 #include <sqlite3.h>
 #include <time.h>
 
@@ -223,12 +226,84 @@ static void test_table_full(void **state)
     flt_rmdir(dir);
 }
 
+/* Four threads deciding the same fingerprints at once: the counts are
+ * still exact (atomic increments in shared entries). */
+typedef struct worker {
+    fl_engine_t *e;
+    int bad;
+} worker;
+
+enum { TW = 4, TK = 5, TPER = 3000 };
+
+static void *work(void *arg)
+{
+    worker *w = arg;
+    fl_ctx_t *ctx = NULL;
+    fl_event_t *ev = NULL;
+    fl_decision_t *d = NULL;
+    char js[128];
+    fl_diag_t dg;
+    if (fl_ctx_new(w->e, &ctx) != FL_OK || fl_event_new(&ev) != FL_OK || fl_decision_new(&d) != FL_OK) {
+        w->bad++;
+        goto cleanup;
+    }
+    for (unsigned i = 0; i < TK * TPER; i++) {
+        msg_of(js, sizeof js, i % TK);
+        if (fl_event_from_json(ev, js, strlen(js), &dg) != FL_OK || fl_decide(ctx, ev, NULL, 0, d) != FL_OK) w->bad++;
+    }
+cleanup:
+    fl_decision_free(d);
+    fl_event_free(ev);
+    fl_ctx_free(ctx);
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    (void)state;
+    char dir[64], path[128];
+    flt_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/errors.db", dir);
+    flt t;
+    flt_open(&t, POLICY);
+    fl_registry_options_t o = {0};
+    o.path = path;
+    o.ring_lines = 4;
+    fl_diag_t dg;
+    assert_int_equal(fl_engine_registry_open(t.e, &o, &dg), FL_OK);
+    pthread_t th[TW];
+    worker w[TW];
+    for (int i = 0; i < TW; i++) {
+        w[i] = (worker){t.e, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, work, &w[i]), 0);
+    }
+    for (int i = 0; i < TW; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(w[i].bad, 0);
+    }
+    assert_int_equal(fl_engine_registry_flush(t.e, 10000), FL_OK);
+    fl_error_row_t rows[TK + 1];
+    size_t n = 0;
+    fl_error_query_t q = {0};
+    q.top = TK + 1;
+    assert_int_equal(fl_registry_query(path, &q, rows, TK + 1, &n, &dg), FL_OK);
+    assert_int_equal(n, TK);
+    for (size_t i = 0; i < n; i++) assert_int_equal(rows[i].count, TW * TPER);
+    fl_log_stats_t ls;
+    assert_int_equal(fl_engine_registry_stats(t.e, &ls), FL_OK);
+    assert_int_equal(ls.written, TW * TK * TPER);
+    assert_int_equal(ls.dropped, 0);
+    flt_close(&t);
+    flt_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_registry),
         cmocka_unit_test(test_exact_counts),
         cmocka_unit_test(test_table_full),
+        cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
