@@ -216,19 +216,37 @@ static void src_fill(recsrc *s, const fl_event_t *ev, const fl_decision_t *d)
     src_e(s, R_STACK, ev, FL_FIELD_STACK);
 }
 
-/* The bytes of the fields rec_fill copies. */
-static size_t rec_bytes(const recsrc *s, unsigned fields)
+/* Each field's length as copied (cut at its cap; event fields only if
+ * chosen) into len; their sum. */
+static size_t rec_lens(const recsrc *s, unsigned fields, uint16_t *len)
 {
     size_t at = 0;
     for (int i = 0; i < R_N; i++) {
         size_t n = s->p[i] && (!k_bit[i] || (fields & k_bit[i])) ? s->n[i] : 0;
-        at += n > k_cap[i] ? k_cap[i] : n;
+        len[i] = (uint16_t)(n > k_cap[i] ? k_cap[i] : n);
+        at += len[i];
     }
     return at;
 }
 
-/* Copy s into r, each field cut at its cap; event fields only if chosen. */
-static void rec_fill(rec *r, const recsrc *s, unsigned fields)
+/* memcpy without a call for the short fields (most of a record's). */
+static inline void copy_short(char *dst, const char *src, size_t n)
+{
+    if (n > 16) {
+        memcpy(dst, src, n);
+    } else if (n >= 8) { /* two overlapping words */
+        uint64_t a, b;
+        memcpy(&a, src, 8);
+        memcpy(&b, src + n - 8, 8);
+        memcpy(dst, &a, 8);
+        memcpy(dst + n - 8, &b, 8);
+    } else {
+        for (size_t i = 0; i < n; i++) dst[i] = src[i];
+    }
+}
+
+/* Copy s into r with the lengths of rec_lens. */
+static void rec_fill(rec *r, const recsrc *s, const uint16_t *len)
 {
     r->time_ms = s->time_ms;
     r->delay_ms = s->delay_ms;
@@ -238,13 +256,11 @@ static void rec_fill(rec *r, const recsrc *s, unsigned fields)
     r->status = s->status;
     r->attempt = s->attempt;
     uint16_t at = 0;
+    memcpy(r->len, len, sizeof r->len);
     for (int i = 0; i < R_N; i++) {
-        size_t n = s->p[i] && (!k_bit[i] || (fields & k_bit[i])) ? s->n[i] : 0;
-        if (n > k_cap[i]) n = k_cap[i];
         r->off[i] = at;
-        r->len[i] = (uint16_t)n;
-        memcpy(r->data + at, s->p[i] ? s->p[i] : "", n);
-        at = (uint16_t)(at + n);
+        if (len[i]) copy_short(r->data + at, s->p[i], len[i]);
+        at = (uint16_t)(at + len[i]);
     }
 }
 
@@ -276,7 +292,8 @@ static int ring_full(struct fl_declog *L)
  * records), never a slot the writer just touched. */
 static int push(struct fl_declog *L, const recsrc *r, int32_t tag)
 {
-    size_t k = (offsetof(cell, r) + offsetof(rec, data) + rec_bytes(r, L->o.fields) + CHUNK - 1) / CHUNK;
+    uint16_t len[R_N];
+    size_t k = (offsetof(cell, r) + offsetof(rec, data) + rec_lens(r, L->o.fields, len) + CHUNK - 1) / CHUNK;
     size_t pos = atomic_load_explicit(&L->enq, memory_order_relaxed);
     do {
         if (pos + k - atomic_load_explicit(&L->deq_pub, memory_order_acquire) > L->mask + 1) return 0;
@@ -286,7 +303,7 @@ static int push(struct fl_declog *L, const recsrc *r, int32_t tag)
     cell *c = cell_at(L, pos);
     c->tag = tag;
     c->nch = (uint32_t)k;
-    rec_fill(&c->r, r, L->o.fields); /* field by field, straight into the slot */
+    rec_fill(&c->r, r, len); /* field by field, straight into the ring */
     atomic_store_explicit(&c->seq, pos + 1, memory_order_release);
     return 1;
 }
