@@ -461,11 +461,37 @@ static size_t utf8_len(const char *s, size_t n)
     return n;
 }
 
+/* ,"key": (no comma for the first) -- appends, no printf: the writer
+ * formats every line of the log. */
+static void key_put(fl_strbuf *sb, const char *key, int *first)
+{
+    if (!*first) fl_sb_putc(sb, ',');
+    *first = 0;
+    fl_sb_putc(sb, '"');
+    fl_sb_puts(sb, key);
+    fl_sb_append(sb, "\":", 2);
+}
+
+/* ,"key":N */
+static void num_put(fl_strbuf *sb, const char *key, int64_t v)
+{
+    char d[24];
+    int n = 0;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        d[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) d[n++] = '-';
+    int first = 0;
+    key_put(sb, key, &first);
+    while (n) fl_sb_putc(sb, d[--n]);
+}
+
 static void kv(fl_strbuf *sb, const char *key, const rec *r, int which, int *first)
 {
     if (!r->len[which]) return;
-    fl_sb_printf(sb, "%s\"%s\":", *first ? "" : ",", key);
-    *first = 0;
+    key_put(sb, key, first);
     jstr(sb, r->data + r->off[which], utf8_len(r->data + r->off[which], r->len[which]));
 }
 
@@ -474,8 +500,7 @@ static void kv_red(struct fl_declog *L, fl_strbuf *sb, const char *key, const re
                    int *first)
 {
     if (!r->len[which]) return;
-    fl_sb_printf(sb, "%s\"%s\":", *first ? "" : ",", key);
-    *first = 0;
+    key_put(sb, key, first);
     if (L->o.mask & bit) {
         fl_sb_puts(sb, "\"[REDACTED]\"");
         return;
@@ -514,18 +539,25 @@ static void format_line(struct fl_declog *L, const rec *r, fl_strbuf *sb)
     if (ce) {
         fl_sb_puts(sb, "{\"specversion\":\"1.0\",\"type\":\"dev.faultline.decision\",\"source\":\"faultline\",\"id\":");
         jstr(sb, r->data + r->off[R_ID], r->len[R_ID]);
-        fl_sb_printf(sb, ",\"time\":\"%s\",\"datacontenttype\":\"application/json\",\"data\":{", ts);
+        fl_sb_puts(sb, ",\"time\":\"");
+        fl_sb_puts(sb, ts);
+        fl_sb_puts(sb, "\",\"datacontenttype\":\"application/json\",\"data\":{");
     } else {
-        fl_sb_printf(sb, "{\"time\":\"%s\"", ts);
+        fl_sb_puts(sb, "{\"time\":\"");
+        fl_sb_puts(sb, ts);
+        fl_sb_putc(sb, '"');
         first = 0;
     }
     kv(sb, "id", r, R_ID, &first);
     kv(sb, "category", r, R_CAT, &first);
-    fl_sb_printf(sb, ",\"action\":\"%s\",\"severity\":\"%s\",\"retryable\":%s", k_act[r->action & 3],
-                 k_sev[r->severity < 5 ? r->severity : 4], r->retryable ? "true" : "false");
-    if (r->delay_ms >= 0) fl_sb_printf(sb, ",\"delay_ms\":%lld", (long long)r->delay_ms);
-    if (r->status > 0) fl_sb_printf(sb, ",\"status\":%d", r->status);
-    if (r->attempt > 0) fl_sb_printf(sb, ",\"attempt\":%d", r->attempt);
+    fl_sb_puts(sb, ",\"action\":\"");
+    fl_sb_puts(sb, k_act[r->action & 3]);
+    fl_sb_puts(sb, "\",\"severity\":\"");
+    fl_sb_puts(sb, k_sev[r->severity < 5 ? r->severity : 4]);
+    fl_sb_puts(sb, r->retryable ? "\",\"retryable\":true" : "\",\"retryable\":false");
+    if (r->delay_ms >= 0) num_put(sb, "delay_ms", r->delay_ms);
+    if (r->status > 0) num_put(sb, "status", r->status);
+    if (r->attempt > 0) num_put(sb, "attempt", r->attempt);
     kv(sb, "rule", r, R_RULE, &first);
     kv(sb, "fingerprint", r, R_FP, &first);
     kv(sb, "policy", r, R_POLNAME, &first);
