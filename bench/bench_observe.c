@@ -7,7 +7,11 @@
  * (fl_engine_log_open) and the error registry (fl_engine_registry_open),
  * both writing to a temp dir.  Runs
  * alternate off/on five times and keep the best of each, so a neighbour's
- * CPU burst does not land on one side only.  Target: on/off >= 0.9.
+ * CPU burst does not land on one side only.  Also printed: the deciding
+ * thread's CPU with metrics only and with metrics + registry (what each
+ * stage costs), how many decisions the registry counted of those made
+ * while it was open, and how many took its record path.
+ * Target: all on / all off >= 0.9 (the deciding thread's CPU).
  *
  * Usage: bench_observe [POLICY_DIR] [DECISIONS]   (prints figures; no asserts)
  */
