@@ -1388,8 +1388,9 @@ FL_EXTERN int fl_engine_metrics(fl_engine_t *engine, char *buf, size_t cap, size
 /*
  * A JSON Lines file of decisions, written by a background thread.  Deciding
  * never blocks on it: fl_decide copies a bounded record (the decision and
- * the chosen event fields, each cut at a documented length) into a ring of
- * `ring_lines` slots -- a few hundred bytes of memcpy, one CAS -- and the
+ * the chosen event fields, each cut at a documented length), packed, into
+ * a ring of `ring_lines` x 512 bytes -- a few hundred bytes of memcpy, one
+ * CAS -- and the
  * writer thread formats, redacts and appends the lines.  When the ring is
  * full the record is counted in `dropped` (fl_engine_log_stats) or, with
  * on_full = FL_LOG_ON_FULL_SPOOL, goes through a spool file: never lost
@@ -1416,7 +1417,8 @@ typedef struct fl_log_options {
     /* Log one in sample_every[severity] decisions of that severity
      * (fl_severity index); 0 or 1: every one; UINT32_MAX: none. */
     uint32_t sample_every[5];
-    uint32_t ring_lines;       /* slots in the ring (2 KiB each); default 1024, max 1<<20 */
+    uint32_t ring_lines;       /* ring size in lines of 512 bytes (a typical record
+                                  takes 320-512); default 1024, max 1<<20 */
     uint32_t fsync_ms;         /* fsync at most this long after a write; default 1000 */
     uint64_t max_bytes;        /* rotate past this size; default 64 MiB        */
     uint32_t max_age_s;        /* rotate a file older than this; 0: never      */
@@ -1444,6 +1446,8 @@ typedef struct fl_log_stats {
     uint64_t write_errors;     /* failed writes (lines counted as dropped too) */
     uint64_t spooled;          /* records appended to the spool (spool mode)    */
     uint64_t spool_bytes;      /* bytes in the spool not yet written as lines   */
+    uint64_t unaggregated;     /* registry: decisions sent one record each because
+                                  its fingerprint table was full (docs/observability.md) */
 } fl_log_stats_t;
 
 /* Start the decision log.  A torn last line left by a crash (no final '\n')
@@ -1469,16 +1473,21 @@ FL_EXTERN int fl_engine_log_stats(fl_engine_t *engine, fl_log_stats_t *out);
  * A SQLite database (WAL) of the errors the engine has decided, keyed by
  * fingerprint: count, first and last seen, category, severity, rule, op,
  * last action and a redacted sample (the decision-log line of the first
- * occurrence), plus per-minute counts for windows and rates.  Written by a
- * background thread in batched transactions from its own ring, exactly like
- * the decision log (same hook, same drop counting); several processes may
- * read it while it is written.  Schema and queries: docs/observability.md.
+ * occurrence), plus per-minute counts for windows and rates.  Deciding
+ * threads count each decision in a bounded table keyed by fingerprint (an
+ * atomic increment; a record goes through a ring only when a fingerprint is
+ * new, then once a second); a background thread commits the counts in
+ * batched transactions, so every decision is counted however fast they
+ * come.  Beyond the table's 4096 fingerprints, decisions take one record
+ * each through the ring (stats: unaggregated; dropped when it is full).
+ * Several processes may read the database while it is written.  Schema and
+ * queries: docs/observability.md.
  */
 typedef struct fl_registry_options {
     const char *path;          /* the database file (created if missing)      */
     unsigned fields, mask;     /* event fields kept in the sample, as fl_log_options_t */
     const char *const *redact_patterns; /* applied to the sample; may be NULL */
-    uint32_t ring_lines;       /* default 1024                                 */
+    uint32_t ring_lines;       /* records' ring (new fingerprints, the record path); default 1024 */
     uint32_t retention_s;      /* drop what was last seen longer ago; default 7 days */
     uint32_t max_fingerprints; /* keep the most recently seen; default 100000  */
 } fl_registry_options_t;
@@ -1486,10 +1495,14 @@ typedef struct fl_registry_options {
 /* Same contract as fl_engine_log_open; FL_EIO when the database cannot be
  * opened or created (diag has SQLite's reason). */
 FL_EXTERN int fl_engine_registry_open(fl_engine_t *engine, const fl_registry_options_t *opts, fl_diag_t *diag);
-/* Wait until every record queued so far is committed (see fl_engine_log_flush). */
+/* Wait until every decision counted so far (by this thread, or by any
+ * thread before something this thread waited on) is committed; at most
+ * timeout_ms.  Returns as fl_engine_log_flush. */
 FL_EXTERN int fl_engine_registry_flush(fl_engine_t *engine, int timeout_ms);
 FL_EXTERN int fl_engine_registry_close(fl_engine_t *engine);
-/* written = records committed; dropped = refused (ring full) or failed. */
+/* written = decisions committed; dropped = lost (the table full and then
+ * the ring full, a failed transaction of the record path, or a fingerprint
+ * whose record never reached the writer before close); unaggregated. */
 FL_EXTERN int fl_engine_registry_stats(fl_engine_t *engine, fl_log_stats_t *out);
 
 /* One row of a registry query: one fingerprint, or one group. */

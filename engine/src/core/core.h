@@ -406,6 +406,7 @@ int fl_find_column(const char *text, size_t len, int line, const char *token);
  * series is bounded by construction. */
 #define FL_OBS_NCAT 18 /* the 16 top-level categories, "ok", "other"     */
 #define FL_OBS_NBUCKET 12 /* decide duration buckets (the last is +Inf)    */
+#define FL_OBS_TIME_EVERY 16 /* a context times 1 decision in 16 (docs/observability.md) */
 enum { FL_OBS_RELOAD_OK, FL_OBS_RELOAD_UNCHANGED, FL_OBS_RELOAD_FAILED, FL_OBS_RELOAD_N_ };
 struct fl_obs {
     atomic_int on;
@@ -531,6 +532,8 @@ struct fl_ctx {
         fl_version *v;
         uint32_t decisions, failures, unknown, fails;
     } hl;
+    uint32_t obs_tick;        /* metrics: decisions seen, for timing 1 in FL_OBS_TIME_EVERY */
+    uint64_t obs_held_ns;     /* metrics: the duration last measured on this context */
 };
 
 /* Decision storage: every string lives in `buf`, addressed by offset so the

@@ -22,7 +22,8 @@ void fl_health_note(fl_ctx_t *ctx, const fl_decision_t *d);
  * canary; call before the context lets go of that version. */
 void fl_health_flush(fl_ctx_t *ctx);
 /* observe.c: count one decision (rc: fl_decide's result) that took
- * dur_ns into sh->obs; relaxed atomics, no lock, no allocation. */
+ * dur_ns (measured, or held: decide.c) into sh->obs; relaxed atomics, no
+ * lock, no allocation. */
 void fl_obs_note(struct fl_shared *sh, const fl_decision_t *d, int rc, uint64_t dur_ns);
 uint64_t fl_obs_now_ns(void);
 /* Decide on an explicit version (examples, tests). */

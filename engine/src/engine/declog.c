@@ -1,11 +1,13 @@
 /*
  * declog.c -- the decision log: JSON Lines written by a background thread.
  *
- * The decide path (fl_decide -> sh->on_decision -> note()) builds one
- * bounded record and copies it into a slot of a lock-free bounded ring per
- * sink (many producers, one reader: one CAS to claim a slot against the
- * position the reader publishes, one release store to publish the slot)
- * and returns; when the ring is full the record is counted as dropped (or,
+ * The decide path (fl_decide -> sh->on_decision -> note()) copies one
+ * bounded record, packed, into a lock-free bounded ring per sink (many
+ * producers, one reader: one CAS to claim the record's chunks against the
+ * position the reader publishes, one release store to publish it) and
+ * returns -- except for the error registry, which counts in a table and
+ * sends a record only when a fingerprint is new in the second (see "the
+ * registry's aggregation table"); when the ring is full the record is counted as dropped (or,
  * in spool mode, the reader is a spool thread: see "the spool").  The
  * writer thread
  * drains the ring every few milliseconds, formats the lines (plain JSON or
@@ -54,23 +56,64 @@ typedef struct rec {
     char data[F_SHORT * 10 + F_MSG * 3 + F_STACK];
 } rec;
 
+/* The ring is packed: a record takes as many 64-byte chunks as its cell
+ * header, record header and field bytes need (a typical decision 5 to 8,
+ * instead of a fixed ~2.2 KB slot), back to back; one at the end runs on
+ * into a spare tail of RING_SPARE chunks, so a record is always contiguous.
+ * seq is set in a record's first chunk only; the writer zeroes the first
+ * word of every chunk it frees, so a chunk's first word is 0, a published
+ * seq, or field bytes of a record the writer has not reached yet (which it
+ * never reads as a head: it moves from head to head). */
 typedef struct cell {
     _Atomic size_t seq;
+    int32_t tag;  /* registry: the aggregation slot the record describes, -1 none */
+    uint32_t nch; /* chunks the record takes */
     rec r;
 } cell;
+#define CHUNK 64u
+#define RING_SPARE ((sizeof(cell) + CHUNK - 1) / CHUNK)
+#define RING_LINE_CHUNKS 8u /* ring_lines x 512 bytes */
+
+/* ---- the registry's aggregation table ---------------------------------------
+ *
+ * The registry counts on the decide side: one entry per fingerprint (keyed
+ * by a 64-bit hash of it), an atomic count and last-seen per entry, in a
+ * bounded open-addressed table that entries never leave while the registry
+ * is open; no clock is read for it.  A decider sends the full record
+ * into the ring only when its entry is new in the current epoch (the writer bumps the epoch every
+ * REG_EPOCH_MS): the writer learns the fingerprint's category, rule, op and
+ * sample from it, and sweeps the counts into SQLite by the difference with
+ * what it committed: first seen is the time of the entry's first record,
+ * last seen (and the minute counted) the time of the sweep that found the
+ * count grown (a sweep every 10 ms or so).  A fingerprint that finds no entry within REG_PROBE
+ * slots (the table is full) takes the record path: one record per decision
+ * (counted in `unaggregated`, dropped when the ring is full). */
+#define REG_SLOTS 4096u
+#define REG_PROBE 16u
+#define REG_EPOCH_MS 1000
+
+typedef struct regent {
+    _Atomic uint64_t key;   /* hash | 1; 0 free                        */
+    _Atomic uint64_t count; /* decisions counted                       */
+    _Atomic uint32_t sent;  /* the epoch of the last record sent        */
+    char pad[64 - 20];      /* an entry per cache line: no false sharing */
+} regent;
 
 struct fl_declog {
     fl_log_options_t o;
     char *path;
     pcre2_code **pats;
     uint32_t npats;
-    cell *ring;
-    size_t mask;
+    unsigned char *ring;           /* (mask + 1 + RING_SPARE) chunks */
+    size_t mask;                   /* chunks - 1 */
+    regent *tab;                   /* the registry's aggregation table (REG_SLOTS) */
+    _Atomic uint32_t epoch;        /* bumped by the registry writer every REG_EPOCH_MS */
     /* What deciders write, on lines of their own: the writer's updates of
      * deq and its counters never invalidate them (no false sharing). */
-    _Alignas(64) _Atomic size_t enq;
+    _Alignas(64) _Atomic size_t enq; /* chunks claimed */
+    _Atomic uint64_t nrec;         /* records pushed (flush waits for them) */
     _Atomic uint64_t seq_sev[5];   /* sampling counters */
-    _Atomic uint64_t dropped, sampled_out;
+    _Atomic uint64_t dropped, sampled_out, unaggregated;
     _Alignas(64) _Atomic size_t deq_pub; /* deq as published to deciders (slots before it are free) */
     _Alignas(64) size_t deq;       /* writer only */
     _Atomic uint64_t done;         /* records the writer has finished (written or failed) */
@@ -78,6 +121,7 @@ struct fl_declog {
     _Atomic uint64_t written, rotations, torn, werr;
     _Atomic int stop;
     _Atomic int flush_req;         /* fl_engine_log_flush waits: fsync now */
+    _Atomic uint64_t flush_ticket, flush_served; /* registry: flushes asked / done */
     int fd;
     uint64_t size;
     int64_t opened_ms;
@@ -135,7 +179,7 @@ static const uint8_t k_bit[R_N] = {[R_EID] = FL_LOG_EVENT_ID, [R_DOM] = FL_LOG_D
 static void src_d(recsrc *s, int which, const fl_decision_t *d, enum fl_dstr k)
 {
     s->p[which] = fl_decision_get(d, k);
-    s->n[which] = s->p[which] ? strlen(s->p[which]) : 0;
+    s->n[which] = s->p[which] ? d->len[k] : 0; /* the length the decision keeps */
 }
 
 static void src_e(recsrc *s, int which, const fl_event_t *ev, fl_field f)
@@ -172,8 +216,37 @@ static void src_fill(recsrc *s, const fl_event_t *ev, const fl_decision_t *d)
     src_e(s, R_STACK, ev, FL_FIELD_STACK);
 }
 
-/* Copy s into r, each field cut at its cap; event fields only if chosen. */
-static void rec_fill(rec *r, const recsrc *s, unsigned fields)
+/* Each field's length as copied (cut at its cap; event fields only if
+ * chosen) into len; their sum. */
+static size_t rec_lens(const recsrc *s, unsigned fields, uint16_t *len)
+{
+    size_t at = 0;
+    for (int i = 0; i < R_N; i++) {
+        size_t n = s->p[i] && (!k_bit[i] || (fields & k_bit[i])) ? s->n[i] : 0;
+        len[i] = (uint16_t)(n > k_cap[i] ? k_cap[i] : n);
+        at += len[i];
+    }
+    return at;
+}
+
+/* memcpy without a call for the short fields (most of a record's). */
+static inline void copy_short(char *dst, const char *src, size_t n)
+{
+    if (n > 16) {
+        memcpy(dst, src, n);
+    } else if (n >= 8) { /* two overlapping words */
+        uint64_t a, b;
+        memcpy(&a, src, 8);
+        memcpy(&b, src + n - 8, 8);
+        memcpy(dst, &a, 8);
+        memcpy(dst + n - 8, &b, 8);
+    } else {
+        for (size_t i = 0; i < n; i++) dst[i] = src[i];
+    }
+}
+
+/* Copy s into r with the lengths of rec_lens. */
+static void rec_fill(rec *r, const recsrc *s, const uint16_t *len)
 {
     r->time_ms = s->time_ms;
     r->delay_ms = s->delay_ms;
@@ -183,50 +256,118 @@ static void rec_fill(rec *r, const recsrc *s, unsigned fields)
     r->status = s->status;
     r->attempt = s->attempt;
     uint16_t at = 0;
+    memcpy(r->len, len, sizeof r->len);
     for (int i = 0; i < R_N; i++) {
-        size_t n = s->p[i] && (!k_bit[i] || (fields & k_bit[i])) ? s->n[i] : 0;
-        if (n > k_cap[i]) n = k_cap[i];
         r->off[i] = at;
-        r->len[i] = (uint16_t)n;
-        memcpy(r->data + at, s->p[i] ? s->p[i] : "", n);
-        at = (uint16_t)(at + n);
+        if (len[i]) copy_short(r->data + at, s->p[i], len[i]);
+        at = (uint16_t)(at + len[i]);
     }
 }
 
 static int stopped(struct fl_declog *L) { return !L || atomic_load_explicit(&L->stop, memory_order_relaxed); }
 
-/* 1 if L's sampling leaves r out (counted). */
-static int sampled_out(struct fl_declog *L, const recsrc *r)
+/* 1 if L's sampling leaves a decision of severity sev out (counted). */
+static int sampled_out(struct fl_declog *L, unsigned sev)
 {
-    uint32_t every = L->o.sample_every[r->severity];
+    uint32_t every = L->o.sample_every[sev];
     if (every <= 1) return 0;
-    uint64_t n = atomic_fetch_add_explicit(&L->seq_sev[r->severity], 1, memory_order_relaxed);
+    uint64_t n = atomic_fetch_add_explicit(&L->seq_sev[sev], 1, memory_order_relaxed);
     if (every != UINT32_MAX && n % every == 0) return 0;
     atomic_fetch_add_explicit(&L->sampled_out, 1, memory_order_relaxed);
     return 1;
+}
+
+static cell *cell_at(struct fl_declog *L, size_t pos) { return (cell *)(L->ring + (pos & L->mask) * CHUNK); }
+
+/* 1 if L's ring looks full (a typical record would not fit). */
+static int ring_full(struct fl_declog *L)
+{
+    return atomic_load_explicit(&L->enq, memory_order_relaxed) + RING_LINE_CHUNKS -
+               atomic_load_explicit(&L->deq_pub, memory_order_relaxed) > L->mask + 1;
 }
 
 /* Claim a slot and fill it from r: 1, or 0 when the ring is full.  A slot
  * is free once the writer has published a position past its previous lap:
  * deciders read only deq_pub (a line the writer stores to once per 16
  * records), never a slot the writer just touched. */
-static int push(struct fl_declog *L, const recsrc *r)
+static int push(struct fl_declog *L, const recsrc *r, int32_t tag)
 {
+    uint16_t len[R_N];
+    size_t k = (offsetof(cell, r) + offsetof(rec, data) + rec_lens(r, L->o.fields, len) + CHUNK - 1) / CHUNK;
     size_t pos = atomic_load_explicit(&L->enq, memory_order_relaxed);
     do {
-        if (pos - atomic_load_explicit(&L->deq_pub, memory_order_acquire) > L->mask) return 0;
-    } while (!atomic_compare_exchange_weak_explicit(&L->enq, &pos, pos + 1, memory_order_relaxed,
+        if (pos + k - atomic_load_explicit(&L->deq_pub, memory_order_acquire) > L->mask + 1) return 0;
+    } while (!atomic_compare_exchange_weak_explicit(&L->enq, &pos, pos + k, memory_order_relaxed,
                                                     memory_order_relaxed));
-    cell *c = &L->ring[pos & L->mask];
-    rec_fill(&c->r, r, L->o.fields); /* field by field, straight into the slot */
+    atomic_fetch_add_explicit(&L->nrec, 1, memory_order_relaxed);
+    cell *c = cell_at(L, pos);
+    c->tag = tag;
+    c->nch = (uint32_t)k;
+    rec_fill(&c->r, r, len); /* field by field, straight into the ring */
     atomic_store_explicit(&c->seq, pos + 1, memory_order_release);
     return 1;
 }
 
-static void enqueue(struct fl_declog *L, const recsrc *r)
+/* A 64-bit hash of a fingerprint, eight bytes at a time; never 0. */
+static uint64_t fp_hash(const char *p, size_t n)
 {
-    if (stopped(L) || sampled_out(L, r)) return;
-    if (!push(L, r)) atomic_fetch_add_explicit(&L->dropped, 1, memory_order_relaxed);
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    uint64_t w = 0;
+    memcpy(&w, p + i, n - i);
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 29;
+    return h | 1;
+}
+
+enum { REG_DONE = -2, REG_FALLBACK = -1 };
+
+/* Count a decision of fingerprint fp in the table: REG_DONE, the slot whose
+ * record is to be sent (new in this epoch), or REG_FALLBACK (no entry). */
+static int32_t reg_count(struct fl_declog *L, const char *fp, size_t n)
+{
+    uint64_t k = fp_hash(fp, n);
+    for (uint32_t j = 0, i = (uint32_t)(k >> 20) & (REG_SLOTS - 1); j < REG_PROBE; j++, i = (i + 1) & (REG_SLOTS - 1)) {
+        regent *g = &L->tab[i];
+        uint64_t cur = atomic_load_explicit(&g->key, memory_order_acquire);
+        if (!cur) {
+            if (!atomic_compare_exchange_strong_explicit(&g->key, &cur, k, memory_order_acq_rel,
+                                                         memory_order_acquire) && cur != k)
+                continue; /* another fingerprint took it */
+        } else if (cur != k)
+            continue;
+        atomic_fetch_add_explicit(&g->count, 1, memory_order_relaxed);
+        uint32_t ep = atomic_load_explicit(&L->epoch, memory_order_relaxed);
+        if (atomic_load_explicit(&g->sent, memory_order_relaxed) == ep ||
+            atomic_exchange_explicit(&g->sent, ep, memory_order_relaxed) == ep)
+            return REG_DONE;
+        return (int32_t)i;
+    }
+    return REG_FALLBACK;
+}
+
+/* The registry's part of a decision: an increment, a record now and then. */
+static void reg_note(struct fl_declog *L, recsrc *s, int *filled, const fl_event_t *ev, const fl_decision_t *d)
+{
+    const char *fp = fl_decision_get(d, FL_DS_FINGERPRINT);
+    size_t n = fp ? d->len[FL_DS_FINGERPRINT] : 0;
+    if (!n) return; /* nothing to key it by */
+    int32_t tag = reg_count(L, fp, n);
+    if (tag == REG_DONE) return;
+    if (!*filled) src_fill(s, ev, d);
+    *filled = 1;
+    if (tag == REG_FALLBACK) atomic_fetch_add_explicit(&L->unaggregated, 1, memory_order_relaxed);
+    if (push(L, s, tag)) return;
+    if (tag >= 0) /* counted; the record goes with the entry's next decision */
+        atomic_store_explicit(&L->tab[tag].sent, 0, memory_order_relaxed);
+    else
+        atomic_fetch_add_explicit(&L->dropped, 1, memory_order_relaxed);
 }
 
 static void note(struct fl_shared *sh, const fl_event_t *ev, const fl_decision_t *d)
@@ -235,19 +376,34 @@ static void note(struct fl_shared *sh, const fl_event_t *ev, const fl_decision_t
                                   atomic_load_explicit(&sh->errreg, memory_order_acquire),
                                   atomic_load_explicit(&sh->alertsink, memory_order_acquire)};
     recsrc s;
-    src_fill(&s, ev, d);
-    for (int i = 0; i < 3; i++) enqueue(sinks[i], &s);
+    unsigned sev = (unsigned)d->severity < 5 ? (unsigned)d->severity : 4;
+    int filled = 0;
+    for (int i = 0; i < 3; i++) {
+        struct fl_declog *L = sinks[i];
+        if (stopped(L)) continue;
+        if (L->tab) {
+            reg_note(L, &s, &filled, ev, d);
+            continue;
+        }
+        if (sampled_out(L, sev)) continue;
+        if (!ring_full(L)) { /* else dropped without reading the decision */
+            if (!filled) src_fill(&s, ev, d);
+            filled = 1;
+            if (push(L, &s, -1)) continue;
+        }
+        atomic_fetch_add_explicit(&L->dropped, 1, memory_order_relaxed);
+    }
 }
 
 /* ---- the writer ------------------------------------------------------------ */
 
-/* The ring has one reader, the sink's writer thread.  A slot is ready when
- * its seq is deq + 1 (stored by the decider that filled it); the writer
- * frees slots by publishing deq (deq_pub) every 16 records and after each
- * batch, instead of a store into every slot a decider will write next. */
+/* The ring has one reader, the sink's writer thread.  A record is ready
+ * when the seq of the chunk at deq is deq + 1 (stored by the decider that
+ * filled it); the writer frees chunks by publishing deq (deq_pub) every 16
+ * chunks and after each batch, instead of a store a decider would read. */
 static const rec *ring_peek(struct fl_declog *L)
 {
-    cell *c = &L->ring[L->deq & L->mask];
+    cell *c = cell_at(L, L->deq);
     size_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
     return seq == L->deq + 1 ? &c->r : NULL;
 }
@@ -257,9 +413,16 @@ static void ring_publish(struct fl_declog *L)
     atomic_store_explicit(&L->deq_pub, L->deq, memory_order_release);
 }
 
+/* Free the record at deq (read to the end): its chunks' first words are
+ * zeroed (those before the spare tail: the only ones read as heads). */
 static void ring_pop(struct fl_declog *L)
 {
-    if ((++L->deq & 15) == 0) ring_publish(L);
+    size_t at = L->deq & L->mask, k = cell_at(L, L->deq)->nch;
+    for (size_t j = 0; j < k && at + j <= L->mask; j++)
+        atomic_store_explicit(&((cell *)(L->ring + (at + j) * CHUNK))->seq, 0, memory_order_relaxed);
+    size_t old = L->deq;
+    L->deq += k;
+    if ((old ^ L->deq) >> 4) ring_publish(L);
 }
 
 static void jstr(fl_strbuf *sb, const char *s, size_t n)
@@ -298,11 +461,37 @@ static size_t utf8_len(const char *s, size_t n)
     return n;
 }
 
+/* ,"key": (no comma for the first) -- appends, no printf: the writer
+ * formats every line of the log. */
+static void key_put(fl_strbuf *sb, const char *key, int *first)
+{
+    if (!*first) fl_sb_putc(sb, ',');
+    *first = 0;
+    fl_sb_putc(sb, '"');
+    fl_sb_puts(sb, key);
+    fl_sb_append(sb, "\":", 2);
+}
+
+/* ,"key":N */
+static void num_put(fl_strbuf *sb, const char *key, int64_t v)
+{
+    char d[24];
+    int n = 0;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        d[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) d[n++] = '-';
+    int first = 0;
+    key_put(sb, key, &first);
+    while (n) fl_sb_putc(sb, d[--n]);
+}
+
 static void kv(fl_strbuf *sb, const char *key, const rec *r, int which, int *first)
 {
     if (!r->len[which]) return;
-    fl_sb_printf(sb, "%s\"%s\":", *first ? "" : ",", key);
-    *first = 0;
+    key_put(sb, key, first);
     jstr(sb, r->data + r->off[which], utf8_len(r->data + r->off[which], r->len[which]));
 }
 
@@ -311,8 +500,7 @@ static void kv_red(struct fl_declog *L, fl_strbuf *sb, const char *key, const re
                    int *first)
 {
     if (!r->len[which]) return;
-    fl_sb_printf(sb, "%s\"%s\":", *first ? "" : ",", key);
-    *first = 0;
+    key_put(sb, key, first);
     if (L->o.mask & bit) {
         fl_sb_puts(sb, "\"[REDACTED]\"");
         return;
@@ -351,18 +539,25 @@ static void format_line(struct fl_declog *L, const rec *r, fl_strbuf *sb)
     if (ce) {
         fl_sb_puts(sb, "{\"specversion\":\"1.0\",\"type\":\"dev.faultline.decision\",\"source\":\"faultline\",\"id\":");
         jstr(sb, r->data + r->off[R_ID], r->len[R_ID]);
-        fl_sb_printf(sb, ",\"time\":\"%s\",\"datacontenttype\":\"application/json\",\"data\":{", ts);
+        fl_sb_puts(sb, ",\"time\":\"");
+        fl_sb_puts(sb, ts);
+        fl_sb_puts(sb, "\",\"datacontenttype\":\"application/json\",\"data\":{");
     } else {
-        fl_sb_printf(sb, "{\"time\":\"%s\"", ts);
+        fl_sb_puts(sb, "{\"time\":\"");
+        fl_sb_puts(sb, ts);
+        fl_sb_putc(sb, '"');
         first = 0;
     }
     kv(sb, "id", r, R_ID, &first);
     kv(sb, "category", r, R_CAT, &first);
-    fl_sb_printf(sb, ",\"action\":\"%s\",\"severity\":\"%s\",\"retryable\":%s", k_act[r->action & 3],
-                 k_sev[r->severity < 5 ? r->severity : 4], r->retryable ? "true" : "false");
-    if (r->delay_ms >= 0) fl_sb_printf(sb, ",\"delay_ms\":%lld", (long long)r->delay_ms);
-    if (r->status > 0) fl_sb_printf(sb, ",\"status\":%d", r->status);
-    if (r->attempt > 0) fl_sb_printf(sb, ",\"attempt\":%d", r->attempt);
+    fl_sb_puts(sb, ",\"action\":\"");
+    fl_sb_puts(sb, k_act[r->action & 3]);
+    fl_sb_puts(sb, "\",\"severity\":\"");
+    fl_sb_puts(sb, k_sev[r->severity < 5 ? r->severity : 4]);
+    fl_sb_puts(sb, r->retryable ? "\",\"retryable\":true" : "\",\"retryable\":false");
+    if (r->delay_ms >= 0) num_put(sb, "delay_ms", r->delay_ms);
+    if (r->status > 0) num_put(sb, "status", r->status);
+    if (r->attempt > 0) num_put(sb, "attempt", r->attempt);
     kv(sb, "rule", r, R_RULE, &first);
     kv(sb, "fingerprint", r, R_FP, &first);
     kv(sb, "policy", r, R_POLNAME, &first);
@@ -760,60 +955,178 @@ static void reg_prune(struct fl_declog *L)
     sqlite3_exec(L->db, sql, NULL, NULL, NULL);
 }
 
+/* What the registry writer knows of a table entry: the latest record of
+ * its fingerprint (category, rule, op, ...), its sample, and the count it
+ * has committed (flushed) or is committing (pend). */
+typedef struct regmeta {
+    uint64_t flushed, pend;
+    agg a;
+} regmeta;
+
+/* The registry writer's state. */
+typedef struct regw {
+    agg *tab;         /* records of the record path, summed per batch */
+    uint32_t used;
+    regmeta **meta;   /* per table slot, from the slot's first record */
+    uint32_t *known;  /* the slots that have meta, in arrival order */
+    uint32_t nknown;
+    int64_t epoch_ms;
+    fl_strbuf tmp;
+} regw;
+
+/* Learn (or refresh) what slot's fingerprint is from r. */
+static void meta_set(struct fl_declog *L, regw *w, int32_t slot, const rec *r)
+{
+    regmeta *m = w->meta[slot];
+    if (!m) {
+        if (!(m = calloc(1, sizeof *m))) return; /* its counts wait: orphans are counted at close */
+        w->meta[slot] = m;
+        w->known[w->nknown++] = (uint32_t)slot;
+    }
+    agg *g = &m->a;
+    if (!g->first_ms) g->first_ms = r->time_ms;
+    g->sev = r->severity;
+    g->act = r->action;
+    cpf(g->fp, r, R_FP);
+    cpf(g->cat, r, R_CAT);
+    cpf(g->rule, r, R_RULE);
+    cpf(g->op, r, R_OP);
+    if (g->sample) return; /* the sample is the first occurrence's line */
+    fl_sb_clear(&w->tmp);
+    format_line(L, r, &w->tmp);
+    if (w->tmp.len) w->tmp.len--; /* no '\n' */
+    g->sample = strndup(fl_sb_cstr(&w->tmp), w->tmp.len);
+}
+
+/* Drain the ring: entry records into meta, record-path records into tab.
+ * Their number (*fallback: record-path ones). */
+static uint64_t reg_drain(struct fl_declog *L, regw *w, uint64_t *fallback)
+{
+    uint64_t n = 0;
+    for (;;) {
+        cell *c = cell_at(L, L->deq);
+        const rec *r = ring_peek(L);
+        if (!r) break;
+        if (c->tag >= 0) meta_set(L, w, c->tag, r);
+        else if (agg_add(L, w->tab, &w->used, r, &w->tmp) != 0) break; /* table full: next batch */
+        else (*fallback)++;
+        ring_pop(L);
+        if (++n >= 16384) break;
+    }
+    ring_publish(L);
+    return n;
+}
+
+/* Each known entry's count not yet committed (into m->pend and m->a): the
+ * decisions to commit, last seen now. */
+static uint64_t reg_sweep(struct fl_declog *L, regw *w)
+{
+    int64_t now = fl_now_ms();
+    uint64_t total = 0;
+    for (uint32_t k = 0; k < w->nknown; k++) {
+        uint32_t i = w->known[k];
+        regent *e = &L->tab[i];
+        regmeta *m = w->meta[i];
+        uint64_t c = atomic_load_explicit(&e->count, memory_order_relaxed);
+        m->pend = c;
+        if (c == m->flushed) continue;
+        m->a.hash = 1;
+        m->a.count = (uint32_t)(c - m->flushed);
+        m->a.last_ms = now > m->a.first_ms ? now : m->a.first_ms;
+        m->a.minute = m->a.last_ms / 60000;
+        total += c - m->flushed;
+    }
+    return total;
+}
+
+/* One transaction: the record path's sums and the swept counts.  1 if committed. */
+static int reg_commit(struct fl_declog *L, regw *w)
+{
+    int ok = sqlite3_exec(L->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
+    for (uint32_t i = 0; ok && w->used && i < 2 * AGG_SLOTS; i++)
+        if (w->tab[i].hash && agg_put(L, &w->tab[i]) != 0) ok = 0;
+    for (uint32_t k = 0; ok && k < w->nknown; k++) {
+        regmeta *m = w->meta[w->known[k]];
+        if (m->pend != m->flushed && agg_put(L, &m->a) != 0) ok = 0;
+    }
+    if (ok && sqlite3_exec(L->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) ok = 0;
+    if (!ok) sqlite3_exec(L->db, "ROLLBACK", NULL, NULL, NULL);
+    for (uint32_t k = 0; ok && k < w->nknown; k++) {
+        regmeta *m = w->meta[w->known[k]];
+        m->flushed = m->pend;
+    }
+    for (uint32_t i = 0; w->used && i < 2 * AGG_SLOTS; i++) free(w->tab[i].sample);
+    if (w->used) memset(w->tab, 0, 2 * AGG_SLOTS * sizeof *w->tab);
+    w->used = 0;
+    return ok;
+}
+
+/* Closing: counts of entries whose record never reached the writer (the
+ * ring was full each time) cannot be written without a fingerprint. */
+static uint64_t reg_orphans(struct fl_declog *L, regw *w)
+{
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < REG_SLOTS; i++)
+        if (!w->meta[i]) n += atomic_load_explicit(&L->tab[i].count, memory_order_relaxed);
+    return n;
+}
+
+/* One round of the registry writer: 1 when it is time to stop. */
+static int reg_round(struct fl_declog *L, regw *w)
+{
+    int stopping = atomic_load_explicit(&L->stop, memory_order_acquire);
+    uint64_t ticket = atomic_load_explicit(&L->flush_ticket, memory_order_acquire);
+    int64_t now = mono_ms();
+    if (now - w->epoch_ms >= REG_EPOCH_MS) { /* entries send a fresh record */
+        atomic_fetch_add_explicit(&L->epoch, 1, memory_order_relaxed);
+        w->epoch_ms = now;
+    }
+    uint64_t fallback = 0, n = reg_drain(L, w, &fallback);
+    uint64_t swept = reg_sweep(L, w);
+    int ok = 1;
+    if (w->used || swept) {
+        ok = reg_commit(L, w);
+        atomic_fetch_add(&L->written, (ok ? swept + fallback : 0));
+        if (!ok) { /* the record path's sums are lost (counted); swept counts are retried */
+            atomic_fetch_add(&L->werr, 1);
+            atomic_fetch_add(&L->dropped, fallback);
+        }
+    }
+    if (ok) atomic_store_explicit(&L->flush_served, ticket, memory_order_release);
+    int64_t wall = fl_now_ms();
+    if (wall - L->last_prune_ms >= 60000) {
+        reg_prune(L);
+        L->last_prune_ms = wall;
+    }
+    if (stopping && (uint64_t)atomic_load(&L->enq) == L->deq) {
+        atomic_fetch_add(&L->dropped, reg_orphans(L, w));
+        return 1;
+    }
+    if (n < 64 && atomic_load(&L->flush_ticket) == ticket) { /* let decisions gather */
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
 static void *reg_writer(void *arg)
 {
     struct fl_declog *L = arg;
-    fl_strbuf tmp = {0};
-    agg *tab = calloc(2 * AGG_SLOTS, sizeof *tab);
-    if (!tab) return NULL; /* the ring fills; records are counted as dropped */
-    for (;;) {
-        int stopping = atomic_load_explicit(&L->stop, memory_order_acquire);
-        uint64_t n = 0, skipped = 0;
-        uint32_t used = 0;
-        for (;;) {
-            const rec *r = ring_peek(L);
-            if (!r) break;
-            if (!r->len[R_FP]) skipped++;
-            else if (agg_add(L, tab, &used, r, &tmp) != 0) break; /* table full: next batch */
-            ring_pop(L);
-            if (++n >= 16384) break;
-        }
-        ring_publish(L);
-        uint64_t bad = 0;
-        if (used) {
-            int ok = sqlite3_exec(L->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
-            for (uint32_t i = 0; ok && i < 2 * AGG_SLOTS; i++)
-                if (tab[i].hash && agg_put(L, &tab[i]) != 0) ok = 0;
-            if (ok && sqlite3_exec(L->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) ok = 0;
-            if (!ok) {
-                sqlite3_exec(L->db, "ROLLBACK", NULL, NULL, NULL);
-                bad = n - skipped;
-            }
-            for (uint32_t i = 0; i < 2 * AGG_SLOTS; i++) free(tab[i].sample);
-            memset(tab, 0, 2 * AGG_SLOTS * sizeof *tab);
-        }
-        if (n) {
-            atomic_fetch_add(&L->written, n - bad);
-            if (bad) {
-                atomic_fetch_add(&L->werr, 1);
-                atomic_fetch_add(&L->dropped, bad);
-            }
-            atomic_fetch_add(&L->done, n);
-        }
-        atomic_store(&L->synced, atomic_load(&L->done));
-        int64_t now = fl_now_ms();
-        if (now - L->last_prune_ms >= 60000) {
-            reg_prune(L);
-            L->last_prune_ms = now;
-        }
-        if (stopping && (uint64_t)atomic_load(&L->enq) == atomic_load(&L->done)) break;
-        if (n < 64) { /* little to do: let records gather into a bigger batch */
-            struct timespec ts = {0, 10 * 1000 * 1000};
-            nanosleep(&ts, NULL);
-        }
+    regw w = {0};
+    w.tab = calloc(2 * AGG_SLOTS, sizeof *w.tab);
+    w.meta = calloc(REG_SLOTS, sizeof *w.meta);
+    w.known = calloc(REG_SLOTS, sizeof *w.known);
+    w.epoch_ms = mono_ms();
+    while (w.tab && w.meta && w.known && !reg_round(L, &w)) {
     }
-    free(tab);
-    fl_sb_free(&tmp);
+    for (uint32_t i = 0; w.meta && i < REG_SLOTS; i++) {
+        if (w.meta[i]) free(w.meta[i]->a.sample);
+        free(w.meta[i]);
+    }
+    free(w.meta);
+    free(w.known);
+    free(w.tab); /* out of memory at start: the ring fills, records are counted as dropped */
+    fl_sb_free(&w.tmp);
     return NULL;
 }
 
@@ -858,7 +1171,7 @@ static void *cb_writer(void *arg)
         }
         atomic_store(&L->synced, atomic_load(&L->done));
         if (L->idle) L->idle(L->user);
-        if (stopping && (uint64_t)atomic_load(&L->enq) == atomic_load(&L->done)) break;
+        if (stopping && atomic_load(&L->nrec) == atomic_load(&L->done)) break;
         if (!n) {
             struct timespec ts = {0, 2 * 1000 * 1000};
             nanosleep(&ts, NULL);
@@ -901,7 +1214,7 @@ static void put_lines(struct fl_declog *L, const fl_strbuf *sb, uint64_t n, int6
 
 static int writer_done(struct fl_declog *L)
 {
-    if (L->spool_fd < 0) return (uint64_t)atomic_load(&L->enq) == atomic_load(&L->done);
+    if (L->spool_fd < 0) return atomic_load(&L->nrec) == atomic_load(&L->done);
     if (!atomic_load(&L->drained)) return 0;
     pthread_mutex_lock(&L->spool_mu);
     int empty = L->spool_rd == L->spool_end;
@@ -950,6 +1263,7 @@ static void declog_free(struct fl_declog *L)
         for (uint32_t i = 0; i < L->npats; i++) pcre2_code_free(L->pats[i]);
         free(L->pats);
         free(L->ring);
+        free(L->tab);
         free(L->path);
         free(L->dir);
         free(L->base);
@@ -1007,13 +1321,13 @@ static int sink_new(const fl_log_options_t *opts, struct fl_declog **out, fl_dia
     if (!L->o.fields) L->o.fields = FL_LOG_DOMAIN | FL_LOG_CODE | FL_LOG_MESSAGE | FL_LOG_OP;
     if (!L->o.fsync_ms) L->o.fsync_ms = 1000;
     if (!L->o.max_bytes) L->o.max_bytes = 64u << 20;
-    size_t n = 1;
-    while (n < (L->o.ring_lines ? L->o.ring_lines : 1024)) n <<= 1;
-    L->ring = calloc(n, sizeof *L->ring);
+    size_t n = 1, want = (size_t)(L->o.ring_lines ? L->o.ring_lines : 1024) * RING_LINE_CHUNKS;
+    while (n < want || n < 2 * RING_SPARE) n <<= 1; /* room for two of the longest records */
+    L->ring = aligned_alloc(CHUNK, (n + RING_SPARE) * CHUNK);
+    if (L->ring) memset(L->ring, 0, (n + RING_SPARE) * CHUNK); /* every seq 0: nothing ready */
     L->mask = n - 1;
     L->path = strdup(opts->path);
     if (!L->ring || !L->path) return fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "out of memory (ring of %zu)", n);
-    for (size_t i = 0; i < n; i++) atomic_init(&L->ring[i].seq, i);
     for (const char *const *p = opts->redact_patterns; p && *p; p++) {
         int err;
         PCRE2_SIZE eo;
@@ -1157,6 +1471,10 @@ int fl_engine_registry_open(fl_engine_t *e, const fl_registry_options_t *opts, f
     int rc = sink_new(&lo, &L, diag);
     if (!L) return rc;
     L->reg = 1;
+    L->tab = rc == FL_OK ? aligned_alloc(64, REG_SLOTS * sizeof *L->tab) : NULL;
+    if (L->tab) memset(L->tab, 0, REG_SLOTS * sizeof *L->tab);
+    else if (rc == FL_OK) rc = fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "out of memory (registry table)");
+    atomic_init(&L->epoch, 1);
     L->retention_s = opts->retention_s ? opts->retention_s : 7 * 86400;
     L->max_rows = opts->max_fingerprints ? opts->max_fingerprints : 100000;
     if (rc == FL_OK) {
@@ -1179,7 +1497,16 @@ static int sink_flush(fl_engine_t *e, int reg, int timeout_ms)
     struct fl_declog *L = open_sink(e, reg);
     if (!L) return FL_ESTATE;
     int64_t until = mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
-    uint64_t want = (uint64_t)atomic_load(&L->enq);
+    if (L->tab) { /* the registry: a round of its writer that began after this call */
+        uint64_t t = atomic_fetch_add(&L->flush_ticket, 1) + 1;
+        while (atomic_load(&L->flush_served) < t) {
+            if (mono_ms() >= until) return FL_EBUDGET;
+            struct timespec ts = {0, 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        return FL_OK;
+    }
+    uint64_t want = atomic_load(&L->nrec);
     while (atomic_load(&L->synced) < want) {
         atomic_store(&L->flush_req, 1);
         if (mono_ms() >= until) return FL_EBUDGET;
@@ -1240,6 +1567,7 @@ static int sink_stats(fl_engine_t *e, int reg, fl_log_stats_t *out)
     out->write_errors = atomic_load(&L->werr);
     out->spooled = atomic_load(&L->spooled);
     out->spool_bytes = atomic_load(&L->spool_bytes);
+    out->unaggregated = atomic_load(&L->unaggregated);
     return FL_OK;
 }
 
