@@ -6,7 +6,10 @@
 -- 40P01, admin_shutdown 57P01, cannot_connect_now 57P03,
 -- too_many_connections 53300, query_canceled 57014 by statement_timeout).
 
-local P_COMBO, P_CODE, P_SPECIFIC, P_CLASS = 300, 200, 100, 40
+-- P_CLASS: the class of a code that is present but missing from the table.
+-- It is code evidence, so it sits above every text (100) and generic phrase
+-- (50): "an unknown code lets no other code's text win" (docs/taxonomy.md).
+local P_COMBO, P_CODE, P_SPECIFIC, P_CLASS = 300, 200, 100, 130
 local PG = { "postgres", "postgresql", "pg", "psql", "sqlstate" }
 
 local SQLSTATE = {
@@ -179,6 +182,9 @@ local TEXTS = {
   { "ambiguous",     [[(?:column|function|operator) reference "[^"]*" is ambiguous|is ambiguous$]], "invalid_argument" }, -- 42702
   { "no-rows",       [[query returned no rows]],                           "not_found" },          -- P0002
   { "too-many-rows", [[query returned more than one row]],                 "failed_precondition" },-- P0003
+  -- wrong_object_type (42809): the statement names an object of another kind;
+  -- before "not-supported", whose words the DETAIL line of 42809 repeats
+  { "wrong-object",  [[ALTER action [A-Z ]+ cannot be performed on relation|"[^"]*" is not an? (?:table|view|index|sequence|type|domain|composite type|foreign table|materialized view|partitioned table|typed table)\b]], "invalid_argument" },
   { "for-update-agg",[[FOR (?:UPDATE|SHARE|NO KEY UPDATE|KEY SHARE) is not allowed with]], "unimplemented" }, -- 0A000
   { "not-supported", [[is not supported|are not supported]],               "unimplemented" },      -- 0A000
   { "seq-limit",     [[nextval: reached (?:maximum|minimum) value of sequence]], "invalid_argument" }, -- 2200H
@@ -231,6 +237,42 @@ local TEXTS = {
   { "no-parameter",  [[there is no parameter \$\d+]],                      "not_found" },          -- 42P02
   { "truncate-fk",   [[cannot truncate a table referenced in a foreign key constraint]], "unimplemented" }, -- 0A000
   { "power",         [[cannot take square root of a negative number|zero raised to a negative power is undefined|a negative number raised to a non-integer power]], "invalid_argument" }, -- 2201F
+  -- object not in prerequisite state (55000/55P02), savepoints (3B001),
+  -- transaction state (25001): the session's state, not the statement, is wrong
+  { "not-yet-defined", [[(?:currval of sequence "[^"]*"|lastval) is not yet defined in this session]], "failed_precondition" }, -- 55000
+  { "view-dml",      [[cannot (?:insert into|update|delete from) view "]],  "failed_precondition" }, -- 55000
+  { "cursor-forward",[[cursor can only scan forward]],                     "failed_precondition" }, -- 55000
+  { "guc-fixed",     [[parameter "[^"]*" cannot be (?:changed|set)\b]],    "failed_precondition" }, -- 55P02
+  { "savepoint-missing", [[savepoint "[^"]*" does not exist]],           "failed_precondition" }, -- 3B001
+  { "before-any-query", [[must be called before any query|must not be called in a subtransaction]], "failed_precondition" }, -- 25001
+  -- undefined_table (42P01) said about a query's FROM list
+  { "from-missing",  [[(?:missing|invalid reference to) FROM-clause entry for table]], "not_found" },
+  -- program_limit_exceeded (class 54): the statement is too big for a limit,
+  -- retrying it fails the same way (the last-resort "exceeds" would retry)
+  { "stack-depth",   [[stack depth limit exceeded]],                       "invalid_argument" },   -- 54001
+  { "size-limit",    [[exceeds the maximum allowed \(|index row size \d+ exceeds maximum|index row requires \d+ bytes, maximum size is|row is too big: size \d+|number of columns \(\d+\) exceeds limit]], "invalid_argument" }, -- 54000/54011
+  { "temp-file-limit", [[temporary file size exceeds temp_file_limit]],    "resource_exhausted.quota" }, -- 53400
+  -- syntax_error and its neighbours in class 42: the statement is wrong
+  { "unterminated",  [[unterminated (?:quoted string|quoted identifier|dollar-quoted string|/\* comment|bit string literal|hexadecimal string literal)]], "invalid_argument.parse" }, -- 42601
+  { "column-count",  [[INSERT has more (?:expressions than target columns|target columns than expressions)|each \w+ query must have the same number of columns]], "invalid_argument" }, -- 42601
+  { "from-alias",    [[(?:subquery|VALUES) in FROM must have an alias]],    "invalid_argument" },   -- 42601
+  { "no-destination",[[query has no destination for result data]],         "invalid_argument" },   -- 42601 (PL/pgSQL)
+  { "type-mismatch", [[is of type \S+(?: [a-z]+)* but expression is of type|cannot be cast automatically to type]], "invalid_argument" }, -- 42804
+  { "indeterminate", [[could not determine data type (?:of parameter|for argument)]], "invalid_argument" }, -- 42P18
+  { "not-unique",    [[(?:function|operator|procedure|aggregate name|function name) \S.* is not unique|operator is not unique]], "invalid_argument" }, -- 42725
+  { "agg-window",    [[(?:aggregate|window) functions are not allowed in]], "invalid_argument" },   -- 42803/42P20
+  { "fk-no-unique",  [[there is no unique constraint matching given keys for referenced table]], "invalid_argument" }, -- 42830
+  { "on-conflict",   [[there is no unique or exclusion constraint matching the ON CONFLICT specification]], "invalid_argument" }, -- 42P10
+  { "second-time",   [[command cannot affect row a second time]],          "invalid_argument" },   -- 21000
+  { "dup-column",    [[(?:column|column name|WITH query name|cycle column|search column) "[^"]*" specified more than once]], "already_exists" }, -- 42701/42712
+  { "rls",           [[new row violates row-level security policy]],       "permission_denied" },  -- 42501
+  { "not-implemented", [[(?:is|are) not (?:yet )?implemented|\bnot yet implemented]], "unimplemented" }, -- 0A000
+  -- data exceptions (class 22)
+  { "bad-literal",   [[malformed (?:array|record|range|multirange) literal]], "invalid_argument.parse" }, -- 22P02
+  { "bad-guc-value", [[invalid value for parameter "|parameter "[^"]*" requires a (?:Boolean|numeric) value]], "invalid_argument" }, -- 22023
+  { "domain-null",   [[domain \S+ does not allow null values]],             "invalid_argument" },   -- 23502
+  { "unique-index",  [[could not create unique index "]],                   "already_exists" },     -- 23505
+  { "subscript",     [[array subscript out of range|(?:timestamp|date|time|interval|OID|"char") out of range]], "out_of_range" }, -- 2202E/22008/22003
 }
 -- Each text stands for one condition: it decides events without a code
 -- (code = absent); an event whose code is missing from the table goes to its
