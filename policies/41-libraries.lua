@@ -472,3 +472,72 @@ S([[\((?:LimitExceededException|ServiceQuotaExceededException)\)]], "resource_ex
 S([[\((?:PreconditionFailed|ConditionalCheckFailedException)\)]], "failed_precondition")
 S([[\((?:ServiceUnavailable|ServiceUnavailableException)\)]], "unavailable")
 S([[the following arguments are required: |aws: error: argument]], "invalid_argument")
+
+---------------------------------------------------------------- Python standard library, by class
+-- Tracebacks print the module-qualified class ("zipfile.BadZipFile: ...").
+-- The classes below name their cause (Python Library Reference, each
+-- module's "Exceptions" section; OSError subclasses by errno through
+-- absl::ErrnoToStatusCode).  Base classes whose message carries the cause
+-- (sqlite3.OperationalError, zlib.error, tarfile.ReadError, ssl.SSLError)
+-- are wrappers (P_WRAPPER): a text inside the message that names the cause
+-- decides first, the class only when nothing does.
+local P_WRAPPER = 45
+local function W(pattern, c) R(P_WRAPPER, pattern, c) end
+S([[\bBlockingIOError\b]],                                 "unavailable")        -- EAGAIN
+S([[\bInterruptedError\b]],                                "unavailable")        -- EINTR
+S([[\bChildProcessError\b]],                               "failed_precondition") -- ECHILD
+S([[\bProcessLookupError\b]],                              "not_found")          -- ESRCH
+S([[\b(?:IndentationError|TabError)\b]],                   "invalid_argument.parse")
+S([[\bUnicode(?:Translate)?Error\b]],                      "invalid_argument")
+S([[\bxml\.parsers\.expat\.ExpatError\b|\bpyexpat\.ExpatError\b]], "invalid_argument.parse")
+S([[\b(?:argparse\.ArgumentTypeError|getopt\.GetoptError|calendar\.Illegal(?:Month|Weekday)Error|ipaddress\.(?:AddressValueError|NetmaskValueError)|statistics\.StatisticsError|netrc\.NetrcParseError|plistlib\.InvalidFileException|graphlib\.CycleError|email\.errors\.(?:HeaderParseError|MessageParseError|BoundaryError|MultipartConversionError|CharsetError)|multiprocessing\.context\.BufferTooShort)\b]], "invalid_argument")
+S([[\bdecimal\.(?:Inexact|Rounded|Clamped|Subnormal|Underflow|FloatOperation|InvalidContext|DecimalException)\b]], "invalid_argument") -- a trapped signal
+S([[\b(?:_?pickle\.)?(?:Unpickling|Pickling)Error\b]],     "invalid_argument")
+S([[\b(?:asyncio\.(?:exceptions\.)?InvalidStateError|(?:threading|asyncio(?:\.exceptions)?)\.BrokenBarrierError|http\.client\.(?:CannotSendRequest|CannotSendHeader|ResponseNotReady|ImproperConnectionState|NotConnected))\b]], "failed_precondition") -- used in the wrong state
+S([[\basyncio(?:\.exceptions)?\.IncompleteReadError\b]],    "unavailable.connection_reset") -- the peer closed before n bytes
+S([[\basyncio(?:\.exceptions)?\.SendfileNotAvailableError\b|\bsmtplib\.SMTPNotSupportedError\b]], "unimplemented")
+S([[\b(?:asyncio\.(?:queues\.)?QueueFull|queue\.Full)\b]], "resource_exhausted")
+S([[\b(?:importlib\.metadata\.PackageNotFoundError|zoneinfo(?:\._common)?\.ZoneInfoNotFoundError)\b]], "not_found")
+S([[\bsocket\.herror\b]],                                  "unavailable.dns")    -- resolver (gethostbyaddr)
+S([[\bsmtplib\.SMTPAuthenticationError\b]],                "unauthenticated")
+S([[\bsmtplib\.SMTPConnectError\b]],                       "unavailable")
+S([[\bsmtplib\.SMTPServerDisconnected\b]],                 "unavailable.connection_reset")
+S([[\bftplib\.error_temp\b]],                              "unavailable")        -- FTP 4xx: transient
+S([[\bssl\.SSLWant(?:Read|Write)Error\b]],                 "unavailable")        -- non-blocking: try again
+S([[\bssl\.SSLSyscallError\b]],                            "unavailable.connection_reset")
+S([[\btarfile\.(?:TruncatedHeaderError|SubsequentHeaderError)\b|\bunexpected end of data\b]], "data_loss")
+S([[\btarfile\.(?:InvalidHeaderError|EmptyHeaderError|StreamError)\b]], "invalid_argument")
+S([[\btarfile\.CompressionError\b]],                       "unimplemented")      -- compression method not available
+W([[\bssl\.SSLError\b]],                                   "unavailable.tls")
+W([[\b(?:zipfile\.BadZipFile|gzip\.BadGzipFile|tarfile\.ReadError|shutil\.ReadError)\b]], "invalid_argument")
+W([[\b(?:zlib\.error|_?lzma\.LZMAError)\b]],                "data_loss")
+W([[\bsqlite3\.(?:ProgrammingError|InterfaceError|DataError)\b]], "invalid_argument")
+W([[\bsqlite3\.IntegrityError\b]],                         "failed_precondition")
+W([[\bsqlite3\.NotSupportedError\b]],                      "unimplemented")
+W([[\bsqlite3\.InternalError\b]],                          "internal")
+
+---------------------------------------------------------------- Ruby core and standard library, by class
+-- Ruby prints "file:line:in `m': message (Class)"; classes from the core and
+-- standard-library documentation (ruby-doc.org), by meaning.
+S([[\bSecurityError\b]],                                   "permission_denied")
+S([[\bUncaughtThrowError\b|\(fatal\)]],                    "internal")           -- program bugs
+S([[\bEncodingError\b|\bCSV::Parser::InvalidEncoding\b]],  "invalid_argument")
+S([[\bIPAddr::(?:InvalidAddressError|InvalidPrefixError|AddressFamilyError)\b|\bURI::(?:InvalidComponentError|BadURIError)\b]], "invalid_argument")
+S([[\bOptionParser::(?:InvalidOption|InvalidArgument|MissingArgument|NeedlessArgument|AmbiguousOption|AmbiguousArgument)\b]], "invalid_argument")
+S([[\bJSON::NestingError\b|\bPsych::BadAlias\b]],          "invalid_argument")
+S([[\bZlib::GzipFile::(?:CRCError|LengthError|NoFooter)\b]], "data_loss")         -- a truncated or damaged gzip stream
+S([[\bZlib::MemError\b]],                                  "resource_exhausted.memory")
+S([[\bZlib::NeedDict\b]],                                  "invalid_argument")
+S([[\bIO::E(?:AGAIN|WOULDBLOCK|INPROGRESS)Wait(?:Readable|Writable)\b|\bOpenSSL::SSL::SSLErrorWait(?:Readable|Writable)\b]], "unavailable") -- non-blocking: try again
+S([[\bResolv::(?:ResolvError|ResolvTimeout|DNS::Config::NXDomain)\b]], "unavailable.dns")
+S([[\bNet::ProtoAuthError\b]],                             "unauthenticated")
+S([[\bNet::ProtoRetriableError\b]],                        "unavailable")
+S([[\bNet::ProtoSyntaxError\b]],                           "invalid_argument")
+S([[\bNet::HTTPFatalError\b]],                             "internal.server_error") -- a 5xx response
+S([[\bGem::(?:MissingSpecError|MissingSpecVersionError|GemNotFoundException|SpecificGemNotFoundException)\b]], "not_found")
+S([[\bGem::FilePermissionError\b]],                        "permission_denied")
+W([[\bOpenSSL::(?:PKey(?:::\w+)?|X509|ASN1|PKCS\d+|Netscape)::\w*Error\b]], "invalid_argument") -- key/certificate data that does not parse
+W([[\bIOError\b]],                                         "failed_precondition") -- closed stream, not opened for reading/writing
+W([[\bThreadError\b]],                                     "failed_precondition") -- mutex/queue used in the wrong state
+W([[\bZlib::GzipFile::Error\b]],                           "data_loss")
+W([[\bJSON::JSONError\b]],                                 "invalid_argument")
