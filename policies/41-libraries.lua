@@ -541,3 +541,36 @@ W([[\bIOError\b]],                                         "failed_precondition"
 W([[\bThreadError\b]],                                     "failed_precondition") -- mutex/queue used in the wrong state
 W([[\bZlib::GzipFile::Error\b]],                           "data_loss")
 W([[\bJSON::JSONError\b]],                                 "invalid_argument")
+
+---------------------------------------------------------------- Java platform (java.base, java.sql), by class
+-- The JDK API documentation of each class, by meaning; wrappers (SSLException,
+-- SocketException, ZipException, the java.sql subclasses) let a cause in the
+-- message decide first.
+S([[\bjava\.nio\.channels\.(?:NotYetConnected|NotYetBound|AlreadyConnected|AlreadyBound|ConnectionPending|NoConnectionPending|AcceptPending|ReadPending|WritePending|ClosedSelector|CancelledKey|IllegalBlockingMode|NonReadableChannel|NonWritableChannel|OverlappingFileLock|ShutdownChannelGroup)Exception\b|\bjava\.nio\.file\.(?:ClosedDirectoryStream|ClosedFileSystem|ClosedWatchService)Exception\b|\bjava\.util\.FormatterClosedException\b|\bjava\.nio\.InvalidMarkException\b]], "failed_precondition") -- used in the wrong state
+S([[\bjava\.lang\.Illegal(?:MonitorState|ThreadState)Exception\b|\bjava\.util\.concurrent\.BrokenBarrierException\b]], "failed_precondition")
+S([[\bjava\.nio\.channels\.(?:ClosedByInterrupt|FileLockInterruption)Exception\b]], "cancelled")
+S([[\bjava\.nio\.channels\.InterruptedByTimeoutException\b|\bjava\.net\.http\.HttpConnectTimeoutException\b]], "deadline_exceeded")
+S([[\bjava\.nio\.channels\.UnresolvedAddressException\b]], "unavailable.dns")
+S([[\bjava\.nio\.channels\.UnsupportedAddressTypeException\b|\bjava\.nio\.file\.InvalidPathException\b]], "invalid_argument")
+S([[\bjava\.nio\.file\.AtomicMoveNotSupportedException\b|\bjava\.lang\.CloneNotSupportedException\b|\bjava\.net\.UnknownServiceException\b|\bjava\.sql\.SQLFeatureNotSupportedException\b]], "unimplemented")
+S([[\bjava\.nio\.file\.NotDirectoryException\b]],          "failed_precondition") -- ENOTDIR
+S([[\bjava\.nio\.file\.ReadOnlyFileSystemException\b|\bjava\.nio\.ReadOnlyBufferException\b]], "permission_denied.read_only")
+S([[\bjava\.nio\.file\.(?:FileSystemNotFound|ProviderNotFound)Exception\b|\bjava\.nio\.file\.attribute\.UserPrincipalNotFoundException\b|\bjava\.lang\.(?:NoSuchMethod|NoSuchField|EnumConstantNotPresent|TypeNotPresent)Exception\b|\bjava\.util\.MissingResourceException\b|\bjava\.time\.zone\.ZoneRulesException\b]], "not_found")
+S([[\bjava\.nio\.file\.FileSystemAlreadyExistsException\b]], "already_exists")
+S([[\bjava\.lang\.SecurityException\b|\bjava\.security\.AccessControlException\b]], "permission_denied")
+S([[\bjavax\.security\.auth\.login\.(?:FailedLogin|Account(?:Expired|Locked|NotFound)?|Login)Exception\b]], "unauthenticated")
+S([[\bjava\.util\.(?:DuplicateFormatFlags|FormatFlagsConversionMismatch|MissingFormatWidth|UnknownFormatFlags|IllformedLocale|InvalidPropertiesFormat)Exception\b|\bjava\.io\.(?:CharConversion|UTFDataFormat|NotSerializable)Exception\b]], "invalid_argument")
+S([[\bjavax\.crypto\.(?:BadPadding|IllegalBlockSize|ShortBuffer|AEADBadTag)Exception\b|\bjava\.security\.(?:InvalidKey|InvalidAlgorithmParameter|Signature|Digest)Exception\b|\bjava\.security\.spec\.Invalid(?:KeySpec|ParameterSpec)Exception\b|\bjava\.security\.cert\.Certificate(?:Parsing|Encoding)Exception\b]], "invalid_argument")
+S([[\bjava\.security\.cert\.Certificate(?:Expired|NotYetValid|Revoked)Exception\b]], "unavailable.tls")
+S([[\bjava\.io\.StreamCorruptedException\b|\bjava\.io\.SyncFailedException\b]], "data_loss")
+S([[\bjava\.lang\.(?:InternalError|UnknownError|VirtualMachineError|VerifyError|ClassFormatError|IncompatibleClassChangeError|AbstractMethodError|BootstrapMethodError)\b]], "internal")
+S([[\bjava\.lang\.UnsupportedClassVersionError\b]],         "failed_precondition") -- needs a newer runtime
+W([[\bjavax\.net\.ssl\.SSL(?:Protocol|Key)?Exception\b|\bjava\.security\.cert\.CertificateException\b]], "unavailable.tls")
+W([[\bjava\.net\.SocketException\b]],                      "unavailable")
+W([[\bjava\.util\.zip\.(?:ZipException|ZipError)\b|\bjava\.util\.jar\.JarException\b]], "invalid_argument")
+W([[\bjava\.util\.zip\.DataFormatException\b]],            "data_loss")
+W([[\bjava\.time\.DateTimeException\b]],                   "invalid_argument")
+W([[\bjava\.sql\.SQLIntegrityConstraintViolationException\b]], "failed_precondition")
+W([[\bjava\.sql\.SQLDataException\b]],                     "invalid_argument")
+W([[\bjava\.sql\.SQLInvalidAuthorizationSpecException\b]], "unauthenticated")
+W([[\bjava\.sql\.SQLTransactionRollbackException\b]],      "aborted")
