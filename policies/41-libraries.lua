@@ -574,3 +574,41 @@ W([[\bjava\.sql\.SQLIntegrityConstraintViolationException\b]], "failed_precondit
 W([[\bjava\.sql\.SQLDataException\b]],                     "invalid_argument")
 W([[\bjava\.sql\.SQLInvalidAuthorizationSpecException\b]], "unauthenticated")
 W([[\bjava\.sql\.SQLTransactionRollbackException\b]],      "aborted")
+
+---------------------------------------------------------------- git: repository state, objects and refs (git's own messages)
+-- The working tree or history is in a state the command refuses: fix the
+-- state first (failed_precondition); a name that resolves to nothing is
+-- not_found; a ref updated under our feet is a compare-and-swap failure
+-- (aborted, retried at a higher level).
+S([[pathspec '[^']*' did not match any files|couldn't find remote ref |src refspec \S+ does not match any|fatal: bad object |Not a valid object name |fatal: not a tree object|no tag exactly matches '|No names found, cannot describe anything|does not appear to be a git repository]], "not_found")
+S([[could not read (?:Username|Password) for ']],           "unauthenticated")    -- no credentials to offer
+S([[refusing to merge unrelated histories|Not possible to fast-forward, aborting|failed to push some refs to|has no upstream branch|untracked working tree files would be overwritten|You have not concluded your (?:merge|cherry-pick|revert)|you need to resolve your current index first|cannot do a partial commit during a merge|You are not currently on a branch|Cannot delete branch '[^']*' checked out at|is not fully merged|could not apply [0-9a-f]{6,}|empty ident name|unable to auto-detect email address|Please tell me who you are]], "failed_precondition")
+S([[cannot lock ref '[^']*': is at [0-9a-f]+ but expected]], "aborted")
+S([[detected dubious ownership in repository]],            "permission_denied")  -- safe.directory
+S([[object file \S+ is empty|fatal: unable to read tree ]], "data_loss")
+S([[fatal: bad config line \d+ in file|unknown value for config ']], "invalid_argument")
+W([[Could not read from remote repository]],               "unavailable")        -- after the transport's own cause
+
+---------------------------------------------------------------- Go standard library and common packages, texts
+R(P_FIRST, [[XML syntax error on line \d+]],               "invalid_argument.parse") -- encoding/xml SyntaxError, before its "unexpected EOF"
+S([[\byaml: line \d+: ]],                                  "invalid_argument.parse") -- gopkg.in/yaml
+S([[\bwrong number of fields\b]],                          "invalid_argument")   -- encoding/csv ErrFieldCount
+S([[\btemplate: [^:\n]+:\d+(?::\d+)?: ]],                  "invalid_argument")   -- text/template and html/template parse/exec errors
+S([[\bhttp: request body too large\b]],                    "invalid_argument")   -- MaxBytesReader (HTTP 413)
+
+---------------------------------------------------------------- perl (perldiag), xmllint (libxml2), dpkg, openssl verification, shells
+S([[Can't locate \S+\.pm in @INC]],                        "failed_precondition") -- a missing module, like Python's ModuleNotFoundError
+S([[Can't locate object method "[^"]*" via package|Not an? (?:ARRAY|HASH|CODE|SCALAR|GLOB) reference at |Can't use (?:string \(.{0,80}\)|an undefined value) as an? \w+ ref|Modification of a read-only value attempted|Undefined subroutine &\S+ called at ]], "internal") -- perldiag: program bugs
+S([[Global symbol "[^"]*" requires explicit package name|Execution of \S+ aborted due to compilation errors]], "invalid_argument.parse") -- perldiag: compile errors
+S([[failed to load external entity "]],                    "not_found")          -- libxml2 I/O: the file or URL is not there
+S([[:\d+: namespace error : ]],                            "invalid_argument.parse")
+S([[\S+ fails to validate|does not validate against ]],   "invalid_argument")   -- xmllint --valid / --schema
+S([[is not a Debian format archive]],                      "invalid_argument")   -- dpkg-deb
+S([[dependency problems prevent (?:configuration|removal) of]], "failed_precondition") -- dpkg
+S([[dpkg-query: no packages found matching|is not installed and no information is available|ignoring request to remove \S+ which isn't installed]], "not_found")
+S([[needs at least one package archive file argument]],    "invalid_argument")   -- dpkg usage
+S([[^\S+: verification failed$|\n\S+: verification failed\b]], "unavailable.tls")  -- openssl verify: the certificate chain does not verify
+S([[^(?:Error verifying data|Verification failure|Verify Failure)\b]], "invalid_argument") -- openssl dgst/pkeyutl -verify: the signature does not match the data
+S([[you must specify a list of bytes, characters, or fields]], "invalid_argument") -- cut(1)
+S([[: division by 0 \(error token is]],                    "invalid_argument")   -- bash arithmetic
+S([[: unbound variable$|: unbound variable\n]],            "internal")           -- bash set -u: a script bug
