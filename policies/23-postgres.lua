@@ -273,6 +273,34 @@ local TEXTS = {
   { "domain-null",   [[domain \S+ does not allow null values]],             "invalid_argument" },   -- 23502
   { "unique-index",  [[could not create unique index "]],                   "already_exists" },     -- 23505
   { "subscript",     [[array subscript out of range|(?:timestamp|date|time|interval|OID|"char") out of range]], "out_of_range" }, -- 2202E/22008/22003
+  -- more conditions of Appendix A, by the server's texts (postgres.mo)
+  { "case-not-found",[[\bcase not found\b]],                              "not_found" },          -- 20000 (PL/pgSQL CASE)
+  { "cursor-position", [[cursor "[^"]*" is not positioned on a row]],     "failed_precondition" },-- 24000
+  { "dependent-role",[[cannot be dropped because some objects depend on it]], "failed_precondition" }, -- 2BP01
+  { "tx-termination",[[invalid transaction termination]],                  "failed_precondition" },-- 2D000
+  { "triggered-change", [[was already modified by an operation triggered by the current command]], "failed_precondition" }, -- 27000
+  { "login-not-permitted", [[role "[^"]*" is not permitted to log in]],   "unauthenticated" },    -- 28000
+  { "role-member",   [[must be member of role "|must have admin option on role "|must have CREATEROLE privilege]], "permission_denied" }, -- 42501
+  { "enum-unsafe",   [[unsafe use of new value "[^"]*" of enum type]],    "failed_precondition" },-- 55P04
+  { "snapshot-old",  [[\bsnapshot too old\b]],                            "failed_precondition" },-- 72000
+  { "bit-length",    [[bit string length \d+ does not match type bit]],   "invalid_argument" },   -- 22026
+  { "time-zone",     [[time zone "[^"]*" not recognized]],                 "invalid_argument" },   -- 22023
+  { "window-args",   [[argument of (?:ntile|nth_value) must be greater than zero|frame (?:starting|ending) offset must not be (?:negative|null)]], "invalid_argument" }, -- 22014/22016/22013
+  { "precision",     [[(?:precision|scale) -?\d+ must be between|must be between \d+ and \d+]], "invalid_argument" }, -- 22023
+  { "tablesample",   [[sample percentage must be between|TABLESAMPLE REPEATABLE parameter cannot be null]], "invalid_argument" }, -- 2202H/2202G
+  { "jsonpath",      [[\bjsonpath (?:array accessor|array subscript|member accessor|wildcard (?:array|member) accessor|item method)]], "invalid_argument" }, -- 22033/2203A/...
+  { "xml-kind",      [[not an XML document|invalid XML (?:comment|processing instruction)]], "invalid_argument" }, -- 2200L/2200S/2200T
+  { "binary-format", [[incorrect binary data format|insufficient data left in message]], "invalid_argument" }, -- 22P03/08P01
+  { "name-syntax",   [[invalid name syntax|improper qualified name \(too many dotted names\)]], "invalid_argument" }, -- 42602/42601
+  { "collation",     [[collation mismatch between (?:explicit|implicit) collations|could not determine which collation to use]], "invalid_argument" }, -- 42P21/42P22
+  { "select-list",   [[ORDER BY expressions must appear in (?:select|argument) list|position \d+ is not in select list]], "invalid_argument" }, -- 42P10
+  { "types-match",   [[types \S+(?: [a-z]+)* and \S+(?: [a-z]+)* cannot be matched]], "invalid_argument" }, -- 42804
+  { "table-ambiguous", [[table reference "[^"]*" is ambiguous]],          "invalid_argument" },   -- 42P09
+  { "default-only",  [[column "[^"]*" can only be updated to DEFAULT]],     "invalid_argument" },   -- 428C9
+  { "function-def",  [[return type mismatch in function declared to return|cannot change return type of existing function]], "invalid_argument" }, -- 42P13
+  { "immutable",     [[functions in (?:index expression|index predicate|partition key expression) must be marked IMMUTABLE]], "invalid_argument" }, -- 42P17
+  { "recursion",     [[recursive reference to query "[^"]*" must not appear]], "invalid_argument" }, -- 42P19
+  { "key-twice",     [[column "[^"]*" appears twice in (?:primary key|unique) constraint]], "already_exists" }, -- 42701 duplicate_column
 }
 -- Each text stands for one condition: it decides events without a code
 -- (code = absent); an event whose code is missing from the table goes to its
