@@ -18,9 +18,24 @@ local P_FIRST, P_SPECIFIC, P_GENERIC, P_WRAPPER, P_WEAK = 120, 100, 50, 45, 30
 -- root cause (P_SPECIFIC, P_GENERIC) outranks them; they only decide when
 -- nothing more specific is in the message.  See docs/taxonomy.md.
 
+-- Weak words are looked for only on lines that are not stack frames or
+-- quoted source: Python prints the code of each frame indented by four
+-- spaces ("    urlopen(url, timeout=...)"), Java/Go/Ruby frames start with a
+-- tab, Node's with four spaces.  A word in the program's code says nothing
+-- about the error (docs/taxonomy.md, "weak words need context").
+local function outside_frames(pattern)
+  return "(?m)^(?![ ]{4}|\t)[^\n]*?(?:" .. pattern .. ")"
+end
+
 local n = 0
 local function R(prio, pattern, c)
   n = n + 1
+  if prio == P_WEAK then
+    rule(string.format("msg-%03d-%s", n, c)) {
+      when = { message = re(outside_frames(pattern)) }, category = c, priority = prio,
+    }
+    return
+  end
   -- A bare list of names, \b(?:A|B|C)\b, becomes one rule per name so that
   -- each keeps its own literal for the prefilter.
   local list = pattern:match("^\\b%(%?:([%w_|.\\]+)%)\\b$")

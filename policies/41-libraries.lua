@@ -612,3 +612,5 @@ S([[^(?:Error verifying data|Verification failure|Verify Failure)\b]], "invalid_
 S([[you must specify a list of bytes, characters, or fields]], "invalid_argument") -- cut(1)
 S([[: division by 0 \(error token is]],                    "invalid_argument")   -- bash arithmetic
 S([[: unbound variable$|: unbound variable\n]],            "internal")           -- bash set -u: a script bug
+S([[<urlopen error unknown url type: ]],                   "invalid_argument")   -- urllib: a scheme no handler knows
+S([[RuntimeError: (?:release unlocked lock|cannot release un-acquired lock)]], "failed_precondition") -- threading: a lock in the wrong state

@@ -11,7 +11,8 @@ local n = 0
 local function L(pattern, c)
   n = n + 1
   rule(string.format("last-resort-%02d-%s", n, c)) {
-    when = { message = re(pattern) }, category = c, priority = P_LAST,
+    -- not on stack-frame or quoted-source lines (see 40-patterns.lua)
+    when = { message = re("(?m)^(?![ ]{4}|\\t)[^\\n]*?(?:" .. pattern .. ")") }, category = c, priority = P_LAST,
   }
 end
 
