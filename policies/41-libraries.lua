@@ -614,3 +614,6 @@ S([[: division by 0 \(error token is]],                    "invalid_argument")  
 S([[: unbound variable$|: unbound variable\n]],            "internal")           -- bash set -u: a script bug
 S([[<urlopen error unknown url type: ]],                   "invalid_argument")   -- urllib: a scheme no handler knows
 S([[RuntimeError: (?:release unlocked lock|cannot release un-acquired lock)]], "failed_precondition") -- threading: a lock in the wrong state
+-- MariaDB Connector/J and MySQL Connector/J client texts
+S([[\(socket was closed by server\)|Communications link failure]], "unavailable.connection_reset")
+S([[\(conn=\d+\) (?:Connection|Statement|ResultSet) is closed\b|\bNo operations allowed after (?:connection|statement) closed]], "failed_precondition") -- used after close
