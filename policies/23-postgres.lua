@@ -103,6 +103,19 @@ rule("pg-57014-lock-timeout") {
   category = "aborted.locked", priority = P_COMBO,
 }
 
+-- The same combinations when the SQLSTATE is printed in the message (PDO
+-- "SQLSTATE[57014]: Query canceled: 7 ERROR:  canceling statement due to
+-- statement timeout", psql verbose "ERROR:  57014: ..."): code and text
+-- together outrank the code alone (140).
+rule("pg-57014-statement-timeout-in-message") {
+  when = { message = re"(?:SQLSTATE\\[57014\\]|(?:ERROR|FATAL):  57014: )[^\n]{0,200}statement timeout" },
+  category = "deadline_exceeded", priority = P_COMBO,
+}
+rule("pg-lock-timeout-in-message") {
+  when = { message = re"(?:SQLSTATE\\[(?:57014|55P03)\\]|(?:ERROR|FATAL):  (?:57014|55P03): )[^\n]{0,200}lock timeout" },
+  category = "aborted.locked", priority = P_COMBO,
+}
+
 -- Classes, for the codes not listed above.
 local CLASS = {
   ["00"] = "unknown", ["01"] = "unknown", ["02"] = "not_found", ["03"] = "unknown",
@@ -172,6 +185,7 @@ local TEXTS = {
   { "read-only-tx",  [[cannot execute \w+(?: \w+)? in a read-only transaction]], "failed_precondition" },
   { "tx-aborted",    [[current transaction is aborted, commands ignored]], "failed_precondition" },
   { "server-closed", [[server closed the connection unexpectedly]],        "unavailable.connection_reset" },
+  { "no-connection", [[\bno connection to the server\b]],                "unavailable.connection_reset" }, -- libpq, 08003
   { "ssl-syscall",   [[SSL SYSCALL error: (?:EOF detected|Connection reset)]], "unavailable.connection_reset" },
   { "no-host",       [[could not translate host name]],                    "unavailable.dns" },
   { "shared-memory", [[out of shared memory]],                             "resource_exhausted.memory" },

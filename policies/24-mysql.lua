@@ -209,6 +209,7 @@ local ERR = {
   [2005] = { "unavailable.dns", [[Unknown (?:MySQL|MariaDB) server host]] },
   [2006] = { "unavailable.connection_reset", [[(?:MySQL|MariaDB) server has gone away]] },
   [2013] = { "unavailable.connection_reset", [[Lost connection to (?:MySQL|MariaDB) server]] },
+  [2014] = { "failed_precondition", [[Commands out of sync; you can't run this command now|Cannot execute queries while other unbuffered queries are active]] }, -- CR_COMMANDS_OUT_OF_SYNC (PDO's text for it)
   [2026] = { "unavailable.tls", false },
   [2055] = { "unavailable.connection_reset", false },
 }
