@@ -617,3 +617,8 @@ S([[RuntimeError: (?:release unlocked lock|cannot release un-acquired lock)]], "
 -- MariaDB Connector/J and MySQL Connector/J client texts
 S([[\(socket was closed by server\)|Communications link failure]], "unavailable.connection_reset")
 S([[\(conn=\d+\) (?:Connection|Statement|ResultSet) is closed\b|\bNo operations allowed after (?:connection|statement) closed]], "failed_precondition") -- used after close
+S([[\bCRC check failed\b]],                                "data_loss")          -- Python gzip: a damaged member
+S([[too many SQL variables|too many terms in compound SELECT|too many columns on \S+|too many arguments on function]], "invalid_argument") -- SQLite limits (sqlite3_limit): the statement is too big
+S([[\b(?:dictionary|set|OrderedDict) changed size during iteration|deque mutated during iteration|dictionary keys changed during iteration]], "internal") -- a program bug
+S([[cannot be called from a running event loop|cannot schedule new futures after (?:interpreter )?shutdown]], "failed_precondition") -- asyncio / concurrent.futures used in the wrong state
+R(P_FIRST, [[I/O operation on closed file|I/O operation on closed socket]], "failed_precondition") -- Python's ValueError for a closed file: the text decides over the class
