@@ -622,3 +622,10 @@ S([[too many SQL variables|too many terms in compound SELECT|too many columns on
 S([[\b(?:dictionary|set|OrderedDict) changed size during iteration|deque mutated during iteration|dictionary keys changed during iteration]], "internal") -- a program bug
 S([[cannot be called from a running event loop|cannot schedule new futures after (?:interpreter )?shutdown]], "failed_precondition") -- asyncio / concurrent.futures used in the wrong state
 R(P_FIRST, [[I/O operation on closed file|I/O operation on closed socket]], "failed_precondition") -- Python's ValueError for a closed file: the text decides over the class
+
+---------------------------------------------------------------- OpenSSL 3 error queue and the openssl(1) command
+-- "<hex>:error:<code>:<library> routines:<function>:<reason>:<file>:<line>":
+-- the decoding libraries (ASN.1, PEM, the DECODER and OBJ layers, X.509
+-- parsing) fail on input that is not in the format they read.
+S([[:error:[0-9A-F]{8}:(?:asn1 encoding|PEM|DECODER|OBJ|x509 certificate) routines:]], "invalid_argument")
+S([[Could not read (?:CRL|certificate request|parameters) from|Unable to load (?:CRL|X509 request)|Error reading (?:S/MIME message|SMIME Content Info)|Error loading file \S+|Error setting RSA length|error reading input file]], "invalid_argument") -- openssl(1)
