@@ -612,7 +612,7 @@ S([[^(?:Error verifying data|Verification failure|Verify Failure)\b]], "invalid_
 S([[you must specify a list of bytes, characters, or fields]], "invalid_argument") -- cut(1)
 S([[: division by 0 \(error token is]],                    "invalid_argument")   -- bash arithmetic
 S([[: unbound variable$|: unbound variable\n]],            "internal")           -- bash set -u: a script bug
-S([[<urlopen error unknown url type: ]],                   "invalid_argument")   -- urllib: a scheme no handler knows
+S([[<urlopen error unknown url type: ]],                   "unimplemented")      -- urllib: a scheme no handler knows (as curl 1, CURLE_UNSUPPORTED_PROTOCOL)
 S([[RuntimeError: (?:release unlocked lock|cannot release un-acquired lock)]], "failed_precondition") -- threading: a lock in the wrong state
 -- MariaDB Connector/J and MySQL Connector/J client texts
 S([[\(socket was closed by server\)|Communications link failure]], "unavailable.connection_reset")
