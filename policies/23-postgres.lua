@@ -6,7 +6,10 @@
 -- 40P01, admin_shutdown 57P01, cannot_connect_now 57P03,
 -- too_many_connections 53300, query_canceled 57014 by statement_timeout).
 
-local P_COMBO, P_CODE, P_SPECIFIC, P_CLASS = 300, 200, 100, 40
+-- P_CLASS: the class of a code that is present but missing from the table.
+-- It is code evidence, so it sits above every text (100) and generic phrase
+-- (50): "an unknown code lets no other code's text win" (docs/taxonomy.md).
+local P_COMBO, P_CODE, P_SPECIFIC, P_CLASS = 300, 200, 100, 130
 local PG = { "postgres", "postgresql", "pg", "psql", "sqlstate" }
 
 local SQLSTATE = {
@@ -100,6 +103,19 @@ rule("pg-57014-lock-timeout") {
   category = "aborted.locked", priority = P_COMBO,
 }
 
+-- The same combinations when the SQLSTATE is printed in the message (PDO
+-- "SQLSTATE[57014]: Query canceled: 7 ERROR:  canceling statement due to
+-- statement timeout", psql verbose "ERROR:  57014: ..."): code and text
+-- together outrank the code alone (140).
+rule("pg-57014-statement-timeout-in-message") {
+  when = { message = re"(?:SQLSTATE\\[57014\\]|(?:ERROR|FATAL):  57014: )[^\n]{0,200}statement timeout" },
+  category = "deadline_exceeded", priority = P_COMBO,
+}
+rule("pg-lock-timeout-in-message") {
+  when = { message = re"(?:SQLSTATE\\[(?:57014|55P03)\\]|(?:ERROR|FATAL):  (?:57014|55P03): )[^\n]{0,200}lock timeout" },
+  category = "aborted.locked", priority = P_COMBO,
+}
+
 -- Classes, for the codes not listed above.
 local CLASS = {
   ["00"] = "unknown", ["01"] = "unknown", ["02"] = "not_found", ["03"] = "unknown",
@@ -169,6 +185,7 @@ local TEXTS = {
   { "read-only-tx",  [[cannot execute \w+(?: \w+)? in a read-only transaction]], "failed_precondition" },
   { "tx-aborted",    [[current transaction is aborted, commands ignored]], "failed_precondition" },
   { "server-closed", [[server closed the connection unexpectedly]],        "unavailable.connection_reset" },
+  { "no-connection", [[\bno connection to the server\b]],                "unavailable.connection_reset" }, -- libpq, 08003
   { "ssl-syscall",   [[SSL SYSCALL error: (?:EOF detected|Connection reset)]], "unavailable.connection_reset" },
   { "no-host",       [[could not translate host name]],                    "unavailable.dns" },
   { "shared-memory", [[out of shared memory]],                             "resource_exhausted.memory" },
@@ -179,6 +196,9 @@ local TEXTS = {
   { "ambiguous",     [[(?:column|function|operator) reference "[^"]*" is ambiguous|is ambiguous$]], "invalid_argument" }, -- 42702
   { "no-rows",       [[query returned no rows]],                           "not_found" },          -- P0002
   { "too-many-rows", [[query returned more than one row]],                 "failed_precondition" },-- P0003
+  -- wrong_object_type (42809): the statement names an object of another kind;
+  -- before "not-supported", whose words the DETAIL line of 42809 repeats
+  { "wrong-object",  [[ALTER action [A-Z ]+ cannot be performed on relation|"[^"]*" is not an? (?:table|view|index|sequence|type|domain|composite type|foreign table|materialized view|partitioned table|typed table)\b]], "invalid_argument" },
   { "for-update-agg",[[FOR (?:UPDATE|SHARE|NO KEY UPDATE|KEY SHARE) is not allowed with]], "unimplemented" }, -- 0A000
   { "not-supported", [[is not supported|are not supported]],               "unimplemented" },      -- 0A000
   { "seq-limit",     [[nextval: reached (?:maximum|minimum) value of sequence]], "invalid_argument" }, -- 2200H
@@ -231,6 +251,70 @@ local TEXTS = {
   { "no-parameter",  [[there is no parameter \$\d+]],                      "not_found" },          -- 42P02
   { "truncate-fk",   [[cannot truncate a table referenced in a foreign key constraint]], "unimplemented" }, -- 0A000
   { "power",         [[cannot take square root of a negative number|zero raised to a negative power is undefined|a negative number raised to a non-integer power]], "invalid_argument" }, -- 2201F
+  -- object not in prerequisite state (55000/55P02), savepoints (3B001),
+  -- transaction state (25001): the session's state, not the statement, is wrong
+  { "not-yet-defined", [[(?:currval of sequence "[^"]*"|lastval) is not yet defined in this session]], "failed_precondition" }, -- 55000
+  { "view-dml",      [[cannot (?:insert into|update|delete from) view "]],  "failed_precondition" }, -- 55000
+  { "cursor-forward",[[cursor can only scan forward]],                     "failed_precondition" }, -- 55000
+  { "guc-fixed",     [[parameter "[^"]*" cannot be (?:changed|set)\b]],    "failed_precondition" }, -- 55P02
+  { "savepoint-missing", [[savepoint "[^"]*" does not exist]],           "failed_precondition" }, -- 3B001
+  { "before-any-query", [[must be called before any query|must not be called in a subtransaction]], "failed_precondition" }, -- 25001
+  -- undefined_table (42P01) said about a query's FROM list
+  { "from-missing",  [[(?:missing|invalid reference to) FROM-clause entry for table]], "not_found" },
+  -- program_limit_exceeded (class 54): the statement is too big for a limit,
+  -- retrying it fails the same way (the last-resort "exceeds" would retry)
+  { "stack-depth",   [[stack depth limit exceeded]],                       "invalid_argument" },   -- 54001
+  { "size-limit",    [[exceeds the maximum allowed \(|index row size \d+ exceeds maximum|index row requires \d+ bytes, maximum size is|row is too big: size \d+|number of columns \(\d+\) exceeds limit]], "invalid_argument" }, -- 54000/54011
+  { "temp-file-limit", [[temporary file size exceeds temp_file_limit]],    "resource_exhausted.quota" }, -- 53400
+  -- syntax_error and its neighbours in class 42: the statement is wrong
+  { "unterminated",  [[unterminated (?:quoted string|quoted identifier|dollar-quoted string|/\* comment|bit string literal|hexadecimal string literal)]], "invalid_argument.parse" }, -- 42601
+  { "column-count",  [[INSERT has more (?:expressions than target columns|target columns than expressions)|each \w+ query must have the same number of columns]], "invalid_argument" }, -- 42601
+  { "from-alias",    [[(?:subquery|VALUES) in FROM must have an alias]],    "invalid_argument" },   -- 42601
+  { "no-destination",[[query has no destination for result data]],         "invalid_argument" },   -- 42601 (PL/pgSQL)
+  { "type-mismatch", [[is of type \S+(?: [a-z]+)* but expression is of type|cannot be cast automatically to type]], "invalid_argument" }, -- 42804
+  { "indeterminate", [[could not determine data type (?:of parameter|for argument)]], "invalid_argument" }, -- 42P18
+  { "not-unique",    [[(?:function|operator|procedure|aggregate name|function name) \S.* is not unique|operator is not unique]], "invalid_argument" }, -- 42725
+  { "agg-window",    [[(?:aggregate|window) functions are not allowed in]], "invalid_argument" },   -- 42803/42P20
+  { "fk-no-unique",  [[there is no unique constraint matching given keys for referenced table]], "invalid_argument" }, -- 42830
+  { "on-conflict",   [[there is no unique or exclusion constraint matching the ON CONFLICT specification]], "invalid_argument" }, -- 42P10
+  { "second-time",   [[command cannot affect row a second time]],          "invalid_argument" },   -- 21000
+  { "dup-column",    [[(?:column|column name|WITH query name|cycle column|search column) "[^"]*" specified more than once]], "already_exists" }, -- 42701/42712
+  { "rls",           [[new row violates row-level security policy]],       "permission_denied" },  -- 42501
+  { "not-implemented", [[(?:is|are) not (?:yet )?implemented|\bnot yet implemented]], "unimplemented" }, -- 0A000
+  -- data exceptions (class 22)
+  { "bad-literal",   [[malformed (?:array|record|range|multirange) literal]], "invalid_argument.parse" }, -- 22P02
+  { "bad-guc-value", [[invalid value for parameter "|parameter "[^"]*" requires a (?:Boolean|numeric) value]], "invalid_argument" }, -- 22023
+  { "domain-null",   [[domain \S+ does not allow null values]],             "invalid_argument" },   -- 23502
+  { "unique-index",  [[could not create unique index "]],                   "already_exists" },     -- 23505
+  { "subscript",     [[array subscript out of range|(?:timestamp|date|time|interval|OID|"char") out of range]], "out_of_range" }, -- 2202E/22008/22003
+  -- more conditions of Appendix A, by the server's texts (postgres.mo)
+  { "case-not-found",[[\bcase not found\b]],                              "not_found" },          -- 20000 (PL/pgSQL CASE)
+  { "cursor-position", [[cursor "[^"]*" is not positioned on a row]],     "failed_precondition" },-- 24000
+  { "dependent-role",[[cannot be dropped because some objects depend on it]], "failed_precondition" }, -- 2BP01
+  { "tx-termination",[[invalid transaction termination]],                  "failed_precondition" },-- 2D000
+  { "triggered-change", [[was already modified by an operation triggered by the current command]], "failed_precondition" }, -- 27000
+  { "login-not-permitted", [[role "[^"]*" is not permitted to log in]],   "unauthenticated" },    -- 28000
+  { "role-member",   [[must be member of role "|must have admin option on role "|must have CREATEROLE privilege]], "permission_denied" }, -- 42501
+  { "enum-unsafe",   [[unsafe use of new value "[^"]*" of enum type]],    "failed_precondition" },-- 55P04
+  { "snapshot-old",  [[\bsnapshot too old\b]],                            "failed_precondition" },-- 72000
+  { "bit-length",    [[bit string length \d+ does not match type bit]],   "invalid_argument" },   -- 22026
+  { "time-zone",     [[time zone "[^"]*" not recognized]],                 "invalid_argument" },   -- 22023
+  { "window-args",   [[argument of (?:ntile|nth_value) must be greater than zero|frame (?:starting|ending) offset must not be (?:negative|null)]], "invalid_argument" }, -- 22014/22016/22013
+  { "precision",     [[(?:precision|scale) -?\d+ must be between|must be between \d+ and \d+]], "invalid_argument" }, -- 22023
+  { "tablesample",   [[sample percentage must be between|TABLESAMPLE REPEATABLE parameter cannot be null]], "invalid_argument" }, -- 2202H/2202G
+  { "jsonpath",      [[\bjsonpath (?:array accessor|array subscript|member accessor|wildcard (?:array|member) accessor|item method)]], "invalid_argument" }, -- 22033/2203A/...
+  { "xml-kind",      [[not an XML document|invalid XML (?:comment|processing instruction)]], "invalid_argument" }, -- 2200L/2200S/2200T
+  { "binary-format", [[incorrect binary data format|insufficient data left in message]], "invalid_argument" }, -- 22P03/08P01
+  { "name-syntax",   [[invalid name syntax|improper qualified name \(too many dotted names\)]], "invalid_argument" }, -- 42602/42601
+  { "collation",     [[collation mismatch between (?:explicit|implicit) collations|could not determine which collation to use]], "invalid_argument" }, -- 42P21/42P22
+  { "select-list",   [[ORDER BY expressions must appear in (?:select|argument) list|position \d+ is not in select list]], "invalid_argument" }, -- 42P10
+  { "types-match",   [[types \S+(?: [a-z]+)* and \S+(?: [a-z]+)* cannot be matched]], "invalid_argument" }, -- 42804
+  { "table-ambiguous", [[table reference "[^"]*" is ambiguous]],          "invalid_argument" },   -- 42P09
+  { "default-only",  [[column "[^"]*" can only be updated to DEFAULT]],     "invalid_argument" },   -- 428C9
+  { "function-def",  [[return type mismatch in function declared to return|cannot change return type of existing function]], "invalid_argument" }, -- 42P13
+  { "immutable",     [[functions in (?:index expression|index predicate|partition key expression) must be marked IMMUTABLE]], "invalid_argument" }, -- 42P17
+  { "recursion",     [[recursive reference to query "[^"]*" must not appear]], "invalid_argument" }, -- 42P19
+  { "key-twice",     [[column "[^"]*" appears twice in (?:primary key|unique) constraint]], "already_exists" }, -- 42701 duplicate_column
 }
 -- Each text stands for one condition: it decides events without a code
 -- (code = absent); an event whose code is missing from the table goes to its

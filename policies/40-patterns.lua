@@ -18,9 +18,24 @@ local P_FIRST, P_SPECIFIC, P_GENERIC, P_WRAPPER, P_WEAK = 120, 100, 50, 45, 30
 -- root cause (P_SPECIFIC, P_GENERIC) outranks them; they only decide when
 -- nothing more specific is in the message.  See docs/taxonomy.md.
 
+-- Weak words are looked for only on lines that are not stack frames or
+-- quoted source: Python prints the code of each frame indented by four
+-- spaces ("    urlopen(url, timeout=...)"), Java/Go/Ruby frames start with a
+-- tab, Node's with four spaces.  A word in the program's code says nothing
+-- about the error (docs/taxonomy.md, "weak words need context").
+local function outside_frames(pattern)
+  return "(?m)^(?![ ]{4}|\t)[^\n]*?(?:" .. pattern .. ")"
+end
+
 local n = 0
 local function R(prio, pattern, c)
   n = n + 1
+  if prio == P_WEAK then
+    rule(string.format("msg-%03d-%s", n, c)) {
+      when = { message = re(outside_frames(pattern)) }, category = c, priority = prio,
+    }
+    return
+  end
   -- A bare list of names, \b(?:A|B|C)\b, becomes one rule per name so that
   -- each keeps its own literal for the prefilter.
   local list = pattern:match("^\\b%(%?:([%w_|.\\]+)%)\\b$")
@@ -82,6 +97,24 @@ R(P_SPECIFIC, [[ERR_OUT_OF_RANGE]],                    "out_of_range")
 -- which for argument validation is a TypeError or RangeError.
 R(150, [==[\[ERR_(?:INVALID_ARG_TYPE|INVALID_ARG_VALUE|INVALID_URL|INVALID_URL_SCHEME|INVALID_CHAR|INVALID_HTTP_TOKEN|INVALID_FILE_URL_PATH|INVALID_FILE_URL_HOST|UNKNOWN_ENCODING|UNKNOWN_SIGNAL|MISSING_ARGS|MISSING_OPTION|PARSE_ARGS_\w+)\]]==], "invalid_argument")
 R(150, [==[\[ERR_(?:OUT_OF_RANGE|BUFFER_OUT_OF_BOUNDS)\]]==], "out_of_range")
+-- The same codes when Node prints them as the error's property
+-- ("TypeError: Invalid URL ... {\n  code: 'ERR_INVALID_URL'"), and more of
+-- the documented codes (nodejs.org/api/errors.html "Node.js error codes";
+-- undici's UND_ERR_* in a fetch's [cause]), by meaning.
+local function NODE(codes, c)
+  R(150, "(?:\\[|\\bcode: ')(?:UND_)?ERR_(?:" .. codes .. ")(?:\\]|')", c)
+end
+NODE([[INVALID_ARG_TYPE|INVALID_ARG_VALUE|INVALID_URL|INVALID_URL_SCHEME|INVALID_CHAR|INVALID_HTTP_TOKEN|INVALID_FILE_URL_PATH|INVALID_FILE_URL_HOST|UNKNOWN_ENCODING|UNKNOWN_SIGNAL|MISSING_ARGS|MISSING_OPTION|PARSE_ARGS_\w+|CRYPTO_INVALID_(?:IV|KEYLEN|KEY_OBJECT_TYPE|DIGEST|AUTH_TAG|CURVE|JWK|KEYPAIR)|SOCKET_BAD_PORT|INVALID_IP_ADDRESS|INVALID_ADDRESS_FAMILY|INVALID_PROTOCOL|UNESCAPED_CHARACTERS|INVALID_CURSOR_POS|INVALID_FD|INVALID_FD_TYPE|UNKNOWN_FILE_EXTENSION|UNKNOWN_MODULE_FORMAT|INVALID_PACKAGE_CONFIG|INVALID_MODULE_SPECIFIER|INVALID_MIME_SYNTAX|HTTP_INVALID_HEADER_VALUE|HTTP_INVALID_STATUS_CODE|INVALID_BUFFER_SIZE|ENCODING_INVALID_ENCODED_DATA|INVALID_RETURN_VALUE|INVALID_ARG|INVALID_REPL_INPUT]], "invalid_argument")
+NODE([[OUT_OF_RANGE|BUFFER_OUT_OF_BOUNDS|FS_FILE_TOO_LARGE|STRING_TOO_LONG]], "out_of_range")
+NODE([[HTTP_HEADERS_SENT|STREAM_WRITE_AFTER_END|STREAM_DESTROYED|STREAM_ALREADY_FINISHED|STREAM_PUSH_AFTER_EOF|STREAM_CANNOT_PIPE|STREAM_NULL_VALUES|SERVER_ALREADY_LISTEN|SERVER_NOT_RUNNING|SOCKET_CLOSED|SOCKET_CLOSED_BEFORE_CONNECTION|SOCKET_DGRAM_NOT_RUNNING|SOCKET_DGRAM_IS_CONNECTED|SOCKET_DGRAM_NOT_CONNECTED|SOCKET_ALREADY_BOUND|DIR_CLOSED|DIR_CONCURRENT_OPERATION|INVALID_STATE|IPC_CHANNEL_CLOSED|IPC_DISCONNECTED|CHILD_CLOSED_BEFORE_REPLY|WORKER_NOT_RUNNING|CRYPTO_HASH_FINALIZED|USE_AFTER_CLOSE|HTTP2_INVALID_SESSION|HTTP2_INVALID_STREAM|ASYNC_CALLBACK|MULTIPLE_CALLBACK|CLOSED]], "failed_precondition")
+NODE([[METHOD_NOT_IMPLEMENTED|FEATURE_UNAVAILABLE_ON_PLATFORM|ENCODING_NOT_SUPPORTED|NO_CRYPTO|NO_ICU|NOT_SUPPORTED|HTTP2_NO_SOCKET_MANIPULATION]], "unimplemented")
+NODE([[UNKNOWN_BUILTIN_MODULE|CRYPTO_UNKNOWN_CIPHER|CRYPTO_UNKNOWN_DH_GROUP]], "not_found")
+NODE([[ABORTED|HTTP2_STREAM_CANCEL]],                  "cancelled")
+NODE([[SCRIPT_EXECUTION_TIMEOUT|TLS_HANDSHAKE_TIMEOUT|HTTP_REQUEST_TIMEOUT|CONNECT_TIMEOUT|HEADERS_TIMEOUT|BODY_TIMEOUT]], "deadline_exceeded")
+NODE([[TLS_CERT_ALTNAME_INVALID|TLS_INVALID_PROTOCOL_VERSION|TLS_PROTOCOL_VERSION_CONFLICT|SSL_\w+|OSSL_\w+]], "unavailable.tls")
+NODE([[SOCKET|RES_CONTENT_LENGTH_MISMATCH]],           "unavailable")
+NODE([[ASSERTION|INTERNAL_ASSERTION]],                 "internal")
+R(150, [==[\bcode: 'ABORT_ERR']==],                     "cancelled")          -- AbortError
 R(P_SPECIFIC, [[ERR_MODULE_NOT_FOUND]],                "failed_precondition")
 R(P_SPECIFIC, [[Cannot find (?:module|package) ']],     "failed_precondition")
 R(P_SPECIFIC, [[JavaScript heap out of memory]],       "resource_exhausted.memory")

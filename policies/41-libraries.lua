@@ -472,3 +472,160 @@ S([[\((?:LimitExceededException|ServiceQuotaExceededException)\)]], "resource_ex
 S([[\((?:PreconditionFailed|ConditionalCheckFailedException)\)]], "failed_precondition")
 S([[\((?:ServiceUnavailable|ServiceUnavailableException)\)]], "unavailable")
 S([[the following arguments are required: |aws: error: argument]], "invalid_argument")
+
+---------------------------------------------------------------- Python standard library, by class
+-- Tracebacks print the module-qualified class ("zipfile.BadZipFile: ...").
+-- The classes below name their cause (Python Library Reference, each
+-- module's "Exceptions" section; OSError subclasses by errno through
+-- absl::ErrnoToStatusCode).  Base classes whose message carries the cause
+-- (sqlite3.OperationalError, zlib.error, tarfile.ReadError, ssl.SSLError)
+-- are wrappers (P_WRAPPER): a text inside the message that names the cause
+-- decides first, the class only when nothing does.
+local P_WRAPPER = 45
+local function W(pattern, c) R(P_WRAPPER, pattern, c) end
+S([[\bBlockingIOError\b]],                                 "unavailable")        -- EAGAIN
+S([[\bInterruptedError\b]],                                "unavailable")        -- EINTR
+S([[\bChildProcessError\b]],                               "failed_precondition") -- ECHILD
+S([[\bProcessLookupError\b]],                              "not_found")          -- ESRCH
+S([[\b(?:IndentationError|TabError)\b]],                   "invalid_argument.parse")
+S([[\bUnicode(?:Translate)?Error\b]],                      "invalid_argument")
+S([[\bxml\.parsers\.expat\.ExpatError\b|\bpyexpat\.ExpatError\b]], "invalid_argument.parse")
+S([[\b(?:argparse\.ArgumentTypeError|getopt\.GetoptError|calendar\.Illegal(?:Month|Weekday)Error|ipaddress\.(?:AddressValueError|NetmaskValueError)|statistics\.StatisticsError|netrc\.NetrcParseError|plistlib\.InvalidFileException|graphlib\.CycleError|email\.errors\.(?:HeaderParseError|MessageParseError|BoundaryError|MultipartConversionError|CharsetError)|multiprocessing\.context\.BufferTooShort)\b]], "invalid_argument")
+S([[\bdecimal\.(?:Inexact|Rounded|Clamped|Subnormal|Underflow|FloatOperation|InvalidContext|DecimalException)\b]], "invalid_argument") -- a trapped signal
+S([[\b(?:_?pickle\.)?(?:Unpickling|Pickling)Error\b]],     "invalid_argument")
+S([[\b(?:asyncio\.(?:exceptions\.)?InvalidStateError|(?:threading|asyncio(?:\.exceptions)?)\.BrokenBarrierError|http\.client\.(?:CannotSendRequest|CannotSendHeader|ResponseNotReady|ImproperConnectionState|NotConnected))\b]], "failed_precondition") -- used in the wrong state
+S([[\basyncio(?:\.exceptions)?\.IncompleteReadError\b]],    "unavailable.connection_reset") -- the peer closed before n bytes
+S([[\basyncio(?:\.exceptions)?\.SendfileNotAvailableError\b|\bsmtplib\.SMTPNotSupportedError\b]], "unimplemented")
+S([[\b(?:asyncio\.(?:queues\.)?QueueFull|queue\.Full)\b]], "resource_exhausted")
+S([[\b(?:importlib\.metadata\.PackageNotFoundError|zoneinfo(?:\._common)?\.ZoneInfoNotFoundError)\b]], "not_found")
+S([[\bsocket\.herror\b]],                                  "unavailable.dns")    -- resolver (gethostbyaddr)
+S([[\bsmtplib\.SMTPAuthenticationError\b]],                "unauthenticated")
+S([[\bsmtplib\.SMTPConnectError\b]],                       "unavailable")
+S([[\bsmtplib\.SMTPServerDisconnected\b]],                 "unavailable.connection_reset")
+S([[\bftplib\.error_temp\b]],                              "unavailable")        -- FTP 4xx: transient
+S([[\bssl\.SSLWant(?:Read|Write)Error\b]],                 "unavailable")        -- non-blocking: try again
+S([[\bssl\.SSLSyscallError\b]],                            "unavailable.connection_reset")
+S([[\btarfile\.(?:TruncatedHeaderError|SubsequentHeaderError)\b|\bunexpected end of data\b]], "data_loss")
+S([[\btarfile\.(?:InvalidHeaderError|EmptyHeaderError|StreamError)\b]], "invalid_argument")
+S([[\btarfile\.CompressionError\b]],                       "unimplemented")      -- compression method not available
+W([[\bssl\.SSLError\b]],                                   "unavailable.tls")
+W([[\b(?:zipfile\.BadZipFile|gzip\.BadGzipFile|tarfile\.ReadError|shutil\.ReadError)\b]], "invalid_argument")
+W([[\b(?:zlib\.error|_?lzma\.LZMAError)\b]],                "data_loss")
+W([[\bsqlite3\.(?:ProgrammingError|InterfaceError|DataError)\b]], "invalid_argument")
+W([[\bsqlite3\.IntegrityError\b]],                         "failed_precondition")
+W([[\bsqlite3\.NotSupportedError\b]],                      "unimplemented")
+W([[\bsqlite3\.InternalError\b]],                          "internal")
+
+---------------------------------------------------------------- Ruby core and standard library, by class
+-- Ruby prints "file:line:in `m': message (Class)"; classes from the core and
+-- standard-library documentation (ruby-doc.org), by meaning.
+S([[\bSecurityError\b]],                                   "permission_denied")
+S([[\bUncaughtThrowError\b|\(fatal\)]],                    "internal")           -- program bugs
+S([[\bEncodingError\b|\bCSV::Parser::InvalidEncoding\b]],  "invalid_argument")
+S([[\bIPAddr::(?:InvalidAddressError|InvalidPrefixError|AddressFamilyError)\b|\bURI::(?:InvalidComponentError|BadURIError)\b]], "invalid_argument")
+S([[\bOptionParser::(?:InvalidOption|InvalidArgument|MissingArgument|NeedlessArgument|AmbiguousOption|AmbiguousArgument)\b]], "invalid_argument")
+S([[\bJSON::NestingError\b|\bPsych::BadAlias\b]],          "invalid_argument")
+S([[\bZlib::GzipFile::(?:CRCError|LengthError|NoFooter)\b]], "data_loss")         -- a truncated or damaged gzip stream
+S([[\bZlib::MemError\b]],                                  "resource_exhausted.memory")
+S([[\bZlib::NeedDict\b]],                                  "invalid_argument")
+S([[\bIO::E(?:AGAIN|WOULDBLOCK|INPROGRESS)Wait(?:Readable|Writable)\b|\bOpenSSL::SSL::SSLErrorWait(?:Readable|Writable)\b]], "unavailable") -- non-blocking: try again
+S([[\bResolv::(?:ResolvError|ResolvTimeout|DNS::Config::NXDomain)\b]], "unavailable.dns")
+S([[\bNet::ProtoAuthError\b]],                             "unauthenticated")
+S([[\bNet::ProtoRetriableError\b]],                        "unavailable")
+S([[\bNet::ProtoSyntaxError\b]],                           "invalid_argument")
+S([[\bNet::HTTPFatalError\b]],                             "internal.server_error") -- a 5xx response
+S([[\bGem::(?:MissingSpecError|MissingSpecVersionError|GemNotFoundException|SpecificGemNotFoundException)\b]], "not_found")
+S([[\bGem::FilePermissionError\b]],                        "permission_denied")
+W([[\bOpenSSL::(?:PKey(?:::\w+)?|X509|ASN1|PKCS\d+|Netscape)::\w*Error\b]], "invalid_argument") -- key/certificate data that does not parse
+W([[\bIOError\b]],                                         "failed_precondition") -- closed stream, not opened for reading/writing
+W([[\bThreadError\b]],                                     "failed_precondition") -- mutex/queue used in the wrong state
+W([[\bZlib::GzipFile::Error\b]],                           "data_loss")
+W([[\bJSON::JSONError\b]],                                 "invalid_argument")
+
+---------------------------------------------------------------- Java platform (java.base, java.sql), by class
+-- The JDK API documentation of each class, by meaning; wrappers (SSLException,
+-- SocketException, ZipException, the java.sql subclasses) let a cause in the
+-- message decide first.
+S([[\bjava\.nio\.channels\.(?:NotYetConnected|NotYetBound|AlreadyConnected|AlreadyBound|ConnectionPending|NoConnectionPending|AcceptPending|ReadPending|WritePending|ClosedSelector|CancelledKey|IllegalBlockingMode|NonReadableChannel|NonWritableChannel|OverlappingFileLock|ShutdownChannelGroup)Exception\b|\bjava\.nio\.file\.(?:ClosedDirectoryStream|ClosedFileSystem|ClosedWatchService)Exception\b|\bjava\.util\.FormatterClosedException\b|\bjava\.nio\.InvalidMarkException\b]], "failed_precondition") -- used in the wrong state
+S([[\bjava\.lang\.Illegal(?:MonitorState|ThreadState)Exception\b|\bjava\.util\.concurrent\.BrokenBarrierException\b]], "failed_precondition")
+S([[\bjava\.nio\.channels\.(?:ClosedByInterrupt|FileLockInterruption)Exception\b]], "cancelled")
+S([[\bjava\.nio\.channels\.InterruptedByTimeoutException\b|\bjava\.net\.http\.HttpConnectTimeoutException\b]], "deadline_exceeded")
+S([[\bjava\.nio\.channels\.UnresolvedAddressException\b]], "unavailable.dns")
+S([[\bjava\.nio\.channels\.UnsupportedAddressTypeException\b|\bjava\.nio\.file\.InvalidPathException\b]], "invalid_argument")
+S([[\bjava\.nio\.file\.AtomicMoveNotSupportedException\b|\bjava\.lang\.CloneNotSupportedException\b|\bjava\.net\.UnknownServiceException\b|\bjava\.sql\.SQLFeatureNotSupportedException\b]], "unimplemented")
+S([[\bjava\.nio\.file\.NotDirectoryException\b]],          "failed_precondition") -- ENOTDIR
+S([[\bjava\.nio\.file\.ReadOnlyFileSystemException\b|\bjava\.nio\.ReadOnlyBufferException\b]], "permission_denied.read_only")
+S([[\bjava\.nio\.file\.(?:FileSystemNotFound|ProviderNotFound)Exception\b|\bjava\.nio\.file\.attribute\.UserPrincipalNotFoundException\b|\bjava\.lang\.(?:NoSuchMethod|NoSuchField|EnumConstantNotPresent|TypeNotPresent)Exception\b|\bjava\.util\.MissingResourceException\b|\bjava\.time\.zone\.ZoneRulesException\b]], "not_found")
+S([[\bjava\.nio\.file\.FileSystemAlreadyExistsException\b]], "already_exists")
+S([[\bjava\.lang\.SecurityException\b|\bjava\.security\.AccessControlException\b]], "permission_denied")
+S([[\bjavax\.security\.auth\.login\.(?:FailedLogin|Account(?:Expired|Locked|NotFound)?|Login)Exception\b]], "unauthenticated")
+S([[\bjava\.util\.(?:DuplicateFormatFlags|FormatFlagsConversionMismatch|MissingFormatWidth|UnknownFormatFlags|IllformedLocale|InvalidPropertiesFormat)Exception\b|\bjava\.io\.(?:CharConversion|UTFDataFormat|NotSerializable)Exception\b]], "invalid_argument")
+S([[\bjavax\.crypto\.(?:BadPadding|IllegalBlockSize|ShortBuffer|AEADBadTag)Exception\b|\bjava\.security\.(?:InvalidKey|InvalidAlgorithmParameter|Signature|Digest)Exception\b|\bjava\.security\.spec\.Invalid(?:KeySpec|ParameterSpec)Exception\b|\bjava\.security\.cert\.Certificate(?:Parsing|Encoding)Exception\b]], "invalid_argument")
+S([[\bjava\.security\.cert\.Certificate(?:Expired|NotYetValid|Revoked)Exception\b]], "unavailable.tls")
+S([[\bjava\.io\.StreamCorruptedException\b|\bjava\.io\.SyncFailedException\b]], "data_loss")
+S([[\bjava\.lang\.(?:InternalError|UnknownError|VirtualMachineError|VerifyError|ClassFormatError|IncompatibleClassChangeError|AbstractMethodError|BootstrapMethodError)\b]], "internal")
+S([[\bjava\.lang\.UnsupportedClassVersionError\b]],         "failed_precondition") -- needs a newer runtime
+W([[\bjavax\.net\.ssl\.SSL(?:Protocol|Key)?Exception\b|\bjava\.security\.cert\.CertificateException\b]], "unavailable.tls")
+W([[\bjava\.net\.SocketException\b]],                      "unavailable")
+W([[\bjava\.util\.zip\.(?:ZipException|ZipError)\b|\bjava\.util\.jar\.JarException\b]], "invalid_argument")
+W([[\bjava\.util\.zip\.DataFormatException\b]],            "data_loss")
+W([[\bjava\.time\.DateTimeException\b]],                   "invalid_argument")
+W([[\bjava\.sql\.SQLIntegrityConstraintViolationException\b]], "failed_precondition")
+W([[\bjava\.sql\.SQLDataException\b]],                     "invalid_argument")
+W([[\bjava\.sql\.SQLInvalidAuthorizationSpecException\b]], "unauthenticated")
+W([[\bjava\.sql\.SQLTransactionRollbackException\b]],      "aborted")
+
+---------------------------------------------------------------- git: repository state, objects and refs (git's own messages)
+-- The working tree or history is in a state the command refuses: fix the
+-- state first (failed_precondition); a name that resolves to nothing is
+-- not_found; a ref updated under our feet is a compare-and-swap failure
+-- (aborted, retried at a higher level).
+S([[pathspec '[^']*' did not match any files|couldn't find remote ref |src refspec \S+ does not match any|fatal: bad object |Not a valid object name |fatal: not a tree object|no tag exactly matches '|No names found, cannot describe anything|does not appear to be a git repository]], "not_found")
+S([[could not read (?:Username|Password) for ']],           "unauthenticated")    -- no credentials to offer
+S([[refusing to merge unrelated histories|Not possible to fast-forward, aborting|failed to push some refs to|has no upstream branch|untracked working tree files would be overwritten|You have not concluded your (?:merge|cherry-pick|revert)|you need to resolve your current index first|cannot do a partial commit during a merge|You are not currently on a branch|Cannot delete branch '[^']*' checked out at|is not fully merged|could not apply [0-9a-f]{6,}|empty ident name|unable to auto-detect email address|Please tell me who you are]], "failed_precondition")
+S([[cannot lock ref '[^']*': is at [0-9a-f]+ but expected]], "aborted")
+S([[detected dubious ownership in repository]],            "permission_denied")  -- safe.directory
+S([[object file \S+ is empty|fatal: unable to read tree ]], "data_loss")
+S([[fatal: bad config line \d+ in file|unknown value for config ']], "invalid_argument")
+W([[Could not read from remote repository]],               "unavailable")        -- after the transport's own cause
+
+---------------------------------------------------------------- Go standard library and common packages, texts
+R(P_FIRST, [[XML syntax error on line \d+]],               "invalid_argument.parse") -- encoding/xml SyntaxError, before its "unexpected EOF"
+S([[\byaml: line \d+: ]],                                  "invalid_argument.parse") -- gopkg.in/yaml
+S([[\bwrong number of fields\b]],                          "invalid_argument")   -- encoding/csv ErrFieldCount
+S([[\btemplate: [^:\n]+:\d+(?::\d+)?: ]],                  "invalid_argument")   -- text/template and html/template parse/exec errors
+S([[\bhttp: request body too large\b]],                    "invalid_argument")   -- MaxBytesReader (HTTP 413)
+
+---------------------------------------------------------------- perl (perldiag), xmllint (libxml2), dpkg, openssl verification, shells
+S([[Can't locate \S+\.pm in @INC]],                        "failed_precondition") -- a missing module, like Python's ModuleNotFoundError
+S([[Can't locate object method "[^"]*" via package|Not an? (?:ARRAY|HASH|CODE|SCALAR|GLOB) reference at |Can't use (?:string \(.{0,80}\)|an undefined value) as an? \w+ ref|Modification of a read-only value attempted|Undefined subroutine &\S+ called at ]], "internal") -- perldiag: program bugs
+S([[Global symbol "[^"]*" requires explicit package name|Execution of \S+ aborted due to compilation errors]], "invalid_argument.parse") -- perldiag: compile errors
+S([[failed to load external entity "]],                    "not_found")          -- libxml2 I/O: the file or URL is not there
+S([[:\d+: namespace error : ]],                            "invalid_argument.parse")
+S([[\S+ fails to validate|does not validate against ]],   "invalid_argument")   -- xmllint --valid / --schema
+S([[is not a Debian format archive]],                      "invalid_argument")   -- dpkg-deb
+S([[dependency problems prevent (?:configuration|removal) of]], "failed_precondition") -- dpkg
+S([[dpkg-query: no packages found matching|is not installed and no information is available|ignoring request to remove \S+ which isn't installed]], "not_found")
+S([[needs at least one package archive file argument]],    "invalid_argument")   -- dpkg usage
+S([[^\S+: verification failed$|\n\S+: verification failed\b]], "unavailable.tls")  -- openssl verify: the certificate chain does not verify
+S([[^(?:Error verifying data|Verification failure|Verify Failure)\b]], "invalid_argument") -- openssl dgst/pkeyutl -verify: the signature does not match the data
+S([[you must specify a list of bytes, characters, or fields]], "invalid_argument") -- cut(1)
+S([[: division by 0 \(error token is]],                    "invalid_argument")   -- bash arithmetic
+S([[: unbound variable$|: unbound variable\n]],            "internal")           -- bash set -u: a script bug
+S([[<urlopen error unknown url type: ]],                   "unimplemented")      -- urllib: a scheme no handler knows (as curl 1, CURLE_UNSUPPORTED_PROTOCOL)
+S([[RuntimeError: (?:release unlocked lock|cannot release un-acquired lock)]], "failed_precondition") -- threading: a lock in the wrong state
+-- MariaDB Connector/J and MySQL Connector/J client texts
+S([[\(socket was closed by server\)|Communications link failure]], "unavailable.connection_reset")
+S([[\(conn=\d+\) (?:Connection|Statement|ResultSet) is closed\b|\bNo operations allowed after (?:connection|statement) closed]], "failed_precondition") -- used after close
+S([[\bCRC check failed\b]],                                "data_loss")          -- Python gzip: a damaged member
+S([[too many SQL variables|too many terms in compound SELECT|too many columns on \S+|too many arguments on function]], "invalid_argument") -- SQLite limits (sqlite3_limit): the statement is too big
+S([[\b(?:dictionary|set|OrderedDict) changed size during iteration|deque mutated during iteration|dictionary keys changed during iteration]], "internal") -- a program bug
+S([[cannot be called from a running event loop|cannot schedule new futures after (?:interpreter )?shutdown]], "failed_precondition") -- asyncio / concurrent.futures used in the wrong state
+R(P_FIRST, [[I/O operation on closed file|I/O operation on closed socket]], "failed_precondition") -- Python's ValueError for a closed file: the text decides over the class
+
+---------------------------------------------------------------- OpenSSL 3 error queue and the openssl(1) command
+-- "<hex>:error:<code>:<library> routines:<function>:<reason>:<file>:<line>":
+-- the decoding libraries (ASN.1, PEM, the DECODER and OBJ layers, X.509
+-- parsing) fail on input that is not in the format they read.
+S([[:error:[0-9A-F]{8}:(?:asn1 encoding|PEM|DECODER|OBJ|x509 certificate) routines:]], "invalid_argument")
+S([[Could not read (?:CRL|certificate request|parameters) from|Unable to load (?:CRL|X509 request)|Error reading (?:S/MIME message|SMIME Content Info)|Error loading file \S+|Error setting RSA length|error reading input file]], "invalid_argument") -- openssl(1)

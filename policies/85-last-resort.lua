@@ -11,7 +11,8 @@ local n = 0
 local function L(pattern, c)
   n = n + 1
   rule(string.format("last-resort-%02d-%s", n, c)) {
-    when = { message = re(pattern) }, category = c, priority = P_LAST,
+    -- not on stack-frame or quoted-source lines (see 40-patterns.lua)
+    when = { message = re("(?m)^(?![ ]{4}|\\t)[^\\n]*?(?:" .. pattern .. ")") }, category = c, priority = P_LAST,
   }
 end
 
@@ -39,3 +40,23 @@ L([[(?i)\bunsupported\b|\bnot supported\b|\bnot implemented\b|\b(?:doesn't|does 
 L([[(?i)\bout of (?:range|bounds)\b|\boverflow\b|\btoo (?:large|big|long)\b]], "out_of_range")
 L([[(?i)\bbusy\b|\bnot ready\b|\bnot running\b|\bnot (?:yet )?(?:initiali[sz]ed|started|connected)\b|\bstale\b|\bdirty\b]], "failed_precondition")
 L([[(?i)\bpanic\b|\bassert(?:ion)?\b|\bnull pointer\b|\bsegfault\b|\bbug\b|\binvariant\b|\bnil\b|\bnull\b|\bundefined\b]], "internal")
+
+-- Below the signals above: a PostgreSQL statement error that no rule knows.
+-- "ERROR:" (not FATAL/PANIC) means the server rejected the current command
+-- and kept the session; the transient conditions (40001, 40P01, 55P03,
+-- 57014, class 08/53/57) all have their own texts, so what is left fails the
+-- same way when repeated — most often a class 42/22 statement error
+-- (Appendix A).  psql prints "ERROR:  " with two spaces; pgjdbc
+-- "PSQLException: ERROR: ".  Low-confidence like the rest of this layer.
+rule("last-resort-pg-statement-invalid_argument") {
+  when = { message = re[[(?m)^(?:psql:\S+ )?ERROR:  \S|PSQLException: ERROR: \S]] },
+  category = "invalid_argument", priority = 5,
+}
+-- ... except the program's own exception: PL/pgSQL RAISE EXCEPTION is
+-- SQLSTATE P0001 (raise_exception, `unknown` in 23-postgres.lua), and psql
+-- ("CONTEXT:  PL/pgSQL function ... at RAISE") and pgjdbc ("Where: ...") say
+-- where it was raised.
+rule("last-resort-pg-raise-unknown") {
+  when = { message = re[[PL/pgSQL function .{0,300}\bat RAISE\b]] },
+  category = "unknown", priority = 6,
+}

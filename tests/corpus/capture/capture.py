@@ -2303,6 +2303,79 @@ def aws_capture():
          "a required parameter is missing", env=env, timeout=60)
 
 
+# ------------------------------------------------------------------ round 3
+# Programs and command-line modules no earlier round drove (sed, grep, find,
+# diff, iconv, bc, xxd, more coreutils, Python's `-m` tools), labelled by the
+# errno they report or by their documented meaning, to measure the pack on
+# families its rules were not written for (`--round 3 tools_r3`).
+USAGE = "wrong usage or arguments: gRPC INVALID_ARGUMENT (fails the same way regardless of state)"
+
+
+def tools_r3_capture():
+    d = tools_setup()
+    NB = as_user()
+    t = lambda *p: os.path.join(d, *p)  # noqa: E731
+    open(t("bad.json"), "w").write("{'single': 'quotes'}\n")
+    open(t("bad.py"), "w").write("def f(:\n    pass\n")
+    open(t("latin1.txt"), "wb").write(b"caf\xe9\n")
+    open(t("sums.md5"), "w").write("d41d8cd98f00b204e9800998ecf8427e  " + t("missing.txt") + "\n")
+    cases = [
+        ("sed", "missing-file", ["sed", "s/a/b/", t("missing.txt")], "not_found", E + "ENOENT"),
+        ("sed", "unterminated-s", ["sed", "s/a/b", t("plain.txt")], "invalid_argument", USAGE),
+        ("sed", "unknown-command", ["sed", "k", t("plain.txt")], "invalid_argument", USAGE),
+        ("sed", "inplace-readonly-dir", ["sed", "-i", "s/a/b/", "/etc/hostname"], "permission_denied", E + "EACCES"),
+        ("grep", "missing-file", ["grep", "x", t("missing.txt")], "not_found", E + "ENOENT"),
+        ("grep", "unmatched-bracket", ["grep", "[a", t("plain.txt")], "invalid_argument", PARSE),
+        ("grep", "invalid-backref", ["grep", "\\(a\\)\\2", t("plain.txt")], "invalid_argument", PARSE),
+        ("grep", "permission", ["grep", "x", "/etc/shadow"], "permission_denied", E + "EACCES"),
+        ("grep", "unknown-option", ["grep", "--frobnicate", "x"], "invalid_argument", USAGE),
+        ("find", "missing-start", ["find", t("missing")], "not_found", E + "ENOENT"),
+        ("find", "unknown-predicate", ["find", d, "-frobnicate"], "invalid_argument", USAGE),
+        ("find", "bad-type", ["find", d, "-type", "q"], "invalid_argument", USAGE),
+        ("find", "permission", ["find", "/root"], "permission_denied", E + "EACCES"),
+        ("diff", "missing-file", ["diff", t("plain.txt"), t("missing.txt")], "not_found", E + "ENOENT"),
+        ("diff", "missing-operand", ["diff", t("plain.txt")], "invalid_argument", USAGE),
+        ("iconv", "unsupported-encoding", ["iconv", "-f", "NO-SUCH-CHARSET", "-t", "UTF-8", t("plain.txt")], "invalid_argument",
+         "an unknown encoding name given: INVALID_ARGUMENT"),
+        ("iconv", "illegal-sequence", ["iconv", "-f", "UTF-8", "-t", "ASCII", t("latin1.txt")], "invalid_argument", PARSE),
+        ("iconv", "missing-file", ["iconv", "-f", "UTF-8", "-t", "ASCII", t("missing.txt")], "not_found", E + "ENOENT"),
+        ("bc", "syntax", ["bc", "-q", t("bad.py")], "invalid_argument", PARSE),
+        ("xxd", "missing-file", ["xxd", t("missing.txt")], "not_found", E + "ENOENT"),
+        ("xxd", "bad-option", ["xxd", "-c", "x", t("plain.txt")], "invalid_argument", USAGE),
+        ("coreutils", "r3-rmdir-not-empty", ["rmdir", t("dir")], "failed_precondition", E + "ENOTEMPTY"),
+        ("coreutils", "r3-rmdir-not-dir", ["rmdir", t("plain.txt")], "failed_precondition", E + "ENOTDIR"),
+        ("coreutils", "r3-mkdir-under-file", ["mkdir", t("plain.txt", "sub")], "failed_precondition", E + "ENOTDIR"),
+        ("coreutils", "r3-tee-permission", ["tee", "/etc/fl-capture-r3"], "permission_denied", E + "EACCES"),
+        ("coreutils", "r3-truncate-bad-size", ["truncate", "-s", "12Q", t("plain.txt")], "invalid_argument", USAGE),
+        ("coreutils", "r3-mktemp-few-x", ["mktemp", t("abXX")], "invalid_argument", USAGE),
+        ("coreutils", "r3-mktemp-missing-dir", ["mktemp", t("missing", "fileXXXXXX")], "not_found", E + "ENOENT"),
+        ("coreutils", "r3-realpath-missing", ["realpath", "-e", t("missing.txt")], "not_found", E + "ENOENT"),
+        ("coreutils", "r3-shuf-range", ["shuf", "-i", "9-1"], "invalid_argument", USAGE),
+        ("coreutils", "r3-tr-reverse-range", ["tr", "z-a", "x"], "invalid_argument", USAGE),
+        ("coreutils", "r3-fold-width", ["fold", "-w", "0", t("plain.txt")], "invalid_argument", USAGE),
+        ("coreutils", "r3-numfmt-suffix", ["numfmt", "--from=si", "12Q"], "invalid_argument", PARSE),
+        ("coreutils", "r3-base32-garbage", ["base32", "-d", t("bad.json")], "invalid_argument", PARSE),
+        ("coreutils", "r3-md5sum-missing", ["md5sum", "-c", t("sums.md5")], "not_found", E + "ENOENT"),
+        ("coreutils", "r3-od-missing", ["od", t("missing.txt")], "not_found", E + "ENOENT"),
+        ("coreutils", "r3-touch-permission", ["touch", "/etc/fl-capture-r3"], "permission_denied", E + "EACCES"),
+        ("coreutils", "r3-touch-bad-date", ["touch", "-d", "not a date", t("plain.txt")], "invalid_argument", PARSE),
+        ("coreutils", "r3-ln-exists", ["ln", "-s", t("x"), t("plain.txt")], "already_exists", E + "EEXIST"),
+        ("coreutils", "r3-du-missing", ["du", t("missing")], "not_found", E + "ENOENT"),
+        ("coreutils", "r3-join-missing", ["join", t("plain.txt"), t("missing.txt")], "not_found", E + "ENOENT"),
+        ("python", "r3-json-tool", ["/usr/bin/python3", "-m", "json.tool", t("bad.json")], "invalid_argument", PARSE),
+        ("python", "r3-py-compile", ["/usr/bin/python3", "-m", "py_compile", t("bad.py")], "invalid_argument", PARSE),
+        ("python", "r3-zipfile-list", ["/usr/bin/python3", "-m", "zipfile", "-l", t("garbage.zip")], "invalid_argument", NOTFMT),
+        ("python", "r3-tarfile-list", ["/usr/bin/python3", "-m", "tarfile", "-l", t("garbage.tar")], "invalid_argument", NOTFMT),
+        ("python", "r3-gzip-decompress", ["/usr/bin/python3", "-m", "gzip", "-d", t("garbage.gz")], "invalid_argument", NOTFMT),
+        ("python", "r3-base64-decode", ["/usr/bin/python3", "-m", "base64", "-d", t("bad.py")], "invalid_argument", PARSE),
+        ("python", "r3-script-missing", ["/usr/bin/python3", t("missing.py")], "not_found", E + "ENOENT"),
+        ("python", "r3-module-missing", ["/usr/bin/python3", "-m", "no_such_module_r3"], "failed_precondition",
+         "a missing module: the environment must be fixed (FAILED_PRECONDITION)"),
+    ]
+    for src, key, cmd, cat, auth in cases:
+        tool(src, key, cmd, cat, auth, user=NB)
+
+
 # ------------------------------------------------------------------ main
 STEPS = [v for k, v in list(globals().items())
          if k.endswith("_capture") and callable(v) and v.__code__.co_argcount == 0]
