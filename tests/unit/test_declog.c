@@ -321,6 +321,75 @@ static void test_policy_log_after_rollback(void **state)
     flt_rmdir(dir);
 }
 
+/* An automatic canary rollback also brings back the restored version's
+ * `log { ... }`: v1 masks `op`; v2 has no `log` and a handler failing on
+ * every 20th event, so the engine rolls it back while deciding.  The
+ * declarations are applied off the deciding thread: wait for them (up to
+ * 10 s, polling) rather than assume when. */
+#define CANARY_V1 "policy { name = 'p', version = '1' }\n" \
+                  "rule 'u' { when = { message = re[[^down]] }, category = 'unavailable' }\n" \
+                  "log { mask = { 'op' } }\n"
+#define CANARY_V2 "policy { name = 'p', version = '2' }\n" \
+                  "rule 'u' { when = { message = re[[^down]] }, category = 'unavailable',\n" \
+                  "  handler = function(ev, d) if tonumber(ev.message:sub(5)) % 20 == 0 then error('boom') end end }\n"
+
+static void canary_cb(void *user, const char *bad, const char *good, const char *why)
+{
+    (void)bad, (void)good, (void)why;
+    ++*(int *)user;
+}
+
+/* The event's op in the last line of path ("" when there is none). */
+static const char *last_line_op(const char *path, char *buf, size_t n)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[16384], last[16384] = "";
+    while (fgets(line, sizeof line, f)) memcpy(last, line, sizeof last);
+    fclose(f);
+    json_t *j = last[0] ? json_loads(last, 0, NULL) : NULL;
+    const char *op = j ? sget(json_object_get(j, "event"), "op") : NULL;
+    snprintf(buf, n, "%s", op ? op : "");
+    json_decref(j);
+    return buf;
+}
+
+static void test_policy_log_after_canary_rollback(void **state)
+{
+    (void)state;
+    char dir[64], path[128], ev[64], op[64];
+    flt_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/c.jsonl", dir);
+    int trips = 0;
+    fl_engine_options_t eo = {.on_canary = canary_cb, .on_canary_user = &trips};
+    flt t;
+    flt_open_opts(&t, CANARY_V1, &eo);
+    fl_diag_t dg;
+    for (int i = 1; i <= 1000; i++) { /* the old version's baseline */
+        snprintf(ev, sizeof ev, "{\"message\":\"down%d\",\"op\":\"pay\"}", i);
+        flt_decide(&t, ev);
+    }
+    assert_int_equal(fl_engine_load_string(t.e, "v2.lua", CANARY_V2, strlen(CANARY_V2), &dg), FL_OK);
+    fl_log_options_t o = {0};
+    o.path = path;
+    assert_int_equal(fl_engine_log_open(t.e, &o, &dg), FL_OK); /* v2 declares no mask */
+    for (int i = 1; i <= 2000 && trips == 0; i++) {
+        snprintf(ev, sizeof ev, "{\"message\":\"down%d\",\"op\":\"pay\"}", i);
+        flt_decide(&t, ev);
+    }
+    assert_int_equal(trips, 1);
+    for (int tries = 0; tries < 1000; tries++) { /* until v1's mask is in force */
+        assert_int_equal(flt_decide(&t, "{\"message\":\"down1\",\"op\":\"pay\"}"), FL_OK);
+        assert_int_equal(fl_engine_log_flush(t.e, 5000), FL_OK);
+        if (strcmp(last_line_op(path, op, sizeof op), "[REDACTED]") == 0) break;
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
+    assert_string_equal(last_line_op(path, op, sizeof op), "[REDACTED]");
+    flt_close(&t);
+    flt_rmdir(dir);
+}
+
 /* ---- a slow sink: the log is a FIFO nobody reads yet ------------------------ */
 
 typedef struct fifo_reader {
@@ -557,6 +626,7 @@ int main(void)
         cmocka_unit_test(test_full_ring_sampling_rotation),
         cmocka_unit_test(test_policy_log),
         cmocka_unit_test(test_policy_log_after_rollback),
+        cmocka_unit_test(test_policy_log_after_canary_rollback),
         cmocka_unit_test(test_slow_sink),
         cmocka_unit_test(test_spool_recovery),
         cmocka_unit_test(test_log_and_registry),

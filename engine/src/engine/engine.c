@@ -44,9 +44,10 @@ struct fl_engine {
     fl_fleet_t *fleet;
     fl_fleet_decl_t *fleet_decl; /* what it was started from (a copy) */
     /* A canary rollback (on a deciding thread, which must not wait for
-     * the alert and log threads to stop) left the restored version's
-     * alerts and log declarations unapplied: the next load, reload or
-     * rollback applies them. */
+     * the alert and log threads to stop) leaves the restored version's
+     * alerts and log declarations unapplied: a short-lived thread applies
+     * them (apply_observers_later); should it not start, the next load,
+     * reload or rollback does. */
     atomic_int obs_stale;
 };
 
@@ -558,6 +559,32 @@ done:
     fl_version_unref(old);
 }
 
+/* The body of the thread canary_trip starts: it holds a reference on the
+ * engine, so the engine lives until it is done (and may be freed here). */
+static void *apply_observers_main(void *arg)
+{
+    fl_engine_t *e = arg;
+    pthread_mutex_lock(&e->load);
+    if (atomic_load(&e->obs_stale)) apply_observers(e, e->sh.current); /* under load: current stays */
+    pthread_mutex_unlock(&e->load);
+    fl_engine_release(e);
+    return NULL;
+}
+
+/* Apply the serving version's observers off the deciding thread.  If the
+ * thread cannot start, obs_stale stays set for the next load. */
+static void apply_observers_later(fl_engine_t *e)
+{
+    pthread_t t;
+    pthread_attr_t a;
+    atomic_fetch_add_explicit(&e->refs, 1, memory_order_relaxed); /* the caller's context holds one too */
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &a, apply_observers_main, e) != 0)
+        atomic_fetch_sub_explicit(&e->refs, 1, memory_order_relaxed);
+    pthread_attr_destroy(&a);
+}
+
 /* sh->on_canary: on a deciding thread, so it never waits for a load in
  * progress -- it clears the trip flag and the next flush asks again. */
 static void canary_trip(struct fl_shared *sh, fl_version *v, const char *why)
@@ -583,6 +610,7 @@ static void canary_trip(struct fl_shared *sh, fl_version *v, const char *why)
     int rc = prev ? rollback_locked(e, good, &d) : FL_ENOENT;
     if (rc == FL_OK) atomic_store(&e->obs_stale, 1);
     pthread_mutex_unlock(&e->load);
+    if (rc == FL_OK) apply_observers_later(e);
     if (rc == FL_OK && e->opts.on_canary) e->opts.on_canary(e->opts.on_canary_user, bad, good, why);
 }
 
