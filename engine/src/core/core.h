@@ -514,6 +514,7 @@ struct fl_ctx {
     pcre2_match_data *md;
     uint32_t md_pairs;
     fl_rng rng;
+    int id_clock;             /* fl_id_clock(): what decision ids are stamped with */
     uint32_t *cand;           /* candidate rule indices                  */
     uint32_t ncand, cand_cap;
     uint32_t *stamp;          /* stamp[rule] == epoch: already a candidate */

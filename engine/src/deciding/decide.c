@@ -199,7 +199,7 @@ static void put_identity(fl_ctx_t *ctx, const fl_version *v, const fl_eview *ev,
         fl_decision_put(d, FL_DS_ID, ev->f[FL_FIELD_ID], ev->flen[FL_FIELD_ID]);
     } else {
         char id[37];
-        fl_uuid7(&ctx->rng, fl_now_ms(), id);
+        fl_uuid7(&ctx->rng, fl_clock_ms(ctx->id_clock), id);
         fl_decision_put(d, FL_DS_ID, id, 36);
     }
     if (!(flags & FL_DECIDE_NO_FINGERPRINT)) {
