@@ -142,6 +142,21 @@ static void check_uuid_shape(const char *u)
     assert_non_null(strchr("89ab", u[19]));      /* variant 10 */
 }
 
+/* Ids are stamped with the coarse clock when it is fine enough: the same
+ * wall time in the same unit (ms since the epoch), at most a tick behind.
+ * The bound is a second, so a loaded machine cannot make this fail; a unit
+ * mix-up (s, us) or the wrong clock (monotonic) would miss it by far. */
+static void test_id_clock(void **state)
+{
+    (void)state;
+    int c = fl_id_clock();
+    assert_true(c == CLOCK_REALTIME || c == CLOCK_REALTIME_COARSE);
+    int64_t before = fl_now_ms(), t = fl_clock_ms(c), after = fl_now_ms();
+    assert_true(t <= after);
+    assert_true(t >= before - 1000);
+    assert_int_equal(fl_clock_ms(-12345), 0); /* no such clock */
+}
+
 static void test_uuid7_layout(void **state)
 {
     (void)state;
@@ -590,6 +605,7 @@ int main(void)
         cmocka_unit_test(test_rng_unit),
         cmocka_unit_test(test_rng_range_edges),
         cmocka_unit_test(test_rng_range_uniform),
+        cmocka_unit_test(test_id_clock),
         cmocka_unit_test(test_uuid7_layout),
         cmocka_unit_test(test_uuid7_order_and_uniqueness),
         cmocka_unit_test(test_clocks),

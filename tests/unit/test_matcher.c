@@ -293,6 +293,43 @@ static void test_ac_edge_cases(void **s)
     fl_ac_free(ac);
 }
 
+/* A long subject is scanned as two halves at once (acmatch.c): a literal
+ * that straddles the middle, or that ends exactly at it or starts exactly
+ * there, is reported once, whatever the subject's length; and literals
+ * nested in one another all are. */
+static void test_ac_split_halves(void **s)
+{
+    (void)s;
+    char *lits[4] = {"abcdefghij", "cdef", "j", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxy"};
+    uint32_t tags[4] = {0, 1, 2, 3};
+    fl_ac *ac = fl_ac_build(lits, tags, 4);
+    assert_non_null(ac);
+    for (size_t len = 10; len <= 90; len++)
+        for (size_t at = 0; at + 10 <= len; at++) {
+            char subj[100];
+            memset(subj, 'x', len);
+            memcpy(subj + at, "ABCDEFGHIJ", 10);
+            struct hits h;
+            memset(&h, 0, sizeof h);
+            assert_int_equal(fl_ac_scan(ac, subj, len, on_hit, &h), 0);
+            assert_int_equal(h.count[0], 1);
+            assert_int_equal(h.count[1], 1);
+            assert_int_equal(h.count[2], 1);
+            assert_int_equal(h.count[3], naive_count(subj, len, lits[3]));
+        }
+    /* The 41-byte literal: found only when the x run before the y reaches 40. */
+    char subj[120];
+    memset(subj, 'x', 100);
+    subj[100] = 'y';
+    for (size_t from = 0; from <= 100; from++) {
+        struct hits h;
+        memset(&h, 0, sizeof h);
+        fl_ac_scan(ac, subj + from, 101 - from, on_hit, &h);
+        assert_int_equal(h.count[3], 100 - from >= 40 ? 1 : 0);
+    }
+    fl_ac_free(ac);
+}
+
 /* ---- the index never loses a match --------------------------------------------------- */
 
 enum { C_DOMAIN, C_CODE, C_MSG, C_OP, C_TAG, C_ATTEMPT, C_NCOND };
@@ -596,6 +633,7 @@ int main(void)
         cmocka_unit_test(test_required_literals_random_soundness),
         cmocka_unit_test(test_ac_vs_naive),
         cmocka_unit_test(test_ac_edge_cases),
+        cmocka_unit_test(test_ac_split_halves),
         cmocka_unit_test(test_index_equals_brute_force),
         cmocka_unit_test(test_index_adversarial_key_counts),
     };

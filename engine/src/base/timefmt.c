@@ -16,6 +16,25 @@
 
 #define MS_PER_DAY 86400000LL
 
+int fl_id_clock(void)
+{
+#ifdef CLOCK_REALTIME_COARSE
+    struct timespec res;
+    if (clock_getres(CLOCK_REALTIME_COARSE, &res) == 0 && res.tv_sec == 0 &&
+        res.tv_nsec <= FL_ID_CLOCK_RES_MS * 1000000L)
+        return CLOCK_REALTIME_COARSE;
+#endif
+    return CLOCK_REALTIME;
+}
+
+int64_t fl_clock_ms(int clock)
+{
+    struct timespec ts;
+    if (clock_gettime((clockid_t)clock, &ts) != 0)
+        return 0;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int64_t fl_now_ms(void)
 {
     struct timespec ts;

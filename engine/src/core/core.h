@@ -180,6 +180,7 @@ struct fl_template;
 
 typedef struct fl_rule {
     char *name;
+    uint32_t name_len, category_len; /* set at compile: the decide path copies them */
     char *file;
     int line;
     int priority;
@@ -230,6 +231,7 @@ typedef struct fl_tseg {
 
 typedef struct fl_template {
     char *id;
+    uint32_t id_len;
     char *source;
     fl_tseg *segs;
     uint32_t nsegs;
@@ -297,6 +299,9 @@ typedef struct fl_version {
     char *default_locale_name;
     uint32_t max_message_len;
     char *problem_base;
+    /* strlen of name, label and problem_base, set at compile: every
+     * decision copies them */
+    uint32_t name_len, label_len, problem_base_len;
     fl_settings safe;
     char *safe_category;
 
@@ -510,6 +515,7 @@ struct fl_ctx {
     pcre2_match_data *md;
     uint32_t md_pairs;
     fl_rng rng;
+    int id_clock;             /* fl_id_clock(): what decision ids are stamped with */
     uint32_t *cand;           /* candidate rule indices                  */
     uint32_t ncand, cand_cap;
     uint32_t *stamp;          /* stamp[rule] == epoch: already a candidate */

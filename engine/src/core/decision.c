@@ -49,12 +49,16 @@ int fl_decision_put(fl_decision_t *d, enum fl_dstr which, const char *s, size_t 
     }
     /* One reservation and one copy: the decide path puts a dozen strings.
      * s may point into buf (a value copied from another field), so it is
-     * kept as an offset across the reservation, which can move buf. */
+     * kept as an offset across the reservation, which can move buf.  The
+     * usual case -- room left (the buffer is reused from decision to
+     * decision), s outside -- is a plain copy with no call to reserve. */
     size_t off = d->buf.len;
     uintptr_t base = (uintptr_t)d->buf.data, at = (uintptr_t)s;
     int inside = d->buf.data && at >= base && at < base + d->buf.cap;
-    if (len == SIZE_MAX || fl_sb_reserve(&d->buf, len + 1) != 0) return FL_ENOMEM;
-    if (inside) s = d->buf.data + (at - base);
+    if (inside || !d->buf.data || len >= d->buf.cap - off - 1) {
+        if (len == SIZE_MAX || fl_sb_reserve(&d->buf, len + 1) != 0) return FL_ENOMEM;
+        if (inside) s = d->buf.data + (at - base);
+    }
     memmove(d->buf.data + off, s, len);
     d->buf.data[off + len] = '\0';
     d->buf.len = off + len + 1;

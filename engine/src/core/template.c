@@ -86,6 +86,7 @@ int fl_template_parse(fl_template *t, const char *id, const char *src, char *err
     t->id = strdup(id);
     t->source = strdup(src);
     if (!t->id || !t->source) goto oom;
+    t->id_len = (uint32_t)strlen(t->id);
     fl_strbuf lit = {0};
     const char *p = src;
     while (*p) {

@@ -23,6 +23,7 @@ int fl_ctx_open(struct fl_shared *sh, fl_engine_t *e, fl_ctx_t **out)
     if (seed) seed += (uint64_t)atomic_fetch_add(&sh->nctx, 1) * 0x9e3779b97f4a7c15ull;
     else atomic_fetch_add(&sh->nctx, 1);
     fl_rng_seed(&c->rng, seed);
+    c->id_clock = fl_id_clock();
     *out = c;
     return FL_OK;
 }

@@ -180,7 +180,7 @@ static void render_message(fl_ctx_t *ctx, const fl_version *v, const fl_rule *r,
         len += 3;
     }
     fl_decision_put(d, FL_DS_MESSAGE, fl_sb_cstr(&ctx->scratch), len);
-    fl_decision_put(d, FL_DS_MESSAGE_ID, t->id, strlen(t->id));
+    fl_decision_put(d, FL_DS_MESSAGE_ID, t->id, t->id_len);
     fl_decision_put(d, FL_DS_LOCALE, loc, strlen(loc));
     const char *tloc = NULL;
     const fl_template *tt = v->title_msgs ? fl_resolve_title(v, li, fl_decision_get(d, FL_DS_CATEGORY), loc, &tloc) : NULL;
@@ -199,7 +199,7 @@ static void put_identity(fl_ctx_t *ctx, const fl_version *v, const fl_eview *ev,
         fl_decision_put(d, FL_DS_ID, ev->f[FL_FIELD_ID], ev->flen[FL_FIELD_ID]);
     } else {
         char id[37];
-        fl_uuid7(&ctx->rng, fl_now_ms(), id);
+        fl_uuid7(&ctx->rng, fl_clock_ms(ctx->id_clock), id);
         fl_decision_put(d, FL_DS_ID, id, 36);
     }
     if (!(flags & FL_DECIDE_NO_FINGERPRINT)) {
@@ -211,10 +211,10 @@ static void put_identity(fl_ctx_t *ctx, const fl_version *v, const fl_eview *ev,
         fl_fingerprint_n(parts, plen, ev->f[FL_FIELD_MESSAGE], ev->flen[FL_FIELD_MESSAGE], fp);
         fl_decision_put(d, FL_DS_FINGERPRINT, fp, 16);
     }
-    fl_decision_put(d, FL_DS_POLICY, v->name, strlen(v->name));
-    fl_decision_put(d, FL_DS_POLICY_VERSION, v->label, strlen(v->label));
+    fl_decision_put(d, FL_DS_POLICY, v->name, v->name_len);
+    fl_decision_put(d, FL_DS_POLICY_VERSION, v->label, v->label_len);
     fl_decision_put(d, FL_DS_VERSION_ID, v->id, 16);
-    fl_decision_put2(d, FL_DS_PROBLEM_TYPE, v->problem_base, strlen(v->problem_base),
+    fl_decision_put2(d, FL_DS_PROBLEM_TYPE, v->problem_base, v->problem_base_len,
                      fl_decision_get(d, FL_DS_CATEGORY), d->len[FL_DS_CATEGORY]);
 }
 
@@ -305,8 +305,8 @@ int fl_decide_on(fl_ctx_t *ctx, fl_version *v, const fl_event_t *ev, const char 
     view = top;
     const fl_rule *r = match_chain(ctx, v, ev, &view);
     const char *category = r && r->category ? r->category : "unknown";
-    fl_decision_put(d, FL_DS_CATEGORY, category, strlen(category));
-    fl_decision_put(d, FL_DS_RULE, r ? r->name : "default", strlen(r ? r->name : "default"));
+    fl_decision_put(d, FL_DS_CATEGORY, category, r && r->category ? r->category_len : 7);
+    fl_decision_put(d, FL_DS_RULE, r ? r->name : "default", r ? r->name_len : 7);
     apply_settings(ctx, v, r, category, &view, d);
     int rc = FL_OK, dynamic = 0;
     if (r && r->has_handler) {

@@ -84,6 +84,7 @@ void fl_health_note(fl_ctx_t *ctx, const fl_decision_t *d)
     if (d->off[FL_DS_ERROR]) ctx->hl.failures++;
     if (d->action == FL_ACTION_FAIL) ctx->hl.fails++;
     const char *cat = fl_decision_get(d, FL_DS_CATEGORY);
-    if (cat && strncmp(cat, "unknown", 7) == 0 && (cat[7] == '\0' || cat[7] == '.')) ctx->hl.unknown++;
+    size_t n = d->len[FL_DS_CATEGORY]; /* known: no strncmp call per decision */
+    if (cat && n >= 7 && memcmp(cat, "unknown", 7) == 0 && (n == 7 || cat[7] == '.')) ctx->hl.unknown++;
     if (ctx->hl.decisions >= FL_HEALTH_FLUSH) fl_health_flush(ctx);
 }

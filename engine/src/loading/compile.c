@@ -286,6 +286,9 @@ int fl_compile(fl_version *v, const fl_engine_options_t *opts, fl_diag_t *diag)
     if (!v->problem_base) v->problem_base = strdup("about:blank#");
     if (!v->safe_category) v->safe_category = strdup("unknown");
     if (!v->name || !v->label || !v->problem_base || !v->safe_category) return FL_ENOMEM;
+    v->name_len = (uint32_t)strlen(v->name);
+    v->label_len = (uint32_t)strlen(v->label);
+    v->problem_base_len = (uint32_t)strlen(v->problem_base);
     if (!v->max_message_len || v->max_message_len > opts->max_message_len) v->max_message_len = opts->max_message_len;
     if (!v->id[0]) fl_version_hash(v); /* the loader usually did it already */
     if (v->nrules > 1) qsort(v->rules, v->nrules, sizeof *v->rules, cmp_rules);
@@ -300,6 +303,8 @@ int fl_compile(fl_version *v, const fl_engine_options_t *opts, fl_diag_t *diag)
     for (uint32_t i = 0; i < v->nrules; i++) {
         fl_rule *r = &v->rules[i];
         r->index = i;
+        r->name_len = (uint32_t)strlen(r->name);
+        r->category_len = r->category ? (uint32_t)strlen(r->category) : 0;
         r->cat = (fl_catconf *)fl_find_category(v, r->category);
         if (r->has_handler) v->nhandlers++;
         for (uint32_t k = 0; k < r->nconds; k++)

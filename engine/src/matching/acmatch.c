@@ -5,6 +5,8 @@
  * share class 0, so the table stays small (states x classes) and the scan is
  * one table load per subject byte, whatever the number of literals.  That is
  * what makes the cost of a decision grow sub-linearly with the rule count.
+ * A long subject is scanned as two pieces at once (scan16_split), which
+ * hides half the cache misses of the table walk.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,7 @@ struct fl_ac {
     uint16_t *next16;    /* the same, narrowed, when states fit in 16 bits */
     uint8_t *hasout;     /* with next16: bit per state, set when it reports */
     int32_t *dict;       /* next state down the fail chain with output, -1 */
+    uint32_t *depth;     /* length of the literal prefix a state stands for */
     uint32_t *out_start; /* nstates + 1, CSR into out_tags           */
     uint32_t *out_tags;
 };
@@ -109,24 +112,29 @@ static int insert(struct builder *b, const char *lit, uint32_t tag)
 static int link_states(struct builder *b)
 {
     fl_ac *ac = b->ac;
-    uint32_t n = ac->nstates, k = ac->ncls, qh = 0, qt = 0;
+    uint32_t n = ac->nstates, k = ac->ncls, qh = 0, qt = 1;
     int32_t *queue = malloc(n * sizeof *queue);
     b->fail = calloc(n, sizeof *b->fail);
     ac->dict = malloc(n * sizeof *ac->dict);
-    if (!queue || !b->fail || !ac->dict) {
+    ac->depth = malloc(n * sizeof *ac->depth);
+    if (!queue || !b->fail || !ac->dict || !ac->depth) {
         free(queue);
         return -1;
     }
     ac->dict[0] = -1;
+    ac->depth[0] = 0;
+    queue[0] = 0;
     for (uint32_t c = 0; c < k; c++) {
         int32_t t = ac->next[c];
         if (t < 0) ac->next[c] = 0;
         else {
             b->fail[t] = 0;
             ac->dict[t] = -1;
+            ac->depth[t] = 1;
             queue[qt++] = t;
         }
     }
+    qh = 1;
     while (qh < qt) {
         int32_t s = queue[qh++];
         for (uint32_t c = 0; c < k; c++) {
@@ -138,6 +146,7 @@ static int link_states(struct builder *b)
             }
             b->fail[t] = f;
             ac->dict[t] = b->out_head[f] != UINT32_MAX ? f : ac->dict[f];
+            ac->depth[t] = ac->depth[s] + 1;
             queue[qt++] = t;
         }
     }
@@ -224,6 +233,7 @@ void fl_ac_free(fl_ac *ac)
     free(ac->next16);
     free(ac->hasout);
     free(ac->dict);
+    free(ac->depth);
     free(ac->out_start);
     free(ac->out_tags);
     free(ac);
@@ -246,13 +256,16 @@ size_t fl_ac_size(const fl_ac *ac)
 {
     if (!ac) return 0;
     size_t cell = ac->next16 ? 2 : 4;
-    return sizeof *ac + (size_t)ac->nstates * (ac->ncls * cell + 8) + ac->out_start[ac->nstates] * 4;
+    return sizeof *ac + (size_t)ac->nstates * (ac->ncls * cell + 12) + ac->out_start[ac->nstates] * 4;
 }
 
-static int report(const fl_ac *ac, int32_t st, int (*hit)(uint32_t, void *), void *arg)
+/* Report the literals that end in state st and are longer than `floor`
+ * bytes.  A state's own literals are depth[st] long and its dict chain leads
+ * to ever shorter ones, so the walk stops at the first one too short. */
+static int report(const fl_ac *ac, int32_t st, uint32_t floor, int (*hit)(uint32_t, void *), void *arg)
 {
     const uint32_t *os = ac->out_start;
-    for (int32_t t = os[st] != os[st + 1] ? st : ac->dict[st]; t > 0; t = ac->dict[t])
+    for (int32_t t = os[st] != os[st + 1] ? st : ac->dict[st]; t > 0 && ac->depth[t] > floor; t = ac->dict[t])
         for (uint32_t o = os[t]; o < os[t + 1]; o++) {
             int rc = hit(ac->out_tags[o], arg);
             if (rc) return rc;
@@ -260,39 +273,86 @@ static int report(const fl_ac *ac, int32_t st, int (*hit)(uint32_t, void *), voi
     return 0;
 }
 
-/* The byte loop is one dependent chain (state -> row -> next state): with
- * rows of 1 << shift cells, a shift and an or instead of a multiply. */
-static int scan16_shift(const fl_ac *ac, const unsigned char *s, size_t len, int (*hit)(uint32_t, void *), void *arg)
+/* Subjects shorter than this are scanned in one run (the split's bookkeeping
+ * would cost more than it saves). */
+#define FL_AC_SPLIT_MIN 24
+#define FL_AC_RUNS 2
+
+/* One step of the narrow automaton: the row of st (a shift when rows are a
+ * power of two wide: no multiply on the chain), then the byte's class. */
+static inline uint32_t step16(const fl_ac *ac, int shifted, uint32_t st, unsigned char c)
 {
-    const uint32_t sh = ac->shift;
-    const uint16_t *next = ac->next16;
-    const uint8_t *cls = ac->cls, *bits = ac->hasout;
-    uint32_t st = 0;
-    for (size_t i = 0; i < len; i++) {
-        st = next[((size_t)st << sh) | cls[s[i]]];
-        if (bits[st >> 3] & (1u << (st & 7))) {
-            int rc = report(ac, (int32_t)st, hit, arg);
-            if (rc) return rc;
+    size_t row = shifted ? (size_t)st << ac->shift : (size_t)st * ac->ncls;
+    return ac->next16[row + ac->cls[c]];
+}
+
+static inline int reports(const fl_ac *ac, uint32_t st)
+{
+    return ac->hasout[st >> 3] & (1u << (st & 7));
+}
+
+#define FL_AC_REPORT(st, floor)                                                 \
+    do {                                                                        \
+        if (reports(ac, st)) {                                                  \
+            int rc_ = report(ac, (int32_t)(st), (floor), hit, arg);             \
+            if (rc_) return rc_;                                                \
+        }                                                                       \
+    } while (0)
+
+/* The byte loop is one dependent chain of table loads (state -> row -> next
+ * state), and a table of tens of thousands of states misses L1 on most of
+ * them: the scan waits on memory, not on work.  So a long subject is cut
+ * into FL_AC_RUNS pieces scanned at once, their loads overlapping.  Run r
+ * starts at the root at the start of its piece, so it finds every literal
+ * that starts there or later; at the end of its piece it goes on and reports
+ * only the literals that started in its piece (longer than the bytes the
+ * next run has seen), and stops as soon as its state is no deeper than what
+ * the next run has seen: from there on both are in the same state.  Each
+ * run thus reports exactly the occurrences that start in its piece: every
+ * occurrence once, as by one run over the whole subject. */
+static inline int scan16_split(const fl_ac *ac, int shifted, const unsigned char *s, size_t len,
+                               int (*hit)(uint32_t, void *), void *arg)
+{
+    size_t piece = len / FL_AC_RUNS, i;
+    uint32_t st[FL_AC_RUNS] = {0};
+    for (i = 0; i < piece; i++)
+        for (int r = 0; r < FL_AC_RUNS; r++) {
+            st[r] = step16(ac, shifted, st[r], s[(size_t)r * piece + i]);
+            FL_AC_REPORT(st[r], 0);
+        }
+    for (i = FL_AC_RUNS * piece; i < len; i++) { /* the last run takes the rest */
+        st[FL_AC_RUNS - 1] = step16(ac, shifted, st[FL_AC_RUNS - 1], s[i]);
+        FL_AC_REPORT(st[FL_AC_RUNS - 1], 0);
+    }
+    for (int r = 0; r < FL_AC_RUNS - 1; r++) {
+        size_t end = (size_t)(r + 1) * piece; /* where the next run started */
+        uint32_t a = st[r];
+        for (i = end; i < len && ac->depth[a] > i - end; i++) {
+            a = step16(ac, shifted, a, s[i]);
+            FL_AC_REPORT(a, (uint32_t)(i + 1 - end));
         }
     }
     return 0;
 }
 
-static int scan16(const fl_ac *ac, const unsigned char *s, size_t len, int (*hit)(uint32_t, void *), void *arg)
+static inline int scan16_run(const fl_ac *ac, int shifted, const unsigned char *s, size_t len,
+                             int (*hit)(uint32_t, void *), void *arg)
 {
-    if (ac->shift) return scan16_shift(ac, s, len, hit, arg);
-    const uint32_t k = ac->ncls;
-    const uint16_t *next = ac->next16;
-    const uint8_t *cls = ac->cls, *bits = ac->hasout;
+    if (len >= FL_AC_SPLIT_MIN) return scan16_split(ac, shifted, s, len, hit, arg);
     uint32_t st = 0;
     for (size_t i = 0; i < len; i++) {
-        st = next[(size_t)st * k + cls[s[i]]];
-        if (bits[st >> 3] & (1u << (st & 7))) {
-            int rc = report(ac, (int32_t)st, hit, arg);
-            if (rc) return rc;
-        }
+        st = step16(ac, shifted, st, s[i]);
+        FL_AC_REPORT(st, 0);
     }
     return 0;
+}
+
+/* Two copies of the loop, so that the shift-or-multiply choice is made once
+ * per scan rather than once per byte. */
+static int scan16(const fl_ac *ac, const unsigned char *s, size_t len, int (*hit)(uint32_t, void *), void *arg)
+{
+    if (ac->shift) return scan16_run(ac, 1, s, len, hit, arg);
+    return scan16_run(ac, 0, s, len, hit, arg);
 }
 
 int fl_ac_scan(const fl_ac *ac, const char *s, size_t len, int (*hit)(uint32_t, void *), void *arg)
@@ -305,7 +365,7 @@ int fl_ac_scan(const fl_ac *ac, const char *s, size_t len, int (*hit)(uint32_t, 
         int32_t to = next[(size_t)st * k + ac->cls[(unsigned char)s[i]]];
         st = to & FL_AC_STATE;
         if (!(to & FL_AC_OUT)) continue;
-        int rc = report(ac, st, hit, arg);
+        int rc = report(ac, st, 0, hit, arg);
         if (rc) return rc;
     }
     return 0;

@@ -14,9 +14,10 @@ typedef struct fl_ac fl_ac;
  * hit.  NULL on allocation failure.  n may be 0. */
 fl_ac *fl_ac_build(char *const *lits, const uint32_t *tags, uint32_t n);
 void fl_ac_free(fl_ac *ac);
-/* Scan s (folded to lower case on the fly); call hit(tag, arg) for every
- * occurrence of every literal.  Returns 0, or the first non-zero return of
- * hit (which stops the scan). */
+/* Scan s (folded to lower case on the fly); call hit(tag, arg) once for
+ * every occurrence of every literal, in no promised order (a long subject is
+ * scanned as two pieces at once).  Returns 0, or the non-zero return of hit
+ * (which stops the scan). */
 int fl_ac_scan(const fl_ac *ac, const char *s, size_t len, int (*hit)(uint32_t tag, void *arg), void *arg);
 /* 0 if every transition and output link of the automaton stays in range
  * (checked once when a version is built), -1 otherwise. */
