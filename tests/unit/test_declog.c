@@ -380,8 +380,11 @@ static void test_policy_log_after_canary_rollback(void **state)
     assert_int_equal(trips, 1);
     for (int tries = 0; tries < 1000; tries++) { /* until v1's mask is in force */
         assert_int_equal(flt_decide(&t, "{\"message\":\"down1\",\"op\":\"pay\"}"), FL_OK);
-        assert_int_equal(fl_engine_log_flush(t.e, 5000), FL_OK);
-        if (strcmp(last_line_op(path, op, sizeof op), "[REDACTED]") == 0) break;
+        /* While the declarations are applied the log is reopened: a flush
+         * then finds none open (FL_ESTATE). */
+        int rc = fl_engine_log_flush(t.e, 5000);
+        if (rc != FL_OK) assert_int_equal(rc, FL_ESTATE);
+        if (rc == FL_OK && strcmp(last_line_op(path, op, sizeof op), "[REDACTED]") == 0) break;
         struct timespec ts = {0, 10000000};
         nanosleep(&ts, NULL);
     }
