@@ -706,7 +706,10 @@ typedef struct fl_shadow fl_shadow_t;
 
 typedef struct fl_shadow_options {
     double sample;            /* share of offered events decided, (0, 1]; 0: 1.0 */
-    uint32_t queue;           /* events waiting at most; 0: 4096          */
+    uint32_t queue;           /* queue slots; 0: 4096.  From 64 slots on,
+                               * three quarters of them hold waiting events
+                               * (the rest keep the live side off the slots
+                               * the shadow thread is reading)            */
     uint32_t examples;        /* example events kept per group; 0: 3      */
     const unsigned char *trusted_key; /* as fl_engine_options_t.trusted_key */
 } fl_shadow_options_t;
