@@ -865,6 +865,23 @@ static void cpf(char *dst, const rec *r, int which)
     dst[r->len[which]] = '\0';
 }
 
+/* What a row says of its fingerprint, from r (the latest record); the
+ * sample is the first occurrence's line, kept once set. */
+static void agg_describe(struct fl_declog *L, agg *g, const rec *r, fl_strbuf *tmp)
+{
+    g->sev = r->severity;
+    g->act = r->action;
+    cpf(g->fp, r, R_FP);
+    cpf(g->cat, r, R_CAT);
+    cpf(g->rule, r, R_RULE);
+    cpf(g->op, r, R_OP);
+    if (g->sample) return;
+    fl_sb_clear(tmp);
+    format_line(L, r, tmp);
+    if (tmp->len) tmp->len--; /* no '\n' */
+    g->sample = strndup(fl_sb_cstr(tmp), tmp->len);
+}
+
 /* Add r to the table; 0, or -1 when the table is full (r not added). */
 static int agg_add(struct fl_declog *L, agg *tab, uint32_t *used, const rec *r, fl_strbuf *tmp)
 {
@@ -891,16 +908,8 @@ static int agg_add(struct fl_declog *L, agg *tab, uint32_t *used, const rec *r, 
             g->minute = minute;
             g->first_ms = g->last_ms = r->time_ms;
             g->count = 1;
-            g->sev = r->severity;
-            g->act = r->action;
-            cpf(g->fp, r, R_FP);
-            cpf(g->cat, r, R_CAT);
-            cpf(g->rule, r, R_RULE);
-            cpf(g->op, r, R_OP);
-            fl_sb_clear(tmp);
-            format_line(L, r, tmp);
-            if (tmp->len) tmp->len--; /* no '\n' */
-            g->sample = strndup(fl_sb_cstr(tmp), tmp->len);
+            g->sample = NULL;
+            agg_describe(L, g, r, tmp);
             return 0;
         }
     }
@@ -985,17 +994,7 @@ static void meta_set(struct fl_declog *L, regw *w, int32_t slot, const rec *r)
     }
     agg *g = &m->a;
     if (!g->first_ms) g->first_ms = r->time_ms;
-    g->sev = r->severity;
-    g->act = r->action;
-    cpf(g->fp, r, R_FP);
-    cpf(g->cat, r, R_CAT);
-    cpf(g->rule, r, R_RULE);
-    cpf(g->op, r, R_OP);
-    if (g->sample) return; /* the sample is the first occurrence's line */
-    fl_sb_clear(&w->tmp);
-    format_line(L, r, &w->tmp);
-    if (w->tmp.len) w->tmp.len--; /* no '\n' */
-    g->sample = strndup(fl_sb_cstr(&w->tmp), w->tmp.len);
+    agg_describe(L, g, r, &w->tmp);
 }
 
 /* Drain the ring: entry records into meta, record-path records into tab.
