@@ -130,6 +130,20 @@ static void msg_of(char *buf, size_t n, unsigned i)
     snprintf(buf, n, "{\"message\":\"down %s\",\"op\":\"db.query\"}", w);
 }
 
+/* A temp dir, an engine on POLICY and a registry at DIR/errors.db with a
+ * ring of `ring` records. */
+static void open_counting(flt *t, char *dir, size_t dn, char *path, size_t pn, uint32_t ring)
+{
+    flt_tmpdir(dir, dn);
+    snprintf(path, pn, "%s/errors.db", dir);
+    flt_open(t, POLICY);
+    fl_registry_options_t o = {0};
+    o.path = path;
+    o.ring_lines = ring;
+    fl_diag_t dg;
+    assert_int_equal(fl_engine_registry_open(t->e, &o, &dg), FL_OK);
+}
+
 /* The registry counts every decision exactly, with a ring of 4 records:
  * counting is an increment per decision on the deciding thread, the ring
  * carries one record per fingerprint and second. */
@@ -137,15 +151,9 @@ static void test_exact_counts(void **state)
 {
     (void)state;
     char dir[64], path[128], ev[128];
-    flt_tmpdir(dir, sizeof dir);
-    snprintf(path, sizeof path, "%s/errors.db", dir);
     flt t;
-    flt_open(&t, POLICY);
-    fl_registry_options_t o = {0};
-    o.path = path;
-    o.ring_lines = 4;
     fl_diag_t dg;
-    assert_int_equal(fl_engine_registry_open(t.e, &o, &dg), FL_OK);
+    open_counting(&t, dir, sizeof dir, path, sizeof path, 4);
     enum { K = 7, PER = 6000 };
     for (unsigned i = 0; i < K * PER; i++) {
         msg_of(ev, sizeof ev, i % K);
@@ -189,15 +197,9 @@ static void test_table_full(void **state)
 {
     (void)state;
     char dir[64], path[128], ev[128];
-    flt_tmpdir(dir, sizeof dir);
-    snprintf(path, sizeof path, "%s/errors.db", dir);
     flt t;
-    flt_open(&t, POLICY);
-    fl_registry_options_t o = {0};
-    o.path = path;
-    o.ring_lines = 1u << 15;
     fl_diag_t dg;
-    assert_int_equal(fl_engine_registry_open(t.e, &o, &dg), FL_OK);
+    open_counting(&t, dir, sizeof dir, path, sizeof path, 1u << 15);
     enum { K = 5000 };
     for (unsigned r = 0; r < 2; r++)
         for (unsigned i = 0; i < K; i++) {
@@ -262,15 +264,9 @@ static void test_threads(void **state)
 {
     (void)state;
     char dir[64], path[128];
-    flt_tmpdir(dir, sizeof dir);
-    snprintf(path, sizeof path, "%s/errors.db", dir);
     flt t;
-    flt_open(&t, POLICY);
-    fl_registry_options_t o = {0};
-    o.path = path;
-    o.ring_lines = 4;
     fl_diag_t dg;
-    assert_int_equal(fl_engine_registry_open(t.e, &o, &dg), FL_OK);
+    open_counting(&t, dir, sizeof dir, path, sizeof path, 4);
     pthread_t th[TW];
     worker w[TW];
     for (int i = 0; i < TW; i++) {
