@@ -136,6 +136,38 @@ static int teardown(void **st)
 }
 
 /* Child of the four-process test: 0 on success. */
+/* Wait for the four children; each must exit 0. */
+static void reap_four(const pid_t pids[4])
+{
+    for (int i = 0; i < 4; i++) {
+        int ws = -1;
+        assert_int_equal(waitpid(pids[i], &ws, 0), pids[i]);
+        assert_true(WIFEXITED(ws));
+        assert_int_equal(WEXITSTATUS(ws), 0);
+    }
+}
+
+/* Start the four children (one byte each on go), read each one's time in
+ * ms from res, let them finish (close done) and reap them; closes the
+ * three descriptors.  The worst time. */
+static int go_and_collect(int go_w, int res_r, int done_w, const pid_t pids[4])
+{
+    int worst = 0;
+    assert_int_equal(write(go_w, "gggg", 4), 4);
+    for (int i = 0; i < 4; i++) {
+        int ms = -1;
+        assert_int_equal(read(res_r, &ms, sizeof ms), (ssize_t)sizeof ms);
+        assert_true(ms >= 0);
+        if (ms > worst)
+            worst = ms;
+    }
+    close(go_w);
+    close(done_w);
+    reap_four(pids);
+    close(res_r);
+    return worst;
+}
+
 static int child(int idx, int go_fd, int res_fd, int done_fd)
 {
     fl_resil_t *r = fleet_resil();
@@ -195,23 +227,7 @@ static void four_processes_share_a_breaker(void **st)
     close(res[1]);
     close(done[0]);
     sleep_ms(300); /* every child connected */
-    assert_int_equal(write(go[1], "gggg", 4), 4);
-    for (int i = 0; i < 4; i++) {
-        int ms = -1;
-        assert_int_equal(read(res[0], &ms, sizeof ms), (ssize_t)sizeof ms);
-        assert_true(ms >= 0);
-        if (ms > worst)
-            worst = ms;
-    }
-    close(go[1]);
-    close(done[1]);
-    for (int i = 0; i < 4; i++) {
-        int ws = -1;
-        assert_int_equal(waitpid(pids[i], &ws, 0), pids[i]);
-        assert_true(WIFEXITED(ws));
-        assert_int_equal(WEXITSTATUS(ws), 0);
-    }
-    close(res[0]);
+    worst = go_and_collect(go[1], res[0], done[1], pids);
     printf("# four processes: breaker open everywhere after %d ms (sync_ms 100)\n", worst);
 }
 
@@ -287,12 +303,7 @@ static void four_processes_share_a_limiter(void **st)
     close(res[1]);
     sleep_ms(300);
     assert_int_equal(write(go[1], "gggg", 4), 4);
-    for (int i = 0; i < 4; i++) {
-        int ws = -1;
-        assert_int_equal(waitpid(pids[i], &ws, 0), pids[i]);
-        assert_true(WIFEXITED(ws));
-        assert_int_equal(WEXITSTATUS(ws), 0);
-    }
+    reap_four(pids);
     for (int i = 0; i < 4; i++) {
         long n = 0;
         assert_int_equal(read(res[0], &n, sizeof n), (ssize_t)sizeof n);
@@ -523,23 +534,7 @@ static void four_processes_share_a_window(void **st)
         got += (size_t)n;
     }
     close(ready[0]);
-    assert_int_equal(write(go[1], "gggg", 4), 4);
-    for (int i = 0; i < 4; i++) {
-        int ms = -1;
-        assert_int_equal(read(res[0], &ms, sizeof ms), (ssize_t)sizeof ms);
-        assert_true(ms >= 0);
-        if (ms > worst)
-            worst = ms;
-    }
-    close(go[1]);
-    close(done[1]);
-    for (int i = 0; i < 4; i++) {
-        int ws = -1;
-        assert_int_equal(waitpid(pids[i], &ws, 0), pids[i]);
-        assert_true(WIFEXITED(ws));
-        assert_int_equal(WEXITSTATUS(ws), 0);
-    }
-    close(res[0]);
+    worst = go_and_collect(go[1], res[0], done[1], pids);
     printf("# shared window: 4 x 6 failures opened every instance after %d ms (sync_ms 100)\n",
            worst);
 }
