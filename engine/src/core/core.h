@@ -422,7 +422,7 @@ struct fl_obs {
     _Atomic uint64_t no_policy;                 /* FL_ESTATE decisions     */
 };
 extern const char *const fl_obs_category_names[FL_OBS_NCAT];
-extern const double fl_obs_bucket_bounds[FL_OBS_NBUCKET - 1]; /* seconds */
+extern const uint64_t fl_obs_bucket_ns[FL_OBS_NBUCKET - 1]; /* upper bounds, ns */
 /* Index of a category's top-level name in fl_obs_category_names. */
 int fl_obs_category_index(const char *category);
 

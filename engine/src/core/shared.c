@@ -36,9 +36,10 @@ const char *const fl_obs_category_names[FL_OBS_NCAT] = {
     "unimplemented", "internal", "unavailable", "data_loss", "unauthenticated", "ok", "other",
 };
 
-/* Upper bounds of the decide duration histogram, seconds. */
-const double fl_obs_bucket_bounds[FL_OBS_NBUCKET - 1] = {
-    1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 1e-3, 1e-2, 0.1,
+/* Upper bounds of the decide duration histogram, nanoseconds (integers:
+ * the decide path compares without a division; metrics.c prints seconds). */
+const uint64_t fl_obs_bucket_ns[FL_OBS_NBUCKET - 1] = {
+    1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000, 10000000, 100000000,
 };
 
 int fl_obs_category_index(const char *c)

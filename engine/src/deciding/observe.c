@@ -34,11 +34,8 @@ void fl_obs_note(struct fl_shared *sh, const fl_decision_t *d, int rc, uint64_t 
     int c = fl_obs_category_index(fl_decision_get(d, FL_DS_CATEGORY));
     unsigned a = (unsigned)d->action < 4 ? (unsigned)d->action : FL_ACTION_FAIL;
     atomic_fetch_add_explicit(&o->decisions[c][a], 1, memory_order_relaxed);
-    /* fl_obs_bucket_bounds in ns: integer compares, no division */
-    static const uint64_t bound_ns[FL_OBS_NBUCKET - 1] = {1000,   2500,    5000,    10000,    25000,    50000,
-                                                          100000, 250000, 1000000, 10000000, 100000000};
     int b = 0;
-    while (b < FL_OBS_NBUCKET - 1 && dur_ns > bound_ns[b]) b++;
+    while (b < FL_OBS_NBUCKET - 1 && dur_ns > fl_obs_bucket_ns[b]) b++;
     atomic_fetch_add_explicit(&o->dur_bucket[b], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&o->dur_sum_ns, dur_ns, memory_order_relaxed);
 }

@@ -179,7 +179,7 @@ static int fl__metrics_render(fl_engine_t *e, mbuf *sb)
     for (int b = 0; b < FL_OBS_NBUCKET; b++) {
         cum += ld(&o->dur_bucket[b]);
         if (b < FL_OBS_NBUCKET - 1)
-            PR(sb, "faultline_decide_duration_seconds_bucket{le=\"%g\"} %llu\n", fl_obs_bucket_bounds[b],
+            PR(sb, "faultline_decide_duration_seconds_bucket{le=\"%g\"} %llu\n", (double)fl_obs_bucket_ns[b] / 1e9,
                          (unsigned long long)cum);
         else
             PR(sb, "faultline_decide_duration_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
