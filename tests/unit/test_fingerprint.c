@@ -95,6 +95,11 @@ static void test_numbers_and_hex(void **state)
     NORM_EQ("DEADBEEF deadbeefs", "<hex> deadbeefs"); /* a whole word, not a prefix */
     NORM_EQ("12345678 1234567a", "<n> <hex>");        /* all digits is a number */
     NORM_EQ("abcdef1", "abcdef1");                    /* fewer than 8: a word */
+    /* Words that start with hex letters stay words (copied sixteen bytes at
+     * a time); four hex digits or two and a ':' send them to the rules. */
+    NORM_EQ("deadline cannot be met by the fe80::1%eth0 router", "deadline cannot be met by the <ip> router");
+    NORM_EQ("ab:cd::1 y, abc:1::2 z, dead:beef::1", "<ip> y, <ip> z, <ip>");
+    NORM_EQ("decade ab: x deadbeefcafe", "decade ab: x <hex>");
 }
 
 static void test_uuids_and_timestamps(void **state)
@@ -290,12 +295,20 @@ static void test_same_result_at_every_offset(void **state)
         "to 10.0.0.5:5432 refused", "user 'bob' x", "open /var/x.db: no", "id 0xdeadbeef",
         "at 2026-11-24T15:35:24Z", "mail a@b.com", "GET http://h:1/p", "read config/a.yaml",
         "can't 'x'", "A  B\tC", "peer fe80::1 x", "C:\\x\\y z", "(3) [::1]:80,x",
+        /* Words starting with hex letters: plain unless four or more hex
+         * digits follow, or two or three and a ':' (checked in vectors). */
+        "deadline cannot", "at deadbeef x", "ab:cd::1 y", "abc:1::2 y", "dead:beef::1 z",
+        "face:b00c:0:0:0:0:0:1 w", "deadbeefcafe", "abcd-1234", "decade ab: x", "feed",
     };
     for (size_t m = 0; m < sizeof msgs / sizeof *msgs; m++) {
         char want[256];
         snprintf(want, sizeof want, "%s", norm(msgs[m]));
-        for (size_t pad = 0; pad < 40; pad++) {
-            char in[512], expect[512];
+        /* lead 0: a short message, normalised from a zero-padded copy to
+         * its end; lead 500: too long for the copy, so its last bytes go
+         * through the byte-wise rules. */
+        for (size_t k = 0; k < 80; k++) {
+            size_t pad = k % 40 + (k < 40 ? 0 : 500);
+            char in[1024], expect[1024];
             memset(in, 'q', pad);
             in[pad] = ' ';
             snprintf(in + pad + 1, sizeof in - pad - 1, "%s tail words here", msgs[m]);
