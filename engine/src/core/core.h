@@ -178,6 +178,11 @@ typedef struct fl_settings {
 
 struct fl_template;
 
+/* The decision strings every match of a rule starts with, in the order of
+ * fl_rule.fixed (see fl_decision_put_fixed). */
+enum { FL_FX_CATEGORY, FL_FX_RULE, FL_FX_TITLE, FL_FX_TYPE, FL_FX_POLICY, FL_FX_VERSION, FL_FX_VERSION_ID,
+       FL_FX_COUNT_ };
+
 typedef struct fl_rule {
     char *name;
     uint32_t name_len, category_len; /* set at compile: the decide path copies them */
@@ -199,6 +204,13 @@ typedef struct fl_rule {
     char *breaker;        /* resilience hooks: names, or NULL             */
     char *retry_budget;
     struct fl_template *breaker_key; /* key template of the breaker, owned */
+    /* The FL_FX_* strings (category, rule, problem title and type, policy
+     * name, version and id), NUL-terminated one after the other, laid out at
+     * compile so the decide path copies them in one go.  Owned; NULL for a
+     * rule with a handler, whose category is only known when it has run. */
+    char *fixed;
+    uint32_t fixed_len;
+    uint32_t fixed_off[FL_FX_COUNT_], fixed_slen[FL_FX_COUNT_];
 } fl_rule;
 
 typedef struct fl_catconf {
@@ -572,6 +584,8 @@ void fl_decision_clear(fl_decision_t *d);
 /* The decision as a jansson object (caller decrefs); NULL on ENOMEM. */
 json_t *fl_decision_jobj(const fl_decision_t *d);
 int fl_decision_put(fl_decision_t *d, enum fl_dstr which, const char *s, size_t len);
+/* Put a rule's FL_FX_* strings at once (r->fixed must not be NULL). */
+int fl_decision_put_fixed(fl_decision_t *d, const struct fl_rule *r);
 /* Put the concatenation a + b (b may point into the decision's buffer). */
 int fl_decision_put2(fl_decision_t *d, enum fl_dstr which, const char *a, size_t alen, const char *b, size_t blen);
 const char *fl_decision_get(const fl_decision_t *d, enum fl_dstr which);

@@ -86,6 +86,25 @@ int fl_decision_put2(fl_decision_t *d, enum fl_dstr which, const char *a, size_t
     return FL_OK;
 }
 
+/* One reservation and one copy for the seven strings a rule's match puts
+ * first, rather than seven puts (a measurable share of a decision). */
+int fl_decision_put_fixed(fl_decision_t *d, const fl_rule *r)
+{
+    static const enum fl_dstr which[FL_FX_COUNT_] = {FL_DS_CATEGORY, FL_DS_RULE, FL_DS_PROBLEM_TITLE,
+                                                     FL_DS_PROBLEM_TYPE, FL_DS_POLICY, FL_DS_POLICY_VERSION,
+                                                     FL_DS_VERSION_ID};
+    if (fl_sb_reserve(&d->buf, (size_t)r->fixed_len + 1) != 0) return FL_ENOMEM;
+    uint32_t base = (uint32_t)d->buf.len;
+    memcpy(d->buf.data + base, r->fixed, r->fixed_len);
+    d->buf.len = base + r->fixed_len;
+    d->buf.data[d->buf.len] = '\0';
+    for (int k = 0; k < FL_FX_COUNT_; k++) {
+        d->off[which[k]] = base + r->fixed_off[k];
+        d->len[which[k]] = r->fixed_slen[k];
+    }
+    return FL_OK;
+}
+
 const char *fl_decision_get(const fl_decision_t *d, enum fl_dstr which)
 {
     return d && d->off[which] ? d->buf.data + d->off[which] : NULL;

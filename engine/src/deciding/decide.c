@@ -105,15 +105,17 @@ static void apply_recovery(fl_ctx_t *ctx, const fl_recovery *rec, const fl_eview
 
 /* Severity, retryability, status and recovery from the rule and category. */
 static void apply_settings(fl_ctx_t *ctx, const fl_version *v, const fl_rule *r, const char *category,
-                           const fl_eview *ev, fl_decision_t *d)
+                           const fl_eview *ev, int fixed, fl_decision_t *d)
 {
     const fl_catconf *c = r ? r->cat : fl_find_category(v, category);
     const fl_settings *s = r ? &r->s : NULL;
     d->severity = s && s->severity >= 0 ? (fl_severity)s->severity : c ? c->severity : FL_SEV_ERROR;
     d->retryable = s && s->retryable >= 0 ? s->retryable : c ? c->retryable : 0;
     d->status = s && s->status ? s->status : c ? c->status : fl_category_status(category);
-    const char *title = s && s->title ? s->title : c ? c->title : fl_category_title(category);
-    fl_decision_put(d, FL_DS_PROBLEM_TITLE, title, strlen(title));
+    if (!fixed) { /* else put with the rule's fixed strings */
+        const char *title = s && s->title ? s->title : c ? c->title : fl_category_title(category);
+        fl_decision_put(d, FL_DS_PROBLEM_TITLE, title, strlen(title));
+    }
     const fl_recovery *rec = s && s->recovery.set ? &s->recovery : c ? c->recovery : &k_fail;
     apply_recovery(ctx, rec, ev, d);
     if (r && r->params_json) fl_decision_put(d, FL_DS_PARAMS, r->params_json, strlen(r->params_json));
@@ -191,7 +193,9 @@ static void render_message(fl_ctx_t *ctx, const fl_version *v, const fl_rule *r,
     }
 }
 
-static void put_identity(fl_ctx_t *ctx, const fl_version *v, const fl_eview *ev, unsigned flags,
+/* Id, fingerprint, and -- unless the rule's fixed strings put them
+ * already (fixed) -- the policy's name, version and id and the problem type. */
+static void put_identity(fl_ctx_t *ctx, const fl_version *v, const fl_eview *ev, unsigned flags, int fixed,
                          fl_decision_t *d)
 {
     if (flags & FL_DECIDE_NO_ID) {
@@ -211,6 +215,7 @@ static void put_identity(fl_ctx_t *ctx, const fl_version *v, const fl_eview *ev,
         fl_fingerprint_n(parts, plen, ev->f[FL_FIELD_MESSAGE], ev->flen[FL_FIELD_MESSAGE], fp);
         fl_decision_put(d, FL_DS_FINGERPRINT, fp, 16);
     }
+    if (fixed) return;
     fl_decision_put(d, FL_DS_POLICY, v->name, v->name_len);
     fl_decision_put(d, FL_DS_POLICY_VERSION, v->label, v->label_len);
     fl_decision_put(d, FL_DS_VERSION_ID, v->id, 16);
@@ -305,9 +310,12 @@ int fl_decide_on(fl_ctx_t *ctx, fl_version *v, const fl_event_t *ev, const char 
     view = top;
     const fl_rule *r = match_chain(ctx, v, ev, &view);
     const char *category = r && r->category ? r->category : "unknown";
-    fl_decision_put(d, FL_DS_CATEGORY, category, r && r->category ? r->category_len : 7);
-    fl_decision_put(d, FL_DS_RULE, r ? r->name : "default", r ? r->name_len : 7);
-    apply_settings(ctx, v, r, category, &view, d);
+    int fixed = r && r->fixed && fl_decision_put_fixed(d, r) == FL_OK;
+    if (!fixed) {
+        fl_decision_put(d, FL_DS_CATEGORY, category, r && r->category ? r->category_len : 7);
+        fl_decision_put(d, FL_DS_RULE, r ? r->name : "default", r ? r->name_len : 7);
+    }
+    apply_settings(ctx, v, r, category, &view, fixed, d);
     int rc = FL_OK, dynamic = 0;
     if (r && r->has_handler) {
         fl_strbuf err = {0};
@@ -319,7 +327,7 @@ int fl_decide_on(fl_ctx_t *ctx, fl_version *v, const fl_event_t *ev, const char 
     }
     if (rc == FL_OK) apply_resilience(ctx, r, &view, flags, d);
     if (!(flags & FL_DECIDE_NO_MESSAGE)) render_message(ctx, v, r, dynamic || rc != FL_OK, locale, &view, d);
-    put_identity(ctx, v, &top, flags, d);
+    put_identity(ctx, v, &top, flags, fixed && rc == FL_OK, d);
     if (ctx->explaining) {
         fl_sb_clear(&ctx->scratch);
         fl_sb_printf(&ctx->scratch, "{\"candidates\":%u,\"tried\":[%s]}", ctx->ncand, fl_sb_cstr(&ctx->explain));

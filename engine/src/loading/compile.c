@@ -72,6 +72,7 @@ static void free_rule(fl_rule *r)
     free(r->retry_budget);
     if (r->breaker_key) fl_template_free(r->breaker_key);
     free(r->breaker_key);
+    free(r->fixed);
     free(r->msg);
     free(r->msg_id);
     free(r->msg_locale);
@@ -279,6 +280,35 @@ static int resolve_resilience(fl_version *v, fl_rule *r, fl_diag_t *diag)
     return FL_OK;
 }
 
+/* The block of strings a match of r puts first (fl_rule.fixed): the
+ * values apply_settings and put_identity in deciding/decide.c would put one
+ * by one.  Rules with a handler get none. */
+static int layout_fixed(const fl_version *v, fl_rule *r)
+{
+    if (r->has_handler || !r->category) return FL_OK;
+    const fl_catconf *c = r->cat;
+    const char *title = r->s.title ? r->s.title : c ? c->title : fl_category_title(r->category);
+    fl_strbuf sb = {0};
+    const char *part[FL_FX_COUNT_][2] = {
+        [FL_FX_CATEGORY] = {r->category, ""}, [FL_FX_RULE] = {r->name, ""},
+        [FL_FX_TITLE] = {title, ""},           [FL_FX_TYPE] = {v->problem_base, r->category},
+        [FL_FX_POLICY] = {v->name, ""},        [FL_FX_VERSION] = {v->label, ""},
+        [FL_FX_VERSION_ID] = {v->id, ""},
+    };
+    for (int k = 0; k < FL_FX_COUNT_; k++) {
+        r->fixed_off[k] = (uint32_t)sb.len;
+        if (fl_sb_puts(&sb, part[k][0]) != 0 || fl_sb_puts(&sb, part[k][1]) != 0) goto nomem;
+        r->fixed_slen[k] = (uint32_t)sb.len - r->fixed_off[k];
+        if (fl_sb_append(&sb, "", 1) != 0) goto nomem; /* the NUL, kept in the block */
+    }
+    r->fixed = sb.data;
+    r->fixed_len = (uint32_t)sb.len;
+    return FL_OK;
+nomem:
+    fl_sb_free(&sb);
+    return FL_ENOMEM;
+}
+
 int fl_compile(fl_version *v, const fl_engine_options_t *opts, fl_diag_t *diag)
 {
     if (!v->name) v->name = strdup("policy");
@@ -309,7 +339,7 @@ int fl_compile(fl_version *v, const fl_engine_options_t *opts, fl_diag_t *diag)
         if (r->has_handler) v->nhandlers++;
         for (uint32_t k = 0; k < r->nconds; k++)
             if (r->conds[k].field == FL_CF_STACK) v->reads_stack = 1;
-        if (resolve_rule_messages(v, r) != FL_OK) return FL_ENOMEM;
+        if (resolve_rule_messages(v, r) != FL_OK || layout_fixed(v, r) != FL_OK) return FL_ENOMEM;
         int rc = resolve_resilience(v, r, diag);
         if (rc != FL_OK) return rc;
     }
