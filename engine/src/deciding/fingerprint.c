@@ -92,7 +92,6 @@ typedef struct fp_scan {
     size_t tok_in, tok_out;
     unsigned tok_flags;
     unsigned no_close; /* per quote kind: no closing quote further on */
-    int padded;        /* s has FP_PAD zero bytes after its end */
 } fp_scan;
 
 /* The byte at i, or 0 past the end (0 is a delimiter, like the end). */
@@ -684,12 +683,6 @@ static inline fp_v16 vword(fp_v16 v)
            (fp_v16)(v >= 0x80);
 }
 
-static inline fp_v16 vhex(fp_v16 v)
-{
-    fp_v16 lc = v | 0x20;
-    return (fp_v16)((v >= '0') & (v <= '9')) | (fp_v16)((lc >= 'a') & (lc <= 'f'));
-}
-
 /* What copy_text needs to know about sixteen bytes. */
 typedef struct fp_chunk {
     fp_v16 low;     /* the bytes, lower-cased */
@@ -697,21 +690,18 @@ typedef struct fp_chunk {
     fp_v16 delim;   /* plain bytes that end a token (not C_TOK) */
 } fp_chunk;
 
-/* Classifies cur, given the byte before (prev) and the three after each
- * (next, next2, next3).  Plain: word bytes, punctuation step() copies as it
- * is, single spaces, and word starts that step_letter copies as they are.
- * Special: other whitespace, space runs, quotes, / @ : [, and word starts
- * that are digits, a letter and ':', or hex digits that try_hexish could
- * turn into a placeholder -- four or more in a row (UUID, hex run, IPv6
- * group), or two or three followed by ':' (IPv6).  A word like "deadline"
- * or "cannot" starts with two hex letters but is none of these, and is
- * copied here rather than through a rule. */
-static inline void vclassify(fp_v16 prev, fp_v16 cur, fp_v16 next, fp_v16 next2, fp_v16 next3, fp_chunk *c)
+/* Classifies cur, given the byte before (prev) and after (next) each.
+ * Plain: word bytes, punctuation step() copies as it is, single spaces,
+ * and word starts that step_letter copies as they are.  Special: other
+ * whitespace, space runs, quotes, / @ : [, and word starts that are
+ * digits, two hex digits, or a letter and ':'. */
+static inline void vclassify(fp_v16 prev, fp_v16 cur, fp_v16 next, fp_chunk *c)
 {
+    fp_v16 lc = cur | 0x20, lcn = next | 0x20;
     fp_v16 digit = (fp_v16)((cur >= '0') & (cur <= '9'));
     fp_v16 word = vword(cur), start = ~vword(prev);
-    fp_v16 hex = vhex(cur), hexn = vhex(next), hex2 = vhex(next2);
-    fp_v16 hexish = hex & hexn & ((fp_v16)(next2 == ':') | (hex2 & ((fp_v16)(next3 == ':') | vhex(next3))));
+    fp_v16 hex = digit | (fp_v16)((lc >= 'a') & (lc <= 'f'));
+    fp_v16 hexn = (fp_v16)(((next >= '0') & (next <= '9')) | ((lcn >= 'a') & (lcn <= 'f')));
     fp_v16 sp = (fp_v16)(cur == ' ');
     fp_v16 ws = (fp_v16)((cur >= '\t') & (cur <= '\r')) | sp;
     fp_v16 rule = (fp_v16)((cur == '\'') | (cur == '"') | (cur == '`') | (cur == '/') |
@@ -721,7 +711,7 @@ static inline void vclassify(fp_v16 prev, fp_v16 cur, fp_v16 next, fp_v16 next2,
     fp_v16 upper = (fp_v16)((cur >= 'A') & (cur <= 'Z'));
     c->low = cur | (upper & 0x20);
     c->special = (ws & ~sp) | rule | (sp & (fp_v16)(prev == ' ')) |
-                 (word & start & (digit | hexish | (fp_v16)(next == ':')));
+                 (word & start & (digit | (hex & hexn) | (fp_v16)(next == ':')));
     c->delim = ~(word | tokp);
 }
 
@@ -734,17 +724,13 @@ static size_t copy_text(fp_scan *f, size_t i)
 {
     const unsigned char *s = f->s;
     size_t p = i, o = f->o, len = f->len, lim = f->lim;
-    /* Loads reach s[p + 18]: past the end only in a padded copy, whose
-     * zero bytes read like the end of the message (see fl_fp_normalize). */
-    size_t reach = f->padded ? len : len >= 19 ? len - 18 : 0;
-    while (p > 0 && p < reach && lim - o >= 16) {
+    while (p > 0 && len - p >= 17 && lim - o >= 16) {
         fp_chunk c;
         uint64_t wspec[2], wdelim[2];
-        vclassify(vload(s + p - 1), vload(s + p), vload(s + p + 1), vload(s + p + 2), vload(s + p + 3), &c);
+        vclassify(vload(s + p - 1), vload(s + p), vload(s + p + 1), &c);
         memcpy(f->out + o, &c.low, 16);
         vbits(c.special, wspec);
         unsigned n = vfirst(wspec);
-        if (n > len - p) n = (unsigned)(len - p); /* a padded copy's end */
         /* Byte j starts a token if byte j - 1 is a delimiter. */
         vbits(c.delim, wdelim);
         wdelim[1] = (wdelim[1] << 8) | (wdelim[0] >> 56);
@@ -787,25 +773,11 @@ static size_t step_at_boundary(fp_scan *f, size_t i)
     return step(f, i);
 }
 
-/* Messages up to this long are normalised from a zero-padded copy on the
- * stack, so that the sixteen-byte path runs to their very end: without it
- * the last 18 bytes -- all of a short message, a third of a typical one --
- * would go byte by byte. */
-#define FP_PAD_MAX 480
-#define FP_PAD 32
-
 size_t fl_fp_normalize(const char *msg, size_t len, char *out, size_t cap)
 {
     if (cap == 0)
         return 0;
     fp_scan f = {.s = (const unsigned char *)msg, .len = len, .out = out, .lim = cap - 1};
-    unsigned char padded[FP_PAD_MAX + FP_PAD];
-    if (len <= FP_PAD_MAX) {
-        memcpy(padded, msg, len);
-        memset(padded + len, 0, FP_PAD);
-        f.s = padded;
-        f.padded = 1;
-    }
     size_t i = 0;
     /* Rules and plain text alternate: copy_text stops exactly where a
      * rule is needed, and every rule is applied through step(). */
