@@ -194,6 +194,52 @@ static void test_gate_breaker_first(void **unused)
     fl_resil_free(r);
 }
 
+/* fl_resil_record_gate: the same outcomes as record then gate, from one
+ * clock reading per call. */
+static _Atomic int g_clock_reads;
+static int64_t counting_now(void *u)
+{
+    atomic_fetch_add(&g_clock_reads, 1);
+    return fake_now(u);
+}
+
+static void test_record_gate_one_clock(void **unused)
+{
+    fake_clock clk;
+    fl_resil_t *r = NULL;
+    atomic_store(&clk.now, 1000ll * 1000000000);
+    atomic_store(&clk.slept, 0);
+    fl_resil_options_t opt = {.clock = counting_now, .clock_user = &clk, .sleep = fake_sleep, .sleep_user = &clk, .seed = 42};
+    assert_int_equal(fl_resil_new(&opt, &r), FL_OK);
+    fl_breaker_config_t bc = {.min_calls = 2, .open_ms = 500};
+    fl_budget_config_t gc = {.min_retries = 1};
+    fl_resil_outcome_t fail = {"payments", "default", "svc", "unavailable", 1000000, 2};
+    char why[64];
+    (void)unused;
+    fl_breaker_declare(r, "payments", &bc, NULL);
+    fl_budget_declare(r, "default", &gc, NULL);
+    atomic_store(&g_clock_reads, 0);
+    assert_int_equal(fl_resil_record_gate(r, &fail, 1, 1, why, sizeof why), FL_OK); /* 1 of 2: closed */
+    assert_string_equal(why, "");
+    assert_int_equal(atomic_load(&g_clock_reads), 1);
+    assert_int_equal(fl_resil_record_gate(r, &fail, 1, 1, why, sizeof why), FL_EREFUSED); /* 2 of 2: open */
+    assert_string_equal(why, "breaker_open:payments");
+    assert_int_equal(atomic_load(&g_clock_reads), 2);
+    /* A reason buffer too small is cut, not overrun. */
+    char tiny[8];
+    assert_int_equal(fl_resil_record_gate(r, &fail, 0, 1, tiny, sizeof tiny), FL_EREFUSED);
+    assert_string_equal(tiny, "breaker");
+    /* Nothing to do, or only names the registry does not know: no clock. */
+    atomic_store(&g_clock_reads, 0);
+    assert_int_equal(fl_resil_record_gate(r, &fail, 0, 0, why, sizeof why), FL_OK);
+    fl_resil_outcome_t unknown = {"nope", "nope", "svc", "unavailable", -1, 1};
+    assert_int_equal(fl_resil_record_gate(r, &unknown, 1, 1, why, sizeof why), FL_OK);
+    assert_int_equal(atomic_load(&g_clock_reads), 0);
+    assert_int_equal(fl_resil_record_gate(NULL, &fail, 1, 1, why, sizeof why), FL_EINVAL);
+    assert_int_equal(fl_resil_record_gate(r, NULL, 1, 1, why, sizeof why), FL_EINVAL);
+    fl_resil_free(r);
+}
+
 /* ---- Lua ------------------------------------------------------------------ */
 
 static int lua_table(lua_State *L, const char *src)
@@ -325,6 +371,7 @@ int main(void)
         cmocka_unit_test(test_refusal_gives_back),
         cmocka_unit_test(test_budget_ratio_and_min),
         cmocka_unit_test(test_gate_breaker_first),
+        cmocka_unit_test(test_record_gate_one_clock),
         cmocka_unit_test(test_lua_declare_and_update),
         cmocka_unit_test(test_lua_errors),
         cmocka_unit_test(test_lua_consult_api),

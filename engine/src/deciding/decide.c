@@ -251,32 +251,52 @@ static void safe_decision(fl_ctx_t *ctx, const fl_version *v, const fl_eview *ev
     fl_decision_put(d, FL_DS_ERROR, why, strlen(why));
 }
 
+/* The breaker key of rule r for this event, in key (cap bytes): its
+ * template rendered, or its text as it is when it has no placeholder (the
+ * usual case: the breaker's name). */
+static void breaker_key(fl_ctx_t *ctx, const fl_rule *r, const fl_eview *ev, const fl_decision_t *d, char *key,
+                        size_t cap)
+{
+    const fl_template *t = r->breaker_key;
+    const char *src = "";
+    size_t n = 0;
+    if (t && t->nsegs == 1 && t->segs[0].kind == FL_PH_TEXT) {
+        src = t->segs[0].text;
+        n = t->segs[0].len;
+    } else if (t) {
+        struct fl_render_env env = {ev, ctx->caps, ctx->ncaps, fl_decision_get(d, FL_DS_CATEGORY), -1, -1, cap - 1};
+        fl_sb_clear(&ctx->scratch);
+        fl_template_render(t, &env, &ctx->scratch);
+        src = fl_sb_cstr(&ctx->scratch);
+        n = ctx->scratch.len;
+    }
+    if (n > cap - 1) n = cap - 1; /* where the render would have stopped */
+    memcpy(key, src, n);
+    key[n] = '\0';
+}
+
 /* The rule's breaker and retry budget: record this failure, then gate a
- * retry.  A refused retry becomes `fail` with the reason as its rule. */
+ * retry (one call: one clock reading for both).  A refused retry becomes
+ * `fail` with the reason as its rule. */
 static void apply_resilience(fl_ctx_t *ctx, const fl_rule *r, const fl_eview *ev, unsigned flags,
                              fl_decision_t *d)
 {
     if (!r || (!r->breaker && !r->retry_budget)) return;
     fl_resil_t *res = ctx->sh->resil;
     char key[256] = "";
-    if (r->breaker_key) {
-        struct fl_render_env env = {ev, ctx->caps, ctx->ncaps, fl_decision_get(d, FL_DS_CATEGORY), -1, -1,
-                                    sizeof key - 1};
-        fl_sb_clear(&ctx->scratch);
-        fl_template_render(r->breaker_key, &env, &ctx->scratch);
-        snprintf(key, sizeof key, "%s", fl_sb_cstr(&ctx->scratch));
-    }
+    if (r->breaker_key) breaker_key(ctx, r, ev, d, key, sizeof key);
+    size_t klen = strlen(key);
     if (r->breaker) {
         fl_decision_put(d, FL_DS_BREAKER, r->breaker, strlen(r->breaker));
-        fl_decision_put(d, FL_DS_BREAKER_KEY, key, strlen(key));
+        fl_decision_put(d, FL_DS_BREAKER_KEY, key, klen);
     }
     if (r->retry_budget) fl_decision_put(d, FL_DS_BUDGET, r->retry_budget, strlen(r->retry_budget));
     fl_resil_outcome_t o = {r->breaker, r->retry_budget, key, fl_decision_get(d, FL_DS_CATEGORY),
                             ev->ev->has_elapsed && ev->ev->elapsed_ms <= FL_MAX_ELAPSED_MS ? (int64_t)(ev->ev->elapsed_ms * 1e6) : -1, ev->ev->attempt};
-    if (!(flags & FL_DECIDE_NO_RECORD)) fl_resil_record(res, &o);
-    if (d->action != FL_ACTION_RETRY) return;
     char reason[160];
-    if (fl_resil_gate_retry(res, r->breaker, r->retry_budget, key, reason, sizeof reason) != FL_EREFUSED) return;
+    int gate = d->action == FL_ACTION_RETRY;
+    if (fl_resil_record_gate(res, &o, !(flags & FL_DECIDE_NO_RECORD), gate, reason, sizeof reason) != FL_EREFUSED)
+        return;
     d->action = FL_ACTION_FAIL;
     d->delay_ms = -1;
     fl_decision_put(d, FL_DS_RULE, reason, strlen(reason));
