@@ -146,7 +146,7 @@ static void test_budget_ratio_and_min(void **unused)
     assert_string_equal(why, "retry_budget:default");
     /* 100 calls: 10% = 10 retries in the window (3 used). */
     for (int i = 0; i < 100; i++) {
-        fl_resil_outcome_t o = {NULL, "default", "svc", NULL, 0, 1};
+        fl_resil_outcome_t o = {NULL, "default", "svc", NULL, 0, 1, 0};
         fl_resil_record(r, &o);
     }
     for (int i = 0; i < 7; i++)
@@ -167,7 +167,7 @@ static void test_gate_breaker_first(void **unused)
     fl_resil_t *r = fake_registry(&clk, NULL, NULL);
     fl_breaker_config_t bc = {.min_calls = 2, .open_ms = 500};
     fl_budget_config_t gc = {.min_retries = 1};
-    fl_resil_outcome_t fail = {"payments", "default", "svc", "unavailable", 1000000, 2};
+    fl_resil_outcome_t fail = {"payments", "default", "svc", "unavailable", 1000000, 2, 0};
     char why[64];
     int64_t calls, retries, left;
     (void)unused;
@@ -213,7 +213,7 @@ static void test_record_gate_one_clock(void **unused)
     assert_int_equal(fl_resil_new(&opt, &r), FL_OK);
     fl_breaker_config_t bc = {.min_calls = 2, .open_ms = 500};
     fl_budget_config_t gc = {.min_retries = 1};
-    fl_resil_outcome_t fail = {"payments", "default", "svc", "unavailable", 1000000, 2};
+    fl_resil_outcome_t fail = {"payments", "default", "svc", "unavailable", 1000000, 2, 0};
     char why[64];
     (void)unused;
     fl_breaker_declare(r, "payments", &bc, NULL);
@@ -232,8 +232,14 @@ static void test_record_gate_one_clock(void **unused)
     /* Nothing to do, or only names the registry does not know: no clock. */
     atomic_store(&g_clock_reads, 0);
     assert_int_equal(fl_resil_record_gate(r, &fail, 0, 0, why, sizeof why), FL_OK);
-    fl_resil_outcome_t unknown = {"nope", "nope", "svc", "unavailable", -1, 1};
+    fl_resil_outcome_t unknown = {"nope", "nope", "svc", "unavailable", -1, 1, 0};
     assert_int_equal(fl_resil_record_gate(r, &unknown, 1, 1, why, sizeof why), FL_OK);
+    assert_int_equal(atomic_load(&g_clock_reads), 0);
+    /* A reading the caller made (a pipeline, just before deciding) is used. */
+    fl_resil_outcome_t timed = fail;
+    timed.now = fake_now(&clk);
+    assert_int_equal(fl_resil_record_gate(r, &timed, 1, 1, why, sizeof why), FL_EREFUSED);
+    assert_int_equal(fl_resil_record(r, &timed), FL_OK);
     assert_int_equal(atomic_load(&g_clock_reads), 0);
     assert_int_equal(fl_resil_record_gate(NULL, &fail, 1, 1, why, sizeof why), FL_EINVAL);
     assert_int_equal(fl_resil_record_gate(r, NULL, 1, 1, why, sizeof why), FL_EINVAL);
@@ -269,7 +275,7 @@ static void test_lua_declare_and_update(void **unused)
     assert_int_equal(lua_gettop(L), top);
     assert_string_equal(fl_resil_key_template(r, FL_RESIL_BREAKER, "payments"), "{tags.service}");
     for (int i = 0; i < 10; i++) {
-        fl_resil_outcome_t o = {"payments", NULL, "a", i < 5 ? "unavailable" : NULL, 0, 1};
+        fl_resil_outcome_t o = {"payments", NULL, "a", i < 5 ? "unavailable" : NULL, 0, 1, 0};
         fl_resil_record(r, &o);
     }
     /* A reload with a lower min_calls keeps the 10 counted calls. */
@@ -280,7 +286,7 @@ static void test_lua_declare_and_update(void **unused)
     assert_int_equal(st.calls, 10);
     assert_int_equal(st.failures, 5);
     {
-        fl_resil_outcome_t o = {"payments", NULL, "a", "internal", 0, 1};
+        fl_resil_outcome_t o = {"payments", NULL, "a", "internal", 0, 1, 0};
         fl_resil_record(r, &o); /* 6/11 >= 0.5 -> open */
     }
     fl_breaker_stats(r, "payments", "a", &st);
@@ -350,7 +356,7 @@ static void test_lua_consult_api(void **unused)
     assert_int_equal(fl_resil_push_lua_api(r, L), FL_OK);
     lua_setglobal(L, "resil");
     {
-        fl_resil_outcome_t o = {"b", NULL, "svc", "unavailable", 0, 1};
+        fl_resil_outcome_t o = {"b", NULL, "svc", "unavailable", 0, 1, 0};
         fl_resil_record(r, &o);
     }
     assert_int_equal(luaL_dostring(L, "assert(resil.breaker_state('b', 'svc') == 'open')\n"

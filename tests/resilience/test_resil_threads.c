@@ -307,7 +307,7 @@ static void *budget_worker(void *arg)
     shared *s = arg;
     wait_go(s);
     for (int i = 0; i < s->n_each; i++) {
-        fl_resil_outcome_t o = {NULL, "g", "svc", "unavailable", 0, 1};
+        fl_resil_outcome_t o = {NULL, "g", "svc", "unavailable", 0, 1, 0};
         fl_resil_record(s->r, &o);
         if (fl_resil_gate_retry(s->r, NULL, "g", "svc", NULL, 0) == FL_OK)
             atomic_fetch_add(&s->admitted, 1);

@@ -552,6 +552,8 @@ struct fl_ctx {
     } hl;
     uint32_t obs_tick;        /* metrics: decisions seen, for timing 1 in FL_OBS_TIME_EVERY */
     uint64_t obs_held_ns;     /* metrics: the duration last measured on this context */
+    int64_t resil_now;        /* sh->resil's clock as a pipeline read it just before
+                               * this fl_decide (0: none): spares the decide path a read */
 };
 
 /* Decision storage: every string lives in `buf`, addressed by offset so the

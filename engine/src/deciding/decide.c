@@ -292,7 +292,8 @@ static void apply_resilience(fl_ctx_t *ctx, const fl_rule *r, const fl_eview *ev
     }
     if (r->retry_budget) fl_decision_put(d, FL_DS_BUDGET, r->retry_budget, strlen(r->retry_budget));
     fl_resil_outcome_t o = {r->breaker, r->retry_budget, key, fl_decision_get(d, FL_DS_CATEGORY),
-                            ev->ev->has_elapsed && ev->ev->elapsed_ms <= FL_MAX_ELAPSED_MS ? (int64_t)(ev->ev->elapsed_ms * 1e6) : -1, ev->ev->attempt};
+                            ev->ev->has_elapsed && ev->ev->elapsed_ms <= FL_MAX_ELAPSED_MS ? (int64_t)(ev->ev->elapsed_ms * 1e6) : -1, ev->ev->attempt,
+                            ctx->resil_now};
     char reason[160];
     int gate = d->action == FL_ACTION_RETRY;
     if (fl_resil_record_gate(res, &o, !(flags & FL_DECIDE_NO_RECORD), gate, reason, sizeof reason) != FL_EREFUSED)

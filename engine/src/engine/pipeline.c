@@ -153,7 +153,7 @@ static int same_as_guard(const fl_pipeline_t *p, const char *key, const char *br
 }
 
 /* A success: one outcome into every breaker calls with `key` reported to. */
-static void record_success(fl_pipeline_t *p, const char *key, int attempt, int64_t dur)
+static void record_success(fl_pipeline_t *p, const char *key, int attempt, int64_t dur, int64_t now)
 {
     learned hit[LEARN_MAX];
     uint32_t n, k = 0;
@@ -167,7 +167,7 @@ static void record_success(fl_pipeline_t *p, const char *key, int attempt, int64
             hit[k++] = p->tab[i];
     pthread_mutex_unlock(&p->mu);
     for (uint32_t i = 0; i < k; i++) {
-        fl_resil_outcome_t o = {hit[i].breaker, NULL, hit[i].bkey, NULL, dur, attempt};
+        fl_resil_outcome_t o = {hit[i].breaker, NULL, hit[i].bkey, NULL, dur, attempt, now};
         fl_resil_record(p->r, &o);
     }
 }
@@ -301,7 +301,7 @@ static int ps_outcome(pstate *s, int failed, int64_t *delay_ns)
         else if (s->held)
             fl_complete_at(&s->permit, NULL, s->now);
         s->held = 0;
-        record_success(p, s->key, s->attempt, once ? -1 : s->now - s->start);
+        record_success(p, s->key, s->attempt, once ? -1 : s->now - s->start, once ? 0 : s->now);
         ps_finish(s, FL_CALL_SUCCEEDED, NULL);
         return PS_DONE;
     }
@@ -313,7 +313,11 @@ static int ps_outcome(pstate *s, int failed, int64_t *delay_ns)
         fl_event_set(ev, FL_FIELD_OP, p->op, strlen(p->op));
     if (!fl_event_get(ev, FL_FIELD_MESSAGE))
         fl_event_set(ev, FL_FIELD_MESSAGE, "error", 5);
+    /* The decide path records into the same registry: it takes this
+     * reading rather than making its own. */
+    if (s->ctx->sh->resil == p->r) s->ctx->resil_now = s->now;
     fl_decide(s->ctx, ev, p->locale, p->flags, last);
+    s->ctx->resil_now = 0;
     {
         const char *b = fl_decision_breaker_name(last), *bk = fl_decision_breaker_key(last);
         const char *cat = fl_decision_category(last);

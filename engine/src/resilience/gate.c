@@ -38,12 +38,12 @@ int fl_resil_record(fl_resil_t *r, const fl_resil_outcome_t *o)
     uint64_t h = o->key && o->key[0] ? fl_key_hash(o->key) : 0;
     return record_into(fl_resil_find(r, FL_RESIL_BREAKER, o->breaker),
                        o->attempt <= 1 ? fl_resil_find(r, FL_RESIL_BUDGET, o->budget) : NULL, o, h,
-                       fl_resil_clock(r));
+                       o->now ? o->now : fl_resil_clock(r));
 }
 
 int fl_breaker_report(fl_resil_t *r, const char *name, const char *key, const char *category)
 {
-    fl_resil_outcome_t o = {name, NULL, key, category, -1, 2};
+    fl_resil_outcome_t o = {name, NULL, key, category, -1, 2, 0};
     if (!r || !name)
         return FL_EINVAL;
     if (!fl_resil_find(r, FL_RESIL_BREAKER, name))
@@ -105,7 +105,7 @@ int fl_resil_record_gate(fl_resil_t *r, const fl_resil_outcome_t *o, int record,
     if (!b && !g)
         return FL_OK; /* names the version no longer declares: skipped */
     uint64_t h = o->key && o->key[0] ? fl_key_hash(o->key) : 0;
-    int64_t now = fl_resil_clock(r);
+    int64_t now = o->now ? o->now : fl_resil_clock(r);
     int rc = record ? record_into(b, g, o, h, now) : FL_OK;
     if (rc != FL_OK || !gate)
         return rc;

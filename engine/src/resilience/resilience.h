@@ -448,6 +448,7 @@ typedef struct fl_resil_outcome {
     const char *category; /* NULL: success */
     int64_t duration_ns;  /* < 0: unknown (never slow) */
     int attempt;          /* 1: a new call (deposited into the budget) */
+    int64_t now;          /* the registry's clock if the caller just read it; 0: read it */
 } fl_resil_outcome_t;
 
 /*
