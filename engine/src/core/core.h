@@ -139,9 +139,24 @@ typedef struct fl_cond {
     uint32_t nnums;
     double lo, hi;      /* FL_CK_RANGE; +-INFINITY when open             */
     char *pattern;      /* FL_CK_REGEX                                   */
-    pcre2_code *re;
+    pcre2_code *re;     /* compiled at load (so errors are reported there),
+                         * never JIT-compiled: see fl_cond_re            */
+    pcre2_code *_Atomic jit; /* NULL until first use; then re's JIT copy,
+                         * or re itself when JIT is unavailable          */
     uint32_t ncaptures; /* named groups                                  */
 } fl_cond;
+
+/* The code to match a regex condition with (version.c).  A load compiles
+ * every pattern but JIT-compiles none: a run touches a few hundred of the
+ * stock pack's thousands of patterns, and JIT compilation was a quarter of
+ * the load.  The first call JIT-compiles a copy of c->re and publishes it
+ * (release; readers acquire); concurrent first calls may each compile, one
+ * copy wins and the others are freed.  Where the JIT is unavailable (or
+ * fails for this pattern) c->re itself is published: the interpreter.
+ * Safe from any number of threads on a shared, finished version. */
+const pcre2_code *fl_cond_re(const fl_cond *c);
+/* Frees c->re and its JIT copy (the version is being freed). */
+void fl_cond_free_re(fl_cond *c);
 
 typedef enum fl_action_kind { FL_REC_NONE = -1 } fl_action_kind;
 

@@ -61,7 +61,7 @@ static void free_rule(fl_rule *r)
         free(c->nums);
         free(c->tag);
         free(c->pattern);
-        pcre2_code_free(c->re);
+        fl_cond_free_re(c);
     }
     free(r->conds);
     free(r->name);

@@ -2,7 +2,8 @@
  * loader_rule.c -- reads `rule "name" { when = {...}, ... }` declarations:
  * the conditions (exact values, sets, ranges, PCRE2 patterns, presence), the
  * decision settings the rule overrides, params and the handler flag.
- * Patterns are compiled here, so a bad pattern is reported at its rule.
+ * Patterns are compiled here, so a bad pattern is reported at its rule;
+ * they are JIT-compiled only when first matched (fl_cond_re).
  */
 #include <lauxlib.h>
 #include <lua.h>
@@ -75,7 +76,7 @@ static int compile_pattern(struct ld *ld, fl_cond *c, const char *key)
         ld->diag->status = FL_EPOLICY_PATTERN;
         return FL_EPOLICY_PATTERN;
     }
-    pcre2_jit_compile(c->re, PCRE2_JIT_COMPLETE); /* falls back to the interpreter */
+    /* Not JIT-compiled here: at first use (fl_cond_re, core/version.c). */
     pcre2_pattern_info(c->re, PCRE2_INFO_NAMECOUNT, &c->ncaptures);
     return FL_OK;
 }
