@@ -167,6 +167,40 @@ static void test_syntax_error(void **s)
     expect_load_error("messages \"en\" { unknown = \"abc }\n", FL_EPOLICY_SYNTAX, 1, "unfinished string", NULL);
 }
 
+/* Declarations must be plain data (checked in C after the last file,
+ * sandbox.c check_decl): each refusal with its message, and the same
+ * values shared rather than nested still load. */
+static void test_declarations_plain_data(void **s)
+{
+    (void)s;
+    static const struct {
+        const char *src, *msg;
+    } k[] = {
+        {"local t = {} t.x = t\nrule \"a\" { when = { code = \"1\" }, category = \"unknown\", params = t }\n",
+         "declarations contain a cycle"},
+        {"rule \"a\" { when = { code = \"1\" }, category = \"unknown\", params = { x = setmetatable({}, {}) } }\n",
+         "a table in a declaration has a metatable: declarations must be plain data"},
+        {"local t = {} local c = t for i = 1, 70 do c.x = {} c = c.x end\n"
+         "rule \"a\" { when = { code = \"1\" }, category = \"unknown\", params = t }\n",
+         "declarations are nested deeper than 64 tables"},
+        {"local t = {1} for i = 1, 25 do t = {t, t} end\n"
+         "rule \"a\" { when = { code = \"1\" }, category = \"unknown\", params = t }\n",
+         "declarations are too large (over 4000000 values once shared tables are expanded)"},
+    };
+    for (size_t i = 0; i < sizeof k / sizeof *k; i++) {
+        fl_diag_t d;
+        assert_int_equal(flt_load_status(k[i].src, &d), FL_EPOLICY_SCHEMA);
+        if (strcmp(d.message, k[i].msg) != 0) print_error("case %zu: '%s'\n", i, d.message);
+        assert_string_equal(d.message, k[i].msg);
+    }
+    fl_diag_t d;
+    /* shared, not nested: 20 levels deep, 2^10 expanded values */
+    assert_int_equal(flt_load_status("local t = {1} for i = 1, 10 do t = {t, t} end\n"
+                                     "local c = {} local top = c for i = 1, 20 do c.x = {} c = c.x end\n"
+                                     "rule \"a\" { when = { code = \"1\" }, category = \"unknown\","
+                                     " params = { t = t, deep = top, again = t } }\n", &d), FL_OK);
+}
+
 static void test_runtime_error(void **s)
 {
     (void)s;
@@ -512,6 +546,7 @@ int main(void)
         cmocka_unit_test(test_schema_messages_and_examples),
         cmocka_unit_test(test_syntax_error),
         cmocka_unit_test(test_runtime_error),
+        cmocka_unit_test(test_declarations_plain_data),
         cmocka_unit_test(test_bad_pattern),
         cmocka_unit_test(test_unknown_sections_and_globals),
         cmocka_unit_test(test_failing_example_keeps_previous_version),
