@@ -16,6 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "core.h"
 
@@ -62,6 +65,26 @@ static int put_utf8(fl_strbuf *sb, unsigned cp)
 }
 
 /* A JSON string at j->p, decoded into sb (valid UTF-8, no NUL). */
+/* The end of the run at q that a string copies as it is: up to the first
+ * '"', '\\' or control character, or end.  Sixteen bytes a step where SSE2
+ * is there (x86-64 always). */
+static inline const char *plain_end(const char *q, const char *end)
+{
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'), ctl = _mm_set1_epi8(0x1F);
+    while (end - q >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)q);
+        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bs)),
+                                 _mm_cmpeq_epi8(_mm_min_epu8(x, ctl), x)); /* x <= 0x1F, unsigned */
+        unsigned bits = (unsigned)_mm_movemask_epi8(m);
+        if (bits) return q + __builtin_ctz(bits);
+        q += 16;
+    }
+#endif
+    while (q < end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20) q++;
+    return q;
+}
+
 static int str(jp *j, fl_strbuf *sb)
 {
     if (j->p >= j->end || *j->p != '"') return GIVE_UP;
@@ -69,7 +92,7 @@ static int str(jp *j, fl_strbuf *sb)
     fl_sb_clear(sb);
     for (;;) {
         const char *run = q;
-        while (q < j->end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20) q++;
+        q = plain_end(q, j->end);
         if (q > run && fl_sb_append(sb, run, (size_t)(q - run)) != 0) return GIVE_UP;
         if (q >= j->end || (unsigned char)*q < 0x20) return GIVE_UP;
         if (*q == '"') break;
