@@ -265,18 +265,15 @@ static inline size_t plain_run(const unsigned char *p, size_t n)
     return i;
 }
 
-/* "s" escaped at o, which has room for 6 * n + 2 bytes (the worst case: all
- * \u00XX); the new end, or NULL when s is not valid UTF-8 (jansson's
- * json_string() is NULL: the key is left out). */
-static char *c_str(char *o, const char *s, size_t n)
+/* The rest of "s" from i, the first byte that is not plain (see c_str). */
+static __attribute__((noinline)) char *c_str_escaped(char *o, const char *s, size_t n, size_t i)
 {
     static const char hex[] = "0123456789ABCDEF";
     const unsigned char *p = (const unsigned char *)s;
-    size_t i = plain_run(p, n);
+    if (!fl_utf8_valid(s + i, n - i)) return NULL; /* s[0..i) is ASCII: valid as it is */
     *o++ = '"';
-    memcpy(o, s, i); /* the usual case: all of it, plain ASCII */
+    memcpy(o, s, i);
     o += i;
-    if (i < n && !fl_utf8_valid(s + i, n - i)) return NULL; /* s[0..i) is ASCII: valid as it is */
     while (i < n) {
         unsigned char c = p[i++];
         if (c >= 0x80) *o++ = (char)c; /* non-ASCII: as it is */
@@ -306,6 +303,21 @@ static char *c_str(char *o, const char *s, size_t n)
     return o;
 }
 
+/* "s" escaped at o, which has room for 6 * n + 2 bytes (the worst case: all
+ * \u00XX); the new end, or NULL when s is not valid UTF-8 (jansson's
+ * json_string() is NULL: the key is left out).  Inlined: the usual case --
+ * plain ASCII -- is a scan and a copy. */
+static inline __attribute__((always_inline)) char *c_str(char *o, const char *s, size_t n)
+{
+    size_t i = plain_run((const unsigned char *)s, n);
+    if (i < n) return c_str_escaped(o, s, n, i);
+    *o++ = '"';
+    memcpy(o, s, n);
+    o += n;
+    *o++ = '"';
+    return o;
+}
+
 /*
  * The writer proper works on a cursor: write_json reserves, once per
  * decision, a bound on everything it can write (every decision string --
@@ -323,7 +335,7 @@ struct jw {
     int first; /* the next key is the first of its object */
 };
 
-static void c_keyn(struct jw *w, const char *key, size_t k)
+static inline __attribute__((always_inline)) void c_keyn(struct jw *w, const char *key, size_t k)
 {
     char *o = w->o;
     if (!w->first) *o++ = ',';
@@ -339,7 +351,8 @@ static void c_keyn(struct jw *w, const char *key, size_t k)
 
 /* ,"key":"value"; nothing when v is absent, the key taken back when the
  * value is left out (not UTF-8). */
-static void c_fieldn(struct jw *w, const char *key, size_t klen, const char *v, size_t vlen)
+static inline __attribute__((always_inline)) void c_fieldn(struct jw *w, const char *key, size_t klen, const char *v,
+                                                           size_t vlen)
 {
     if (!v) return;
     struct jw mark = *w;
