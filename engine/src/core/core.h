@@ -321,6 +321,7 @@ typedef struct fl_version {
     char *safe_category;
 
     fl_rule *rules;          /* sorted into evaluation order */
+    struct fl_pcomp *pcomp;  /* loading: patterns being compiled (loading/patterns.c) */
     uint32_t nrules;
     fl_alert_rule_t *alerts; /* `alert` declarations (strings owned)     */
     uint32_t nalerts;

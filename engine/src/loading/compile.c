@@ -80,6 +80,7 @@ static void free_rule(fl_rule *r)
 
 static void free_version(fl_version *v)
 {
+    fl_patterns_abandon(v); /* a version refused before fl_compile collected */
     fl_handler_pool_free(v);
     pthread_mutex_destroy(&v->pool_mu);
     for (uint32_t i = 0; i < v->nrules; i++) free_rule(&v->rules[i]);
@@ -279,7 +280,7 @@ static int resolve_resilience(fl_version *v, fl_rule *r, fl_diag_t *diag)
     return FL_OK;
 }
 
-int fl_compile(fl_version *v, const fl_engine_options_t *opts, fl_diag_t *diag)
+static int compile_version(fl_version *v, const fl_engine_options_t *opts, fl_diag_t *diag)
 {
     if (!v->name) v->name = strdup("policy");
     if (!v->label) v->label = strdup("0");
@@ -317,4 +318,12 @@ int fl_compile(fl_version *v, const fl_engine_options_t *opts, fl_diag_t *diag)
     int rc = match_limits(v, opts);
     if (rc == FL_OK) rc = fl_index_build(v, diag);
     return rc;
+}
+
+int fl_compile(fl_version *v, const fl_engine_options_t *opts, fl_diag_t *diag)
+{
+    /* The index reads patterns' texts only: their codes are collected after
+     * it, the helper thread having compiled them meanwhile. */
+    int rc = compile_version(v, opts, diag);
+    return fl_patterns_collect(v, diag, rc);
 }

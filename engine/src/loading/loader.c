@@ -329,6 +329,8 @@ int fl_load_sources(fl_version *v, const fl_engine_options_t *opts, struct fl_re
                          "the policy declares no rules and no categories (an empty or comment-only "
                          "file?); declare policy { empty = true } to load an empty policy on purpose");
     free(ld.names);
+    ld_patterns_locate(v); /* the rule table is complete */
+    if (rc != FL_OK) rc = fl_patterns_collect(v, diag, rc); /* a bad pattern read first wins */
 cleanup:
     lua_close(L);
     return rc;
