@@ -585,6 +585,9 @@ struct fl_decision {
 };
 
 void fl_decision_clear(fl_decision_t *d);
+/* fl_decision_to_json's text and a newline appended to out, written there
+ * directly (the CLI's output batches); -1 (out unchanged) on ENOMEM. */
+int fl_decision_json_append(const fl_decision_t *d, fl_strbuf *out);
 /* The decision as a jansson object (caller decrefs); NULL on ENOMEM. */
 json_t *fl_decision_jobj(const fl_decision_t *d);
 int fl_decision_put(fl_decision_t *d, enum fl_dstr which, const char *s, size_t len);

@@ -474,6 +474,17 @@ static int write_json(const fl_decision_t *d, fl_strbuf *b)
     return fl_sb_putc(b, '}');
 }
 
+int fl_decision_json_append(const fl_decision_t *d, fl_strbuf *out)
+{
+    size_t mark = out->len;
+    if (write_json(d, out) != 0 || fl_sb_putc(out, '\n') != 0) {
+        out->len = mark;
+        if (out->data) out->data[mark] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
 const char *fl_decision_to_json(fl_decision_t *d)
 {
     if (!d) return NULL;
