@@ -538,11 +538,15 @@ static double walk(lua_State *L, struct decl_walk *w, int depth)
     double n = 1;
     int at = lua_gettop(L);
     lua_pushnil(L);
-    while (lua_next(L, at)) { /* key at -2, value at -1 */
-        lua_pushvalue(L, -2);
-        n += walk(L, w, depth + 1);
-        lua_pop(L, 1);
-        n += walk(L, w, depth + 1);
+    while (lua_next(L, at)) { /* key at -2, value at -1; a non-table counts 1 */
+        if (lua_type(L, -2) == LUA_TTABLE) {
+            lua_pushvalue(L, -2);
+            n += walk(L, w, depth + 1);
+            lua_pop(L, 1);
+        } else {
+            n += 1;
+        }
+        n += lua_type(L, -1) == LUA_TTABLE ? walk(L, w, depth + 1) : 1;
         lua_pop(L, 1);
         if (n > w->limit) {
             char msg[120];
