@@ -52,6 +52,13 @@ struct fl_lmem {
     uintptr_t stack_base;  /* frame address at arm: bounds C recursion        */
     struct lua_State *L;   /* the state this accounts for                     */
     struct fl_wd_slot *slot; /* watchdog registration, NULL: count-hook mode  */
+    /* pooled: small blocks come from size-class free lists over chunks freed
+     * all at once after lua_close (fl_sandbox_pool_free): for the short-lived
+     * loading state, whose ~76,000 allocations went through malloc */
+    int pooled;
+    void *pool_chunks;     /* the chunks, linked                              */
+    char *pool_at, *pool_end; /* the current chunk's free space              */
+    void *pool_free[16];   /* free lists by size class (16-byte steps)       */
 };
 
 

@@ -305,9 +305,13 @@ int fl_load_sources(fl_version *v, const fl_engine_options_t *opts, struct fl_re
     /* The safe decision's settings are "unset" (-1) unless `policy.safe`
      * declares them: a zeroed struct would mean severity "debug". */
     v->safe.severity = v->safe.retryable = -1;
-    struct fl_lmem mem = {.cap = opts->lua_memory_cap};
+    /* Pooled: the loading state lives for one load (its pools go at once). */
+    struct fl_lmem mem = {.cap = opts->lua_memory_cap, .pooled = 1};
     lua_State *L = fl_sandbox_new(&mem, opts->seed, diag);
-    if (!L) return diag ? diag->status : FL_ENOMEM;
+    if (!L) {
+        fl_sandbox_pool_free(&mem);
+        return diag ? diag->status : FL_ENOMEM;
+    }
     /* Loading gets a generous CPU budget: it runs once, but must not hang. */
     int rc = fl_sandbox_run_sources(L, v, &mem, 2000000, diag);
     if (rc != FL_OK) goto cleanup;
@@ -333,5 +337,6 @@ int fl_load_sources(fl_version *v, const fl_engine_options_t *opts, struct fl_re
     if (rc != FL_OK) rc = fl_patterns_collect(v, diag, rc); /* a bad pattern read first wins */
 cleanup:
     lua_close(L);
+    fl_sandbox_pool_free(&mem);
     return rc;
 }

@@ -350,7 +350,7 @@ static int build_env(lua_State *L)
 
 lua_State *fl_sandbox_new(struct fl_lmem *mem, uint64_t seed, fl_diag_t *diag)
 {
-    lua_State *L = lua_newstate(sbx__capped_alloc, mem);
+    lua_State *L = lua_newstate(mem->pooled ? sbx__pooled_alloc : sbx__capped_alloc, mem);
     if (!L) {
         fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "cannot create a Lua state");
         return NULL;
