@@ -22,13 +22,21 @@ enum {
  * or the source tree's.  Never NULL. */
 const char *cli_policy_dir(const char *given, const char *argv0);
 
-/* Bounded line reader: lines longer than max are reported, not buffered. */
+/* Bounded line reader: lines longer than max are reported, not buffered.
+ * It reads blocks with read(2) on the stream's descriptor -- a read returns
+ * what a pipe holds, so a line is seen as soon as it is written (--watch) --
+ * and finds newlines with memchr; a line is handed out in place (buf points
+ * into the block, NUL-terminated where its newline was) and stays valid
+ * until the next call.  The block holds at most about 2 x max bytes. */
 typedef struct cli_reader {
     FILE *f;
-    char *buf;
-    size_t len, cap, max;
+    char *buf;       /* the line, NUL-terminated: "" when it was too long */
+    size_t len, max;
     size_t lineno;
     size_t overlong; /* bytes of the last line when it was too long, else 0 */
+    char *blk;       /* the block: [start, end) not handed out yet       */
+    size_t cap, start, end;
+    int fd, eof;
 } cli_reader;
 
 /* Parse -p/--policy and -h/--help, leaving in *dir the policy directory to

@@ -3,6 +3,7 @@
  * line reader that never buffers more than its limit however long a line is,
  * so a 10 MB line becomes one precise error record instead of a memory spike.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,57 +41,83 @@ const char *cli_policy_dir(const char *given, const char *argv0)
     return FL_POLICY_SOURCE_DIR;
 }
 
+enum { READ_BLOCK = 64 * 1024 };
+
 void cli_reader_init(cli_reader *r, FILE *f, size_t max)
 {
     memset(r, 0, sizeof *r);
     r->f = f;
     r->max = max;
+    r->fd = fileno(f); /* -1 (a memory stream): read through stdio */
 }
 
 void cli_reader_free(cli_reader *r)
 {
-    free(r->buf);
+    free(r->blk);
+    r->blk = NULL;
     r->buf = NULL;
+}
+
+static char k_empty[1]; /* the line of an overlong line */
+
+/* The next bytes into the block after what is pending, which moves to the
+ * front; the block doubles when the pending part fills it (it is at most
+ * max bytes: more would be an overlong line, discarded).  0, or -1 on error. */
+static int fill(cli_reader *r)
+{
+    size_t pending = r->end - r->start;
+    if (r->start) {
+        memmove(r->blk, r->blk + r->start, pending);
+        r->start = 0;
+        r->end = pending;
+    }
+    if (r->cap - r->end < READ_BLOCK / 4) {
+        size_t cap = r->cap ? r->cap * 2 : READ_BLOCK;
+        char *b = realloc(r->blk, cap + 1); /* + 1: room for the NUL of a last line */
+        if (!b) return -1;
+        r->blk = b;
+        r->cap = cap;
+    }
+    for (;;) {
+        ssize_t n = r->fd >= 0 ? read(r->fd, r->blk + r->end, r->cap - r->end)
+                               : (ssize_t)fread(r->blk + r->end, 1, r->cap - r->end, r->f);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 || (n == 0 && r->fd < 0 && ferror(r->f))) return -1;
+        if (n == 0) r->eof = 1;
+        r->end += (size_t)n;
+        return 0;
+    }
 }
 
 int cli_read_line(cli_reader *r)
 {
     r->len = 0;
     r->overlong = 0;
-    int c;
+    size_t scan = r->start; /* where the search for the newline goes on */
     for (;;) {
-        c = getc_unlocked(r->f);
-        if (c == EOF) break;
-        if (c == '\n') break;
-        if (r->overlong) {
-            r->overlong++;
-            continue;
+        char *nl = r->end > scan ? memchr(r->blk + scan, '\n', r->end - scan) : NULL;
+        size_t stop = nl ? (size_t)(nl - r->blk) : r->end, n = stop - r->start;
+        if (r->overlong || n > r->max) { /* too long: count the rest, keep nothing */
+            r->overlong += n;
+            r->start = stop;
         }
-        if (r->len == r->max) { /* too long: count the rest, keep nothing */
-            r->overlong = r->len + 1;
-            r->len = 0;
-            continue;
+        if (nl || (r->eof && (r->overlong || n))) { /* a line, or the last one without a newline */
+            r->lineno++;
+            if (r->overlong) {
+                r->buf = k_empty;
+            } else {
+                r->buf = r->blk + r->start;
+                r->len = n;
+                r->buf[n] = '\0'; /* where the newline was, or the block's spare byte */
+            }
+            r->start = nl ? stop + 1 : stop;
+            return 1;
         }
-        if (r->len + 1 >= r->cap) {
-            size_t cap = r->cap ? r->cap * 2 : 4096;
-            char *b = realloc(r->buf, cap);
-            if (!b) return -1;
-            r->buf = b;
-            r->cap = cap;
-        }
-        r->buf[r->len++] = (char)c;
+        if (r->eof) return 0;
+        if (r->overlong) r->start = r->end = 0; /* nothing of it is kept */
+        scan = r->end - r->start;
+        if (fill(r) != 0) return -1;
     }
-    if (c == EOF && ferror(r->f)) return -1;
-    if (c == EOF && r->len == 0 && !r->overlong) return 0;
-    r->lineno++;
-    if (r->buf) r->buf[r->len] = '\0';
-    else if (!r->overlong) {
-        r->buf = malloc(1);
-        if (!r->buf) return -1;
-        r->cap = 1;
-        r->buf[0] = '\0';
-    }
-    return 1;
 }
 
 int cli_parse_dir_opt(int argc, char **argv, const char **dir, const char *help)

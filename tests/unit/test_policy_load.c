@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "flt.h"
+#include "util.h" /* fl_strbuf */
 
 /* Load src as "p.lua" and check status, line, column > 0 and that the
  * message contains each of the needles (NULL-terminated list). */
@@ -167,6 +168,40 @@ static void test_syntax_error(void **s)
     expect_load_error("messages \"en\" { unknown = \"abc }\n", FL_EPOLICY_SYNTAX, 1, "unfinished string", NULL);
 }
 
+/* Declarations must be plain data (checked in C after the last file,
+ * sandbox.c check_decl): each refusal with its message, and the same
+ * values shared rather than nested still load. */
+static void test_declarations_plain_data(void **s)
+{
+    (void)s;
+    static const struct {
+        const char *src, *msg;
+    } k[] = {
+        {"local t = {} t.x = t\nrule \"a\" { when = { code = \"1\" }, category = \"unknown\", params = t }\n",
+         "declarations contain a cycle"},
+        {"rule \"a\" { when = { code = \"1\" }, category = \"unknown\", params = { x = setmetatable({}, {}) } }\n",
+         "a table in a declaration has a metatable: declarations must be plain data"},
+        {"local t = {} local c = t for i = 1, 70 do c.x = {} c = c.x end\n"
+         "rule \"a\" { when = { code = \"1\" }, category = \"unknown\", params = t }\n",
+         "declarations are nested deeper than 64 tables"},
+        {"local t = {1} for i = 1, 25 do t = {t, t} end\n"
+         "rule \"a\" { when = { code = \"1\" }, category = \"unknown\", params = t }\n",
+         "declarations are too large (over 4000000 values once shared tables are expanded)"},
+    };
+    for (size_t i = 0; i < sizeof k / sizeof *k; i++) {
+        fl_diag_t d;
+        assert_int_equal(flt_load_status(k[i].src, &d), FL_EPOLICY_SCHEMA);
+        if (strcmp(d.message, k[i].msg) != 0) print_error("case %zu: '%s'\n", i, d.message);
+        assert_string_equal(d.message, k[i].msg);
+    }
+    fl_diag_t d;
+    /* shared, not nested: 20 levels deep, 2^10 expanded values */
+    assert_int_equal(flt_load_status("local t = {1} for i = 1, 10 do t = {t, t} end\n"
+                                     "local c = {} local top = c for i = 1, 20 do c.x = {} c = c.x end\n"
+                                     "rule \"a\" { when = { code = \"1\" }, category = \"unknown\","
+                                     " params = { t = t, deep = top, again = t } }\n", &d), FL_OK);
+}
+
 static void test_runtime_error(void **s)
 {
     (void)s;
@@ -198,6 +233,62 @@ static void test_bad_pattern(void **s)
     expect_load_error("rule \"r\" { category = \"internal\", when = { [\"tags.x\"] = re\"[z-a]\" } }\n",
                       FL_EPOLICY_PATTERN, 1, "tags.x", NULL);
     assert_int_equal(FL_PRIMARY(FL_EPOLICY_PATTERN), FL_EPOLICY);
+    /* Patterns are compiled on a helper thread while loading goes on
+     * (loading/patterns.c); the error reported is still the first one in
+     * declaration order: a bad pattern before a schema error wins, ... */
+    expect_load_error("rule \"a\" { category = \"internal\", when = { message = re\"(x\" } }\n"
+                      "rule \"b\" { category = \"internal\", when = { bogus = 1 } }\n",
+                      FL_EPOLICY_PATTERN, 1, "rule \"a\"", "pattern /(x/", NULL);
+    /* ... in the same rule too (conditions are read in key order) ... */
+    expect_load_error("rule \"a\" { category = \"internal\", when = { message = re\"(x\", zzz = 1 } }\n",
+                      FL_EPOLICY_PATTERN, 1, "pattern /(x/", NULL);
+    /* ... and before an error found when the version is compiled; */
+    expect_load_error("rule \"a\" { category = \"internal\", when = { message = re\"ok\" }, breaker = \"nope\" }\n"
+                      "rule \"b\" { category = \"internal\", when = { message = re\"a{2,1}\" } }\n",
+                      FL_EPOLICY_PATTERN, 2, "rule \"b\"", "numbers out of order", NULL);
+    /* a schema error read first wins, and of two bad patterns the first. */
+    expect_load_error("rule \"a\" { category = \"internal\", when = { aaa = 1, message = re\"(x\" } }\n",
+                      FL_EPOLICY_SCHEMA, 1, "unknown condition field 'aaa'", NULL);
+    expect_load_error("rule \"a\" { category = \"internal\", when = { bogus = 1 } }\n"
+                      "rule \"b\" { category = \"internal\", when = { message = re\"(x\" } }\n",
+                      FL_EPOLICY_SCHEMA, 1, "'bogus'", NULL);
+    expect_load_error("rule \"a\" { category = \"internal\", when = { message = re\"ok\" } }\n"
+                      "rule \"b\" { category = \"internal\", when = { message = re\"[z-a]\" } }\n"
+                      "rule \"c\" { category = \"internal\", when = { message = re\"(x\" } }\n",
+                      FL_EPOLICY_PATTERN, 2, "rule \"b\"", "range out of order", NULL);
+}
+
+/* Many patterns (compiled by two threads at once) load and match as
+ * compiled one by one; named groups are still counted for captures. */
+static void test_many_patterns(void **s)
+{
+    (void)s;
+    fl_strbuf src = {0};
+    for (int i = 0; i < 2000; i++)
+        fl_sb_printf(&src, "rule \"r%d\" { category = \"internal\", when = { message = re\"(?<n>w%04d)x\" } }\n", i, i);
+    fl_sb_puts(&src, "rule \"last\" { category = \"unavailable\", when = { message = re\"(?<host>[a-z]+) refused\" } }\n");
+    fl_engine_t *e = flt_engine(src.data);
+    fl_sb_free(&src);
+    fl_ctx_t *ctx;
+    fl_event_t *ev;
+    fl_decision_t *d;
+    assert_int_equal(fl_ctx_new(e, &ctx), FL_OK);
+    assert_int_equal(fl_event_new(&ev), FL_OK);
+    assert_int_equal(fl_decision_new(&d), FL_OK);
+    static const struct {
+        const char *msg, *rule;
+    } k[] = {{"a w1234x b", "r1234"}, {"w0000x", "r0"}, {"w1999x", "r1999"}, {"db refused", "last"}, {"w2000x", "default"}};
+    for (size_t i = 0; i < sizeof k / sizeof *k; i++) {
+        fl_event_reset(ev);
+        fl_event_set(ev, FL_FIELD_MESSAGE, k[i].msg, strlen(k[i].msg));
+        fl_decide(ctx, ev, NULL, 0, d);
+        if (strcmp(fl_decision_rule(d), k[i].rule) != 0) print_error("%s -> %s\n", k[i].msg, fl_decision_rule(d));
+        assert_string_equal(fl_decision_rule(d), k[i].rule);
+    }
+    fl_decision_free(d);
+    fl_event_free(ev);
+    fl_ctx_free(ctx);
+    fl_engine_free(e);
 }
 
 static void test_unknown_sections_and_globals(void **s)
@@ -512,7 +603,9 @@ int main(void)
         cmocka_unit_test(test_schema_messages_and_examples),
         cmocka_unit_test(test_syntax_error),
         cmocka_unit_test(test_runtime_error),
+        cmocka_unit_test(test_declarations_plain_data),
         cmocka_unit_test(test_bad_pattern),
+        cmocka_unit_test(test_many_patterns),
         cmocka_unit_test(test_unknown_sections_and_globals),
         cmocka_unit_test(test_failing_example_keeps_previous_version),
         cmocka_unit_test(test_example_with_bad_event),

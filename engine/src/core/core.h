@@ -52,6 +52,13 @@ struct fl_lmem {
     uintptr_t stack_base;  /* frame address at arm: bounds C recursion        */
     struct lua_State *L;   /* the state this accounts for                     */
     struct fl_wd_slot *slot; /* watchdog registration, NULL: count-hook mode  */
+    /* pooled: small blocks come from size-class free lists over chunks freed
+     * all at once after lua_close (fl_sandbox_pool_free): for the short-lived
+     * loading state, whose ~76,000 allocations went through malloc */
+    int pooled;
+    void *pool_chunks;     /* the chunks, linked                              */
+    char *pool_at, *pool_end; /* the current chunk's free space              */
+    void *pool_free[16];   /* free lists by size class (16-byte steps)       */
 };
 
 
@@ -139,9 +146,24 @@ typedef struct fl_cond {
     uint32_t nnums;
     double lo, hi;      /* FL_CK_RANGE; +-INFINITY when open             */
     char *pattern;      /* FL_CK_REGEX                                   */
-    pcre2_code *re;
+    pcre2_code *re;     /* compiled at load (so errors are reported there),
+                         * never JIT-compiled: see fl_cond_re            */
+    pcre2_code *_Atomic jit; /* NULL until first use; then re's JIT copy,
+                         * or re itself when JIT is unavailable          */
     uint32_t ncaptures; /* named groups                                  */
 } fl_cond;
+
+/* The code to match a regex condition with (version.c).  A load compiles
+ * every pattern but JIT-compiles none: a run touches a few hundred of the
+ * stock pack's thousands of patterns, and JIT compilation was a quarter of
+ * the load.  The first call JIT-compiles a copy of c->re and publishes it
+ * (release; readers acquire); concurrent first calls may each compile, one
+ * copy wins and the others are freed.  Where the JIT is unavailable (or
+ * fails for this pattern) c->re itself is published: the interpreter.
+ * Safe from any number of threads on a shared, finished version. */
+const pcre2_code *fl_cond_re(const fl_cond *c);
+/* Frees c->re and its JIT copy (the version is being freed). */
+void fl_cond_free_re(fl_cond *c);
 
 typedef enum fl_action_kind { FL_REC_NONE = -1 } fl_action_kind;
 
@@ -318,6 +340,7 @@ typedef struct fl_version {
     char *safe_category;
 
     fl_rule *rules;          /* sorted into evaluation order */
+    struct fl_pcomp *pcomp;  /* loading: patterns being compiled (loading/patterns.c) */
     uint32_t nrules;
     fl_alert_rule_t *alerts; /* `alert` declarations (strings owned)     */
     uint32_t nalerts;
@@ -583,6 +606,9 @@ struct fl_decision {
 };
 
 void fl_decision_clear(fl_decision_t *d);
+/* fl_decision_to_json's text and a newline appended to out, written there
+ * directly (the CLI's output batches); -1 (out unchanged) on ENOMEM. */
+int fl_decision_json_append(const fl_decision_t *d, fl_strbuf *out);
 /* The decision as a jansson object (caller decrefs); NULL on ENOMEM. */
 json_t *fl_decision_jobj(const fl_decision_t *d);
 int fl_decision_put(fl_decision_t *d, enum fl_dstr which, const char *s, size_t len);

@@ -231,6 +231,10 @@ json_t *fl_decision_jobj(const fl_decision_t *d)
  * with json_dumps), so they are copied as they are; explain is built by hand
  * and goes through jansson (cold: only with FL_DECIDE_EXPLAIN).
  */
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 /* Does any of the 8 bytes in x need attention: a control character, '"',
  * '\\' or a non-ASCII byte?  (SWAR: the classic has-less/has-zero tricks.) */
 static inline uint64_t special8(uint64_t x)
@@ -241,50 +245,60 @@ static inline uint64_t special8(uint64_t x)
 }
 
 /* Length of the leading run of s[0..n) that can be copied as it is. */
-static size_t plain_run(const unsigned char *p, size_t n)
+static inline size_t plain_run(const unsigned char *p, size_t n)
 {
     size_t i = 0;
+#if defined(__SSE2__)
+    if (n >= 16) { /* 16 bytes a step; as signed bytes, controls and non-ASCII are < 0x20 */
+        const __m128i sp = _mm_set1_epi8(0x20), q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
+#define FL_SPECIAL16(at)                                                                                   \
+    ({                                                                                                     \
+        __m128i x_ = _mm_loadu_si128((const __m128i *)(const void *)(p + (at)));                           \
+        (unsigned)_mm_movemask_epi8(                                                                       \
+            _mm_or_si128(_mm_cmplt_epi8(x_, sp), _mm_or_si128(_mm_cmpeq_epi8(x_, q), _mm_cmpeq_epi8(x_, bs)))); \
+    })
+        for (; i + 16 <= n; i += 16) {
+            unsigned bits = FL_SPECIAL16(i);
+            if (bits) return i + (size_t)__builtin_ctz(bits);
+        }
+        if (i < n) { /* the tail: the last 16 bytes, overlapping what was checked */
+            unsigned bits = FL_SPECIAL16(n - 16) >> (16 - (n - i));
+            return bits ? i + (size_t)__builtin_ctz(bits) : n;
+        }
+#undef FL_SPECIAL16
+        return n;
+    }
+#endif
     for (; i + 8 <= n; i += 8) {
         uint64_t x;
         memcpy(&x, p + i, 8);
         if (special8(x)) break;
+    }
+    if (i >= 8 && i < n) { /* the tail: the last 8 bytes, overlapping what was checked */
+        uint64_t x;
+        memcpy(&x, p + n - 8, 8);
+        if (!special8(x)) return n;
     }
     for (; i < n; i++)
         if (p[i] < 0x20 || p[i] == '"' || p[i] == '\\' || p[i] >= 0x80) break;
     return i;
 }
 
-static int w_str(fl_strbuf *b, const char *s, size_t n)
+/* The rest of "s" from i, the first byte that is not plain (see c_str). */
+static __attribute__((noinline)) char *c_str_escaped(char *o, const char *s, size_t n, size_t i)
 {
     static const char hex[] = "0123456789ABCDEF";
-    size_t i;
     const unsigned char *p = (const unsigned char *)s;
-    size_t run = plain_run(p, n);
-    if (run == n) { /* the usual case: plain ASCII, copied at once */
-        if (fl_sb_reserve(b, n + 2) != 0) return -1;
-        char *o = b->data + b->len;
-        *o++ = '"';
-        memcpy(o, s, n);
-        o += n;
-        *o++ = '"';
-        *o = '\0';
-        b->len = (size_t)(o - b->data);
-        return 1;
-    }
-    for (i = run; i < n; i++)
-        if (p[i] >= 0x80) break;
-    if (i < n && !fl_utf8_valid(s, n)) return 0; /* jansson: json_string() is NULL, the key is left out */
-    if (n > (SIZE_MAX - 8) / 6 || fl_sb_reserve(b, 6 * n + 2) != 0) return -1; /* worst case: all \u00XX */
-    char *o = b->data + b->len;
+    if (!fl_utf8_valid(s + i, n - i)) return NULL; /* s[0..i) is ASCII: valid as it is */
     *o++ = '"';
-    for (i = 0; i < n; i++) {
-        unsigned char c = p[i];
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            *o++ = (char)c;
-            continue;
-        }
-        *o++ = '\\';
-        switch (c) {
+    memcpy(o, s, i);
+    o += i;
+    while (i < n) {
+        unsigned char c = p[i++];
+        if (c >= 0x80) *o++ = (char)c; /* non-ASCII: as it is */
+        else *o++ = '\\';
+        switch (c >= 0x80 ? 0x80 : c) {
+        case 0x80: break;
         case '"': *o++ = '"'; break;
         case '\\': *o++ = '\\'; break;
         case '\b': *o++ = 'b'; break;
@@ -299,150 +313,195 @@ static int w_str(fl_strbuf *b, const char *s, size_t n)
             *o++ = hex[c >> 4];
             *o++ = hex[c & 15];
         }
+        size_t run = plain_run(p + i, n - i); /* the plain text up to the next special byte */
+        memcpy(o, p + i, run);
+        o += run;
+        i += run;
     }
     *o++ = '"';
-    *o = '\0';
-    b->len = (size_t)(o - b->data);
-    return 1;
+    return o;
 }
 
-/* ,"key": -- keys are short literals, their length known when compiling
- * (the w_key and w_field macros below). */
-static int w_keyn(fl_strbuf *b, int *first, const char *key, size_t k)
+/* "s" escaped at o, which has room for 6 * n + 2 bytes (the worst case: all
+ * \u00XX); the new end, or NULL when s is not valid UTF-8 (jansson's
+ * json_string() is NULL: the key is left out).  Inlined: the usual case --
+ * plain ASCII -- is a scan and a copy. */
+static inline __attribute__((always_inline)) char *c_str(char *o, const char *s, size_t n)
 {
-    if (fl_sb_reserve(b, k + 4) != 0) return -1;
-    char *o = b->data + b->len;
-    if (!*first) *o++ = ',';
+    size_t i = plain_run((const unsigned char *)s, n);
+    if (i < n) return c_str_escaped(o, s, n, i);
+    *o++ = '"';
+    memcpy(o, s, n);
+    o += n;
+    *o++ = '"';
+    return o;
+}
+
+/*
+ * The writer proper works on a cursor: write_json reserves, once per
+ * decision, a bound on everything it can write (every decision string --
+ * they all live in d->buf, so 6 * d->buf.len covers their escaped forms,
+ * plus the message once more for problem.detail -- and FIXED_ROOM for the
+ * keys, punctuation, numbers and constant names), so no write checks room.
+ * A "field" is its key and value, preceded by ',' unless it is the first of
+ * its object (first).  Keys are short literals, their lengths known when
+ * compiling (the macros).
+ */
+enum { FIXED_ROOM = 1024 };
+
+struct jw {
+    char *o;   /* cursor */
+    int first; /* the next key is the first of its object */
+};
+
+static inline __attribute__((always_inline)) void c_keyn(struct jw *w, const char *key, size_t k)
+{
+    char *o = w->o;
+    if (!w->first) *o++ = ',';
     *o++ = '"';
     memcpy(o, key, k);
     o += k;
     *o++ = '"';
     *o++ = ':';
-    *o = '\0';
-    b->len = (size_t)(o - b->data);
-    *first = 0;
-    return 0;
+    w->o = o;
+    w->first = 0;
 }
+#define c_key(w, key) c_keyn(w, key, sizeof(key) - 1)
 
-#define w_key(b, first, key) w_keyn(b, first, key, sizeof(key) - 1)
-
-/* ,"key":"value"; the key is taken back if the value is left out. */
-static int w_fieldn(fl_strbuf *b, int *first, const char *key, size_t klen, const char *v, size_t vlen)
+/* ,"key":"value"; nothing when v is absent, the key taken back when the
+ * value is left out (not UTF-8). */
+static inline __attribute__((always_inline)) void c_fieldn(struct jw *w, const char *key, size_t klen, const char *v,
+                                                           size_t vlen)
 {
-    if (!v) return 0;
-    size_t mark = b->len;
-    int was_first = *first;
-    if (w_keyn(b, first, key, klen) != 0) return -1;
-    int rc = w_str(b, v, vlen);
-    if (rc <= 0) {
-        b->len = mark;
-        b->data[mark] = '\0';
-        *first = was_first;
-        return rc;
-    }
-    return 0;
+    if (!v) return;
+    struct jw mark = *w;
+    c_keyn(w, key, klen);
+    char *o = c_str(w->o, v, vlen);
+    if (o) w->o = o;
+    else *w = mark;
 }
-
 /* A decision string (its length kept by fl_decision_put) or a C string. */
-#define w_field(b, first, key, d, which) \
-    w_fieldn(b, first, key, sizeof(key) - 1, fl_decision_get(d, which), (d)->len[which])
-#define w_fieldz(b, first, key, v) w_fieldn(b, first, key, sizeof(key) - 1, v, strlen(v))
+#define c_field(w, key, d, which) c_fieldn(w, key, sizeof(key) - 1, fl_decision_get(d, which), (d)->len[which])
+#define c_fieldz(w, key, v) c_fieldn(w, key, sizeof(key) - 1, v, strlen(v))
 
-static int w_intn(fl_strbuf *b, int *first, const char *key, size_t klen, long long v)
+static void c_intn(struct jw *w, const char *key, size_t klen, long long v)
 {
-    if (w_keyn(b, first, key, klen) != 0 || fl_sb_reserve(b, 24) != 0) return -1;
+    c_keyn(w, key, klen);
     char tmp[24], *t = tmp + sizeof tmp;
     unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
     do *--t = (char)('0' + u % 10); while (u /= 10);
     if (v < 0) *--t = '-';
-    return fl_sb_append(b, t, (size_t)(tmp + sizeof tmp - t));
+    size_t n = (size_t)(tmp + sizeof tmp - t);
+    memcpy(w->o, t, n);
+    w->o += n;
 }
+#define c_int(w, key, v) c_intn(w, key, sizeof(key) - 1, v)
 
-#define w_int(b, first, key, v) w_intn(b, first, key, sizeof(key) - 1, v)
-
-/* A JSON text already in jansson's compact form. */
-static int w_rawn(fl_strbuf *b, int *first, const char *key, size_t klen, const char *text)
+/* A JSON text already in jansson's compact form (params, fallback, effects:
+ * decision strings, so inside the bound), or a short constant. */
+static void c_rawn(struct jw *w, const char *key, size_t klen, const char *text)
 {
-    if (!text) return 0;
-    return w_keyn(b, first, key, klen) != 0 || fl_sb_puts(b, text) != 0 ? -1 : 0;
+    if (!text) return;
+    c_keyn(w, key, klen);
+    size_t n = strlen(text);
+    memcpy(w->o, text, n);
+    w->o += n;
 }
-#define w_raw(b, first, key, text) w_rawn(b, first, key, sizeof(key) - 1, text)
+#define c_raw(w, key, text) c_rawn(w, key, sizeof(key) - 1, text)
 
-/* A JSON text of unknown form: parsed and written back by jansson. */
-static int w_reparse(fl_strbuf *b, int *first, const char *key, size_t klen, const char *text)
+static void c_open(struct jw *w, char c)
+{
+    *w->o++ = c;
+    w->first = 1;
+}
+
+/* A JSON text of unknown form (explain): parsed and written back by
+ * jansson, after the bounded part (b->len is up to date). */
+static int w_reparse(fl_strbuf *b, int first, const char *key, const char *text)
 {
     if (!text) return 0;
     json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
     if (!v) return 0;
     char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
     json_decref(v);
-    int rc = s ? w_rawn(b, first, key, klen, s) : -1;
+    int rc = !s || fl_sb_printf(b, "%s\"%s\":%s", first ? "" : ",", key, s) != 0 ? -1 : 0;
     free(s);
     return rc;
 }
 
-/* ,"cache":{"key":...,"age_ms":N} for a fallback read from the stale cache. */
-static int w_cache(const fl_decision_t *d, fl_strbuf *b, int *first)
+static int write_json(const fl_decision_t *d, fl_strbuf *b)
 {
-    int f2 = 1;
-    if (d->cache_age_ms < 0) return 0;
-    if (w_key(b, first, "cache") != 0 || fl_sb_putc(b, '{') != 0 ||
-        w_field(b, &f2, "key", d, FL_DS_CACHE_KEY) != 0 ||
-        w_int(b, &f2, "age_ms", (long long)d->cache_age_ms) != 0)
-        return -1;
+    size_t strs = d->buf.len + (fl_decision_get(d, FL_DS_MESSAGE) ? d->len[FL_DS_MESSAGE] : 0);
+    if (strs > (SIZE_MAX - FIXED_ROOM) / 6 || fl_sb_reserve(b, 6 * strs + FIXED_ROOM) != 0) return -1;
+    struct jw w = {b->data + b->len, 1};
+    const char *id = fl_decision_get(d, FL_DS_ID);
+    *w.o++ = '{';
+    if (id) c_field(&w, "id", d, FL_DS_ID);
+    else c_raw(&w, "id", "null");
+    c_field(&w, "category", d, FL_DS_CATEGORY);
+    c_fieldz(&w, "severity", fl_severity_name(d->severity));
+    c_raw(&w, "retryable", d->retryable ? "true" : "false");
+    c_fieldz(&w, "action", fl_action_name(d->action));
+    if (d->action == FL_ACTION_RETRY) c_int(&w, "delay_ms", (long long)d->delay_ms);
+    if (d->attempts_left >= 0 && (d->action == FL_ACTION_RETRY || fl_decision_get(d, FL_DS_REASON)))
+        c_int(&w, "attempts_left", d->attempts_left);
+    c_raw(&w, "params", fl_decision_get(d, FL_DS_PARAMS));
+    c_raw(&w, "fallback", fl_decision_get(d, FL_DS_FALLBACK));
+    if (d->cache_age_ms >= 0) { /* a fallback read from the stale cache */
+        c_key(&w, "cache");
+        c_open(&w, '{');
+        c_field(&w, "key", d, FL_DS_CACHE_KEY);
+        c_int(&w, "age_ms", (long long)d->cache_age_ms);
+        *w.o++ = '}';
+        w.first = 0;
+    }
+    c_field(&w, "message", d, FL_DS_MESSAGE);
+    c_field(&w, "message_id", d, FL_DS_MESSAGE_ID);
+    c_field(&w, "locale", d, FL_DS_LOCALE);
+    c_key(&w, "problem");
+    c_open(&w, '{');
+    c_field(&w, "type", d, FL_DS_PROBLEM_TYPE);
+    c_field(&w, "title", d, FL_DS_PROBLEM_TITLE);
+    c_int(&w, "status", d->status);
+    c_field(&w, "detail", d, FL_DS_MESSAGE);
+    *w.o++ = '}';
+    w.first = 0;
+    c_field(&w, "fingerprint", d, FL_DS_FINGERPRINT);
+    c_field(&w, "rule", d, FL_DS_RULE);
+    c_field(&w, "reason", d, FL_DS_REASON);
+    if (fl_decision_get(d, FL_DS_POLICY)) {
+        c_key(&w, "policy");
+        c_open(&w, '{');
+        c_field(&w, "name", d, FL_DS_POLICY);
+        c_field(&w, "version", d, FL_DS_POLICY_VERSION);
+        c_field(&w, "id", d, FL_DS_VERSION_ID);
+        *w.o++ = '}';
+        w.first = 0;
+    }
+    c_raw(&w, "effects", fl_decision_get(d, FL_DS_EFFECTS));
+    if (fl_decision_get(d, FL_DS_ERROR)) {
+        c_key(&w, "error");
+        c_open(&w, '{');
+        c_field(&w, "kind", d, FL_DS_ERROR_KIND);
+        c_field(&w, "message", d, FL_DS_ERROR);
+        *w.o++ = '}';
+        w.first = 0;
+    }
+    *w.o = '\0';
+    b->len = (size_t)(w.o - b->data);
+    if (w_reparse(b, w.first, "explain", fl_decision_get(d, FL_DS_EXPLAIN)) != 0) return -1;
     return fl_sb_putc(b, '}');
 }
 
-static int write_json(const fl_decision_t *d, fl_strbuf *b)
+int fl_decision_json_append(const fl_decision_t *d, fl_strbuf *out)
 {
-    int first = 1, f2;
-    const char *id = fl_decision_get(d, FL_DS_ID);
-    if (fl_sb_putc(b, '{') != 0) return -1;
-    if (id ? w_field(b, &first, "id", d, FL_DS_ID) != 0 : w_raw(b, &first, "id", "null") != 0) return -1;
-    if (w_field(b, &first, "category", d, FL_DS_CATEGORY) != 0 ||
-        w_fieldz(b, &first, "severity", fl_severity_name(d->severity)) != 0 ||
-        w_raw(b, &first, "retryable", d->retryable ? "true" : "false") != 0 ||
-        w_fieldz(b, &first, "action", fl_action_name(d->action)) != 0)
+    size_t mark = out->len;
+    if (write_json(d, out) != 0 || fl_sb_putc(out, '\n') != 0) {
+        out->len = mark;
+        if (out->data) out->data[mark] = '\0';
         return -1;
-    if (d->action == FL_ACTION_RETRY && w_int(b, &first, "delay_ms", (long long)d->delay_ms) != 0) return -1;
-    if (d->attempts_left >= 0 && (d->action == FL_ACTION_RETRY || fl_decision_get(d, FL_DS_REASON)) &&
-        w_int(b, &first, "attempts_left", d->attempts_left) != 0)
-        return -1;
-    if (w_raw(b, &first, "params", fl_decision_get(d, FL_DS_PARAMS)) != 0 ||
-        w_raw(b, &first, "fallback", fl_decision_get(d, FL_DS_FALLBACK)) != 0 || w_cache(d, b, &first) != 0 ||
-        w_field(b, &first, "message", d, FL_DS_MESSAGE) != 0 ||
-        w_field(b, &first, "message_id", d, FL_DS_MESSAGE_ID) != 0 ||
-        w_field(b, &first, "locale", d, FL_DS_LOCALE) != 0 || w_key(b, &first, "problem") != 0 ||
-        fl_sb_putc(b, '{') != 0)
-        return -1;
-    f2 = 1;
-    if (w_field(b, &f2, "type", d, FL_DS_PROBLEM_TYPE) != 0 ||
-        w_field(b, &f2, "title", d, FL_DS_PROBLEM_TITLE) != 0 ||
-        w_int(b, &f2, "status", d->status) != 0 || w_field(b, &f2, "detail", d, FL_DS_MESSAGE) != 0 ||
-        fl_sb_putc(b, '}') != 0)
-        return -1;
-    if (w_field(b, &first, "fingerprint", d, FL_DS_FINGERPRINT) != 0 ||
-        w_field(b, &first, "rule", d, FL_DS_RULE) != 0 ||
-        w_field(b, &first, "reason", d, FL_DS_REASON) != 0)
-        return -1;
-    if (fl_decision_get(d, FL_DS_POLICY)) {
-        if (w_key(b, &first, "policy") != 0 || fl_sb_putc(b, '{') != 0) return -1;
-        f2 = 1;
-        if (w_field(b, &f2, "name", d, FL_DS_POLICY) != 0 ||
-            w_field(b, &f2, "version", d, FL_DS_POLICY_VERSION) != 0 ||
-            w_field(b, &f2, "id", d, FL_DS_VERSION_ID) != 0 || fl_sb_putc(b, '}') != 0)
-            return -1;
     }
-    if (w_raw(b, &first, "effects", fl_decision_get(d, FL_DS_EFFECTS)) != 0) return -1;
-    if (fl_decision_get(d, FL_DS_ERROR)) {
-        if (w_key(b, &first, "error") != 0 || fl_sb_putc(b, '{') != 0) return -1;
-        f2 = 1;
-        if (w_field(b, &f2, "kind", d, FL_DS_ERROR_KIND) != 0 ||
-            w_field(b, &f2, "message", d, FL_DS_ERROR) != 0 || fl_sb_putc(b, '}') != 0)
-            return -1;
-    }
-    if (w_reparse(b, &first, "explain", 7, fl_decision_get(d, FL_DS_EXPLAIN)) != 0) return -1;
-    return fl_sb_putc(b, '}');
+    return 0;
 }
 
 const char *fl_decision_to_json(fl_decision_t *d)

@@ -214,3 +214,32 @@ int fl_locale_index(const fl_version *v, const char *want)
         if (strlen(v->locales[i].name) == lang && strncasecmp(v->locales[i].name, want, lang) == 0) return (int)i;
     return v->default_locale;
 }
+
+/* ---- patterns ----------------------------------------------------------- */
+
+const pcre2_code *fl_cond_re(const fl_cond *c)
+{
+    /* jit is a cache: written through a const version, as a reference count is. */
+    pcre2_code *_Atomic *slot = (pcre2_code *_Atomic *)&c->jit;
+    pcre2_code *j = atomic_load_explicit(slot, memory_order_acquire);
+    if (j) return j;
+    pcre2_code *copy = pcre2_code_copy(c->re); /* reads c->re only, as matching does */
+    if (copy && pcre2_jit_compile(copy, PCRE2_JIT_COMPLETE) != 0) {
+        pcre2_code_free(copy);
+        copy = NULL;
+    }
+    pcre2_code *mine = copy ? copy : c->re, *expected = NULL;
+    if (atomic_compare_exchange_strong_explicit(slot, &expected, mine, memory_order_acq_rel, memory_order_acquire))
+        return mine;
+    if (copy) pcre2_code_free(copy); /* another thread published first */
+    return expected;
+}
+
+void fl_cond_free_re(fl_cond *c)
+{
+    pcre2_code *j = atomic_load_explicit(&c->jit, memory_order_acquire);
+    if (j && j != c->re) pcre2_code_free(j);
+    pcre2_code_free(c->re);
+    c->re = NULL;
+    atomic_store_explicit(&c->jit, NULL, memory_order_relaxed);
+}

@@ -61,7 +61,7 @@ static void free_rule(fl_rule *r)
         free(c->nums);
         free(c->tag);
         free(c->pattern);
-        pcre2_code_free(c->re);
+        fl_cond_free_re(c);
     }
     free(r->conds);
     free(r->name);
@@ -81,6 +81,7 @@ static void free_rule(fl_rule *r)
 
 static void free_version(fl_version *v)
 {
+    fl_patterns_abandon(v); /* a version refused before fl_compile collected */
     fl_handler_pool_free(v);
     pthread_mutex_destroy(&v->pool_mu);
     for (uint32_t i = 0; i < v->nrules; i++) free_rule(&v->rules[i]);
@@ -309,7 +310,7 @@ nomem:
     return FL_ENOMEM;
 }
 
-int fl_compile(fl_version *v, const fl_engine_options_t *opts, fl_diag_t *diag)
+static int compile_version(fl_version *v, const fl_engine_options_t *opts, fl_diag_t *diag)
 {
     if (!v->name) v->name = strdup("policy");
     if (!v->label) v->label = strdup("0");
@@ -347,4 +348,12 @@ int fl_compile(fl_version *v, const fl_engine_options_t *opts, fl_diag_t *diag)
     int rc = match_limits(v, opts);
     if (rc == FL_OK) rc = fl_index_build(v, diag);
     return rc;
+}
+
+int fl_compile(fl_version *v, const fl_engine_options_t *opts, fl_diag_t *diag)
+{
+    /* The index reads patterns' texts only: their codes are collected after
+     * it, the helper thread having compiled them meanwhile. */
+    int rc = compile_version(v, opts, diag);
+    return fl_patterns_collect(v, diag, rc);
 }

@@ -232,6 +232,16 @@ char *ld_to_json_text(struct ld *ld, int idx, const char *key)
 
 /* ---- walking the declarations ------------------------------------------ */
 
+/* s into dst[0..size), truncated as snprintf truncates; the length written. */
+static size_t copy_str(char *dst, size_t size, const char *s)
+{
+    if (!size) return 0;
+    size_t n = strnlen(s, size - 1);
+    memcpy(dst, s, n);
+    dst[n] = '\0';
+    return n;
+}
+
 /* Calls fn for each record of the list D[field]; sets ld position fields. */
 static int each_record(struct ld *ld, const char *field, int (*fn)(struct ld *, int))
 {
@@ -247,11 +257,15 @@ static int each_record(struct ld *ld, const char *field, int (*fn)(struct ld *, 
         lua_getfield(L, rec, "line");
         lua_getfield(L, rec, "name");
         lua_getfield(L, rec, "kind");
-        snprintf(ld->src, sizeof ld->src, "%s", lua_tostring(L, -4) ? lua_tostring(L, -4) : "?");
+        /* Copies, not snprintf: this runs once per declaration (thousands). */
+        copy_str(ld->src, sizeof ld->src, lua_tostring(L, -4) ? lua_tostring(L, -4) : "?");
         ld->line = (int)lua_tointeger(L, -3);
-        snprintf(ld->name, sizeof ld->name, "%s", lua_tostring(L, -2) ? lua_tostring(L, -2) : "");
-        snprintf(ld->kind, sizeof ld->kind, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : field);
-        snprintf(ld->what, sizeof ld->what, "%s \"%s\"", ld->kind, ld->name);
+        copy_str(ld->name, sizeof ld->name, lua_tostring(L, -2) ? lua_tostring(L, -2) : "");
+        copy_str(ld->kind, sizeof ld->kind, lua_tostring(L, -1) ? lua_tostring(L, -1) : field);
+        size_t k = copy_str(ld->what, sizeof ld->what, ld->kind); /* kind "name" */
+        k += copy_str(ld->what + k, sizeof ld->what - k, " \"");
+        k += copy_str(ld->what + k, sizeof ld->what - k, ld->name);
+        copy_str(ld->what + k, sizeof ld->what - k, "\"");
         lua_pop(L, 4);
         lua_getfield(L, rec, "t");
         rc = fn(ld, lua_gettop(L));
@@ -291,9 +305,13 @@ int fl_load_sources(fl_version *v, const fl_engine_options_t *opts, struct fl_re
     /* The safe decision's settings are "unset" (-1) unless `policy.safe`
      * declares them: a zeroed struct would mean severity "debug". */
     v->safe.severity = v->safe.retryable = -1;
-    struct fl_lmem mem = {.cap = opts->lua_memory_cap};
+    /* Pooled: the loading state lives for one load (its pools go at once). */
+    struct fl_lmem mem = {.cap = opts->lua_memory_cap, .pooled = 1};
     lua_State *L = fl_sandbox_new(&mem, opts->seed, diag);
-    if (!L) return diag ? diag->status : FL_ENOMEM;
+    if (!L) {
+        fl_sandbox_pool_free(&mem);
+        return diag ? diag->status : FL_ENOMEM;
+    }
     /* Loading gets a generous CPU budget: it runs once, but must not hang. */
     int rc = fl_sandbox_run_sources(L, v, &mem, 2000000, diag);
     if (rc != FL_OK) goto cleanup;
@@ -315,7 +333,10 @@ int fl_load_sources(fl_version *v, const fl_engine_options_t *opts, struct fl_re
                          "the policy declares no rules and no categories (an empty or comment-only "
                          "file?); declare policy { empty = true } to load an empty policy on purpose");
     free(ld.names);
+    ld_patterns_locate(v); /* the rule table is complete */
+    if (rc != FL_OK) rc = fl_patterns_collect(v, diag, rc); /* a bad pattern read first wins */
 cleanup:
     lua_close(L);
+    fl_sandbox_pool_free(&mem);
     return rc;
 }

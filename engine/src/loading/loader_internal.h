@@ -25,6 +25,12 @@ struct ld {
     uint32_t names_cap; /* power of two, 0 when not allocated */
 };
 
+/* patterns.c: queue the pattern of the newest condition of the rule being
+ * read (compiled on the helper thread); locate the queued conditions once
+ * the rule table is complete (end of fl_load_sources). */
+int ld_pattern_queue(struct ld *ld, const char *pattern, const char *key);
+void ld_patterns_locate(fl_version *v);
+
 int ld_error(struct ld *ld, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 char *ld_strdup(struct ld *ld, const char *s);
 int ld_fleet(struct ld *ld, int t);

@@ -2,7 +2,9 @@
  * loader_rule.c -- reads `rule "name" { when = {...}, ... }` declarations:
  * the conditions (exact values, sets, ranges, PCRE2 patterns, presence), the
  * decision settings the rule overrides, params and the handler flag.
- * Patterns are compiled here, so a bad pattern is reported at its rule.
+ * Patterns are compiled on a helper thread while loading goes on (patterns.c),
+ * a bad one reported at its rule; they are JIT-compiled only when first
+ * matched (fl_cond_re).
  */
 #include <lauxlib.h>
 #include <lua.h>
@@ -62,22 +64,11 @@ static int set_member(struct ld *ld, fl_cond *c, int idx, const char *key, int n
     return ld_error(ld, key, "'%s': set members must be %s", key, numeric ? "numbers" : "strings or numbers");
 }
 
+/* Compiled on the helper thread (patterns.c); a pattern that does not
+ * compile is reported as if here, with this rule's position and key. */
 static int compile_pattern(struct ld *ld, fl_cond *c, const char *key)
 {
-    int err;
-    PCRE2_SIZE off;
-    c->re = pcre2_compile((PCRE2_SPTR)c->pattern, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &err, &off, NULL);
-    if (!c->re) {
-        PCRE2_UCHAR msg[256];
-        pcre2_get_error_message(err, msg, sizeof msg);
-        ld_error(ld, key, "'%s': pattern /%s/ does not compile at offset %zu: %s", key, c->pattern,
-                 (size_t)off, (char *)msg);
-        ld->diag->status = FL_EPOLICY_PATTERN;
-        return FL_EPOLICY_PATTERN;
-    }
-    pcre2_jit_compile(c->re, PCRE2_JIT_COMPLETE); /* falls back to the interpreter */
-    pcre2_pattern_info(c->re, PCRE2_INFO_NAMECOUNT, &c->ncaptures);
-    return FL_OK;
+    return ld_pattern_queue(ld, c->pattern, key);
 }
 
 /* A constructor value: re"...", range(lo, hi), present, absent. */

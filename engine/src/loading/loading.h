@@ -27,6 +27,15 @@ int fl_read_file(const char *path, char **text, size_t *len, fl_diag_t *diag);
 /* loader.c: read every *.lua file of dir into v->src_*.  */
 int fl_read_policy_dir(fl_version *v, const char *dir, fl_diag_t *diag);
 
+/* patterns.c: wait for the rules' patterns (compiled on a helper thread
+ * since fl_load_sources queued them) and put each code in its condition.
+ * The first pattern that does not compile replaces rc with
+ * FL_EPOLICY_PATTERN and diag with the loader's diagnostic for it (it was
+ * read before whatever error rc reports).  fl_compile calls it; _abandon
+ * (free_version) only waits and frees. */
+int fl_patterns_collect(fl_version *v, fl_diag_t *diag, int rc);
+void fl_patterns_abandon(fl_version *v);
+
 /* compile.c: finish a loaded version.  */
 int fl_compile(fl_version *v, const fl_engine_options_t *opts, fl_diag_t *diag);
 /* examples.c: compare a decision with expected fields; 0 when all hold,

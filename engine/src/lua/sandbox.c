@@ -192,32 +192,7 @@ static const char k_prelude[] =
     "  if type(t) ~= 'table' then error('cache: expected a table', 2) end\n"
     "  return { __fl = 'cache', t = t }\n"
     "end\n"
-    /* The engine reads declarations from C, outside any budget: they must be
-     * plain data -- no metatables (an __index function would run unbudgeted),
-     * no cycles, and a bounded size when shared tables are expanded. */
-    "local function check(limit)\n"
-    "  local size = {}\n"
-    "  local function walk(v, depth)\n"
-    "    if type(v) ~= 'table' then return 1 end\n"
-    "    local s = size[v]\n"
-    "    if s == false then error('declarations contain a cycle', 0) end\n"
-    "    if s then return s end\n"
-    "    if rawgetmt(v) ~= nil then\n"
-    "      error('a table in a declaration has a metatable: declarations must be plain data', 0)\n"
-    "    end\n"
-    "    if depth > 64 then error('declarations are nested deeper than 64 tables', 0) end\n"
-    "    size[v] = false\n"
-    "    local n = 1\n"
-    "    for k, x in next, v do\n"
-    "      n = n + walk(k, depth + 1) + walk(x, depth + 1)\n"
-    "      if n > limit then error('declarations are too large (over ' .. limit .. ' values once shared tables are expanded)', 0) end\n"
-    "    end\n"
-    "    size[v] = n\n"
-    "    return n\n"
-    "  end\n"
-    "  walk(D, 0)\n"
-    "end\n"
-    "return D, api, check\n";
+    "return D, api\n";
 
 static void open_lib(lua_State *L, const char *name, lua_CFunction f)
 {
@@ -247,9 +222,7 @@ static int build_env(lua_State *L)
         a->err = "prelude does not compile";
         return lua_error(L);
     }
-    lua_call(L, 0, 3);                               /* 1 D, 2 api, 3 check */
-    lua_pushvalue(L, 3);
-    lua_setfield(L, LUA_REGISTRYINDEX, "fl.check");
+    lua_call(L, 0, 2);                               /* 1 D, 2 api */
     lua_pushvalue(L, 1);
     lua_setfield(L, LUA_REGISTRYINDEX, "fl.decl");
     lua_settop(L, 2);
@@ -377,7 +350,7 @@ static int build_env(lua_State *L)
 
 lua_State *fl_sandbox_new(struct fl_lmem *mem, uint64_t seed, fl_diag_t *diag)
 {
-    lua_State *L = lua_newstate(sbx__capped_alloc, mem);
+    lua_State *L = lua_newstate(mem->pooled ? sbx__pooled_alloc : sbx__capped_alloc, mem);
     if (!L) {
         fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "cannot create a Lua state");
         return NULL;
@@ -484,6 +457,116 @@ static int run_status(const struct fl_lmem *mem, int prc, int otherwise)
     return otherwise;
 }
 
+/* ---- the declarations are plain data --------------------------------------
+ *
+ * The engine reads declarations from C, outside any budget: they must be
+ * plain data -- no metatables (an __index function would run unbudgeted),
+ * no cycles, and a bounded size when shared tables are expanded (a table
+ * counts 1 plus its keys' and values' sizes, each time it is reached).
+ * Written in C (it was Lua, in the prelude: a fifth of the stock pack's
+ * load); the same walk -- `next` order, checks in the same order, the same
+ * messages -- so the same policy fails with the same error.  Only raw
+ * table operations: no policy code runs.  Tables are told apart by
+ * address (LuaJIT does not move objects) in an open-addressing map, owned
+ * by the caller so that an error (a longjmp) does not leak it. */
+struct decl_walk {
+    const void **key; /* the tables seen */
+    double *size;     /* their sizes; -1 while being walked (a cycle) */
+    size_t cap, used;
+    double limit;
+};
+
+static size_t walk_slot(const struct decl_walk *w, const void *t)
+{
+    size_t i = ((uintptr_t)t >> 4) * 0x9e3779b97f4a7c15ull >> 7 & (w->cap - 1);
+    while (w->key[i] && w->key[i] != t) i = (i + 1) & (w->cap - 1);
+    return i;
+}
+
+static int walk_fail(lua_State *L, const char *msg)
+{
+    lua_pushstring(L, msg);
+    return lua_error(L);
+}
+
+/* The slot for a table seen for the first time; the map doubles before it
+ * would be more than half full. */
+static size_t walk_add(lua_State *L, struct decl_walk *w, const void *t)
+{
+    if ((w->used + 1) * 2 > w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 1024, oldcap = w->cap;
+        const void **key = calloc(cap, sizeof *key), **oldkey = w->key;
+        double *size = malloc(cap * sizeof *size), *oldsize = w->size;
+        if (!key || !size) {
+            free(key);
+            free(size);
+            walk_fail(L, "not enough memory");
+        }
+        w->key = key;
+        w->size = size;
+        w->cap = cap;
+        for (size_t i = 0; i < oldcap; i++)
+            if (oldkey[i]) {
+                size_t j = walk_slot(w, oldkey[i]);
+                w->key[j] = oldkey[i];
+                w->size[j] = oldsize[i];
+            }
+        free(oldkey);
+        free(oldsize);
+    }
+    size_t i = walk_slot(w, t);
+    w->key[i] = t;
+    w->used++;
+    return i;
+}
+
+/* The size of the value at the top of the stack (left there). */
+static double walk(lua_State *L, struct decl_walk *w, int depth)
+{
+    if (lua_type(L, -1) != LUA_TTABLE) return 1;
+    const void *t = lua_topointer(L, -1);
+    size_t i = w->cap ? walk_slot(w, t) : 0;
+    if (w->cap && w->key[i]) {
+        if (w->size[i] < 0) walk_fail(L, "declarations contain a cycle");
+        return w->size[i];
+    }
+    if (lua_getmetatable(L, -1)) walk_fail(L, "a table in a declaration has a metatable: declarations must be plain data");
+    if (depth > 64) walk_fail(L, "declarations are nested deeper than 64 tables");
+    i = walk_add(L, w, t);
+    w->size[i] = -1;
+    luaL_checkstack(L, 4, "declarations are nested too deep");
+    double n = 1;
+    int at = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, at)) { /* key at -2, value at -1; a non-table counts 1 */
+        if (lua_type(L, -2) == LUA_TTABLE) {
+            lua_pushvalue(L, -2);
+            n += walk(L, w, depth + 1);
+            lua_pop(L, 1);
+        } else {
+            n += 1;
+        }
+        n += lua_type(L, -1) == LUA_TTABLE ? walk(L, w, depth + 1) : 1;
+        lua_pop(L, 1);
+        if (n > w->limit) {
+            char msg[120];
+            snprintf(msg, sizeof msg, "declarations are too large (over %.14g values once shared tables are expanded)",
+                     w->limit);
+            walk_fail(L, msg);
+        }
+    }
+    w->size[walk_slot(w, t)] = n; /* the map may have grown: look again */
+    return n;
+}
+
+static int check_decl(lua_State *L)
+{
+    struct decl_walk *w = lua_touserdata(L, 1);
+    lua_getfield(L, LUA_REGISTRYINDEX, "fl.decl");
+    walk(L, w, 0);
+    return 0;
+}
+
 int fl_sandbox_run_sources(lua_State *L, const fl_version *v, struct fl_lmem *mem,
                            uint32_t budget_us, fl_diag_t *diag)
 {
@@ -507,11 +590,10 @@ int fl_sandbox_run_sources(lua_State *L, const fl_version *v, struct fl_lmem *me
         }
     }
     /* Declarations must be plain data before C code reads them. */
-    lua_getfield(L, LUA_REGISTRYINDEX, "fl.check");
-    lua_pushnumber(L, FL_DECL_MAX_NODES);
-    fl_sandbox_arm(L, mem, budget_us, budget_us * FL_LOAD_WALL_FACTOR);
-    int rc = lua_pcall(L, 1, 0, 0);
-    fl_sandbox_disarm(L, mem);
+    struct decl_walk w = {.limit = FL_DECL_MAX_NODES};
+    int rc = lua_cpcall(L, check_decl, &w);
+    free(w.key);
+    free(w.size);
     if (rc != 0) {
         int st = run_status(mem, rc, FL_EPOLICY_SCHEMA);
         fl_diag_set(diag, st, v->nsrcs ? v->src_names[v->nsrcs - 1] : NULL, 0, 0, "%.700s",

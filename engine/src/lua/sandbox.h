@@ -45,6 +45,9 @@ int fl_handler_apply(fl_ctx_t *ctx, struct lua_State *L, int t, fl_decision_t *d
  * The JIT compiler is off so the budget hook always fires.  NULL on failure
  * (diag says why). */
 struct lua_State *fl_sandbox_new(struct fl_lmem *mem, uint64_t seed, fl_diag_t *diag);
+/* With mem->pooled set before fl_sandbox_new, the state allocates its small
+ * blocks from pools (sandbox_budget.c); free them after lua_close. */
+void fl_sandbox_pool_free(struct fl_lmem *mem);
 /* Run v's sources in L under a CPU budget of budget_us per file (and a
  * wall-clock limit of FL_LOAD_WALL_FACTOR times that).  On success the
  * declarations table is on top of the stack. */

@@ -73,6 +73,27 @@ static void sbx__stop_everything(lua_State *L, struct fl_lmem *m)
     if (!watchdog_mode && L) lua_sethook(L, sbx__budget_hook, LUA_MASKCOUNT, 1);
 }
 
+/* May the state grow from osize to nsize bytes?  The cap, and the clock
+ * every FL_ALLOC_CHECK_BYTES, while armed. */
+static int may_grow(struct fl_lmem *m, size_t osize, size_t nsize)
+{
+    if (m->armed && nsize > osize) {
+        if (m->cap && m->used - osize + nsize > m->cap) {
+            m->mem_hit = 1;
+            return 0;
+        }
+        m->since_check += nsize - osize;
+        if (m->since_check > FL_ALLOC_CHECK_BYTES) {
+            m->since_check = 0;
+            if (sbx__over_budget(m)) {
+                sbx__stop_everything(m->L, m);
+                return 0; /* raises a memory error now; cpu_hit says why */
+            }
+        }
+    }
+    return 1;
+}
+
 void *sbx__capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
     struct fl_lmem *m = ud;
@@ -81,23 +102,90 @@ void *sbx__capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         m->used -= osize;
         return NULL;
     }
-    if (m->armed && nsize > osize) {
-        if (m->cap && m->used - osize + nsize > m->cap) {
-            m->mem_hit = 1;
-            return NULL;
-        }
-        m->since_check += nsize - osize;
-        if (m->since_check > FL_ALLOC_CHECK_BYTES) {
-            m->since_check = 0;
-            if (sbx__over_budget(m)) {
-                sbx__stop_everything(m->L, m);
-                return NULL; /* raises a memory error now; cpu_hit says why */
-            }
-        }
-    }
+    if (!may_grow(m, osize, nsize)) return NULL;
     void *p = realloc(ptr, nsize);
     if (p) m->used = m->used - osize + nsize;
     return p;
+}
+
+/* The pooled allocator (m->pooled): a block of at most POOL_MAX bytes lives
+ * in a chunk, in size class (n + 15) / 16 - 1, and goes back to its class's
+ * free list when freed (so churn reuses memory: the pool is bounded by the
+ * peak use of each class); a larger one is malloc'd.  Lua passes a block's
+ * size with every call, so the size alone says which kind a block is. */
+enum { POOL_MAX = 256, POOL_CHUNK = 256 * 1024 };
+
+static size_t pool_class(size_t n) { return (n + 15) / 16 - 1; }
+
+static void *pool_take(struct fl_lmem *m, size_t n)
+{
+    size_t k = pool_class(n), sz = (k + 1) * 16;
+    void *p = m->pool_free[k];
+    if (p) {
+        memcpy(&m->pool_free[k], p, sizeof p); /* the next free block */
+        return p;
+    }
+    if ((size_t)(m->pool_end - m->pool_at) < sz) {
+        char *c = malloc(POOL_CHUNK);
+        if (!c) return NULL;
+        memcpy(c, &m->pool_chunks, sizeof(void *)); /* chunks linked through their first 16 bytes */
+        m->pool_chunks = c;
+        m->pool_at = c + 16;
+        m->pool_end = c + POOL_CHUNK;
+    }
+    p = m->pool_at;
+    m->pool_at += sz;
+    return p;
+}
+
+static void pool_give(struct fl_lmem *m, void *p, size_t n)
+{
+    size_t k = pool_class(n);
+    memcpy(p, &m->pool_free[k], sizeof p);
+    m->pool_free[k] = p;
+}
+
+void *sbx__pooled_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    struct fl_lmem *m = ud;
+    int small_old = ptr && osize <= POOL_MAX, small_new = nsize <= POOL_MAX;
+    if (nsize == 0) {
+        if (small_old) pool_give(m, ptr, osize);
+        else free(ptr);
+        m->used -= osize;
+        return NULL;
+    }
+    if (!may_grow(m, osize, nsize)) return NULL;
+    void *p;
+    if (ptr && small_old && small_new && pool_class(osize) == pool_class(nsize)) {
+        p = ptr; /* same class: the block already has the room */
+    } else if (ptr && !small_old && !small_new) {
+        p = realloc(ptr, nsize);
+    } else {
+        p = small_new ? pool_take(m, nsize) : malloc(nsize);
+        if (!p) return NULL; /* out of memory, as realloc can be: the size says a block's kind, so none is kept */
+        if (ptr) {
+            memcpy(p, ptr, osize < nsize ? osize : nsize);
+            if (small_old) pool_give(m, ptr, osize);
+            else free(ptr);
+        }
+    }
+    if (p) m->used = m->used - osize + nsize;
+    return p;
+}
+
+void fl_sandbox_pool_free(struct fl_lmem *m)
+{
+    void *c = m->pool_chunks;
+    while (c) {
+        void *next;
+        memcpy(&next, c, sizeof next);
+        free(c);
+        c = next;
+    }
+    m->pool_chunks = NULL;
+    m->pool_at = m->pool_end = NULL;
+    memset(m->pool_free, 0, sizeof m->pool_free);
 }
 
 static void budget_error(lua_State *L, struct fl_lmem *m)

@@ -46,6 +46,7 @@
 struct fl_lmem *sbx__lmem_of(lua_State *L);
 /* The capped allocator every sandboxed state uses (ud: its fl_lmem). */
 void *sbx__capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
+void *sbx__pooled_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
 /* The stopping hook (count hook, or set by the watchdog past a deadline). */
 void sbx__budget_hook(lua_State *L, lua_Debug *ar);
 /* For library functions: raise the budget error if the deadline passed. */

@@ -404,7 +404,7 @@ static void keep_captures(fl_ctx_t *ctx, const fl_cond *c, const char *subj)
 
 static int match_regex(fl_ctx_t *ctx, const fl_version *v, const fl_cond *c, const char *s, uint32_t len)
 {
-    int rc = pcre2_match(c->re, (PCRE2_SPTR)s, len, 0, PCRE2_NO_UTF_CHECK, ctx->md, v->mctx);
+    int rc = pcre2_match(fl_cond_re(c), (PCRE2_SPTR)s, len, 0, PCRE2_NO_UTF_CHECK, ctx->md, v->mctx);
     if (rc > 0 || rc == 0) {
         if (c->ncaptures) keep_captures(ctx, c, s);
         return 1;
