@@ -1,0 +1,627 @@
+/*
+ * gramfilter.c -- the literal prefilter for literals of four bytes or more.
+ *
+ * Why not Aho-Corasick for these: the stock pack's ~4,500 literals (mean ~14
+ * bytes) made a DFA of ~50,000 states x 64 byte classes x 2 bytes = 6.5 MB,
+ * far beyond L2, and the scan is one dependent table load per subject byte:
+ * nearly every step missed the cache (a quarter of a decision's time), and
+ * building it cost ~15 ms per policy version.
+ *
+ * Instead each literal is filed under ONE of its 4-byte windows (case-folded),
+ * the one fewest other literals share (ties: the one with the rarest bytes in
+ * ordinary text).  The windows' hashes set bits in a small bitmap that stays
+ * in L1, and a compact open-addressing table maps a window to the literals
+ * filed under it with the window's offset in each.  The scan folds the
+ * subject (a stack buffer, chunk by chunk: no allocation), and at every
+ * position hashes the 4 bytes there and tests one bit: independent loads, no
+ * dependent chain.  Only on a set bit is the table probed and each literal
+ * filed there compared in full where it would start.  Every occurrence of a
+ * literal contains its window, so every occurrence is found, and reported
+ * once (a literal has one window, at one offset).
+ *
+ * Equal literals (same folded text) are stored once with all their tags.
+ */
+#include <stdlib.h>
+#include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define FL_GRAM_AVX2 1
+#endif
+
+#include "acmatch.h"
+
+/* 2^16 bits = 8 KB of bitmap: a quarter of L1d, and with ~4,500 windows a
+ * random position passes the test 7 % of the time.  See docs/architecture.md
+ * for the sizes measured. */
+#ifndef FL_GRAM_BITS
+#define FL_GRAM_BITS 16
+#endif
+/* Windows of 1 to 3 bytes (whole short literals: a handful) have their own
+ * bitmap of 256 bits: it fits an AVX2 register. */
+#define FL_GRAM_SHORT_BITS 8
+#define FL_GRAM_MUL 0x9E3779B1u
+/* Subjects are folded this many bytes at a time into a stack buffer (at
+ * most FL_CAND_POS + 1). */
+#define FL_GRAM_CHUNK 256
+
+/* A literal's record in the arena (uint32_t words): this header, its tags,
+ * its folded text (padded to a word).  The literals filed under one window
+ * are consecutive records; `more` counts those after this one.  All a probe
+ * needs is thus in one place: the slot, then the record. */
+struct grec {
+    uint32_t len, woff; /* text bytes; its window's offset in it */
+    uint32_t ntag, more;
+};
+
+/* A window: 4 folded bytes of a literal, or a whole literal of 1 to 3 bytes
+ * (its bytes in the low bits, the rest 0).  Literals hold no NUL, so the key
+ * tells the window's length and 0 is no key: the mark of an empty slot. */
+struct gslot {
+    uint32_t key, rec; /* rec: word offset of the first record in the arena */
+};
+
+struct fl_ac {
+    uint64_t bitmap[(1u << FL_GRAM_BITS) / 64];
+    uint64_t short_bitmap[(1u << FL_GRAM_SHORT_BITS) / 64];
+    uint32_t wlens;      /* bit L set: some window is L bytes long */
+    int avx2;            /* the CPU has it: 8 positions at a time  */
+    uint32_t tbits;      /* slots == 1 << tbits                    */
+    struct gslot *slot;
+    uint32_t *arena;     /* the records, grouped by window         */
+    size_t words;
+    uint32_t nlit, nwin; /* records, used slots                    */
+};
+
+static inline unsigned char fold1(unsigned char c) { return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c; }
+
+static inline uint32_t wlen_of_key(uint32_t key) { return key >> 24 ? 4 : key >> 16 ? 3 : key >> 8 ? 2 : 1; }
+
+static inline uint32_t wlen_of_len(uint32_t len) { return len < 4 ? len : 4; }
+
+/* Windows of different lengths hash apart (a short one's top byte is 0). */
+static inline uint32_t gram_hash(uint32_t key, uint32_t wlen)
+{
+    return (wlen < 4 ? key | wlen << 24 : key) * FL_GRAM_MUL;
+}
+
+static inline uint32_t wmask(uint32_t wlen) { return wlen < 4 ? (1u << (8 * wlen)) - 1 : UINT32_MAX; }
+
+/* The bitmap for windows of wlen bytes, and the bit of hash h in it. */
+static inline const uint64_t *bitmap_for(const fl_ac *g, uint32_t wlen)
+{
+    return wlen == 4 ? g->bitmap : g->short_bitmap;
+}
+
+static inline uint32_t bit_of(uint32_t h, uint32_t wlen)
+{
+    return h >> (32 - (wlen == 4 ? FL_GRAM_BITS : FL_GRAM_SHORT_BITS));
+}
+
+static inline int bit_test(const uint64_t *bm, uint32_t i) { return (int)(bm[i >> 6] >> (i & 63)) & 1; }
+
+/* 4 bytes at p as one number (the byte order of the machine: the same at
+ * build and at scan time). */
+static inline uint32_t load32(const unsigned char *p)
+{
+    uint32_t w;
+    memcpy(&w, p, 4);
+    return w;
+}
+
+/* The key of the window of a literal of len bytes at p. */
+static uint32_t key_at(const unsigned char *p, uint32_t len)
+{
+    unsigned char b[4] = {0};
+    memcpy(b, p, wlen_of_len(len));
+    return load32(b);
+}
+
+static inline const struct grec *rec_at(const fl_ac *g, uint32_t at) { return (const struct grec *)(g->arena + at); }
+static inline const uint32_t *rec_tags(const struct grec *r) { return (const uint32_t *)(r + 1); }
+static inline const unsigned char *rec_text(const struct grec *r)
+{
+    return (const unsigned char *)(rec_tags(r) + r->ntag);
+}
+static inline uint32_t rec_words(uint32_t len, uint32_t ntag)
+{
+    return (uint32_t)(sizeof(struct grec) / 4) + ntag + (len + 3) / 4;
+}
+
+/* The slot of key, or the empty slot where it would go. */
+static struct gslot *slot_for(const fl_ac *g, uint32_t key)
+{
+    uint32_t mask = (1u << g->tbits) - 1, i = gram_hash(key, wlen_of_key(key)) >> (32 - g->tbits);
+    while (g->slot[i].key && g->slot[i].key != key) i = (i + 1) & mask;
+    return &g->slot[i];
+}
+
+/* ---- building ------------------------------------------------------------- */
+
+struct src {
+    const char *s; /* folded copy, owned by the builder */
+    uint32_t len, tag;
+};
+
+static int cmp_src(const void *a, const void *b)
+{
+    const struct src *x = a, *y = b;
+    int c = strcmp(x->s, y->s);
+    return c ? c : (x->tag > y->tag) - (x->tag < y->tag);
+}
+
+/* Folded, sorted copies of the non-empty literals (equal ones adjacent);
+ * *n becomes their number. */
+static struct src *gather(char *const *lits, const uint32_t *tags, uint32_t *n)
+{
+    struct src *v = calloc(*n ? *n : 1, sizeof *v);
+    uint32_t m = 0;
+    for (uint32_t i = 0; v && i < *n; i++) {
+        size_t len = strlen(lits[i]);
+        char *c = len && len < UINT32_MAX / 2 ? malloc(len + 1) : NULL;
+        if (len && !c) {
+            for (uint32_t k = 0; k < m; k++) free((char *)v[k].s);
+            free(v);
+            return NULL;
+        }
+        if (!c) continue; /* an empty literal is found nowhere (as before) */
+        for (size_t k = 0; k <= len; k++) c[k] = (char)fold1((unsigned char)lits[i][k]);
+        v[m++] = (struct src){c, (uint32_t)len, tags[i]};
+    }
+    *n = m;
+    if (v) qsort(v, m, sizeof *v, cmp_src);
+    return v;
+}
+
+/* A distinct literal while building: src[first .. first + ntag) are its
+ * copies (one per tag). */
+struct ulit {
+    uint32_t first, ntag, len, woff, key;
+};
+
+/* One ulit per distinct folded text; NULL on allocation failure. */
+static struct ulit *distinct(const struct src *v, uint32_t n, uint32_t *nu)
+{
+    struct ulit *u = malloc((n ? n : 1) * sizeof *u);
+    *nu = 0;
+    for (uint32_t i = 0; u && i < n; i++) {
+        if (!i || strcmp(v[i].s, v[i - 1].s) != 0) u[(*nu)++] = (struct ulit){i, 0, v[i].len, 0, 0};
+        u[*nu - 1].ntag++;
+    }
+    return u;
+}
+
+/* 4-byte window -> number of distinct literals that contain it. */
+struct wcount {
+    uint32_t *key, *n, *last; /* last: the literal that counted it last */
+    uint32_t mask;
+};
+
+static uint32_t *wc_at(const struct wcount *wc, uint32_t w)
+{
+    uint32_t i = gram_hash(w, 4) & wc->mask;
+    while (wc->n[i] && wc->key[i] != w) i = (i + 1) & wc->mask;
+    return &wc->n[i];
+}
+
+static int wc_build(struct wcount *wc, const struct src *v, const struct ulit *u, uint32_t nu)
+{
+    size_t total = 0;
+    for (uint32_t k = 0; k < nu; k++) total += u[k].len >= 4 ? u[k].len - 3 : 0;
+    size_t size = 64;
+    while (size < total * 2) size *= 2;
+    wc->mask = (uint32_t)size - 1;
+    wc->key = malloc(size * sizeof *wc->key);
+    wc->n = calloc(size, sizeof *wc->n);
+    wc->last = malloc(size * sizeof *wc->last);
+    if (!wc->key || !wc->n || !wc->last) return -1;
+    for (uint32_t k = 0; k < nu; k++)
+        for (uint32_t o = 0; o + 4 <= u[k].len; o++) {
+            uint32_t w = load32((const unsigned char *)v[u[k].first].s + o), *n = wc_at(wc, w);
+            size_t i = (size_t)(n - wc->n);
+            if (!*n) wc->key[i] = w;
+            else if (wc->last[i] == k) continue;
+            wc->last[i] = k;
+            (*n)++;
+        }
+    return 0;
+}
+
+static void wc_free(struct wcount *wc)
+{
+    free(wc->key);
+    free(wc->n);
+    free(wc->last);
+}
+
+/* How common a window's bytes are in ordinary messages: spaces and frequent
+ * letters make a window that passes the bitmap test often. */
+static uint32_t byte_weight(unsigned char b)
+{
+    switch (b) {
+    case ' ': return 4;
+    case 'e': case 't': case 'a': case 'o': case 'i': case 'n': case 's': case 'r': return 2;
+    case 'h': case 'l': case 'd': case 'c': case 'u': case 'm': case '.': case ':': return 1;
+    default: return 0;
+    }
+}
+
+static uint32_t commonness(uint32_t w)
+{
+    return byte_weight((unsigned char)w) + byte_weight((unsigned char)(w >> 8)) +
+           byte_weight((unsigned char)(w >> 16)) + byte_weight((unsigned char)(w >> 24));
+}
+
+/* The offset of the 4-byte window fewest literals share, then of the least
+ * common one. */
+static uint32_t pick_window(const struct wcount *wc, const unsigned char *text, uint32_t len)
+{
+    uint64_t best = UINT64_MAX;
+    uint32_t at = 0;
+    for (uint32_t o = 0; o + 4 <= len; o++) {
+        uint32_t w = load32(text + o);
+        uint64_t score = (uint64_t)*wc_at(wc, w) << 8 | commonness(w);
+        if (score < best) best = score, at = o;
+    }
+    return at;
+}
+
+static int choose_windows(const struct src *v, struct ulit *u, uint32_t nu)
+{
+    struct wcount wc = {0};
+    int rc = wc_build(&wc, v, u, nu);
+    for (uint32_t k = 0; rc == 0 && k < nu; k++) {
+        const unsigned char *t = (const unsigned char *)v[u[k].first].s;
+        u[k].woff = u[k].len >= 4 ? pick_window(&wc, t, u[k].len) : 0;
+        u[k].key = key_at(t + u[k].woff, u[k].len);
+    }
+    wc_free(&wc);
+    return rc;
+}
+
+static int cmp_ulit(const void *a, const void *b)
+{
+    const struct ulit *x = a, *y = b;
+    if (x->key != y->key) return (x->key > y->key) - (x->key < y->key);
+    return (x->first > y->first) - (x->first < y->first);
+}
+
+/* Write literal k's record at word `at` of the arena. */
+static void put_record(fl_ac *g, uint32_t at, const struct src *v, const struct ulit *k, uint32_t more)
+{
+    struct grec *r = (struct grec *)(g->arena + at);
+    *r = (struct grec){k->len, k->woff, k->ntag, more};
+    uint32_t *tags = (uint32_t *)(r + 1);
+    for (uint32_t t = 0; t < k->ntag; t++) tags[t] = v[k->first + t].tag;
+    memcpy(tags + k->ntag, v[k->first].s, k->len);
+}
+
+/* The records (sorted by window), a slot and a bit per window. */
+static int file_windows(fl_ac *g, const struct src *v, struct ulit *u, uint32_t nu)
+{
+    qsort(u, nu, sizeof *u, cmp_ulit);
+    for (uint32_t k = 0; k < nu; k++) g->words += rec_words(u[k].len, u[k].ntag);
+    for (g->tbits = 4; (1u << g->tbits) < nu + nu / 2 + 1; g->tbits++) {}
+    g->arena = calloc(g->words, sizeof *g->arena);
+    g->slot = calloc((size_t)1 << g->tbits, sizeof *g->slot);
+    if (!g->arena || !g->slot || g->tbits > 30 || g->words > UINT32_MAX) return -1;
+    uint32_t at = 0, more = 0;
+    for (uint32_t k = 0; k < nu; k++) {
+        if (!k || u[k].key != u[k - 1].key) {
+            for (more = 0; k + more + 1 < nu && u[k + more + 1].key == u[k].key; more++) {}
+            *slot_for(g, u[k].key) = (struct gslot){u[k].key, at};
+            g->nwin++;
+            uint32_t wlen = wlen_of_key(u[k].key), b = bit_of(gram_hash(u[k].key, wlen), wlen);
+            uint64_t *bm = wlen == 4 ? g->bitmap : g->short_bitmap;
+            bm[b >> 6] |= 1ull << (b & 63);
+            g->wlens |= 1u << wlen;
+        } else more--;
+        put_record(g, at, v, &u[k], more);
+        at += rec_words(u[k].len, u[k].ntag);
+    }
+    g->nlit = nu;
+    return 0;
+}
+
+fl_ac *fl_ac_build(char *const *lits, const uint32_t *tags, uint32_t n)
+{
+    fl_ac *g = calloc(1, sizeof *g);
+    struct src *v = NULL;
+    struct ulit *u = NULL;
+    uint32_t nu = 0;
+    int ok = 0;
+    if (!g || !(v = gather(lits, tags, &n)) || !(u = distinct(v, n, &nu))) goto cleanup;
+    fl_ac_set_simd(g, 1);
+    ok = !nu || (choose_windows(v, u, nu) == 0 && file_windows(g, v, u, nu) == 0);
+cleanup:
+    for (uint32_t i = 0; v && i < n; i++) free((char *)v[i].s);
+    free(v);
+    free(u);
+    if (!ok) {
+        fl_ac_free(g);
+        return NULL;
+    }
+    return g;
+}
+
+void fl_ac_set_simd(fl_ac *g, int on)
+{
+#ifdef FL_GRAM_AVX2
+    g->avx2 = on && __builtin_cpu_supports("avx2");
+#else
+    (void)g, (void)on;
+#endif
+}
+
+void fl_ac_free(fl_ac *g)
+{
+    if (!g) return;
+    free(g->slot);
+    free(g->arena);
+    free(g);
+}
+
+size_t fl_ac_size(const fl_ac *g)
+{
+    if (!g) return 0;
+    return sizeof *g + (g->slot ? ((size_t)1 << g->tbits) * sizeof *g->slot : 0) + g->words * 4;
+}
+
+/* ---- checking ------------------------------------------------------------- */
+
+/* The record at word `at` (with `more` records after it under key): inside
+ * the arena, a folded NUL-free text whose window at woff is key, tags.
+ * Returns the word after it, 0 if broken. */
+static uint32_t check_record(const fl_ac *g, uint32_t at, uint32_t key, uint32_t more)
+{
+    if (at > g->words || g->words - at < sizeof(struct grec) / 4) return 0;
+    const struct grec *r = rec_at(g, at);
+    if (!r->len || r->ntag == 0 || r->ntag > g->words || r->more != more) return 0;
+    if (r->len > g->words * 4 || g->words - at < rec_words(r->len, r->ntag)) return 0;
+    if (r->woff > r->len - wlen_of_len(r->len) || key_at(rec_text(r) + r->woff, r->len) != key) return 0;
+    for (uint32_t k = 0; k < r->len; k++)
+        if (!rec_text(r)[k] || fold1(rec_text(r)[k]) != rec_text(r)[k]) return 0;
+    return at + rec_words(r->len, r->ntag);
+}
+
+/* A slot: found by a lookup of its key, its bit set, its records valid. */
+static int check_slot(const fl_ac *g, const struct gslot *s, uint32_t *nrec)
+{
+    uint32_t wlen = wlen_of_key(s->key);
+    if (slot_for(g, s->key) != s || !bit_test(bitmap_for(g, wlen), bit_of(gram_hash(s->key, wlen), wlen))) return -1;
+    if (s->rec >= g->words) return -1;
+    uint32_t more = rec_at(g, s->rec)->more, at = s->rec;
+    for (uint32_t k = 0; k <= more; k++, ++*nrec)
+        if (!(at = check_record(g, at, s->key, more - k))) return -1;
+    return 0;
+}
+
+int fl_ac_check(const fl_ac *g)
+{
+    if (!g) return -1;
+    if (!g->nlit) return 0;
+    if (g->tbits < 4 || g->tbits > 30 || !g->slot || !g->arena) return -1;
+    uint32_t used = 0, nrec = 0;
+    for (uint32_t i = 0; i < 1u << g->tbits; i++) {
+        if (!g->slot[i].key) continue;
+        if (check_slot(g, &g->slot[i], &nrec) != 0) return -1;
+        used++;
+    }
+    return used == g->nwin && nrec == g->nlit && used * 3 <= 2u << g->tbits ? 0 : -1;
+}
+
+/* ---- scanning -------------------------------------------------------------- */
+
+/* n bytes of s, ASCII letters lower-cased, into d. */
+#ifdef __SSE2__
+static inline void fold16(unsigned char *d, const unsigned char *s)
+{
+    const __m128i a = _mm_set1_epi8('A'), z = _mm_set1_epi8('Z' - 'A'), bit = _mm_set1_epi8(0x20);
+    __m128i x = _mm_loadu_si128((const __m128i *)s), y = _mm_sub_epi8(x, a);
+    __m128i upper = _mm_cmpeq_epi8(_mm_min_epu8(y, z), y); /* y <= 25, unsigned */
+    _mm_storeu_si128((__m128i *)d, _mm_or_si128(x, _mm_and_si128(upper, bit)));
+}
+#endif
+
+static void fold(unsigned char *d, const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+#ifdef __SSE2__
+    if (n >= 16) {
+        for (; i + 16 <= n; i += 16) fold16(d + i, s + i);
+        if (i < n) fold16(d + n - 16, s + n - 16); /* the rest, overlapping */
+        return;
+    }
+#endif
+    for (; i < n; i++) d[i] = fold1(s[i]);
+}
+
+static inline int eq_bytes(const unsigned char *a, const unsigned char *b, uint32_t n)
+{
+    for (; n >= 8; a += 8, b += 8, n -= 8) {
+        uint64_t x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y) return 0;
+    }
+    for (; n; a++, b++, n--)
+        if (*a != *b) return 0;
+    return 1;
+}
+
+static int eq_folding(const unsigned char *s, const unsigned char *lit, uint32_t n)
+{
+    for (uint32_t k = 0; k < n; k++)
+        if (fold1(s[k]) != lit[k]) return 0;
+    return 1;
+}
+
+/* The subject as the scan sees it: the raw bytes, and a folded copy of
+ * buf_len bytes of it starting at base (followed by 16 NULs). */
+struct subject {
+    const unsigned char *s;
+    size_t len;
+    const unsigned char *buf;
+    size_t base, buf_len;
+};
+
+/* Does the literal of record r occur where its window would be at subject
+ * position pos? */
+static int occurs(const struct grec *r, const struct subject *sj, size_t pos)
+{
+    if (r->len <= 4) return 1; /* the window is the whole literal */
+    if (pos < r->woff || pos - r->woff + r->len > sj->len) return 0;
+    size_t start = pos - r->woff;
+    if (start >= sj->base && start + r->len <= sj->base + sj->buf_len)
+        return eq_bytes(sj->buf + (start - sj->base), rec_text(r), r->len);
+    return eq_folding(sj->s + start, rec_text(r), r->len); /* across a chunk border */
+}
+
+/* The word offset of the first record filed under the window key of wlen
+ * bytes, or UINT32_MAX. */
+static uint32_t find(const fl_ac *g, uint32_t key, uint32_t wlen)
+{
+    const struct gslot *s = slot_for(g, key);
+    /* A window of the subject with NULs may look like a shorter one's key. */
+    return s->key && wlen_of_key(key) == wlen ? s->rec : UINT32_MAX;
+}
+
+/* Report every literal of the records from `at` on that occurs with its
+ * window at subject position pos. */
+static int report(const fl_ac *g, uint32_t at, const struct subject *sj, size_t pos, int (*hit)(uint32_t, void *),
+                  void *arg)
+{
+    for (const struct grec *r = rec_at(g, at);; r = (const struct grec *)(rec_text(r) + ((r->len + 3) & ~3u))) {
+        for (uint32_t t = 0, found = occurs(r, sj, pos); found && t < r->ntag; t++) {
+            int rc = hit(rec_tags(r)[t], arg);
+            if (rc) return rc;
+        }
+        if (!r->more) return 0;
+    }
+}
+
+/* Candidates: positions of buf whose window passed its bitmap, with the
+ * window's length in the top bits. */
+#define FL_CAND_POS 0x0fffu
+#define FL_CAND_WLEN_SHIFT 12
+
+/* The number of positions in the chunk with a whole window of wlen bytes. */
+static inline size_t positions(size_t buf_len, uint32_t wlen)
+{
+    if (buf_len < wlen) return 0;
+    return buf_len - wlen + 1 < FL_GRAM_CHUNK ? buf_len - wlen + 1 : FL_GRAM_CHUNK;
+}
+
+/* Append to at[n ..) the positions of buf whose window of wlen bytes has its
+ * bit set; returns the new n.  No branch: a set bit is hard to predict. */
+static size_t candidates(const fl_ac *g, const unsigned char *buf, size_t buf_len, uint32_t wlen, uint16_t *at,
+                         size_t n)
+{
+    const uint32_t mask = wmask(wlen), npos = (uint32_t)positions(buf_len, wlen);
+    const uint64_t *bm = bitmap_for(g, wlen);
+    for (uint32_t i = 0; i < npos; i++) {
+        at[n] = (uint16_t)(i | wlen << FL_CAND_WLEN_SHIFT);
+        n += (size_t)bit_test(bm, bit_of(gram_hash(load32(buf + i) & mask, wlen), wlen));
+    }
+    return n;
+}
+
+static size_t candidates_plain(const fl_ac *g, const unsigned char *buf, size_t buf_len, uint16_t *at)
+{
+    size_t n = 0;
+    for (uint32_t wlen = 4; wlen >= 1; wlen--)
+        if (g->wlens >> wlen & 1) n = candidates(g, buf, buf_len, wlen, at, n);
+    return n;
+}
+
+#ifdef FL_GRAM_AVX2
+/* The bits of windows of wlen bytes at buf[i .. i + 8), given the 8 windows
+ * w: 8 hashes, then the 8 bitmap words -- for 4-byte windows in one gather
+ * (the bitmap read as 32-bit words: the same bits on a little-endian
+ * machine); the short bitmap is 256 bits: it fits a register, and one
+ * permute picks the words. */
+__attribute__((target("avx2"))) static inline unsigned bits8(const fl_ac *g, __m256i w, uint32_t wlen)
+{
+    const __m256i mask = _mm256_set1_epi32((int)wmask(wlen)), salt = _mm256_set1_epi32(wlen < 4 ? (int)(wlen << 24) : 0);
+    const __m256i mul = _mm256_set1_epi32((int)FL_GRAM_MUL), low5 = _mm256_set1_epi32(31);
+    __m256i h = _mm256_mullo_epi32(_mm256_or_si256(_mm256_and_si256(w, mask), salt), mul), idx, word;
+    if (wlen == 4) {
+        idx = _mm256_srli_epi32(h, 32 - FL_GRAM_BITS);
+        word = _mm256_i32gather_epi32((const int *)g->bitmap, _mm256_srli_epi32(idx, 5), 4);
+    } else {
+        idx = _mm256_srli_epi32(h, 32 - FL_GRAM_SHORT_BITS);
+        word = _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)g->short_bitmap), _mm256_srli_epi32(idx, 5));
+    }
+    __m256i bit = _mm256_sllv_epi32(word, _mm256_sub_epi32(low5, _mm256_and_si256(idx, low5)));
+    return (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(bit)); /* the bit, moved to the sign */
+}
+
+/* The same as candidates_plain, 8 positions at a time: the 8 windows from
+ * one 16-byte load and a shuffle, tested for every window length present.
+ * The last round masks off the positions past the end; it reads up to
+ * buf[buf_len + 15]. */
+__attribute__((target("avx2"))) static size_t candidates_avx2(const fl_ac *g, const unsigned char *buf, size_t buf_len,
+                                                              uint16_t *at)
+{
+    const __m256i ctl = _mm256_setr_epi8(0, 1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6, 4, 5, 6, 7, 5, 6, 7, 8, 6, 7,
+                                         8, 9, 7, 8, 9, 10);
+    size_t n = 0, end = positions(buf_len, 1);
+    for (size_t i = 0; i < end; i += 8) {
+        __m256i w = _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(buf + i))), ctl);
+        for (uint32_t wlen = 4; wlen >= 1; wlen--) {
+            size_t npos = positions(buf_len, wlen);
+            if (!(g->wlens >> wlen & 1) || i >= npos) continue;
+            unsigned m = bits8(g, w, wlen);
+            if (npos - i < 8) m &= (1u << (npos - i)) - 1;
+            for (; m; m &= m - 1) at[n++] = (uint16_t)((i + (unsigned)__builtin_ctz(m)) | wlen << FL_CAND_WLEN_SHIFT);
+        }
+    }
+    return n;
+}
+#endif
+
+/* The chunk in sj->buf: first the positions whose window has its bit set,
+ * then the table for those, then the comparisons.  The table lookups and
+ * the records' loads are cache misses: the lookups are made one after the
+ * other (they overlap), prefetching the records. */
+static int scan_chunk(const fl_ac *g, const struct subject *sj, int (*hit)(uint32_t, void *), void *arg)
+{
+    uint16_t at[4 * FL_GRAM_CHUNK]; /* a position per window length at most */
+    uint32_t rec[4 * FL_GRAM_CHUNK];
+#ifdef FL_GRAM_AVX2
+    size_t n = g->avx2 ? candidates_avx2(g, sj->buf, sj->buf_len, at) : candidates_plain(g, sj->buf, sj->buf_len, at);
+#else
+    size_t n = candidates_plain(g, sj->buf, sj->buf_len, at);
+#endif
+    size_t nrec = 0;
+    for (size_t k = 0; k < n; k++) {
+        uint32_t wlen = at[k] >> FL_CAND_WLEN_SHIFT;
+        at[nrec] = at[k];
+        rec[nrec] = find(g, load32(sj->buf + (at[k] & FL_CAND_POS)) & wmask(wlen), wlen);
+        if (rec[nrec] == UINT32_MAX) continue;
+        __builtin_prefetch(g->arena + rec[nrec]);
+        nrec++;
+    }
+    for (size_t k = 0; k < nrec; k++) {
+        int rc = report(g, rec[k], sj, sj->base + (at[k] & FL_CAND_POS), hit, arg);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+int fl_ac_scan(const fl_ac *g, const char *s, size_t len, int (*hit)(uint32_t, void *), void *arg)
+{
+    unsigned char buf[FL_GRAM_CHUNK + 3 + 16];
+    struct subject sj = {(const unsigned char *)s, len, buf, 0, 0};
+    if (!g->nlit) return 0;
+    for (; sj.base < len; sj.base += FL_GRAM_CHUNK) {
+        sj.buf_len = len - sj.base < FL_GRAM_CHUNK + 3 ? len - sj.base : FL_GRAM_CHUNK + 3;
+        fold(buf, sj.s + sj.base, sj.buf_len);
+        memset(buf + sj.buf_len, 0, 16);
+        int rc = scan_chunk(g, &sj, hit, arg);
+        if (rc) return rc;
+    }
+    return 0;
+}
