@@ -1,25 +1,32 @@
 /*
- * gramfilter.c -- the literal prefilter for literals of four bytes or more.
+ * gramfilter.c -- the literal prefilter of the matcher (acmatch.h): every
+ * occurrence of every literal of the rules' message patterns in a message,
+ * ASCII letters case-folded.
  *
- * Why not Aho-Corasick for these: the stock pack's ~4,500 literals (mean ~14
- * bytes) made a DFA of ~50,000 states x 64 byte classes x 2 bytes = 6.5 MB,
- * far beyond L2, and the scan is one dependent table load per subject byte:
- * nearly every step missed the cache (a quarter of a decision's time), and
- * building it cost ~15 ms per policy version.
+ * Why not the Aho-Corasick DFA it replaces: over the stock pack's ~4,500
+ * literals (mean ~14 bytes) the DFA had ~50,000 states x 64 byte classes x 2
+ * bytes = 6.5 MB of table, built in ~15 ms for every policy version, and its
+ * scan is a chain of dependent loads, one per subject byte, into a table far
+ * beyond L2.  This filter is ~0.25 MB, built in ~6 ms, and its per-position
+ * loads do not depend on one another.  (Per decision it is about as fast as
+ * the DFA was on the stock pack and the benchmark stream: see
+ * docs/architecture.md for the figures and what was tried.)
  *
- * Instead each literal is filed under ONE of its 4-byte windows (case-folded),
- * the one fewest other literals share (ties: the one with the rarest bytes in
- * ordinary text).  The windows' hashes set bits in a small bitmap that stays
- * in L1, and a compact open-addressing table maps a window to the literals
- * filed under it with the window's offset in each.  The scan folds the
- * subject (a stack buffer, chunk by chunk: no allocation), and at every
- * position hashes the 4 bytes there and tests one bit: independent loads, no
- * dependent chain.  Only on a set bit is the table probed and each literal
- * filed there compared in full where it would start.  Every occurrence of a
- * literal contains its window, so every occurrence is found, and reported
- * once (a literal has one window, at one offset).
+ * Each literal is filed under ONE window: 4 folded bytes of it -- of those,
+ * the one that fewest other literals contain, then the one with the least
+ * common bytes in ordinary text -- or the whole literal when it is shorter.
+ * The windows' hashes set bits in a bitmap (one for 4-byte windows, a
+ * 256-bit one for the few short literals), and the literals are stored once
+ * per folded text, grouped by the top bits of their window's hash (a bucket
+ * table, about one literal per bucket), each with its tags.
  *
- * Equal literals (same folded text) are stored once with all their tags.
+ * The scan folds the subject into a stack buffer (chunk by chunk: nothing is
+ * allocated, whatever the length), tests at every position the bit of the
+ * window there (8 positions at a time with AVX2 when the CPU has it), and
+ * only for the positions that pass reads the bucket and compares the
+ * literals whose window it is, where they would start.  Every occurrence of
+ * a literal contains its window at its offset: every occurrence is found,
+ * and reported once, with all the literal's tags.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -33,12 +40,11 @@
 
 #include "acmatch.h"
 
-/* 2^16 bits = 8 KB of bitmap: a quarter of L1d, and with ~4,500 windows a
- * random position passes the test 7 % of the time.  See docs/architecture.md
- * for the sizes measured. */
-#ifndef FL_GRAM_BITS
-#define FL_GRAM_BITS 16
-#endif
+/* 2^17 bits = 16 KB of bitmap: with the stock pack's ~4,400 windows a
+ * random position passes the test 3.4 % of the time.  A pass costs a bucket
+ * and a record read (cache misses, in a decision): 2^16 and 2^15 bits were
+ * slower, 2^18 no faster (docs/architecture.md). */
+#define FL_GRAM_BITS 17
 /* Windows of 1 to 3 bytes (whole short literals: a handful) have their own
  * bitmap of 256 bits: it fits an AVX2 register. */
 #define FL_GRAM_SHORT_BITS 8
@@ -48,19 +54,13 @@
 #define FL_GRAM_CHUNK 256
 
 /* A literal's record in the arena (uint32_t words): this header, its tags,
- * its folded text (padded to a word).  The literals filed under one window
- * are consecutive records; `more` counts those after this one.  All a probe
- * needs is thus in one place: the slot, then the record. */
+ * its folded text (padded to a word).  The records are grouped by bucket (the
+ * top bits of their window's hash), so a lookup reads one bucket bound and
+ * then records that are next to each other. */
 struct grec {
-    uint32_t len, woff; /* text bytes; its window's offset in it */
-    uint32_t ntag, more;
-};
-
-/* A window: 4 folded bytes of a literal, or a whole literal of 1 to 3 bytes
- * (its bytes in the low bits, the rest 0).  Literals hold no NUL, so the key
- * tells the window's length and 0 is no key: the mark of an empty slot. */
-struct gslot {
-    uint32_t key, rec; /* rec: word offset of the first record in the arena */
+    uint32_t key;       /* its window: see gram_hash         */
+    uint32_t len, woff; /* text bytes; the window's offset   */
+    uint32_t ntag;
 };
 
 struct fl_ac {
@@ -68,15 +68,18 @@ struct fl_ac {
     uint64_t short_bitmap[(1u << FL_GRAM_SHORT_BITS) / 64];
     uint32_t wlens;      /* bit L set: some window is L bytes long */
     int avx2;            /* the CPU has it: 8 positions at a time  */
-    uint32_t tbits;      /* slots == 1 << tbits                    */
-    struct gslot *slot;
-    uint32_t *arena;     /* the records, grouped by window         */
+    uint32_t tbits;      /* buckets == 1 << tbits                  */
+    uint32_t *bucket;    /* records of bucket b: words [bucket[b], bucket[b + 1]) */
+    uint32_t *arena;     /* the records                            */
     size_t words;
-    uint32_t nlit, nwin; /* records, used slots                    */
+    uint32_t nlit;       /* records                                */
 };
 
 static inline unsigned char fold1(unsigned char c) { return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c; }
 
+/* A window's key: 4 folded bytes of a literal, or a whole literal of 1 to 3
+ * bytes (its bytes in the low bits, the rest 0).  Literals hold no NUL, so
+ * the key tells the window's length. */
 static inline uint32_t wlen_of_key(uint32_t key) { return key >> 24 ? 4 : key >> 16 ? 3 : key >> 8 ? 2 : 1; }
 
 static inline uint32_t wlen_of_len(uint32_t len) { return len < 4 ? len : 4; }
@@ -130,12 +133,14 @@ static inline uint32_t rec_words(uint32_t len, uint32_t ntag)
     return (uint32_t)(sizeof(struct grec) / 4) + ntag + (len + 3) / 4;
 }
 
-/* The slot of key, or the empty slot where it would go. */
-static struct gslot *slot_for(const fl_ac *g, uint32_t key)
+static inline uint32_t bucket_of(const fl_ac *g, uint32_t key)
 {
-    uint32_t mask = (1u << g->tbits) - 1, i = gram_hash(key, wlen_of_key(key)) >> (32 - g->tbits);
-    while (g->slot[i].key && g->slot[i].key != key) i = (i + 1) & mask;
-    return &g->slot[i];
+    return gram_hash(key, wlen_of_key(key)) >> (32 - g->tbits);
+}
+
+static inline const struct grec *next_rec(const struct grec *r)
+{
+    return (const struct grec *)(rec_text(r) + ((r->len + 3) & ~3u));
 }
 
 /* ---- building ------------------------------------------------------------- */
@@ -281,48 +286,65 @@ static int choose_windows(const struct src *v, struct ulit *u, uint32_t nu)
     return rc;
 }
 
-static int cmp_ulit(const void *a, const void *b)
+/* A literal with its bucket, for sorting by bucket. */
+struct bucketed {
+    uint32_t bucket;
+    struct ulit u;
+};
+
+static int cmp_bucketed(const void *a, const void *b)
 {
-    const struct ulit *x = a, *y = b;
-    if (x->key != y->key) return (x->key > y->key) - (x->key < y->key);
-    return (x->first > y->first) - (x->first < y->first);
+    const struct bucketed *x = a, *y = b;
+    if (x->bucket != y->bucket) return (x->bucket > y->bucket) - (x->bucket < y->bucket);
+    return (x->u.first > y->u.first) - (x->u.first < y->u.first);
 }
 
 /* Write literal k's record at word `at` of the arena. */
-static void put_record(fl_ac *g, uint32_t at, const struct src *v, const struct ulit *k, uint32_t more)
+static void put_record(fl_ac *g, uint32_t at, const struct src *v, const struct ulit *k)
 {
     struct grec *r = (struct grec *)(g->arena + at);
-    *r = (struct grec){k->len, k->woff, k->ntag, more};
+    *r = (struct grec){k->key, k->len, k->woff, k->ntag};
     uint32_t *tags = (uint32_t *)(r + 1);
     for (uint32_t t = 0; t < k->ntag; t++) tags[t] = v[k->first + t].tag;
     memcpy(tags + k->ntag, v[k->first].s, k->len);
 }
 
-/* The records (sorted by window), a slot and a bit per window. */
-static int file_windows(fl_ac *g, const struct src *v, struct ulit *u, uint32_t nu)
+static void set_bit(fl_ac *g, uint32_t key)
 {
-    qsort(u, nu, sizeof *u, cmp_ulit);
-    for (uint32_t k = 0; k < nu; k++) g->words += rec_words(u[k].len, u[k].ntag);
-    for (g->tbits = 4; (1u << g->tbits) < nu + nu / 2 + 1; g->tbits++) {}
-    g->arena = calloc(g->words, sizeof *g->arena);
-    g->slot = calloc((size_t)1 << g->tbits, sizeof *g->slot);
-    if (!g->arena || !g->slot || g->tbits > 30 || g->words > UINT32_MAX) return -1;
-    uint32_t at = 0, more = 0;
-    for (uint32_t k = 0; k < nu; k++) {
-        if (!k || u[k].key != u[k - 1].key) {
-            for (more = 0; k + more + 1 < nu && u[k + more + 1].key == u[k].key; more++) {}
-            *slot_for(g, u[k].key) = (struct gslot){u[k].key, at};
-            g->nwin++;
-            uint32_t wlen = wlen_of_key(u[k].key), b = bit_of(gram_hash(u[k].key, wlen), wlen);
-            uint64_t *bm = wlen == 4 ? g->bitmap : g->short_bitmap;
-            bm[b >> 6] |= 1ull << (b & 63);
-            g->wlens |= 1u << wlen;
-        } else more--;
-        put_record(g, at, v, &u[k], more);
-        at += rec_words(u[k].len, u[k].ntag);
+    uint32_t wlen = wlen_of_key(key), b = bit_of(gram_hash(key, wlen), wlen);
+    uint64_t *bm = wlen == 4 ? g->bitmap : g->short_bitmap;
+    bm[b >> 6] |= 1ull << (b & 63);
+    g->wlens |= 1u << wlen;
+}
+
+/* About one literal per bucket: the records, grouped by bucket, and a bit
+ * per window. */
+static int file_windows(fl_ac *g, const struct src *v, const struct ulit *u, uint32_t nu)
+{
+    for (g->tbits = 4; g->tbits < 30 && (1u << g->tbits) < nu; g->tbits++) {}
+    struct bucketed *k = malloc(nu * sizeof *k);
+    g->bucket = calloc(((size_t)1 << g->tbits) + 1, sizeof *g->bucket);
+    if (!k || !g->bucket) goto fail;
+    for (uint32_t i = 0; i < nu; i++) {
+        k[i] = (struct bucketed){bucket_of(g, u[i].key), u[i]};
+        g->words += rec_words(u[i].len, u[i].ntag);
     }
+    qsort(k, nu, sizeof *k, cmp_bucketed);
+    if (g->words > UINT32_MAX || !(g->arena = calloc(g->words, sizeof *g->arena))) goto fail;
+    uint32_t at = 0, b = 0;
+    for (uint32_t i = 0; i < nu; i++) {
+        while (b <= k[i].bucket) g->bucket[b++] = at;
+        put_record(g, at, v, &k[i].u);
+        set_bit(g, k[i].u.key);
+        at += rec_words(k[i].u.len, k[i].u.ntag);
+    }
+    while (b <= 1u << g->tbits) g->bucket[b++] = at;
     g->nlit = nu;
+    free(k);
     return 0;
+fail:
+    free(k);
+    return -1;
 }
 
 fl_ac *fl_ac_build(char *const *lits, const uint32_t *tags, uint32_t n)
@@ -358,7 +380,7 @@ void fl_ac_set_simd(fl_ac *g, int on)
 void fl_ac_free(fl_ac *g)
 {
     if (!g) return;
-    free(g->slot);
+    free(g->bucket);
     free(g->arena);
     free(g);
 }
@@ -366,50 +388,43 @@ void fl_ac_free(fl_ac *g)
 size_t fl_ac_size(const fl_ac *g)
 {
     if (!g) return 0;
-    return sizeof *g + (g->slot ? ((size_t)1 << g->tbits) * sizeof *g->slot : 0) + g->words * 4;
+    return sizeof *g + (g->bucket ? (((size_t)1 << g->tbits) + 1) * sizeof *g->bucket : 0) + g->words * 4;
 }
 
 /* ---- checking ------------------------------------------------------------- */
 
-/* The record at word `at` (with `more` records after it under key): inside
- * the arena, a folded NUL-free text whose window at woff is key, tags.
- * Returns the word after it, 0 if broken. */
-static uint32_t check_record(const fl_ac *g, uint32_t at, uint32_t key, uint32_t more)
+/* The record at word `at` of bucket b: inside the bucket, a folded NUL-free
+ * text whose window at woff is its key, its key in bucket b with its bit
+ * set, tags.  Returns the word after it, 0 if broken. */
+static uint32_t check_record(const fl_ac *g, uint32_t at, uint32_t end, uint32_t b)
 {
-    if (at > g->words || g->words - at < sizeof(struct grec) / 4) return 0;
+    if (end - at < sizeof(struct grec) / 4) return 0;
     const struct grec *r = rec_at(g, at);
-    if (!r->len || r->ntag == 0 || r->ntag > g->words || r->more != more) return 0;
-    if (r->len > g->words * 4 || g->words - at < rec_words(r->len, r->ntag)) return 0;
-    if (r->woff > r->len - wlen_of_len(r->len) || key_at(rec_text(r) + r->woff, r->len) != key) return 0;
+    if (!r->len || !r->ntag || r->len > UINT32_MAX - 3 || r->ntag > end - at ||
+        rec_words(r->len, r->ntag) > end - at || rec_words(r->len, r->ntag) < r->ntag)
+        return 0;
+    if (r->woff > r->len - wlen_of_len(r->len) || key_at(rec_text(r) + r->woff, r->len) != r->key) return 0;
+    uint32_t wlen = wlen_of_key(r->key);
+    if (bucket_of(g, r->key) != b || !bit_test(bitmap_for(g, wlen), bit_of(gram_hash(r->key, wlen), wlen))) return 0;
     for (uint32_t k = 0; k < r->len; k++)
         if (!rec_text(r)[k] || fold1(rec_text(r)[k]) != rec_text(r)[k]) return 0;
     return at + rec_words(r->len, r->ntag);
-}
-
-/* A slot: found by a lookup of its key, its bit set, its records valid. */
-static int check_slot(const fl_ac *g, const struct gslot *s, uint32_t *nrec)
-{
-    uint32_t wlen = wlen_of_key(s->key);
-    if (slot_for(g, s->key) != s || !bit_test(bitmap_for(g, wlen), bit_of(gram_hash(s->key, wlen), wlen))) return -1;
-    if (s->rec >= g->words) return -1;
-    uint32_t more = rec_at(g, s->rec)->more, at = s->rec;
-    for (uint32_t k = 0; k <= more; k++, ++*nrec)
-        if (!(at = check_record(g, at, s->key, more - k))) return -1;
-    return 0;
 }
 
 int fl_ac_check(const fl_ac *g)
 {
     if (!g) return -1;
     if (!g->nlit) return 0;
-    if (g->tbits < 4 || g->tbits > 30 || !g->slot || !g->arena) return -1;
-    uint32_t used = 0, nrec = 0;
-    for (uint32_t i = 0; i < 1u << g->tbits; i++) {
-        if (!g->slot[i].key) continue;
-        if (check_slot(g, &g->slot[i], &nrec) != 0) return -1;
-        used++;
+    if (g->tbits < 4 || g->tbits > 30 || !g->bucket || !g->arena || g->bucket[0] != 0) return -1;
+    uint32_t nrec = 0, nb = 1u << g->tbits;
+    if (g->bucket[nb] != g->words) return -1;
+    for (uint32_t b = 0; b < nb; b++) {
+        uint32_t at = g->bucket[b], end = g->bucket[b + 1];
+        if (end < at || end > g->words) return -1;
+        for (; at < end; nrec++)
+            if (!(at = check_record(g, at, end, b))) return -1;
     }
-    return used == g->nwin && nrec == g->nlit && used * 3 <= 2u << g->tbits ? 0 : -1;
+    return nrec == g->nlit ? 0 : -1;
 }
 
 /* ---- scanning -------------------------------------------------------------- */
@@ -479,27 +494,23 @@ static int occurs(const struct grec *r, const struct subject *sj, size_t pos)
     return eq_folding(sj->s + start, rec_text(r), r->len); /* across a chunk border */
 }
 
-/* The word offset of the first record filed under the window key of wlen
- * bytes, or UINT32_MAX. */
-static uint32_t find(const fl_ac *g, uint32_t key, uint32_t wlen)
+/* Report every literal whose window is key (of wlen bytes, at subject
+ * position pos) and that occurs there.  The bucket of key holds the records. */
+static int report(const fl_ac *g, uint32_t key, uint32_t wlen, const struct subject *sj, size_t pos,
+                  int (*hit)(uint32_t, void *), void *arg)
 {
-    const struct gslot *s = slot_for(g, key);
+    uint32_t b = bucket_of(g, key);
+    const struct grec *r = rec_at(g, g->bucket[b]), *end = rec_at(g, g->bucket[b + 1]);
     /* A window of the subject with NULs may look like a shorter one's key. */
-    return s->key && wlen_of_key(key) == wlen ? s->rec : UINT32_MAX;
-}
-
-/* Report every literal of the records from `at` on that occurs with its
- * window at subject position pos. */
-static int report(const fl_ac *g, uint32_t at, const struct subject *sj, size_t pos, int (*hit)(uint32_t, void *),
-                  void *arg)
-{
-    for (const struct grec *r = rec_at(g, at);; r = (const struct grec *)(rec_text(r) + ((r->len + 3) & ~3u))) {
-        for (uint32_t t = 0, found = occurs(r, sj, pos); found && t < r->ntag; t++) {
+    if (wlen_of_key(key) != wlen) return 0;
+    for (; r < end; r = next_rec(r)) {
+        if (r->key != key || !occurs(r, sj, pos)) continue;
+        for (uint32_t t = 0; t < r->ntag; t++) {
             int rc = hit(rec_tags(r)[t], arg);
             if (rc) return rc;
         }
-        if (!r->more) return 0;
     }
+    return 0;
 }
 
 /* Candidates: positions of buf whose window passed its bitmap, with the
@@ -582,30 +593,19 @@ __attribute__((target("avx2"))) static size_t candidates_avx2(const fl_ac *g, co
 }
 #endif
 
-/* The chunk in sj->buf: first the positions whose window has its bit set,
- * then the table for those, then the comparisons.  The table lookups and
- * the records' loads are cache misses: the lookups are made one after the
- * other (they overlap), prefetching the records. */
+/* The chunk in sj->buf: first the positions whose window has its bit set
+ * (independent loads, no branch per position), then their buckets. */
 static int scan_chunk(const fl_ac *g, const struct subject *sj, int (*hit)(uint32_t, void *), void *arg)
 {
     uint16_t at[4 * FL_GRAM_CHUNK]; /* a position per window length at most */
-    uint32_t rec[4 * FL_GRAM_CHUNK];
 #ifdef FL_GRAM_AVX2
     size_t n = g->avx2 ? candidates_avx2(g, sj->buf, sj->buf_len, at) : candidates_plain(g, sj->buf, sj->buf_len, at);
 #else
     size_t n = candidates_plain(g, sj->buf, sj->buf_len, at);
 #endif
-    size_t nrec = 0;
     for (size_t k = 0; k < n; k++) {
-        uint32_t wlen = at[k] >> FL_CAND_WLEN_SHIFT;
-        at[nrec] = at[k];
-        rec[nrec] = find(g, load32(sj->buf + (at[k] & FL_CAND_POS)) & wmask(wlen), wlen);
-        if (rec[nrec] == UINT32_MAX) continue;
-        __builtin_prefetch(g->arena + rec[nrec]);
-        nrec++;
-    }
-    for (size_t k = 0; k < nrec; k++) {
-        int rc = report(g, rec[k], sj, sj->base + (at[k] & FL_CAND_POS), hit, arg);
+        uint32_t wlen = at[k] >> FL_CAND_WLEN_SHIFT, pos = at[k] & FL_CAND_POS;
+        int rc = report(g, load32(sj->buf + pos) & wmask(wlen), wlen, sj, sj->base + pos, hit, arg);
         if (rc) return rc;
     }
     return 0;
