@@ -105,13 +105,11 @@ static inline uint32_t bit_of(uint32_t h, uint32_t wlen)
 
 static inline int bit_test(const uint64_t *bm, uint32_t i) { return (int)(bm[i >> 6] >> (i & 63)) & 1; }
 
-/* 4 bytes at p as one number (the byte order of the machine: the same at
- * build and at scan time). */
+/* 4 bytes at p as one number, the first byte lowest (one load on a
+ * little-endian machine), so that a short window is the low bytes. */
 static inline uint32_t load32(const unsigned char *p)
 {
-    uint32_t w;
-    memcpy(&w, p, 4);
-    return w;
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 /* The key of the window of a literal of len bytes at p. */
