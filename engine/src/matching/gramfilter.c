@@ -427,7 +427,6 @@ int fl_ac_check(const fl_ac *g)
 
 /* ---- scanning -------------------------------------------------------------- */
 
-/* n bytes of s, ASCII letters lower-cased, into d. */
 #ifdef __SSE2__
 static inline void fold16(unsigned char *d, const unsigned char *s)
 {
@@ -438,6 +437,7 @@ static inline void fold16(unsigned char *d, const unsigned char *s)
 }
 #endif
 
+/* n bytes of s, ASCII letters lower-cased, into d. */
 static void fold(unsigned char *d, const unsigned char *s, size_t n)
 {
     size_t i = 0;
@@ -451,17 +451,20 @@ static void fold(unsigned char *d, const unsigned char *s, size_t n)
     for (; i < n; i++) d[i] = fold1(s[i]);
 }
 
+static inline uint64_t load64(const unsigned char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
+}
+
+/* a[0 .. n) == b[0 .. n): 8 bytes at a time, the last 8 overlapping. */
 static inline int eq_bytes(const unsigned char *a, const unsigned char *b, uint32_t n)
 {
-    for (; n >= 8; a += 8, b += 8, n -= 8) {
-        uint64_t x, y;
-        memcpy(&x, a, 8);
-        memcpy(&y, b, 8);
-        if (x != y) return 0;
-    }
-    for (; n; a++, b++, n--)
-        if (*a != *b) return 0;
-    return 1;
+    if (n < 8) return memcmp(a, b, n) == 0;
+    for (uint32_t i = 0; i + 8 < n; i += 8)
+        if (load64(a + i) != load64(b + i)) return 0;
+    return load64(a + n - 8) == load64(b + n - 8);
 }
 
 static int eq_folding(const unsigned char *s, const unsigned char *lit, uint32_t n)
