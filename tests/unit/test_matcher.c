@@ -1,7 +1,8 @@
 /*
  * test_matcher.c -- the matcher's internals: the required-literal analysis
- * (relit.c) on a table of patterns, the Aho-Corasick scanner (acmatch.c)
- * against a naive oracle on random inputs, and the whole index against a
+ * (relit.c) on a table of patterns, the literal prefilter (gramfilter.c)
+ * against a naive oracle on random inputs and on the stock pack's literals,
+ * with and without its vector scan, and the whole index against a
  * brute-force evaluation of every rule in order on random rule sets and
  * events (fixed seeds, so a failure reproduces).
  */
@@ -167,7 +168,7 @@ static void test_required_literals_random_soundness(void **s)
     assert_true(checked > 100); /* the property was exercised */
 }
 
-/* ---- Aho-Corasick vs. naive -------------------------------------------------------- */
+/* ---- the literal prefilter vs. naive ----------------------------------------------- */
 
 struct hits {
     uint32_t count[64];
@@ -293,41 +294,230 @@ static void test_ac_edge_cases(void **s)
     fl_ac_free(ac);
 }
 
-/* A long subject is scanned as two halves at once (acmatch.c): a literal
- * that straddles the middle, or that ends exactly at it or starts exactly
- * there, is reported once, whatever the subject's length; and literals
- * nested in one another all are. */
-static void test_ac_split_halves(void **s)
+/* A subject is folded and scanned in chunks of 256 bytes (gramfilter.c): a
+ * literal that straddles a chunk border, or that ends exactly at it or
+ * starts exactly there, is reported once, whatever the subject's length;
+ * and literals nested in one another all are.  With and without the vector
+ * scan. */
+static void test_ac_chunk_borders(void **s)
 {
     (void)s;
     char *lits[4] = {"abcdefghij", "cdef", "j", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxy"};
     uint32_t tags[4] = {0, 1, 2, 3};
     fl_ac *ac = fl_ac_build(lits, tags, 4);
     assert_non_null(ac);
-    for (size_t len = 10; len <= 90; len++)
-        for (size_t at = 0; at + 10 <= len; at++) {
-            char subj[100];
-            memset(subj, 'x', len);
-            memcpy(subj + at, "ABCDEFGHIJ", 10);
+    static char subj[1200];
+    for (int simd = 0; simd < 2; simd++) {
+        fl_ac_set_simd(ac, simd);
+        for (size_t len = 10; len <= 800; len += len < 90 || (len > 230 && len < 280) || (len > 500 && len < 530) ? 1 : 37)
+            for (size_t at = 0; at + 10 <= len; at += at < 20 || at + 40 > len || (at > 230 && at < 270) ? 1 : 13) {
+                memset(subj, 'x', len);
+                memcpy(subj + at, "ABCDEFGHIJ", 10);
+                struct hits h;
+                memset(&h, 0, sizeof h);
+                assert_int_equal(fl_ac_scan(ac, subj, len, on_hit, &h), 0);
+                assert_int_equal(h.count[0], 1);
+                assert_int_equal(h.count[1], 1);
+                assert_int_equal(h.count[2], 1);
+                assert_int_equal(h.count[3], naive_count(subj, len, lits[3]));
+            }
+        /* The 41-byte literal: found only when the x run before the y reaches 40. */
+        memset(subj, 'x', 1000);
+        subj[1000] = 'y';
+        for (size_t from = 0; from <= 1000; from++) {
             struct hits h;
             memset(&h, 0, sizeof h);
-            assert_int_equal(fl_ac_scan(ac, subj, len, on_hit, &h), 0);
-            assert_int_equal(h.count[0], 1);
-            assert_int_equal(h.count[1], 1);
-            assert_int_equal(h.count[2], 1);
-            assert_int_equal(h.count[3], naive_count(subj, len, lits[3]));
+            fl_ac_scan(ac, subj + from, 1001 - from, on_hit, &h);
+            assert_int_equal(h.count[3], 1000 - from >= 40 ? 1 : 0);
+            assert_int_equal(h.count[2], 0);
         }
-    /* The 41-byte literal: found only when the x run before the y reaches 40. */
-    char subj[120];
-    memset(subj, 'x', 100);
-    subj[100] = 'y';
-    for (size_t from = 0; from <= 100; from++) {
-        struct hits h;
-        memset(&h, 0, sizeof h);
-        fl_ac_scan(ac, subj + from, 101 - from, on_hit, &h);
-        assert_int_equal(h.count[3], 100 - from >= 40 ? 1 : 0);
     }
     fl_ac_free(ac);
+}
+
+/* Random literal sets of 1 to 40 bytes that share windows (made from a
+ * small alphabet, from pieces of one another, and duplicated), against
+ * random subjects up to 700 bytes (several chunks) made of those literals in
+ * mixed case, glued with noise that includes NULs and bytes >= 0x80, with
+ * literals placed at the very start and end: every occurrence of every
+ * literal is reported, with the vector scan and without; and a callback
+ * that returns non-zero after k hits gets exactly k calls, and its value
+ * back. */
+static void random_literal(char *out, const char *const *prev, uint32_t nprev)
+{
+    static const char alpha[] = "abcde AB.-\x80\xc3\xa9\xff" "09";
+    int len = 1 + (rn(4) == 0 ? rn(40) : rn(12));
+    if (nprev && rn(3) == 0) { /* a piece of an earlier one, maybe extended */
+        const char *p = prev[rn((int)nprev)];
+        int pl = (int)strlen(p), from = rn(pl), n = 1 + rn(pl - from);
+        memcpy(out, p + from, (size_t)n);
+        for (int k = n; k < len && n + (k - n) < 40; k++) out[k] = alpha[rn((int)sizeof alpha - 1)];
+        if (len < n) len = n;
+    } else
+        for (int k = 0; k < len; k++) out[k] = alpha[rn((int)sizeof alpha - 1)];
+    out[len] = '\0';
+    lower(out);
+}
+
+static size_t random_subject(char *subj, size_t cap, char *const *lits, uint32_t n)
+{
+    size_t len = 0, want = (size_t)rn((int)cap - 50);
+    while (len < want) {
+        if (n && rn(2) == 0) {
+            const char *l = lits[rn((int)n)];
+            size_t ll = strlen(l);
+            for (size_t k = 0; k < ll && len < cap; k++)
+                subj[len++] = (char)(l[k] >= 'a' && l[k] <= 'z' && rn(2) ? l[k] - 32 : l[k]);
+        } else
+            subj[len++] = (char)(rn(8) == 0 ? 0 : rn(4) == 0 ? 0x80 + rn(128) : "abcde AB.-09xyz"[rn(15)]);
+    }
+    if (n && len + 40 < cap) { /* one at the very end */
+        const char *l = lits[rn((int)n)];
+        memcpy(subj + len, l, strlen(l));
+        len += strlen(l);
+    }
+    return len;
+}
+
+static void check_scan(const fl_ac *ac, char *const *lits, uint32_t n, const char *subj, size_t len)
+{
+    struct hits h;
+    memset(&h, 0, sizeof h);
+    assert_int_equal(fl_ac_scan(ac, subj, len, on_hit, &h), 0);
+    uint32_t total = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t want = naive_count(subj, len, lits[i]);
+        if (h.count[i] != want) print_error("literal '%s' found %u times, want %u\n", lits[i], h.count[i], want);
+        assert_int_equal(h.count[i], want);
+        total += want;
+    }
+    assert_int_equal(h.total, total);
+    if (total) {
+        uint32_t k = 1 + (uint32_t)rn((int)total);
+        memset(&h, 0, sizeof h);
+        h.stop_after = k;
+        assert_int_equal(fl_ac_scan(ac, subj, len, on_hit, &h), 7);
+        assert_int_equal(h.total, k);
+    }
+}
+
+static void test_ac_random_differential(void **s)
+{
+    (void)s;
+    for (uint64_t seed = 1; seed <= 12; seed++) {
+        g_rng = seed * 7919;
+        for (int round = 0; round < 40; round++) {
+            char *lits[64];
+            uint32_t tags[64], n = (uint32_t)rn(64);
+            for (uint32_t i = 0; i < n; i++) {
+                lits[i] = malloc(48);
+                if (i && rn(8) == 0) strcpy(lits[i], lits[rn((int)i)]); /* a duplicate, its own tag */
+                else random_literal(lits[i], (const char *const *)lits, i);
+                tags[i] = i;
+            }
+            fl_ac *ac = fl_ac_build(lits, tags, n);
+            assert_non_null(ac);
+            assert_int_equal(fl_ac_check(ac), 0);
+            for (int k = 0; k < 12; k++) {
+                char subj[760];
+                size_t len = random_subject(subj, 700, lits, n);
+                if (n && rn(2)) memcpy(subj, lits[0], strlen(lits[0]) < len ? strlen(lits[0]) : len); /* at the start */
+                fl_ac_set_simd(ac, 1);
+                check_scan(ac, lits, n, subj, len);
+                fl_ac_set_simd(ac, 0);
+                check_scan(ac, lits, n, subj, len);
+            }
+            fl_ac_free(ac);
+            for (uint32_t i = 0; i < n; i++) free(lits[i]);
+        }
+    }
+}
+
+/* The stock pack's literals -- those its message patterns cannot match
+ * without, as the index files them -- against messages that hold some of
+ * them in mixed case amid ordinary words: the same hits as a naive search,
+ * per literal. */
+struct counts {
+    uint32_t *count;
+    uint32_t n;
+};
+
+static int count_hit(uint32_t tag, void *arg)
+{
+    struct counts *c = arg;
+    assert_true(tag < c->n);
+    c->count[tag]++;
+    return 0;
+}
+
+static uint32_t stock_literals(char **out, uint32_t max)
+{
+    fl_engine_t *e = NULL;
+    fl_engine_options_t o = {0};
+    fl_ctx_t *ctx = NULL;
+    fl_event_t *ev = NULL;
+    fl_decision_t *d = NULL;
+    fl_diag_t diag;
+    o.seed = 1;
+    assert_int_equal(fl_engine_new(&o, &e), FL_OK);
+    assert_int_equal(fl_engine_load(e, FL_SOURCE_DIR "/policies", &diag), FL_OK);
+    assert_int_equal(fl_ctx_new(e, &ctx), FL_OK);
+    assert_int_equal(fl_event_new(&ev), FL_OK);
+    assert_int_equal(fl_decision_new(&d), FL_OK);
+    fl_decide(ctx, ev, NULL, 0, d); /* pins the version */
+    const fl_version *v = ctx->ver;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < v->nrules; i++)
+        for (uint32_t k = 0; k < v->rules[i].nconds; k++) {
+            const fl_cond *c = &v->rules[i].conds[k];
+            if (c->field == FL_CF_MESSAGE && c->kind == FL_CK_REGEX && n + 32 <= max)
+                n += fl_required_literals(c->pattern, out + n, 32);
+        }
+    fl_decision_free(d);
+    fl_event_free(ev);
+    fl_ctx_free(ctx);
+    fl_engine_free(e);
+    return n;
+}
+
+static void test_ac_stock_literals(void **s)
+{
+    (void)s;
+    static char *lits[20000];
+    uint32_t n = stock_literals(lits, 20000), *tags = malloc(n * sizeof *tags);
+    assert_true(n > 1000);
+    for (uint32_t i = 0; i < n; i++) tags[i] = i;
+    fl_ac *ac = fl_ac_build(lits, tags, n);
+    assert_non_null(ac);
+    assert_int_equal(fl_ac_check(ac), 0);
+    assert_true(fl_ac_size(ac) > 0);
+    struct counts c = {calloc(n, sizeof *c.count), n};
+    static const char *const words[] = {"the ", "request ", "failed: ", "at ", "10.0.0.7:5432 ", "Error ",
+                                        "user=42 ", "(retry) ", "timeout ", "\xc3\xa9t\xc3\xa9 "};
+    g_rng = 4242;
+    for (int k = 0; k < 150; k++) {
+        char subj[600];
+        size_t len = 0;
+        for (int w = rn(12); w >= 0 && len < 450; w--) {
+            const char *t = rn(3) ? words[rn(10)] : lits[rn((int)n)];
+            for (size_t i = 0; t[i] && len < 450; i++)
+                subj[len++] = (char)(t[i] >= 'a' && t[i] <= 'z' && rn(3) == 0 ? t[i] - 32 : t[i]);
+        }
+        for (int simd = 0; simd < 2; simd++) {
+            fl_ac_set_simd(ac, simd);
+            memset(c.count, 0, n * sizeof *c.count);
+            assert_int_equal(fl_ac_scan(ac, subj, len, count_hit, &c), 0);
+            for (uint32_t i = 0; i < n; i++) {
+                uint32_t want = naive_count(subj, len, lits[i]);
+                if (c.count[i] != want) print_error("stock literal '%s' found %u times, want %u\n", lits[i], c.count[i], want);
+                assert_int_equal(c.count[i], want);
+            }
+        }
+    }
+    fl_ac_free(ac);
+    for (uint32_t i = 0; i < n; i++) free(lits[i]);
+    free(c.count);
+    free(tags);
 }
 
 /* ---- the index never loses a match --------------------------------------------------- */
@@ -633,7 +823,9 @@ int main(void)
         cmocka_unit_test(test_required_literals_random_soundness),
         cmocka_unit_test(test_ac_vs_naive),
         cmocka_unit_test(test_ac_edge_cases),
-        cmocka_unit_test(test_ac_split_halves),
+        cmocka_unit_test(test_ac_chunk_borders),
+        cmocka_unit_test(test_ac_random_differential),
+        cmocka_unit_test(test_ac_stock_literals),
         cmocka_unit_test(test_index_equals_brute_force),
         cmocka_unit_test(test_index_adversarial_key_counts),
     };

@@ -3,7 +3,7 @@
  * every rule.  At compile time each rule is filed under the cheapest
  * necessary condition it has: its (domain, code) pairs, its domain, its code
  * (one hash table, XXH3-keyed), or the literals its message pattern cannot
- * match without (an Aho-Corasick automaton); rules with none of these go on a
+ * match without (a hashed 4-gram filter, acmatch.h); rules with none of these go on a
  * short "always" list.  At decision time the event's own keys are looked up,
  * the message is scanned once, and only the candidates found are verified in
  * full, in evaluation order.  First match wins.
@@ -202,7 +202,7 @@ static int index_rule(struct fl_index *ix, const fl_rule *r, struct lits *lits)
  * least FL_HT_MIN, at most half used, `used` equal to the occupied slots,
  * every key found where a lookup looks for it (its probe run from its home
  * slot has no hole), every rule list non-empty, sorted and in range.  The
- * always list and the automaton: rule numbers and states in range. */
+ * always list and the literal filter: rule numbers and entries in range. */
 static const char *index_verify(const struct fl_index *ix, uint32_t nrules)
 {
     uint32_t size = ix->mask + 1, occupied = 0;
@@ -220,7 +220,7 @@ static const char *index_verify(const struct fl_index *ix, uint32_t nrules)
     if (occupied != ix->used) return "hash table count differs from its occupied slots";
     for (uint32_t i = 0; i < ix->nalways; i++)
         if (ix->always[i] >= nrules) return "the always list has a rule out of range";
-    if (!ix->ac || fl_ac_check(ix->ac) != 0) return "the literal automaton has a transition out of range";
+    if (!ix->ac || fl_ac_check(ix->ac) != 0) return "the literal filter has an entry out of range";
     return NULL;
 }
 

@@ -1,6 +1,6 @@
 /*
  * matching.h -- the matching stage: the per-version index (domain x code hash
- * table, Aho-Corasick literal prefilter, PCRE2 patterns) built once at load
+ * table, hashed 4-gram literal prefilter, PCRE2 patterns) built once at load
  * and queried per decision.  Depends on core only.
  */
 #ifndef FL_MATCHING_H
