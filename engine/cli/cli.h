@@ -37,6 +37,7 @@ typedef struct cli_reader {
     char *blk;       /* the block: [start, end) not handed out yet       */
     size_t cap, start, end;
     int fd, eof;
+    char empty[1];   /* buf of an overlong line: "" owned by this reader */
 } cli_reader;
 
 /* Parse -p/--policy and -h/--help, leaving in *dir the policy directory to

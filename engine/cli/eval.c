@@ -519,7 +519,9 @@ int cli_eval(int argc, char **argv)
     if (o.watch || o.shadow) o.threads = 1; /* one decision, one line, at once; the shadow sees them in order */
     /* Batch output: big writes (stdio's default for a pipe or file is one
      * write(2) per 4 KiB, about six lines: 30,000 system calls for 200,000
-     * lines on one thread).  --watch switches to line buffering below. */
+     * lines on one thread).  --watch switches to line buffering below.
+     * Static, not on the stack or the heap: stdout uses it until the
+     * process exits, after this function has returned. */
     static char outbuf[1 << 18];
     if (!o.watch) setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
     if (!o.threads) {

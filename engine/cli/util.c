@@ -58,8 +58,6 @@ void cli_reader_free(cli_reader *r)
     r->buf = NULL;
 }
 
-static char k_empty[1]; /* the line of an overlong line */
-
 /* The next bytes into the block after what is pending, which moves to the
  * front; the block doubles when the pending part fills it (it is at most
  * max bytes: more would be an overlong line, discarded).  0, or -1 on error. */
@@ -104,7 +102,8 @@ int cli_read_line(cli_reader *r)
         if (nl || (r->eof && (r->overlong || n))) { /* a line, or the last one without a newline */
             r->lineno++;
             if (r->overlong) {
-                r->buf = k_empty;
+                r->empty[0] = '\0';
+                r->buf = r->empty;
             } else {
                 r->buf = r->blk + r->start;
                 r->len = n;

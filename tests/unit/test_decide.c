@@ -212,6 +212,21 @@ static void test_captures_in_messages(void **s)
     flt_close(&t);
 }
 
+/* A named group past the sixteenth: the contexts' match data must be sized
+ * for the version's largest pattern (counted once its codes are compiled,
+ * which happens on a helper thread during the load). */
+static void test_capture_past_group_16(void **s)
+{
+    (void)s;
+    flt t;
+    flt_open(&t, "rule \"many\" { when = { message = re\"(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)(k)(l)(m)(n)(o)(p)(q)(r)(s)(t)"
+                 "(?<tail>z+)\" }, category = \"internal\" }\n"
+                 "messages \"en\" { internal = \"tail={tail|none}\" }\n");
+    assert_string_equal(flt_rule(&t, "{\"message\":\"abcdefghijklmnopqrstzzz\"}"), "many");
+    assert_string_equal(fl_decision_message(t.d), "tail=zzz");
+    flt_close(&t);
+}
+
 static void test_cause_chain(void **s)
 {
     (void)s;
@@ -1205,6 +1220,7 @@ int main(void)
         cmocka_unit_test(test_presence_tags_op_attempt),
         cmocka_unit_test(test_patterns),
         cmocka_unit_test(test_captures_in_messages),
+        cmocka_unit_test(test_capture_past_group_16),
         cmocka_unit_test(test_cause_chain),
         cmocka_unit_test(test_cause_chain_keeps_event_id),
         cmocka_unit_test(test_settings_inheritance),

@@ -59,6 +59,9 @@ struct fl_lmem {
     void *pool_chunks;     /* the chunks, linked                              */
     char *pool_at, *pool_end; /* the current chunk's free space              */
     void *pool_free[16];   /* free lists by size class (16-byte steps)       */
+    size_t pool_bytes;     /* the chunks' total: held until pool free, so it
+                            * is charged against cap like `used` (a block
+                            * freed into one class does not serve another) */
 };
 
 

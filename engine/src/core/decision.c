@@ -274,7 +274,7 @@ static inline size_t plain_run(const unsigned char *p, size_t n)
         memcpy(&x, p + i, 8);
         if (special8(x)) break;
     }
-    if (i >= 8 && i < n) { /* the tail: the last 8 bytes, overlapping what was checked */
+    if (i >= 8 && i < n && i + 8 > n) { /* the loop ran out (did not stop): the last 8 bytes, overlapping */
         uint64_t x;
         memcpy(&x, p + n - 8, 8);
         if (!special8(x)) return n;

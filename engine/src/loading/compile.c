@@ -243,6 +243,14 @@ static int match_limits(fl_version *v, const fl_engine_options_t *opts)
     pcre2_set_match_limit(v->mctx, opts->match_limit);
     pcre2_set_depth_limit(v->mctx, opts->match_limit / 10 + 100);
     pcre2_set_heap_limit(v->mctx, 16 * 1024); /* KiB */
+    return FL_OK;
+}
+
+/* The ovector pairs the largest pattern needs (the contexts' match data are
+ * sized by it).  Run once the codes are collected: before that they are
+ * still being compiled on the helper thread. */
+static void count_captures(fl_version *v)
+{
     v->max_captures = 1;
     for (uint32_t i = 0; i < v->nrules; i++)
         for (uint32_t k = 0; k < v->rules[i].nconds; k++)
@@ -251,7 +259,6 @@ static int match_limits(fl_version *v, const fl_engine_options_t *opts)
                 pcre2_pattern_info(v->rules[i].conds[k].re, PCRE2_INFO_CAPTURECOUNT, &n);
                 if (n + 1 > v->max_captures) v->max_captures = n + 1;
             }
-    return FL_OK;
 }
 
 static const fl_resil_decl_t *find_decl(const fl_version *v, fl_resil_kind kind, const char *name)
@@ -354,6 +361,7 @@ int fl_compile(fl_version *v, const fl_engine_options_t *opts, fl_diag_t *diag)
 {
     /* The index reads patterns' texts only: their codes are collected after
      * it, the helper thread having compiled them meanwhile. */
-    int rc = compile_version(v, opts, diag);
-    return fl_patterns_collect(v, diag, rc);
+    int rc = fl_patterns_collect(v, diag, compile_version(v, opts, diag));
+    if (rc == FL_OK) count_captures(v);
+    return rc;
 }

@@ -474,6 +474,7 @@ struct decl_walk {
     double *size;     /* their sizes; -1 while being walked (a cycle) */
     size_t cap, used;
     double limit;
+    int oom;          /* the map could not grow: FL_ENOMEM, not a schema error */
 };
 
 static size_t walk_slot(const struct decl_walk *w, const void *t)
@@ -500,6 +501,7 @@ static size_t walk_add(lua_State *L, struct decl_walk *w, const void *t)
         if (!key || !size) {
             free(key);
             free(size);
+            w->oom = 1;
             walk_fail(L, "not enough memory");
         }
         w->key = key;
@@ -595,7 +597,7 @@ int fl_sandbox_run_sources(lua_State *L, const fl_version *v, struct fl_lmem *me
     free(w.key);
     free(w.size);
     if (rc != 0) {
-        int st = run_status(mem, rc, FL_EPOLICY_SCHEMA);
+        int st = w.oom ? FL_ENOMEM : run_status(mem, rc, FL_EPOLICY_SCHEMA);
         fl_diag_set(diag, st, v->nsrcs ? v->src_names[v->nsrcs - 1] : NULL, 0, 0, "%.700s",
                     lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : fl_strerror(st));
         lua_pop(L, 1);

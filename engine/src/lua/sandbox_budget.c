@@ -117,7 +117,11 @@ enum { POOL_MAX = 256, POOL_CHUNK = 256 * 1024 };
 
 static size_t pool_class(size_t n) { return (n + 15) / 16 - 1; }
 
-static void *pool_take(struct fl_lmem *m, size_t n)
+/* A block of class pool_class(n).  A new chunk is refused while armed
+ * when the chunks would pass the cap -- except for a shrink (growing == 0),
+ * which Lua assumes cannot fail: so the pool's real memory stays within
+ * the cap (plus one chunk), and the large blocks' within `used` <= cap. */
+static void *pool_take(struct fl_lmem *m, size_t n, int growing)
 {
     size_t k = pool_class(n), sz = (k + 1) * 16;
     void *p = m->pool_free[k];
@@ -126,8 +130,13 @@ static void *pool_take(struct fl_lmem *m, size_t n)
         return p;
     }
     if ((size_t)(m->pool_end - m->pool_at) < sz) {
+        if (growing && m->armed && m->cap && m->pool_bytes + POOL_CHUNK > m->cap) {
+            m->mem_hit = 1;
+            return NULL;
+        }
         char *c = malloc(POOL_CHUNK);
         if (!c) return NULL;
+        m->pool_bytes += POOL_CHUNK;
         memcpy(c, &m->pool_chunks, sizeof(void *)); /* chunks linked through their first 16 bytes */
         m->pool_chunks = c;
         m->pool_at = c + 16;
@@ -162,7 +171,7 @@ void *sbx__pooled_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     } else if (ptr && !small_old && !small_new) {
         p = realloc(ptr, nsize);
     } else {
-        p = small_new ? pool_take(m, nsize) : malloc(nsize);
+        p = small_new ? pool_take(m, nsize, nsize > osize) : malloc(nsize);
         if (!p) return NULL; /* out of memory, as realloc can be: the size says a block's kind, so none is kept */
         if (ptr) {
             memcpy(p, ptr, osize < nsize ? osize : nsize);
@@ -185,6 +194,7 @@ void fl_sandbox_pool_free(struct fl_lmem *m)
     }
     m->pool_chunks = NULL;
     m->pool_at = m->pool_end = NULL;
+    m->pool_bytes = 0;
     memset(m->pool_free, 0, sizeof m->pool_free);
 }
 

@@ -393,10 +393,11 @@ static void keep_captures(fl_ctx_t *ctx, const fl_cond *c, const char *subj)
     pcre2_pattern_info(c->re, PCRE2_INFO_NAMECOUNT, &count);
     pcre2_pattern_info(c->re, PCRE2_INFO_NAMEENTRYSIZE, &size);
     PCRE2_SIZE *ov = pcre2_get_ovector_pointer(ctx->md);
+    uint32_t pairs = pcre2_get_ovector_count(ctx->md);
     for (uint32_t i = 0; i < count && ctx->ncaps < FL_MAX_CAPTURES; i++) {
         const unsigned char *e = table + (size_t)i * size;
         uint32_t g = (uint32_t)(e[0] << 8 | e[1]);
-        if (ov[2 * g] == PCRE2_UNSET) continue;
+        if (g >= pairs || ov[2 * g] == PCRE2_UNSET) continue; /* the match data is sized for the version */
         ctx->caps[ctx->ncaps++] = (fl_capture){(const char *)e + 2, subj + ov[2 * g],
                                                (uint32_t)(ov[2 * g + 1] - ov[2 * g])};
     }

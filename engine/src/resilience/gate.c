@@ -9,8 +9,8 @@
 
 #include "resilience/resilience.h"
 
-/* Record o into breaker b and budget g (either may be NULL): k is o's key,
- * h its hash. */
+/* Record o into breaker b and budget g (either may be NULL); h is the hash
+ * of o's key. */
 static int record_into(fl_robj *b, fl_robj *g, const fl_resil_outcome_t *o, uint64_t h, int64_t now)
 {
     if (b) {
@@ -107,7 +107,10 @@ int fl_resil_record_gate(fl_resil_t *r, const fl_resil_outcome_t *o, int record,
     uint64_t h = o->key && o->key[0] ? fl_key_hash(o->key) : 0;
     int64_t now = o->now ? o->now : fl_resil_clock(r);
     int rc = record ? record_into(b, g, o, h, now) : FL_OK;
-    if (rc != FL_OK || !gate)
+    if (!gate)
         return rc;
-    return gate_on(b, g, o->key, h, now, reason, reason_cap);
+    /* A record that failed (no memory for the key's state) does not let the
+     * retry past the gate: a refusal wins over the record's error. */
+    int grc = gate_on(b, g, o->key, h, now, reason, reason_cap);
+    return grc != FL_OK ? grc : rc;
 }

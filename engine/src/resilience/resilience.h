@@ -473,8 +473,9 @@ int fl_resil_gate_retry(fl_resil_t *r, const char *breaker, const char *budget, 
  * What the decision path does for a failed call: fl_resil_record of o (when
  * record is set), then, when gate is set, fl_resil_gate_retry on o's breaker,
  * budget and key -- with one clock reading, one lookup of each object and
- * one hash of the key for both.  Returns what the gate returns (FL_OK when
- * gate is 0), or the record's error.  FL_EINVAL for NULL r/o.
+ * one hash of the key for both.  Returns FL_EREFUSED when the gate
+ * refuses, else the record's error (FL_ENOMEM), else FL_OK.  FL_EINVAL for
+ * NULL r/o.
  */
 int fl_resil_record_gate(fl_resil_t *r, const fl_resil_outcome_t *o, int record, int gate, char *reason,
                          size_t reason_cap);
