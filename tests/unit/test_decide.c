@@ -1172,6 +1172,7 @@ static void test_writer_escapes(void **s)
         "plain", "", "q\"uote", "back\\slash", "a/b", "\b\f\n\r\t", "\x01\x1f\x7f end",
         "caf\xc3\xa9 \xe2\x80\xa8 \xf0\x9f\x98\x80", "bad \xff utf8", "\xed\xa0\x80 surrogate", "trail \xc3",
         "a plain prefix of more than 8 bytes, then \" and \\ and \x1f and \xc3\xa9 late", "0123456789abcdef\x7f",
+        "0123456789\"bcdefghijklmnopqrstuvwxyz", /* a special in an 8-byte word that is not the last */
     };
     const size_t n = sizeof nasty / sizeof *nasty;
     fl_decision_t *d;
