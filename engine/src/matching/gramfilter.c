@@ -40,8 +40,9 @@
 
 #include "acmatch.h"
 
-/* 2^17 bits = 16 KB of bitmap: with the stock pack's ~4,400 windows a
- * random position passes the test 3.4 % of the time.  A pass costs a bucket
+/* 2^17 bits = 16 KB of bitmap: the stock pack's 4,413 literals have 3,587
+ * distinct windows, which set 3,539 bits, so a random position passes the
+ * test 2.7 % of the time.  A pass costs a bucket
  * and a record read (cache misses, in a decision): 2^16 and 2^15 bits were
  * slower, 2^18 no faster (docs/architecture.md). */
 #define FL_GRAM_BITS 17
@@ -126,9 +127,9 @@ static inline const unsigned char *rec_text(const struct grec *r)
 {
     return (const unsigned char *)(rec_tags(r) + r->ntag);
 }
-static inline uint32_t rec_words(uint32_t len, uint32_t ntag)
+static inline size_t rec_words(uint32_t len, uint32_t ntag)
 {
-    return (uint32_t)(sizeof(struct grec) / 4) + ntag + (len + 3) / 4;
+    return sizeof(struct grec) / 4 + (size_t)ntag + ((size_t)len + 3) / 4;
 }
 
 static inline uint32_t bucket_of(const fl_ac *g, uint32_t key)
@@ -187,7 +188,7 @@ struct ulit {
 /* One ulit per distinct folded text; NULL on allocation failure. */
 static struct ulit *distinct(const struct src *v, uint32_t n, uint32_t *nu)
 {
-    struct ulit *u = malloc((n ? n : 1) * sizeof *u);
+    struct ulit *u = calloc(n ? n : 1, sizeof *u);
     *nu = 0;
     for (uint32_t i = 0; u && i < n; i++) {
         if (!i || strcmp(v[i].s, v[i - 1].s) != 0) u[(*nu)++] = (struct ulit){i, 0, v[i].len, 0, 0};
@@ -320,7 +321,7 @@ static void set_bit(fl_ac *g, uint32_t key)
 static int file_windows(fl_ac *g, const struct src *v, const struct ulit *u, uint32_t nu)
 {
     for (g->tbits = 4; g->tbits < 30 && (1u << g->tbits) < nu; g->tbits++) {}
-    struct bucketed *k = malloc(nu * sizeof *k);
+    struct bucketed *k = calloc(nu ? nu : 1, sizeof *k);
     g->bucket = calloc(((size_t)1 << g->tbits) + 1, sizeof *g->bucket);
     if (!k || !g->bucket) goto fail;
     for (uint32_t i = 0; i < nu; i++) {
@@ -369,7 +370,7 @@ cleanup:
 void fl_ac_set_simd(fl_ac *g, int on)
 {
 #ifdef FL_GRAM_AVX2
-    g->avx2 = on && __builtin_cpu_supports("avx2");
+    __atomic_store_n(&g->avx2, on && __builtin_cpu_supports("avx2"), __ATOMIC_RELAXED);
 #else
     (void)g, (void)on;
 #endif
@@ -403,7 +404,9 @@ static uint32_t check_record(const fl_ac *g, uint32_t at, uint32_t end, uint32_t
         return 0;
     if (r->woff > r->len - wlen_of_len(r->len) || key_at(rec_text(r) + r->woff, r->len) != r->key) return 0;
     uint32_t wlen = wlen_of_key(r->key);
-    if (bucket_of(g, r->key) != b || !bit_test(bitmap_for(g, wlen), bit_of(gram_hash(r->key, wlen), wlen))) return 0;
+    if (bucket_of(g, r->key) != b || !bit_test(bitmap_for(g, wlen), bit_of(gram_hash(r->key, wlen), wlen)) ||
+        !(g->wlens >> wlen & 1)) /* the scan skips window lengths not in the mask */
+        return 0;
     for (uint32_t k = 0; k < r->len; k++)
         if (!rec_text(r)[k] || fold1(rec_text(r)[k]) != rec_text(r)[k]) return 0;
     return at + rec_words(r->len, r->ntag);
@@ -573,7 +576,7 @@ __attribute__((target("avx2"))) static inline unsigned bits8(const fl_ac *g, __m
 /* The same as candidates_plain, 8 positions at a time: the 8 windows from
  * one 16-byte load and a shuffle, tested for every window length present.
  * The last round masks off the positions past the end; it reads up to
- * buf[buf_len + 15]. */
+ * buf[buf_len + 14]. */
 __attribute__((target("avx2"))) static size_t candidates_avx2(const fl_ac *g, const unsigned char *buf, size_t buf_len,
                                                               uint16_t *at)
 {
@@ -600,7 +603,8 @@ static int scan_chunk(const fl_ac *g, const struct subject *sj, int (*hit)(uint3
 {
     uint16_t at[4 * FL_GRAM_CHUNK]; /* a position per window length at most */
 #ifdef FL_GRAM_AVX2
-    size_t n = g->avx2 ? candidates_avx2(g, sj->buf, sj->buf_len, at) : candidates_plain(g, sj->buf, sj->buf_len, at);
+    int avx2 = __atomic_load_n(&g->avx2, __ATOMIC_RELAXED); /* fl_ac_set_simd may run meanwhile */
+    size_t n = avx2 ? candidates_avx2(g, sj->buf, sj->buf_len, at) : candidates_plain(g, sj->buf, sj->buf_len, at);
 #else
     size_t n = candidates_plain(g, sj->buf, sj->buf_len, at);
 #endif

@@ -202,7 +202,8 @@ static int index_rule(struct fl_index *ix, const fl_rule *r, struct lits *lits)
  * least FL_HT_MIN, at most half used, `used` equal to the occupied slots,
  * every key found where a lookup looks for it (its probe run from its home
  * slot has no hole), every rule list non-empty, sorted and in range.  The
- * always list and the literal filter: rule numbers and entries in range. */
+ * always list: rule numbers in range.  The literal filter: its own
+ * structure (fl_ac_check; its tags are the rule numbers the index gave it). */
 static const char *index_verify(const struct fl_index *ix, uint32_t nrules)
 {
     uint32_t size = ix->mask + 1, occupied = 0;
