@@ -6,14 +6,15 @@
  * few example events each.  The exit status gates a CI step: 1 when
  * anything changed beyond what --allow names.
  *
- * Both engines run with the same seed, so jittered delays compare equal
- * when the recovery did not change.  Events come from FILEs, standard input,
+ * Both versions draw each event's jitter from the same per-event seed, so
+ * jittered delays compare equal when the recovery did not change.  Events come from FILEs, standard input,
  * or -- with no FILE -- the two policies' own test files and examples.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -48,26 +49,66 @@ static const char k_help[] =
     "or some input lines were malformed; 2 usage; 3 a policy could not be loaded;\n"
     "4 an input file could not be read.\n";
 
+/* Lines of a FILE are decided in batches on DIFF_WORKERS threads (the
+ * calling one included), each with its own pair of contexts -- created in
+ * the same order on both engines, so each pair draws the same jitter -- and
+ * counted in input order by the calling thread: the report does not depend
+ * on timing. */
+#define DIFF_WORKERS 2
+#define DIFF_BATCH 4096
+
+struct dline {
+    size_t off, len, lineno; /* the line in the batch's text */
+    int bad;                 /* the event did not parse: err says why */
+    char *err;               /* malloc'd, NULL if even that failed */
+    struct fl_impact_summary sum[2];
+};
+
+struct dworker {
+    fl_ctx_t *ctx[2];
+    fl_decision_t *d[2];
+    fl_event_t *ev;
+    struct diff *df;
+    int index;
+};
+
 struct diff {
     fl_engine_t *e[2];
-    fl_ctx_t *ctx[2];
+    fl_ctx_t *ctx[2];      /* the calling thread's pair (= worker 0's) */
     fl_decision_t *d[2];
     fl_event_t *ev;
     const char *locale;
     size_t max_line, bad;
     struct fl_impact im;   /* the counting, shared with shadow evaluation */
+    uint64_t nfixed;       /* events from test files and examples so far */
+    struct dworker w[DIFF_WORKERS];
+    fl_strbuf text;        /* the batch's lines, NUL-separated */
+    struct dline *lines;   /* DIFF_BATCH of them */
+    size_t nlines;
 };
 
 static const char *nz(const char *s) { return s ? s : ""; }
+
+/* Decide ev with both versions.  Both contexts draw their jitter from the
+ * same seed, derived from the event's number n: so the delays of an event
+ * whose recovery did not change compare equal, whatever the versions did
+ * with the events before it (a change that stops one rule's retries must
+ * not shift every later event's draw) and whichever thread decides it. */
+static void decide_both(fl_ctx_t *const ctx[2], fl_decision_t *const d[2], const fl_event_t *ev,
+                        const char *locale, uint64_t n, struct fl_impact_summary sum[2])
+{
+    for (int k = 0; k < 2; k++) {
+        fl_rng_seed(&ctx[k]->rng, 0x5eedull + n * 0x9e3779b97f4a7c15ull);
+        fl_decide(ctx[k], ev, locale, FL_DECIDE_NO_ID | FL_DECIDE_NO_FINGERPRINT, d[k]);
+        fl__impact_summarize(d[k], &sum[k]);
+    }
+}
 
 /* Decide the event in df->ev with both versions and record a difference. */
 static void diff_event(struct diff *df, const char *where, const char *json, size_t len)
 {
     struct fl_impact_summary sum[2];
-    for (int i = 0; i < 2; i++) {
-        fl_decide(df->ctx[i], df->ev, df->locale, 0, df->d[i]);
-        fl__impact_summarize(df->d[i], &sum[i]);
-    }
+    decide_both(df->ctx, df->d, df->ev, df->locale, ++df->nfixed, sum);
     fl__impact_add(&df->im, &sum[0], &sum[1], where, json, len);
 }
 
@@ -82,21 +123,74 @@ static void diff_json_line(struct diff *df, const char *where, const char *buf, 
     diff_event(df, where, buf, len);
 }
 
+/* Worker w's share of the batch: every DIFF_WORKERS-th line from w. */
+static void *diff_work(void *arg)
+{
+    struct dworker *w = arg;
+    struct diff *df = w->df;
+    for (size_t i = (size_t)w->index; i < df->nlines; i += DIFF_WORKERS) {
+        struct dline *l = &df->lines[i];
+        fl_diag_t diag;
+        if (fl_event_from_json(w->ev, df->text.data + l->off, l->len, &diag) != FL_OK) {
+            l->bad = 1;
+            l->err = strdup(diag.message);
+            continue;
+        }
+        decide_both(w->ctx, w->d, w->ev, df->locale, l->lineno, l->sum);
+    }
+    return NULL;
+}
+
+/* Decide the batch on the workers, then count it in input order. */
+static void diff_flush(struct diff *df, const char *name)
+{
+    pthread_t tid[DIFF_WORKERS];
+    int started[DIFF_WORKERS] = {0};
+    for (int k = 1; k < DIFF_WORKERS && df->nlines > (size_t)k; k++)
+        started[k] = pthread_create(&tid[k], NULL, diff_work, &df->w[k]) == 0;
+    diff_work(&df->w[0]);
+    for (int k = 1; k < DIFF_WORKERS; k++) {
+        if (started[k]) pthread_join(tid[k], NULL);
+        else if (df->nlines > (size_t)k) diff_work(&df->w[k]); /* no thread: done here */
+    }
+    char where[4200];
+    for (size_t i = 0; i < df->nlines; i++) {
+        struct dline *l = &df->lines[i];
+        snprintf(where, sizeof where, "%s:%zu", name, l->lineno);
+        if (l->bad) {
+            df->bad++;
+            fprintf(stderr, "faultline diff: %s: %s\n", where, l->err ? l->err : "out of memory");
+            free(l->err);
+            continue;
+        }
+        fl__impact_add(&df->im, &l->sum[0], &l->sum[1], where, df->text.data + l->off, l->len);
+    }
+    df->nlines = 0;
+    fl_sb_clear(&df->text);
+}
+
 static int diff_stream(struct diff *df, const char *name, FILE *f)
 {
     cli_reader r;
     cli_reader_init(&r, f, df->max_line);
     int rc;
-    char where[4200];
     while ((rc = cli_read_line(&r)) == 1) {
-        snprintf(where, sizeof where, "%s:%zu", name, r.lineno);
         if (r.overlong) {
+            diff_flush(df, name); /* its message in line order */
             df->bad++;
-            fprintf(stderr, "faultline diff: %s: line longer than %zu bytes\n", where, df->max_line);
+            fprintf(stderr, "faultline diff: %s:%zu: line longer than %zu bytes\n", name, r.lineno, df->max_line);
             continue;
         }
-        if (!cli_blank(r.buf, r.len)) diff_json_line(df, where, r.buf, r.len);
+        if (cli_blank(r.buf, r.len)) continue;
+        struct dline *l = &df->lines[df->nlines];
+        *l = (struct dline){.off = df->text.len, .len = r.len, .lineno = r.lineno};
+        if (fl_sb_append(&df->text, r.buf, r.len) != 0 || fl_sb_append(&df->text, "", 1) != 0) {
+            rc = -1;
+            break;
+        }
+        if (++df->nlines == DIFF_BATCH) diff_flush(df, name);
     }
+    diff_flush(df, name);
     cli_reader_free(&r);
     return rc < 0 ? -1 : 0;
 }
@@ -268,8 +362,37 @@ static int open_side(struct diff *df, int i, const char *dir)
     return FL_EXIT_OK;
 }
 
+/* The workers: 0 uses the calling thread's pair; the others get their own,
+ * side by side on the two engines (same order: same seeds). */
+static int open_workers(struct diff *df)
+{
+    if (!(df->lines = calloc(DIFF_BATCH, sizeof *df->lines))) return FL_EXIT_POLICY;
+    for (int k = 0; k < DIFF_WORKERS; k++) {
+        struct dworker *w = &df->w[k];
+        w->df = df;
+        w->index = k;
+        if (k == 0) {
+            w->ctx[0] = df->ctx[0], w->ctx[1] = df->ctx[1], w->d[0] = df->d[0], w->d[1] = df->d[1], w->ev = df->ev;
+            continue;
+        }
+        for (int i = 0; i < 2; i++)
+            if (fl_ctx_new(df->e[i], &w->ctx[i]) != FL_OK || fl_decision_new(&w->d[i]) != FL_OK) return FL_EXIT_POLICY;
+        if (fl_event_new(&w->ev) != FL_OK) return FL_EXIT_POLICY;
+    }
+    return FL_EXIT_OK;
+}
+
 static void diff_free(struct diff *df)
 {
+    for (int k = 1; k < DIFF_WORKERS; k++) {
+        for (int i = 0; i < 2; i++) {
+            fl_decision_free(df->w[k].d[i]);
+            fl_ctx_free(df->w[k].ctx[i]);
+        }
+        fl_event_free(df->w[k].ev);
+    }
+    free(df->lines);
+    fl_sb_free(&df->text);
     for (int i = 0; i < 2; i++) {
         fl_decision_free(df->d[i]);
         fl_ctx_free(df->ctx[i]);
@@ -344,7 +467,7 @@ int cli_diff(int argc, char **argv)
     const char *const sides[2] = {old_dir, dirs[1]};
     if ((rc = open_side(&df, 0, sides[0])) != FL_EXIT_OK || (rc = open_side(&df, 1, sides[1])) != FL_EXIT_OK)
         goto done;
-    if (fl_event_new(&df.ev) != FL_OK) {
+    if (fl_event_new(&df.ev) != FL_OK || open_workers(&df) != FL_EXIT_OK) {
         rc = FL_EXIT_POLICY;
         goto done;
     }

@@ -74,4 +74,23 @@ rc=0; "$FL" eval -p "$T/old" --shadow "$T/new" --shadow-sample 2 "$T/events.json
 [ "$rc" -eq 2 ] || fail "--shadow-sample 2 is a usage error"
 rc=0; "$FL" eval -p "$T/old" --shadow "$T/nonexistent" "$T/events.jsonl" >/dev/null 2>&1 || rc=$?
 [ "$rc" -eq 3 ] || fail "an unloadable candidate exits 3"
+# Jittered retries on the stock pack, interleaved with the events of the one
+# rule that changed, over more lines than one batch of the worker threads:
+# exactly that rule's events change (each event draws its jitter from the
+# same seed on both sides, whatever the versions did with earlier events).
+mkdir -p "$T/stock"
+cp "$SRC"/../../policies/*.lua "$T/stock/"
+sed -i '0,/^rule("http-5xx") {/s//&\n  recovery = fail(),/' "$T/stock/21-http.lua"
+grep -q 'recovery = fail(),' "$T/stock/21-http.lua" || fail "could not edit the stock pack copy"
+: > "$T/alt.jsonl"
+i=0; while [ $i -lt 5000 ]; do
+  echo '{"domain":"http","code":520,"message":"unknown error"}'
+  echo '{"domain":"http","code":429,"message":"slow down"}'
+  i=$((i+1)); done >> "$T/alt.jsonl"
+"$FL" diff -p "$SRC/../../policies" -p "$T/stock" "$T/alt.jsonl" > "$T/alt.txt" || true
+head -1 "$T/alt.txt" | grep -q ': 10000 events, 5000 changed (50.00%), 5000 not allowed$' || { head -20 "$T/alt.txt"; fail "stock pack: exactly the changed rule's events"; }
+grep -q '^   5000  http-5xx -> http-5xx$' "$T/alt.txt" || { head -20 "$T/alt.txt"; fail "stock pack group"; }
+# The same report twice (threads do not change it).
+"$FL" diff -p "$SRC/../../policies" -p "$T/stock" "$T/alt.jsonl" > "$T/alt2.txt" || true
+cmp -s "$T/alt.txt" "$T/alt2.txt" || fail "two runs of the same diff differ"
 echo "diff ok"
