@@ -132,6 +132,17 @@ static void msg_of(char *buf, size_t n, unsigned i)
 
 /* A temp dir, an engine on POLICY and a registry at DIR/errors.db with a
  * ring of `ring` records. */
+/* Every fingerprint row of the registry at path (at most cap): their number. */
+static size_t query_all(const char *path, fl_error_row_t *rows, size_t cap)
+{
+    fl_diag_t dg;
+    fl_error_query_t q = {0};
+    size_t n = 0;
+    q.top = (uint32_t)cap;
+    assert_int_equal(fl_registry_query(path, &q, rows, cap, &n, &dg), FL_OK);
+    return n;
+}
+
 static void open_counting(flt *t, char *dir, size_t dn, char *path, size_t pn, uint32_t ring)
 {
     flt_tmpdir(dir, dn);
@@ -161,10 +172,7 @@ static void test_exact_counts(void **state)
     }
     assert_int_equal(fl_engine_registry_flush(t.e, 10000), FL_OK);
     fl_error_row_t rows[K + 1];
-    size_t n = 0;
-    fl_error_query_t q = {0};
-    q.top = K + 1;
-    assert_int_equal(fl_registry_query(path, &q, rows, K + 1, &n, &dg), FL_OK);
+    size_t n = query_all(path, rows, K + 1);
     assert_int_equal(n, K);
     for (size_t i = 0; i < n; i++) {
         assert_int_equal(rows[i].count, PER);
@@ -183,6 +191,8 @@ static void test_exact_counts(void **state)
         assert_int_equal(flt_decide(&t, ev), FL_OK);
     }
     assert_int_equal(fl_engine_registry_close(t.e), FL_OK);
+    fl_error_query_t q = {0};
+    q.top = K + 1;
     q.by = "rule";
     assert_int_equal(fl_registry_query(path, &q, rows, K + 1, &n, &dg), FL_OK);
     assert_int_equal(n, 1);
@@ -265,7 +275,6 @@ static void test_threads(void **state)
     (void)state;
     char dir[64], path[128];
     flt t;
-    fl_diag_t dg;
     open_counting(&t, dir, sizeof dir, path, sizeof path, 4);
     pthread_t th[TW];
     worker w[TW];
@@ -279,10 +288,7 @@ static void test_threads(void **state)
     }
     assert_int_equal(fl_engine_registry_flush(t.e, 10000), FL_OK);
     fl_error_row_t rows[TK + 1];
-    size_t n = 0;
-    fl_error_query_t q = {0};
-    q.top = TK + 1;
-    assert_int_equal(fl_registry_query(path, &q, rows, TK + 1, &n, &dg), FL_OK);
+    size_t n = query_all(path, rows, TK + 1);
     assert_int_equal(n, TK);
     for (size_t i = 0; i < n; i++) assert_int_equal(rows[i].count, TW * TPER);
     fl_log_stats_t ls;
