@@ -2376,6 +2376,1130 @@ def tools_r3_capture():
         tool(src, key, cmd, cat, auth, user=NB)
 
 
+# ------------------------------------------------------------------ round 4
+# Failure families no earlier round drove: TLS servers with bad certificates
+# (an expired one, one for another host, one that demands a client
+# certificate, one that speaks only TLS 1.3), SMTP and FTP servers that refuse
+# with their reply codes, a full tmpfs (ENOSPC) and a read-only one (EROFS),
+# ETXTBSY/E2BIG/ELOOP/EAGAIN, HTTP statuses no earlier round asked for, new
+# SQLSTATEs and MariaDB errors, Perl (IO, DBI with DBD::SQLite, DBD::Pg and
+# DBD::MariaDB, HTTP::Tiny, Net::SMTP/FTP) and command-line tools not driven
+# before (`--round 4 r4_python r4_node r4_ruby r4_go r4_java r4_php r4_perl
+# r4_tools r4_db`).
+CLEANUP = []
+R4 = {}
+R4_HTTP = {
+    411: ("invalid_argument", "RFC 9110 15.5.12 Length Required: the request must change"),
+    414: ("invalid_argument", "RFC 9110 15.5.15 URI Too Long: the request must change"),
+    423: ("aborted.locked", "RFC 4918 11.3 Locked: the resource is locked (docs/taxonomy.md: HTTP 423 -> aborted.locked)"),
+    431: ("invalid_argument", "RFC 6585 5 Request Header Fields Too Large: the request must change"),
+    451: ("permission_denied", "RFC 7725 3 Unavailable For Legal Reasons: access denied"),
+    505: ("unimplemented", "RFC 9110 15.6.6 HTTP Version Not Supported (as 501: not supported by the server)"),
+    511: ("unauthenticated", "RFC 6585 6 Network Authentication Required: the client must authenticate first"),
+}
+A_TLS_VERSION = "TLS protocol version mismatch: the handshake fails the same way again (unavailable.tls)"
+A_TLS_CLIENT = "the server demands a client certificate: the handshake fails the same way until one is configured (unavailable.tls)"
+R5321 = "RFC 5321 4.2.2/4.2.3 reply code "
+SMTP_REPLIES = {
+    "421": ("421 4.3.2 Service not available, closing transmission channel", "greet",
+            "unavailable", R5321 + "421 Service not available: a 4yz transient negative reply"),
+    "450": ("450 4.2.1 <nobody@fl-capture.test>: Recipient address rejected: mailbox busy, try again later", "RCPT",
+            "unavailable", R5321 + "450 mailbox unavailable (busy): a 4yz transient negative reply"),
+    "452": ("452 4.3.1 Insufficient system storage", "RCPT",
+            "resource_exhausted", R5321 + "452 insufficient system storage: a 4yz transient negative reply"),
+    "530": ("530 5.7.0 Authentication required", "MAIL",
+            "unauthenticated", "RFC 4954 6: 530 5.7.0 Authentication required"),
+    "535": ("535 5.7.8 Authentication credentials invalid", "AUTH",
+            "unauthenticated", "RFC 4954 6: 535 5.7.8 Authentication credentials invalid"),
+    "550": ("550 5.1.1 <nobody@fl-capture.test>: Recipient address rejected: User unknown in local recipient table", "RCPT",
+            "not_found", R5321 + "550 mailbox unavailable; RFC 3463 5.1.1 bad destination mailbox address"),
+    "552": ("552 5.2.2 Requested mail action aborted: exceeded storage allocation", "DATA.",
+            "resource_exhausted.storage_full", R5321 + "552 exceeded storage allocation (a 5yz permanent reply)"),
+    "553": ("553 5.1.3 Requested action not taken: mailbox name not allowed", "RCPT",
+            "invalid_argument", R5321 + "553 mailbox name not allowed (syntax)"),
+}
+R959 = "RFC 959 4.2 reply code "
+FTP_REPLIES = {
+    "421": ("421 Service not available, closing control connection.", "greet",
+            "unavailable", R959 + "421 Service not available (4yz transient)"),
+    "425": ("425 Can't open data connection.", "PASV",
+            "unavailable", R959 + "425 Can't open data connection (4yz transient)"),
+    "530": ("530 Login incorrect.", "PASS", "unauthenticated", R959 + "530 Not logged in"),
+    "550": ("550 missing.txt: No such file or directory", "RETR",
+            "not_found", R959 + "550 Requested action not taken: file unavailable (not found)"),
+}
+
+
+def _line_server(handler):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", 0))
+    s.listen(16)
+
+    def loop():
+        while True:
+            try:
+                c, _ = s.accept()
+            except OSError:
+                return
+            threading.Thread(target=handler, args=(c,), daemon=True).start()
+    threading.Thread(target=loop, daemon=True).start()
+    return s.getsockname()[1]
+
+
+def _smtp_handler(code):
+    reply, stage = SMTP_REPLIES[code][:2]
+
+    def h(c):
+        f = c.makefile("rwb", buffering=0)
+        w = lambda t: f.write(t.encode() + b"\r\n")  # noqa: E731
+        try:
+            if stage == "greet":
+                w(reply)
+                return
+            w("220 mail.fl-capture.test ESMTP ready")
+            data = False
+            for line in f:
+                cmd = line.decode(errors="replace").strip()
+                u = cmd.upper()
+                if data:
+                    if cmd == ".":
+                        data = False
+                        w(reply if stage == "DATA." else "250 2.0.0 Ok: queued")
+                    continue
+                if u.startswith("EHLO"):
+                    w("250-mail.fl-capture.test\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME")
+                elif u.startswith("HELO"):
+                    w("250 mail.fl-capture.test")
+                elif u.startswith("AUTH"):
+                    w(reply if stage == "AUTH" else "235 2.7.0 ok")
+                elif u.startswith("MAIL"):
+                    w(reply if stage == "MAIL" else "250 2.1.0 Ok")
+                elif u.startswith("RCPT"):
+                    w(reply if stage == "RCPT" else "250 2.1.5 Ok")
+                elif u == "DATA":
+                    w("354 End data with <CR><LF>.<CR><LF>")
+                    data = True
+                elif u == "QUIT":
+                    w("221 2.0.0 Bye")
+                    return
+                elif u == "RSET" or u == "NOOP":
+                    w("250 2.0.0 Ok")
+                else:
+                    w("502 5.5.2 Error: command not recognized")
+        except OSError:
+            pass
+        finally:
+            c.close()
+    return h
+
+
+def _ftp_handler(code):
+    reply, stage = FTP_REPLIES[code][:2]
+
+    def h(c):
+        f = c.makefile("rwb", buffering=0)
+        w = lambda t: f.write(t.encode() + b"\r\n")  # noqa: E731
+        keep = []
+        try:
+            if stage == "greet":
+                w(reply)
+                return
+            w("220 (fl-capture FTP)")
+            for line in f:
+                cmd = line.decode(errors="replace").strip()
+                u = cmd.upper().split(" ")[0]
+                if u == "USER":
+                    w("331 Please specify the password.")
+                elif u == "PASS":
+                    w(reply if stage == "PASS" else "230 Login successful.")
+                elif u == "TYPE":
+                    w("200 Switching to Binary mode.")
+                elif u in ("PASV", "EPSV"):
+                    if stage == "PASV":
+                        w(reply)
+                        continue
+                    ds = socket.socket()
+                    ds.bind(("127.0.0.1", 0))
+                    ds.listen(1)
+                    keep.append(ds)
+                    port = ds.getsockname()[1]
+                    if u == "EPSV":
+                        w(f"229 Entering Extended Passive Mode (|||{port}|)")
+                    else:
+                        w(f"227 Entering Passive Mode (127,0,0,1,{port >> 8},{port & 255}).")
+                elif u in ("RETR", "STOR", "LIST", "NLST", "SIZE", "CWD"):
+                    w(reply if stage == "RETR" else "550 Failed.")
+                elif u == "QUIT":
+                    w("221 Goodbye.")
+                    return
+                else:
+                    w("200 OK")
+        except OSError:
+            pass
+        finally:
+            for k in keep:
+                k.close()
+            c.close()
+    return h
+
+
+def _r4_certs(d):
+    import datetime
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    import ipaddress
+    now = datetime.datetime.now(datetime.timezone.utc)
+    day = datetime.timedelta(days=1)
+
+    def name(cn):
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    def pem_key(k, path):
+        open(path, "wb").write(k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption()))
+
+    cak = ec.generate_private_key(ec.SECP256R1())
+    ca = (x509.CertificateBuilder().subject_name(name("fl-capture test CA")).issuer_name(name("fl-capture test CA"))
+          .public_key(cak.public_key()).serial_number(x509.random_serial_number())
+          .not_valid_before(now - day).not_valid_after(now + 30 * day)
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True).sign(cak, hashes.SHA256()))
+    open(os.path.join(d, "ca.pem"), "wb").write(ca.public_bytes(serialization.Encoding.PEM))
+
+    def leaf(tag, sans, nb, na):
+        k = ec.generate_private_key(ec.SECP256R1())
+        c = (x509.CertificateBuilder().subject_name(name(sans[0] if isinstance(sans[0], str) else "127.0.0.1"))
+             .issuer_name(ca.subject).public_key(k.public_key()).serial_number(x509.random_serial_number())
+             .not_valid_before(nb).not_valid_after(na)
+             .add_extension(x509.SubjectAlternativeName([x509.DNSName(s) if isinstance(s, str) else x509.IPAddress(s)
+                                                         for s in sans]), critical=False)
+             .sign(cak, hashes.SHA256()))
+        open(os.path.join(d, tag + ".crt"), "wb").write(c.public_bytes(serialization.Encoding.PEM))
+        pem_key(k, os.path.join(d, tag + ".key"))
+
+    lo = [("localhost"), ipaddress.ip_address("127.0.0.1")]
+    leaf("ok", lo, now - day, now + 30 * day)
+    leaf("expired", lo, now - 400 * day, now - 35 * day)
+    leaf("wronghost", ["wrong.fl-capture.test"], now - day, now + 30 * day)
+    leaf("client", ["client.fl-capture.test"], now - day, now + 30 * day)
+
+
+def r4_fixtures():
+    if R4:
+        return R4
+    d = os.path.join(TMP, "r4")
+    os.makedirs(d)
+    R4["http"] = sorted(R4_HTTP)
+    try:
+        _r4_certs(d)
+        R4["ca"] = os.path.join(d, "ca.pem")
+        R4["client_crt"], R4["client_key"] = os.path.join(d, "client.crt"), os.path.join(d, "client.key")
+        for tag, cert, extra in (("tls_ok", "ok", []), ("tls_expired", "expired", []), ("tls_wronghost", "wronghost", []),
+                                 ("tls_clientcert", "ok", ["-Verify", "1", "-CAfile", os.path.join(d, "ca.pem")]),
+                                 ("tls_13only", "ok", ["-tls1_3"])):
+            port = free_port()
+            p = subprocess.Popen(["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-cert", os.path.join(d, cert + ".crt"),
+                                  "-key", os.path.join(d, cert + ".key"), "-www", "-quiet"] + extra,
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            CLEANUP.append(p.kill)
+            wait_port(port, 10)
+            R4[tag] = port
+    except Exception as e:  # no cryptography: the TLS cases are skipped
+        print(f"capture: r4 certificates: {e}", file=sys.stderr)
+    for root, dirs, files in os.walk(d):
+        for n in dirs + files:
+            os.chmod(os.path.join(root, n), 0o755)
+    os.chmod(d, 0o755)
+    R4["smtp"] = {k: _line_server(_smtp_handler(k)) for k in SMTP_REPLIES}
+    R4["ftp"] = {k: _line_server(_ftp_handler(k)) for k in FTP_REPLIES}
+    if ROOT:
+        full, ro = os.path.join(d, "full"), os.path.join(d, "ro")
+        os.makedirs(full)
+        os.makedirs(ro)
+        if run(["mount", "-t", "tmpfs", "-o", "size=256k,nr_inodes=64,mode=1777", "tmpfs", full])[0] == 0:
+            CLEANUP.append(lambda: run(["umount", "-l", full]))
+            R4["full"] = full
+        if run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=1777", "tmpfs", ro])[0] == 0:
+            CLEANUP.append(lambda: run(["umount", "-l", ro]))
+            open(os.path.join(ro, "keep.txt"), "w").write("kept\n")
+            os.chmod(os.path.join(ro, "keep.txt"), 0o666)
+            run(["mount", "-o", "remount,ro", ro])
+            R4["ro"] = ro
+    return R4
+
+
+def r4_args(name):
+    d = rt_dir(name)
+    return d, [d, BASE, str(CLOSED), str(SILENT), TLSURL, json.dumps(r4_fixtures())]
+
+
+def r4_record(source, prefix, labels, r, errno_domain=True):
+    """runtime_record, and a domain/code variant for an HTTP status or an SMTP/FTP reply code."""
+    key = r.get("key", "")
+    runtime_record(source, prefix, labels, r, errno_domain=errno_domain)
+    cat, auth = labels.get(key, (None, None))
+    if cat is None:
+        return
+    m = re.search(r"-(\d{3})$", key)
+    if m and any(t in key for t in ("http", "urllib", "uri", "smtp", "ftp", "urlconn", "tiny")):
+        dom = "smtp" if "smtp" in key else "ftp" if "ftp" in key else "http"
+        add(source, prefix + key, r.get("message"), cat, auth, domain=dom, code=int(m.group(1)), only_code=True)
+    elif errno_domain is False and isinstance(r.get("code"), str) and L.errno_label(r["code"])[0]:
+        ecat, eauth = L.errno_label(r["code"])
+        add(source, prefix + key, r.get("message"), ecat, eauth, domain="node", code=r["code"], only_code=True)
+
+
+def _http_labels(prefix):
+    return {f"{prefix}-{st}": R4_HTTP[st] for st in R4_HTTP}
+
+
+def _smtp_ftp_labels(prefix):
+    lab = {f"{prefix}smtp-{k}": v[2:] for k, v in SMTP_REPLIES.items()}
+    lab.update({f"{prefix}ftp-{k}": v[2:] for k, v in FTP_REPLIES.items()})
+    return lab
+
+
+def _tls_labels(prefix):
+    return {f"{prefix}tls-expired": ("unavailable.tls", A_TLS), f"{prefix}tls-hostname": ("unavailable.tls", A_TLS),
+            f"{prefix}tls-client-cert": ("unavailable.tls", A_TLS_CLIENT), f"{prefix}tls-version": ("unavailable.tls", A_TLS_VERSION),
+            f"{prefix}tls-untrusted-ca": ("unavailable.tls", A_TLS)}
+
+
+FS_R4 = {
+    "r4-tmpfs-enospc": ("resource_exhausted.storage_full", E + "ENOSPC"),
+    "r4-tmpfs-mkdir-enospc": ("resource_exhausted.storage_full", E + "ENOSPC"),
+    "r4-erofs-open": ("permission_denied.read_only", E + "EROFS"), "r4-erofs-mkdir": ("permission_denied.read_only", E + "EROFS"),
+    "r4-erofs-unlink": ("permission_denied.read_only", E + "EROFS"),
+    "r4-eloop-open": ("failed_precondition", "ELOOP: too many symbolic links (a broken link structure)"),
+    "r4-eloop-stat": ("failed_precondition", "ELOOP: too many symbolic links (a broken link structure)"),
+    "r4-etxtbsy": ("failed_precondition", E + "ETXTBSY"), "r4-e2big": ("invalid_argument", E + "E2BIG"),
+    "r4-e2big-many": ("invalid_argument", E + "E2BIG"),
+    "r4-emfile": ("resource_exhausted.file_descriptors", E + "EMFILE"),
+    "r4-flock-held": ("unavailable", E + "EAGAIN (EWOULDBLOCK: the lock is held; flock(2))"),
+}
+SQLITE = "sqlite.org/rescode.html: "
+PYR4_LABELS = dict(FS_R4)
+PYR4_LABELS.update(_http_labels("r4-urllib"))
+PYR4_LABELS.update(_tls_labels("r4-"))
+PYR4_LABELS.update(_smtp_ftp_labels("r4-"))
+PYR4_LABELS.update({
+    "r4-urllib-tls-expired": ("unavailable.tls", A_TLS),
+    "r4-ssl-load-missing-cert": ("not_found", E + "ENOENT"),
+    "r4-ssl-load-garbage-cert": ("invalid_argument", PARSE),
+    "r4-smtp-refused": ("unavailable", A_REFUSED),
+    "r4-smtp-disconnected": ("failed_precondition", FAILED_STATE + " (smtplib: not connected; run connect() first)"),
+    "r4-name-too-long-component": ("invalid_argument", E + "ENAMETOOLONG"),
+    "r4-rmdir-dot": ("invalid_argument", E + "EINVAL"), "r4-rename-dir-into-sub": ("invalid_argument", E + "EINVAL"),
+    "r4-link-exists": ("already_exists", E + "EEXIST"), "r4-symlink-exists": ("already_exists", E + "EEXIST"),
+    "r4-open-dir-write": ("failed_precondition", E + "EISDIR"), "r4-listdir-file": ("failed_precondition", E + "ENOTDIR"),
+    "r4-chdir-file": ("failed_precondition", E + "ENOTDIR"), "r4-rename-file-over-dir": ("failed_precondition", E + "EISDIR"),
+    "r4-truncate-negative": ("invalid_argument", E + "EINVAL"), "r4-lseek-pipe": ("invalid_argument", E + "ESPIPE"),
+    "r4-setxattr-proc": ("permission_denied", E + "EACCES"),
+    "r4-getxattr-missing": ("not_found", "getxattr(2) ENODATA: the named attribute does not exist"),
+    "r4-read-dir": ("failed_precondition", E + "EISDIR"), "r4-write-rdonly-fd": ("failed_precondition", E + "EBADF"),
+    "r4-dup2-bad": ("failed_precondition", E + "EBADF"), "r4-waitpid-nochild": ("failed_precondition", E + "ECHILD"),
+    "r4-killpg-missing": ("not_found", E + "ESRCH"), "r4-access-eacces-proc": ("permission_denied", E + "EACCES"),
+    "r4-unlink-root-owned": ("permission_denied", E + "EACCES"), "r4-utime-permission": ("permission_denied", E + "EPERM"),
+    "r4-mkfifo-exists": ("already_exists", E + "EEXIST"), "r4-mknod-permission": ("permission_denied", E + "EPERM"),
+    "r4-mmap-empty": ("invalid_argument", PY + "ValueError: cannot mmap an empty file"),
+    "r4-emfile-pipe": ("resource_exhausted.file_descriptors", E + "EMFILE"),
+    "r4-fork-nproc": ("unavailable", E + "EAGAIN (fork(2): RLIMIT_NPROC reached)"),
+    "r4-select-bad-fd": ("invalid_argument", PY + "ValueError: file descriptor out of range"),
+    "r4-bind-privileged": ("permission_denied", E + "EACCES"),
+    "r4-unix-refused": ("unavailable", A_REFUSED),
+    "r4-unix-path-too-long": ("invalid_argument", "unix(7): the path does not fit sun_path (an invalid argument)"),
+    "r4-send-not-connected": ("failed_precondition", E + "ENOTCONN"),
+    "r4-udp-sendto-refused": ("unavailable", A_REFUSED),
+    "r4-getservbyname": ("not_found", "getservbyname(3): no such service in the services database"),
+    "r4-inet-aton": ("invalid_argument", PARSE),
+    "r4-recv-reset": ("unavailable", A_RESET),
+    "r4-http-client-remote-disconnected": ("unavailable", "the peer closed the connection without a response: UNAVAILABLE"),
+    "r4-http-client-timeout": ("deadline_exceeded", A_TIMEOUT),
+    "r4-asyncio-refused": ("unavailable", A_REFUSED),
+    "r4-asyncio-incomplete-read": ("unavailable", "the peer closed the stream before the expected bytes (IncompleteReadError): UNAVAILABLE"),
+    "r4-asyncio-invalid-state": ("failed_precondition", FAILED_STATE + " (a future whose result is not set)"),
+    "r4-asyncio-task-cancelled": ("cancelled", "asyncio.CancelledError: gRPC CANCELLED"),
+    "r4-asyncio-dns": ("unavailable", A_DNS),
+    "r4-futures-cancelled": ("cancelled", "concurrent.futures.CancelledError: gRPC CANCELLED"),
+    "r4-futures-shutdown": ("failed_precondition", FAILED_STATE + " (an executor already shut down)"),
+    "r4-sqlite-datatype-mismatch": ("invalid_argument", SQLITE + "SQLITE_MISMATCH (datatype mismatch)"),
+    "r4-sqlite-no-function": ("not_found", SQLITE + "SQLITE_ERROR: no such function"),
+    "r4-sqlite-too-many-terms": ("invalid_argument", "sqlite.org/limits.html: the expression exceeds SQLITE_MAX_EXPR_DEPTH (the statement must change)"),
+    "r4-sqlite-bindings": ("invalid_argument", PY + "sqlite3.ProgrammingError: wrong number of bindings supplied"),
+    "r4-sqlite-too-big": ("invalid_argument", SQLITE + "SQLITE_TOOBIG: the value exceeds the length limit (the same value fails again)"),
+    "r4-sqlite-interrupted": ("cancelled", SQLITE + "SQLITE_INTERRUPT: the operation was interrupted (the caller gave up)"),
+    "r4-sqlite-corrupt": ("data_loss", SQLITE + "SQLITE_CORRUPT: the database file is malformed"),
+    "r4-sqlite-cannot-commit-no-tx": ("failed_precondition", FAILED_STATE + " (no transaction is active)"),
+    "r4-sqlite-attach-missing-dir": ("not_found", SQLITE + "SQLITE_CANTOPEN (the directory does not exist)"),
+    "r4-sqlite-drop-missing": ("not_found", SQLITE + "SQLITE_ERROR: no such table"),
+    "r4-sqlite-readonly-uri": ("permission_denied.read_only", SQLITE + "SQLITE_READONLY"),
+    "r4-sqlite-programming-closed-cursor": ("failed_precondition", FAILED_STATE + " (a closed cursor)"),
+    "r4-zipfile-member-missing": ("not_found", PY + "KeyError: no such member in the archive"),
+    "r4-zipfile-closed": ("failed_precondition", FAILED_STATE + " (a closed archive)"),
+    "r4-zipfile-bad-mode": ("invalid_argument", PY + "ValueError: an invalid mode argument"),
+    "r4-tarfile-member-missing": ("not_found", PY + "KeyError: no such member in the archive"),
+    "r4-tarfile-truncated-gz": ("data_loss", CORRUPT),
+    "r4-tarfile-bad-compression": ("invalid_argument", "an unknown compression name given: INVALID_ARGUMENT"),
+    "r4-csv-field-limit": ("invalid_argument", PY + "csv.Error: the field exceeds field_size_limit (the same input fails again)"),
+    "r4-csv-strict-quote": ("invalid_argument", PARSE),
+    "r4-csv-unknown-dialect": ("invalid_argument", "an unknown dialect name given: INVALID_ARGUMENT"),
+    "r4-etree-unclosed": ("invalid_argument", PARSE), "r4-etree-junk-after": ("invalid_argument", PARSE),
+    "r4-etree-undefined-entity": ("invalid_argument", PARSE), "r4-etree-parse-missing-file": ("not_found", E + "ENOENT"),
+    "r4-email-parsedate": ("invalid_argument", PARSE), "r4-decimal-invalid-op": ("invalid_argument", PARSE),
+    "r4-decimal-overflow": ("out_of_range", PY + "decimal.Overflow: the exponent exceeds Emax (ERANGE)"),
+    "r4-ipaddress-v6": ("invalid_argument", PARSE), "r4-ipaddress-prefix": ("invalid_argument", PARSE),
+    "r4-uuid-bad-hex": ("invalid_argument", PARSE), "r4-uuid-bytes-len": ("invalid_argument", PY + "ValueError: an invalid argument value"),
+    "r4-shutil-copytree-exists": ("already_exists", E + "EEXIST"), "r4-shutil-rmtree-file": ("failed_precondition", E + "ENOTDIR"),
+    "r4-shutil-disk-usage-missing": ("not_found", E + "ENOENT"),
+    "r4-shutil-unpack-unknown": ("invalid_argument", NOTFMT),
+    "r4-shutil-make-archive-format": ("invalid_argument", "an unknown archive format name given: INVALID_ARGUMENT"),
+    "r4-subprocess-cwd-missing": ("not_found", E + "ENOENT"),
+    "r4-subprocess-called-process-error": ("unknown", "a child exited non-zero without saying why: gRPC UNKNOWN"),
+    "r4-subprocess-signal": ("unknown", "a child killed by a signal without saying why: gRPC UNKNOWN"),
+    "r4-pathlib-relative": ("invalid_argument", PY + "ValueError: an invalid argument value"),
+    "r4-pathlib-with-suffix": ("invalid_argument", PY + "ValueError: an invalid argument value"),
+    "r4-zlib-bad-wbits": ("invalid_argument", PY + "ValueError: an invalid argument value"),
+    "r4-zlib-stream-error": ("invalid_argument", PY + "ValueError: an invalid argument value"),
+    "r4-array-typecode": ("out_of_range", E + "ERANGE (OverflowError)"),
+    "r4-fraction-nan": ("invalid_argument", PY + "ValueError: an invalid argument value"),
+    "r4-datetime-tz-naive": ("internal", BUG),
+    "r4-datetime-year-zero": ("invalid_argument", PY + "ValueError: an invalid field value"),
+})
+
+
+def r4_python_capture():
+    d, args = r4_args("pyr4")
+    for r in jsonl_client(["/usr/bin/python3", os.path.join(HERE, "clients", "pyr4.py")] + args, user=as_user(), timeout=300):
+        r4_record("python", "py:", PYR4_LABELS, r)
+
+
+NODER4_LABELS = dict(FS_R4)
+NODER4_LABELS.update(_tls_labels("r4-"))
+NODER4_LABELS.update({
+    "r4-https-expired": ("unavailable.tls", A_TLS), "r4-https-hostname": ("unavailable.tls", A_TLS),
+    "r4-fetch-expired": ("unavailable.tls", A_TLS),
+    "r4-fetch-refused": ("unavailable", A_REFUSED), "r4-fetch-dns": ("unavailable", A_DNS),
+    "r4-fetch-abort-timeout": ("deadline_exceeded", A_TIMEOUT + " (AbortSignal.timeout)"),
+    "r4-fetch-abort": ("cancelled", "the caller aborted the request (AbortError): gRPC CANCELLED"),
+    "r4-fetch-bad-url": ("invalid_argument", PARSE), "r4-fetch-reset": ("unavailable", A_RESET),
+    "r4-fetch-empty": ("unavailable", "the peer closed the connection without a response: UNAVAILABLE"),
+    "r4-fetch-json": ("invalid_argument", PARSE),
+    "r4-net-refused": ("unavailable", A_REFUSED), "r4-net-unix-missing": ("not_found", E + "ENOENT"),
+    "r4-net-dns": ("unavailable", A_DNS), "r4-listen-in-use": ("failed_precondition", E + "EADDRINUSE"),
+    "r4-listen-privileged": ("permission_denied", E + "EACCES"),
+    "r4-dns-resolver-refused": ("unavailable", A_REFUSED + " (the configured resolver refuses)"),
+    "r4-dns-lookup-missing": ("unavailable", A_DNS),
+    "r4-dns-bad-server": ("invalid_argument", NODE + "ERR_INVALID_IP_ADDRESS: an invalid argument"),
+    "r4-promises-opendir-file": ("failed_precondition", E + "ENOTDIR"),
+    "r4-promises-rmdir-nonempty": ("failed_precondition", E + "ENOTEMPTY"),
+    "r4-promises-copyfile-excl": ("already_exists", E + "EEXIST"),
+    "r4-promises-utimes-permission": ("permission_denied", E + "EPERM"),
+    "r4-promises-truncate-dir": ("failed_precondition", E + "EISDIR"),
+    "r4-promises-access-missing": ("not_found", E + "ENOENT"),
+    "r4-promises-chmod-permission": ("permission_denied", E + "EPERM"),
+    "r4-spawn-timeout": ("deadline_exceeded", E + "ETIMEDOUT (the child outlived its timeout)"),
+    "r4-spawn-cwd-missing": ("not_found", E + "ENOENT"),
+    "r4-spawn-signal": ("unknown", "a child killed by a signal without saying why: gRPC UNKNOWN"),
+    "r4-gunzip-truncated": ("data_loss", CORRUPT + " (Z_BUF_ERROR: the stream ends early)"),
+    "r4-gunzip-crc": ("data_loss", CORRUPT), "r4-inflate-raw-bad": ("data_loss", CORRUPT),
+    "r4-crypto-pbkdf2-digest": ("invalid_argument", "an unknown algorithm name given: INVALID_ARGUMENT"),
+    "r4-crypto-sign-bad-key": ("invalid_argument", PARSE),
+    "r4-crypto-gcm-auth": ("invalid_argument", "bad decrypt: the authentication tag does not match (wrong key or not this ciphertext)"),
+    "r4-crypto-scrypt-params": ("invalid_argument", NODE + "ERR_CRYPTO_INVALID_SCRYPT_PARAMS: an invalid argument"),
+    "r4-crypto-x509-garbage": ("invalid_argument", PARSE),
+    "r4-worker-missing": ("failed_precondition", "a missing module: the environment must be fixed (FAILED_PRECONDITION)"),
+    "r4-worker-oom": ("resource_exhausted.memory", NODE + "ERR_WORKER_OUT_OF_MEMORY: the worker ran out of memory"),
+    "r4-stream-write-after-end": ("failed_precondition", FAILED_STATE + " (a stream already ended)"),
+    "r4-events-unhandled": ("internal", BUG),
+    "r4-url-canparse": ("invalid_argument", PARSE),
+})
+
+
+def r4_node_capture():
+    if not have("node"):
+        return
+    d, args = r4_args("noder4")
+    for r in jsonl_client(["node", os.path.join(HERE, "clients", "noder4.js")] + args, user=as_user(), timeout=300):
+        r4_record("node", "node:", NODER4_LABELS, r, errno_domain=False)
+
+
+RUBYR4_LABELS = dict(FS_R4)
+RUBYR4_LABELS.update(_http_labels("r4-open-uri"))
+RUBYR4_LABELS.update(_tls_labels("r4-"))
+RUBYR4_LABELS.update(_smtp_ftp_labels("r4-"))
+RUBYR4_LABELS.update({
+    "r4-spawn-missing-cwd": ("not_found", E + "ENOENT"),
+    "r4-system-exit-status": ("unknown", "a child exited non-zero without saying why: gRPC UNKNOWN"),
+    "r4-rename-dir-into-sub": ("invalid_argument", E + "EINVAL"), "r4-link-exists": ("already_exists", E + "EEXIST"),
+    "r4-dir-children-file": ("failed_precondition", E + "ENOTDIR"), "r4-utime-permission": ("permission_denied", E + "EPERM"),
+    "r4-lseek-pipe": ("invalid_argument", E + "ESPIPE"), "r4-fileutils-cp-missing": ("not_found", E + "ENOENT"),
+    "r4-fileutils-mkdir-p-file": ("failed_precondition", E + "ENOTDIR"),
+    "r4-fileutils-rm-r-permission": ("permission_denied", E + "EACCES"),
+    "r4-bind-privileged": ("permission_denied", E + "EACCES"), "r4-unix-refused": ("unavailable", A_REFUSED),
+    "r4-getservbyname": ("not_found", "getservbyname(3): no such service in the services database"),
+    "r4-etc-getpwnam": ("not_found", RB + "Etc.getpwnam: no such user in the password database"),
+    "r4-connect-unroutable": ("unavailable", "absl::ErrnoToStatusCode: ECONNREFUSED/ENETUNREACH -> UNAVAILABLE"),
+    "r4-queue-closed": ("failed_precondition", FAILED_STATE + " (a closed queue)"),
+    "r4-sized-queue-nonblock": ("resource_exhausted", "a bounded queue is full: RESOURCE_EXHAUSTED, retry later"),
+    "r4-marshal-garbage": ("invalid_argument", NOTFMT), "r4-file-mode": ("invalid_argument", RB + "ArgumentError: an invalid access mode"),
+    "r4-stringio-closed": ("failed_precondition", FAILED_STATE + " (a stream closed for reading)"),
+    "r4-openssl-digest": ("invalid_argument", "an unknown algorithm name given: INVALID_ARGUMENT"),
+    "r4-openssl-cipher-name": ("invalid_argument", "an unknown algorithm name given: INVALID_ARGUMENT"),
+    "r4-gzip-crc": ("data_loss", CORRUPT), "r4-integer-sqrt-negative": ("invalid_argument", E + "EDOM (Math::DomainError)"),
+    "r4-sleep-negative": ("invalid_argument", RB + "ArgumentError: an invalid argument value"),
+})
+
+
+def r4_ruby_capture():
+    if not have("ruby"):
+        return
+    d, args = r4_args("rubyr4")
+    for r in jsonl_client(["ruby", os.path.join(HERE, "clients", "rubyr4.rb")] + args, user=as_user(), timeout=300):
+        r4_record("ruby", "ruby:", RUBYR4_LABELS, r)
+
+
+GOR4_LABELS = dict(FS_R4)
+GOR4_LABELS.update(_tls_labels("r4-"))
+GOR4_LABELS.update(_smtp_ftp_labels("r4-"))
+GOR4_LABELS.update({
+    "r4-http-tls-expired": ("unavailable.tls", A_TLS), "r4-http-tls-hostname": ("unavailable.tls", A_TLS),
+    "r4-smtp-refused": ("unavailable", A_REFUSED),
+    "r4-exec-lookpath": ("not_found", GO + "exec.ErrNotFound: no such executable in $PATH"),
+    "r4-exec-dir-missing": ("not_found", E + "ENOENT"),
+    "r4-rename-dir-into-sub": ("invalid_argument", E + "EINVAL"), "r4-link-exists": ("already_exists", E + "EEXIST"),
+    "r4-chtimes-permission": ("permission_denied", E + "EPERM"), "r4-remove-root-owned": ("permission_denied", E + "EACCES"),
+    "r4-readdir-file": ("failed_precondition", E + "ENOTDIR"), "r4-seek-pipe": ("invalid_argument", E + "ESPIPE"),
+    "r4-listen-privileged": ("permission_denied", E + "EACCES"),
+    "r4-listen-unix-path-too-long": ("invalid_argument", E + "EINVAL"),
+    "r4-resolver-refused": ("unavailable", A_REFUSED + " (the configured resolver refuses)"),
+    "r4-resolver-timeout": ("deadline_exceeded", A_TIMEOUT + " (the resolver did not answer in time)"),
+    "r4-lookup-port": ("not_found", "getservbyname(3): no such service in the services database"),
+    "r4-netip-parse": ("invalid_argument", PARSE), "r4-netip-prefix": ("invalid_argument", PARSE),
+    "r4-mail-address": ("invalid_argument", PARSE), "r4-mime-media-type": ("invalid_argument", PARSE),
+    "r4-parse-mac": ("invalid_argument", PARSE), "r4-asn1": ("invalid_argument", PARSE),
+    "r4-x509-truncated": ("invalid_argument", PARSE),
+    "r4-bzip2-garbage": ("invalid_argument", NOTFMT), "r4-flate-corrupt": ("data_loss", CORRUPT + " (flate: corrupt input)"),
+    "r4-csv-field-count": ("invalid_argument", PARSE), "r4-template-parse": ("invalid_argument", PARSE),
+    "r4-template-missing-key": ("not_found", GO + "text/template missingkey=error: the map has no entry for the key"),
+    "r4-template-exec": ("internal", BUG), "r4-json-unmarshal-nonpointer": ("internal", BUG),
+    "r4-parseuint-negative": ("invalid_argument", PARSE),
+    "r4-user-lookup": ("not_found", GO + "user.UnknownUserError: no such user"),
+    "r4-group-lookup": ("not_found", GO + "user.UnknownGroupError: no such group"),
+    "r4-readfull-short": ("data_loss", GO + "io.ErrUnexpectedEOF: the data ends in the middle of a fixed-size block (truncated)"),
+})
+
+
+def r4_go_capture():
+    if not have("go"):
+        return
+    d, args = r4_args("gor4")
+    exe = os.path.join(d, "gor4")
+    env = dict(os.environ, GOCACHE=os.path.join(TMP, "gocache"), GOPATH=os.path.join(TMP, "gopath"),
+               GO111MODULE="off", GOFLAGS="")
+    rc, err, _ = run(["nice", "-n", "19", "go", "build", "-o", exe, os.path.join(HERE, "clients", "gor4.go")], timeout=600, env=env)
+    if rc != 0:
+        print("capture: go build failed: " + err[-400:], file=sys.stderr)
+        return
+    os.chmod(exe, 0o755)
+    for r in jsonl_client([exe] + args, user=as_user(), timeout=300):
+        r4_record("go", "go:", GOR4_LABELS, r)
+
+
+JAVAR4_LABELS = dict(FS_R4)
+JAVAR4_LABELS.update(_http_labels("r4-urlconn"))
+JAVAR4_LABELS.update(_tls_labels("r4-"))
+JAVAR4_LABELS.update({
+    "r4-httpclient-tls-expired": ("unavailable.tls", A_TLS),
+    "r4-atomic-move-xdev": ("unimplemented", E + "EXDEV (AtomicMoveNotSupportedException: no atomic move across file systems)"),
+    "r4-process-dir-missing": ("not_found", E + "ENOENT"),
+    "r4-set-mtime-permission": ("permission_denied", E + "EPERM"),
+    "r4-overlapping-lock": ("failed_precondition", JV + "OverlappingFileLockException: this JVM already holds an overlapping lock"),
+    "r4-non-writable-channel": ("failed_precondition", FAILED_STATE + " (a channel not open for writing)"),
+    "r4-closed-channel": ("failed_precondition", FAILED_STATE + " (a closed channel)"),
+    "r4-bind-privileged": ("permission_denied", E + "EACCES"),
+    "r4-async-channel-refused": ("unavailable", A_REFUSED),
+    "r4-datagram-port-unreachable": ("unavailable", A_REFUSED + " (ICMP port unreachable)"),
+    "r4-unix-socket-missing": ("not_found", E + "ENOENT"),
+    "r4-instant-overflow": ("out_of_range", JV + "DateTimeException: the instant exceeds Instant.MAX (ERANGE)"),
+    "r4-zone-offset-range": ("invalid_argument", JV + "DateTimeException: an invalid field value"),
+    "r4-formatter-pattern": ("invalid_argument", PARSE),
+    "r4-bigdecimal-nonterminating": ("invalid_argument", JV + "ArithmeticException on the values given"),
+    "r4-biginteger-negative-exponent": ("invalid_argument", JV + "ArithmeticException on the values given"),
+    "r4-matcher-no-match": ("failed_precondition", FAILED_STATE + " (no match has been found yet)"),
+    "r4-unmappable-char": ("invalid_argument", "the text cannot be encoded in the charset: INVALID_ARGUMENT"),
+    "r4-cipher-unknown": ("invalid_argument", "an unknown algorithm name given: INVALID_ARGUMENT"),
+    "r4-gcm-tag-mismatch": ("invalid_argument", "bad decrypt: the authentication tag does not match (wrong key or not this ciphertext)"),
+    "r4-keyspec-garbage": ("invalid_argument", PARSE),
+    "r4-xml-unclosed": ("invalid_argument", PARSE), "r4-xpath-syntax": ("invalid_argument", PARSE),
+    "r4-jar-garbage": ("invalid_argument", NOTFMT),
+})
+
+
+def r4_java_capture():
+    if not have("java"):
+        return
+    d, _ = r4_args("javar4")
+    R = r4_fixtures()
+    if "ca" not in R:
+        return
+    args = [d, BASE, str(CLOSED), str(SILENT), R["ca"]] + [str(R[k]) for k in ("tls_expired", "tls_wronghost", "tls_clientcert",
+                                                                           "tls_13only", "tls_ok")]
+    args += [R.get("full", "-"), R.get("ro", "-"), ",".join(str(s) for s in R["http"])]
+    for r in jsonl_client(["nice", "-n", "19", "java", "-Xmx256m", os.path.join(HERE, "clients", "JavaR4.java")] + args,
+                          user=as_user(), timeout=300):
+        r4_record("java", "java:", JAVAR4_LABELS, r)
+
+
+PHPR4_LABELS = dict(FS_R4)
+PHPR4_LABELS.update(_http_labels("r4-http"))
+PHPR4_LABELS.update(_tls_labels("r4-"))
+PHPR4_LABELS.update(_smtp_ftp_labels("r4-"))
+PHPR4_LABELS.update({
+    "r4-link-exists": ("already_exists", E + "EEXIST"), "r4-rename-dir-into-sub": ("invalid_argument", E + "EINVAL"),
+    "r4-chmod-permission": ("permission_denied", E + "EPERM"), "r4-touch-mtime-permission": ("permission_denied", E + "EPERM"),
+    "r4-posix-mkfifo-exists": ("already_exists", E + "EEXIST"), "r4-posix-setuid": ("permission_denied", E + "EPERM"),
+    "r4-pcntl-exec-missing": ("not_found", E + "ENOENT"),
+    "r4-socket-connect-refused": ("unavailable", A_REFUSED), "r4-socket-bind-in-use": ("failed_precondition", E + "EADDRINUSE"),
+    "r4-socket-listen-privileged": ("permission_denied", E + "EACCES"), "r4-socket-unix-missing": ("not_found", E + "ENOENT"),
+    "r4-stream-server-in-use": ("failed_precondition", E + "EADDRINUSE"),
+    "r4-simplexml-unclosed": ("invalid_argument", PARSE), "r4-dom-loadxml": ("invalid_argument", PARSE),
+    "r4-iconv-illegal": ("invalid_argument", PARSE),
+    "r4-mb-encoding": ("invalid_argument", "an unknown encoding name given: INVALID_ARGUMENT"),
+    "r4-openssl-x509-garbage": ("invalid_argument", PARSE),
+    "r4-openssl-unknown-cipher": ("invalid_argument", "an unknown algorithm name given: INVALID_ARGUMENT"),
+    "r4-phar-garbage": ("invalid_argument", NOTFMT), "r4-exif-not-image": ("invalid_argument", NOTFMT),
+    "r4-splqueue-empty": ("out_of_range", PH + "RuntimeException: nothing left to take (as IndexError on an empty sequence: gRPC OUT_OF_RANGE)"),
+    "r4-splfixedarray-index": ("out_of_range", PH + "RuntimeException: index out of range (gRPC OUT_OF_RANGE)"),
+    "r4-spl-heap-empty": ("out_of_range", PH + "RuntimeException: nothing left to take (as IndexError on an empty sequence: gRPC OUT_OF_RANGE)"),
+    "r4-date-create-immutable": ("invalid_argument", PARSE),
+    "r4-intdiv-min": ("out_of_range", E + "ERANGE (ArithmeticError: the result overflows an integer)"),
+    "r4-str-repeat-negative": ("invalid_argument", PH + "ValueError"), "r4-array-chunk-zero": ("invalid_argument", PH + "ValueError"),
+})
+
+
+def r4_php_capture():
+    if not have("php"):
+        return
+    d, args = r4_args("phpr4")
+    for r in jsonl_client(["php", os.path.join(HERE, "clients", "phpr4.php")] + args, user=as_user(), timeout=300):
+        if r.get("message") == "returned false":
+            print(f"capture: php {r.get('key')}: returned false without a message", file=sys.stderr)
+            continue
+        r4_record("php", "php:", PHPR4_LABELS, r)
+
+
+SQ = "sqlite.org/rescode.html: "
+PERLR4_LABELS = dict(FS_R4)
+PERLR4_LABELS.update(_http_labels("r4-tiny"))
+PERLR4_LABELS.update(_tls_labels("r4-"))
+PERLR4_LABELS.update(_smtp_ftp_labels("r4-"))
+PERLR4_LABELS.update({
+    "r4-tiny-refused": ("unavailable", A_REFUSED), "r4-tiny-dns": ("unavailable", A_DNS),
+    "r4-tiny-timeout": ("deadline_exceeded", A_TIMEOUT), "r4-tiny-tls-expired": ("unavailable.tls", A_TLS),
+    "r4-smtp-refused": ("unavailable", A_REFUSED),
+    "r4-smtp-auth-sasl-missing": ("failed_precondition", "a missing module (Authen::SASL): the environment must be fixed (FAILED_PRECONDITION)"),
+    "r4-mkdir-exists": ("already_exists", E + "EEXIST"), "r4-rmdir-nonempty": ("failed_precondition", E + "ENOTEMPTY"),
+    "r4-rename-missing": ("not_found", E + "ENOENT"), "r4-rename-dir-into-sub": ("invalid_argument", E + "EINVAL"),
+    "r4-unlink-permission": ("permission_denied", E + "EACCES"), "r4-open-write-permission": ("permission_denied", E + "EACCES"),
+    "r4-opendir-missing": ("not_found", E + "ENOENT"), "r4-opendir-file": ("failed_precondition", E + "ENOTDIR"),
+    "r4-chdir-missing": ("not_found", E + "ENOENT"), "r4-kill-missing": ("not_found", E + "ESRCH"),
+    "r4-kill-init": ("permission_denied", E + "EPERM"), "r4-symlink-exists": ("already_exists", E + "EEXIST"),
+    "r4-link-dir": ("permission_denied", E + "EPERM"), "r4-utime-permission": ("permission_denied", E + "EPERM"),
+    "r4-chown-permission": ("permission_denied", E + "EPERM"), "r4-copy-missing": ("not_found", E + "ENOENT"),
+    "r4-move-missing": ("not_found", E + "ENOENT"), "r4-make-path-file": ("already_exists", E + "EEXIST"),
+    "r4-exec-missing": ("not_found", E + "ENOENT"), "r4-pipe-open-missing": ("not_found", E + "ENOENT"),
+    "r4-sysopen-excl": ("already_exists", E + "EEXIST"), "r4-seek-pipe": ("invalid_argument", E + "ESPIPE"),
+    "r4-read-dir": ("failed_precondition", E + "EISDIR"),
+    "r4-connect-refused": ("unavailable", A_REFUSED), "r4-connect-dns": ("unavailable", A_DNS),
+    "r4-bind-in-use": ("failed_precondition", E + "EADDRINUSE"), "r4-bind-privileged": ("permission_denied", E + "EACCES"),
+    "r4-unix-missing": ("not_found", E + "ENOENT"),
+    "r4-dbd-sqlite-unique": ("already_exists", SQ + "SQLITE_CONSTRAINT_UNIQUE"),
+    "r4-dbd-sqlite-pk": ("already_exists", SQ + "SQLITE_CONSTRAINT_PRIMARYKEY"),
+    "r4-dbd-sqlite-notnull": ("invalid_argument", SQ + "SQLITE_CONSTRAINT_NOTNULL"),
+    "r4-dbd-sqlite-check": ("invalid_argument", SQ + "SQLITE_CONSTRAINT_CHECK"),
+    "r4-dbd-sqlite-fk": ("failed_precondition", SQ + "SQLITE_CONSTRAINT_FOREIGNKEY"),
+    "r4-dbd-sqlite-no-table": ("not_found", SQ + "SQLITE_ERROR: no such table"),
+    "r4-dbd-sqlite-no-column": ("not_found", SQ + "SQLITE_ERROR: no such column"),
+    "r4-dbd-sqlite-syntax": ("invalid_argument", SQ + "SQLITE_ERROR: syntax error"),
+    "r4-dbd-sqlite-exists": ("already_exists", SQ + "SQLITE_ERROR: table already exists"),
+    "r4-dbd-sqlite-cantopen": ("not_found", SQ + "SQLITE_CANTOPEN (the directory does not exist)"),
+    "r4-dbd-sqlite-notadb": ("invalid_argument", SQ + "SQLITE_NOTADB"),
+    "r4-dbd-sqlite-busy": ("aborted", SQ + "SQLITE_BUSY (database is locked)"),
+    "r4-dbd-sqlite-readonly": ("permission_denied.read_only", SQ + "SQLITE_READONLY"),
+    "r4-dbi-driver-missing": ("failed_precondition", "a missing module: the environment must be fixed (FAILED_PRECONDITION)"),
+    "r4-die-in-eval-json": ("invalid_argument", PARSE), "r4-sprintf-numeric": ("invalid_argument", PARSE),
+    "r4-substr-outside": ("out_of_range", "perlfunc substr: beyond the end of the string (gRPC OUT_OF_RANGE)"),
+    "r4-sort-undef-sub": ("internal", BUG),
+    "r4-require-version": ("failed_precondition", "the interpreter is older than the script requires: the environment must be fixed"),
+    "r4-deep-recursion-fatal": ("internal", BUG),
+})
+
+
+def _errno_in_message(r):
+    """Perl's $! can hold a stale value after a failure that set none: keep
+    the errno only when its text is what the message reports."""
+    import errno as _errno
+    en = r.get("errno")
+    if en and hasattr(_errno, en) and os.strerror(getattr(_errno, en)) not in (r.get("message") or ""):
+        r = dict(r, errno=None)
+    return r
+
+
+def r4_perl_capture():
+    d, args = r4_args("perlr4")
+    for r in jsonl_client(["perl", os.path.join(HERE, "clients", "perlr4.pl")] + args, user=as_user(), timeout=300):
+        r4_record("perl", "perl:", PERLR4_LABELS, _errno_in_message(r))
+
+
+def _tool_if(source, key, cmd, cat, auth, must=None, **kw):
+    """tool(), kept only when the message shows what the label is about (`must`)."""
+    rc, err, out = run(cmd, user=kw.get("user"), timeout=kw.get("timeout", 20), cwd=kw.get("cwd"), env=kw.get("env"))
+    msg = (err or out).strip("\n")
+    if rc == 0:
+        print(f"capture: {source} {key}: did not fail", file=sys.stderr)
+        return None
+    if must and not re.search(must, msg):
+        print(f"capture: {source} {key}: not the failure labelled ({must!r}): {msg[:160]!r}", file=sys.stderr)
+        return None
+    add(source, source + ":" + key, msg, cat, auth, domain=kw.get("domain"), code=kw.get("code"))
+    return msg
+
+
+def r4_tools_capture():
+    d = tools_setup()
+    R = r4_fixtures()
+    NB = as_user()
+    t = lambda *p: os.path.join(d, *p)  # noqa: E731
+    full, ro = R.get("full"), R.get("ro")
+    open(t("big.bin"), "wb").write(os.urandom(1 << 20))
+    os.chmod(t("big.bin"), 0o644)
+    open(t("bad.tcl"), "w").write('proc load_config {path} {\n    set f [open $path r]\n    return [read $f]\n}\nload_config /nonexistent/fl-capture.conf\n')
+    open(t("div.tcl"), "w").write('proc ratio {a b} { expr {$a / $b} }\nputs [ratio 1 0]\n')
+    open(t("sock.tcl"), "w").write(f'set s [socket 127.0.0.1 {CLOSED}]\n')
+    open(t("cmd.tcl"), "w").write('proc main {} { frobnicate_config 1 }\nmain\n')
+    open(t("bad.s"), "w").write("\tfrobnicate %eax, %ebx\n")
+    open(t("ok.c"), "w").write("int main(void) { return 0; }\n")
+    os.makedirs(t("cm-bad"))
+    open(t("cm-bad", "CMakeLists.txt"), "w").write("cmake_minimum_required(VERSION 3.13\nproject(x C)\n")
+    os.makedirs(t("cm-pkg"))
+    open(t("cm-pkg", "CMakeLists.txt"), "w").write("cmake_minimum_required(VERSION 3.13)\nproject(x NONE)\nfind_package(FlCaptureNosuch REQUIRED)\n")
+    os.makedirs(t("nj"))
+    open(t("nj", "build.ninja"), "w").write("rule cc\n  command = false\nbuild out: cc in\n")
+    open(t("nj", "in"), "w").write("x\n")
+    open(t("fail.mk"), "w").write("all:\n\t@sh -c 'echo \"build step failed\" >&2; exit 2'\n")
+    open(t("notdb.db"), "w").write("this is not a database\n" * 100)
+    for root, dirs, files in os.walk(d):
+        for n in dirs + files:
+            try:
+                os.chmod(os.path.join(root, n), 0o777)
+            except OSError:
+                pass
+    # file systems that are full or read-only (ENOSPC, EROFS) through coreutils and friends
+    if full:
+        for key, cmd in [
+            ("r4-cp-enospc", ["cp", t("big.bin"), os.path.join(full, "cp-big")]),
+            ("r4-sort-enospc", ["sort", "-o", os.path.join(full, "sorted"), t("big.bin")]),
+            ("r4-fallocate-enospc", ["fallocate", "-l", "8M", os.path.join(full, "falloc")]),
+            ("r4-tar-enospc", ["tar", "-cf", os.path.join(full, "x.tar"), "-C", d, "big.bin"]),
+            ("r4-gcc-enospc", ["gcc", "-o", os.path.join(full, "a.out"), t("ok.c")]),
+            ("r4-sqlite3-full", ["sqlite3", os.path.join(full, "full.db"),
+                                 "CREATE TABLE t (b BLOB); INSERT INTO t VALUES (randomblob(2000000));"]),
+            ("r4-rsync-enospc", ["rsync", t("big.bin"), os.path.join(full, "rsync-big")]),
+            ("r4-git-init-enospc", ["git", "init", "-q", os.path.join(full, "repo")]),
+        ]:
+            src = key.split("-")[1] if key.split("-")[1] in ("tar", "gcc", "sqlite3", "rsync", "git") else "coreutils"
+            if key == "r4-fallocate-enospc":
+                src = "util-linux"
+            auth = E + "ENOSPC"
+            if src == "sqlite3":
+                auth = "sqlite.org/rescode.html: SQLITE_FULL (database or disk is full)"
+            _tool_if(src, key, cmd, "resource_exhausted.storage_full", auth, must=r"(?i)no space|disk is full|full", user=NB)
+    if ro:
+        for src, key, cmd in [
+            ("coreutils", "r4-mkdir-erofs", ["mkdir", os.path.join(ro, "d")]),
+            ("coreutils", "r4-touch-erofs", ["touch", os.path.join(ro, "t")]),
+            ("coreutils", "r4-rm-erofs", ["rm", "-f", os.path.join(ro, "keep.txt")]),
+            ("coreutils", "r4-ln-erofs", ["ln", "-s", "x", os.path.join(ro, "l")]),
+            ("coreutils", "r4-split-erofs", ["split", "-b", "100k", t("big.bin"), os.path.join(ro, "part")]),
+            ("coreutils", "r4-cp-erofs", ["cp", t("plain.txt"), ro]),
+            ("tar", "r4-extract-erofs", ["tar", "-xzf", t("ok.tgz"), "-C", ro]),
+            ("unzip", "r4-extract-erofs", ["unzip", "-o", t("ok.zip"), "-d", ro]),
+            ("gcc", "r4-output-erofs", ["gcc", "-o", os.path.join(ro, "a.out"), t("ok.c")]),
+            ("git", "r4-init-erofs", ["git", "init", "-q", os.path.join(ro, "repo")]),
+            ("rsync", "r4-dest-erofs", ["rsync", t("plain.txt"), os.path.join(ro, "p.txt")]),
+            ("bash", "r4-redirect-erofs", ["bash", "-c", f"echo x > {ro}/b.txt"]),
+            ("sqlite3", "r4-create-erofs", ["sqlite3", os.path.join(ro, "new.db"), "CREATE TABLE t (x)"]),
+        ]:
+            _tool_if(src, key, cmd, "permission_denied.read_only", E + "EROFS", must=r"(?i)read-only|readonly|read only", user=NB)
+    # resource limits through the shell (as an unprivileged user: RLIMIT_NPROC binds)
+    _tool_if("bash", "r4-ulimit-nofile", ["bash", "-c", f"ulimit -n 3; echo x > {t('fd.txt')}"],
+             "resource_exhausted.file_descriptors", E + "EMFILE", must=r"(?i)too many open files", user=NB)
+    _tool_if("bash", "r4-ulimit-fsize", ["bash", "-c", f"ulimit -f 1; cat {t('big.bin')} > {t('fsize.bin')}"],
+             "out_of_range", E + "EFBIG (SIGXFSZ: the file size limit)", must=r"(?i)file size limit", user=NB)
+    _tool_if("bash", "r4-ulimit-nproc", ["bash", "-c", "ulimit -u 1; /bin/true; /bin/true & wait"],
+             "unavailable", E + "EAGAIN (fork(2): RLIMIT_NPROC reached)", must=r"(?i)resource temporarily unavailable", user=NB)
+    _tool_if("bash", "r4-etxtbsy", ["bash", "-c", f"exec 3>{t('busy.sh')}; echo '#!/bin/sh' >&3; chmod +x {t('busy.sh')}; {t('busy.sh')}"],
+             "failed_precondition", E + "ETXTBSY", must=r"(?i)text file busy", user=NB)
+    _tool_if("bash", "r4-e2big", ["bash", "-c", "/bin/true $(head -c 300000 /dev/zero | tr '\\0' x)"],
+             "invalid_argument", E + "E2BIG", must=r"(?i)argument list too long", user=NB)
+    rc, err, _ = run(["xargs", "-s", "20", "echo"], input="x" * 100 + "\n", user=NB)
+    add("xargs", "xargs:r4-arg-too-long", err, "invalid_argument", "an argument longer than the command-line limit: the same input fails again")
+    rc, err, _ = run(["xargs", "fl-capture-no-such-cmd"], input="a\n", user=NB)
+    add("xargs", "xargs:r4-command-missing", err, "not_found", E + "ENOENT")
+    _tool_if("util-linux", "r4-mount-unprivileged", ["mount", "-t", "tmpfs", "tmpfs", t("dir")], "permission_denied",
+             "mount(8): only the superuser may mount (EPERM)", must=r"(?i)root|superuser|permission|not permitted", user=NB)
+    _tool_if("util-linux", "r4-chattr-permission", ["chattr", "+i", t("plain.txt")], "permission_denied", E + "EPERM",
+             must=r"(?i)not permitted", user=NB)
+    # TLS against local openssl s_server instances: openssl, curl, wget, git
+    if "ca" in R:
+        ca = R["ca"]
+        for key, port, extra, cat, auth, must in [
+            ("r4-tls-expired", R["tls_expired"], [], "unavailable.tls", A_TLS, "expired"),
+            ("r4-tls-hostname", R["tls_wronghost"], ["-verify_hostname", "localhost"], "unavailable.tls", A_TLS, "(?i)hostname"),
+            ("r4-tls-client-cert", R["tls_clientcert"], [], "unavailable.tls", A_TLS_CLIENT, "(?i)certificate required"),
+            ("r4-tls-version", R["tls_13only"], ["-tls1_2"], "unavailable.tls", A_TLS_VERSION, "(?i)protocol version"),
+        ]:
+            rc, err, out = run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-CAfile", ca, "-verify_return_error",
+                                "-servername", "localhost", "-brief"] + extra, input="GET / HTTP/1.0\r\n\r\n", user=NB, timeout=15)
+            msg = err.strip()
+            if re.search(must, msg):
+                add("openssl", "openssl:" + key, msg, cat, auth)
+        _tool_if("openssl", "r4-verify-expired", ["openssl", "verify", "-CAfile", ca, os.path.join(TMP, "r4", "expired.crt")],
+                 "unavailable.tls", "X509_V_ERR_CERT_HAS_EXPIRED: a certificate that fails verification fails again",
+                 must="expired", user=NB)
+        _tool_if("openssl", "r4-verify-untrusted", ["openssl", "verify", os.path.join(TMP, "r4", "ok.crt")],
+                 "unavailable.tls", "X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY: a certificate that fails verification fails again",
+                 must="issuer", user=NB)
+        for key, url, extra, cat, auth, code in [
+            ("r4-tls-expired", f"https://127.0.0.1:{R['tls_expired']}/", [], "unavailable.tls", A_TLS, 60),
+            ("r4-tls-hostname", f"https://localhost:{R['tls_wronghost']}/", ["--resolve", f"localhost:{R['tls_wronghost']}:127.0.0.1"],
+             "unavailable.tls", A_TLS, 60),
+            ("r4-tls-client-cert", f"https://localhost:{R['tls_clientcert']}/", ["--resolve", f"localhost:{R['tls_clientcert']}:127.0.0.1"],
+             "unavailable.tls", A_TLS_CLIENT, 56),
+            ("r4-tls-version", f"https://localhost:{R['tls_13only']}/", ["--tls-max", "1.2", "--resolve", f"localhost:{R['tls_13only']}:127.0.0.1"],
+             "unavailable.tls", A_TLS_VERSION, 35),
+        ]:
+            msg = _tool_if("curl", key, ["curl", "-sS", "-o", "/dev/null", "--cacert", ca] + extra + [url], cat, auth, user=NB, timeout=15)
+            if msg and re.match(r"curl: \((\d+)\)", msg):
+                add("curl", "curl:" + key, msg, cat, auth, domain="curl", code=int(re.match(r"curl: \((\d+)\)", msg).group(1)), only_code=True)
+            _tool_if("wget", key, ["wget", "--tries=1", "-O", "/dev/null", "--ca-certificate", ca, url.replace("localhost", "127.0.0.1")],
+                     cat, auth, must=r"ERROR|does not match|invalidated|handshake failed|Unable to establish", user=NB, timeout=15)
+            env = dict(os.environ, GIT_SSL_CAINFO=ca, GIT_TERMINAL_PROMPT="0", HOME=TMP)
+            _tool_if("git", key, ["git", "ls-remote", f"https://127.0.0.1:{url.rsplit(':', 1)[1].split('/')[0]}/repo.git"], cat, auth,
+                     must=r"(?i)ssl|tls|certificate|alert", timeout=15, env=env)
+    # HTTP statuses round 4 adds, through curl and wget
+    for st, (cat, auth) in sorted(R4_HTTP.items()):
+        tool("curl", f"r4-http-{st}", ["curl", "-sS", "-f", "-o", "/dev/null", f"{BASE}/status/{st}"], cat,
+             "curl (22) carries the HTTP status; " + auth, domain="curl", code=22)
+        tool("wget", f"r4-http-{st}", ["wget", "--tries=1", "-O", "/dev/null", f"{BASE}/status/{st}"], cat, auth)
+    # SMTP and FTP through curl (its exit code and the server's reply)
+    open(t("mail.txt"), "w").write("Subject: x\r\n\r\nhi\r\n")
+    for k, port in sorted(R["smtp"].items()):
+        reply, stage, cat, auth = SMTP_REPLIES[k]
+        cmd = ["curl", "-sS", f"smtp://127.0.0.1:{port}", "--mail-from", "a@fl-capture.test", "--mail-rcpt", "nobody@fl-capture.test",
+               "-T", t("mail.txt")]
+        if k == "535":
+            cmd += ["-u", "bob:wrong"]
+        msg = _tool_if("curl", f"r4-smtp-{k}", cmd, cat, auth + ("; CURLE_LOGIN_DENIED" if k == "535" else ""),
+                       must=k + ("|Login denied" if k == "535" else ""), timeout=15)
+        if msg and re.match(r"curl: \((\d+)\)", msg):
+            add("curl", f"curl:r4-smtp-{k}", msg, cat, auth, domain="curl", code=int(re.match(r"curl: \((\d+)\)", msg).group(1)), only_code=True)
+    for k, port in sorted(R["ftp"].items()):
+        reply, stage, cat, auth = FTP_REPLIES[k]
+        msg = _tool_if("curl", f"r4-ftp-{k}", ["curl", "-sS", "-o", "/dev/null", f"ftp://bob:wrong@127.0.0.1:{port}/missing.txt"],
+                       cat, auth, must=k + "|" + re.escape(reply.split(" ", 1)[1][:20]) + ("|does not exist" if k == "550" else ""), timeout=15)
+        if msg and re.match(r"curl: \((\d+)\)", msg):
+            add("curl", f"curl:r4-ftp-{k}", msg, cat, auth, domain="curl", code=int(re.match(r"curl: \((\d+)\)", msg).group(1)), only_code=True)
+        _tool_if("wget", f"r4-ftp-{k}", ["wget", "--tries=1", "-O", "/dev/null", f"ftp://bob:wrong@127.0.0.1:{port}/missing.txt"],
+                 cat, auth, must={"530": "Login incorrect", "550": "No such file", "425": "PASV|data connection"}.get(k, "^$"), timeout=15)
+    # programs no earlier round drove
+    cases = [
+        ("tclsh", "r4-open-missing", ["tclsh", t("bad.tcl")], "not_found", E + "ENOENT (Tcl errorCode POSIX ENOENT)", "no such file"),
+        ("tclsh", "r4-divide-by-zero", ["tclsh", t("div.tcl")], "invalid_argument", "Tcl errorCode ARITH DIVZERO: ArithmeticError on the values given", "divide by zero"),
+        ("tclsh", "r4-socket-refused", ["tclsh", t("sock.tcl")], "unavailable", A_REFUSED, "refused"),
+        ("tclsh", "r4-invalid-command", ["tclsh", t("cmd.tcl")], "internal", BUG, "invalid command name"),
+        ("gawk", "r4-division-by-zero", ["gawk", "BEGIN { x = 0; print 1 / x }"], "invalid_argument", "ArithmeticError on the values given", "division by zero"),
+        ("gawk", "r4-source-missing", ["gawk", "-f", t("missing.awk")], "not_found", E + "ENOENT", "No such file"),
+        ("gawk", "r4-getline-dir", ["gawk", "BEGIN { while ((getline line < \"/etc\") > 0) n++; if (ERRNO) { print \"gawk: getline /etc: \" ERRNO > \"/dev/stderr\"; exit 2 } }"],
+         "failed_precondition", E + "EISDIR", "directory"),
+        ("cmake", "r4-source-missing", ["cmake", "-S", t("nope"), "-B", t("build1")], "not_found", NF, "does not exist"),
+        ("cmake", "r4-parse-error", ["cmake", "-S", t("cm-bad"), "-B", t("build2")], "invalid_argument", SRC, "Parse error|parse"),
+        ("cmake", "r4-package-missing", ["cmake", "-S", t("cm-pkg"), "-B", t("build3")], "not_found",
+         "the package named is not installed (as gcc:library-missing: NOT_FOUND)", "FlCaptureNosuch"),
+        ("ninja", "r4-no-build-file", ["ninja", "-C", t("dir")], "not_found", E + "ENOENT", "build.ninja"),
+        ("ninja", "r4-unknown-target", ["ninja", "-C", t("nj"), "fl-capture-nosuch"], "not_found", "ninja: no such target (" + NF + ")", "unknown target"),
+        ("ninja", "r4-command-failed", ["ninja", "-C", t("nj")], "unknown", "a build command exited non-zero without saying why: gRPC UNKNOWN", "FAILED"),
+        ("make", "r4-recipe-failed", ["make", "-f", t("fail.mk")], "unknown", "a recipe exited non-zero without saying why: gRPC UNKNOWN", "Error 2"),
+        ("pkg-config", "r4-package-missing", ["pkg-config", "--cflags", "fl-capture-nosuch"], "not_found",
+         "the package named is not installed (as gcc:library-missing: NOT_FOUND)", "not found"),
+        ("binutils", "r4-ld-input-missing", ["ld", "-o", t("ld.out"), t("missing.o")], "not_found", E + "ENOENT", "No such file|cannot find"),
+        ("binutils", "r4-ld-not-object", ["ld", "-o", t("ld.out"), t("plain.txt")], "invalid_argument", NOTFMT, "format not recognized|file format"),
+        ("binutils", "r4-as-syntax", ["as", "-o", t("x.o"), t("bad.s")], "invalid_argument", SRC, "Error"),
+        ("binutils", "r4-ar-not-archive", ["ar", "t", t("plain.txt")], "invalid_argument", NOTFMT, "format not recognized"),
+        ("binutils", "r4-readelf-not-elf", ["readelf", "-h", t("plain.txt")], "invalid_argument", NOTFMT, "ELF"),
+        ("binutils", "r4-objdump-missing", ["objdump", "-d", t("missing.o")], "not_found", E + "ENOENT", "No such file"),
+        ("binutils", "r4-strip-not-object", ["strip", t("garbage.tar")], "invalid_argument", NOTFMT, "format not recognized"),
+        ("cpio", "r4-garbage", ["cpio", "-t", "-F", t("garbage.tar")], "invalid_argument", NOTFMT, "cpio"),
+        ("cpio", "r4-archive-missing", ["cpio", "-t", "-F", t("missing.cpio")], "not_found", E + "ENOENT", "No such file"),
+        ("scp", "r4-refused", ["scp", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-P", str(CLOSED), t("plain.txt"),
+                               "127.0.0.1:/tmp/x"], "unavailable", A_REFUSED, "refused"),
+        ("scp", "r4-source-missing", ["scp", t("missing.txt"), t("x.txt")], "not_found", E + "ENOENT", "No such file"),
+        ("scp", "r4-dns", ["scp", "-o", "BatchMode=yes", t("plain.txt"), "db.fl-capture.invalid:/tmp/x"], "unavailable", A_DNS, "resolve"),
+        ("sqlite3", "r4-corrupt", ["sqlite3", t("notdb.db"), "PRAGMA integrity_check"], "invalid_argument",
+         "sqlite.org/rescode.html: SQLITE_NOTADB", "not a database"),
+        ("sqlite3", "r4-read-missing", ["sqlite3", t("s4.db"), f".read {t('missing.sql')}"], "not_found", E + "ENOENT", "cannot open"),
+        ("sqlite3", "r4-no-collation", ["sqlite3", t("s4.db"), "SELECT 'a' < 'b' COLLATE nosuch"], "not_found",
+         "sqlite.org/rescode.html: SQLITE_ERROR: no such collation sequence", "collation"),
+        ("sqlite3", "r4-too-many-terms", ["sqlite3", t("s4.db"), "SELECT " + "+".join(["1"] * 1100)], "invalid_argument",
+         "sqlite.org/limits.html: the expression exceeds SQLITE_MAX_EXPR_DEPTH (the statement must change)", "too large"),
+        ("python", "r4-pip-no-index", ["/usr/bin/python3", "-m", "pip", "download", "--no-index", "--no-cache-dir", "-d", t("pipdl"),
+                                       "fl-capture-nosuch-pkg"], "not_found", "pip: no distribution with that name is available (NOT_FOUND)",
+         "No matching distribution"),
+        ("git", "r4-commit-no-identity", ["sh", "-c", f"cd {t('gitid')} && git init -q . && git commit -q --allow-empty -m x"],
+         "failed_precondition", "git: no committer identity configured (the environment must be fixed)", "identity|ident name"),
+    ]
+    os.makedirs(t("gitid"))
+    os.chmod(t("gitid"), 0o777)
+    env_noid = dict(os.environ, HOME=t("gitid"), GIT_CONFIG_NOSYSTEM="1", GIT_AUTHOR_NAME="", GIT_COMMITTER_NAME="",
+                    EMAIL="", GIT_AUTHOR_EMAIL="", GIT_COMMITTER_EMAIL="")
+    for src, key, cmd, cat, auth, must in cases:
+        if not have(cmd[0]):
+            continue
+        env = env_noid if key == "r4-commit-no-identity" else None
+        _tool_if(src, key, cmd, cat, auth, must=must, user=None if env else NB, env=env, timeout=60)
+
+
+R4_PG_FIXTURE = """
+CREATE TYPE r4_mood AS ENUM ('ok', 'sad');
+CREATE DOMAIN r4_posint AS int CHECK (VALUE > 0);
+CREATE TABLE r4_parent (id int PRIMARY KEY); INSERT INTO r4_parent VALUES (1);
+CREATE TABLE r4_child (id int, p int REFERENCES r4_parent(id) ON DELETE RESTRICT); INSERT INTO r4_child VALUES (1, 1);
+CREATE FUNCTION r4_f(int) RETURNS int LANGUAGE sql AS 'SELECT 1';
+CREATE FUNCTION r4_f(bigint) RETURNS int LANGUAGE sql AS 'SELECT 2';
+CREATE ROLE r4_owner; CREATE TABLE r4_owned (x int); ALTER TABLE r4_owned OWNER TO r4_owner;
+"""
+
+
+def r4_pg_cases():
+    full = R4.get("full")
+    ro = R4.get("ro")
+    cases = [
+        ("r4-string-length-mismatch", "SELECT B'101'::bit(3) & B'1'::bit(1)"),
+        ("r4-ntile-zero", "SELECT ntile(0) OVER () FROM acct"),
+        ("r4-nth-value-zero", "SELECT nth_value(id, 0) OVER () FROM acct"),
+        ("r4-window-frame-negative", "SELECT sum(id) OVER (ORDER BY id ROWS BETWEEN -1 PRECEDING AND CURRENT ROW) FROM acct"),
+        ("r4-tablesample", "SELECT * FROM acct TABLESAMPLE BERNOULLI (200)"),
+        ("r4-cant-change-runtime-param", "SET shared_buffers = '32MB'"),
+        ("r4-invalid-recursion", "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT r1.n FROM r r1, r r2) SELECT * FROM r"),
+        ("r4-ambiguous-function", "SELECT r4_f(NULL)"),
+        ("r4-order-by-position", "SELECT id FROM acct ORDER BY 5"),
+        ("r4-invalid-txn-termination", "BEGIN; DO $$ BEGIN COMMIT; END $$"),
+        ("r4-collation-mismatch", "SELECT 'a' COLLATE \"C\" < 'b' COLLATE \"POSIX\""),
+        ("r4-time-zone-displacement", "SELECT '2020-01-01 00:00+25'::timestamptz"),
+        ("r4-restrict-violation", "DELETE FROM r4_parent"),
+        ("r4-temp-file-limit", "SET work_mem = '64kB'; SET temp_file_limit = '64kB'; "
+         "SELECT count(*) FROM (SELECT g FROM generate_series(1, 300000) g ORDER BY g DESC) s"),
+        ("r4-lock-table-full", "BEGIN; DO $$ BEGIN FOR i IN 1..8000 LOOP "
+         "EXECUTE format('CREATE TEMP TABLE r4_t%s (x int)', i); END LOOP; END $$"),
+        ("r4-cursor-no-scroll", "BEGIN; DECLARE r4c NO SCROLL CURSOR FOR SELECT * FROM acct; FETCH 2 FROM r4c; FETCH PRIOR FROM r4c"),
+        ("r4-prepared-param-count", "PREPARE r4q(int) AS SELECT $1; EXECUTE r4q(1, 2)"),
+        ("r4-large-object-missing", "SELECT lo_get(987654)"),
+        ("r4-enum-invalid", "SELECT 'happy'::r4_mood"),
+        ("r4-domain-check", "SELECT (-1)::r4_posint"),
+        ("r4-array-dims-mismatch", "SELECT ARRAY[[1,2],[3]]"),
+        ("r4-make-date", "SELECT make_date(2023, 2, 30)"),
+        ("r4-range-bounds", "SELECT int4range(5, 1)"),
+        ("r4-role-owns-objects", "DROP ROLE r4_owner"),
+        ("r4-json-null-key", "SELECT json_object_agg(NULL::text, 1)"),
+        ("r4-setval-range", "SELECT setval('seq1', 99)"),
+    ]
+    if ro:
+        cases.append(("r4-copy-to-readonly", f"COPY acct TO '{ro}/pg-acct.csv'"))
+    if full:
+        cases.append(("r4-copy-disk-full", f"COPY (SELECT repeat('x', 1000) FROM generate_series(1, 2000)) TO '{full}/pg-copy.csv'"))
+    out = [{"key": k, "sql": s} for k, s in cases]
+    out.append({"key": "r4-idle-in-tx-timeout", "pre": ["SET idle_in_transaction_session_timeout = 300", "BEGIN", "SELECT 1"],
+                "sleep": 1, "sql": "SELECT 1"})
+    out.append({"key": "r4-idle-session-timeout", "pre": ["SET idle_session_timeout = 300"], "sleep": 1, "sql": "SELECT 1"})
+    return out
+
+
+# the server's condition when the client only sees the connection drop
+R4_PG_DROPPED = {"r4-idle-in-tx-timeout": "25P03", "r4-idle-session-timeout": "57P05"}
+
+
+def r4_pg_record(source, r):
+    key, msg = r.get("key"), r.get("message")
+    # DBD::Pg's err is libpq's result status; its state is the SQLSTATE
+    code = next((str(v) for v in (r.get("code"), r.get("state")) if v and re.fullmatch(r"[0-9A-Z]{5}", str(v))), None)
+    if key in R4_PG_DROPPED and code != R4_PG_DROPPED[key]:
+        if not re.search(r"(?i)timeout|terminat|closed", msg or ""):
+            print(f"capture: {source} pg:{key}: not the failure labelled: {msg!r:.160}", file=sys.stderr)
+            return
+        cat, auth = L.pg_label(R4_PG_DROPPED[key])
+        auth += " (the server's condition; the client saw the connection drop)"
+        add(source, "pg:" + key, msg, cat, auth)
+        if r.get("trace"):
+            add(source, "pg:" + key, r["trace"], cat, auth)
+        return
+    cat, auth = L.pg_label(code, msg or "")
+    if not cat:
+        print(f"capture: {source} pg:{key}: no label for SQLSTATE {code!r}: {msg!r:.120}", file=sys.stderr)
+        return
+    add(source, "pg:" + key, msg, cat, auth, domain="postgres", code=code)
+    if r.get("trace"):
+        add(source, "pg:" + key, r["trace"], cat, auth)
+
+
+R4_MY_FIXTURE = """
+USE fl;
+SET SESSION max_heap_table_size = 16384;
+CREATE TABLE r4_heap (id INT, v VARCHAR(200)) ENGINE=MEMORY;
+CREATE TABLE r4_e (e ENUM('a', 'b'));
+CREATE TRIGGER r4_trg BEFORE INSERT ON r4_e FOR EACH ROW SET @r4 = 1;
+CREATE DEFINER='ghost'@'%' VIEW r4_ghost AS SELECT 1 AS one;
+DELIMITER //
+CREATE PROCEDURE r4_many() BEGIN DECLARE x INT; SELECT id INTO x FROM acct; END //
+CREATE PROCEDURE r4_fetch() BEGIN DECLARE x INT; DECLARE c CURSOR FOR SELECT id FROM acct WHERE id < 0; OPEN c; FETCH c INTO x; END //
+DELIMITER ;
+"""
+
+
+def r4_my_cases():
+    cases = [
+        ("r4-select-into-many-rows", "CALL r4_many()"),
+        ("r4-cursor-no-data", "CALL r4_fetch()"),
+        ("r4-tx-characteristics", "START TRANSACTION; SET TRANSACTION ISOLATION LEVEL SERIALIZABLE"),
+        ("r4-locked-tables", "LOCK TABLES acct READ; FLUSH TABLES WITH READ LOCK"),
+        ("r4-data-truncated-enum", "INSERT INTO r4_e VALUES ('z')"),
+        ("r4-variable-arg-type", "SET GLOBAL max_connections = 'abc'"),
+        ("r4-procedure-exists", "CREATE PROCEDURE r4_many() SELECT 1"),
+        ("r4-trigger-exists", "CREATE TRIGGER r4_trg BEFORE INSERT ON r4_e FOR EACH ROW SET @r4 = 2"),
+        ("r4-trigger-missing", "DROP TRIGGER r4_nosuch"),
+        ("r4-set-password-no-user", "SET PASSWORD FOR 'r4_nosuch'@'%' = PASSWORD('x')"),
+        ("r4-show-grants-no-user", "SHOW GRANTS FOR 'r4_nosuch'@'%'"),
+        ("r4-definer-missing", "SELECT * FROM r4_ghost"),
+        ("r4-undeclared-variable", "SELECT 1 INTO r4_nosuchvar"),
+        ("r4-table-full", "INSERT INTO r4_heap SELECT seq, REPEAT('x', 200) FROM seq_1_to_20000"),
+    ]
+    out = [{"key": k, "sql": s} for k, s in cases]
+    out.append({"key": "r4-execute-denied", "sql": "CALL fl.boom()", "user": "alice", "password": "secret"})
+    out.append({"key": "r4-wait-timeout", "pre": ["SET SESSION wait_timeout = 1"], "sleep": 3, "sql": "SELECT 1"})
+    return out
+
+
+def r4_my_record(source, r):
+    key, msg, code = r.get("key"), r.get("message"), r.get("code")
+    cat, auth = L.my_label(code)
+    if not cat:
+        print(f"capture: {source} my:{key}: no label for error {code!r}: {msg!r:.140}", file=sys.stderr)
+        return
+    add(source, "my:" + key, msg, cat, auth, domain="mysql", code=int(code))
+    if r.get("trace"):
+        add(source, "my:" + key, r["trace"], cat, auth)
+
+
+def r4_db_capture():
+    r4_fixtures()
+    if not PG:
+        pg_start()
+    if not MY:
+        my_start()
+    if PG:
+        base = ["psql", "-h", PG["dir"], "-p", str(PG["port"]), "-U", "postgres", "-d", "fl", "-X", "-q"]
+        run(base + ["-v", "ON_ERROR_STOP=1", "-f", "-"], input=R4_PG_FIXTURE)
+        cases = r4_pg_cases()
+        # psql: default and verbose verbosity; the timeouts through a script that sleeps in between
+        for c in cases:
+            script = "".join(s + ";\n" for s in c.get("pre", []))
+            if c.get("sleep"):
+                script += f"\\! sleep {c['sleep']}\n"
+            script += c["sql"] + ";\n"
+            rc, err, _ = run(base + ["-v", "VERBOSITY=verbose", "-f", "-"], input=script, timeout=120)
+            m = re.search(r"(?:ERROR|FATAL):  ([0-9A-Z]{5}):", err)
+            r4_pg_record("psql", {"key": c["key"], "message": err, "code": m.group(1) if m else None})
+            if not c.get("pre"):
+                rc, err, _ = run(base + ["-c", c["sql"]], timeout=120)
+                r4_pg_record("psql", {"key": c["key"], "message": err, "code": m.group(1) if m else None})
+        # psycopg2
+        import psycopg2
+        import traceback
+        for i, c in enumerate(cases):
+            try:
+                conn = psycopg2.connect(host=PG["dir"], port=PG["port"], user="postgres", dbname="fl")
+                conn.autocommit = True
+                cur = conn.cursor()
+                for s in c.get("pre", []):
+                    cur.execute(s)
+                time.sleep(c.get("sleep", 0))
+                cur.execute(c["sql"])
+                conn.close()
+            except Exception as e:
+                r = {"key": c["key"], "message": traceback.format_exception_only(type(e), e)[-1].strip(),
+                     "code": getattr(e, "pgcode", None)}
+                if i % 2 == 0:
+                    r["trace"] = traceback.format_exc().strip()
+                r4_pg_record("psycopg2", r)
+        path = os.path.join(TMP, "r4_pg_cases.json")
+        with open(path, "w") as f:
+            json.dump({"dsn": f"dbi:Pg:host={PG['dir']};port={PG['port']};dbname=fl", "user": "postgres", "password": "",
+                       "host": PG["dir"], "port": PG["port"], "db": "fl", "cases": cases}, f)
+        os.chmod(path, 0o644)
+        for r in jsonl_client(["perl", os.path.join(HERE, "clients", "perldbi.pl"), path], timeout=600):
+            r4_pg_record("perl-dbd-pg", r)
+        for r in jsonl_client(["php", os.path.join(HERE, "clients", "phpdb.php"), "pgsql", path], timeout=600):
+            r4_pg_record("php-pgsql", r)
+    if MY:
+        cli = shutil.which("mariadb") or shutil.which("mysql")
+        run([cli, "--no-defaults", "-S", MY["sock"], "-u", "root"], input=R4_MY_FIXTURE)
+        run([cli, "--no-defaults", "-S", MY["sock"], "-u", "root", "-e", "GRANT SELECT ON fl.* TO 'alice'@'%'; GRANT SELECT ON fl.* TO 'alice'@'localhost'"])
+        cases = r4_my_cases()
+        for c in cases:
+            u = [f"-u{c.get('user', 'root')}"] + ([f"-p{c['password']}"] if c.get("password") else [])
+            script = "".join(s + ";\n" for s in c.get("pre", []))
+            if c.get("sleep"):
+                script += f"\\! sleep {c['sleep']}\n"
+            script += c["sql"] + ";\n"
+            rc, err, _ = run([cli, "--no-defaults", "-S", MY["sock"]] + u + ["fl"], input=script, timeout=120)
+            m = re.search(r"ERROR (\d+) \(", err)
+            r4_my_record("mariadb-client", {"key": c["key"], "message": err, "code": m.group(1) if m else None})
+            if not c.get("pre"):
+                rc, err, _ = run([cli, "--no-defaults", "-S", MY["sock"]] + u + ["fl", "-e", c["sql"]], timeout=120)
+                m = re.search(r"ERROR (\d+) \(", err)
+                r4_my_record("mariadb-client", {"key": c["key"], "message": err, "code": m.group(1) if m else None})
+        import pymysql
+        import traceback
+        for i, c in enumerate(cases):
+            try:
+                conn = pymysql.connect(unix_socket=MY["sock"], user=c.get("user", "root"), password=c.get("password", ""),
+                                       database="fl", autocommit=True, client_flag=pymysql.constants.CLIENT.MULTI_STATEMENTS)
+                cur = conn.cursor()
+                for s in c.get("pre", []):
+                    cur.execute(s)
+                time.sleep(c.get("sleep", 0))
+                cur.execute(c["sql"])
+                while cur.nextset():
+                    pass
+                conn.close()
+            except Exception as e:
+                r = {"key": c["key"], "message": traceback.format_exception_only(type(e), e)[-1].strip(),
+                     "code": e.args[0] if e.args and isinstance(e.args[0], int) else None}
+                if i % 2 == 0:
+                    r["trace"] = traceback.format_exc().strip()
+                r4_my_record("pymysql", r)
+        path = os.path.join(TMP, "r4_my_cases.json")
+        with open(path, "w") as f:
+            json.dump({"dsn": f"dbi:MariaDB:database=fl;mariadb_socket={MY['sock']}", "user": "root", "password": "",
+                       "host": "localhost", "port": MY["port"], "socket": MY["sock"], "db": "fl", "cases": cases}, f)
+        os.chmod(path, 0o644)
+        for r in jsonl_client(["perl", os.path.join(HERE, "clients", "perldbi.pl"), path], timeout=600):
+            r4_my_record("perl-dbd-mariadb", r)
+        for r in jsonl_client(["php", os.path.join(HERE, "clients", "phpdb.php"), "mysqli", path], timeout=600):
+            r4_my_record("php-mysqli", r)
+
+
 # ------------------------------------------------------------------ main
 STEPS = [v for k, v in list(globals().items())
          if k.endswith("_capture") and callable(v) and v.__code__.co_argcount == 0]
@@ -2420,6 +3544,8 @@ def main():
                 print(f"capture: step {name} failed: {e}\n{traceback.format_exc()}", file=sys.stderr)
             print(f"capture: {name}: {time.time() - t:.1f}s", file=sys.stderr)
     finally:
+        for f in CLEANUP:
+            f()
         pg_stop()
         my_stop()
         for p in RD.get("procs", []):
