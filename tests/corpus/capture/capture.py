@@ -2621,6 +2621,10 @@ def r4_fixtures():
         if run(["mount", "-t", "tmpfs", "-o", "size=256k,nr_inodes=64,mode=1777", "tmpfs", full])[0] == 0:
             CLEANUP.append(lambda: run(["umount", "-l", full]))
             R4["full"] = full
+            # a database made while there is room, for SQLITE_FULL once the file system fills
+            run(["sqlite3", os.path.join(full, "full.db"), "CREATE TABLE t (b BLOB)"])
+            if os.path.exists(os.path.join(full, "full.db")):
+                os.chmod(os.path.join(full, "full.db"), 0o666)
         if run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=1777", "tmpfs", ro])[0] == 0:
             CLEANUP.append(lambda: run(["umount", "-l", ro]))
             open(os.path.join(ro, "keep.txt"), "w").write("kept\n")
@@ -3105,7 +3109,7 @@ def r4_tools_capture():
             ("r4-tar-enospc", ["tar", "-cf", os.path.join(full, "x.tar"), "-C", d, "big.bin"]),
             ("r4-gcc-enospc", ["gcc", "-o", os.path.join(full, "a.out"), t("ok.c")]),
             ("r4-sqlite3-full", ["sqlite3", os.path.join(full, "full.db"),
-                                 "CREATE TABLE t (b BLOB); INSERT INTO t VALUES (randomblob(2000000));"]),
+                                 "PRAGMA journal_mode = MEMORY; INSERT INTO t VALUES (randomblob(2000000));"]),
             ("r4-rsync-enospc", ["rsync", t("big.bin"), os.path.join(full, "rsync-big")]),
             ("r4-git-init-enospc", ["git", "init", "-q", os.path.join(full, "repo")]),
         ]:
@@ -3115,7 +3119,7 @@ def r4_tools_capture():
             auth = E + "ENOSPC"
             if src == "sqlite3":
                 auth = "sqlite.org/rescode.html: SQLITE_FULL (database or disk is full)"
-            _tool_if(src, key, cmd, "resource_exhausted.storage_full", auth, must=r"(?i)no space|disk is full|full", user=NB)
+            _tool_if(src, key, cmd, "resource_exhausted.storage_full", auth, must=r"(?i)no space|disk is full", user=NB)
     if ro:
         for src, key, cmd in [
             ("coreutils", "r4-mkdir-erofs", ["mkdir", os.path.join(ro, "d")]),

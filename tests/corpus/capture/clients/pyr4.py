@@ -266,5 +266,5 @@ case("r4-fraction-nan", lambda: fractions.Fraction(float("nan")))
 case("r4-datetime-tz-naive", lambda: datetime.datetime.now() < datetime.datetime.now(datetime.timezone.utc))
 case("r4-datetime-year-zero", lambda: datetime.date(0, 1, 1))
 # last: these limits stay for the rest of the process
-case("r4-emfile-pipe", lambda: (resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64)), [os.pipe() for _ in range(100)]))
 case("r4-fork-nproc", lambda: (resource.setrlimit(resource.RLIMIT_NPROC, (0, 0)), subprocess.run(["/bin/true"])))
+case("r4-emfile-pipe", lambda: (resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64)), [os.pipe() for _ in range(100)]))
