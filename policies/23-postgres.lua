@@ -31,7 +31,7 @@ local SQLSTATE = {
   ["23P01"] = "failed_precondition",
   -- class 25 invalid transaction state
   ["25006"] = "failed_precondition", ["25P02"] = "failed_precondition",
-  ["25P03"] = "unavailable.connection_reset",
+  ["25P03"] = "failed_precondition", -- idle_in_transaction_session_timeout: the client held a transaction open and idle (class 25)
   -- class 28 invalid authorization specification
   ["28000"] = "unauthenticated", ["28P01"] = "unauthenticated",
   -- class 3D / 3F
@@ -162,7 +162,8 @@ local TEXTS = {
   { "user-cancel",   [[canceling statement due to user request]],          "cancelled" },
   { "no-lock",       [[could not obtain lock on]],                         "aborted.locked" },
   { "admin-shutdown",[[terminating connection due to administrator command]], "unavailable" },
-  { "idle-timeout",  [[terminating connection due to idle(?:-in-transaction)?(?: session)? timeout]], "unavailable.connection_reset" },
+  { "idle-timeout",  [[terminating connection due to idle(?: session)? timeout|terminating connection due to idle-session timeout]], "unavailable.connection_reset" }, -- 57P05
+  { "idle-in-tx",    [[terminating connection due to idle-in-transaction timeout]], "failed_precondition" }, -- 25P03 (class 25)
   { "starting-up",   [[the database system is (?:starting up|shutting down|in recovery mode|not yet accepting connections)]], "unavailable" },
   { "too-many-clients", [[sorry, too many clients already]],               "resource_exhausted.connections" },
   { "reserved-slots",[[remaining connection slots are reserved]],         "resource_exhausted.connections" },
@@ -314,6 +315,10 @@ local TEXTS = {
   { "function-def",  [[return type mismatch in function declared to return|cannot change return type of existing function]], "invalid_argument" }, -- 42P13
   { "immutable",     [[functions in (?:index expression|index predicate|partition key expression) must be marked IMMUTABLE]], "invalid_argument" }, -- 42P17
   { "recursion",     [[recursive reference to query "[^"]*" must not appear]], "invalid_argument" }, -- 42P19
+  { "tz-displacement", [[time zone displacement out of range]],           "invalid_argument" }, -- 22009 invalid_time_zone_displacement_value
+  { "bit-sizes",     [[cannot (?:AND|OR|XOR) bit strings of different sizes]], "invalid_argument" }, -- 22026 string_data_length_mismatch
+  { "array-dims",    [[multidimensional arrays must have array expressions with matching dimensions]], "out_of_range" }, -- 2202E array_subscript_error
+  { "prepared-params", [[wrong number of parameters for prepared statement]], "invalid_argument" }, -- 08P01/42601: the statement as sent is wrong
   { "key-twice",     [[column "[^"]*" appears twice in (?:primary key|unique) constraint]], "already_exists" }, -- 42701 duplicate_column
 }
 -- Each text stands for one condition: it decides events without a code

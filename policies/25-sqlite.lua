@@ -32,7 +32,7 @@ local CODES = {
   { 22, "SQLITE_NOLFS",      [[large file support is disabled]],      "unimplemented" },
   { 23, "SQLITE_AUTH",       [[authorization denied]],                "permission_denied" },
   { 25, "SQLITE_RANGE",      [[column index out of range]],           "out_of_range" },
-  { 26, "SQLITE_NOTADB",     [[file is not a database]],              "failed_precondition" },
+  { 26, "SQLITE_NOTADB",     [[file is not a database]],              "invalid_argument" }, -- input not in the format (as "not in gzip format")
   -- extended codes
   { 261,  "SQLITE_BUSY_RECOVERY",        false, "aborted.locked" },
   { 517,  "SQLITE_BUSY_SNAPSHOT",        false, "aborted.serialization" },

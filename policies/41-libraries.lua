@@ -629,3 +629,34 @@ R(P_FIRST, [[I/O operation on closed file|I/O operation on closed socket]], "fai
 -- parsing) fail on input that is not in the format they read.
 S([[:error:[0-9A-F]{8}:(?:asn1 encoding|PEM|DECODER|OBJ|x509 certificate) routines:]], "invalid_argument")
 S([[Could not read (?:CRL|certificate request|parameters) from|Unable to load (?:CRL|X509 request)|Error reading (?:S/MIME message|SMIME Content Info)|Error loading file \S+|Error setting RSA length|error reading input file]], "invalid_argument") -- openssl(1)
+
+---------------------------------------------------------------- TLS peers, mail and file transfer, tool chains (capture round 4)
+-- Certificate and handshake failures in the words of IO::Socket::SSL,
+-- libcurl (git, curl) and GnuTLS; a peer that rejects the client's
+-- certificate sends a fatal alert.
+S([[hostname verification failed]],                        "unavailable.tls")    -- IO::Socket::SSL
+S([[certificate subject name .{0,200}does not match target host name]], "unavailable.tls") -- libcurl
+S([[A TLS fatal alert has been received|GnuTLS recv error \(-\d+\)]], "unavailable.tls") -- GnuTLS (git, wget)
+-- Mail and FTP texts without a reply code (29-mail-ftp.lua has the codes).
+S([[(?i)\blogin incorrect\b]],                              "unauthenticated")    -- FTP 530's usual text, PAM
+R(P_FIRST, [[smtplib\.SMTPServerDisconnected: please run connect\(\) first]], "failed_precondition") -- used before connect
+-- Object files and assemblers (binutils): input that is not in the format.
+S([[(?i)file format not recognized]],                      "invalid_argument")   -- ar, strip, objdump, ld
+R(P_FIRST, [[Error: (?:no such instruction|junk at end of line|bad register name|invalid operands)]], "invalid_argument") -- GNU as
+-- Runtimes: the text names the cause, whatever the class around it.
+R(P_FIRST, [[java\.net\.BindException: Permission denied]],  "permission_denied") -- a privileged port
+R(P_FIRST, [[TypeError(?: \[ERR_\w+\])?: Invalid (?:URL|digest|hash|cipher|key length|IV length)\b]], "invalid_argument") -- Node.js argument checks
+S([[Unsupported state or unable to authenticate data]],    "invalid_argument")   -- Node.js: a GCM tag that does not match (as "bad decrypt")
+S([[Unsupported digest algorithm]],                        "invalid_argument")   -- Ruby OpenSSL::Digest
+S([[AF_UNIX path too long]],                               "invalid_argument")   -- a socket path beyond sun_path
+S([[Expression tree is too large \(maximum depth \d+\)]],  "invalid_argument")   -- SQLite's SQLITE_MAX_EXPR_DEPTH: the statement
+R(P_FIRST, [[Attempt to use ZIP archive that was already closed]], "failed_precondition") -- Python zipfile (a ValueError: the text decides)
+R(P_FIRST, [[\bqueue full\b]],                             "resource_exhausted") -- Ruby SizedQueue non-blocking push
+R(P_FIRST, [[\bno such service \S+/(?:tcp|udp)\b]],        "not_found")          -- getservbyname
+S([[Can't (?:shift|pop) from an empty datastructure]],     "out_of_range")       -- PHP SplDoublyLinkedList
+S([[\bPerl v[\d.]+ required--this is only v[\d.]+]],        "failed_precondition") -- `use VERSION`
+R(P_FIRST, [[\bnetip\.Parse\w+\(|\bParseAddr\("]],          "invalid_argument")   -- Go net/netip: a value that does not parse
+R(P_FIRST, [[executing "[^"]*" at <[^>]*>: map has no entry for key]], "not_found") -- Go text/template, missingkey=error
+R(P_FIRST, [[executing "[^"]*" at <[^>]*>: can't evaluate field \w+ in type]], "internal") -- Go text/template: the template is wrong
+S([[\bjson: Unmarshal\((?:non-pointer|nil)\b]],            "internal")           -- Go InvalidUnmarshalError: a program bug
+S([[(?:MySQL |MariaDB )?[Ss]erver has gone away]],         "unavailable")        -- CR_SERVER_GONE_ERROR (2006) without its number

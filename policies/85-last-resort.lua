@@ -37,7 +37,10 @@ L([[(?i)\balready (?:exists|in use|defined|registered|running)\b|\bduplicate\b]]
 L([[(?i)\bconflict\b|\blocked\b|\block\b]],                "aborted")
 L([[(?i)\bcancell?ed\b|\binterrupt(?:ed)?\b|\baborted\b]],  "cancelled")
 L([[(?i)\bunsupported\b|\bnot supported\b|\bnot implemented\b|\b(?:doesn't|does not|don't|do not|cannot|can't) support\b]], "unimplemented")
-L([[(?i)\bout of (?:range|bounds)\b|\boverflow\b|\btoo (?:large|big|long)\b]], "out_of_range")
+L([[(?i)\bout of (?:range|bounds)\b|\boverflow\b|\btoo (?:large|big)\b]], "out_of_range")
+-- "too long" is an argument a call refuses (E2BIG "Argument list too long",
+-- ENAMETOOLONG, EMSGSIZE: all invalid_argument in 20-posix.lua).
+L([[(?i)\btoo long\b]],                                   "invalid_argument")
 L([[(?i)\bbusy\b|\bnot ready\b|\bnot running\b|\bnot (?:yet )?(?:initiali[sz]ed|started|connected)\b|\bstale\b|\bdirty\b]], "failed_precondition")
 L([[(?i)\bpanic\b|\bassert(?:ion)?\b|\bnull pointer\b|\bsegfault\b|\bbug\b|\binvariant\b|\bnil\b|\bnull\b|\bundefined\b]], "internal")
 
