@@ -64,7 +64,8 @@ postgresql mariadb-server redis-server redis-tools libpostgresql-jdbc-java libma
 python3-psycopg2 python3-pymysql python3-redis python3-requests python3-httpx python3-yaml python3-toml python3-cryptography
 golang-go ruby php-cli php-pgsql php-mysql openjdk-17-jdk-headless nodejs awscli
 tar gzip bzip2 xz-utils zstd zip unzip openssl openssh-client wget
-make gcc rsync jq libxml2-utils perl luajit patch lz4 gpg socat util-linux bsdutils hostname" ;;
+make gcc rsync jq libxml2-utils perl luajit patch lz4 gpg socat util-linux bsdutils hostname
+sqlite3 cpio tcl gawk ninja-build cmake pkgconf binutils libdbd-pg-perl libdbd-mariadb-perl libdbd-sqlite3-perl" ;;
     *) echo "setup: unknown group '$group' (expected: bench, fresh-check, capture)" >&2; exit 2 ;;
   esac
 done
