@@ -9,7 +9,9 @@
 #                linux-perf to profile the benchmarks: docs/architecture.md, docs/serve.md)
 #   fresh-check  also what scripts/fresh-check.sh needs (debootstrap)
 #   capture      also what tests/corpus/capture/capture.py runs (database
-#                servers, clients, runtimes, tools); the test suite reads the
+#                servers, clients, runtimes, tools; round 5's client libraries;
+#                npm, whose packages capture.py installs into a temporary
+#                directory at capture time); the test suite reads the
 #                committed capture and needs none of these
 #
 # Runs apt-get as root, or through sudo when not root and sudo exists; a system
@@ -65,7 +67,12 @@ python3-psycopg2 python3-pymysql python3-redis python3-requests python3-httpx py
 golang-go ruby php-cli php-pgsql php-mysql openjdk-17-jdk-headless nodejs awscli
 tar gzip bzip2 xz-utils zstd zip unzip openssl openssh-client wget
 make gcc rsync jq libxml2-utils perl luajit patch lz4 gpg socat util-linux bsdutils hostname
-sqlite3 cpio tcl gawk ninja-build cmake pkgconf binutils libdbd-pg-perl libdbd-mariadb-perl libdbd-sqlite3-perl" ;;
+sqlite3 cpio tcl gawk ninja-build cmake pkgconf binutils libdbd-pg-perl libdbd-mariadb-perl libdbd-sqlite3-perl
+python3-psycopg python3-sqlalchemy python3-asyncpg python3-aiomysql python3-mysqldb python3-aiohttp python3-urllib3
+python3-paramiko python3-psycopg-pool ruby-pg ruby-mysql2 ruby-redis ruby-faraday ruby-rest-client ruby-excon
+php-redis php-curl php-guzzlehttp-guzzle libwww-perl
+libredis-perl libhikaricp-java libslf4j-java golang-github-lib-pq-dev golang-github-go-sql-driver-mysql-dev
+golang-github-jackc-pgx-v4-dev npm" ;;
     *) echo "setup: unknown group '$group' (expected: bench, fresh-check, capture)" >&2; exit 2 ;;
   esac
 done

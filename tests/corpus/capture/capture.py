@@ -3504,6 +3504,349 @@ def r4_db_capture():
             r4_my_record("php-mysqli", r)
 
 
+# ------------------------------------------------------------------ round 5
+# Capture round 5: the popular client libraries of each language (none driven
+# before) failing against the same local servers: PostgreSQL (psycopg 3,
+# SQLAlchemy, asyncpg, node-postgres, ruby-pg, lib/pq, pgx, HikariCP over
+# pgJDBC), MariaDB (mysqlclient, aiomysql, SQLAlchemy, mysql2 for Node and
+# Ruby, go-sql-driver/mysql), Redis (ioredis, node-redis, redis-rb, Perl
+# Redis, phpredis), HTTP(S) (aiohttp, urllib3, axios, got, node-fetch, undici,
+# ws, Faraday, rest-client, LWP, PHP curl) and SSH (paramiko).  Every key
+# starts with `r5-`; one scenario key per failure, shared by every library
+# that saw it.  npm packages are installed by r5_npm() into a temporary
+# directory at capture time (nothing is installed into the repository).
+R5 = {}
+R5_PG_FIXTURE = """
+CREATE TABLE r5_dl (id int PRIMARY KEY, v int); INSERT INTO r5_dl VALUES (1, 0), (2, 0);
+CREATE TABLE r5_ser (id int PRIMARY KEY, v int); INSERT INTO r5_ser VALUES (1, 0);
+ALTER ROLE limited PASSWORD 'lim';
+"""
+R5_MY_FIXTURE = """
+USE fl;
+CREATE TABLE r5_dl (id INT PRIMARY KEY, v INT) ENGINE=InnoDB; INSERT INTO r5_dl VALUES (1, 0), (2, 0);
+CREATE USER 'r5'@'%' IDENTIFIED BY 'r5pw'; GRANT ALL ON *.* TO 'r5'@'%';
+CREATE USER 'r5'@'localhost' IDENTIFIED BY 'r5pw'; GRANT ALL ON *.* TO 'r5'@'localhost';
+SET PASSWORD FOR 'reader'@'%' = PASSWORD('rpw'); SET PASSWORD FOR 'reader'@'localhost' = PASSWORD('rpw');
+"""
+# (case, pre-statements, statement, the SQLSTATE the server raises)
+R5_PG_CASES = [
+    ("syntax", [], "SELEC 1", "42601"),
+    ("unique", [], "INSERT INTO acct VALUES (1, 'x', 1)", "23505"),
+    ("undefined-table", [], "SELECT * FROM r5_no_such_table", "42P01"),
+    ("undefined-column", [], "SELECT no_such_col FROM acct", "42703"),
+    ("undefined-function", [], "SELECT r5_no_such_fn(1)", "42883"),
+    ("div-zero", [], "SELECT 1/0", "22012"),
+    ("not-null", [], "INSERT INTO acct VALUES (3, NULL, 1)", "23502"),
+    ("fk", [], "INSERT INTO child VALUES (2, 99)", "23503"),
+    ("check", [], "INSERT INTO acct VALUES (4, 'c', -5)", "23514"),
+    ("invalid-text", [], "SELECT 'abc'::int", "22P02"),
+    ("numeric-range", [], "SELECT 2147483647::int + 1", "22003"),
+    ("varchar-long", [], "INSERT INTO acct VALUES (9, 'toolongname', 1)", "22001"),
+    ("duplicate-table", [], "CREATE TABLE acct (id int)", "42P07"),
+    ("read-only-tx", ["SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"], "INSERT INTO ro_target VALUES (1)", "25006"),
+    ("permission", ["SET ROLE reader"], "SELECT * FROM acct", "42501"),
+    ("statement-timeout", ["SET statement_timeout = 200"], "SELECT pg_sleep(3)", "57014"),
+    ("lock-timeout", ["SET lock_timeout = 200"], "UPDATE held SET v = v + 1 WHERE id = 1", "55P03"),
+    ("lock-nowait", [], "SELECT * FROM held WHERE id = 1 FOR UPDATE NOWAIT", "55P03"),
+    ("terminated", [], "SELECT pg_terminate_backend(pg_backend_pid())", "57P01"),
+    ("raise", [], "DO $$ BEGIN RAISE EXCEPTION 'r5 nightly batch failed'; END $$", "P0001"),
+]
+R5_MY_CASES = [
+    ("syntax", [], "SELEC 1", 1064),
+    ("unique", [], "INSERT INTO acct (id, name) VALUES (1, 'x')", 1062),
+    ("no-table", [], "SELECT * FROM r5_no_such_table", 1146),
+    ("no-column", [], "SELECT no_such_col FROM acct", 1054),
+    ("not-null", [], "INSERT INTO acct (id, name) VALUES (5, NULL)", 1048),
+    ("fk", [], "INSERT INTO child VALUES (2, 99)", 1452),
+    ("fk-delete", [], "DELETE FROM acct WHERE id = 1", 1451),
+    ("out-of-range", ["SET sql_mode = 'STRICT_ALL_TABLES'"], "INSERT INTO acct (id, name, tiny) VALUES (6, 'q', 999)", 1264),
+    ("too-long", ["SET sql_mode = 'STRICT_ALL_TABLES'"], "INSERT INTO acct (id, name) VALUES (6, 'toolongname')", 1406),
+    ("check", [], "INSERT INTO acct (id, name, bal) VALUES (7, 'c', -5)", 4025),
+    ("duplicate-table", [], "CREATE TABLE acct (id INT)", 1050),
+    ("lock-wait", ["SET innodb_lock_wait_timeout = 1"], "UPDATE held SET v = v + 1 WHERE id = 1", 1205),
+    ("read-only-tx", ["START TRANSACTION READ ONLY"], "INSERT INTO held VALUES (9, 9)", 1792),
+    ("signal", [], "CALL boom()", 1644),
+    ("statement-timeout", [], "SET STATEMENT max_statement_time = 0.2 FOR SELECT SLEEP(3)", 1969),
+    ("killed", [], "KILL CONNECTION_ID()", 1927),
+]
+A_TRUNC = "the peer closed the connection mid-body: UNAVAILABLE"
+A_EMPTY = "the peer closed the connection without a response: UNAVAILABLE"
+A_PLAIN = "a TLS handshake against a non-TLS peer fails the same way again (unavailable.tls)"
+A_POOL = ("the client's connection pool had no free connection within its wait time (SQLAlchemy QueuePool "
+          "TimeoutError, HikariCP connectionTimeout, pg.Pool connectionTimeoutMillis): a pool slot frees up, "
+          "gRPC RESOURCE_EXHAUSTED (docs/taxonomy.md resource_exhausted.connections)")
+R5_NET = {
+    "refused": ("unavailable", A_REFUSED), "dns": ("unavailable", A_DNS), "timeout": ("deadline_exceeded", A_TIMEOUT),
+    "reset": ("unavailable", A_RESET), "empty": ("unavailable", A_EMPTY), "truncated": ("unavailable", A_TRUNC),
+    "tls-untrusted": ("unavailable.tls", A_TLS), "tls-expired": ("unavailable.tls", A_TLS),
+    "tls-hostname": ("unavailable.tls", A_TLS), "ssl-required": ("unavailable.tls", A_PLAIN),
+    "redirect-loop": ("failed_precondition", "a redirect loop: repeating the request follows the same loop"),
+    "pool-timeout": ("resource_exhausted", A_POOL),
+}
+R5_PG_CONN = {"bad-password": "28P01", "no-database": "3D000", "connection-limit": "53300", "no-role": "28P01"}
+R5_MY_CONN = {"bad-password": 1045, "no-database": 1049, "permission": 1142}
+R5_REDIS = {
+    "wrongtype": ("failed_precondition", "WRONGTYPE: the key holds another type"),
+    "not-integer": ("invalid_argument", "ERR value is not an integer"),
+    "unknown-command": ("unimplemented", "ERR unknown command"),
+    "syntax": ("invalid_argument", "ERR syntax error"),
+    "noscript": ("not_found", "NOSCRIPT: no script with that SHA1"),
+    "script-error": ("invalid_argument", "the script sent is wrong"),
+    "db-range": ("out_of_range", "ERR DB index is out of range"),
+    "noauth": ("unauthenticated", "NOAUTH: authentication required"),
+    "wrongpass": ("unauthenticated", "WRONGPASS: invalid username-password pair"),
+    "noperm": ("permission_denied", "NOPERM: ACL user lacks the permission"),
+    "oom": ("resource_exhausted.memory", "OOM command not allowed when used memory > maxmemory"),
+    "readonly": ("unavailable", "READONLY: writes against a replica (clients reconnect to the new primary after a failover)"),
+    "masterdown": ("unavailable", "MASTERDOWN: link with the primary is down"),
+    "clusterdown": ("unavailable", "CLUSTERDOWN: hash slot not served (cluster spec: retry later)"),
+}
+R5_WS = {"ws-404": L.HTTP[404], "ws-500": L.HTTP[500]}
+R5_SSH = {
+    "ssh-bad-key": ("invalid_argument", PARSE + " (the private key file is not a key)"),
+    "ssh-key-missing": ("not_found", E + "ENOENT"),
+    "ssh-banner-timeout": ("deadline_exceeded", A_TIMEOUT + " (no SSH banner before the timeout)"),
+}
+
+
+R5_RESP = {"wrongtype": "WRONGTYPE", "not-integer": "ERR", "unknown-command": "ERR", "syntax": "ERR", "noscript": "NOSCRIPT",
+           "script-error": "ERR", "db-range": "ERR", "noauth": "NOAUTH", "wrongpass": "WRONGPASS", "noperm": "NOPERM",
+           "oom": "OOM", "readonly": "READONLY", "masterdown": "MASTERDOWN", "clusterdown": "CLUSTERDOWN"}
+
+
+def r5_label(key, code, msg=""):
+    """(category, authority, domain, code) for a round-5 failure; the code only when the library reported one."""
+    fam, case = key[3:].split("-", 1)
+    if fam == "pg":
+        state = str(code) if code and re.fullmatch(r"[0-9A-Z]{5}", str(code)) else None
+        if case in R5_NET:
+            return R5_NET[case] + (None, None)
+        want = dict((c[0], c[3]) for c in R5_PG_CASES).get(case) or R5_PG_CONN.get(case)
+        if state:
+            cat, auth = L.pg_label(state, "statement timeout" if case == "statement-timeout" else "")
+            if want and L.norm(cat) != L.norm(L.pg_label(want, "statement timeout" if case == "statement-timeout" else "")[0]):
+                return None, f"SQLSTATE {state} is not the failure the scenario is about ({want})", None, None
+            return cat, auth, "postgres", state
+        cat, auth = L.pg_label(want, "statement timeout" if case == "statement-timeout" else "")
+        return cat, (auth + " (the server's condition; the library reported no SQLSTATE)") if auth else None, None, None
+    if fam == "my":
+        num = int(code) if isinstance(code, int) or (isinstance(code, str) and code.isdigit()) else None
+        want = dict((c[0], c[3]) for c in R5_MY_CASES).get(case) or R5_MY_CONN.get(case)
+        if case in R5_NET:
+            # the network failure is what happened; the client's error number is kept when it says the same
+            cat, auth = R5_NET[case]
+            same = num and L.my_label(num)[0] and L.norm(L.my_label(num)[0]) == L.norm(cat)
+            return cat, auth, "mysql" if same else None, num if same else None
+        if num and L.my_label(num)[0]:
+            cat, auth = L.my_label(num)
+            if want and L.norm(cat) != L.norm(L.my_label(want)[0]) and not (case == "wait-timeout"):
+                return None, f"error {num} is not the failure the scenario is about ({want})", None, None
+            return cat, auth, "mysql", num
+        if case == "wait-timeout":
+            return "unavailable", "MariaDB/MySQL error reference: 2006/2013/4031, the server closed an idle session (the library reported no error number)", None, None
+        cat, auth = L.my_label(want)
+        return cat, (auth + " (the server's condition; the library reported no error number)") if auth else None, None, None
+    if fam == "redis":
+        if case in R5_NET:
+            return R5_NET[case] + (None, None)
+        if case in R5_REDIS:
+            cat, note = R5_REDIS[case]
+            if R5_RESP[case] not in (msg or ""):
+                return None, f"the reply {R5_RESP[case]} is not in the text", None, None
+            pre = code if isinstance(code, str) and code.isupper() else None
+            return cat, A_RESP + ": " + note, "redis" if pre else None, pre
+    if fam == "http":
+        if case.isdigit():
+            cat, auth = L.HTTP[int(case)]
+            return cat, auth, "http" if code else None, int(case) if code else None
+        if case in R5_NET:
+            return R5_NET[case] + (None, None)
+        if case in R5_WS:
+            return R5_WS[case] + ("http" if code else None, int(case[3:]) if code else None)
+    if fam == "ssh":
+        if case in R5_NET:
+            return R5_NET[case] + (None, None)
+        return R5_SSH.get("ssh-" + case, (None, None)) + (None, None)
+    return None, None, None, None
+
+
+def r5_record(r):
+    src, key, msg = r.get("source"), r.get("key", ""), r.get("message")
+    if not src or not key.startswith("r5-"):
+        return
+    cat, auth, dom, code = r5_label(key, r.get("code"), msg)
+    if cat is None:
+        print(f"capture: {src} {key}: no label for {r.get('code')!r} ({auth}): {msg!r:.140}", file=sys.stderr)
+        return
+    must = r5_must(key)
+    # the local server's paths (/reset, /truncated, ...) name the scenario: they must not be what matches
+    shown = re.sub(r"https?://\S+|/(?:reset|empty|truncated|loop|status/\d+)\b", "", (msg or "") + "\n" + (r.get("trace") or ""))
+    if must and not re.search(must, shown, re.I):
+        print(f"capture: {src} {key}: not the failure labelled: {msg!r:.200}", file=sys.stderr)
+        return
+    add(src, key, msg, cat, auth, domain=dom, code=code)
+    if r.get("trace"):
+        add(src, key, r["trace"], cat, auth)
+
+
+# A network failure is kept only when the text shows it (a library that failed
+# for another reason is skipped rather than mislabelled).
+R5_MUST = {
+    "refused": r"refused|ECONNREFUSED|2003|Can't connect|Couldn't connect|Cannot connect|Unable to connect|Connect call failed|Connection error|connect\(\)",
+    "dns": r"resolve|getaddrinfo|ENOTFOUND|EAI_|not known|no such host|2005|name|lookup|DNS|Unknown server host|SocketError",
+    "timeout": r"time.?out|timed out|ETIMEDOUT|deadline|system error: 110",
+    "reset": r"reset|ECONNRESET|hang up|closed|EOF|aborted|disconnect|Connection|terminated",
+    "empty": r"hang up|closed|EOF|empty|disconnect|Connection|reset|no response|terminated|Server",
+    "truncated": r"premature|incomplete|content.length|EOF|closed|aborted|truncat|Payload|terminated|less|partial|hang|Connection",
+    "tls-untrusted": r"certif|self.signed|SSL|TLS|verify|x509",
+    "tls-expired": r"expired|certif|SSL|TLS|verify|x509",
+    "tls-hostname": r"host|name|altname|match|certif|SSL|TLS|verify|x509",
+    "ssl-required": r"SSL|TLS|encrypt",
+    "pool-timeout": r"time.?out|timed out|deadline|not available|pool|acquire|queue limit|maximum size",
+    "redirect-loop": r"redirect",
+    "banner-timeout": r"time.?out|banner",
+}
+
+
+def r5_must(key):
+    case = key.split("-", 2)[2] if key.count("-") >= 2 else ""
+    return R5_MUST.get(case)
+
+
+def r5_fixtures():
+    if R5:
+        return R5
+    r4_fixtures()
+    if not PG:
+        pg_start()
+    if not MY:
+        my_start()
+    cfg = {"http": BASE, "tls": TLSURL, "closed": CLOSED, "silent": SILENT, "dns": "r5.fl-capture.invalid",
+           "ca": R4.get("ca"), "tls_expired": R4.get("tls_expired"), "tls_wronghost": R4.get("tls_wronghost")}
+    if PG:
+        run(["psql", "-h", PG["dir"], "-p", str(PG["port"]), "-U", "postgres", "-d", "fl", "-X", "-q", "-f", "-"],
+            input=R5_PG_FIXTURE)
+        import psycopg2
+        holder = psycopg2.connect(host=PG["dir"], port=PG["port"], user="postgres", dbname="fl")
+        holder.cursor().execute("SELECT * FROM held WHERE id = 1 FOR UPDATE")
+        CLEANUP.insert(0, holder.close)
+        cfg["pg"] = {"host": "127.0.0.1", "port": PG["port"], "user": "postgres", "password": "", "db": "fl",
+                     "socket": PG["dir"],
+                     "cases": [{"case": c, "pre": pre, "sql": s} for c, pre, s, _ in R5_PG_CASES],
+                     "conn": [{"case": "bad-password", "user": "alice", "password": "wrong", "db": "fl"},
+                              {"case": "no-role", "user": "r5_nobody", "password": "x", "db": "fl"},
+                              {"case": "no-database", "user": "postgres", "password": "", "db": "r5_nodb"},
+                              {"case": "connection-limit", "user": "limited", "password": "lim", "db": "fl"},
+                              {"case": "refused", "port": CLOSED}, {"case": "dns", "host": cfg["dns"]},
+                              {"case": "timeout", "port": SILENT}, {"case": "ssl-required", "ssl": True}]}
+    if MY:
+        cli = shutil.which("mariadb") or shutil.which("mysql")
+        run([cli, "--no-defaults", "-S", MY["sock"], "-u", "root"], input=R5_MY_FIXTURE)
+        import pymysql
+        holder = pymysql.connect(unix_socket=MY["sock"], user="root", database="fl", autocommit=False)
+        holder.cursor().execute("SELECT * FROM held WHERE id = 1 FOR UPDATE")
+        CLEANUP.insert(0, holder.close)
+        cfg["my"] = {"host": "127.0.0.1", "port": MY["port"], "user": "r5", "password": "r5pw", "db": "fl",
+                     "socket": MY["sock"],
+                     "cases": [{"case": c, "pre": pre, "sql": s} for c, pre, s, _ in R5_MY_CASES],
+                     "conn": [{"case": "bad-password", "user": "alice", "password": "wrong", "db": "fl"},
+                              {"case": "no-database", "db": "r5_nodb"},
+                              {"case": "permission", "user": "reader", "password": "rpw", "db": "fl", "sql": "SELECT * FROM acct"},
+                              {"case": "refused", "port": CLOSED}, {"case": "dns", "host": cfg["dns"]},
+                              {"case": "timeout", "port": SILENT}]}
+    if have("redis-server"):
+        P, A, M, R, M2, C = (free_port() for _ in range(6))
+        redis_start(P)
+        redis_start(A, "--requirepass", "sekret")
+        redis_start(M, "--maxmemory", "1", "--maxmemory-policy", "noeviction")
+        redis_start(R, "--replicaof", "127.0.0.1", str(CLOSED), "--replica-serve-stale-data", "yes")
+        redis_start(M2, "--replicaof", "127.0.0.1", str(CLOSED), "--replica-serve-stale-data", "no")
+        # the cluster bus port defaults to port + 10000, which a high private port would overflow
+        redis_start(C, "--cluster-enabled", "yes", "--cluster-config-file", os.path.join(TMP, f"nodes-{C}.conf"),
+                    "--cluster-port", str(free_port()))
+        cli = ["redis-cli", "-h", "127.0.0.1", "-p", str(P)]
+        run(cli + ["SET", "str", "hello"])
+        run(cli + ["ACL", "SETUSER", "ro", "on", ">pw", "~*", "+get"])
+        cfg["redis"] = {"P": P, "A": A, "M": M, "R": R, "M2": M2, "C": C, "password": "sekret"}
+    R5.update(cfg)
+    path = os.path.join(TMP, "r5.json")
+    with open(path, "w") as f:
+        json.dump(cfg, f)
+    os.chmod(path, 0o644)
+    R5["path"] = path
+    return R5
+
+
+def r5_npm():
+    """The npm packages round 5 drives, installed into a temporary directory (never into the repository)."""
+    if "npm" in R5:
+        return R5["npm"]
+    d = os.path.join(TMP, "npm")
+    os.makedirs(d, exist_ok=True)
+    rc, err, _ = run(["npm", "install", "--no-audit", "--no-fund", "--prefix", d, "pg@8", "mysql2@3", "ioredis@5",
+                      "redis@4", "axios@1", "got@11", "node-fetch@2", "undici@6", "ws@8"], timeout=600)
+    if rc != 0:
+        print("capture: npm install failed: " + err[-400:], file=sys.stderr)
+    R5["npm"] = os.path.join(d, "node_modules")
+    return R5["npm"]
+
+
+def _r5_client(cmd, timeout=900, **kw):
+    for r in jsonl_client(cmd, timeout=timeout, **kw):
+        r5_record(r)
+
+
+def r5_python_capture():
+    cfg = r5_fixtures()
+    _r5_client(["/usr/bin/python3", os.path.join(HERE, "clients", "pyr5.py"), cfg["path"], TMP])
+
+
+def r5_node_capture():
+    cfg = r5_fixtures()
+    env = dict(os.environ, NODE_PATH=r5_npm())
+    _r5_client(["node", os.path.join(HERE, "clients", "noder5.js"), cfg["path"]], env=env)
+
+
+def r5_ruby_capture():
+    cfg = r5_fixtures()
+    _r5_client(["ruby", os.path.join(HERE, "clients", "rubyr5.rb"), cfg["path"]])
+
+
+def r5_php_capture():
+    cfg = r5_fixtures()
+    _r5_client(["php", os.path.join(HERE, "clients", "phpr5.php"), cfg["path"]])
+
+
+def r5_perl_capture():
+    cfg = r5_fixtures()
+    _r5_client(["perl", os.path.join(HERE, "clients", "perlr5.pl"), cfg["path"]])
+
+
+def r5_go_capture():
+    cfg = r5_fixtures()
+    d = os.path.join(TMP, "gor5")
+    os.makedirs(d, exist_ok=True)
+    shutil.copy(os.path.join(HERE, "clients", "gor5.go"), os.path.join(d, "main.go"))
+    env = dict(os.environ, GO111MODULE="off", GOPATH="/usr/share/gocode", GOCACHE=os.path.join(TMP, "gocache"),
+               GOFLAGS="")
+    rc, err, _ = run(["go", "build", "-o", os.path.join(d, "gor5"), os.path.join(d, "main.go")], timeout=600, env=env)
+    if rc != 0:
+        print("capture: gor5 build failed: " + err[-600:], file=sys.stderr)
+        return
+    _r5_client([os.path.join(d, "gor5"), cfg["path"]])
+
+
+def r5_java_capture():
+    cfg = r5_fixtures()
+    jars = [java_cp(g) for g in ("/usr/share/java/HikariCP.jar", "/usr/share/java/slf4j-api.jar",
+                                 "/usr/share/java/slf4j-nop.jar", "/usr/share/java/postgresql.jar",
+                                 "/usr/share/java/mariadb-java-client.jar")]
+    if None in jars or not have("java"):
+        print("capture: r5 java: missing jars", file=sys.stderr)
+        return
+    _r5_client(["java", "-cp", ":".join(jars), os.path.join(HERE, "clients", "JavaR5.java"), cfg["path"]])
+
+
 # ------------------------------------------------------------------ main
 STEPS = [v for k, v in list(globals().items())
          if k.endswith("_capture") and callable(v) and v.__code__.co_argcount == 0]
