@@ -197,7 +197,7 @@ static void run_file(fl_ctx_t *ctx, fl_event_t *ev, fl_decision_t *d, const char
         lineno++;
         if (got <= 1) continue;
         json_error_t jerr;
-        json_t *rec = json_loads(line, 0, &jerr);
+        json_t *rec = json_loads(line, JSON_ALLOW_NUL, &jerr); /* a client may leave a NUL in its text */
         json_t *jev = rec ? json_object_get(rec, "event") : NULL;
         json_t *jex = rec ? json_object_get(rec, "expect") : NULL;
         const char *want_cat = jex ? json_string_value(json_object_get(jex, "category")) : NULL;
@@ -275,7 +275,7 @@ static ctally_t c_all[NSPLIT], c_msg[NSPLIT], c_code[NSPLIT];
 /* Capture rounds (a record's "round", 1 when absent): each round's held-out
  * part is reported on its own, so a later round measures rules on failures
  * that were new when they were written; floors apply per round. */
-#define MAX_ROUNDS 4
+#define MAX_ROUNDS 8
 static ctally_t r_all[MAX_ROUNDS], r_msg[MAX_ROUNDS], r_code[MAX_ROUNDS]; /* held-out only */
 static int c_multiline;
 
@@ -313,7 +313,7 @@ static void run_captured_file(fl_ctx_t *ctx, fl_event_t *ev, fl_decision_t *d, c
         lineno++;
         if (got <= 1) continue;
         json_error_t jerr;
-        json_t *rec = json_loads(line, 0, &jerr);
+        json_t *rec = json_loads(line, JSON_ALLOW_NUL, &jerr); /* a client may leave a NUL in its text */
         json_t *jev = rec ? json_object_get(rec, "event") : NULL;
         json_t *jex = rec ? json_object_get(rec, "expect") : NULL;
         const char *want_cat = jex ? json_string_value(json_object_get(jex, "category")) : NULL;

@@ -186,8 +186,25 @@ static void test_malformed_json_with_column(void **s)
     expect_bad("{", FL_EPARSE_JSON, NULL);
     /* Duplicate keys are refused rather than silently resolved. */
     expect_bad("{\"message\":\"a\",\"message\":\"b\"}", FL_EPARSE_JSON, "duplicate");
-    /* An escaped NUL in a string. */
-    expect_bad("{\"message\":\"a\\u0000b\"}", FL_EPARSE_JSON, NULL);
+}
+
+/* "\u0000" is valid JSON (phpredis leaves a C string's terminator in its
+ * messages): the event keeps the text, each NUL stored as U+FFFD, so every
+ * field stays a C string and nothing after the NUL is lost.  A raw NUL byte
+ * is not JSON and stays an error; fl_event_set still refuses NULs. */
+static void test_escaped_nul(void **s)
+{
+    (void)s;
+    fl_diag_t d;
+    const char *j = "{\"message\":\"WRONGTYPE a\\u0000b\\u0000\",\"domain\":\"Re\\u0000dis\","
+                    "\"tags\":{\"k\":\"v\\u0000w\"},\"cause\":{\"message\":\"\\u0000\"}}";
+    assert_int_equal(fl_event_from_json(g_ev, j, strlen(j), &d), FL_OK);
+    assert_string_equal(fl_event_get(g_ev, FL_FIELD_MESSAGE), "WRONGTYPE a\xEF\xBF\xBD" "b\xEF\xBF\xBD");
+    assert_string_equal(fl_event_get(g_ev, FL_FIELD_DOMAIN), "re\xEF\xBF\xBD" "dis"); /* lower-cased as ever */
+    assert_string_equal(fl_event_get_tag(g_ev, "k"), "v\xEF\xBF\xBD" "w");
+    static const char raw[] = "{\"message\":\"a\0b\"}";
+    assert_int_not_equal(fl_event_from_json(g_ev, raw, sizeof raw - 1, &d), FL_OK);
+    assert_int_equal(fl_event_set(g_ev, FL_FIELD_MESSAGE, "a\0b", 3), FL_EINVAL);
 }
 
 static void test_empty_input(void **s)
@@ -378,6 +395,7 @@ int main(void)
         cmocka_unit_test(test_code_forms),
         cmocka_unit_test(test_wrong_types_name_the_field),
         cmocka_unit_test(test_malformed_json_with_column),
+        cmocka_unit_test(test_escaped_nul),
         cmocka_unit_test(test_empty_input),
         cmocka_unit_test(test_invalid_utf8),
         cmocka_unit_test(test_size_limit),

@@ -48,17 +48,36 @@ void fl_event_free(fl_event_t *ev)
 }
 
 /* Append bytes + NUL to the arena; returns the offset or -1. */
-static int64_t arena_add(fl_event_t *ev, const char *s, size_t len)
+/* U+FFFD REPLACEMENT CHARACTER, which stands for a NUL of the JSON input. */
+#define FL_NUL_STANDIN "\xEF\xBF\xBD"
+
+/* Copy s[0..*len) into the arena, NUL-terminated; returns its offset, or -1
+ * when out of memory or past the arena's limit.  A NUL inside s (only the
+ * JSON reader lets one through: "\u0000" is valid JSON, and some clients
+ * leave a C string's terminator in their messages) becomes U+FFFD, and *len
+ * the length of what was stored: every string of an event is a C string. */
+static int64_t arena_add(fl_event_t *ev, const char *s, size_t *len)
 {
-    if (len > UINT32_MAX / 2 || ev->arena.len + len + 1 > UINT32_MAX / 2) return -1;
+    size_t n = *len, nul = 0;
+    for (const char *p = s; (p = memchr(p, '\0', (size_t)(s + n - p))) != NULL; p++) nul++;
+    size_t out = n + 2 * nul;
+    if (out > UINT32_MAX / 2 || ev->arena.len + out + 1 > UINT32_MAX / 2) return -1;
     size_t off = ev->arena.len;
-    if (fl_sb_append(&ev->arena, s, len) != 0 || fl_sb_putc(&ev->arena, '\0') != 0) return -1;
+    for (const char *p = s, *end = s + n; p < end;) {
+        const char *z = memchr(p, '\0', (size_t)(end - p));
+        size_t run = z ? (size_t)(z - p) : (size_t)(end - p);
+        if (fl_sb_append(&ev->arena, p, run) != 0) return -1;
+        if (z && fl_sb_append(&ev->arena, FL_NUL_STANDIN, 3) != 0) return -1;
+        p += run + (z != NULL);
+    }
+    if (fl_sb_putc(&ev->arena, '\0') != 0) return -1;
+    *len = out;
     return (int64_t)off;
 }
 
 static int set_trusted(fl_event_t *ev, fl_field f, const char *s, size_t len)
 {
-    int64_t off = arena_add(ev, s, len);
+    int64_t off = arena_add(ev, s, &len);
     if (off < 0) return FL_ENOMEM;
     if (f == FL_FIELD_DOMAIN) { /* domains compare case-insensitively */
         char *p = ev->arena.data + off;
@@ -170,14 +189,14 @@ static int tag_put(fl_event_t *ev, const char *k, size_t kl, const char *v, size
         ev->tags_cap = cap;
     }
     if (found < 0 && ev->ntags >= FL_TAG_SCAN && tag_index_grow(ev) != 0) return FL_ENOMEM;
-    int64_t vo = arena_add(ev, v, vl);
+    int64_t vo = arena_add(ev, v, &vl);
     if (vo < 0) return FL_ENOMEM;
     if (found >= 0) { /* replace: later wins, the old bytes stay in the arena */
         ev->tags[found].val_off = (uint32_t)vo;
         ev->tags[found].val_len = (uint32_t)vl;
         return FL_OK;
     }
-    int64_t ko = arena_add(ev, k, kl);
+    int64_t ko = arena_add(ev, k, &kl);
     if (ko < 0) return FL_ENOMEM;
     ev->tags[ev->ntags] = (fl_tag){(uint32_t)ko, (uint32_t)kl, (uint32_t)vo, (uint32_t)vl};
     if (ev->tag_indexed) slot_insert(ev, ev->ntags);
@@ -494,7 +513,9 @@ int fl_event_parse(fl_event_t *ev, const char *json, size_t len, unsigned flags,
     if (fl_event_fast_json(ev, json, len) == FL_OK) return FL_OK;
     fl_event_reset(ev);
     json_error_t err;
-    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &err);
+    /* JSON_ALLOW_NUL: "\u0000" in a string is valid JSON; arena_add stores
+     * it as U+FFFD (docs/events.md). */
+    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
     if (!root) {
         enum json_error_code c = json_error_code(&err);
         int st = c == json_error_invalid_utf8 ? FL_EPARSE_UTF8
