@@ -94,6 +94,11 @@ for _, s in ipairs(codes) do
     { "http",    "\\bHTTP " .. n .. "\\b" },                          -- "HTTP 429"
     { "got",     "(?i)\\bgot " .. n .. "\\b" },                       -- "got 503 from upstream"
     { "response", "(?i)response code: " .. n .. "\\b" },            -- Java HttpURLConnection
+    { "aiohttp", "ClientResponseError: " .. n .. ", message=" },       -- Python aiohttp raise_for_status
+    { "faraday", "the server responded with status " .. n .. "\\b" },  -- Ruby Faraday
+    { "gotjs",   "Response code " .. n .. " \\(" },                     -- Node got HTTPError
+    { "ws",      "Unexpected server response: " .. n .. "\\b" },        -- Node ws upgrade refused
+    { "urllib3", "too many " .. n .. " error responses" },              -- urllib3 retries used up on a status
   }
   for _, sh in ipairs(shapes) do
     rule("http-" .. n .. "-" .. sh[1]) {

@@ -103,6 +103,10 @@ for _, e in ipairs(CODES) do
   rule("curl-" .. num .. "-cli") {
     when = { message = re("curl: \\(" .. num .. "\\)") }, category = c, priority = P_EMBEDDED,
   }
+  -- PHP's curl_error() and Guzzle: "cURL error 18: transfer closed ..."
+  rule("curl-" .. num .. "-php") {
+    when = { message = re("cURL error " .. num .. ": ") }, category = c, priority = P_EMBEDDED,
+  }
   rule("curl-" .. num .. "-name") {
     when = { message = re("\\bCURLE_" .. NAME .. "\\b") }, category = c, priority = P_EMBEDDED,
   }
@@ -118,6 +122,7 @@ local TEXTS = {
   { "resolve",      [[Could not resolve (?:host|proxy): ]],              "unavailable.dns" },
   { "op-timeout",   [[(?:Operation|Connection|Resolving) timed out after \d+ milli]], "deadline_exceeded" },
   { "empty-reply",  [[Empty reply from server]],                         "unavailable.connection_reset" },
+  { "partial",      [[transfer closed with (?:\d+ bytes|outstanding read data) remaining to read]], "unavailable.connection_reset" }, -- 18
   { "ssl-cert",     [[SSL certificate problem: ]],                       "unavailable.tls" },
   { "no-alt-name",  [[SSL: no alternative certificate subject name matches]], "unavailable.tls" },
   { "redirects",    [[Maximum \(\d+\) redirects followed]],              "failed_precondition" },

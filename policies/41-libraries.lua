@@ -660,3 +660,21 @@ R(P_FIRST, [[executing "[^"]*" at <[^>]*>: map has no entry for key]], "not_foun
 R(P_FIRST, [[executing "[^"]*" at <[^>]*>: can't evaluate field \w+ in type]], "internal") -- Go text/template: the template is wrong
 S([[\bjson: Unmarshal\((?:non-pointer|nil)\b]],            "internal")           -- Go InvalidUnmarshalError: a program bug
 S([[(?:MySQL |MariaDB )?[Ss]erver has gone away]],         "unavailable")        -- CR_SERVER_GONE_ERROR (2006) without its number
+
+---------------------------------------------------------------- HTTP and database client libraries (capture round 5)
+-- A response cut short: the peer closed before the body was complete (as
+-- curl's CURLE_PARTIAL_FILE, 27-curl.lua): a transport failure, retried.
+S([[Response payload is not completed]],                   "unavailable.connection_reset") -- aiohttp ClientPayloadError
+S([[ResponseContentLengthMismatchError|Response body length does not match content-length header]], "unavailable.connection_reset") -- undici
+S([[AxiosError: stream has been aborted|The server aborted pending request]], "unavailable.connection_reset") -- axios, got ReadError
+-- The certificate check names the cause, whatever wraps it (Faraday::SSLError,
+-- ssl.SSLError, urllib3.exceptions.SSLError).
+R(P_FIRST, [[(?i)certificate verify failed]],              "unavailable.tls")
+S([[hostname '[^']*' doesn't match ']],                    "unavailable.tls")    -- Python ssl.match_hostname / urllib3
+-- Connection pools that are full: the caller may wait and try again.
+S([[\bEmptyPoolError\b|Pool reached maximum size and no more connections are allowed]], "resource_exhausted") -- urllib3
+-- Server texts that outrank the client's exception class.
+-- 1205's server text is the code in words: it ranks with the code-in-message
+-- rules (130), above a client's TimeoutError class (P_FIRST, 40-patterns.lua).
+R(130, [[Lock wait timeout exceeded]],                     "aborted.locked")     -- MySQL/MariaDB 1205 in Mysql2::Error::TimeoutError
+R(P_FIRST, [[\bfailed: timeout expired\b]],                "deadline_exceeded")  -- libpq connect_timeout (PG::ConnectionBad)
