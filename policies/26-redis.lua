@@ -10,7 +10,7 @@ local RD = { "redis", "valkey", "keydb" }
 
 -- { prefix, message pattern, category }
 local PREFIXES = {
-  { "WRONGTYPE",   [[\bWRONGTYPE\b]],                        "invalid_argument" },
+  { "WRONGTYPE",   [[\bWRONGTYPE\b]],                        "failed_precondition" }, -- the key's current type: gRPC's own example of FAILED_PRECONDITION is rmdir on a non-directory
   { "OOM",         [[\bOOM command not allowed]],            "resource_exhausted.memory" },
   { "BUSY",        [[\bBUSY Redis is busy]],                 "unavailable" },
   { "BUSYKEY",     [[\bBUSYKEY\b]],                          "already_exists" },
