@@ -385,11 +385,11 @@ int fl_decide(fl_ctx_t *ctx, const fl_event_t *ev, const char *locale, unsigned 
         rc = fl_decide_on(ctx, ctx->ver, ev, locale, flags, out);
         fl_health_note(ctx, out);
     }
-    if (timed) ctx->obs_held_ns = fl_obs_now_ns() - t0;
-    if (obs) fl_obs_note(sh, out, rc, ctx->obs_held_ns);
-    void (*hook)(struct fl_shared *, const fl_event_t *, const fl_decision_t *) =
+    if (timed) fl_obs_hold(ctx, fl_obs_now_ns() - t0);
+    if (obs) fl_obs_note(ctx, out, rc);
+    void (*hook)(fl_ctx_t *, const fl_event_t *, const fl_decision_t *) =
         atomic_load_explicit(&sh->on_decision, memory_order_acquire);
-    if (hook && rc != FL_ESTATE) hook(sh, ev, out);
+    if (hook && rc != FL_ESTATE) hook(ctx, ev, out);
     atomic_store_explicit(&ctx->busy, 0, memory_order_release);
     return rc;
 }

@@ -77,9 +77,11 @@ typedef struct cell {
 /* ---- the registry's aggregation table ---------------------------------------
  *
  * The registry counts on the decide side: one entry per fingerprint (keyed
- * by a 64-bit hash of it), an atomic count and last-seen per entry, in a
- * bounded open-addressed table that entries never leave while the registry
- * is open; no clock is read for it.  A decider sends the full record
+ * by a 64-bit hash of it) in a bounded open-addressed table that entries
+ * never leave while the registry is open; the counts themselves are per
+ * context (regblk: count[slot], a plain load and store by the one thread
+ * in the context -- no locked instruction, no line another decider
+ * writes), summed by the writer's sweep; no clock is read for it.  A decider sends the full record
  * into the ring only when its entry is new in the current epoch (the writer bumps the epoch every
  * REG_EPOCH_MS): the writer learns the fingerprint's category, rule, op and
  * sample from it, and sweeps the counts into SQLite by the difference with
@@ -92,12 +94,22 @@ typedef struct cell {
 #define REG_PROBE 16u
 #define REG_EPOCH_MS 1000
 
+/* Written once when a fingerprint arrives and once an epoch after: four
+ * to a cache line, read by every decider, rarely invalidated. */
 typedef struct regent {
     _Atomic uint64_t key;   /* hash | 1; 0 free                        */
-    _Atomic uint64_t count; /* decisions counted                       */
     _Atomic uint32_t sent;  /* the epoch of the last record sent        */
-    char pad[64 - 20];      /* an entry per cache line: no false sharing */
+    uint32_t pad;
 } regent;
+
+/* One context's counts, owned by the registry (freed with it): a context
+ * takes a free block or a new one on its first decision the registry sees
+ * and marks it free when it closes (fl_ctx_close), its counts kept. */
+typedef struct regblk {
+    struct fl_sinkblk h;            /* h.free: no context holds it */
+    struct regblk *next;            /* L->blks: pushed at the front, never removed */
+    _Alignas(64) _Atomic uint64_t count[REG_SLOTS];
+} regblk;
 
 struct fl_declog {
     fl_log_options_t o;
@@ -107,7 +119,13 @@ struct fl_declog {
     unsigned char *ring;           /* (mask + 1 + RING_SPARE) chunks */
     size_t mask;                   /* chunks - 1 */
     regent *tab;                   /* the registry's aggregation table (REG_SLOTS) */
+    _Atomic uint64_t *fcount;      /* counts of contexts that could not get a block */
+    regblk *_Atomic blks;          /* the contexts' counts (blk_mu to add one) */
+    pthread_mutex_t blk_mu;
     _Atomic uint32_t epoch;        /* bumped by the registry writer every REG_EPOCH_MS */
+    /* Read by deciders on every decision: not on a line the writer updates
+     * per batch (done, written, ... below), or each read would miss. */
+    _Atomic int stop;
     /* What deciders write, on lines of their own: the writer's updates of
      * deq and its counters never invalidate them (no false sharing). */
     _Alignas(64) _Atomic size_t enq; /* chunks claimed */
@@ -119,7 +137,6 @@ struct fl_declog {
     _Atomic uint64_t done;         /* records the writer has finished (written or failed) */
     _Atomic uint64_t synced;       /* `done` as of the last fsync */
     _Atomic uint64_t written, rotations, torn, werr;
-    _Atomic int stop;
     _Atomic int flush_req;         /* fl_engine_log_flush waits: fsync now */
     _Atomic uint64_t flush_ticket, flush_served; /* registry: flushes asked / done */
     int fd;
@@ -305,6 +322,10 @@ static int push(struct fl_declog *L, const recsrc *r, int32_t tag)
     c->nch = (uint32_t)k;
     rec_fill(&c->r, r, len); /* field by field, straight into the ring */
     atomic_store_explicit(&c->seq, pos + 1, memory_order_release);
+    /* The lines the next record will most likely take were last written
+     * by the writer (it zeroes what it frees): ask for them now, while
+     * this thread decides, not when the record's stores would wait. */
+    for (size_t j = 0; j < RING_LINE_CHUNKS; j++) __builtin_prefetch(cell_at(L, pos + k + j), 1, 3);
     return 1;
 }
 
@@ -328,9 +349,35 @@ static uint64_t fp_hash(const char *p, size_t n)
 
 enum { REG_DONE = -2, REG_FALLBACK = -1 };
 
+/* The context's block of counts in L, taken on its first decision here:
+ * a block a closed context left, else a new one.  NULL: out of memory. */
+static regblk *reg_block(struct fl_declog *L, fl_ctx_t *ctx)
+{
+    if (ctx->regb_sink == L) return (regblk *)ctx->regb;
+    if (ctx->regb) /* it counted for an earlier registry: that one is closed */
+        atomic_store_explicit(&ctx->regb->free, 1, memory_order_release);
+    ctx->regb = NULL;
+    ctx->regb_sink = L;
+    pthread_mutex_lock(&L->blk_mu);
+    regblk *b = atomic_load_explicit(&L->blks, memory_order_relaxed);
+    for (; b; b = b->next) {
+        int one = 1;
+        if (atomic_compare_exchange_strong_explicit(&b->h.free, &one, 0, memory_order_acquire, memory_order_relaxed))
+            break;
+    }
+    if (!b && (b = aligned_alloc(64, sizeof *b))) {
+        memset(b, 0, sizeof *b);
+        b->next = atomic_load_explicit(&L->blks, memory_order_relaxed);
+        atomic_store_explicit(&L->blks, b, memory_order_release); /* the writer walks it without the lock */
+    }
+    pthread_mutex_unlock(&L->blk_mu);
+    ctx->regb = b ? &b->h : NULL;
+    return b;
+}
+
 /* Count a decision of fingerprint fp in the table: REG_DONE, the slot whose
  * record is to be sent (new in this epoch), or REG_FALLBACK (no entry). */
-static int32_t reg_count(struct fl_declog *L, const char *fp, size_t n)
+static int32_t reg_count(struct fl_declog *L, fl_ctx_t *ctx, const char *fp, size_t n)
 {
     uint64_t k = fp_hash(fp, n);
     for (uint32_t j = 0, i = (uint32_t)(k >> 20) & (REG_SLOTS - 1); j < REG_PROBE; j++, i = (i + 1) & (REG_SLOTS - 1)) {
@@ -342,7 +389,12 @@ static int32_t reg_count(struct fl_declog *L, const char *fp, size_t n)
                 continue; /* another fingerprint took it */
         } else if (cur != k)
             continue;
-        atomic_fetch_add_explicit(&g->count, 1, memory_order_relaxed);
+        regblk *b = reg_block(L, ctx);
+        if (b) /* one writer per block: no locked add */
+            atomic_store_explicit(&b->count[i], atomic_load_explicit(&b->count[i], memory_order_relaxed) + 1,
+                                  memory_order_relaxed);
+        else
+            atomic_fetch_add_explicit(&L->fcount[i], 1, memory_order_relaxed);
         uint32_t ep = atomic_load_explicit(&L->epoch, memory_order_relaxed);
         if (atomic_load_explicit(&g->sent, memory_order_relaxed) == ep ||
             atomic_exchange_explicit(&g->sent, ep, memory_order_relaxed) == ep)
@@ -353,12 +405,13 @@ static int32_t reg_count(struct fl_declog *L, const char *fp, size_t n)
 }
 
 /* The registry's part of a decision: an increment, a record now and then. */
-static void reg_note(struct fl_declog *L, recsrc *s, int *filled, const fl_event_t *ev, const fl_decision_t *d)
+static void reg_note(struct fl_declog *L, fl_ctx_t *ctx, recsrc *s, int *filled, const fl_event_t *ev,
+                     const fl_decision_t *d)
 {
     const char *fp = fl_decision_get(d, FL_DS_FINGERPRINT);
     size_t n = fp ? d->len[FL_DS_FINGERPRINT] : 0;
     if (!n) return; /* nothing to key it by */
-    int32_t tag = reg_count(L, fp, n);
+    int32_t tag = reg_count(L, ctx, fp, n);
     if (tag == REG_DONE) return;
     if (!*filled) src_fill(s, ev, d);
     *filled = 1;
@@ -370,8 +423,9 @@ static void reg_note(struct fl_declog *L, recsrc *s, int *filled, const fl_event
         atomic_fetch_add_explicit(&L->dropped, 1, memory_order_relaxed);
 }
 
-static void note(struct fl_shared *sh, const fl_event_t *ev, const fl_decision_t *d)
+static void note(fl_ctx_t *ctx, const fl_event_t *ev, const fl_decision_t *d)
 {
+    struct fl_shared *sh = ctx->sh;
     struct fl_declog *sinks[3] = {atomic_load_explicit(&sh->declog, memory_order_acquire),
                                   atomic_load_explicit(&sh->errreg, memory_order_acquire),
                                   atomic_load_explicit(&sh->alertsink, memory_order_acquire)};
@@ -382,7 +436,7 @@ static void note(struct fl_shared *sh, const fl_event_t *ev, const fl_decision_t
         struct fl_declog *L = sinks[i];
         if (stopped(L)) continue;
         if (L->tab) {
-            reg_note(L, &s, &filled, ev, d);
+            reg_note(L, ctx, &s, &filled, ev, d);
             continue;
         }
         if (sampled_out(L, sev)) continue;
@@ -979,6 +1033,7 @@ typedef struct regw {
     regmeta **meta;   /* per table slot, from the slot's first record */
     uint32_t *known;  /* the slots that have meta, in arrival order */
     uint32_t nknown;
+    uint64_t *sum;    /* per slot: the counts summed over the contexts' blocks */
     int64_t epoch_ms;
     fl_strbuf tmp;
 } regw;
@@ -1022,11 +1077,16 @@ static uint64_t reg_sweep(struct fl_declog *L, regw *w)
 {
     int64_t now = fl_now_ms();
     uint64_t total = 0;
+    for (uint32_t k = 0; k < w->nknown; k++)
+        w->sum[w->known[k]] = atomic_load_explicit(&L->fcount[w->known[k]], memory_order_relaxed);
+    /* block by block: each block's lines are read in order, once */
+    for (regblk *b = atomic_load_explicit(&L->blks, memory_order_acquire); b; b = b->next)
+        for (uint32_t k = 0; k < w->nknown; k++)
+            w->sum[w->known[k]] += atomic_load_explicit(&b->count[w->known[k]], memory_order_relaxed);
     for (uint32_t k = 0; k < w->nknown; k++) {
         uint32_t i = w->known[k];
-        regent *e = &L->tab[i];
         regmeta *m = w->meta[i];
-        uint64_t c = atomic_load_explicit(&e->count, memory_order_relaxed);
+        uint64_t c = w->sum[i];
         m->pend = c;
         if (c == m->flushed) continue;
         m->a.hash = 1;
@@ -1065,8 +1125,12 @@ static int reg_commit(struct fl_declog *L, regw *w)
 static uint64_t reg_orphans(struct fl_declog *L, regw *w)
 {
     uint64_t n = 0;
-    for (uint32_t i = 0; i < REG_SLOTS; i++)
-        if (!w->meta[i]) n += atomic_load_explicit(&L->tab[i].count, memory_order_relaxed);
+    for (uint32_t i = 0; i < REG_SLOTS; i++) {
+        if (w->meta[i]) continue;
+        n += atomic_load_explicit(&L->fcount[i], memory_order_relaxed);
+        for (regblk *b = atomic_load_explicit(&L->blks, memory_order_acquire); b; b = b->next)
+            n += atomic_load_explicit(&b->count[i], memory_order_relaxed);
+    }
     return n;
 }
 
@@ -1115,8 +1179,9 @@ static void *reg_writer(void *arg)
     w.tab = calloc(2 * AGG_SLOTS, sizeof *w.tab);
     w.meta = calloc(REG_SLOTS, sizeof *w.meta);
     w.known = calloc(REG_SLOTS, sizeof *w.known);
+    w.sum = calloc(REG_SLOTS, sizeof *w.sum);
     w.epoch_ms = mono_ms();
-    while (w.tab && w.meta && w.known && !reg_round(L, &w)) {
+    while (w.tab && w.meta && w.known && w.sum && !reg_round(L, &w)) {
     }
     for (uint32_t i = 0; w.meta && i < REG_SLOTS; i++) {
         if (w.meta[i]) free(w.meta[i]->a.sample);
@@ -1124,6 +1189,7 @@ static void *reg_writer(void *arg)
     }
     free(w.meta);
     free(w.known);
+    free(w.sum);
     free(w.tab); /* out of memory at start: the ring fills, records are counted as dropped */
     fl_sb_free(&w.tmp);
     return NULL;
@@ -1263,6 +1329,12 @@ static void declog_free(struct fl_declog *L)
         free(L->pats);
         free(L->ring);
         free(L->tab);
+        free((void *)L->fcount);
+        for (regblk *b = atomic_load(&L->blks), *nb; b; b = nb) {
+            nb = b->next;
+            free(b);
+        }
+        pthread_mutex_destroy(&L->blk_mu);
         free(L->path);
         free(L->dir);
         free(L->base);
@@ -1315,6 +1387,7 @@ static int sink_new(const fl_log_options_t *opts, struct fl_declog **out, fl_dia
     L->o.spool_dir = NULL;
     L->fd = L->spool_fd = -1;
     pthread_mutex_init(&L->spool_mu, NULL);
+    pthread_mutex_init(&L->blk_mu, NULL);
     if (opts->on_full != FL_LOG_ON_FULL_DROP && opts->on_full != FL_LOG_ON_FULL_SPOOL)
         return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "unknown on_full %d (drop or spool)", opts->on_full);
     if (!L->o.fields) L->o.fields = FL_LOG_DOMAIN | FL_LOG_CODE | FL_LOG_MESSAGE | FL_LOG_OP;
@@ -1471,7 +1544,8 @@ int fl_engine_registry_open(fl_engine_t *e, const fl_registry_options_t *opts, f
     if (!L) return rc;
     L->reg = 1;
     L->tab = rc == FL_OK ? aligned_alloc(64, REG_SLOTS * sizeof *L->tab) : NULL;
-    if (L->tab) memset(L->tab, 0, REG_SLOTS * sizeof *L->tab);
+    L->fcount = rc == FL_OK ? calloc(REG_SLOTS, sizeof *L->fcount) : NULL;
+    if (L->tab && L->fcount) memset(L->tab, 0, REG_SLOTS * sizeof *L->tab);
     else if (rc == FL_OK) rc = fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "out of memory (registry table)");
     atomic_init(&L->epoch, 1);
     L->retention_s = opts->retention_s ? opts->retention_s : 7 * 86400;
