@@ -14,16 +14,19 @@
  * CloudEvents 1.0, with the OpenTelemetry attribute names), applies the
  * redaction patterns, appends them with write(2) and fsyncs at most
  * fsync_ms after a write.  Rotation (size, age) renames the file to
- * PATH-<UTC time>, compresses it with zstd through the storage bindings
- * (fl_storage_compress: verified before the original goes) and removes
- * rotated files older than keep_days.
+ * PATH-<UTC time>; a compressor thread compresses it with zstd through the
+ * storage bindings (fl_storage_compress: verified before the original
+ * goes) and removes rotated files older than keep_days.
  *
  * Crash safety: lines are appended whole by one write(2) each batch; a
  * crash can leave a torn last line, which the next open cuts off (the file
  * is truncated after its last '\n').
  */
+#define _GNU_SOURCE /* SCHED_IDLE */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +114,24 @@ typedef struct regblk {
     _Alignas(64) _Atomic uint64_t count[REG_SLOTS];
 } regblk;
 
+/* A job for the log's syncer or compressor (see "the syncer"). */
+typedef struct bjob {
+    struct bjob *next;
+    int fd;          /* the log's descriptor (sync) or a rotated file's (-1: none) */
+    int rotated;     /* 1: fsync, close, then compress name (if any) */
+    uint64_t mark;   /* sync: `done` when it was asked */
+    char name[];
+} bjob;
+
+/* A queue served by one thread, started with its first job. */
+typedef struct bqueue {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bjob *head, **tail;
+    int stop, started;
+    pthread_t thr;
+} bqueue;
+
 struct fl_declog {
     fl_log_options_t o;
     char *path;
@@ -141,6 +162,9 @@ struct fl_declog {
     _Atomic uint64_t flush_ticket, flush_served; /* registry: flushes asked / done */
     int fd;
     uint64_t size;
+    int64_t ts_ms;                 /* the formatting thread's last line time, */
+    char ts[32];                   /*   formatted                            */
+    size_t ts_len;
     int64_t opened_ms;
     pthread_t thr;
     int thr_started;
@@ -170,6 +194,9 @@ struct fl_declog {
     _Atomic int drained;           /* the drainer has stopped */
     pthread_t drain_thr;
     int drain_started;
+    /* the syncer and the compressor (see "the syncer"), the log only */
+    bqueue sq, zq;
+    _Atomic int sync_busy;         /* a sync job is queued or running */
     /* a callback sink (kind 2, alerts.c) */
     void (*consume)(void *user, const fl_obs_view *v);
     void (*idle)(void *user);
@@ -479,30 +506,52 @@ static void ring_pop(struct fl_declog *L)
     if ((old ^ L->deq) >> 4) ring_publish(L);
 }
 
-static void jstr(fl_strbuf *sb, const char *s, size_t n)
+/* The writer formats every line of the log, as fast as deciders make
+ * them or the ring overflows: format_line reserves room for the whole line
+ * once (line_room), and the pieces below write into it without checking
+ * for room or calling out; only a string that needs escapes, or a field
+ * the redaction patterns rewrite, takes a slower path (fl_sb_*). */
+static inline void put(fl_strbuf *sb, const char *s, size_t n)
+{
+    memcpy(sb->data + sb->len, s, n);
+    sb->len += n;
+}
+#define PUT_LIT(sb, lit) put(sb, lit, sizeof lit - 1)
+
+static inline void putc1(fl_strbuf *sb, char c) { sb->data[sb->len++] = c; }
+
+/* s escaped, lower-case \u00xx for controls other than \n \t \r. */
+static __attribute__((noinline)) void jstr_escaped(fl_strbuf *sb, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    fl_sb_putc(sb, '"');
     size_t start = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x20 && c != '"' && c != '\\') continue;
-        fl_sb_append(sb, s + start, i - start);
+        put(sb, s + start, i - start);
         start = i + 1;
         switch (c) {
-        case '"': fl_sb_append(sb, "\\\"", 2); break;
-        case '\\': fl_sb_append(sb, "\\\\", 2); break;
-        case '\n': fl_sb_append(sb, "\\n", 2); break;
-        case '\t': fl_sb_append(sb, "\\t", 2); break;
-        case '\r': fl_sb_append(sb, "\\r", 2); break;
+        case '"': PUT_LIT(sb, "\\\""); break;
+        case '\\': PUT_LIT(sb, "\\\\"); break;
+        case '\n': PUT_LIT(sb, "\\n"); break;
+        case '\t': PUT_LIT(sb, "\\t"); break;
+        case '\r': PUT_LIT(sb, "\\r"); break;
         default: {
             char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            fl_sb_append(sb, u, 6);
+            put(sb, u, 6);
         }
         }
     }
-    fl_sb_append(sb, s + start, n - start);
-    fl_sb_putc(sb, '"');
+    put(sb, s + start, n - start);
+}
+
+/* "s" -- the room for 6 * n + 2 bytes is reserved. */
+static inline void jstr(fl_strbuf *sb, const char *s, size_t n)
+{
+    putc1(sb, '"');
+    if (fl_json_plain_run((const unsigned char *)s, n) == n) put(sb, s, n); /* the usual case */
+    else jstr_escaped(sb, s, n);
+    putc1(sb, '"');
 }
 
 /* A field cut at its cap may end inside a UTF-8 sequence: keep whole
@@ -515,19 +564,29 @@ static size_t utf8_len(const char *s, size_t n)
     return n;
 }
 
-/* ,"key": (no comma for the first) -- appends, no printf: the writer
- * formats every line of the log. */
-static void key_put(fl_strbuf *sb, const char *key, int *first)
+/* s as a JSON string: plain ASCII (the usual case) at once, else its
+ * valid UTF-8 prefix escaped. */
+static inline void jfield(fl_strbuf *sb, const char *s, size_t n)
 {
-    if (!*first) fl_sb_putc(sb, ',');
-    *first = 0;
-    fl_sb_putc(sb, '"');
-    fl_sb_puts(sb, key);
-    fl_sb_append(sb, "\":", 2);
+    putc1(sb, '"');
+    if (fl_json_plain_run((const unsigned char *)s, n) == n) put(sb, s, n);
+    else jstr_escaped(sb, s, utf8_len(s, n));
+    putc1(sb, '"');
 }
 
+/* ,"key": (no comma for the first); klen: the key's length. */
+static inline void key_put(fl_strbuf *sb, const char *key, size_t klen, int *first)
+{
+    if (!*first) putc1(sb, ',');
+    *first = 0;
+    putc1(sb, '"');
+    put(sb, key, klen);
+    PUT_LIT(sb, "\":");
+}
+#define KEY(sb, lit, first) key_put(sb, lit, sizeof lit - 1, first)
+
 /* ,"key":N */
-static void num_put(fl_strbuf *sb, const char *key, int64_t v)
+static void num_put(fl_strbuf *sb, const char *key, size_t klen, int64_t v)
 {
     char d[24];
     int n = 0;
@@ -538,33 +597,22 @@ static void num_put(fl_strbuf *sb, const char *key, int64_t v)
     } while (u);
     if (v < 0) d[n++] = '-';
     int first = 0;
-    key_put(sb, key, &first);
-    while (n) fl_sb_putc(sb, d[--n]);
+    key_put(sb, key, klen, &first);
+    while (n) putc1(sb, d[--n]);
 }
+#define NUM(sb, lit, v) num_put(sb, lit, sizeof lit - 1, v)
 
-static void kv(fl_strbuf *sb, const char *key, const rec *r, int which, int *first)
+static inline void kv_n(fl_strbuf *sb, const char *key, size_t klen, const rec *r, int which, int *first)
 {
     if (!r->len[which]) return;
-    key_put(sb, key, first);
-    jstr(sb, r->data + r->off[which], utf8_len(r->data + r->off[which], r->len[which]));
+    key_put(sb, key, klen, first);
+    jfield(sb, r->data + r->off[which], r->len[which]);
 }
+#define KV(sb, lit, r, which, first) kv_n(sb, lit, sizeof lit - 1, r, which, first)
 
-/* The value of a redactable field: masked, or with the patterns applied. */
-static void kv_red(struct fl_declog *L, fl_strbuf *sb, const char *key, const rec *r, int which, unsigned bit,
-                   int *first)
+/* The redaction patterns applied to s (n bytes): the result into sb. */
+static __attribute__((noinline)) void redact_put(struct fl_declog *L, fl_strbuf *sb, const char *s, size_t n)
 {
-    if (!r->len[which]) return;
-    key_put(sb, key, first);
-    if (L->o.mask & bit) {
-        fl_sb_puts(sb, "\"[REDACTED]\"");
-        return;
-    }
-    const char *s = r->data + r->off[which];
-    size_t n = utf8_len(s, r->len[which]);
-    if (!L->npats) {
-        jstr(sb, s, n);
-        return;
-    }
     char a[2 * F_STACK + 64], b[2 * F_STACK + 64];
     memcpy(a, s, n);
     size_t len = n;
@@ -573,74 +621,126 @@ static void kv_red(struct fl_declog *L, fl_strbuf *sb, const char *key, const re
         int rc = pcre2_substitute(L->pats[i], (PCRE2_SPTR)a, len, 0, PCRE2_SUBSTITUTE_GLOBAL, NULL, NULL,
                                   (PCRE2_SPTR) "[REDACTED]", 10, (PCRE2_UCHAR *)b, &outlen);
         if (rc < 0) { /* too long after substitution: mask the whole value */
-            fl_sb_puts(sb, "\"[REDACTED]\"");
+            PUT_LIT(sb, "\"[REDACTED]\"");
             return;
         }
         memcpy(a, b, outlen);
         len = outlen;
     }
-    jstr(sb, a, len);
+    putc1(sb, '"');
+    if (fl_json_plain_run((const unsigned char *)a, len) == len) put(sb, a, len);
+    else jstr_escaped(sb, a, len);
+    putc1(sb, '"');
 }
+
+/* The value of a redactable field: masked, or with the patterns applied. */
+static void kv_red(struct fl_declog *L, fl_strbuf *sb, const char *key, size_t klen, const rec *r, int which,
+                   unsigned bit, int *first)
+{
+    if (!r->len[which]) return;
+    key_put(sb, key, klen, first);
+    if (L->o.mask & bit) {
+        PUT_LIT(sb, "\"[REDACTED]\"");
+        return;
+    }
+    const char *s = r->data + r->off[which];
+    if (!L->npats) {
+        jfield(sb, s, r->len[which]);
+        return;
+    }
+    redact_put(L, sb, s, utf8_len(s, r->len[which]));
+}
+#define KV_RED(L, sb, lit, r, which, bit, first) kv_red(L, sb, lit, sizeof lit - 1, r, which, bit, first)
 
 static const char *const k_act[4] = {"retry", "fallback", "ignore", "fail"};
 static const char *const k_sev[5] = {"debug", "info", "warning", "error", "critical"};
 
-static void format_line(struct fl_declog *L, const rec *r, fl_strbuf *sb)
+/* Bytes a line of r can take at most: the keys and fixed text, each field
+ * escaped at worst (6 bytes a byte; category twice, domain and code again
+ * in exception.type), and the redactable fields at their longest after
+ * the patterns (the substitution buffer). */
+static size_t line_room(const struct fl_declog *L, const rec *r)
 {
-    char ts[32];
-    fl_rfc3339_format(r->time_ms, ts);
+    size_t n = 0;
+    for (int i = 0; i < R_N; i++) n += r->len[i];
+    n += r->len[R_CAT] + r->len[R_DOM] + r->len[R_CODE] + 1;
+    return 1024 + 6 * n + (L->npats ? 6 * 6 * (2 * F_STACK + 64) : 0);
+}
+
+/* The line's time: formatted again only when the millisecond changes
+ * (many lines share one; snprintf is the costliest part of a line). */
+static const char *line_time(struct fl_declog *L, int64_t ms)
+{
+    if (ms != L->ts_ms || !L->ts[0]) {
+        fl_rfc3339_format(ms, L->ts);
+        L->ts_ms = ms;
+        L->ts_len = strlen(L->ts);
+    }
+    return L->ts;
+}
+
+/* Append r's line to sb: 0, or -1 when out of memory (nothing appended). */
+static int format_line(struct fl_declog *L, const rec *r, fl_strbuf *sb)
+{
+    if (fl_sb_reserve(sb, line_room(L, r)) != 0) return -1;
+    const char *ts = line_time(L, r->time_ms);
     int ce = L->o.format == FL_LOG_FORMAT_CLOUDEVENTS, first = 1;
     if (ce) {
-        fl_sb_puts(sb, "{\"specversion\":\"1.0\",\"type\":\"dev.faultline.decision\",\"source\":\"faultline\",\"id\":");
+        PUT_LIT(sb, "{\"specversion\":\"1.0\",\"type\":\"dev.faultline.decision\",\"source\":\"faultline\",\"id\":");
         jstr(sb, r->data + r->off[R_ID], r->len[R_ID]);
-        fl_sb_puts(sb, ",\"time\":\"");
-        fl_sb_puts(sb, ts);
-        fl_sb_puts(sb, "\",\"datacontenttype\":\"application/json\",\"data\":{");
+        PUT_LIT(sb, ",\"time\":\"");
+        put(sb, ts, L->ts_len);
+        PUT_LIT(sb, "\",\"datacontenttype\":\"application/json\",\"data\":{");
     } else {
-        fl_sb_puts(sb, "{\"time\":\"");
-        fl_sb_puts(sb, ts);
-        fl_sb_putc(sb, '"');
+        PUT_LIT(sb, "{\"time\":\"");
+        put(sb, ts, L->ts_len);
+        putc1(sb, '"');
         first = 0;
     }
-    kv(sb, "id", r, R_ID, &first);
-    kv(sb, "category", r, R_CAT, &first);
-    fl_sb_puts(sb, ",\"action\":\"");
-    fl_sb_puts(sb, k_act[r->action & 3]);
-    fl_sb_puts(sb, "\",\"severity\":\"");
-    fl_sb_puts(sb, k_sev[r->severity < 5 ? r->severity : 4]);
-    fl_sb_puts(sb, r->retryable ? "\",\"retryable\":true" : "\",\"retryable\":false");
-    if (r->delay_ms >= 0) num_put(sb, "delay_ms", r->delay_ms);
-    if (r->status > 0) num_put(sb, "status", r->status);
-    if (r->attempt > 0) num_put(sb, "attempt", r->attempt);
-    kv(sb, "rule", r, R_RULE, &first);
-    kv(sb, "fingerprint", r, R_FP, &first);
-    kv(sb, "policy", r, R_POLNAME, &first);
-    kv(sb, "policy_version", r, R_POLVER, &first);
-    kv(sb, "version_id", r, R_VER, &first);
-    kv(sb, "message", r, R_MSG, &first);
-    kv(sb, "error", r, R_ERR, &first);
+    KV(sb, "id", r, R_ID, &first);
+    KV(sb, "category", r, R_CAT, &first);
+    PUT_LIT(sb, ",\"action\":\"");
+    const char *act = k_act[r->action & 3], *sev = k_sev[r->severity < 5 ? r->severity : 4];
+    put(sb, act, strlen(act));
+    PUT_LIT(sb, "\",\"severity\":\"");
+    put(sb, sev, strlen(sev));
+    if (r->retryable) PUT_LIT(sb, "\",\"retryable\":true");
+    else PUT_LIT(sb, "\",\"retryable\":false");
+    if (r->delay_ms >= 0) NUM(sb, "delay_ms", r->delay_ms);
+    if (r->status > 0) NUM(sb, "status", r->status);
+    if (r->attempt > 0) NUM(sb, "attempt", r->attempt);
+    KV(sb, "rule", r, R_RULE, &first);
+    KV(sb, "fingerprint", r, R_FP, &first);
+    KV(sb, "policy", r, R_POLNAME, &first);
+    KV(sb, "policy_version", r, R_POLVER, &first);
+    KV(sb, "version_id", r, R_VER, &first);
+    KV(sb, "message", r, R_MSG, &first);
+    KV(sb, "error", r, R_ERR, &first);
     /* OpenTelemetry semantic-convention names for the error itself. */
-    kv(sb, "error.type", r, R_CAT, &first);
+    KV(sb, "error.type", r, R_CAT, &first);
     if (r->len[R_DOM] || r->len[R_CODE]) {
-        fl_sb_puts(sb, ",\"exception.type\":");
-        fl_strbuf t = {0};
-        fl_sb_append(&t, r->data + r->off[R_DOM], r->len[R_DOM]);
-        if (r->len[R_DOM] && r->len[R_CODE]) fl_sb_putc(&t, ':');
-        fl_sb_append(&t, r->data + r->off[R_CODE], r->len[R_CODE]);
-        jstr(sb, fl_sb_cstr(&t), utf8_len(fl_sb_cstr(&t), t.len));
-        fl_sb_free(&t);
+        PUT_LIT(sb, ",\"exception.type\":");
+        char t[2 * F_SHORT + 1];
+        size_t tn = r->len[R_DOM];
+        memcpy(t, r->data + r->off[R_DOM], tn);
+        if (r->len[R_DOM] && r->len[R_CODE]) t[tn++] = ':';
+        memcpy(t + tn, r->data + r->off[R_CODE], r->len[R_CODE]);
+        tn += r->len[R_CODE];
+        jfield(sb, t, tn);
     }
-    kv_red(L, sb, "exception.message", r, R_EMSG, FL_LOG_MESSAGE, &first);
-    kv_red(L, sb, "exception.stacktrace", r, R_STACK, FL_LOG_STACK, &first);
-    fl_sb_puts(sb, ",\"event\":{");
+    KV_RED(L, sb, "exception.message", r, R_EMSG, FL_LOG_MESSAGE, &first);
+    KV_RED(L, sb, "exception.stacktrace", r, R_STACK, FL_LOG_STACK, &first);
+    PUT_LIT(sb, ",\"event\":{");
     int ef = 1;
-    kv_red(L, sb, "id", r, R_EID, FL_LOG_EVENT_ID, &ef);
-    kv_red(L, sb, "domain", r, R_DOM, FL_LOG_DOMAIN, &ef);
-    kv_red(L, sb, "code", r, R_CODE, FL_LOG_CODE, &ef);
-    kv_red(L, sb, "op", r, R_OP, FL_LOG_OP, &ef);
-    fl_sb_puts(sb, "}}");
-    if (ce) fl_sb_putc(sb, '}');
-    fl_sb_putc(sb, '\n');
+    KV_RED(L, sb, "id", r, R_EID, FL_LOG_EVENT_ID, &ef);
+    KV_RED(L, sb, "domain", r, R_DOM, FL_LOG_DOMAIN, &ef);
+    KV_RED(L, sb, "code", r, R_CODE, FL_LOG_CODE, &ef);
+    KV_RED(L, sb, "op", r, R_OP, FL_LOG_OP, &ef);
+    PUT_LIT(sb, "}}");
+    if (ce) putc1(sb, '}');
+    putc1(sb, '\n');
+    sb->data[sb->len] = '\0'; /* a strbuf stays terminated */
+    return 0;
 }
 
 static int64_t mono_ms(void)
@@ -648,6 +748,21 @@ static int64_t mono_ms(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* A ring's reader found n records: when none, it sleeps *us, doubled each
+ * empty round up to max_us and back to 50 us once records come.  A fixed
+ * 2 ms nap let a busy decider fill the default ring (about 1 ms of
+ * decisions at full speed) before the reader looked again. */
+static void nap(int64_t *us, uint64_t n, int64_t max_us)
+{
+    if (n) {
+        *us = 50;
+        return;
+    }
+    struct timespec ts = {0, (long)(*us * 1000)};
+    nanosleep(&ts, NULL);
+    *us = *us * 2 < max_us ? *us * 2 : max_us;
 }
 
 /* Cut a torn last line: truncate after the last '\n'.  Returns 1 if cut. */
@@ -687,33 +802,221 @@ static int open_file(struct fl_declog *L)
     return 0;
 }
 
-static void rotate(struct fl_declog *L)
+/* ---- the syncer, rotation and the compressor ------------------------------------
+ *
+ * The writer never waits for the disk.  An fsync of the log (every fsync_ms,
+ * on a flush, before a rotated file is closed) took 30-150 ms when lines
+ * came fast, and compressing a rotated file (zstd, then read back and
+ * compared) about as much CPU per line as formatting and writing it; done
+ * on the writer thread, either stopped the ring's draining for as long and
+ * deciders dropped lines meanwhile.  So:
+ *
+ *  - the writer queues jobs for a syncer thread (started with the first
+ *    job; FIFO): "fdatasync the log and then count the lines up to `mark`
+ *    as synced" (at most one in flight: sync_busy), and "a rotated file:
+ *    fsync, close, compress";
+ *  - rotation renames the live file and opens a new one at once; the old
+ *    descriptor goes to the syncer, which fsyncs and closes it and queues
+ *    the name for the compressor;
+ *  - a compressor thread (started with the first name) cuts a torn last
+ *    line (only a crash leaves one), compresses, and removes expired files,
+ *    at SCHED_IDLE where the system allows it: lines first, compression in
+ *    the idle time.  At open, rotated files a crash left uncompressed are
+ *    queued too.
+ *
+ * Closing the log joins the writer, then the syncer (its queue done), then
+ * the compressor (its queue done): a closed log is synced and its rotated
+ * files compressed, as before.  Without threads (pthread_create failed) the
+ * jobs run inline, as before. */
+static void bq_init(bqueue *q)
 {
-    fsync(L->fd);
-    close(L->fd);
-    L->fd = -1;
-    char ts[32], name[4200];
+    pthread_mutex_init(&q->mu, NULL);
+    pthread_cond_init(&q->cv, NULL);
+    q->tail = &q->head;
+}
+
+static void bq_destroy(bqueue *q)
+{
+    pthread_mutex_destroy(&q->mu);
+    pthread_cond_destroy(&q->cv);
+}
+
+/* Queue j, starting the thread (fn) if needed: 1, or 0 if no thread could
+ * be started (the caller runs j itself). */
+static int bq_put(bqueue *q, bjob *j, void *(*fn)(void *), void *arg)
+{
+    pthread_mutex_lock(&q->mu);
+    if (!q->started && !q->stop && pthread_create(&q->thr, NULL, fn, arg) == 0) q->started = 1;
+    int ok = q->started;
+    if (ok) {
+        j->next = NULL;
+        *q->tail = j;
+        q->tail = &j->next;
+        pthread_cond_signal(&q->cv);
+    }
+    pthread_mutex_unlock(&q->mu);
+    return ok;
+}
+
+/* The next job, waiting for one; NULL once stopped and empty. */
+static bjob *bq_get(bqueue *q)
+{
+    pthread_mutex_lock(&q->mu);
+    while (!q->head && !q->stop) pthread_cond_wait(&q->cv, &q->mu);
+    bjob *j = q->head;
+    if (j && !(q->head = j->next)) q->tail = &q->head;
+    pthread_mutex_unlock(&q->mu);
+    return j;
+}
+
+/* Its thread finishes the queue and stops. */
+static void bq_stop(bqueue *q)
+{
+    pthread_mutex_lock(&q->mu);
+    q->stop = 1;
+    int started = q->started;
+    q->started = 0;
+    pthread_cond_signal(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+    if (started) pthread_join(q->thr, NULL);
+}
+
+static bjob *job_new(int fd, int rotated, uint64_t mark, const char *name)
+{
+    size_t n = name ? strlen(name) + 1 : 1;
+    bjob *j = malloc(sizeof *j + n);
+    if (!j) return NULL;
+    j->fd = fd;
+    j->rotated = rotated;
+    j->mark = mark;
+    memcpy(j->name, name ? name : "", n);
+    return j;
+}
+
+static int cut_torn(int fd, uint64_t *size);
+
+static void compress_one(struct fl_declog *L, const char *name)
+{
+    int fd = open(name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (fd >= 0) { /* a torn last line (a crash) is not kept in the archive */
+        uint64_t size;
+        if (cut_torn(fd, &size)) atomic_fetch_add(&L->torn, 1);
+        close(fd);
+    }
+    fl_storage_result_t res;
+    fl_compress_options_t co = {0};
+    co.path = name;
+    fl_storage_compress(L->bind, &co, &res);
+    fl_cleanup_options_t cl = {0};
+    char pat[4200];
+    snprintf(pat, sizeof pat, "%s-*.zst", L->base);
+    cl.dir = L->dir;
+    cl.pattern = pat;
+    cl.older_than_s = (int64_t)(L->o.keep_days ? L->o.keep_days : 7) * 86400;
+    fl_storage_cleanup(L->bind, &cl, &res);
+}
+
+static void *compressor(void *arg)
+{
+    struct fl_declog *L = arg;
+    struct sched_param sp = {0};
+    pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp); /* best effort: else it shares as usual */
+    for (bjob *j; (j = bq_get(&L->zq));) {
+        compress_one(L, j->name);
+        free(j);
+    }
+    return NULL;
+}
+
+/* Hand a rotated file to the compressor (compressed here if it cannot be). */
+static void queue_compress(struct fl_declog *L, const char *name)
+{
+    if (!L->bind) return; /* no storage bindings: rotated files stay as they are */
+    bjob *j = job_new(-1, 0, 0, name);
+    if (j && bq_put(&L->zq, j, compressor, L)) return;
+    free(j);
+    compress_one(L, name);
+}
+
+/* A syncer's job (name: a rotated file to compress, or NULL). */
+static void run_job(struct fl_declog *L, int fd, int rotated, uint64_t mark, const char *name)
+{
+    if (!rotated) {
+        fdatasync(fd);
+        atomic_store(&L->synced, mark);
+        atomic_store_explicit(&L->sync_busy, 0, memory_order_release); /* after synced: see writer */
+        return;
+    }
+    fsync(fd);
+    close(fd);
+    if (name && name[0]) queue_compress(L, name);
+}
+
+static void *syncer(void *arg)
+{
+    struct fl_declog *L = arg;
+    for (bjob *j; (j = bq_get(&L->sq));) {
+        run_job(L, j->fd, j->rotated, j->mark, j->name);
+        free(j);
+    }
+    return NULL;
+}
+
+/* Queue a job for the syncer (run here if it cannot be queued; without
+ * memory for it, a rotated file is left uncompressed). */
+static void post_job(struct fl_declog *L, int fd, int rotated, uint64_t mark, const char *name)
+{
+    bjob *j = job_new(fd, rotated, mark, name);
+    if (j && bq_put(&L->sq, j, syncer, L)) return;
+    run_job(L, fd, rotated, mark, j ? name : NULL);
+    free(j);
+}
+
+/* The name a rotated file gets: PATH-<UTC time>, and -1, -2, ... if a
+ * second rotation falls in the same millisecond (it must not replace the
+ * first, which may still wait for the compressor). */
+static void rotated_name(const struct fl_declog *L, char *name, size_t cap)
+{
+    char ts[32], zst[4300];
     fl_rfc3339_format(fl_now_ms(), ts);
     for (char *p = ts; *p; p++)
         if (*p == ':') *p = '-';
-    snprintf(name, sizeof name, "%s-%s", L->path, ts);
-    if (rename(L->path, name) == 0) {
-        atomic_fetch_add(&L->rotations, 1);
-        if (L->bind) {
-            fl_storage_result_t res;
-            fl_compress_options_t co = {0};
-            co.path = name;
-            fl_storage_compress(L->bind, &co, &res);
-            fl_cleanup_options_t cl = {0};
-            char pat[4200];
-            snprintf(pat, sizeof pat, "%s-*.zst", L->base);
-            cl.dir = L->dir;
-            cl.pattern = pat;
-            cl.older_than_s = (int64_t)(L->o.keep_days ? L->o.keep_days : 7) * 86400;
-            fl_storage_cleanup(L->bind, &cl, &res);
-        }
+    for (int k = 0; k < 1000; k++) {
+        if (k) snprintf(name, cap, "%s-%s-%d", L->path, ts, k);
+        else snprintf(name, cap, "%s-%s", L->path, ts);
+        snprintf(zst, sizeof zst, "%s.zst", name);
+        if (access(name, F_OK) != 0 && access(zst, F_OK) != 0) return;
     }
+}
+
+static void rotate(struct fl_declog *L)
+{
+    char name[4200];
+    rotated_name(L, name, sizeof name);
+    int fd = L->fd, ok = rename(L->path, name) == 0;
+    L->fd = -1;
+    if (ok) atomic_fetch_add(&L->rotations, 1);
+    post_job(L, fd, 1, 0, ok ? name : NULL); /* fsync, close, compress: off this thread */
     if (open_file(L) != 0) atomic_fetch_add(&L->werr, 1);
+}
+
+/* Rotated files of this log that a crash left uncompressed (PATH-<UTC
+ * time>..., not .zst): queued for the compressor at open. */
+static void queue_leftovers(struct fl_declog *L)
+{
+    DIR *d = L->bind ? opendir(L->dir) : NULL;
+    size_t bn = strlen(L->base);
+    for (struct dirent *de; d && (de = readdir(d));) {
+        const char *n = de->d_name;
+        size_t len = strlen(n);
+        if (strncmp(n, L->base, bn) != 0 || n[bn] != '-' || len < bn + 25 || n[bn + 5] != '-' || n[bn + 11] != 'T' ||
+            (len >= 4 && strcmp(n + len - 4, ".zst") == 0))
+            continue;
+        char full[4400];
+        snprintf(full, sizeof full, "%s/%s", L->dir, n);
+        queue_compress(L, full);
+    }
+    if (d) closedir(d);
 }
 
 /* ---- the spool (on_full = spool) -------------------------------------------------
@@ -770,7 +1073,7 @@ static void *drainer(void *arg)
 {
     struct fl_declog *L = arg;
     fl_strbuf sb = {0};
-    int64_t dirty = -1;
+    int64_t dirty = -1, nap_us = 1000;
     for (;;) {
         int stopping = atomic_load_explicit(&L->stop, memory_order_acquire);
         uint64_t n = 0;
@@ -806,10 +1109,7 @@ static void *drainer(void *arg)
             dirty = -1;
         }
         if (stopping && (uint64_t)atomic_load(&L->enq) == L->deq) break;
-        if (!n) {
-            struct timespec ts = {0, 1000 * 1000};
-            nanosleep(&ts, NULL);
-        }
+        nap(&nap_us, n, 1000);
     }
     fl_sb_free(&sb);
     atomic_store(&L->drained, 1);
@@ -833,9 +1133,13 @@ static uint64_t drain_spool(struct fl_declog *L, fl_strbuf *sb, fl_strbuf *chunk
         size_t at = 0;
         long f;
         while ((f = frame_get(chunk->data + at, want - at, L->spool_rec)) > 0) {
-            format_line(L, L->spool_rec, sb);
+            if (format_line(L, L->spool_rec, sb) == 0) {
+                n++;
+            } else { /* out of memory: counted, never silent */
+                atomic_fetch_add(&L->dropped, 1);
+                atomic_fetch_add(&L->done, 1);
+            }
             at += (size_t)f;
-            n++;
         }
         if (f < 0) { /* a corrupt frame: the rest of the spool is unreadable */
             atomic_fetch_add(&L->torn, 1);
@@ -1207,6 +1511,7 @@ static void *cb_writer(void *arg)
     struct fl_declog *L = arg;
     fl_obs_view *v = malloc(sizeof *v);
     if (!v) return NULL;
+    int64_t nap_us = 2000;
     for (;;) {
         int stopping = atomic_load_explicit(&L->stop, memory_order_acquire);
         uint64_t n = 0;
@@ -1237,10 +1542,7 @@ static void *cb_writer(void *arg)
         atomic_store(&L->synced, atomic_load(&L->done));
         if (L->idle) L->idle(L->user);
         if (stopping && atomic_load(&L->nrec) == atomic_load(&L->done)) break;
-        if (!n) {
-            struct timespec ts = {0, 2 * 1000 * 1000};
-            nanosleep(&ts, NULL);
-        }
+        nap(&nap_us, n, 2000);
     }
     free(v);
     return NULL;
@@ -1252,9 +1554,13 @@ static uint64_t drain_ring(struct fl_declog *L, fl_strbuf *sb)
     uint64_t n = 0;
     const rec *r;
     while (sb->len <= (1u << 20) && (r = ring_peek(L))) {
-        format_line(L, r, sb);
+        if (format_line(L, r, sb) == 0) {
+            n++;
+        } else { /* out of memory: counted, never silent */
+            atomic_fetch_add(&L->dropped, 1);
+            atomic_fetch_add(&L->done, 1);
+        }
         ring_pop(L);
-        n++;
     }
     ring_publish(L);
     return n;
@@ -1291,7 +1597,8 @@ static void *writer(void *arg)
 {
     struct fl_declog *L = arg;
     fl_strbuf sb = {0}, chunk = {0};
-    int64_t dirty_since = -1;
+    int64_t dirty_since = -1, nap_us = 2000;
+    queue_leftovers(L);
     for (;;) {
         int stopping = atomic_load_explicit(&L->stop, memory_order_acquire);
         fl_sb_clear(&sb);
@@ -1299,20 +1606,24 @@ static void *writer(void *arg)
         if (n) put_lines(L, &sb, n, &dirty_since);
         int64_t now = mono_ms();
         uint64_t done = atomic_load(&L->done);
-        if (dirty_since >= 0 && (stopping || now - dirty_since >= (int64_t)L->o.fsync_ms ||
-                                 atomic_exchange(&L->flush_req, 0))) {
-            if (L->fd >= 0) fdatasync(L->fd);
+        int busy = atomic_load_explicit(&L->sync_busy, memory_order_acquire);
+        if (dirty_since >= 0 && !busy && (stopping || now - dirty_since >= (int64_t)L->o.fsync_ms ||
+                                          atomic_exchange(&L->flush_req, 0))) {
+            if (L->fd >= 0) { /* the syncer counts `done` as synced once fdatasync returns */
+                atomic_store(&L->sync_busy, 1);
+                busy = 1;
+                post_job(L, L->fd, 0, done, NULL);
+            }
             dirty_since = -1;
         }
-        if (dirty_since < 0) atomic_store(&L->synced, done);
+        /* Nothing written since the last sync, none under way: all done is
+         * synced (busy was read after the syncer's store of synced). */
+        if (dirty_since < 0 && !busy) atomic_store(&L->synced, done);
         if (L->fd >= 0 && (L->size >= L->o.max_bytes ||
                            (L->o.max_age_s && L->size && fl_now_ms() - L->opened_ms >= (int64_t)L->o.max_age_s * 1000)))
             rotate(L);
-        if (stopping && writer_done(L)) break;
-        if (!n) {
-            struct timespec ts = {0, 2 * 1000 * 1000};
-            nanosleep(&ts, NULL);
-        }
+        if (stopping && writer_done(L) && dirty_since < 0) break; /* the last sync asked */
+        nap(&nap_us, n, 2000);
     }
     fl_sb_free(&sb);
     fl_sb_free(&chunk);
@@ -1335,6 +1646,8 @@ static void declog_free(struct fl_declog *L)
             free(b);
         }
         pthread_mutex_destroy(&L->blk_mu);
+        bq_destroy(&L->sq);
+        bq_destroy(&L->zq);
         free(L->path);
         free(L->dir);
         free(L->base);
@@ -1388,6 +1701,8 @@ static int sink_new(const fl_log_options_t *opts, struct fl_declog **out, fl_dia
     L->fd = L->spool_fd = -1;
     pthread_mutex_init(&L->spool_mu, NULL);
     pthread_mutex_init(&L->blk_mu, NULL);
+    bq_init(&L->sq);
+    bq_init(&L->zq);
     if (opts->on_full != FL_LOG_ON_FULL_DROP && opts->on_full != FL_LOG_ON_FULL_SPOOL)
         return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "unknown on_full %d (drop or spool)", opts->on_full);
     if (!L->o.fields) L->o.fields = FL_LOG_DOMAIN | FL_LOG_CODE | FL_LOG_MESSAGE | FL_LOG_OP;
@@ -1604,6 +1919,8 @@ static int sink_close(fl_engine_t *e, int reg)
         atomic_store_explicit(&sh->on_decision, NULL, memory_order_release);
     pthread_mutex_unlock(&g_mu);
     pthread_join(L->thr, NULL);
+    bq_stop(&L->sq); /* after the writer, which queues its last jobs */
+    bq_stop(&L->zq); /* after the syncer, which queues rotated files */
     if (L->drain_started) pthread_join(L->drain_thr, NULL);
     L->drain_started = 0;
     if (L->spool_fd >= 0) { /* written out: the spool goes */
