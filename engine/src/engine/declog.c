@@ -63,12 +63,12 @@ typedef struct rec {
  * header, record header and field bytes need (a typical decision 5 to 8,
  * instead of a fixed ~2.2 KB slot), back to back; one at the end runs on
  * into a spare tail of RING_SPARE chunks, so a record is always contiguous.
- * seq is set in a record's first chunk only; the writer zeroes the first
- * word of every chunk it frees, so a chunk's first word is 0, a published
- * seq, or field bytes of a record the writer has not reached yet (which it
- * never reads as a head: it moves from head to head). */
+ * A record is published in a separate array, seq[first chunk] = its
+ * position + 1: a value a slot never held before (positions only grow), so
+ * the reader never has to clear anything, and the record's chunks are
+ * only ever read by it -- each decider's store to them then finds the
+ * line at most shared, never modified, in the reader's cache. */
 typedef struct cell {
-    _Atomic size_t seq;
     int32_t tag;  /* registry: the aggregation slot the record describes, -1 none */
     uint32_t nch; /* chunks the record takes */
     rec r;
@@ -138,7 +138,9 @@ struct fl_declog {
     pcre2_code **pats;
     uint32_t npats;
     unsigned char *ring;           /* (mask + 1 + RING_SPARE) chunks */
+    _Atomic size_t *seq;           /* (mask + 1): per chunk, a record's position + 1 once published */
     size_t mask;                   /* chunks - 1 */
+    uint16_t cap[R_N];             /* each field's cap in this sink's records (0: not chosen) */
     regent *tab;                   /* the registry's aggregation table (REG_SLOTS) */
     _Atomic uint64_t *fcount;      /* counts of contexts that could not get a block */
     regblk *_Atomic blks;          /* the contexts' counts (blk_mu to add one) */
@@ -150,6 +152,7 @@ struct fl_declog {
     /* What deciders write, on lines of their own: the writer's updates of
      * deq and its counters never invalidate them (no false sharing). */
     _Alignas(64) _Atomic size_t enq; /* chunks claimed */
+    _Atomic size_t deq_seen;       /* deq_pub as deciders last read it (deq_fresh) */
     _Atomic uint64_t nrec;         /* records pushed (flush waits for them) */
     _Atomic uint64_t seq_sev[5];   /* sampling counters */
     _Atomic uint64_t dropped, sampled_out, unaggregated;
@@ -220,15 +223,16 @@ typedef struct recsrc {
 static const uint8_t k_bit[R_N] = {[R_EID] = FL_LOG_EVENT_ID, [R_DOM] = FL_LOG_DOMAIN, [R_CODE] = FL_LOG_CODE,
                                    [R_OP] = FL_LOG_OP, [R_EMSG] = FL_LOG_MESSAGE, [R_STACK] = FL_LOG_STACK};
 
-static void src_d(recsrc *s, int which, const fl_decision_t *d, enum fl_dstr k)
+/* A field's bytes and length (absent: "" and 0). */
+static inline void src_d(recsrc *s, int which, const fl_decision_t *d, enum fl_dstr k)
 {
-    s->p[which] = fl_decision_get(d, k);
-    s->n[which] = s->p[which] ? d->len[k] : 0; /* the length the decision keeps */
+    s->p[which] = d->off[k] ? d->buf.data + d->off[k] : "";
+    s->n[which] = d->off[k] ? d->len[k] : 0; /* the length the decision keeps */
 }
 
-static void src_e(recsrc *s, int which, const fl_event_t *ev, fl_field f)
+static inline void src_e(recsrc *s, int which, const fl_event_t *ev, fl_field f)
 {
-    s->p[which] = ev->set[f] ? ev->arena.data + ev->off[f] : NULL;
+    s->p[which] = ev->set[f] ? ev->arena.data + ev->off[f] : "";
     s->n[which] = ev->set[f] ? ev->len[f] : 0;
 }
 
@@ -260,37 +264,54 @@ static void src_fill(recsrc *s, const fl_event_t *ev, const fl_decision_t *d)
     src_e(s, R_STACK, ev, FL_FIELD_STACK);
 }
 
-/* Each field's length as copied (cut at its cap; event fields only if
- * chosen) into len; their sum. */
-static size_t rec_lens(const recsrc *s, unsigned fields, uint16_t *len)
+/* Each field's length as copied (cut at the sink's cap: 0 for an event
+ * field it does not choose) into len; their sum.  Branch-free and
+ * unrolled: the lengths vary from record to record. */
+static inline size_t rec_lens(const struct fl_declog *L, const recsrc *s, uint16_t *len)
 {
     size_t at = 0;
+#pragma GCC unroll 16
     for (int i = 0; i < R_N; i++) {
-        size_t n = s->p[i] && (!k_bit[i] || (fields & k_bit[i])) ? s->n[i] : 0;
-        len[i] = (uint16_t)(n > k_cap[i] ? k_cap[i] : n);
+        size_t n = s->n[i], cap = L->cap[i];
+        len[i] = (uint16_t)(n < cap ? n : cap);
         at += len[i];
     }
     return at;
 }
 
-/* memcpy without a call for the short fields (most of a record's). */
-static inline void copy_short(char *dst, const char *src, size_t n)
+/* memcpy of a field without a call or a loop for the short ones (most of
+ * a record's): overlapping moves of 1-2, 4, 8 or 16 bytes.  Inlined per
+ * field, so each field's length class has its own branch. */
+static inline __attribute__((always_inline)) void copy_field(char *dst, const char *src, size_t n)
 {
-    if (n > 16) {
-        memcpy(dst, src, n);
-    } else if (n >= 8) { /* two overlapping words */
+    if (n >= 16) {
+        if (n > 32) {
+            memcpy(dst, src, n);
+            return;
+        }
+        memcpy(dst, src, 16);
+        memcpy(dst + n - 16, src + n - 16, 16);
+    } else if (n >= 8) {
         uint64_t a, b;
         memcpy(&a, src, 8);
         memcpy(&b, src + n - 8, 8);
         memcpy(dst, &a, 8);
         memcpy(dst + n - 8, &b, 8);
-    } else {
-        for (size_t i = 0; i < n; i++) dst[i] = src[i];
+    } else if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, src, 4);
+        memcpy(&b, src + n - 4, 4);
+        memcpy(dst, &a, 4);
+        memcpy(dst + n - 4, &b, 4);
+    } else if (n) { /* 1 to 3 bytes */
+        dst[0] = src[0];
+        dst[n >> 1] = src[n >> 1];
+        dst[n - 1] = src[n - 1];
     }
 }
 
 /* Copy s into r with the lengths of rec_lens. */
-static void rec_fill(rec *r, const recsrc *s, const uint16_t *len)
+static inline void rec_fill(rec *r, const recsrc *s, const uint16_t *len)
 {
     r->time_ms = s->time_ms;
     r->delay_ms = s->delay_ms;
@@ -301,9 +322,10 @@ static void rec_fill(rec *r, const recsrc *s, const uint16_t *len)
     r->attempt = s->attempt;
     uint16_t at = 0;
     memcpy(r->len, len, sizeof r->len);
+#pragma GCC unroll 16
     for (int i = 0; i < R_N; i++) {
         r->off[i] = at;
-        if (len[i]) copy_short(r->data + at, s->p[i], len[i]);
+        copy_field(r->data + at, s->p[i], len[i]);
         at = (uint16_t)(at + len[i]);
     }
 }
@@ -326,8 +348,21 @@ static cell *cell_at(struct fl_declog *L, size_t pos) { return (cell *)(L->ring 
 /* 1 if L's ring looks full (a typical record would not fit). */
 static int ring_full(struct fl_declog *L)
 {
-    return atomic_load_explicit(&L->enq, memory_order_relaxed) + RING_LINE_CHUNKS -
-               atomic_load_explicit(&L->deq_pub, memory_order_relaxed) > L->mask + 1;
+    size_t enq = atomic_load_explicit(&L->enq, memory_order_relaxed);
+    if (enq + RING_LINE_CHUNKS - atomic_load_explicit(&L->deq_seen, memory_order_relaxed) <= L->mask + 1) return 0;
+    return enq + RING_LINE_CHUNKS - atomic_load_explicit(&L->deq_pub, memory_order_relaxed) > L->mask + 1;
+}
+
+/* The reader's position as deciders last saw it (deq_seen, on their own
+ * line), refreshed from deq_pub -- a line the writer stores to every few
+ * records, a cache miss to read -- only when the ring looks full by it:
+ * about once a ring's length instead of every record. */
+static size_t deq_fresh(struct fl_declog *L)
+{
+    size_t d = atomic_load_explicit(&L->deq_pub, memory_order_acquire);
+    if (d != atomic_load_explicit(&L->deq_seen, memory_order_relaxed))
+        atomic_store_explicit(&L->deq_seen, d, memory_order_release); /* another decider acquires it */
+    return d;
 }
 
 /* Claim a slot and fill it from r: 1, or 0 when the ring is full.  A slot
@@ -337,10 +372,12 @@ static int ring_full(struct fl_declog *L)
 static int push(struct fl_declog *L, const recsrc *r, int32_t tag)
 {
     uint16_t len[R_N];
-    size_t k = (offsetof(cell, r) + offsetof(rec, data) + rec_lens(r, L->o.fields, len) + CHUNK - 1) / CHUNK;
+    size_t k = (offsetof(cell, r) + offsetof(rec, data) + rec_lens(L, r, len) + CHUNK - 1) / CHUNK;
     size_t pos = atomic_load_explicit(&L->enq, memory_order_relaxed);
     do {
-        if (pos + k - atomic_load_explicit(&L->deq_pub, memory_order_acquire) > L->mask + 1) return 0;
+        if (pos + k - atomic_load_explicit(&L->deq_seen, memory_order_acquire) > L->mask + 1 &&
+            pos + k - deq_fresh(L) > L->mask + 1)
+            return 0;
     } while (!atomic_compare_exchange_weak_explicit(&L->enq, &pos, pos + k, memory_order_relaxed,
                                                     memory_order_relaxed));
     atomic_fetch_add_explicit(&L->nrec, 1, memory_order_relaxed);
@@ -348,10 +385,10 @@ static int push(struct fl_declog *L, const recsrc *r, int32_t tag)
     c->tag = tag;
     c->nch = (uint32_t)k;
     rec_fill(&c->r, r, len); /* field by field, straight into the ring */
-    atomic_store_explicit(&c->seq, pos + 1, memory_order_release);
-    /* The lines the next record will most likely take were last written
-     * by the writer (it zeroes what it frees): ask for them now, while
-     * this thread decides, not when the record's stores would wait. */
+    atomic_store_explicit(&L->seq[pos & L->mask], pos + 1, memory_order_release);
+    /* The lines the next record will most likely take were last read by
+     * the writer: ask for them now, while this thread decides, not when
+     * the record's stores would wait. */
     for (size_t j = 0; j < RING_LINE_CHUNKS; j++) __builtin_prefetch(cell_at(L, pos + k + j), 1, 3);
     return 1;
 }
@@ -479,14 +516,13 @@ static void note(fl_ctx_t *ctx, const fl_event_t *ev, const fl_decision_t *d)
 /* ---- the writer ------------------------------------------------------------ */
 
 /* The ring has one reader, the sink's writer thread.  A record is ready
- * when the seq of the chunk at deq is deq + 1 (stored by the decider that
- * filled it); the writer frees chunks by publishing deq (deq_pub) every 16
- * chunks and after each batch, instead of a store a decider would read. */
+ * when seq at deq is deq + 1 (stored by the decider that filled it); the
+ * writer frees chunks by publishing deq (deq_pub) every 16 chunks and
+ * after each batch, instead of a store a decider would read. */
 static const rec *ring_peek(struct fl_declog *L)
 {
-    cell *c = cell_at(L, L->deq);
-    size_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
-    return seq == L->deq + 1 ? &c->r : NULL;
+    size_t seq = atomic_load_explicit(&L->seq[L->deq & L->mask], memory_order_acquire);
+    return seq == L->deq + 1 ? &cell_at(L, L->deq)->r : NULL;
 }
 
 static void ring_publish(struct fl_declog *L)
@@ -494,14 +530,10 @@ static void ring_publish(struct fl_declog *L)
     atomic_store_explicit(&L->deq_pub, L->deq, memory_order_release);
 }
 
-/* Free the record at deq (read to the end): its chunks' first words are
- * zeroed (those before the spare tail: the only ones read as heads). */
+/* Free the record at deq (read to the end). */
 static void ring_pop(struct fl_declog *L)
 {
-    size_t at = L->deq & L->mask, k = cell_at(L, L->deq)->nch;
-    for (size_t j = 0; j < k && at + j <= L->mask; j++)
-        atomic_store_explicit(&((cell *)(L->ring + (at + j) * CHUNK))->seq, 0, memory_order_relaxed);
-    size_t old = L->deq;
+    size_t k = cell_at(L, L->deq)->nch, old = L->deq;
     L->deq += k;
     if ((old ^ L->deq) >> 4) ring_publish(L);
 }
@@ -1639,6 +1671,7 @@ static void declog_free(struct fl_declog *L)
         for (uint32_t i = 0; i < L->npats; i++) pcre2_code_free(L->pats[i]);
         free(L->pats);
         free(L->ring);
+        free((void *)L->seq);
         free(L->tab);
         free((void *)L->fcount);
         for (regblk *b = atomic_load(&L->blks), *nb; b; b = nb) {
@@ -1706,15 +1739,16 @@ static int sink_new(const fl_log_options_t *opts, struct fl_declog **out, fl_dia
     if (opts->on_full != FL_LOG_ON_FULL_DROP && opts->on_full != FL_LOG_ON_FULL_SPOOL)
         return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "unknown on_full %d (drop or spool)", opts->on_full);
     if (!L->o.fields) L->o.fields = FL_LOG_DOMAIN | FL_LOG_CODE | FL_LOG_MESSAGE | FL_LOG_OP;
+    for (int i = 0; i < R_N; i++) L->cap[i] = !k_bit[i] || (L->o.fields & k_bit[i]) ? k_cap[i] : 0;
     if (!L->o.fsync_ms) L->o.fsync_ms = 1000;
     if (!L->o.max_bytes) L->o.max_bytes = 64u << 20;
     size_t n = 1, want = (size_t)(L->o.ring_lines ? L->o.ring_lines : 1024) * RING_LINE_CHUNKS;
     while (n < want || n < 2 * RING_SPARE) n <<= 1; /* room for two of the longest records */
     L->ring = aligned_alloc(CHUNK, (n + RING_SPARE) * CHUNK);
-    if (L->ring) memset(L->ring, 0, (n + RING_SPARE) * CHUNK); /* every seq 0: nothing ready */
+    L->seq = calloc(n, sizeof *L->seq); /* every seq 0: nothing ready (position 0 is published as 1) */
     L->mask = n - 1;
     L->path = strdup(opts->path);
-    if (!L->ring || !L->path) return fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "out of memory (ring of %zu)", n);
+    if (!L->ring || !L->seq || !L->path) return fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "out of memory (ring of %zu)", n);
     for (const char *const *p = opts->redact_patterns; p && *p; p++) {
         int err;
         PCRE2_SIZE eo;
