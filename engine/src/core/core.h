@@ -236,6 +236,7 @@ typedef struct fl_rule {
     char *fixed;
     uint32_t fixed_len;
     uint32_t fixed_off[FL_FX_COUNT_], fixed_slen[FL_FX_COUNT_];
+    uint8_t obs_cat;      /* fl_obs_category_index(category), with fixed  */
 } fl_rule;
 
 typedef struct fl_catconf {
@@ -610,6 +611,8 @@ struct fl_ctx {
     char obs_cat[24];         /* metrics: the last category's top-level name, */
     uint8_t obs_cat_len;      /*   its length + 1 (0: none) and its index  */
     uint8_t obs_cat_idx;
+    int64_t id_ms;            /* wall-clock ms this decision's id was stamped with
+                               * (0: none): the decision log's time, read once */
     struct fl_sinkblk *regb;  /* the error registry's counts of this context */
     const void *regb_sink;    /*   and the registry they belong to (declog.c) */
     int64_t resil_now;        /* sh->resil's clock as a pipeline read it just before
@@ -639,6 +642,8 @@ struct fl_decision {
     int attempts_left;
     int status;
     int64_t cache_age_ms;     /* age of the cached fallback; -1 none    */
+    uint32_t obs_cat_off;     /* metrics: obs_cat is the index of the category */
+    uint8_t obs_cat;          /*   at this offset (0: none; see put_fixed)   */
     fl_strbuf json;           /* fl_decision_to_json output             */
 };
 

@@ -39,6 +39,7 @@ void fl_decision_clear(fl_decision_t *d)
     d->attempts_left = -1;
     d->status = 500;
     d->cache_age_ms = -1;
+    d->obs_cat_off = 0;
 }
 
 int fl_decision_put(fl_decision_t *d, enum fl_dstr which, const char *s, size_t len)
@@ -102,6 +103,10 @@ int fl_decision_put_fixed(fl_decision_t *d, const fl_rule *r)
         d->off[which[k]] = base + r->fixed_off[k];
         d->len[which[k]] = r->fixed_slen[k];
     }
+    /* The category's metric index, valid while the category stays at this
+     * offset: a later put of another category appends elsewhere. */
+    d->obs_cat_off = d->off[FL_DS_CATEGORY];
+    d->obs_cat = r->obs_cat;
     return FL_OK;
 }
 

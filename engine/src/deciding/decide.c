@@ -203,7 +203,8 @@ static void put_identity(fl_ctx_t *ctx, const fl_version *v, const fl_eview *ev,
         fl_decision_put(d, FL_DS_ID, ev->f[FL_FIELD_ID], ev->flen[FL_FIELD_ID]);
     } else {
         char id[37];
-        fl_uuid7(&ctx->rng, fl_clock_ms(ctx->id_clock), id);
+        ctx->id_ms = fl_clock_ms(ctx->id_clock);
+        fl_uuid7(&ctx->rng, ctx->id_ms, id);
         fl_decision_put(d, FL_DS_ID, id, 36);
     }
     if (!(flags & FL_DECIDE_NO_FINGERPRINT)) {
@@ -371,6 +372,7 @@ int fl_decide(fl_ctx_t *ctx, const fl_event_t *ev, const char *locale, unsigned 
      * the others are observed with the duration last measured (observe.c). */
     int timed = obs && ctx->obs_tick++ % FL_OBS_TIME_EVERY == 0;
     uint64_t t0 = timed ? fl_obs_now_ns() : 0;
+    ctx->id_ms = 0;
     repin(ctx);
     if (!ctx->ver) {
         fl_decision_clear(out);

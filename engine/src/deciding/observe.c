@@ -71,7 +71,9 @@ void fl_obs_note(fl_ctx_t *ctx, const fl_decision_t *d, int rc)
         bump(&c->no_policy, 1, own);
         return;
     }
-    int k = category_index(ctx, fl_decision_get(d, FL_DS_CATEGORY), d->len[FL_DS_CATEGORY]);
+    int k = d->obs_cat_off && d->obs_cat_off == d->off[FL_DS_CATEGORY] /* the rule's, known at compile */
+                ? d->obs_cat
+                : category_index(ctx, fl_decision_get(d, FL_DS_CATEGORY), d->len[FL_DS_CATEGORY]);
     unsigned a = (unsigned)d->action < 4 ? (unsigned)d->action : FL_ACTION_FAIL;
     bump(&c->decisions[k][a], 1, own);
     bump(&c->dur_bucket[ctx->obs_bucket], 1, own);

@@ -236,11 +236,15 @@ static inline void src_e(recsrc *s, int which, const fl_event_t *ev, fl_field f)
     s->n[which] = ev->set[f] ? ev->len[f] : 0;
 }
 
-static void src_fill(recsrc *s, const fl_event_t *ev, const fl_decision_t *d)
+static void src_fill(recsrc *s, const fl_ctx_t *ctx, const fl_event_t *ev, const fl_decision_t *d)
 {
-    struct timespec now; /* the coarse clock: ~4 ms resolution, a few ns instead of ~25 */
-    clock_gettime(CLOCK_REALTIME_COARSE, &now);
-    s->time_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    if (ctx->id_ms) { /* the clock read for the decision's id (the coarse one, usually) */
+        s->time_ms = ctx->id_ms;
+    } else {
+        struct timespec now; /* the coarse clock: ~4 ms resolution, a few ns instead of ~25 */
+        clock_gettime(CLOCK_REALTIME_COARSE, &now);
+        s->time_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    }
     s->delay_ms = d->delay_ms;
     s->action = (uint8_t)d->action;
     s->severity = (uint8_t)((unsigned)d->severity < 5 ? (unsigned)d->severity : 4);
@@ -441,9 +445,8 @@ static regblk *reg_block(struct fl_declog *L, fl_ctx_t *ctx)
 
 /* Count a decision of fingerprint fp in the table: REG_DONE, the slot whose
  * record is to be sent (new in this epoch), or REG_FALLBACK (no entry). */
-static int32_t reg_count(struct fl_declog *L, fl_ctx_t *ctx, const char *fp, size_t n)
+static int32_t reg_count(struct fl_declog *L, fl_ctx_t *ctx, uint64_t k)
 {
-    uint64_t k = fp_hash(fp, n);
     for (uint32_t j = 0, i = (uint32_t)(k >> 20) & (REG_SLOTS - 1); j < REG_PROBE; j++, i = (i + 1) & (REG_SLOTS - 1)) {
         regent *g = &L->tab[i];
         uint64_t cur = atomic_load_explicit(&g->key, memory_order_acquire);
@@ -469,15 +472,13 @@ static int32_t reg_count(struct fl_declog *L, fl_ctx_t *ctx, const char *fp, siz
 }
 
 /* The registry's part of a decision: an increment, a record now and then. */
-static void reg_note(struct fl_declog *L, fl_ctx_t *ctx, recsrc *s, int *filled, const fl_event_t *ev,
+static void reg_note(struct fl_declog *L, fl_ctx_t *ctx, uint64_t fph, recsrc *s, int *filled, const fl_event_t *ev,
                      const fl_decision_t *d)
 {
-    const char *fp = fl_decision_get(d, FL_DS_FINGERPRINT);
-    size_t n = fp ? d->len[FL_DS_FINGERPRINT] : 0;
-    if (!n) return; /* nothing to key it by */
-    int32_t tag = reg_count(L, ctx, fp, n);
+    if (!fph) return; /* no fingerprint to key it by */
+    int32_t tag = reg_count(L, ctx, fph);
     if (tag == REG_DONE) return;
-    if (!*filled) src_fill(s, ev, d);
+    if (!*filled) src_fill(s, ctx, ev, d);
     *filled = 1;
     if (tag == REG_FALLBACK) atomic_fetch_add_explicit(&L->unaggregated, 1, memory_order_relaxed);
     if (push(L, s, tag)) return;
@@ -496,16 +497,27 @@ static void note(fl_ctx_t *ctx, const fl_event_t *ev, const fl_decision_t *d)
     recsrc s;
     unsigned sev = (unsigned)d->severity < 5 ? (unsigned)d->severity : 4;
     int filled = 0;
-    for (int i = 0; i < 3; i++) {
-        struct fl_declog *L = sinks[i];
+    /* The registry's entry and count are a likely cache miss: hash and ask
+     * for them first, count last (the log's record is copied meanwhile). */
+    uint64_t fph = 0;
+    struct fl_declog *R = sinks[1];
+    if (R && R->tab && d->off[FL_DS_FINGERPRINT] && d->len[FL_DS_FINGERPRINT]) {
+        fph = fp_hash(d->buf.data + d->off[FL_DS_FINGERPRINT], d->len[FL_DS_FINGERPRINT]);
+        uint32_t i = (uint32_t)(fph >> 20) & (REG_SLOTS - 1);
+        __builtin_prefetch(&R->tab[i], 0, 3);
+        if (ctx->regb_sink == R && ctx->regb) __builtin_prefetch(&((regblk *)ctx->regb)->count[i], 1, 3);
+    }
+    static const int order[3] = {0, 2, 1};
+    for (int o = 0; o < 3; o++) {
+        struct fl_declog *L = sinks[order[o]];
         if (stopped(L)) continue;
         if (L->tab) {
-            reg_note(L, ctx, &s, &filled, ev, d);
+            reg_note(L, ctx, fph, &s, &filled, ev, d);
             continue;
         }
         if (sampled_out(L, sev)) continue;
         if (!ring_full(L)) { /* else dropped without reading the decision */
-            if (!filled) src_fill(&s, ev, d);
+            if (!filled) src_fill(&s, ctx, ev, d);
             filled = 1;
             if (push(L, &s, -1)) continue;
         }
