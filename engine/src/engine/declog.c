@@ -390,10 +390,6 @@ static int push(struct fl_declog *L, const recsrc *r, int32_t tag)
     c->nch = (uint32_t)k;
     rec_fill(&c->r, r, len); /* field by field, straight into the ring */
     atomic_store_explicit(&L->seq[pos & L->mask], pos + 1, memory_order_release);
-    /* The lines the next record will most likely take were last read by
-     * the writer: ask for them now, while this thread decides, not when
-     * the record's stores would wait. */
-    for (size_t j = 0; j < RING_LINE_CHUNKS; j++) __builtin_prefetch(cell_at(L, pos + k + j), 1, 3);
     return 1;
 }
 
