@@ -22,11 +22,9 @@
  * crash can leave a torn last line, which the next open cuts off (the file
  * is truncated after its last '\n').
  */
-#define _GNU_SOURCE /* SCHED_IDLE */
 #include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -859,10 +857,8 @@ static int open_file(struct fl_declog *L)
  *    descriptor goes to the syncer, which fsyncs and closes it and queues
  *    the name for the compressor;
  *  - a compressor thread (started with the first name) cuts a torn last
- *    line (only a crash leaves one), compresses, and removes expired files,
- *    at SCHED_IDLE where the system allows it: lines first, compression in
- *    the idle time.  At open, rotated files a crash left uncompressed are
- *    queued too.
+ *    line (only a crash leaves one), compresses, and removes expired files.
+ *    At open, rotated files a crash left uncompressed are queued too.
  *
  * Closing the log joins the writer, then the syncer (its queue done), then
  * the compressor (its queue done): a closed log is synced and its rotated
@@ -956,11 +952,14 @@ static void compress_one(struct fl_declog *L, const char *name)
     fl_storage_cleanup(L->bind, &cl, &res);
 }
 
+/* At the usual priority: SCHED_IDLE would leave the writer the whole core,
+ * but an unprivileged thread cannot come back from it (RLIMIT_NICE), and
+ * close waits for this thread -- under a saturated CPU, for a very long
+ * time.  As its own thread it only shares the CPU with the writer, which
+ * needs a fraction of a core (~0.3 us a line). */
 static void *compressor(void *arg)
 {
     struct fl_declog *L = arg;
-    struct sched_param sp = {0};
-    pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp); /* best effort: else it shares as usual */
     for (bjob *j; (j = bq_get(&L->zq));) {
         compress_one(L, j->name);
         free(j);
