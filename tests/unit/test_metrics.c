@@ -7,6 +7,7 @@
  * scripted sequence of executor calls, breakers past 64 summed as _other; a too-small buffer gives FL_ETOOBIG with the needed
  * length; label values are escaped; bad arguments are refused.
  */
+#include <pthread.h>
 #include <unistd.h>
 
 #include "flt.h"
@@ -100,6 +101,68 @@ static void test_counts(void **state)
     assert_int_equal(flt_decide(&t, "{\"message\":\"down 1\"}"), FL_OK);
     m = render(t.e);
     assert_int_equal(by_cat(m, "unavailable"), 5);
+    free(m);
+    flt_close(&t);
+}
+
+/* Contexts on several threads count into blocks of their own: the sum is
+ * exact while they are open and stays so after they close (a closing
+ * context's counts are folded into the engine's). */
+enum { MT = 3, MPER = 2000 };
+
+typedef struct mworker {
+    fl_engine_t *e;
+    int bad; /* no cmocka assertion off the main thread */
+} mworker;
+
+static void *decide_many(void *arg)
+{
+    mworker *w = arg;
+    fl_ctx_t *ctx = NULL;
+    fl_event_t *ev = NULL;
+    fl_decision_t *d = NULL;
+    fl_diag_t dg;
+    if (fl_ctx_new(w->e, &ctx) != FL_OK || fl_event_new(&ev) != FL_OK || fl_decision_new(&d) != FL_OK) {
+        w->bad++;
+        goto cleanup;
+    }
+    for (int i = 0; i < MPER; i++) {
+        const char *js = i % 2 ? "{\"message\":\"nf\"}" : "{\"message\":\"down\"}";
+        if (fl_event_from_json(ev, js, strlen(js), &dg) != FL_OK || fl_decide(ctx, ev, NULL, 0, d) != FL_OK) w->bad++;
+    }
+cleanup:
+    fl_decision_free(d);
+    fl_event_free(ev);
+    fl_ctx_free(ctx);
+    return NULL;
+}
+
+static void test_contexts_and_threads(void **state)
+{
+    (void)state;
+    flt t;
+    flt_open(&t, POLICY);
+    assert_int_equal(fl_engine_metrics_enable(t.e, 1), FL_OK);
+    for (int i = 0; i < 7; i++) assert_int_equal(flt_decide(&t, "{\"message\":\"down\"}"), FL_OK);
+    pthread_t th[MT];
+    mworker w[MT];
+    for (int i = 0; i < MT; i++) {
+        w[i] = (mworker){t.e, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, decide_many, &w[i]), 0);
+    }
+    for (int i = 0; i < MT; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(w[i].bad, 0);
+    }
+    char *m = render(t.e); /* the threads' contexts are closed, t's is open */
+    assert_int_equal(by_cat(m, "unavailable"), 7 + MT * MPER / 2);
+    assert_int_equal(sample(m, "faultline_decisions_total{category=\"not_found\",action=\"ignore\"}"), MT * MPER / 2);
+    assert_int_equal(sample(m, "faultline_decide_duration_seconds_count"), 7 + MT * MPER);
+    free(m);
+    fl_ctx_free(t.ctx); /* and once every context is closed */
+    t.ctx = NULL;
+    m = render(t.e);
+    assert_int_equal(sample(m, "faultline_decide_duration_seconds_count"), 7 + MT * MPER);
     free(m);
     flt_close(&t);
 }
@@ -276,6 +339,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counts),
+        cmocka_unit_test(test_contexts_and_threads),
         cmocka_unit_test(test_reloads_and_args),
         cmocka_unit_test(test_breaker_calls_and_retries),
         cmocka_unit_test(test_breaker_cap),

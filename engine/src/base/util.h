@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* ---- strbuf.c: growable byte buffer, always NUL-terminated -------------- */
 typedef struct fl_strbuf {
@@ -96,5 +97,61 @@ void fl_fingerprint(const char *category, const char *domain, const char *code,
  * decide path has them): parts[k] NULL or plen[k] bytes without a NUL. */
 void fl_fingerprint_n(const char *const parts[4], const size_t plen[4], const char *msg, size_t msg_len,
                       char out[17]);
+
+/* ---- JSON strings: the plain-text scan -------------------------------- */
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+/* Does any of the 8 bytes in x need attention: a control character, '"',
+ * '\\' or a non-ASCII byte?  (SWAR: the classic has-less/has-zero tricks.) */
+static inline uint64_t fl_json_special8(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+    return ((x - ones * 0x20) | (q - ones) | (b - ones) | x) & high;
+}
+
+/* Length of the leading run of p[0..n) that a JSON string can hold as it
+ * is: no control character, '"', '\\' or non-ASCII byte (core/decision.c's
+ * writer, engine/declog.c's lines). */
+static inline size_t fl_json_plain_run(const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+#if defined(__SSE2__)
+    if (n >= 16) { /* 16 bytes a step; as signed bytes, controls and non-ASCII are < 0x20 */
+        const __m128i sp = _mm_set1_epi8(0x20), q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
+#define FL_SPECIAL16(at)                                                                                   \
+    ({                                                                                                     \
+        __m128i x_ = _mm_loadu_si128((const __m128i *)(const void *)(p + (at)));                           \
+        (unsigned)_mm_movemask_epi8(                                                                       \
+            _mm_or_si128(_mm_cmplt_epi8(x_, sp), _mm_or_si128(_mm_cmpeq_epi8(x_, q), _mm_cmpeq_epi8(x_, bs)))); \
+    })
+        for (; i + 16 <= n; i += 16) {
+            unsigned bits = FL_SPECIAL16(i);
+            if (bits) return i + (size_t)__builtin_ctz(bits);
+        }
+        if (i < n) { /* the tail: the last 16 bytes, overlapping what was checked */
+            unsigned bits = FL_SPECIAL16(n - 16) >> (16 - (n - i));
+            return bits ? i + (size_t)__builtin_ctz(bits) : n;
+        }
+#undef FL_SPECIAL16
+        return n;
+    }
+#endif
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, p + i, 8);
+        if (fl_json_special8(x)) break;
+    }
+    if (i >= 8 && i < n && i + 8 > n) { /* the loop ran out (did not stop): the last 8 bytes, overlapping */
+        uint64_t x;
+        memcpy(&x, p + n - 8, 8);
+        if (!fl_json_special8(x)) return n;
+    }
+    for (; i < n; i++)
+        if (p[i] < 0x20 || p[i] == '"' || p[i] == '\\' || p[i] >= 0x80) break;
+    return i;
+}
 
 #endif /* FL_UTIL_H */

@@ -236,6 +236,7 @@ typedef struct fl_rule {
     char *fixed;
     uint32_t fixed_len;
     uint32_t fixed_off[FL_FX_COUNT_], fixed_slen[FL_FX_COUNT_];
+    uint8_t obs_cat;      /* fl_obs_category_index(category), with fixed  */
 } fl_rule;
 
 typedef struct fl_catconf {
@@ -444,25 +445,52 @@ int fl_find_column(const char *text, size_t len, int line, const char *token);
  * the stages, is what lets deciding and the Lua side run without calling up
  * into engine/engine.c.  A private one (examples) holds its own resil. */
 /* Observability counters (engine/metrics.c renders them).  The decide path
- * bumps them with relaxed atomics only while `on` is set (fl_obs_note in
- * deciding/observe.c); label sets are fixed-size arrays, so the number of
- * series is bounded by construction. */
+ * bumps them only while `on` is set (fl_obs_note in deciding/observe.c),
+ * each context in a block of its own (struct fl_obs_blk); label sets are
+ * fixed-size arrays, so the number of series is bounded by construction. */
 #define FL_OBS_NCAT 18 /* the 16 top-level categories, "ok", "other"     */
 #define FL_OBS_NBUCKET 12 /* decide duration buckets (the last is +Inf)    */
 #define FL_OBS_TIME_EVERY 16 /* a context times 1 decision in 16 (docs/observability.md) */
 enum { FL_OBS_RELOAD_OK, FL_OBS_RELOAD_UNCHANGED, FL_OBS_RELOAD_FAILED, FL_OBS_RELOAD_N_ };
-struct fl_obs {
-    atomic_int on;
+struct fl_obs_ctr {
     _Atomic uint64_t decisions[FL_OBS_NCAT][4]; /* [category][fl_action]    */
     _Atomic uint64_t dur_bucket[FL_OBS_NBUCKET];  /* not cumulative         */
     _Atomic uint64_t dur_sum_ns;
-    _Atomic uint64_t reloads[FL_OBS_RELOAD_N_];
     _Atomic uint64_t no_policy;                 /* FL_ESTATE decisions     */
 };
+/* One context's counters.  Only that context's thread writes them, with a
+ * plain load and store (no locked instruction: a locked add drains the
+ * store buffer on every decision); readers sum the blocks under obs.mu.
+ * Atomic types only so that a reader never sees a torn value. */
+struct fl_obs_blk {
+    struct fl_obs_ctr c;
+    struct fl_obs_blk *next;   /* obs.live, under obs.mu */
+};
+struct fl_obs {
+    atomic_int on;
+    struct fl_obs_ctr base;    /* closed contexts' counts; locked adds for a
+                                * context that could not get a block       */
+    _Atomic uint64_t reloads[FL_OBS_RELOAD_N_];
+    pthread_mutex_t mu;        /* guards live (never taken while deciding) */
+    struct fl_obs_blk *live;   /* the open contexts' blocks                */
+};
+/* shared.c: the counters summed over base and every live block. */
+void fl_obs_sum(struct fl_obs *o, struct fl_obs_ctr *out);
+/* shared.c: a block for a context (NULL: out of memory), and its counts
+ * folded into base when the context closes. */
+struct fl_obs_blk *fl_obs_attach(struct fl_obs *o);
+void fl_obs_detach(struct fl_obs *o, struct fl_obs_blk *b);
 extern const char *const fl_obs_category_names[FL_OBS_NCAT];
 extern const uint64_t fl_obs_bucket_ns[FL_OBS_NBUCKET - 1]; /* upper bounds, ns */
 /* Index of a category's top-level name in fl_obs_category_names. */
 int fl_obs_category_index(const char *category);
+
+/* A context's share of a decision sink (engine/declog.c: the error
+ * registry's counts), owned by the sink: a context only marks it free when
+ * it closes, for the next context to take. */
+struct fl_sinkblk {
+    _Atomic int free;
+};
 
 struct fl_shared {
     const fl_engine_options_t *opts; /* the engine's, outlives this        */
@@ -482,7 +510,7 @@ struct fl_shared {
     struct fl_obs obs;               /* metrics counters (zeroed by init)  */
     /* Called after each decision while set (decision log, registry): must
      * only copy what it needs and never block.  Set by the engine. */
-    _Atomic(void (*)(struct fl_shared *sh, const fl_event_t *ev, const fl_decision_t *d)) on_decision;
+    _Atomic(void (*)(fl_ctx_t *ctx, const fl_event_t *ev, const fl_decision_t *d)) on_decision;
     struct fl_declog *_Atomic declog; /* engine/declog.c: the open decision log */
     struct fl_declog *_Atomic errreg; /* engine/declog.c: the open error registry */
     struct fl_declog *_Atomic alertsink; /* engine/declog.c: the ring feeding alerts.c */
@@ -578,6 +606,15 @@ struct fl_ctx {
     } hl;
     uint32_t obs_tick;        /* metrics: decisions seen, for timing 1 in FL_OBS_TIME_EVERY */
     uint64_t obs_held_ns;     /* metrics: the duration last measured on this context */
+    int obs_bucket;           /* metrics: its histogram bucket           */
+    struct fl_obs_blk *obs;   /* metrics: this context's counters (lazily) */
+    char obs_cat[24];         /* metrics: the last category's top-level name, */
+    uint8_t obs_cat_len;      /*   its length + 1 (0: none) and its index  */
+    uint8_t obs_cat_idx;
+    int64_t id_ms;            /* wall-clock ms this decision's id was stamped with
+                               * (0: none): the decision log's time, read once */
+    struct fl_sinkblk *regb;  /* the error registry's counts of this context */
+    const void *regb_sink;    /*   and the registry they belong to (declog.c) */
     int64_t resil_now;        /* sh->resil's clock as a pipeline read it just before
                                * this fl_decide (0: none): spares the decide path a read */
 };
@@ -605,6 +642,8 @@ struct fl_decision {
     int attempts_left;
     int status;
     int64_t cache_age_ms;     /* age of the cached fallback; -1 none    */
+    uint32_t obs_cat_off;     /* metrics: obs_cat is the index of the category */
+    uint8_t obs_cat;          /*   at this offset (0: none; see put_fixed)   */
     fl_strbuf json;           /* fl_decision_to_json output             */
 };
 

@@ -39,6 +39,7 @@ void fl_decision_clear(fl_decision_t *d)
     d->attempts_left = -1;
     d->status = 500;
     d->cache_age_ms = -1;
+    d->obs_cat_off = 0;
 }
 
 int fl_decision_put(fl_decision_t *d, enum fl_dstr which, const char *s, size_t len)
@@ -102,6 +103,10 @@ int fl_decision_put_fixed(fl_decision_t *d, const fl_rule *r)
         d->off[which[k]] = base + r->fixed_off[k];
         d->len[which[k]] = r->fixed_slen[k];
     }
+    /* The category's metric index, valid while the category stays at this
+     * offset: a later put of another category appends elsewhere. */
+    d->obs_cat_off = d->off[FL_DS_CATEGORY];
+    d->obs_cat = r->obs_cat;
     return FL_OK;
 }
 
@@ -231,59 +236,6 @@ json_t *fl_decision_jobj(const fl_decision_t *d)
  * with json_dumps), so they are copied as they are; explain is built by hand
  * and goes through jansson (cold: only with FL_DECIDE_EXPLAIN).
  */
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
-/* Does any of the 8 bytes in x need attention: a control character, '"',
- * '\\' or a non-ASCII byte?  (SWAR: the classic has-less/has-zero tricks.) */
-static inline uint64_t special8(uint64_t x)
-{
-    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
-    uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
-    return ((x - ones * 0x20) | (q - ones) | (b - ones) | x) & high;
-}
-
-/* Length of the leading run of s[0..n) that can be copied as it is. */
-static inline size_t plain_run(const unsigned char *p, size_t n)
-{
-    size_t i = 0;
-#if defined(__SSE2__)
-    if (n >= 16) { /* 16 bytes a step; as signed bytes, controls and non-ASCII are < 0x20 */
-        const __m128i sp = _mm_set1_epi8(0x20), q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
-#define FL_SPECIAL16(at)                                                                                   \
-    ({                                                                                                     \
-        __m128i x_ = _mm_loadu_si128((const __m128i *)(const void *)(p + (at)));                           \
-        (unsigned)_mm_movemask_epi8(                                                                       \
-            _mm_or_si128(_mm_cmplt_epi8(x_, sp), _mm_or_si128(_mm_cmpeq_epi8(x_, q), _mm_cmpeq_epi8(x_, bs)))); \
-    })
-        for (; i + 16 <= n; i += 16) {
-            unsigned bits = FL_SPECIAL16(i);
-            if (bits) return i + (size_t)__builtin_ctz(bits);
-        }
-        if (i < n) { /* the tail: the last 16 bytes, overlapping what was checked */
-            unsigned bits = FL_SPECIAL16(n - 16) >> (16 - (n - i));
-            return bits ? i + (size_t)__builtin_ctz(bits) : n;
-        }
-#undef FL_SPECIAL16
-        return n;
-    }
-#endif
-    for (; i + 8 <= n; i += 8) {
-        uint64_t x;
-        memcpy(&x, p + i, 8);
-        if (special8(x)) break;
-    }
-    if (i >= 8 && i < n && i + 8 > n) { /* the loop ran out (did not stop): the last 8 bytes, overlapping */
-        uint64_t x;
-        memcpy(&x, p + n - 8, 8);
-        if (!special8(x)) return n;
-    }
-    for (; i < n; i++)
-        if (p[i] < 0x20 || p[i] == '"' || p[i] == '\\' || p[i] >= 0x80) break;
-    return i;
-}
-
 /* The rest of "s" from i, the first byte that is not plain (see c_str). */
 static __attribute__((noinline)) char *c_str_escaped(char *o, const char *s, size_t n, size_t i)
 {
@@ -313,7 +265,7 @@ static __attribute__((noinline)) char *c_str_escaped(char *o, const char *s, siz
             *o++ = hex[c >> 4];
             *o++ = hex[c & 15];
         }
-        size_t run = plain_run(p + i, n - i); /* the plain text up to the next special byte */
+        size_t run = fl_json_plain_run(p + i, n - i); /* the plain text up to the next special byte */
         memcpy(o, p + i, run);
         o += run;
         i += run;
@@ -328,7 +280,7 @@ static __attribute__((noinline)) char *c_str_escaped(char *o, const char *s, siz
  * plain ASCII -- is a scan and a copy. */
 static inline __attribute__((always_inline)) char *c_str(char *o, const char *s, size_t n)
 {
-    size_t i = plain_run((const unsigned char *)s, n);
+    size_t i = fl_json_plain_run((const unsigned char *)s, n);
     if (i < n) return c_str_escaped(o, s, n, i);
     *o++ = '"';
     memcpy(o, s, n);

@@ -20,6 +20,7 @@ void fl_shared_init(struct fl_shared *sh, const fl_engine_options_t *opts)
     atomic_init(&sh->nctx, 0);
     atomic_init(&sh->handler_users, 0);
     memset(&sh->obs, 0, sizeof sh->obs);
+    pthread_mutex_init(&sh->obs.mu, NULL);
     atomic_init(&sh->on_decision, NULL);
     atomic_init(&sh->declog, NULL);
     atomic_init(&sh->errreg, NULL);
@@ -53,9 +54,56 @@ int fl_obs_category_index(const char *c)
     return FL_OBS_NCAT - 1;
 }
 
+static void ctr_add(struct fl_obs_ctr *to, struct fl_obs_ctr *from, int locked)
+{
+    _Atomic uint64_t *a = &to->decisions[0][0], *b = &from->decisions[0][0];
+    size_t n = sizeof *to / sizeof *a; /* the struct is nothing but counters */
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v = atomic_load_explicit(&b[i], memory_order_relaxed);
+        if (locked) atomic_fetch_add_explicit(&a[i], v, memory_order_relaxed);
+        else atomic_store_explicit(&a[i], atomic_load_explicit(&a[i], memory_order_relaxed) + v, memory_order_relaxed);
+    }
+}
+
+void fl_obs_sum(struct fl_obs *o, struct fl_obs_ctr *out)
+{
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&o->mu);
+    ctr_add(out, &o->base, 0);
+    for (struct fl_obs_blk *b = o->live; b; b = b->next) ctr_add(out, &b->c, 0);
+    pthread_mutex_unlock(&o->mu);
+}
+
+struct fl_obs_blk *fl_obs_attach(struct fl_obs *o)
+{
+    struct fl_obs_blk *b = aligned_alloc(64, (sizeof *b + 63) & ~(size_t)63); /* no line shared with another context's */
+    if (!b) return NULL;
+    memset(b, 0, sizeof *b);
+    pthread_mutex_lock(&o->mu);
+    b->next = o->live;
+    o->live = b;
+    pthread_mutex_unlock(&o->mu);
+    return b;
+}
+
+void fl_obs_detach(struct fl_obs *o, struct fl_obs_blk *b)
+{
+    if (!b) return;
+    pthread_mutex_lock(&o->mu);
+    for (struct fl_obs_blk **p = &o->live; *p; p = &(*p)->next)
+        if (*p == b) {
+            *p = b->next;
+            break;
+        }
+    ctr_add(&o->base, &b->c, 1); /* under mu: a sum sees it in the block or in base, once */
+    pthread_mutex_unlock(&o->mu);
+    free(b);
+}
+
 void fl_shared_destroy(struct fl_shared *sh)
 {
     fl_shared_bury(sh);
+    pthread_mutex_destroy(&sh->obs.mu);
     pthread_mutex_destroy(&sh->grave);
     pthread_mutex_destroy(&sh->swap);
 }

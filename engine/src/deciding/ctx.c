@@ -32,6 +32,8 @@ void fl_ctx_close(fl_ctx_t *c)
 {
     if (!c) return;
     fl_health_flush(c);
+    fl_obs_detach(&c->sh->obs, c->obs);
+    if (c->regb) atomic_store_explicit(&c->regb->free, 1, memory_order_release);
     fl_handler_close(c);
     if (c->ver) fl_version_unref(c->ver);
     if (c->uses_handlers) atomic_fetch_sub(&c->sh->handler_users, 1);

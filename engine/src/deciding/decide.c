@@ -203,7 +203,8 @@ static void put_identity(fl_ctx_t *ctx, const fl_version *v, const fl_eview *ev,
         fl_decision_put(d, FL_DS_ID, ev->f[FL_FIELD_ID], ev->flen[FL_FIELD_ID]);
     } else {
         char id[37];
-        fl_uuid7(&ctx->rng, fl_clock_ms(ctx->id_clock), id);
+        ctx->id_ms = fl_clock_ms(ctx->id_clock);
+        fl_uuid7(&ctx->rng, ctx->id_ms, id);
         fl_decision_put(d, FL_DS_ID, id, 36);
     }
     if (!(flags & FL_DECIDE_NO_FINGERPRINT)) {
@@ -371,6 +372,7 @@ int fl_decide(fl_ctx_t *ctx, const fl_event_t *ev, const char *locale, unsigned 
      * the others are observed with the duration last measured (observe.c). */
     int timed = obs && ctx->obs_tick++ % FL_OBS_TIME_EVERY == 0;
     uint64_t t0 = timed ? fl_obs_now_ns() : 0;
+    ctx->id_ms = 0;
     repin(ctx);
     if (!ctx->ver) {
         fl_decision_clear(out);
@@ -385,11 +387,11 @@ int fl_decide(fl_ctx_t *ctx, const fl_event_t *ev, const char *locale, unsigned 
         rc = fl_decide_on(ctx, ctx->ver, ev, locale, flags, out);
         fl_health_note(ctx, out);
     }
-    if (timed) ctx->obs_held_ns = fl_obs_now_ns() - t0;
-    if (obs) fl_obs_note(sh, out, rc, ctx->obs_held_ns);
-    void (*hook)(struct fl_shared *, const fl_event_t *, const fl_decision_t *) =
+    if (timed) fl_obs_hold(ctx, fl_obs_now_ns() - t0);
+    if (obs) fl_obs_note(ctx, out, rc);
+    void (*hook)(fl_ctx_t *, const fl_event_t *, const fl_decision_t *) =
         atomic_load_explicit(&sh->on_decision, memory_order_acquire);
-    if (hook && rc != FL_ESTATE) hook(sh, ev, out);
+    if (hook && rc != FL_ESTATE) hook(ctx, ev, out);
     atomic_store_explicit(&ctx->busy, 0, memory_order_release);
     return rc;
 }

@@ -21,10 +21,12 @@ void fl_health_note(fl_ctx_t *ctx, const fl_decision_t *d);
 /* health.c: add the context's counts to their version and check its
  * canary; call before the context lets go of that version. */
 void fl_health_flush(fl_ctx_t *ctx);
-/* observe.c: count one decision (rc: fl_decide's result) that took
- * dur_ns (measured, or held: decide.c) into sh->obs; relaxed atomics, no
- * lock, no allocation. */
-void fl_obs_note(struct fl_shared *sh, const fl_decision_t *d, int rc, uint64_t dur_ns);
+/* observe.c: count one decision (rc: fl_decide's result) into the
+ * context's counters, with the duration last held (fl_obs_hold); no lock,
+ * one allocation on the context's first call. */
+void fl_obs_note(fl_ctx_t *ctx, const fl_decision_t *d, int rc);
+/* observe.c: hold dur_ns as the context's measured decide duration. */
+void fl_obs_hold(fl_ctx_t *ctx, uint64_t dur_ns);
 uint64_t fl_obs_now_ns(void);
 /* Decide on an explicit version (examples, tests). */
 int fl_decide_on(fl_ctx_t *ctx, fl_version *v, const fl_event_t *ev, const char *locale,

@@ -14,15 +14,16 @@
  * CloudEvents 1.0, with the OpenTelemetry attribute names), applies the
  * redaction patterns, appends them with write(2) and fsyncs at most
  * fsync_ms after a write.  Rotation (size, age) renames the file to
- * PATH-<UTC time>, compresses it with zstd through the storage bindings
- * (fl_storage_compress: verified before the original goes) and removes
- * rotated files older than keep_days.
+ * PATH-<UTC time>; a compressor thread compresses it with zstd through the
+ * storage bindings (fl_storage_compress: verified before the original
+ * goes) and removes rotated files older than keep_days.
  *
  * Crash safety: lines are appended whole by one write(2) each batch; a
  * crash can leave a torn last line, which the next open cuts off (the file
  * is truncated after its last '\n').
  */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,12 +61,12 @@ typedef struct rec {
  * header, record header and field bytes need (a typical decision 5 to 8,
  * instead of a fixed ~2.2 KB slot), back to back; one at the end runs on
  * into a spare tail of RING_SPARE chunks, so a record is always contiguous.
- * seq is set in a record's first chunk only; the writer zeroes the first
- * word of every chunk it frees, so a chunk's first word is 0, a published
- * seq, or field bytes of a record the writer has not reached yet (which it
- * never reads as a head: it moves from head to head). */
+ * A record is published in a separate array, seq[first chunk] = its
+ * position + 1: a value a slot never held before (positions only grow), so
+ * the reader never has to clear anything, and the record's chunks are
+ * only ever read by it -- each decider's store to them then finds the
+ * line at most shared, never modified, in the reader's cache. */
 typedef struct cell {
-    _Atomic size_t seq;
     int32_t tag;  /* registry: the aggregation slot the record describes, -1 none */
     uint32_t nch; /* chunks the record takes */
     rec r;
@@ -77,9 +78,11 @@ typedef struct cell {
 /* ---- the registry's aggregation table ---------------------------------------
  *
  * The registry counts on the decide side: one entry per fingerprint (keyed
- * by a 64-bit hash of it), an atomic count and last-seen per entry, in a
- * bounded open-addressed table that entries never leave while the registry
- * is open; no clock is read for it.  A decider sends the full record
+ * by a 64-bit hash of it) in a bounded open-addressed table that entries
+ * never leave while the registry is open; the counts themselves are per
+ * context (regblk: count[slot], a plain load and store by the one thread
+ * in the context -- no locked instruction, no line another decider
+ * writes), summed by the writer's sweep; no clock is read for it.  A decider sends the full record
  * into the ring only when its entry is new in the current epoch (the writer bumps the epoch every
  * REG_EPOCH_MS): the writer learns the fingerprint's category, rule, op and
  * sample from it, and sweeps the counts into SQLite by the difference with
@@ -92,12 +95,40 @@ typedef struct cell {
 #define REG_PROBE 16u
 #define REG_EPOCH_MS 1000
 
+/* Written once when a fingerprint arrives and once an epoch after: four
+ * to a cache line, read by every decider, rarely invalidated. */
 typedef struct regent {
     _Atomic uint64_t key;   /* hash | 1; 0 free                        */
-    _Atomic uint64_t count; /* decisions counted                       */
     _Atomic uint32_t sent;  /* the epoch of the last record sent        */
-    char pad[64 - 20];      /* an entry per cache line: no false sharing */
+    uint32_t pad;
 } regent;
+
+/* One context's counts, owned by the registry (freed with it): a context
+ * takes a free block or a new one on its first decision the registry sees
+ * and marks it free when it closes (fl_ctx_close), its counts kept. */
+typedef struct regblk {
+    struct fl_sinkblk h;            /* h.free: no context holds it */
+    struct regblk *next;            /* L->blks: pushed at the front, never removed */
+    _Alignas(64) _Atomic uint64_t count[REG_SLOTS];
+} regblk;
+
+/* A job for the log's syncer or compressor (see "the syncer"). */
+typedef struct bjob {
+    struct bjob *next;
+    int fd;          /* the log's descriptor (sync) or a rotated file's (-1: none) */
+    int rotated;     /* 1: fsync, close, then compress name (if any) */
+    uint64_t mark;   /* sync: `done` when it was asked */
+    char name[];
+} bjob;
+
+/* A queue served by one thread, started with its first job. */
+typedef struct bqueue {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bjob *head, **tail;
+    int stop, started;
+    pthread_t thr;
+} bqueue;
 
 struct fl_declog {
     fl_log_options_t o;
@@ -105,12 +136,21 @@ struct fl_declog {
     pcre2_code **pats;
     uint32_t npats;
     unsigned char *ring;           /* (mask + 1 + RING_SPARE) chunks */
+    _Atomic size_t *seq;           /* (mask + 1): per chunk, a record's position + 1 once published */
     size_t mask;                   /* chunks - 1 */
+    uint16_t cap[R_N];             /* each field's cap in this sink's records (0: not chosen) */
     regent *tab;                   /* the registry's aggregation table (REG_SLOTS) */
+    _Atomic uint64_t *fcount;      /* counts of contexts that could not get a block */
+    regblk *_Atomic blks;          /* the contexts' counts (blk_mu to add one) */
+    pthread_mutex_t blk_mu;
     _Atomic uint32_t epoch;        /* bumped by the registry writer every REG_EPOCH_MS */
+    /* Read by deciders on every decision: not on a line the writer updates
+     * per batch (done, written, ... below), or each read would miss. */
+    _Atomic int stop;
     /* What deciders write, on lines of their own: the writer's updates of
      * deq and its counters never invalidate them (no false sharing). */
     _Alignas(64) _Atomic size_t enq; /* chunks claimed */
+    _Atomic size_t deq_seen;       /* deq_pub as deciders last read it (deq_fresh) */
     _Atomic uint64_t nrec;         /* records pushed (flush waits for them) */
     _Atomic uint64_t seq_sev[5];   /* sampling counters */
     _Atomic uint64_t dropped, sampled_out, unaggregated;
@@ -119,11 +159,13 @@ struct fl_declog {
     _Atomic uint64_t done;         /* records the writer has finished (written or failed) */
     _Atomic uint64_t synced;       /* `done` as of the last fsync */
     _Atomic uint64_t written, rotations, torn, werr;
-    _Atomic int stop;
     _Atomic int flush_req;         /* fl_engine_log_flush waits: fsync now */
     _Atomic uint64_t flush_ticket, flush_served; /* registry: flushes asked / done */
     int fd;
     uint64_t size;
+    int64_t ts_ms;                 /* the formatting thread's last line time, */
+    char ts[32];                   /*   formatted                            */
+    size_t ts_len;
     int64_t opened_ms;
     pthread_t thr;
     int thr_started;
@@ -153,6 +195,9 @@ struct fl_declog {
     _Atomic int drained;           /* the drainer has stopped */
     pthread_t drain_thr;
     int drain_started;
+    /* the syncer and the compressor (see "the syncer"), the log only */
+    bqueue sq, zq;
+    _Atomic int sync_busy;         /* a sync job is queued or running */
     /* a callback sink (kind 2, alerts.c) */
     void (*consume)(void *user, const fl_obs_view *v);
     void (*idle)(void *user);
@@ -176,23 +221,28 @@ typedef struct recsrc {
 static const uint8_t k_bit[R_N] = {[R_EID] = FL_LOG_EVENT_ID, [R_DOM] = FL_LOG_DOMAIN, [R_CODE] = FL_LOG_CODE,
                                    [R_OP] = FL_LOG_OP, [R_EMSG] = FL_LOG_MESSAGE, [R_STACK] = FL_LOG_STACK};
 
-static void src_d(recsrc *s, int which, const fl_decision_t *d, enum fl_dstr k)
+/* A field's bytes and length (absent: "" and 0). */
+static inline void src_d(recsrc *s, int which, const fl_decision_t *d, enum fl_dstr k)
 {
-    s->p[which] = fl_decision_get(d, k);
-    s->n[which] = s->p[which] ? d->len[k] : 0; /* the length the decision keeps */
+    s->p[which] = d->off[k] ? d->buf.data + d->off[k] : "";
+    s->n[which] = d->off[k] ? d->len[k] : 0; /* the length the decision keeps */
 }
 
-static void src_e(recsrc *s, int which, const fl_event_t *ev, fl_field f)
+static inline void src_e(recsrc *s, int which, const fl_event_t *ev, fl_field f)
 {
-    s->p[which] = ev->set[f] ? ev->arena.data + ev->off[f] : NULL;
+    s->p[which] = ev->set[f] ? ev->arena.data + ev->off[f] : "";
     s->n[which] = ev->set[f] ? ev->len[f] : 0;
 }
 
-static void src_fill(recsrc *s, const fl_event_t *ev, const fl_decision_t *d)
+static void src_fill(recsrc *s, const fl_ctx_t *ctx, const fl_event_t *ev, const fl_decision_t *d)
 {
-    struct timespec now; /* the coarse clock: ~4 ms resolution, a few ns instead of ~25 */
-    clock_gettime(CLOCK_REALTIME_COARSE, &now);
-    s->time_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    if (ctx->id_ms) { /* the clock read for the decision's id (the coarse one, usually) */
+        s->time_ms = ctx->id_ms;
+    } else {
+        struct timespec now; /* the coarse clock: ~4 ms resolution, a few ns instead of ~25 */
+        clock_gettime(CLOCK_REALTIME_COARSE, &now);
+        s->time_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    }
     s->delay_ms = d->delay_ms;
     s->action = (uint8_t)d->action;
     s->severity = (uint8_t)((unsigned)d->severity < 5 ? (unsigned)d->severity : 4);
@@ -216,37 +266,54 @@ static void src_fill(recsrc *s, const fl_event_t *ev, const fl_decision_t *d)
     src_e(s, R_STACK, ev, FL_FIELD_STACK);
 }
 
-/* Each field's length as copied (cut at its cap; event fields only if
- * chosen) into len; their sum. */
-static size_t rec_lens(const recsrc *s, unsigned fields, uint16_t *len)
+/* Each field's length as copied (cut at the sink's cap: 0 for an event
+ * field it does not choose) into len; their sum.  Branch-free and
+ * unrolled: the lengths vary from record to record. */
+static inline size_t rec_lens(const struct fl_declog *L, const recsrc *s, uint16_t *len)
 {
     size_t at = 0;
+#pragma GCC unroll 16
     for (int i = 0; i < R_N; i++) {
-        size_t n = s->p[i] && (!k_bit[i] || (fields & k_bit[i])) ? s->n[i] : 0;
-        len[i] = (uint16_t)(n > k_cap[i] ? k_cap[i] : n);
+        size_t n = s->n[i], cap = L->cap[i];
+        len[i] = (uint16_t)(n < cap ? n : cap);
         at += len[i];
     }
     return at;
 }
 
-/* memcpy without a call for the short fields (most of a record's). */
-static inline void copy_short(char *dst, const char *src, size_t n)
+/* memcpy of a field without a call or a loop for the short ones (most of
+ * a record's): overlapping moves of 1-2, 4, 8 or 16 bytes.  Inlined per
+ * field, so each field's length class has its own branch. */
+static inline __attribute__((always_inline)) void copy_field(char *dst, const char *src, size_t n)
 {
-    if (n > 16) {
-        memcpy(dst, src, n);
-    } else if (n >= 8) { /* two overlapping words */
+    if (n >= 16) {
+        if (n > 32) {
+            memcpy(dst, src, n);
+            return;
+        }
+        memcpy(dst, src, 16);
+        memcpy(dst + n - 16, src + n - 16, 16);
+    } else if (n >= 8) {
         uint64_t a, b;
         memcpy(&a, src, 8);
         memcpy(&b, src + n - 8, 8);
         memcpy(dst, &a, 8);
         memcpy(dst + n - 8, &b, 8);
-    } else {
-        for (size_t i = 0; i < n; i++) dst[i] = src[i];
+    } else if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, src, 4);
+        memcpy(&b, src + n - 4, 4);
+        memcpy(dst, &a, 4);
+        memcpy(dst + n - 4, &b, 4);
+    } else if (n) { /* 1 to 3 bytes */
+        dst[0] = src[0];
+        dst[n >> 1] = src[n >> 1];
+        dst[n - 1] = src[n - 1];
     }
 }
 
 /* Copy s into r with the lengths of rec_lens. */
-static void rec_fill(rec *r, const recsrc *s, const uint16_t *len)
+static inline void rec_fill(rec *r, const recsrc *s, const uint16_t *len)
 {
     r->time_ms = s->time_ms;
     r->delay_ms = s->delay_ms;
@@ -257,9 +324,10 @@ static void rec_fill(rec *r, const recsrc *s, const uint16_t *len)
     r->attempt = s->attempt;
     uint16_t at = 0;
     memcpy(r->len, len, sizeof r->len);
+#pragma GCC unroll 16
     for (int i = 0; i < R_N; i++) {
         r->off[i] = at;
-        if (len[i]) copy_short(r->data + at, s->p[i], len[i]);
+        copy_field(r->data + at, s->p[i], len[i]);
         at = (uint16_t)(at + len[i]);
     }
 }
@@ -282,8 +350,21 @@ static cell *cell_at(struct fl_declog *L, size_t pos) { return (cell *)(L->ring 
 /* 1 if L's ring looks full (a typical record would not fit). */
 static int ring_full(struct fl_declog *L)
 {
-    return atomic_load_explicit(&L->enq, memory_order_relaxed) + RING_LINE_CHUNKS -
-               atomic_load_explicit(&L->deq_pub, memory_order_relaxed) > L->mask + 1;
+    size_t enq = atomic_load_explicit(&L->enq, memory_order_relaxed);
+    if (enq + RING_LINE_CHUNKS - atomic_load_explicit(&L->deq_seen, memory_order_relaxed) <= L->mask + 1) return 0;
+    return enq + RING_LINE_CHUNKS - atomic_load_explicit(&L->deq_pub, memory_order_relaxed) > L->mask + 1;
+}
+
+/* The reader's position as deciders last saw it (deq_seen, on their own
+ * line), refreshed from deq_pub -- a line the writer stores to every few
+ * records, a cache miss to read -- only when the ring looks full by it:
+ * about once a ring's length instead of every record. */
+static size_t deq_fresh(struct fl_declog *L)
+{
+    size_t d = atomic_load_explicit(&L->deq_pub, memory_order_acquire);
+    if (d != atomic_load_explicit(&L->deq_seen, memory_order_relaxed))
+        atomic_store_explicit(&L->deq_seen, d, memory_order_release); /* another decider acquires it */
+    return d;
 }
 
 /* Claim a slot and fill it from r: 1, or 0 when the ring is full.  A slot
@@ -293,10 +374,12 @@ static int ring_full(struct fl_declog *L)
 static int push(struct fl_declog *L, const recsrc *r, int32_t tag)
 {
     uint16_t len[R_N];
-    size_t k = (offsetof(cell, r) + offsetof(rec, data) + rec_lens(r, L->o.fields, len) + CHUNK - 1) / CHUNK;
+    size_t k = (offsetof(cell, r) + offsetof(rec, data) + rec_lens(L, r, len) + CHUNK - 1) / CHUNK;
     size_t pos = atomic_load_explicit(&L->enq, memory_order_relaxed);
     do {
-        if (pos + k - atomic_load_explicit(&L->deq_pub, memory_order_acquire) > L->mask + 1) return 0;
+        if (pos + k - atomic_load_explicit(&L->deq_seen, memory_order_acquire) > L->mask + 1 &&
+            pos + k - deq_fresh(L) > L->mask + 1)
+            return 0;
     } while (!atomic_compare_exchange_weak_explicit(&L->enq, &pos, pos + k, memory_order_relaxed,
                                                     memory_order_relaxed));
     atomic_fetch_add_explicit(&L->nrec, 1, memory_order_relaxed);
@@ -304,7 +387,7 @@ static int push(struct fl_declog *L, const recsrc *r, int32_t tag)
     c->tag = tag;
     c->nch = (uint32_t)k;
     rec_fill(&c->r, r, len); /* field by field, straight into the ring */
-    atomic_store_explicit(&c->seq, pos + 1, memory_order_release);
+    atomic_store_explicit(&L->seq[pos & L->mask], pos + 1, memory_order_release);
     return 1;
 }
 
@@ -328,11 +411,36 @@ static uint64_t fp_hash(const char *p, size_t n)
 
 enum { REG_DONE = -2, REG_FALLBACK = -1 };
 
+/* The context's block of counts in L, taken on its first decision here:
+ * a block a closed context left, else a new one.  NULL: out of memory. */
+static regblk *reg_block(struct fl_declog *L, fl_ctx_t *ctx)
+{
+    if (ctx->regb_sink == L) return (regblk *)ctx->regb;
+    if (ctx->regb) /* it counted for an earlier registry: that one is closed */
+        atomic_store_explicit(&ctx->regb->free, 1, memory_order_release);
+    ctx->regb = NULL;
+    ctx->regb_sink = L;
+    pthread_mutex_lock(&L->blk_mu);
+    regblk *b = atomic_load_explicit(&L->blks, memory_order_relaxed);
+    for (; b; b = b->next) {
+        int one = 1;
+        if (atomic_compare_exchange_strong_explicit(&b->h.free, &one, 0, memory_order_acquire, memory_order_relaxed))
+            break;
+    }
+    if (!b && (b = aligned_alloc(64, sizeof *b))) {
+        memset(b, 0, sizeof *b);
+        b->next = atomic_load_explicit(&L->blks, memory_order_relaxed);
+        atomic_store_explicit(&L->blks, b, memory_order_release); /* the writer walks it without the lock */
+    }
+    pthread_mutex_unlock(&L->blk_mu);
+    ctx->regb = b ? &b->h : NULL;
+    return b;
+}
+
 /* Count a decision of fingerprint fp in the table: REG_DONE, the slot whose
  * record is to be sent (new in this epoch), or REG_FALLBACK (no entry). */
-static int32_t reg_count(struct fl_declog *L, const char *fp, size_t n)
+static int32_t reg_count(struct fl_declog *L, fl_ctx_t *ctx, uint64_t k)
 {
-    uint64_t k = fp_hash(fp, n);
     for (uint32_t j = 0, i = (uint32_t)(k >> 20) & (REG_SLOTS - 1); j < REG_PROBE; j++, i = (i + 1) & (REG_SLOTS - 1)) {
         regent *g = &L->tab[i];
         uint64_t cur = atomic_load_explicit(&g->key, memory_order_acquire);
@@ -342,7 +450,12 @@ static int32_t reg_count(struct fl_declog *L, const char *fp, size_t n)
                 continue; /* another fingerprint took it */
         } else if (cur != k)
             continue;
-        atomic_fetch_add_explicit(&g->count, 1, memory_order_relaxed);
+        regblk *b = reg_block(L, ctx);
+        if (b) /* one writer per block: no locked add */
+            atomic_store_explicit(&b->count[i], atomic_load_explicit(&b->count[i], memory_order_relaxed) + 1,
+                                  memory_order_relaxed);
+        else
+            atomic_fetch_add_explicit(&L->fcount[i], 1, memory_order_relaxed);
         uint32_t ep = atomic_load_explicit(&L->epoch, memory_order_relaxed);
         if (atomic_load_explicit(&g->sent, memory_order_relaxed) == ep ||
             atomic_exchange_explicit(&g->sent, ep, memory_order_relaxed) == ep)
@@ -353,14 +466,13 @@ static int32_t reg_count(struct fl_declog *L, const char *fp, size_t n)
 }
 
 /* The registry's part of a decision: an increment, a record now and then. */
-static void reg_note(struct fl_declog *L, recsrc *s, int *filled, const fl_event_t *ev, const fl_decision_t *d)
+static void reg_note(struct fl_declog *L, fl_ctx_t *ctx, uint64_t fph, recsrc *s, int *filled, const fl_event_t *ev,
+                     const fl_decision_t *d)
 {
-    const char *fp = fl_decision_get(d, FL_DS_FINGERPRINT);
-    size_t n = fp ? d->len[FL_DS_FINGERPRINT] : 0;
-    if (!n) return; /* nothing to key it by */
-    int32_t tag = reg_count(L, fp, n);
+    if (!fph) return; /* no fingerprint to key it by */
+    int32_t tag = reg_count(L, ctx, fph);
     if (tag == REG_DONE) return;
-    if (!*filled) src_fill(s, ev, d);
+    if (!*filled) src_fill(s, ctx, ev, d);
     *filled = 1;
     if (tag == REG_FALLBACK) atomic_fetch_add_explicit(&L->unaggregated, 1, memory_order_relaxed);
     if (push(L, s, tag)) return;
@@ -370,24 +482,36 @@ static void reg_note(struct fl_declog *L, recsrc *s, int *filled, const fl_event
         atomic_fetch_add_explicit(&L->dropped, 1, memory_order_relaxed);
 }
 
-static void note(struct fl_shared *sh, const fl_event_t *ev, const fl_decision_t *d)
+static void note(fl_ctx_t *ctx, const fl_event_t *ev, const fl_decision_t *d)
 {
+    struct fl_shared *sh = ctx->sh;
     struct fl_declog *sinks[3] = {atomic_load_explicit(&sh->declog, memory_order_acquire),
                                   atomic_load_explicit(&sh->errreg, memory_order_acquire),
                                   atomic_load_explicit(&sh->alertsink, memory_order_acquire)};
     recsrc s;
     unsigned sev = (unsigned)d->severity < 5 ? (unsigned)d->severity : 4;
     int filled = 0;
-    for (int i = 0; i < 3; i++) {
-        struct fl_declog *L = sinks[i];
+    /* The registry's entry and count are a likely cache miss: hash and ask
+     * for them first, count last (the log's record is copied meanwhile). */
+    uint64_t fph = 0;
+    struct fl_declog *R = sinks[1];
+    if (R && R->tab && d->off[FL_DS_FINGERPRINT] && d->len[FL_DS_FINGERPRINT]) {
+        fph = fp_hash(d->buf.data + d->off[FL_DS_FINGERPRINT], d->len[FL_DS_FINGERPRINT]);
+        uint32_t i = (uint32_t)(fph >> 20) & (REG_SLOTS - 1);
+        __builtin_prefetch(&R->tab[i], 0, 3);
+        if (ctx->regb_sink == R && ctx->regb) __builtin_prefetch(&((regblk *)ctx->regb)->count[i], 1, 3);
+    }
+    static const int order[3] = {0, 2, 1};
+    for (int o = 0; o < 3; o++) {
+        struct fl_declog *L = sinks[order[o]];
         if (stopped(L)) continue;
         if (L->tab) {
-            reg_note(L, &s, &filled, ev, d);
+            reg_note(L, ctx, fph, &s, &filled, ev, d);
             continue;
         }
         if (sampled_out(L, sev)) continue;
         if (!ring_full(L)) { /* else dropped without reading the decision */
-            if (!filled) src_fill(&s, ev, d);
+            if (!filled) src_fill(&s, ctx, ev, d);
             filled = 1;
             if (push(L, &s, -1)) continue;
         }
@@ -398,14 +522,13 @@ static void note(struct fl_shared *sh, const fl_event_t *ev, const fl_decision_t
 /* ---- the writer ------------------------------------------------------------ */
 
 /* The ring has one reader, the sink's writer thread.  A record is ready
- * when the seq of the chunk at deq is deq + 1 (stored by the decider that
- * filled it); the writer frees chunks by publishing deq (deq_pub) every 16
- * chunks and after each batch, instead of a store a decider would read. */
+ * when seq at deq is deq + 1 (stored by the decider that filled it); the
+ * writer frees chunks by publishing deq (deq_pub) every 16 chunks and
+ * after each batch, instead of a store a decider would read. */
 static const rec *ring_peek(struct fl_declog *L)
 {
-    cell *c = cell_at(L, L->deq);
-    size_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
-    return seq == L->deq + 1 ? &c->r : NULL;
+    size_t seq = atomic_load_explicit(&L->seq[L->deq & L->mask], memory_order_acquire);
+    return seq == L->deq + 1 ? &cell_at(L, L->deq)->r : NULL;
 }
 
 static void ring_publish(struct fl_declog *L)
@@ -413,42 +536,60 @@ static void ring_publish(struct fl_declog *L)
     atomic_store_explicit(&L->deq_pub, L->deq, memory_order_release);
 }
 
-/* Free the record at deq (read to the end): its chunks' first words are
- * zeroed (those before the spare tail: the only ones read as heads). */
+/* Free the record at deq (read to the end). */
 static void ring_pop(struct fl_declog *L)
 {
-    size_t at = L->deq & L->mask, k = cell_at(L, L->deq)->nch;
-    for (size_t j = 0; j < k && at + j <= L->mask; j++)
-        atomic_store_explicit(&((cell *)(L->ring + (at + j) * CHUNK))->seq, 0, memory_order_relaxed);
-    size_t old = L->deq;
+    size_t k = cell_at(L, L->deq)->nch, old = L->deq;
     L->deq += k;
     if ((old ^ L->deq) >> 4) ring_publish(L);
 }
 
-static void jstr(fl_strbuf *sb, const char *s, size_t n)
+/* The writer formats every line of the log, as fast as deciders make
+ * them or the ring overflows: format_line reserves room for the whole line
+ * once (line_room), and the pieces below write into it without checking
+ * for room or calling out; only a string that needs escapes, or a field
+ * the redaction patterns rewrite, takes a slower path (fl_sb_*). */
+static inline void put(fl_strbuf *sb, const char *s, size_t n)
+{
+    memcpy(sb->data + sb->len, s, n);
+    sb->len += n;
+}
+#define PUT_LIT(sb, lit) put(sb, lit, sizeof lit - 1)
+
+static inline void putc1(fl_strbuf *sb, char c) { sb->data[sb->len++] = c; }
+
+/* s escaped, lower-case \u00xx for controls other than \n \t \r. */
+static __attribute__((noinline)) void jstr_escaped(fl_strbuf *sb, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    fl_sb_putc(sb, '"');
     size_t start = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x20 && c != '"' && c != '\\') continue;
-        fl_sb_append(sb, s + start, i - start);
+        put(sb, s + start, i - start);
         start = i + 1;
         switch (c) {
-        case '"': fl_sb_append(sb, "\\\"", 2); break;
-        case '\\': fl_sb_append(sb, "\\\\", 2); break;
-        case '\n': fl_sb_append(sb, "\\n", 2); break;
-        case '\t': fl_sb_append(sb, "\\t", 2); break;
-        case '\r': fl_sb_append(sb, "\\r", 2); break;
+        case '"': PUT_LIT(sb, "\\\""); break;
+        case '\\': PUT_LIT(sb, "\\\\"); break;
+        case '\n': PUT_LIT(sb, "\\n"); break;
+        case '\t': PUT_LIT(sb, "\\t"); break;
+        case '\r': PUT_LIT(sb, "\\r"); break;
         default: {
             char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            fl_sb_append(sb, u, 6);
+            put(sb, u, 6);
         }
         }
     }
-    fl_sb_append(sb, s + start, n - start);
-    fl_sb_putc(sb, '"');
+    put(sb, s + start, n - start);
+}
+
+/* "s" -- the room for 6 * n + 2 bytes is reserved. */
+static inline void jstr(fl_strbuf *sb, const char *s, size_t n)
+{
+    putc1(sb, '"');
+    if (fl_json_plain_run((const unsigned char *)s, n) == n) put(sb, s, n); /* the usual case */
+    else jstr_escaped(sb, s, n);
+    putc1(sb, '"');
 }
 
 /* A field cut at its cap may end inside a UTF-8 sequence: keep whole
@@ -461,19 +602,29 @@ static size_t utf8_len(const char *s, size_t n)
     return n;
 }
 
-/* ,"key": (no comma for the first) -- appends, no printf: the writer
- * formats every line of the log. */
-static void key_put(fl_strbuf *sb, const char *key, int *first)
+/* s as a JSON string: plain ASCII (the usual case) at once, else its
+ * valid UTF-8 prefix escaped. */
+static inline void jfield(fl_strbuf *sb, const char *s, size_t n)
 {
-    if (!*first) fl_sb_putc(sb, ',');
-    *first = 0;
-    fl_sb_putc(sb, '"');
-    fl_sb_puts(sb, key);
-    fl_sb_append(sb, "\":", 2);
+    putc1(sb, '"');
+    if (fl_json_plain_run((const unsigned char *)s, n) == n) put(sb, s, n);
+    else jstr_escaped(sb, s, utf8_len(s, n));
+    putc1(sb, '"');
 }
 
+/* ,"key": (no comma for the first); klen: the key's length. */
+static inline void key_put(fl_strbuf *sb, const char *key, size_t klen, int *first)
+{
+    if (!*first) putc1(sb, ',');
+    *first = 0;
+    putc1(sb, '"');
+    put(sb, key, klen);
+    PUT_LIT(sb, "\":");
+}
+#define KEY(sb, lit, first) key_put(sb, lit, sizeof lit - 1, first)
+
 /* ,"key":N */
-static void num_put(fl_strbuf *sb, const char *key, int64_t v)
+static void num_put(fl_strbuf *sb, const char *key, size_t klen, int64_t v)
 {
     char d[24];
     int n = 0;
@@ -484,33 +635,22 @@ static void num_put(fl_strbuf *sb, const char *key, int64_t v)
     } while (u);
     if (v < 0) d[n++] = '-';
     int first = 0;
-    key_put(sb, key, &first);
-    while (n) fl_sb_putc(sb, d[--n]);
+    key_put(sb, key, klen, &first);
+    while (n) putc1(sb, d[--n]);
 }
+#define NUM(sb, lit, v) num_put(sb, lit, sizeof lit - 1, v)
 
-static void kv(fl_strbuf *sb, const char *key, const rec *r, int which, int *first)
+static inline void kv_n(fl_strbuf *sb, const char *key, size_t klen, const rec *r, int which, int *first)
 {
     if (!r->len[which]) return;
-    key_put(sb, key, first);
-    jstr(sb, r->data + r->off[which], utf8_len(r->data + r->off[which], r->len[which]));
+    key_put(sb, key, klen, first);
+    jfield(sb, r->data + r->off[which], r->len[which]);
 }
+#define KV(sb, lit, r, which, first) kv_n(sb, lit, sizeof lit - 1, r, which, first)
 
-/* The value of a redactable field: masked, or with the patterns applied. */
-static void kv_red(struct fl_declog *L, fl_strbuf *sb, const char *key, const rec *r, int which, unsigned bit,
-                   int *first)
+/* The redaction patterns applied to s (n bytes): the result into sb. */
+static __attribute__((noinline)) void redact_put(struct fl_declog *L, fl_strbuf *sb, const char *s, size_t n)
 {
-    if (!r->len[which]) return;
-    key_put(sb, key, first);
-    if (L->o.mask & bit) {
-        fl_sb_puts(sb, "\"[REDACTED]\"");
-        return;
-    }
-    const char *s = r->data + r->off[which];
-    size_t n = utf8_len(s, r->len[which]);
-    if (!L->npats) {
-        jstr(sb, s, n);
-        return;
-    }
     char a[2 * F_STACK + 64], b[2 * F_STACK + 64];
     memcpy(a, s, n);
     size_t len = n;
@@ -519,74 +659,126 @@ static void kv_red(struct fl_declog *L, fl_strbuf *sb, const char *key, const re
         int rc = pcre2_substitute(L->pats[i], (PCRE2_SPTR)a, len, 0, PCRE2_SUBSTITUTE_GLOBAL, NULL, NULL,
                                   (PCRE2_SPTR) "[REDACTED]", 10, (PCRE2_UCHAR *)b, &outlen);
         if (rc < 0) { /* too long after substitution: mask the whole value */
-            fl_sb_puts(sb, "\"[REDACTED]\"");
+            PUT_LIT(sb, "\"[REDACTED]\"");
             return;
         }
         memcpy(a, b, outlen);
         len = outlen;
     }
-    jstr(sb, a, len);
+    putc1(sb, '"');
+    if (fl_json_plain_run((const unsigned char *)a, len) == len) put(sb, a, len);
+    else jstr_escaped(sb, a, len);
+    putc1(sb, '"');
 }
+
+/* The value of a redactable field: masked, or with the patterns applied. */
+static void kv_red(struct fl_declog *L, fl_strbuf *sb, const char *key, size_t klen, const rec *r, int which,
+                   unsigned bit, int *first)
+{
+    if (!r->len[which]) return;
+    key_put(sb, key, klen, first);
+    if (L->o.mask & bit) {
+        PUT_LIT(sb, "\"[REDACTED]\"");
+        return;
+    }
+    const char *s = r->data + r->off[which];
+    if (!L->npats) {
+        jfield(sb, s, r->len[which]);
+        return;
+    }
+    redact_put(L, sb, s, utf8_len(s, r->len[which]));
+}
+#define KV_RED(L, sb, lit, r, which, bit, first) kv_red(L, sb, lit, sizeof lit - 1, r, which, bit, first)
 
 static const char *const k_act[4] = {"retry", "fallback", "ignore", "fail"};
 static const char *const k_sev[5] = {"debug", "info", "warning", "error", "critical"};
 
-static void format_line(struct fl_declog *L, const rec *r, fl_strbuf *sb)
+/* Bytes a line of r can take at most: the keys and fixed text, each field
+ * escaped at worst (6 bytes a byte; category twice, domain and code again
+ * in exception.type), and the redactable fields at their longest after
+ * the patterns (the substitution buffer). */
+static size_t line_room(const struct fl_declog *L, const rec *r)
 {
-    char ts[32];
-    fl_rfc3339_format(r->time_ms, ts);
+    size_t n = 0;
+    for (int i = 0; i < R_N; i++) n += r->len[i];
+    n += r->len[R_CAT] + r->len[R_DOM] + r->len[R_CODE] + 1;
+    return 1024 + 6 * n + (L->npats ? 6 * 6 * (2 * F_STACK + 64) : 0);
+}
+
+/* The line's time: formatted again only when the millisecond changes
+ * (many lines share one; snprintf is the costliest part of a line). */
+static const char *line_time(struct fl_declog *L, int64_t ms)
+{
+    if (ms != L->ts_ms || !L->ts[0]) {
+        fl_rfc3339_format(ms, L->ts);
+        L->ts_ms = ms;
+        L->ts_len = strlen(L->ts);
+    }
+    return L->ts;
+}
+
+/* Append r's line to sb: 0, or -1 when out of memory (nothing appended). */
+static int format_line(struct fl_declog *L, const rec *r, fl_strbuf *sb)
+{
+    if (fl_sb_reserve(sb, line_room(L, r)) != 0) return -1;
+    const char *ts = line_time(L, r->time_ms);
     int ce = L->o.format == FL_LOG_FORMAT_CLOUDEVENTS, first = 1;
     if (ce) {
-        fl_sb_puts(sb, "{\"specversion\":\"1.0\",\"type\":\"dev.faultline.decision\",\"source\":\"faultline\",\"id\":");
+        PUT_LIT(sb, "{\"specversion\":\"1.0\",\"type\":\"dev.faultline.decision\",\"source\":\"faultline\",\"id\":");
         jstr(sb, r->data + r->off[R_ID], r->len[R_ID]);
-        fl_sb_puts(sb, ",\"time\":\"");
-        fl_sb_puts(sb, ts);
-        fl_sb_puts(sb, "\",\"datacontenttype\":\"application/json\",\"data\":{");
+        PUT_LIT(sb, ",\"time\":\"");
+        put(sb, ts, L->ts_len);
+        PUT_LIT(sb, "\",\"datacontenttype\":\"application/json\",\"data\":{");
     } else {
-        fl_sb_puts(sb, "{\"time\":\"");
-        fl_sb_puts(sb, ts);
-        fl_sb_putc(sb, '"');
+        PUT_LIT(sb, "{\"time\":\"");
+        put(sb, ts, L->ts_len);
+        putc1(sb, '"');
         first = 0;
     }
-    kv(sb, "id", r, R_ID, &first);
-    kv(sb, "category", r, R_CAT, &first);
-    fl_sb_puts(sb, ",\"action\":\"");
-    fl_sb_puts(sb, k_act[r->action & 3]);
-    fl_sb_puts(sb, "\",\"severity\":\"");
-    fl_sb_puts(sb, k_sev[r->severity < 5 ? r->severity : 4]);
-    fl_sb_puts(sb, r->retryable ? "\",\"retryable\":true" : "\",\"retryable\":false");
-    if (r->delay_ms >= 0) num_put(sb, "delay_ms", r->delay_ms);
-    if (r->status > 0) num_put(sb, "status", r->status);
-    if (r->attempt > 0) num_put(sb, "attempt", r->attempt);
-    kv(sb, "rule", r, R_RULE, &first);
-    kv(sb, "fingerprint", r, R_FP, &first);
-    kv(sb, "policy", r, R_POLNAME, &first);
-    kv(sb, "policy_version", r, R_POLVER, &first);
-    kv(sb, "version_id", r, R_VER, &first);
-    kv(sb, "message", r, R_MSG, &first);
-    kv(sb, "error", r, R_ERR, &first);
+    KV(sb, "id", r, R_ID, &first);
+    KV(sb, "category", r, R_CAT, &first);
+    PUT_LIT(sb, ",\"action\":\"");
+    const char *act = k_act[r->action & 3], *sev = k_sev[r->severity < 5 ? r->severity : 4];
+    put(sb, act, strlen(act));
+    PUT_LIT(sb, "\",\"severity\":\"");
+    put(sb, sev, strlen(sev));
+    if (r->retryable) PUT_LIT(sb, "\",\"retryable\":true");
+    else PUT_LIT(sb, "\",\"retryable\":false");
+    if (r->delay_ms >= 0) NUM(sb, "delay_ms", r->delay_ms);
+    if (r->status > 0) NUM(sb, "status", r->status);
+    if (r->attempt > 0) NUM(sb, "attempt", r->attempt);
+    KV(sb, "rule", r, R_RULE, &first);
+    KV(sb, "fingerprint", r, R_FP, &first);
+    KV(sb, "policy", r, R_POLNAME, &first);
+    KV(sb, "policy_version", r, R_POLVER, &first);
+    KV(sb, "version_id", r, R_VER, &first);
+    KV(sb, "message", r, R_MSG, &first);
+    KV(sb, "error", r, R_ERR, &first);
     /* OpenTelemetry semantic-convention names for the error itself. */
-    kv(sb, "error.type", r, R_CAT, &first);
+    KV(sb, "error.type", r, R_CAT, &first);
     if (r->len[R_DOM] || r->len[R_CODE]) {
-        fl_sb_puts(sb, ",\"exception.type\":");
-        fl_strbuf t = {0};
-        fl_sb_append(&t, r->data + r->off[R_DOM], r->len[R_DOM]);
-        if (r->len[R_DOM] && r->len[R_CODE]) fl_sb_putc(&t, ':');
-        fl_sb_append(&t, r->data + r->off[R_CODE], r->len[R_CODE]);
-        jstr(sb, fl_sb_cstr(&t), utf8_len(fl_sb_cstr(&t), t.len));
-        fl_sb_free(&t);
+        PUT_LIT(sb, ",\"exception.type\":");
+        char t[2 * F_SHORT + 1];
+        size_t tn = r->len[R_DOM];
+        memcpy(t, r->data + r->off[R_DOM], tn);
+        if (r->len[R_DOM] && r->len[R_CODE]) t[tn++] = ':';
+        memcpy(t + tn, r->data + r->off[R_CODE], r->len[R_CODE]);
+        tn += r->len[R_CODE];
+        jfield(sb, t, tn);
     }
-    kv_red(L, sb, "exception.message", r, R_EMSG, FL_LOG_MESSAGE, &first);
-    kv_red(L, sb, "exception.stacktrace", r, R_STACK, FL_LOG_STACK, &first);
-    fl_sb_puts(sb, ",\"event\":{");
+    KV_RED(L, sb, "exception.message", r, R_EMSG, FL_LOG_MESSAGE, &first);
+    KV_RED(L, sb, "exception.stacktrace", r, R_STACK, FL_LOG_STACK, &first);
+    PUT_LIT(sb, ",\"event\":{");
     int ef = 1;
-    kv_red(L, sb, "id", r, R_EID, FL_LOG_EVENT_ID, &ef);
-    kv_red(L, sb, "domain", r, R_DOM, FL_LOG_DOMAIN, &ef);
-    kv_red(L, sb, "code", r, R_CODE, FL_LOG_CODE, &ef);
-    kv_red(L, sb, "op", r, R_OP, FL_LOG_OP, &ef);
-    fl_sb_puts(sb, "}}");
-    if (ce) fl_sb_putc(sb, '}');
-    fl_sb_putc(sb, '\n');
+    KV_RED(L, sb, "id", r, R_EID, FL_LOG_EVENT_ID, &ef);
+    KV_RED(L, sb, "domain", r, R_DOM, FL_LOG_DOMAIN, &ef);
+    KV_RED(L, sb, "code", r, R_CODE, FL_LOG_CODE, &ef);
+    KV_RED(L, sb, "op", r, R_OP, FL_LOG_OP, &ef);
+    PUT_LIT(sb, "}}");
+    if (ce) putc1(sb, '}');
+    putc1(sb, '\n');
+    sb->data[sb->len] = '\0'; /* a strbuf stays terminated */
+    return 0;
 }
 
 static int64_t mono_ms(void)
@@ -594,6 +786,21 @@ static int64_t mono_ms(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* A ring's reader found n records: when none, it sleeps *us, doubled each
+ * empty round up to max_us and back to 50 us once records come.  A fixed
+ * 2 ms nap let a busy decider fill the default ring (about 1 ms of
+ * decisions at full speed) before the reader looked again. */
+static void nap(int64_t *us, uint64_t n, int64_t max_us)
+{
+    if (n) {
+        *us = 50;
+        return;
+    }
+    struct timespec ts = {0, (long)(*us * 1000)};
+    nanosleep(&ts, NULL);
+    *us = *us * 2 < max_us ? *us * 2 : max_us;
 }
 
 /* Cut a torn last line: truncate after the last '\n'.  Returns 1 if cut. */
@@ -633,33 +840,222 @@ static int open_file(struct fl_declog *L)
     return 0;
 }
 
-static void rotate(struct fl_declog *L)
+/* ---- the syncer, rotation and the compressor ------------------------------------
+ *
+ * The writer never waits for the disk.  An fsync of the log (every fsync_ms,
+ * on a flush, before a rotated file is closed) took 30-150 ms when lines
+ * came fast, and compressing a rotated file (zstd, then read back and
+ * compared) about as much CPU per line as formatting and writing it; done
+ * on the writer thread, either stopped the ring's draining for as long and
+ * deciders dropped lines meanwhile.  So:
+ *
+ *  - the writer queues jobs for a syncer thread (started with the first
+ *    job; FIFO): "fdatasync the log and then count the lines up to `mark`
+ *    as synced" (at most one in flight: sync_busy), and "a rotated file:
+ *    fsync, close, compress";
+ *  - rotation renames the live file and opens a new one at once; the old
+ *    descriptor goes to the syncer, which fsyncs and closes it and queues
+ *    the name for the compressor;
+ *  - a compressor thread (started with the first name) cuts a torn last
+ *    line (only a crash leaves one), compresses, and removes expired files.
+ *    At open, rotated files a crash left uncompressed are queued too.
+ *
+ * Closing the log joins the writer, then the syncer (its queue done), then
+ * the compressor (its queue done): a closed log is synced and its rotated
+ * files compressed, as before.  Without threads (pthread_create failed) the
+ * jobs run inline, as before. */
+static void bq_init(bqueue *q)
 {
-    fsync(L->fd);
-    close(L->fd);
-    L->fd = -1;
-    char ts[32], name[4200];
+    pthread_mutex_init(&q->mu, NULL);
+    pthread_cond_init(&q->cv, NULL);
+    q->tail = &q->head;
+}
+
+static void bq_destroy(bqueue *q)
+{
+    pthread_mutex_destroy(&q->mu);
+    pthread_cond_destroy(&q->cv);
+}
+
+/* Queue j, starting the thread (fn) if needed: 1, or 0 if no thread could
+ * be started (the caller runs j itself). */
+static int bq_put(bqueue *q, bjob *j, void *(*fn)(void *), void *arg)
+{
+    pthread_mutex_lock(&q->mu);
+    if (!q->started && !q->stop && pthread_create(&q->thr, NULL, fn, arg) == 0) q->started = 1;
+    int ok = q->started;
+    if (ok) {
+        j->next = NULL;
+        *q->tail = j;
+        q->tail = &j->next;
+        pthread_cond_signal(&q->cv);
+    }
+    pthread_mutex_unlock(&q->mu);
+    return ok;
+}
+
+/* The next job, waiting for one; NULL once stopped and empty. */
+static bjob *bq_get(bqueue *q)
+{
+    pthread_mutex_lock(&q->mu);
+    while (!q->head && !q->stop) pthread_cond_wait(&q->cv, &q->mu);
+    bjob *j = q->head;
+    if (j && !(q->head = j->next)) q->tail = &q->head;
+    pthread_mutex_unlock(&q->mu);
+    return j;
+}
+
+/* Its thread finishes the queue and stops. */
+static void bq_stop(bqueue *q)
+{
+    pthread_mutex_lock(&q->mu);
+    q->stop = 1;
+    int started = q->started;
+    q->started = 0;
+    pthread_cond_signal(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+    if (started) pthread_join(q->thr, NULL);
+}
+
+static bjob *job_new(int fd, int rotated, uint64_t mark, const char *name)
+{
+    size_t n = name ? strlen(name) + 1 : 1;
+    bjob *j = malloc(sizeof *j + n);
+    if (!j) return NULL;
+    j->fd = fd;
+    j->rotated = rotated;
+    j->mark = mark;
+    memcpy(j->name, name ? name : "", n);
+    return j;
+}
+
+static int cut_torn(int fd, uint64_t *size);
+
+static void compress_one(struct fl_declog *L, const char *name)
+{
+    int fd = open(name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (fd >= 0) { /* a torn last line (a crash) is not kept in the archive */
+        uint64_t size;
+        if (cut_torn(fd, &size)) atomic_fetch_add(&L->torn, 1);
+        close(fd);
+    }
+    fl_storage_result_t res;
+    fl_compress_options_t co = {0};
+    co.path = name;
+    fl_storage_compress(L->bind, &co, &res);
+    fl_cleanup_options_t cl = {0};
+    char pat[4200];
+    snprintf(pat, sizeof pat, "%s-*.zst", L->base);
+    cl.dir = L->dir;
+    cl.pattern = pat;
+    cl.older_than_s = (int64_t)(L->o.keep_days ? L->o.keep_days : 7) * 86400;
+    fl_storage_cleanup(L->bind, &cl, &res);
+}
+
+/* At the usual priority: SCHED_IDLE would leave the writer the whole core,
+ * but an unprivileged thread cannot come back from it (RLIMIT_NICE), and
+ * close waits for this thread -- under a saturated CPU, for a very long
+ * time.  As its own thread it only shares the CPU with the writer, which
+ * needs a fraction of a core (~0.3 us a line). */
+static void *compressor(void *arg)
+{
+    struct fl_declog *L = arg;
+    for (bjob *j; (j = bq_get(&L->zq));) {
+        compress_one(L, j->name);
+        free(j);
+    }
+    return NULL;
+}
+
+/* Hand a rotated file to the compressor (compressed here if it cannot be). */
+static void queue_compress(struct fl_declog *L, const char *name)
+{
+    if (!L->bind) return; /* no storage bindings: rotated files stay as they are */
+    bjob *j = job_new(-1, 0, 0, name);
+    if (j && bq_put(&L->zq, j, compressor, L)) return;
+    free(j);
+    compress_one(L, name);
+}
+
+/* A syncer's job (name: a rotated file to compress, or NULL). */
+static void run_job(struct fl_declog *L, int fd, int rotated, uint64_t mark, const char *name)
+{
+    if (!rotated) {
+        fdatasync(fd);
+        atomic_store(&L->synced, mark);
+        atomic_store_explicit(&L->sync_busy, 0, memory_order_release); /* after synced: see writer */
+        return;
+    }
+    fsync(fd);
+    close(fd);
+    if (name && name[0]) queue_compress(L, name);
+}
+
+static void *syncer(void *arg)
+{
+    struct fl_declog *L = arg;
+    for (bjob *j; (j = bq_get(&L->sq));) {
+        run_job(L, j->fd, j->rotated, j->mark, j->name);
+        free(j);
+    }
+    return NULL;
+}
+
+/* Queue a job for the syncer (run here if it cannot be queued; without
+ * memory for it, a rotated file is left uncompressed). */
+static void post_job(struct fl_declog *L, int fd, int rotated, uint64_t mark, const char *name)
+{
+    bjob *j = job_new(fd, rotated, mark, name);
+    if (j && bq_put(&L->sq, j, syncer, L)) return;
+    run_job(L, fd, rotated, mark, j ? name : NULL);
+    free(j);
+}
+
+/* The name a rotated file gets: PATH-<UTC time>, and -1, -2, ... if a
+ * second rotation falls in the same millisecond (it must not replace the
+ * first, which may still wait for the compressor). */
+static void rotated_name(const struct fl_declog *L, char *name, size_t cap)
+{
+    char ts[32], zst[4300];
     fl_rfc3339_format(fl_now_ms(), ts);
     for (char *p = ts; *p; p++)
         if (*p == ':') *p = '-';
-    snprintf(name, sizeof name, "%s-%s", L->path, ts);
-    if (rename(L->path, name) == 0) {
-        atomic_fetch_add(&L->rotations, 1);
-        if (L->bind) {
-            fl_storage_result_t res;
-            fl_compress_options_t co = {0};
-            co.path = name;
-            fl_storage_compress(L->bind, &co, &res);
-            fl_cleanup_options_t cl = {0};
-            char pat[4200];
-            snprintf(pat, sizeof pat, "%s-*.zst", L->base);
-            cl.dir = L->dir;
-            cl.pattern = pat;
-            cl.older_than_s = (int64_t)(L->o.keep_days ? L->o.keep_days : 7) * 86400;
-            fl_storage_cleanup(L->bind, &cl, &res);
-        }
+    for (int k = 0; k < 1000; k++) {
+        if (k) snprintf(name, cap, "%s-%s-%d", L->path, ts, k);
+        else snprintf(name, cap, "%s-%s", L->path, ts);
+        snprintf(zst, sizeof zst, "%s.zst", name);
+        if (access(name, F_OK) != 0 && access(zst, F_OK) != 0) return;
     }
+}
+
+static void rotate(struct fl_declog *L)
+{
+    char name[4200];
+    rotated_name(L, name, sizeof name);
+    int fd = L->fd, ok = rename(L->path, name) == 0;
+    L->fd = -1;
+    if (ok) atomic_fetch_add(&L->rotations, 1);
+    post_job(L, fd, 1, 0, ok ? name : NULL); /* fsync, close, compress: off this thread */
     if (open_file(L) != 0) atomic_fetch_add(&L->werr, 1);
+}
+
+/* Rotated files of this log that a crash left uncompressed (PATH-<UTC
+ * time>..., not .zst): queued for the compressor at open. */
+static void queue_leftovers(struct fl_declog *L)
+{
+    DIR *d = L->bind ? opendir(L->dir) : NULL;
+    size_t bn = strlen(L->base);
+    for (struct dirent *de; d && (de = readdir(d));) {
+        const char *n = de->d_name;
+        size_t len = strlen(n);
+        if (strncmp(n, L->base, bn) != 0 || n[bn] != '-' || len < bn + 25 || n[bn + 5] != '-' || n[bn + 11] != 'T' ||
+            (len >= 4 && strcmp(n + len - 4, ".zst") == 0))
+            continue;
+        char full[4400];
+        snprintf(full, sizeof full, "%s/%s", L->dir, n);
+        queue_compress(L, full);
+    }
+    if (d) closedir(d);
 }
 
 /* ---- the spool (on_full = spool) -------------------------------------------------
@@ -716,7 +1112,7 @@ static void *drainer(void *arg)
 {
     struct fl_declog *L = arg;
     fl_strbuf sb = {0};
-    int64_t dirty = -1;
+    int64_t dirty = -1, nap_us = 1000;
     for (;;) {
         int stopping = atomic_load_explicit(&L->stop, memory_order_acquire);
         uint64_t n = 0;
@@ -752,10 +1148,7 @@ static void *drainer(void *arg)
             dirty = -1;
         }
         if (stopping && (uint64_t)atomic_load(&L->enq) == L->deq) break;
-        if (!n) {
-            struct timespec ts = {0, 1000 * 1000};
-            nanosleep(&ts, NULL);
-        }
+        nap(&nap_us, n, 1000);
     }
     fl_sb_free(&sb);
     atomic_store(&L->drained, 1);
@@ -779,9 +1172,13 @@ static uint64_t drain_spool(struct fl_declog *L, fl_strbuf *sb, fl_strbuf *chunk
         size_t at = 0;
         long f;
         while ((f = frame_get(chunk->data + at, want - at, L->spool_rec)) > 0) {
-            format_line(L, L->spool_rec, sb);
+            if (format_line(L, L->spool_rec, sb) == 0) {
+                n++;
+            } else { /* out of memory: counted, never silent */
+                atomic_fetch_add(&L->dropped, 1);
+                atomic_fetch_add(&L->done, 1);
+            }
             at += (size_t)f;
-            n++;
         }
         if (f < 0) { /* a corrupt frame: the rest of the spool is unreadable */
             atomic_fetch_add(&L->torn, 1);
@@ -979,6 +1376,7 @@ typedef struct regw {
     regmeta **meta;   /* per table slot, from the slot's first record */
     uint32_t *known;  /* the slots that have meta, in arrival order */
     uint32_t nknown;
+    uint64_t *sum;    /* per slot: the counts summed over the contexts' blocks */
     int64_t epoch_ms;
     fl_strbuf tmp;
 } regw;
@@ -1022,11 +1420,16 @@ static uint64_t reg_sweep(struct fl_declog *L, regw *w)
 {
     int64_t now = fl_now_ms();
     uint64_t total = 0;
+    for (uint32_t k = 0; k < w->nknown; k++)
+        w->sum[w->known[k]] = atomic_load_explicit(&L->fcount[w->known[k]], memory_order_relaxed);
+    /* block by block: each block's lines are read in order, once */
+    for (regblk *b = atomic_load_explicit(&L->blks, memory_order_acquire); b; b = b->next)
+        for (uint32_t k = 0; k < w->nknown; k++)
+            w->sum[w->known[k]] += atomic_load_explicit(&b->count[w->known[k]], memory_order_relaxed);
     for (uint32_t k = 0; k < w->nknown; k++) {
         uint32_t i = w->known[k];
-        regent *e = &L->tab[i];
         regmeta *m = w->meta[i];
-        uint64_t c = atomic_load_explicit(&e->count, memory_order_relaxed);
+        uint64_t c = w->sum[i];
         m->pend = c;
         if (c == m->flushed) continue;
         m->a.hash = 1;
@@ -1065,8 +1468,12 @@ static int reg_commit(struct fl_declog *L, regw *w)
 static uint64_t reg_orphans(struct fl_declog *L, regw *w)
 {
     uint64_t n = 0;
-    for (uint32_t i = 0; i < REG_SLOTS; i++)
-        if (!w->meta[i]) n += atomic_load_explicit(&L->tab[i].count, memory_order_relaxed);
+    for (uint32_t i = 0; i < REG_SLOTS; i++) {
+        if (w->meta[i]) continue;
+        n += atomic_load_explicit(&L->fcount[i], memory_order_relaxed);
+        for (regblk *b = atomic_load_explicit(&L->blks, memory_order_acquire); b; b = b->next)
+            n += atomic_load_explicit(&b->count[i], memory_order_relaxed);
+    }
     return n;
 }
 
@@ -1115,8 +1522,9 @@ static void *reg_writer(void *arg)
     w.tab = calloc(2 * AGG_SLOTS, sizeof *w.tab);
     w.meta = calloc(REG_SLOTS, sizeof *w.meta);
     w.known = calloc(REG_SLOTS, sizeof *w.known);
+    w.sum = calloc(REG_SLOTS, sizeof *w.sum);
     w.epoch_ms = mono_ms();
-    while (w.tab && w.meta && w.known && !reg_round(L, &w)) {
+    while (w.tab && w.meta && w.known && w.sum && !reg_round(L, &w)) {
     }
     for (uint32_t i = 0; w.meta && i < REG_SLOTS; i++) {
         if (w.meta[i]) free(w.meta[i]->a.sample);
@@ -1124,6 +1532,7 @@ static void *reg_writer(void *arg)
     }
     free(w.meta);
     free(w.known);
+    free(w.sum);
     free(w.tab); /* out of memory at start: the ring fills, records are counted as dropped */
     fl_sb_free(&w.tmp);
     return NULL;
@@ -1141,6 +1550,7 @@ static void *cb_writer(void *arg)
     struct fl_declog *L = arg;
     fl_obs_view *v = malloc(sizeof *v);
     if (!v) return NULL;
+    int64_t nap_us = 2000;
     for (;;) {
         int stopping = atomic_load_explicit(&L->stop, memory_order_acquire);
         uint64_t n = 0;
@@ -1171,10 +1581,7 @@ static void *cb_writer(void *arg)
         atomic_store(&L->synced, atomic_load(&L->done));
         if (L->idle) L->idle(L->user);
         if (stopping && atomic_load(&L->nrec) == atomic_load(&L->done)) break;
-        if (!n) {
-            struct timespec ts = {0, 2 * 1000 * 1000};
-            nanosleep(&ts, NULL);
-        }
+        nap(&nap_us, n, 2000);
     }
     free(v);
     return NULL;
@@ -1186,9 +1593,13 @@ static uint64_t drain_ring(struct fl_declog *L, fl_strbuf *sb)
     uint64_t n = 0;
     const rec *r;
     while (sb->len <= (1u << 20) && (r = ring_peek(L))) {
-        format_line(L, r, sb);
+        if (format_line(L, r, sb) == 0) {
+            n++;
+        } else { /* out of memory: counted, never silent */
+            atomic_fetch_add(&L->dropped, 1);
+            atomic_fetch_add(&L->done, 1);
+        }
         ring_pop(L);
-        n++;
     }
     ring_publish(L);
     return n;
@@ -1225,7 +1636,8 @@ static void *writer(void *arg)
 {
     struct fl_declog *L = arg;
     fl_strbuf sb = {0}, chunk = {0};
-    int64_t dirty_since = -1;
+    int64_t dirty_since = -1, nap_us = 2000;
+    queue_leftovers(L);
     for (;;) {
         int stopping = atomic_load_explicit(&L->stop, memory_order_acquire);
         fl_sb_clear(&sb);
@@ -1233,20 +1645,24 @@ static void *writer(void *arg)
         if (n) put_lines(L, &sb, n, &dirty_since);
         int64_t now = mono_ms();
         uint64_t done = atomic_load(&L->done);
-        if (dirty_since >= 0 && (stopping || now - dirty_since >= (int64_t)L->o.fsync_ms ||
-                                 atomic_exchange(&L->flush_req, 0))) {
-            if (L->fd >= 0) fdatasync(L->fd);
+        int busy = atomic_load_explicit(&L->sync_busy, memory_order_acquire);
+        if (dirty_since >= 0 && !busy && (stopping || now - dirty_since >= (int64_t)L->o.fsync_ms ||
+                                          atomic_exchange(&L->flush_req, 0))) {
+            if (L->fd >= 0) { /* the syncer counts `done` as synced once fdatasync returns */
+                atomic_store(&L->sync_busy, 1);
+                busy = 1;
+                post_job(L, L->fd, 0, done, NULL);
+            }
             dirty_since = -1;
         }
-        if (dirty_since < 0) atomic_store(&L->synced, done);
+        /* Nothing written since the last sync, none under way: all done is
+         * synced (busy was read after the syncer's store of synced). */
+        if (dirty_since < 0 && !busy) atomic_store(&L->synced, done);
         if (L->fd >= 0 && (L->size >= L->o.max_bytes ||
                            (L->o.max_age_s && L->size && fl_now_ms() - L->opened_ms >= (int64_t)L->o.max_age_s * 1000)))
             rotate(L);
-        if (stopping && writer_done(L)) break;
-        if (!n) {
-            struct timespec ts = {0, 2 * 1000 * 1000};
-            nanosleep(&ts, NULL);
-        }
+        if (stopping && writer_done(L) && dirty_since < 0) break; /* the last sync asked */
+        nap(&nap_us, n, 2000);
     }
     fl_sb_free(&sb);
     fl_sb_free(&chunk);
@@ -1262,7 +1678,16 @@ static void declog_free(struct fl_declog *L)
         for (uint32_t i = 0; i < L->npats; i++) pcre2_code_free(L->pats[i]);
         free(L->pats);
         free(L->ring);
+        free((void *)L->seq);
         free(L->tab);
+        free((void *)L->fcount);
+        for (regblk *b = atomic_load(&L->blks), *nb; b; b = nb) {
+            nb = b->next;
+            free(b);
+        }
+        pthread_mutex_destroy(&L->blk_mu);
+        bq_destroy(&L->sq);
+        bq_destroy(&L->zq);
         free(L->path);
         free(L->dir);
         free(L->base);
@@ -1315,18 +1740,22 @@ static int sink_new(const fl_log_options_t *opts, struct fl_declog **out, fl_dia
     L->o.spool_dir = NULL;
     L->fd = L->spool_fd = -1;
     pthread_mutex_init(&L->spool_mu, NULL);
+    pthread_mutex_init(&L->blk_mu, NULL);
+    bq_init(&L->sq);
+    bq_init(&L->zq);
     if (opts->on_full != FL_LOG_ON_FULL_DROP && opts->on_full != FL_LOG_ON_FULL_SPOOL)
         return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "unknown on_full %d (drop or spool)", opts->on_full);
     if (!L->o.fields) L->o.fields = FL_LOG_DOMAIN | FL_LOG_CODE | FL_LOG_MESSAGE | FL_LOG_OP;
+    for (int i = 0; i < R_N; i++) L->cap[i] = !k_bit[i] || (L->o.fields & k_bit[i]) ? k_cap[i] : 0;
     if (!L->o.fsync_ms) L->o.fsync_ms = 1000;
     if (!L->o.max_bytes) L->o.max_bytes = 64u << 20;
     size_t n = 1, want = (size_t)(L->o.ring_lines ? L->o.ring_lines : 1024) * RING_LINE_CHUNKS;
     while (n < want || n < 2 * RING_SPARE) n <<= 1; /* room for two of the longest records */
     L->ring = aligned_alloc(CHUNK, (n + RING_SPARE) * CHUNK);
-    if (L->ring) memset(L->ring, 0, (n + RING_SPARE) * CHUNK); /* every seq 0: nothing ready */
+    L->seq = calloc(n, sizeof *L->seq); /* every seq 0: nothing ready (position 0 is published as 1) */
     L->mask = n - 1;
     L->path = strdup(opts->path);
-    if (!L->ring || !L->path) return fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "out of memory (ring of %zu)", n);
+    if (!L->ring || !L->seq || !L->path) return fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "out of memory (ring of %zu)", n);
     for (const char *const *p = opts->redact_patterns; p && *p; p++) {
         int err;
         PCRE2_SIZE eo;
@@ -1471,7 +1900,8 @@ int fl_engine_registry_open(fl_engine_t *e, const fl_registry_options_t *opts, f
     if (!L) return rc;
     L->reg = 1;
     L->tab = rc == FL_OK ? aligned_alloc(64, REG_SLOTS * sizeof *L->tab) : NULL;
-    if (L->tab) memset(L->tab, 0, REG_SLOTS * sizeof *L->tab);
+    L->fcount = rc == FL_OK ? calloc(REG_SLOTS, sizeof *L->fcount) : NULL;
+    if (L->tab && L->fcount) memset(L->tab, 0, REG_SLOTS * sizeof *L->tab);
     else if (rc == FL_OK) rc = fl_diag_set(diag, FL_ENOMEM, NULL, 0, 0, "out of memory (registry table)");
     atomic_init(&L->epoch, 1);
     L->retention_s = opts->retention_s ? opts->retention_s : 7 * 86400;
@@ -1530,6 +1960,8 @@ static int sink_close(fl_engine_t *e, int reg)
         atomic_store_explicit(&sh->on_decision, NULL, memory_order_release);
     pthread_mutex_unlock(&g_mu);
     pthread_join(L->thr, NULL);
+    bq_stop(&L->sq); /* after the writer, which queues its last jobs */
+    bq_stop(&L->zq); /* after the syncer, which queues rotated files */
     if (L->drain_started) pthread_join(L->drain_thr, NULL);
     L->drain_started = 0;
     if (L->spool_fd >= 0) { /* written out: the spool goes */

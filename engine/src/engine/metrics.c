@@ -162,29 +162,31 @@ static int fl__metrics_render(fl_engine_t *e, mbuf *sb)
 {
     struct fl_shared *sh = fl_engine_shared(e);
     struct fl_obs *o = &sh->obs;
+    struct fl_obs_ctr sum; /* every context's counters, added up */
+    fl_obs_sum(o, &sum);
 
     head(sb, "faultline_decisions_total", "counter", "Decisions by top-level category and action.");
     for (int c = 0; c < FL_OBS_NCAT; c++)
         for (int a = 0; a < 4; a++) {
-            uint64_t n = ld(&o->decisions[c][a]);
+            uint64_t n = ld(&sum.decisions[c][a]);
             if (n)
                 PR(sb, "faultline_decisions_total{category=\"%s\",action=\"%s\"} %llu\n",
                              fl_obs_category_names[c], k_actions[a], (unsigned long long)n);
         }
     head(sb, "faultline_decisions_without_policy_total", "counter", "Decide calls made before any policy was loaded.");
-    PR(sb, "faultline_decisions_without_policy_total %llu\n", (unsigned long long)ld(&o->no_policy));
+    PR(sb, "faultline_decisions_without_policy_total %llu\n", (unsigned long long)ld(&sum.no_policy));
 
     head(sb, "faultline_decide_duration_seconds", "histogram", "Time fl_decide took, seconds.");
     uint64_t cum = 0;
     for (int b = 0; b < FL_OBS_NBUCKET; b++) {
-        cum += ld(&o->dur_bucket[b]);
+        cum += ld(&sum.dur_bucket[b]);
         if (b < FL_OBS_NBUCKET - 1)
             PR(sb, "faultline_decide_duration_seconds_bucket{le=\"%g\"} %llu\n", (double)fl_obs_bucket_ns[b] / 1e9,
                          (unsigned long long)cum);
         else
             PR(sb, "faultline_decide_duration_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
     }
-    PR(sb, "faultline_decide_duration_seconds_sum %.9f\n", (double)ld(&o->dur_sum_ns) / 1e9);
+    PR(sb, "faultline_decide_duration_seconds_sum %.9f\n", (double)ld(&sum.dur_sum_ns) / 1e9);
     PR(sb, "faultline_decide_duration_seconds_count %llu\n", (unsigned long long)cum);
 
     fl_engine_stats_t st;

@@ -311,6 +311,7 @@ static int layout_fixed(const fl_version *v, fl_rule *r)
     }
     r->fixed = sb.data;
     r->fixed_len = (uint32_t)sb.len;
+    r->obs_cat = (uint8_t)fl_obs_category_index(r->category);
     return FL_OK;
 nomem:
     fl_sb_free(&sb);
