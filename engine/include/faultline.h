@@ -227,7 +227,8 @@ typedef struct fl_engine_options {
     uint32_t match_limit;
     /* Versions kept for rollback.  Default 8. */
     uint32_t versions_kept;
-    /* Seed for ids and jitter; 0 means seeded from the OS. */
+    /* Seed for ids and jitter seeds (two separate streams per context, see
+     * fl_ctx_set_next_seed); 0 means seeded from the OS. */
     uint64_t seed;
     /* Maximum length of a rendered message in bytes.  Default 1024; values
      * below 16 are taken as 16; a policy may lower it.  Rendering stops at
@@ -529,6 +530,23 @@ typedef struct fl_decision fl_decision_t;
 FL_EXTERN int fl_ctx_new(fl_engine_t *engine, fl_ctx_t **out);
 FL_EXTERN void fl_ctx_free(fl_ctx_t *ctx);
 
+/* Every decision draws its jitter (and a decorrelated backoff's delays)
+ * from a seed of its own, which fl_decision_jitter_seed reads back: the
+ * context takes the next one from its own stream (from the engine's `seed`
+ * option when set, so seeded runs repeat; apart from the stream ids are
+ * drawn from, so neither shifts the other).  fl_ctx_set_next_seed makes the
+ * next decision on ctx use `seed` instead, so that two versions deciding one
+ * event with the same seed draw the same delay for the same recovery: shadow
+ * evaluation replays the live decision's seed on the candidate, `faultline
+ * diff` gives both sides one seed per event.  Every value is a seed, 0
+ * included.  The seed is taken by the next fl_decide on ctx that decides
+ * and serves that decision only; calls that decide nothing (FL_EINVAL,
+ * FL_EMISUSE, FL_ESTATE for no policy, FL_ESTATE_STACK) leave it pending,
+ * and a second call before it is taken replaces it.  Ids are not affected.
+ * Same thread rule as fl_decide (the context's own thread).  FL_EINVAL for
+ * a NULL ctx (nothing set); FL_OK otherwise. */
+FL_EXTERN int fl_ctx_set_next_seed(fl_ctx_t *ctx, uint64_t seed);
+
 /* Create a reusable decision.  Caller frees. */
 FL_EXTERN int fl_decision_new(fl_decision_t **out);
 FL_EXTERN void fl_decision_free(fl_decision_t *d);
@@ -585,6 +603,12 @@ FL_EXTERN int fl_decision_retryable(const fl_decision_t *d);
 FL_EXTERN fl_action fl_decision_action(const fl_decision_t *d);
 FL_EXTERN int64_t fl_decision_delay_ms(const fl_decision_t *d);     /* -1 unless retry */
 FL_EXTERN int fl_decision_attempts_left(const fl_decision_t *d);    /* -1 if unbounded/none */
+/* The seed this decision's jitter was drawn from (see fl_ctx_set_next_seed);
+ * every decision has one, whether or not its recovery drew anything.  0 for
+ * NULL, for a decision not yet decided and when no policy was loaded --
+ * ambiguous only with the seed 0 itself, which a context draws with
+ * probability 2^-64 unless a caller set it. */
+FL_EXTERN uint64_t fl_decision_jitter_seed(const fl_decision_t *d);
 FL_EXTERN const char *fl_decision_message(const fl_decision_t *d);
 FL_EXTERN const char *fl_decision_message_id(const fl_decision_t *d);
 FL_EXTERN const char *fl_decision_locale(const fl_decision_t *d);

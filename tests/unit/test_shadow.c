@@ -179,6 +179,56 @@ static void test_free_with_work_queued(void **st)
     close_world(&w);
 }
 
+/* A shadow of the very same policy over events whose recoveries draw
+ * jitter (full, equal, decorrelated): the candidate replays each live
+ * decision's jitter seed, so nothing is reported as changed. */
+static void test_identical_version_jitter_unchanged(void **st)
+{
+    (void)st;
+    static const char *const pol =
+        "policy { name = \"shadow-jitter\", version = \"1\" }\n"
+        "rule \"full\" { when = { op = \"full\" }, category = \"unavailable\","
+        "  recovery = retry { base_ms = 1000, jitter = \"full\", max_attempts = 100, max_delay_ms = 60000 } }\n"
+        "rule \"equal\" { when = { op = \"equal\" }, category = \"unavailable\","
+        "  recovery = retry { base_ms = 1000, jitter = \"equal\", max_attempts = 100, max_delay_ms = 60000 } }\n"
+        "rule \"decor\" { when = { op = \"decor\" }, category = \"unavailable\","
+        "  recovery = retry { backoff = \"decorrelated\", base_ms = 100, max_delay_ms = 20000, max_attempts = 100 } }\n";
+    char dir[256];
+    flt_tmpdir(dir, sizeof dir);
+    flt_write(dir, "00-policy.lua", pol);
+    fl_engine_t *live = flt_engine(pol);
+    fl_shadow_options_t so = {.sample = 1.0, .queue = 1 << 14};
+    fl_shadow_t *sh = NULL;
+    fl_diag_t diag;
+    assert_int_equal(fl_shadow_new(dir, &so, &sh, &diag), FL_OK);
+    fl_ctx_t *ctx;
+    fl_event_t *ev;
+    fl_decision_t *d;
+    assert_int_equal(fl_ctx_new(live, &ctx), FL_OK);
+    assert_int_equal(fl_event_new(&ev), FL_OK);
+    assert_int_equal(fl_decision_new(&d), FL_OK);
+    static const char *const ops[] = {"full", "equal", "decor"};
+    int offered = 0;
+    for (int i = 0; i < 600; i++) {
+        char j[96];
+        int n = snprintf(j, sizeof j, "{\"op\":\"%s\",\"attempt\":%d}", ops[i % 3], 1 + i % 9);
+        assert_int_equal(fl_event_from_json(ev, j, (size_t)n, &diag), FL_OK);
+        assert_int_equal(fl_decide(ctx, ev, NULL, 0, d), FL_OK);
+        assert_int_equal(fl_decision_action(d), FL_ACTION_RETRY);
+        if (fl_shadow_offer(sh, j, (size_t)n, d) == FL_OK) offered++;
+    }
+    assert_int_equal(fl_shadow_drain(sh, 60000), FL_OK);
+    assert_int_equal(report_int(sh, "events"), offered);
+    assert_true(offered > 0);
+    assert_int_equal(report_int(sh, "changed"), 0);
+    fl_decision_free(d);
+    fl_event_free(ev);
+    fl_ctx_free(ctx);
+    fl_shadow_free(sh);
+    fl_engine_free(live);
+    flt_rmdir(dir);
+}
+
 /* Bad input: precise status, nothing created. */
 static void test_bad_input(void **st)
 {
@@ -210,6 +260,7 @@ int main(void)
         cmocka_unit_test(test_full_queue_skips),
         cmocka_unit_test(test_sampling_is_exact),
         cmocka_unit_test(test_free_with_work_queued),
+        cmocka_unit_test(test_identical_version_jitter_unchanged),
         cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -552,7 +552,14 @@ struct fl_ctx {
     unsigned gen;             /* engine generation when pinned           */
     pcre2_match_data *md;
     uint32_t md_pairs;
-    fl_rng rng;
+    fl_rng rng;               /* ids and handler states' seeds           */
+    /* Jitter: each decision draws from a seed of its own, taken from this
+     * splitmix stream (apart from `rng`, so ids never shift the draws), or
+     * the caller's, set by fl_ctx_set_next_seed for the next decision. */
+    uint64_t seed_stream;
+    uint64_t next_seed;
+    int has_next_seed;
+    uint64_t cur_seed;        /* the seed of the decision being made     */
     int id_clock;             /* fl_id_clock(): what decision ids are stamped with */
     uint32_t *cand;           /* candidate rule indices                  */
     uint32_t ncand, cand_cap;
@@ -605,6 +612,7 @@ struct fl_decision {
     int attempts_left;
     int status;
     int64_t cache_age_ms;     /* age of the cached fallback; -1 none    */
+    uint64_t jitter_seed;     /* what its jitter was (or would be) drawn from */
     fl_strbuf json;           /* fl_decision_to_json output             */
 };
 

@@ -36,6 +36,7 @@
 struct slot {
     _Alignas(64) _Atomic uint64_t seq; /* position + 1 once published */
     int64_t delay_ms;
+    uint64_t seed;        /* the live decision's jitter seed          */
     uint32_t len;         /* the event's JSON                        */
     uint8_t nrule, ncat, nmid;
     int8_t action, retryable;
@@ -72,10 +73,13 @@ struct fl_shadow {
 /* ---- the shadow thread ------------------------------------------------------- */
 
 static void shadow_one(struct fl_shadow *s, fl_ctx_t *ctx, fl_event_t *ev, fl_decision_t *d,
-                       const struct fl_impact_summary *live, const char *json, size_t len)
+                       const struct fl_impact_summary *live, uint64_t seed, const char *json, size_t len)
 {
     fl_diag_t diag;
     if (fl_event_from_json(ev, json, len, &diag) != FL_OK) return;
+    /* The live decision's jitter seed: the same recovery draws the same
+     * delay, so only a changed recovery shows as a delay change. */
+    fl_ctx_set_next_seed(ctx, seed);
     /* Only what the comparison reads: no id, no fingerprint. */
     int rc = fl_decide(ctx, ev, NULL, FL_DECIDE_NO_ID | FL_DECIDE_NO_FINGERPRINT, d);
     struct fl_impact_summary cand;
@@ -156,6 +160,7 @@ static int pack(struct slot *x, const char *json, size_t len, const fl_decision_
     x->action = (int8_t)fl_decision_action(d);
     x->retryable = (int8_t)fl_decision_retryable(d);
     x->delay_ms = fl_decision_delay_ms(d);
+    x->seed = fl_decision_jitter_seed(d);
     return FL_OK;
 }
 
@@ -192,10 +197,11 @@ static void *shadow_main(void *arg)
         }
         /* Copy the slot out: the producer may reuse it once head moves. */
         size_t len = x->len;
+        uint64_t seed = x->seed;
         int ok = len > 0 && take(x, &live, &buf, &bufcap) == FL_OK;
         atomic_store_explicit(&s->head, ++h, memory_order_release);
         if (ok)
-            shadow_one(s, ctx, ev, d, &live, buf, len);
+            shadow_one(s, ctx, ev, d, &live, seed, buf, len);
         atomic_store_explicit(&s->done, h, memory_order_release);
     }
 cleanup:
