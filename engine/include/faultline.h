@@ -720,9 +720,14 @@ FL_EXTERN int fl_bundle_verify(const char *path, const unsigned char *pk, fl_dia
  * counted by (live rule -> candidate rule) with examples -- the same
  * counting and report shape as `faultline diff`.  The live decision never
  * waits: fl_shadow_offer copies the event's JSON and a summary of the live
- * decision into a preallocated queue slot, and counts the event as skipped
- * when the queue is full.  Thread-safe: offer from any number of deciding
- * threads.  Ownership: fl_shadow_new creates the candidate engine and
+ * decision (its jitter seed included: the candidate decides with it, so an
+ * unchanged jittered recovery compares equal) into a preallocated queue,
+ * and counts the event as skipped when the queue is full.  Thread-safe:
+ * offer from any number of deciding threads.  Sampling is deterministic:
+ * offer i is taken when floor(i * sample) advances, exactly `sample` of a
+ * thread's offers; offers from several threads at the same moment may read
+ * the same i (both taken or neither, counted once in `offered`), so with
+ * concurrent offers the share is about `sample`.  Ownership: fl_shadow_new creates the candidate engine and
  * thread; fl_shadow_free stops the thread (after the queued events) and
  * frees everything.
  */
@@ -730,10 +735,15 @@ typedef struct fl_shadow fl_shadow_t;
 
 typedef struct fl_shadow_options {
     double sample;            /* share of offered events decided, (0, 1]; 0: 1.0 */
-    uint32_t queue;           /* queue slots; 0: 4096.  From 64 slots on,
-                               * three quarters of them hold waiting events
-                               * (the rest keep the live side off the slots
-                               * the shadow thread is reading)            */
+    uint32_t queue;           /* queue size in 64-byte cells; 0: 4096
+                               * (256 KiB).  An event takes one cell per 56
+                               * bytes of its JSON and the live decision's
+                               * rule, category and message id, plus 32
+                               * (a 100-byte event: 3-4 cells).  From 64
+                               * cells on, three quarters of them hold
+                               * waiting events (the rest keep the live
+                               * side off the cells the shadow thread is
+                               * reading)                                 */
     uint32_t examples;        /* example events kept per group; 0: 3      */
     const unsigned char *trusted_key; /* as fl_engine_options_t.trusted_key */
 } fl_shadow_options_t;
@@ -744,9 +754,9 @@ typedef struct fl_shadow_options {
 FL_EXTERN int fl_shadow_new(const char *candidate, const fl_shadow_options_t *opts, fl_shadow_t **out,
                             fl_diag_t *diag);
 /* Offer one live event (its JSON text, len bytes) and the live decision.
- * FL_OK: queued; FL_EREFUSED: not in the sample, or the queue was full
- * (counted as skipped); FL_EINVAL for NULL arguments; FL_ENOMEM.  Never
- * blocks on the candidate. */
+ * FL_OK: queued; FL_EREFUSED: not in the sample, or the queue was full or
+ * is smaller than the event (counted as skipped); FL_EINVAL for NULL
+ * arguments.  Never blocks on the candidate and never allocates. */
 FL_EXTERN int fl_shadow_offer(fl_shadow_t *s, const char *event_json, size_t len, const fl_decision_t *live);
 /* Wait up to timeout_ms until every queued event is decided.  FL_OK, or
  * FL_ESTATE if some are still queued; FL_EINVAL for NULL. */

@@ -4,8 +4,9 @@
  * offer at once; every accepted offer is decided by the candidate exactly
  * once (drain, then the report's counts); sampling is exact; a full queue
  * skips and counts, never blocks; freeing with work queued neither hangs
- * nor leaks.  Labelled threads, so the TSan run covers the lock-free
- * handoff.
+ * nor leaks; records of any size wrap around the ring intact; the live
+ * decision's jitter seed reaches the candidate.  Labelled threads, so the
+ * TSan run covers the lock-free handoff.
  */
 #include <pthread.h>
 #include <jansson.h>
@@ -179,6 +180,49 @@ static void test_free_with_work_queued(void **st)
     close_world(&w);
 }
 
+/* Records of many sizes through a small ring: they wrap around its end
+ * in every position, and each accepted one reaches the candidate intact
+ * (it still parses and matches: every decided event is a change).  An
+ * event larger than the whole queue is skipped and counted. */
+static void test_records_wrap_intact(void **st)
+{
+    (void)st;
+    world w;
+    open_world(&w);
+    fl_shadow_t *sh = new_shadow(&w, 1.0, 64); /* 48 cells of room: 2,688 bytes */
+    fl_ctx_t *ctx;
+    fl_event_t *ev;
+    fl_decision_t *d;
+    fl_diag_t diag;
+    assert_int_equal(fl_ctx_new(w.live, &ctx), FL_OK);
+    assert_int_equal(fl_event_new(&ev), FL_OK);
+    assert_int_equal(fl_decision_new(&d), FL_OK);
+    static char j[6000];
+    long long accepted = 0, skipped = 0;
+    for (int i = 0; i < 3000; i++) {
+        int pad = i == 1500 ? 5000 : (i * 37) % 700; /* one event larger than the queue */
+        int n = snprintf(j, sizeof j, "{\"message\":\"%*s connection refused\"}", pad, "");
+        assert_int_equal(fl_event_from_json(ev, j, (size_t)n, &diag), FL_OK);
+        assert_int_equal(fl_decide(ctx, ev, NULL, 0, d), FL_OK);
+        int rc = fl_shadow_offer(sh, j, (size_t)n, d);
+        if (i == 1500) assert_int_equal(rc, FL_EREFUSED);
+        if (rc == FL_OK) accepted++;
+        else skipped++;
+        if (i % 50 == 0) fl_shadow_drain(sh, 1000); /* let the ring empty now and then */
+    }
+    assert_int_equal(fl_shadow_drain(sh, 60000), FL_OK);
+    assert_true(accepted > 100);
+    assert_int_equal(report_int(sh, "events"), accepted);
+    assert_int_equal(report_int(sh, "changed"), accepted);
+    assert_int_equal(report_int(sh, "skipped"), skipped);
+    assert_int_equal(report_int(sh, "offered"), 3000);
+    fl_decision_free(d);
+    fl_event_free(ev);
+    fl_ctx_free(ctx);
+    fl_shadow_free(sh);
+    close_world(&w);
+}
+
 /* A shadow of the very same policy over events whose recoveries draw
  * jitter (full, equal, decorrelated): the candidate replays each live
  * decision's jitter seed, so nothing is reported as changed. */
@@ -260,6 +304,7 @@ int main(void)
         cmocka_unit_test(test_full_queue_skips),
         cmocka_unit_test(test_sampling_is_exact),
         cmocka_unit_test(test_free_with_work_queued),
+        cmocka_unit_test(test_records_wrap_intact),
         cmocka_unit_test(test_identical_version_jitter_unchanged),
         cmocka_unit_test(test_bad_input),
     };
