@@ -34,10 +34,12 @@
  * event's JSON -- is a byte stream laid over as many consecutive cells as
  * it needs, CELL_DATA bytes in each (wrapping at the ring's end), so an
  * event of the usual size (tens to a few hundred bytes) costs the live
- * thread three or four lines, and the default ring (256 KiB) holds about a
- * thousand such events in a quarter of a core's L2.  (It replaced fixed
- * 1 KiB slots: 4 MiB for 4096 events, of which each used its first few
- * lines, so a lap wrote ~0.75 MiB of lines spread over 4 MiB.)  The live
+ * thread three or four lines, and the default ring (16384 cells, 1 MiB)
+ * holds about 4,400 such events -- at least the 4096 that the fixed 1 KiB
+ * slots it replaced held in 4 MiB (a 256 KiB ring skipped 1-2 % of a 10 %
+ * sample on this loaded machine, when the shadow thread lost its core for
+ * a few ms; the ring's size made no difference to the live path's cost
+ * that could be measured, 256 KiB to 4 MiB).  The live
  * path never allocates: an event too large for the ring is skipped.  Only
  * a record's first cell gets a `seq`: position + 1,
  * stored with release after every byte of the record.  A cell's seq only
@@ -237,7 +239,7 @@ int fl_shadow_new(const char *candidate, const fl_shadow_options_t *opts, fl_sha
     if (!candidate || !out) return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "NULL candidate or out");
     *out = NULL;
     double sample = opts && opts->sample > 0 ? opts->sample : 1.0;
-    uint32_t cap = opts && opts->queue ? opts->queue : 4096;
+    uint32_t cap = opts && opts->queue ? opts->queue : 16384;
     if (sample > 1.0 || cap > (1u << 24))
         return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "sample must be in (0, 1] and queue <= 16777216");
     struct fl_shadow *s = aligned_alloc(64, (sizeof *s + 63) & ~(size_t)63); /* _Alignas members */
