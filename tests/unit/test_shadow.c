@@ -150,7 +150,9 @@ static void test_full_queue_skips(void **st)
     close_world(&w);
 }
 
-/* Deterministic sampling: 10 % of 1,000 offers is exactly 100. */
+/* Deterministic sampling: 10 % of 1,000 offers is exactly 100, and any
+ * rate takes exactly floor(n * rate) of n offers on one thread (the offers
+ * between two sampled ones are refused by an integer comparison). */
 static void test_sampling_is_exact(void **st)
 {
     (void)st;
@@ -163,6 +165,17 @@ static void test_sampling_is_exact(void **st)
     assert_int_equal(fl_shadow_drain(sh, 60000), FL_OK);
     assert_int_equal(report_int(sh, "events"), 100);
     fl_shadow_free(sh);
+    static const double rates[] = {0.3, 1.0 / 3, 0.999, 0.0005, 0.7071};
+    for (size_t r = 0; r < sizeof rates / sizeof *rates; r++) {
+        sh = new_shadow(&w, rates[r], 1 << 14);
+        run_producers(&w, sh, p, 1, 3000);
+        assert_int_equal(p[0].skipped, 3000 - p[0].accepted); /* refused: not sampled, none full */
+        assert_int_equal(p[0].accepted, (int)(uint64_t)(3000.0 * rates[r]));
+        assert_int_equal(fl_shadow_drain(sh, 60000), FL_OK);
+        assert_int_equal(report_int(sh, "offered"), 3000);
+        assert_int_equal(report_int(sh, "skipped"), 0);
+        fl_shadow_free(sh);
+    }
     close_world(&w);
 }
 

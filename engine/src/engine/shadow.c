@@ -79,6 +79,7 @@ struct fl_shadow {
      * shadow thread writes, and the rest, so that neither side takes a
      * cache miss on the other's every store. */
     _Alignas(64) _Atomic uint64_t offered; /* drives the deterministic sampling */
+    _Atomic uint64_t next_sampled;         /* no offer before this one is taken */
     _Atomic uint64_t skipped;              /* sampled but not queued (full)     */
     _Atomic uint64_t accepted;             /* queued (counted at sample 1 only) */
     _Atomic uint64_t tail;                 /* cells claimed (live side)         */
@@ -283,7 +284,19 @@ static int sampled(struct fl_shadow *s)
     if (s->sample >= 1.0) return 1; /* offered = accepted + skipped */
     uint64_t i = atomic_load_explicit(&s->offered, memory_order_relaxed) + 1;
     atomic_store_explicit(&s->offered, i, memory_order_relaxed);
-    return (uint64_t)((double)i * s->sample) != (uint64_t)((double)(i - 1) * s->sample);
+    /* The floating-point test only from the next sampled offer on: the
+     * others compare two integers. */
+    if (i < atomic_load_explicit(&s->next_sampled, memory_order_relaxed)) return 0;
+    if ((uint64_t)((double)i * s->sample) == (uint64_t)((double)(i - 1) * s->sample)) return 0;
+    /* The first j > i where floor(j * rate) advances again: estimated,
+     * then moved to the exact one with the same floating-point test. */
+    uint64_t k = (uint64_t)((double)i * s->sample) + 1;
+    double est = (double)k / s->sample;
+    uint64_t j = est >= 0x1p63 ? UINT64_MAX : est <= (double)i ? i + 1 : (uint64_t)est;
+    while (j != UINT64_MAX && j > i + 1 && (uint64_t)((double)(j - 1) * s->sample) >= k) j--;
+    while (j != UINT64_MAX && (uint64_t)((double)j * s->sample) < k) j++;
+    atomic_store_explicit(&s->next_sampled, j, memory_order_relaxed);
+    return 1;
 }
 
 /* Claim `cells` cells at the tail; UINT64_MAX when the queue is full.
