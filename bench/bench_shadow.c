@@ -112,9 +112,9 @@ static struct result run(fl_engine_t *e, const char *cand, double sample, char *
     fl_event_new(&ev);
     fl_decision_new(&d);
     if (sample > 0) {
-        /* 16384 cells (1 MiB): about 4,400 corpus events, at least the
-         * 4096 events the queue held when it counted fixed 1 KiB slots. */
-        fl_shadow_options_t so = {.sample = sample, .queue = 16384};
+        /* The default queue (65536 cells, 4 MiB: the memory the fixed
+         * 1 KiB slots of 4096 events took). */
+        fl_shadow_options_t so = {.sample = sample, .queue = 0};
         if (fl_shadow_new(cand, &so, &sh, &diag) != FL_OK) {
             fprintf(stderr, "shadow: %s\n", diag.message);
             exit(1);

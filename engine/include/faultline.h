@@ -735,8 +735,8 @@ typedef struct fl_shadow fl_shadow_t;
 
 typedef struct fl_shadow_options {
     double sample;            /* share of offered events decided, (0, 1]; 0: 1.0 */
-    uint32_t queue;           /* queue size in 64-byte cells; 0: 16384
-                               * (1 MiB).  An event takes one cell per 56
+    uint32_t queue;           /* queue size in 64-byte cells; 0: 65536
+                               * (4 MiB).  An event takes one cell per 56
                                * bytes of its JSON and the live decision's
                                * rule, category and message id, plus 32
                                * (a 100-byte event: 3-4 cells).  From 64

@@ -34,12 +34,14 @@
  * event's JSON -- is a byte stream laid over as many consecutive cells as
  * it needs, CELL_DATA bytes in each (wrapping at the ring's end), so an
  * event of the usual size (tens to a few hundred bytes) costs the live
- * thread three or four lines, and the default ring (16384 cells, 1 MiB)
- * holds about 4,400 such events -- at least the 4096 that the fixed 1 KiB
- * slots it replaced held in 4 MiB (a 256 KiB ring skipped 1-2 % of a 10 %
- * sample on this loaded machine, when the shadow thread lost its core for
- * a few ms; the ring's size made no difference to the live path's cost
- * that could be measured, 256 KiB to 4 MiB).  The live
+ * thread three or four lines, and the default ring (65536 cells, 4 MiB,
+ * the memory of the fixed 1 KiB slots it replaced) holds about 17,000 such
+ * events.  The size matters at 100 %: with the shadow thread as fast as the
+ * live one, a ring that stays in the shadow core's L2 makes every cell the
+ * producer writes a line to take back from that core (bench_shadow, idle:
+ * 100 % cost x1.21 with 1 MiB, x1.17 with 4 MiB and above; 10 % the same).
+ * A 256 KiB ring also skipped 1-2 % of a 10 % sample on a loaded machine,
+ * when the shadow thread lost its core for a few ms.  The live
  * path never allocates: an event too large for the ring is skipped.  Only
  * a record's first cell gets a `seq`: position + 1,
  * stored with release after every byte of the record.  A cell's seq only
@@ -240,7 +242,7 @@ int fl_shadow_new(const char *candidate, const fl_shadow_options_t *opts, fl_sha
     if (!candidate || !out) return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "NULL candidate or out");
     *out = NULL;
     double sample = opts && opts->sample > 0 ? opts->sample : 1.0;
-    uint32_t cap = opts && opts->queue ? opts->queue : 16384;
+    uint32_t cap = opts && opts->queue ? opts->queue : 65536;
     if (sample > 1.0 || cap > (1u << 24))
         return fl_diag_set(diag, FL_EINVAL, NULL, 0, 0, "sample must be in (0, 1] and queue <= 16777216");
     struct fl_shadow *s = aligned_alloc(64, (sizeof *s + 63) & ~(size_t)63); /* _Alignas members */
