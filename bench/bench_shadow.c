@@ -112,7 +112,9 @@ static struct result run(fl_engine_t *e, const char *cand, double sample, char *
     fl_event_new(&ev);
     fl_decision_new(&d);
     if (sample > 0) {
-        fl_shadow_options_t so = {.sample = sample, .queue = 4096};
+        /* The default queue (65536 cells, 4 MiB: the memory the fixed
+         * 1 KiB slots of 4096 events took). */
+        fl_shadow_options_t so = {.sample = sample, .queue = 0};
         if (fl_shadow_new(cand, &so, &sh, &diag) != FL_OK) {
             fprintf(stderr, "shadow: %s\n", diag.message);
             exit(1);

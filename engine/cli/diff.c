@@ -20,7 +20,6 @@
 #include <sys/stat.h>
 
 #include "cli.h"
-#include "core.h"
 #include "engine_internal.h"
 #include "impact.h"
 
@@ -51,9 +50,9 @@ static const char k_help[] =
 
 /* Lines of a FILE are decided in batches on DIFF_WORKERS threads (the
  * calling one included), each with its own pair of contexts -- created in
- * the same order on both engines, so each pair draws the same jitter -- and
- * counted in input order by the calling thread: the report does not depend
- * on timing. */
+ * the same order on both engines, so each pair's own streams match; the
+ * jitter comes from each event's seed (decide_both) -- and counted in input
+ * order by the calling thread: the report does not depend on timing. */
 #define DIFF_WORKERS 2
 #define DIFF_BATCH 4096
 
@@ -90,15 +89,16 @@ struct diff {
 static const char *nz(const char *s) { return s ? s : ""; }
 
 /* Decide ev with both versions.  Both contexts draw their jitter from the
- * same seed, derived from the event's number n: so the delays of an event
- * whose recovery did not change compare equal, whatever the versions did
- * with the events before it (a change that stops one rule's retries must
- * not shift every later event's draw) and whichever thread decides it. */
+ * same seed (fl_ctx_set_next_seed), derived from the event's number n: so
+ * the delays of an event whose recovery did not change compare equal,
+ * whatever the versions did with the events before it (a change that stops
+ * one rule's retries must not shift every later event's draw) and
+ * whichever thread decides it. */
 static void decide_both(fl_ctx_t *const ctx[2], fl_decision_t *const d[2], const fl_event_t *ev,
                         const char *locale, uint64_t n, struct fl_impact_summary sum[2])
 {
     for (int k = 0; k < 2; k++) {
-        fl_rng_seed(&ctx[k]->rng, 0x5eedull + n * 0x9e3779b97f4a7c15ull);
+        fl_ctx_set_next_seed(ctx[k], 0x5eedull + n * 0x9e3779b97f4a7c15ull);
         fl_decide(ctx[k], ev, locale, FL_DECIDE_NO_ID | FL_DECIDE_NO_FINGERPRINT, d[k]);
         fl__impact_summarize(d[k], &sum[k]);
     }
@@ -350,7 +350,7 @@ static int resolve_old(const char *old, const char *new_dir, char *out, size_t n
 static int open_side(struct diff *df, int i, const char *dir)
 {
     fl_engine_options_t o = {0};
-    o.seed = 0x5eed; /* both sides draw the same jitter */
+    o.seed = 0x5eed; /* reproducible runs (jitter: decide_both's seeds) */
     fl_diag_t diag;
     if (fl_engine_new(&o, &df->e[i]) != FL_OK) return FL_EXIT_POLICY;
     if (fl_engine_load(df->e[i], dir, &diag) != FL_OK) {

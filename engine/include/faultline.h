@@ -227,7 +227,8 @@ typedef struct fl_engine_options {
     uint32_t match_limit;
     /* Versions kept for rollback.  Default 8. */
     uint32_t versions_kept;
-    /* Seed for ids and jitter; 0 means seeded from the OS. */
+    /* Seed for ids and jitter seeds (two separate streams per context, see
+     * fl_ctx_set_next_seed); 0 means seeded from the OS. */
     uint64_t seed;
     /* Maximum length of a rendered message in bytes.  Default 1024; values
      * below 16 are taken as 16; a policy may lower it.  Rendering stops at
@@ -529,6 +530,23 @@ typedef struct fl_decision fl_decision_t;
 FL_EXTERN int fl_ctx_new(fl_engine_t *engine, fl_ctx_t **out);
 FL_EXTERN void fl_ctx_free(fl_ctx_t *ctx);
 
+/* Every decision draws its jitter (and a decorrelated backoff's delays)
+ * from a seed of its own, which fl_decision_jitter_seed reads back: the
+ * context takes the next one from its own stream (from the engine's `seed`
+ * option when set, so seeded runs repeat; apart from the stream ids are
+ * drawn from, so neither shifts the other).  fl_ctx_set_next_seed makes the
+ * next decision on ctx use `seed` instead, so that two versions deciding one
+ * event with the same seed draw the same delay for the same recovery: shadow
+ * evaluation replays the live decision's seed on the candidate, `faultline
+ * diff` gives both sides one seed per event.  Every value is a seed, 0
+ * included.  The seed is taken by the next fl_decide on ctx that decides
+ * and serves that decision only; calls that decide nothing (FL_EINVAL,
+ * FL_EMISUSE, FL_ESTATE for no policy, FL_ESTATE_STACK) leave it pending,
+ * and a second call before it is taken replaces it.  Ids are not affected.
+ * Same thread rule as fl_decide (the context's own thread).  FL_EINVAL for
+ * a NULL ctx (nothing set); FL_OK otherwise. */
+FL_EXTERN int fl_ctx_set_next_seed(fl_ctx_t *ctx, uint64_t seed);
+
 /* Create a reusable decision.  Caller frees. */
 FL_EXTERN int fl_decision_new(fl_decision_t **out);
 FL_EXTERN void fl_decision_free(fl_decision_t *d);
@@ -585,6 +603,12 @@ FL_EXTERN int fl_decision_retryable(const fl_decision_t *d);
 FL_EXTERN fl_action fl_decision_action(const fl_decision_t *d);
 FL_EXTERN int64_t fl_decision_delay_ms(const fl_decision_t *d);     /* -1 unless retry */
 FL_EXTERN int fl_decision_attempts_left(const fl_decision_t *d);    /* -1 if unbounded/none */
+/* The seed this decision's jitter was drawn from (see fl_ctx_set_next_seed);
+ * every decision has one, whether or not its recovery drew anything.  0 for
+ * NULL, for a decision not yet decided and when no policy was loaded --
+ * ambiguous only with the seed 0 itself, which a context draws with
+ * probability 2^-64 unless a caller set it. */
+FL_EXTERN uint64_t fl_decision_jitter_seed(const fl_decision_t *d);
 FL_EXTERN const char *fl_decision_message(const fl_decision_t *d);
 FL_EXTERN const char *fl_decision_message_id(const fl_decision_t *d);
 FL_EXTERN const char *fl_decision_locale(const fl_decision_t *d);
@@ -696,9 +720,14 @@ FL_EXTERN int fl_bundle_verify(const char *path, const unsigned char *pk, fl_dia
  * counted by (live rule -> candidate rule) with examples -- the same
  * counting and report shape as `faultline diff`.  The live decision never
  * waits: fl_shadow_offer copies the event's JSON and a summary of the live
- * decision into a preallocated queue slot, and counts the event as skipped
- * when the queue is full.  Thread-safe: offer from any number of deciding
- * threads.  Ownership: fl_shadow_new creates the candidate engine and
+ * decision (its jitter seed included: the candidate decides with it, so an
+ * unchanged jittered recovery compares equal) into a preallocated queue,
+ * and counts the event as skipped when the queue is full.  Thread-safe:
+ * offer from any number of deciding threads.  Sampling is deterministic:
+ * offer i is taken when floor(i * sample) advances, exactly `sample` of a
+ * thread's offers; offers from several threads at the same moment may read
+ * the same i (both taken or neither, counted once in `offered`), so with
+ * concurrent offers the share is about `sample`.  Ownership: fl_shadow_new creates the candidate engine and
  * thread; fl_shadow_free stops the thread (after the queued events) and
  * frees everything.
  */
@@ -706,10 +735,15 @@ typedef struct fl_shadow fl_shadow_t;
 
 typedef struct fl_shadow_options {
     double sample;            /* share of offered events decided, (0, 1]; 0: 1.0 */
-    uint32_t queue;           /* queue slots; 0: 4096.  From 64 slots on,
-                               * three quarters of them hold waiting events
-                               * (the rest keep the live side off the slots
-                               * the shadow thread is reading)            */
+    uint32_t queue;           /* queue size in 64-byte cells; 0: 65536
+                               * (4 MiB).  An event takes one cell per 56
+                               * bytes of its JSON and the live decision's
+                               * rule, category and message id, plus 32
+                               * (a 100-byte event: 3-4 cells).  From 64
+                               * cells on, three quarters of them hold
+                               * waiting events (the rest keep the live
+                               * side off the cells the shadow thread is
+                               * reading)                                 */
     uint32_t examples;        /* example events kept per group; 0: 3      */
     const unsigned char *trusted_key; /* as fl_engine_options_t.trusted_key */
 } fl_shadow_options_t;
@@ -720,9 +754,9 @@ typedef struct fl_shadow_options {
 FL_EXTERN int fl_shadow_new(const char *candidate, const fl_shadow_options_t *opts, fl_shadow_t **out,
                             fl_diag_t *diag);
 /* Offer one live event (its JSON text, len bytes) and the live decision.
- * FL_OK: queued; FL_EREFUSED: not in the sample, or the queue was full
- * (counted as skipped); FL_EINVAL for NULL arguments; FL_ENOMEM.  Never
- * blocks on the candidate. */
+ * FL_OK: queued; FL_EREFUSED: not in the sample, or the queue was full or
+ * is smaller than the event (counted as skipped); FL_EINVAL for NULL
+ * arguments.  Never blocks on the candidate and never allocates. */
 FL_EXTERN int fl_shadow_offer(fl_shadow_t *s, const char *event_json, size_t len, const fl_decision_t *live);
 /* Wait up to timeout_ms until every queued event is decided.  FL_OK, or
  * FL_ESTATE if some are still queued; FL_EINVAL for NULL. */

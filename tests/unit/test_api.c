@@ -481,6 +481,8 @@ static void test_decision_accessors_null(void **s)
     assert_int_equal(fl_decision_action(NULL), FL_ACTION_FAIL);
     assert_int_equal(fl_decision_delay_ms(NULL), -1);
     assert_int_equal(fl_decision_attempts_left(NULL), -1);
+    assert_true(fl_decision_jitter_seed(NULL) == 0);
+    assert_int_equal(fl_ctx_set_next_seed(NULL, 42), FL_EINVAL);
     assert_null(fl_decision_message(NULL));
     assert_null(fl_decision_message_id(NULL));
     assert_null(fl_decision_locale(NULL));

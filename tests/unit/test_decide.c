@@ -552,6 +552,82 @@ static void test_jitter_bounds_property(void **s)
     assert_memory_equal(a, b, sizeof a);
 }
 
+/* A decision's jitter seed (fl_decision_jitter_seed) replayed on another
+ * context with fl_ctx_set_next_seed draws the same delays; the seed serves
+ * one decision; a call that decides nothing leaves it pending; ids and
+ * jitter seeds are separate streams.  Bad input: NULL ctx / decision. */
+static void test_jitter_seed_api(void **s)
+{
+    (void)s;
+    assert_int_equal(fl_ctx_set_next_seed(NULL, 1), FL_EINVAL);
+    assert_true(fl_decision_jitter_seed(NULL) == 0);
+    fl_engine_options_t oa = {.seed = 11}, ob = {.seed = 12};
+    flt a, b;
+    flt_open_opts(&a, k_recovery_policy, &oa);
+    flt_open_opts(&b, k_recovery_policy, &ob);
+    assert_true(fl_decision_jitter_seed(a.d) == 0); /* not decided yet */
+    static const char *const ops[] = {"full", "equal", "decor"};
+    for (int i = 0; i < 60; i++) {
+        const char *op = ops[i % 3];
+        int attempt = 1 + i % 7;
+        int64_t da = delay_for(&a, op, attempt);
+        uint64_t seed = fl_decision_jitter_seed(a.d);
+        assert_int_equal(fl_ctx_set_next_seed(b.ctx, seed), FL_OK);
+        assert_int_equal(delay_for(&b, op, attempt), da);
+        assert_true(fl_decision_jitter_seed(b.d) == seed);
+        delay_for(&b, op, attempt); /* the seed served one decision */
+        assert_true(fl_decision_jitter_seed(b.d) != seed);
+    }
+    /* 0 is a seed like any other. */
+    assert_int_equal(fl_ctx_set_next_seed(a.ctx, 0), FL_OK);
+    int64_t d0 = delay_for(&a, "decor", 9);
+    assert_true(fl_decision_jitter_seed(a.d) == 0);
+    assert_int_equal(fl_ctx_set_next_seed(b.ctx, 0), FL_OK);
+    assert_int_equal(delay_for(&b, "decor", 9), d0);
+    flt_close(&b);
+
+    /* Pending across a call that decides nothing (no policy yet). */
+    fl_engine_t *e = flt_engine(NULL);
+    fl_ctx_t *c;
+    assert_int_equal(fl_ctx_new(e, &c), FL_OK);
+    assert_int_equal(fl_ctx_set_next_seed(c, 77), FL_OK);
+    assert_int_equal(fl_decide(c, a.ev, NULL, 0, a.d), FL_ESTATE);
+    assert_true(fl_decision_jitter_seed(a.d) == 0);
+    fl_diag_t dg;
+    assert_int_equal(fl_engine_load_string(e, "p.lua", k_recovery_policy, strlen(k_recovery_policy), &dg), FL_OK);
+    assert_int_equal(fl_decide(c, a.ev, NULL, 0, a.d), FL_OK);
+    assert_true(fl_decision_jitter_seed(a.d) == 77);
+    fl_ctx_free(c);
+    fl_engine_free(e);
+    flt_close(&a);
+
+    /* Separate streams: the same engine seed gives the same jitter seeds
+     * whether ids are drawn or not, and the same ids (their random part)
+     * whether seeds are set or not. */
+    flt x, y;
+    flt_open_opts(&x, k_recovery_policy, &oa);
+    flt_open_opts(&y, k_recovery_policy, &oa);
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(flt_decide_loc(&x, "{\"op\":\"full\",\"attempt\":2}", NULL, FL_DECIDE_NO_ID), FL_OK);
+        assert_int_equal(flt_decide(&y, "{\"op\":\"full\",\"attempt\":2}"), FL_OK);
+        assert_true(fl_decision_jitter_seed(x.d) == fl_decision_jitter_seed(y.d));
+        assert_int_equal(fl_decision_delay_ms(x.d), fl_decision_delay_ms(y.d));
+    }
+    flt_close(&x);
+    flt_close(&y);
+    flt_open_opts(&x, k_recovery_policy, &oa);
+    flt_open_opts(&y, k_recovery_policy, &oa);
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(fl_ctx_set_next_seed(x.ctx, (uint64_t)i), FL_OK);
+        assert_int_equal(flt_decide(&x, "{\"op\":\"full\",\"attempt\":2}"), FL_OK);
+        assert_int_equal(flt_decide(&y, "{\"op\":\"full\",\"attempt\":2}"), FL_OK);
+        /* After the 48-bit time and the version digit: the 74 random bits. */
+        assert_string_equal(fl_decision_id(x.d) + 15, fl_decision_id(y.d) + 15);
+    }
+    flt_close(&x);
+    flt_close(&y);
+}
+
 /* ---- messages ------------------------------------------------------------------- */
 
 static const char k_msg_policy[] =
@@ -1248,6 +1324,7 @@ int main(void)
         cmocka_unit_test(test_handler_after_reload),
         cmocka_unit_test(test_writer_escapes),
         cmocka_unit_test(test_skip_flags),
+        cmocka_unit_test(test_jitter_seed_api),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,8 +4,9 @@
  * offer at once; every accepted offer is decided by the candidate exactly
  * once (drain, then the report's counts); sampling is exact; a full queue
  * skips and counts, never blocks; freeing with work queued neither hangs
- * nor leaks.  Labelled threads, so the TSan run covers the lock-free
- * handoff.
+ * nor leaks; records of any size wrap around the ring intact; the live
+ * decision's jitter seed reaches the candidate.  Labelled threads, so the
+ * TSan run covers the lock-free handoff.
  */
 #include <pthread.h>
 #include <jansson.h>
@@ -149,7 +150,9 @@ static void test_full_queue_skips(void **st)
     close_world(&w);
 }
 
-/* Deterministic sampling: 10 % of 1,000 offers is exactly 100. */
+/* Deterministic sampling: 10 % of 1,000 offers is exactly 100, and any
+ * rate takes exactly floor(n * rate) of n offers on one thread (the offers
+ * between two sampled ones are refused by an integer comparison). */
 static void test_sampling_is_exact(void **st)
 {
     (void)st;
@@ -162,6 +165,17 @@ static void test_sampling_is_exact(void **st)
     assert_int_equal(fl_shadow_drain(sh, 60000), FL_OK);
     assert_int_equal(report_int(sh, "events"), 100);
     fl_shadow_free(sh);
+    static const double rates[] = {0.3, 1.0 / 3, 0.999, 0.0005, 0.7071};
+    for (size_t r = 0; r < sizeof rates / sizeof *rates; r++) {
+        sh = new_shadow(&w, rates[r], 1 << 14);
+        run_producers(&w, sh, p, 1, 3000);
+        assert_int_equal(p[0].skipped, 3000 - p[0].accepted); /* refused: not sampled, none full */
+        assert_int_equal(p[0].accepted, (int)(uint64_t)(3000.0 * rates[r]));
+        assert_int_equal(fl_shadow_drain(sh, 60000), FL_OK);
+        assert_int_equal(report_int(sh, "offered"), 3000);
+        assert_int_equal(report_int(sh, "skipped"), 0);
+        fl_shadow_free(sh);
+    }
     close_world(&w);
 }
 
@@ -177,6 +191,99 @@ static void test_free_with_work_queued(void **st)
     run_producers(&w, sh, p, 1, 3000);
     fl_shadow_free(sh);
     close_world(&w);
+}
+
+/* Records of many sizes through a small ring: they wrap around its end
+ * in every position, and each accepted one reaches the candidate intact
+ * (it still parses and matches: every decided event is a change).  An
+ * event larger than the whole queue is skipped and counted. */
+static void test_records_wrap_intact(void **st)
+{
+    (void)st;
+    world w;
+    open_world(&w);
+    fl_shadow_t *sh = new_shadow(&w, 1.0, 64); /* 48 cells of room: 2,688 bytes */
+    fl_ctx_t *ctx;
+    fl_event_t *ev;
+    fl_decision_t *d;
+    fl_diag_t diag;
+    assert_int_equal(fl_ctx_new(w.live, &ctx), FL_OK);
+    assert_int_equal(fl_event_new(&ev), FL_OK);
+    assert_int_equal(fl_decision_new(&d), FL_OK);
+    static char j[6000];
+    long long accepted = 0, skipped = 0;
+    for (int i = 0; i < 3000; i++) {
+        int pad = i == 1500 ? 5000 : (i * 37) % 700; /* one event larger than the queue */
+        int n = snprintf(j, sizeof j, "{\"message\":\"%*s connection refused\"}", pad, "");
+        assert_int_equal(fl_event_from_json(ev, j, (size_t)n, &diag), FL_OK);
+        assert_int_equal(fl_decide(ctx, ev, NULL, 0, d), FL_OK);
+        int rc = fl_shadow_offer(sh, j, (size_t)n, d);
+        if (i == 1500) assert_int_equal(rc, FL_EREFUSED);
+        if (rc == FL_OK) accepted++;
+        else skipped++;
+        if (i % 50 == 0) fl_shadow_drain(sh, 1000); /* let the ring empty now and then */
+    }
+    assert_int_equal(fl_shadow_drain(sh, 60000), FL_OK);
+    assert_true(accepted > 100);
+    assert_int_equal(report_int(sh, "events"), accepted);
+    assert_int_equal(report_int(sh, "changed"), accepted);
+    assert_int_equal(report_int(sh, "skipped"), skipped);
+    assert_int_equal(report_int(sh, "offered"), 3000);
+    fl_decision_free(d);
+    fl_event_free(ev);
+    fl_ctx_free(ctx);
+    fl_shadow_free(sh);
+    close_world(&w);
+}
+
+/* A shadow of the very same policy over events whose recoveries draw
+ * jitter (full, equal, decorrelated): the candidate replays each live
+ * decision's jitter seed, so nothing is reported as changed. */
+static void test_identical_version_jitter_unchanged(void **st)
+{
+    (void)st;
+    static const char *const pol =
+        "policy { name = \"shadow-jitter\", version = \"1\" }\n"
+        "rule \"full\" { when = { op = \"full\" }, category = \"unavailable\","
+        "  recovery = retry { base_ms = 1000, jitter = \"full\", max_attempts = 100, max_delay_ms = 60000 } }\n"
+        "rule \"equal\" { when = { op = \"equal\" }, category = \"unavailable\","
+        "  recovery = retry { base_ms = 1000, jitter = \"equal\", max_attempts = 100, max_delay_ms = 60000 } }\n"
+        "rule \"decor\" { when = { op = \"decor\" }, category = \"unavailable\","
+        "  recovery = retry { backoff = \"decorrelated\", base_ms = 100, max_delay_ms = 20000, max_attempts = 100 } }\n";
+    char dir[256];
+    flt_tmpdir(dir, sizeof dir);
+    flt_write(dir, "00-policy.lua", pol);
+    fl_engine_t *live = flt_engine(pol);
+    fl_shadow_options_t so = {.sample = 1.0, .queue = 1 << 14};
+    fl_shadow_t *sh = NULL;
+    fl_diag_t diag;
+    assert_int_equal(fl_shadow_new(dir, &so, &sh, &diag), FL_OK);
+    fl_ctx_t *ctx;
+    fl_event_t *ev;
+    fl_decision_t *d;
+    assert_int_equal(fl_ctx_new(live, &ctx), FL_OK);
+    assert_int_equal(fl_event_new(&ev), FL_OK);
+    assert_int_equal(fl_decision_new(&d), FL_OK);
+    static const char *const ops[] = {"full", "equal", "decor"};
+    int offered = 0;
+    for (int i = 0; i < 600; i++) {
+        char j[96];
+        int n = snprintf(j, sizeof j, "{\"op\":\"%s\",\"attempt\":%d}", ops[i % 3], 1 + i % 9);
+        assert_int_equal(fl_event_from_json(ev, j, (size_t)n, &diag), FL_OK);
+        assert_int_equal(fl_decide(ctx, ev, NULL, 0, d), FL_OK);
+        assert_int_equal(fl_decision_action(d), FL_ACTION_RETRY);
+        if (fl_shadow_offer(sh, j, (size_t)n, d) == FL_OK) offered++;
+    }
+    assert_int_equal(fl_shadow_drain(sh, 60000), FL_OK);
+    assert_int_equal(report_int(sh, "events"), offered);
+    assert_true(offered > 0);
+    assert_int_equal(report_int(sh, "changed"), 0);
+    fl_decision_free(d);
+    fl_event_free(ev);
+    fl_ctx_free(ctx);
+    fl_shadow_free(sh);
+    fl_engine_free(live);
+    flt_rmdir(dir);
 }
 
 /* Bad input: precise status, nothing created. */
@@ -210,6 +317,8 @@ int main(void)
         cmocka_unit_test(test_full_queue_skips),
         cmocka_unit_test(test_sampling_is_exact),
         cmocka_unit_test(test_free_with_work_queued),
+        cmocka_unit_test(test_records_wrap_intact),
+        cmocka_unit_test(test_identical_version_jitter_unchanged),
         cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,7 +16,7 @@
 
 /* splitmix64 step: turns any 64-bit input (even 0 or a counter) into a
  * well-mixed word; the xoshiro authors recommend it for seeding. */
-static uint64_t splitmix64(uint64_t *x)
+uint64_t fl_splitmix64(uint64_t *x)
 {
     uint64_t z = (*x += 0x9E3779B97F4A7C15ULL);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
@@ -39,13 +39,13 @@ static uint64_t weak_entropy(const fl_rng *r)
     clock_gettime(CLOCK_MONOTONIC, &mt);
     uint64_t x = (uint64_t)rt.tv_sec * 1000000000ULL + (uint64_t)rt.tv_nsec;
     uint64_t m = 0;
-    m ^= splitmix64(&x);
+    m ^= fl_splitmix64(&x);
     x ^= (uint64_t)mt.tv_sec * 1000000000ULL + (uint64_t)mt.tv_nsec;
-    m ^= rotl(splitmix64(&x), 17);
+    m ^= rotl(fl_splitmix64(&x), 17);
     x ^= (uint64_t)(uintptr_t)r ^ ((uint64_t)(uintptr_t)&m << 32);
-    m ^= rotl(splitmix64(&x), 31);
+    m ^= rotl(fl_splitmix64(&x), 31);
     x ^= (uint64_t)getpid();
-    return m ^ splitmix64(&x);
+    return m ^ fl_splitmix64(&x);
 }
 
 void fl_rng_seed(fl_rng *r, uint64_t seed)
@@ -59,11 +59,16 @@ void fl_rng_seed(fl_rng *r, uint64_t seed)
         }
         seed = weak_entropy(r);
     }
+    fl_rng_from(r, seed);
+}
+
+void fl_rng_from(fl_rng *r, uint64_t seed)
+{
     /* splitmix64 of any seed cannot give four zero words, the one state
      * xoshiro must never be in. */
     uint64_t x = seed;
     for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix64(&x);
+        r->s[i] = fl_splitmix64(&x);
 }
 
 uint64_t fl_rng_next(fl_rng *r)

@@ -45,6 +45,11 @@ typedef struct fl_rng {
 } fl_rng;
 /* seed 0 means: seed from getrandom()/time. */
 void fl_rng_seed(fl_rng *r, uint64_t seed);
+/* The stream of exactly this seed, 0 included (a decision's jitter seed:
+ * the same seed must give the same draws on any context). */
+void fl_rng_from(fl_rng *r, uint64_t seed);
+/* One splitmix64 step: *x advances, the result is a well-mixed word. */
+uint64_t fl_splitmix64(uint64_t *x);
 uint64_t fl_rng_next(fl_rng *r);
 /* Uniform double in [0, 1). */
 double fl_rng_unit(fl_rng *r);

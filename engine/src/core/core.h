@@ -580,7 +580,14 @@ struct fl_ctx {
     unsigned gen;             /* engine generation when pinned           */
     pcre2_match_data *md;
     uint32_t md_pairs;
-    fl_rng rng;
+    fl_rng rng;               /* ids and handler states' seeds           */
+    /* Jitter: each decision draws from a seed of its own, taken from this
+     * splitmix stream (apart from `rng`, so ids never shift the draws), or
+     * the caller's, set by fl_ctx_set_next_seed for the next decision. */
+    uint64_t seed_stream;
+    uint64_t next_seed;
+    int has_next_seed;
+    uint64_t cur_seed;        /* the seed of the decision being made     */
     int id_clock;             /* fl_id_clock(): what decision ids are stamped with */
     uint32_t *cand;           /* candidate rule indices                  */
     uint32_t ncand, cand_cap;
@@ -644,6 +651,7 @@ struct fl_decision {
     int64_t cache_age_ms;     /* age of the cached fallback; -1 none    */
     uint32_t obs_cat_off;     /* metrics: obs_cat is the index of the category */
     uint8_t obs_cat;          /*   at this offset (0: none; see put_fixed)   */
+    uint64_t jitter_seed;     /* what its jitter was (or would be) drawn from */
     fl_strbuf json;           /* fl_decision_to_json output             */
 };
 

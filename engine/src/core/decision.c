@@ -40,6 +40,7 @@ void fl_decision_clear(fl_decision_t *d)
     d->status = 500;
     d->cache_age_ms = -1;
     d->obs_cat_off = 0;
+    d->jitter_seed = 0;
 }
 
 int fl_decision_put(fl_decision_t *d, enum fl_dstr which, const char *s, size_t len)
@@ -122,6 +123,7 @@ int fl_decision_retryable(const fl_decision_t *d) { return d ? d->retryable : 0;
 fl_action fl_decision_action(const fl_decision_t *d) { return d ? d->action : FL_ACTION_FAIL; }
 int64_t fl_decision_delay_ms(const fl_decision_t *d) { return d && d->action == FL_ACTION_RETRY ? d->delay_ms : -1; }
 int fl_decision_attempts_left(const fl_decision_t *d) { return d ? d->attempts_left : -1; }
+uint64_t fl_decision_jitter_seed(const fl_decision_t *d) { return d ? d->jitter_seed : 0; }
 const char *fl_decision_message(const fl_decision_t *d) { return fl_decision_get(d, FL_DS_MESSAGE); }
 const char *fl_decision_message_id(const fl_decision_t *d) { return fl_decision_get(d, FL_DS_MESSAGE_ID); }
 const char *fl_decision_locale(const fl_decision_t *d) { return fl_decision_get(d, FL_DS_LOCALE); }

@@ -23,8 +23,26 @@ int fl_ctx_open(struct fl_shared *sh, fl_engine_t *e, fl_ctx_t **out)
     if (seed) seed += (uint64_t)atomic_fetch_add(&sh->nctx, 1) * 0x9e3779b97f4a7c15ull;
     else atomic_fetch_add(&sh->nctx, 1);
     fl_rng_seed(&c->rng, seed);
+    /* The jitter seeds' stream: from the configured seed when there is one
+     * (seeded runs repeat), else from the OS like `rng`.  Its own constant
+     * keeps it apart from `rng`, which the same seed starts. */
+    if (seed) {
+        c->seed_stream = seed ^ 0x6a09e667f3bcc909ull;
+    } else {
+        fl_rng os;
+        fl_rng_seed(&os, 0);
+        c->seed_stream = fl_rng_next(&os);
+    }
     c->id_clock = fl_id_clock();
     *out = c;
+    return FL_OK;
+}
+
+int fl_ctx_set_next_seed(fl_ctx_t *ctx, uint64_t seed)
+{
+    if (!ctx) return FL_EINVAL;
+    ctx->next_seed = seed;
+    ctx->has_next_seed = 1;
     return FL_OK;
 }
 

@@ -82,7 +82,11 @@ static void apply_recovery(fl_ctx_t *ctx, const fl_recovery *rec, const fl_eview
         fl_decision_put(d, FL_DS_REASON, "attempts_exhausted", 18);
         return;
     }
-    int64_t delay = fl_backoff_delay(rec, attempt, &ctx->rng), ra;
+    /* The decision's own seed, not the context's stream: the same seed
+     * gives the same draws whatever was decided before (shadow, diff). */
+    fl_rng jitter;
+    fl_rng_from(&jitter, ctx->cur_seed);
+    int64_t delay = fl_backoff_delay(rec, attempt, &jitter), ra;
     uint32_t len;
     const char *t = rec->honor_retry_after ? fl_eview_tag(ev, "retry_after", &len) : NULL;
     if (t && fl_retry_after_ms(t, len, fl_now_ms(), &ra) == 0 && ra > delay) {
@@ -233,6 +237,7 @@ static void safe_decision(fl_ctx_t *ctx, const fl_version *v, const fl_eview *ev
     snprintf(rulebuf, sizeof rulebuf, "%s", rule ? rule : "default");
     char *effects = fx ? strdup(fx) : NULL;
     fl_decision_clear(d);
+    d->jitter_seed = ctx->cur_seed;
     fl_decision_put(d, FL_DS_RULE, rulebuf, strlen(rulebuf));
     if (effects) fl_decision_put(d, FL_DS_EFFECTS, effects, strlen(effects));
     free(effects);
@@ -324,6 +329,10 @@ int fl_decide_on(fl_ctx_t *ctx, fl_version *v, const fl_event_t *ev, const char 
                  fl_decision_t *d)
 {
     fl_decision_clear(d);
+    /* Taken before anything can fail, so a caller's seed is used once. */
+    ctx->cur_seed = ctx->has_next_seed ? ctx->next_seed : fl_splitmix64(&ctx->seed_stream);
+    ctx->has_next_seed = 0;
+    d->jitter_seed = ctx->cur_seed;
     if (ensure_match_data(ctx, v) != FL_OK) return FL_ENOMEM;
     ctx->explaining = (flags & FL_DECIDE_EXPLAIN) != 0;
     if (ctx->explaining) fl_sb_clear(&ctx->explain);
