@@ -540,8 +540,9 @@ FL_EXTERN void fl_ctx_free(fl_ctx_t *ctx);
  * evaluation replays the live decision's seed on the candidate, `faultline
  * diff` gives both sides one seed per event.  Every value is a seed, 0
  * included.  The seed is taken by the next fl_decide on ctx that decides
- * and serves that decision only; calls that decide nothing (FL_EINVAL,
- * FL_EMISUSE, FL_ESTATE for no policy, FL_ESTATE_STACK) leave it pending,
+ * and serves that decision only (FL_ENOMEM from that call uses it up);
+ * calls that decide nothing (FL_EINVAL, FL_EMISUSE, FL_ESTATE for no
+ * policy, FL_ESTATE_STACK) leave it pending,
  * and a second call before it is taken replaces it.  Ids are not affected.
  * Same thread rule as fl_decide (the context's own thread).  FL_EINVAL for
  * a NULL ctx (nothing set); FL_OK otherwise. */

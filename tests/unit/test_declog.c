@@ -14,6 +14,8 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -114,6 +116,54 @@ static void test_lines(void **state)
     assert_string_equal(sget(json_object_get(json_object_get(ce, "data"), "event"), "op"), "pay");
     for (int i = 0; i < 101; i++) json_decref(all[i]);
     flt_close(&t); /* closes the log */
+    flt_rmdir(dir);
+}
+
+/* A write that fails half-way (here RLIMIT_FSIZE: EFBIG after a short
+ * write; ENOSPC does the same) must not leave part of a batch in the file:
+ * the lines written after the disk has room again would follow a torn line
+ * in the middle of the file.  Every line must parse; the lost ones are
+ * counted as dropped with a write error. */
+static void test_short_write_cut(void **state)
+{
+    (void)state;
+    char dir[64], path[128];
+    flt_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/decisions.jsonl", dir);
+    flt t;
+    flt_open(&t, POLICY);
+    fl_log_options_t o = {0};
+    o.path = path;
+    o.fields = FL_LOG_MESSAGE;
+    fl_diag_t dg;
+    struct rlimit old, lim;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(fl_engine_log_open(t.e, &o, &dg), FL_OK);
+    lim = old;
+    lim.rlim_cur = 3000; /* a few lines, then a short write, then EFBIG */
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    for (int i = 0; i < 40; i++) {
+        assert_int_equal(flt_decide(&t, "{\"message\":\"down: the disk is about to be full\"}"), FL_OK);
+        if (i % 8 == 7) fl_engine_log_flush(t.e, 2000); /* several batches */
+    }
+    fl_engine_log_flush(t.e, 2000);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0); /* room again */
+    for (int i = 0; i < 5; i++) assert_int_equal(flt_decide(&t, "{\"message\":\"down again\"}"), FL_OK);
+    assert_int_equal(fl_engine_log_flush(t.e, 5000), FL_OK);
+    fl_log_stats_t st;
+    assert_int_equal(fl_engine_log_stats(t.e, &st), FL_OK);
+    assert_true(st.dropped > 0);
+    assert_true(st.write_errors > 0);
+    assert_int_equal(fl_engine_log_close(t.e), FL_OK);
+    signal(SIGXFSZ, prev);
+    json_t *l[64];
+    int n = read_lines(path, l, 64); /* asserts that every line parses */
+    assert_int_equal((uint64_t)n, st.written);
+    assert_true(n >= 5);
+    assert_string_equal(sget(l[n - 1], "exception.message"), "down again");
+    for (int i = 0; i < n && i < 64; i++) json_decref(l[i]);
+    flt_close(&t);
     flt_rmdir(dir);
 }
 
@@ -625,6 +675,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lines),
+        cmocka_unit_test(test_short_write_cut),
         cmocka_unit_test(test_torn_and_bad_input),
         cmocka_unit_test(test_full_ring_sampling_rotation),
         cmocka_unit_test(test_policy_log),

@@ -14,6 +14,20 @@ static const char k_policy[] =
     "rule \"refused\" { when = { message = re\"connection refused\" }, category = \"unavailable\" }\n"
     "rule \"wrapped\" { when = { code = \"outer.Special\" }, category = \"aborted\" }\n";
 
+/* The sum of faultline_decisions_total over its series (metrics on). */
+static long long decisions_total(fl_engine_t *e)
+{
+    static char buf[1 << 16];
+    size_t len = 0;
+    long long sum = 0;
+    assert_int_equal(fl_engine_metrics(e, buf, sizeof buf, &len), FL_OK);
+    for (const char *p = buf; (p = strstr(p, "\nfaultline_decisions_total{")) != NULL; p++) {
+        const char *v = strchr(p, '}');
+        if (v) sum += strtoll(v + 1, NULL, 10);
+    }
+    return sum;
+}
+
 static void test_push_cause(void **s)
 {
     (void)s;
@@ -150,10 +164,14 @@ static void test_stack_on_demand(void **s)
     assert_int_equal(fl_decide(ctx, ev, NULL, FL_DECIDE_STACK_ON_DEMAND, d), FL_OK);
     assert_string_equal(fl_decision_rule(d), "boom");
 
-    /* One with a stack condition asks for it and leaves the decision alone. */
+    /* One with a stack condition asks for it and leaves the decision alone,
+     * and no observer sees the untouched decision as a new one. */
     assert_int_equal(fl_engine_load_string(e, "p.lua", by_stack, sizeof by_stack - 1, &diag), FL_OK);
+    assert_int_equal(fl_engine_metrics_enable(e, 1), FL_OK);
+    long long before = decisions_total(e);
     assert_int_equal(fl_decide(ctx, ev, NULL, FL_DECIDE_STACK_ON_DEMAND, d), FL_ESTATE_STACK);
     assert_string_equal(fl_decision_rule(d), "boom"); /* untouched */
+    assert_int_equal(decisions_total(e), before);
     fl_event_set(ev, FL_FIELD_STACK, "File x, in query", (size_t)-1);
     assert_int_equal(fl_decide(ctx, ev, NULL, FL_DECIDE_STACK_ON_DEMAND, d), FL_OK);
     assert_string_equal(fl_decision_rule(d), "db");

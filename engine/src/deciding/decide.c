@@ -397,10 +397,12 @@ int fl_decide(fl_ctx_t *ctx, const fl_event_t *ev, const char *locale, unsigned 
         fl_health_note(ctx, out);
     }
     if (timed) fl_obs_hold(ctx, fl_obs_now_ns() - t0);
-    if (obs) fl_obs_note(ctx, out, rc);
+    /* FL_ESTATE_STACK decided nothing and left `out` as it was (the
+     * previous decision): neither metrics nor the log and registry see it. */
+    if (obs && rc != FL_ESTATE_STACK) fl_obs_note(ctx, out, rc);
     void (*hook)(fl_ctx_t *, const fl_event_t *, const fl_decision_t *) =
         atomic_load_explicit(&sh->on_decision, memory_order_acquire);
-    if (hook && rc != FL_ESTATE) hook(ctx, ev, out);
+    if (hook && rc != FL_ESTATE && rc != FL_ESTATE_STACK) hook(ctx, ev, out);
     atomic_store_explicit(&ctx->busy, 0, memory_order_release);
     return rc;
 }

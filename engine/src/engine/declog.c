@@ -54,8 +54,9 @@ typedef struct rec {
     int attempt;
     uint16_t len[R_N];
     uint16_t off[R_N];
-    char data[F_SHORT * 10 + F_MSG * 3 + F_STACK];
+    char data[F_SHORT * 11 + F_MSG * 3 + F_STACK]; /* k_cap: 11 short fields, 3 messages, the stack */
 } rec;
+_Static_assert(R_N == 15, "rec.data is sized for k_cap's 15 fields: resize both together");
 
 /* The ring is packed: a record takes as many 64-byte chunks as its cell
  * header, record header and field bytes need (a typical decision 5 to 8,
@@ -198,6 +199,7 @@ struct fl_declog {
     /* the syncer and the compressor (see "the syncer"), the log only */
     bqueue sq, zq;
     _Atomic int sync_busy;         /* a sync job is queued or running */
+    _Atomic int sync_failed;       /* the last fdatasync failed: not synced, retry */
     /* a callback sink (kind 2, alerts.c) */
     void (*consume)(void *user, const fl_obs_view *v);
     void (*idle)(void *user);
@@ -351,8 +353,10 @@ static cell *cell_at(struct fl_declog *L, size_t pos) { return (cell *)(L->ring 
 static int ring_full(struct fl_declog *L)
 {
     size_t enq = atomic_load_explicit(&L->enq, memory_order_relaxed);
-    if (enq + RING_LINE_CHUNKS - atomic_load_explicit(&L->deq_seen, memory_order_relaxed) <= L->mask + 1) return 0;
-    return enq + RING_LINE_CHUNKS - atomic_load_explicit(&L->deq_pub, memory_order_relaxed) > L->mask + 1;
+    size_t seen = atomic_load_explicit(&L->deq_seen, memory_order_relaxed);
+    if (seen > enq || enq + RING_LINE_CHUNKS - seen <= L->mask + 1) return 0; /* seen > enq: enq was stale */
+    size_t pub = atomic_load_explicit(&L->deq_pub, memory_order_relaxed);
+    return pub <= enq && enq + RING_LINE_CHUNKS - pub > L->mask + 1;
 }
 
 /* The reader's position as deciders last saw it (deq_seen, on their own
@@ -376,12 +380,21 @@ static int push(struct fl_declog *L, const recsrc *r, int32_t tag)
     uint16_t len[R_N];
     size_t k = (offsetof(cell, r) + offsetof(rec, data) + rec_lens(L, r, len) + CHUNK - 1) / CHUNK;
     size_t pos = atomic_load_explicit(&L->enq, memory_order_relaxed);
-    do {
-        if (pos + k - atomic_load_explicit(&L->deq_seen, memory_order_acquire) > L->mask + 1 &&
-            pos + k - deq_fresh(L) > L->mask + 1)
-            return 0;
-    } while (!atomic_compare_exchange_weak_explicit(&L->enq, &pos, pos + k, memory_order_relaxed,
-                                                    memory_order_relaxed));
+    for (;;) {
+        /* pos may be older than the reader's position (the reader never
+         * passes enq): then pos + k - deq would wrap and refuse a record
+         * that fits.  Load pos again instead. */
+        size_t d = atomic_load_explicit(&L->deq_seen, memory_order_acquire);
+        if (d <= pos && pos + k - d > L->mask + 1) d = deq_fresh(L);
+        if (d > pos) {
+            pos = atomic_load_explicit(&L->enq, memory_order_relaxed);
+            continue;
+        }
+        if (pos + k - d > L->mask + 1) return 0;
+        if (atomic_compare_exchange_weak_explicit(&L->enq, &pos, pos + k, memory_order_relaxed,
+                                                  memory_order_relaxed))
+            break;
+    }
     atomic_fetch_add_explicit(&L->nrec, 1, memory_order_relaxed);
     cell *c = cell_at(L, pos);
     c->tag = tag;
@@ -981,12 +994,20 @@ static void queue_compress(struct fl_declog *L, const char *name)
 static void run_job(struct fl_declog *L, int fd, int rotated, uint64_t mark, const char *name)
 {
     if (!rotated) {
-        fdatasync(fd);
-        atomic_store(&L->synced, mark);
+        /* Lines count as synced only when fdatasync says so (EIO, ENOSPC at
+         * writeback): a flush must not acknowledge what is not on disk. */
+        /* EINVAL: a file that cannot be synced (a FIFO, a character
+         * device): nothing to wait for, as before. */
+        if (fdatasync(fd) == 0 || errno == EINVAL) {
+            atomic_store(&L->synced, mark);
+        } else {
+            atomic_fetch_add(&L->werr, 1);
+            atomic_store(&L->sync_failed, 1);
+        }
         atomic_store_explicit(&L->sync_busy, 0, memory_order_release); /* after synced: see writer */
         return;
     }
-    fsync(fd);
+    if (fsync(fd) != 0) atomic_fetch_add(&L->werr, 1);
     close(fd);
     if (name && name[0]) queue_compress(L, name);
 }
@@ -1613,6 +1634,10 @@ static void put_lines(struct fl_declog *L, const fl_strbuf *sb, uint64_t n, int6
         L->size += sb->len;
         if (*dirty_since < 0) *dirty_since = mono_ms();
     } else {
+        /* A short write (ENOSPC) may have appended part of the batch: cut
+         * it, or the next batch would follow a torn line mid-file (only
+         * this thread appends, so L->size is the last good end). */
+        if (L->fd >= 0 && ftruncate(L->fd, (off_t)L->size) != 0) atomic_fetch_add(&L->werr, 1);
         atomic_fetch_add(&L->werr, 1);
         atomic_fetch_add(&L->dropped, n);
     }
@@ -1646,6 +1671,9 @@ static void *writer(void *arg)
         int64_t now = mono_ms();
         uint64_t done = atomic_load(&L->done);
         int busy = atomic_load_explicit(&L->sync_busy, memory_order_acquire);
+        /* A failed sync leaves the lines unsynced: sync them again at the
+         * next interval (not when stopping: close must not wait forever). */
+        if (!busy && atomic_exchange(&L->sync_failed, 0) && !stopping && dirty_since < 0) dirty_since = now;
         if (dirty_since >= 0 && !busy && (stopping || now - dirty_since >= (int64_t)L->o.fsync_ms ||
                                           atomic_exchange(&L->flush_req, 0))) {
             if (L->fd >= 0) { /* the syncer counts `done` as synced once fdatasync returns */

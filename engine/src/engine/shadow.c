@@ -155,7 +155,7 @@ static void shadow_one(struct fl_shadow *s, fl_ctx_t *ctx, fl_event_t *ev, fl_de
  * the JSON into *buf (grown as needed, NUL-terminated), the seed into
  * *seed.  Returns the cells it takes (the shadow thread moves head past
  * them whatever happens next); *len is 0 when the JSON could not be kept
- * (no memory: the event is dropped). */
+ * (no memory: the event is counted as skipped). */
 static uint64_t take(struct fl_shadow *s, uint64_t h, struct fl_impact_summary *live, uint64_t *seed,
                      char **buf, size_t *cap, size_t *len)
 {
@@ -175,7 +175,10 @@ static uint64_t take(struct fl_shadow *s, uint64_t h, struct fl_impact_summary *
     *len = 0;
     if (*cap < (size_t)x.len + 1) {
         char *nb = realloc(*buf, (size_t)x.len + 1);
-        if (!nb) return cells; /* skipped: nothing else to do without memory */
+        if (!nb) { /* out of memory: counted as skipped, never silent */
+            atomic_fetch_add_explicit(&s->skipped, 1, memory_order_relaxed);
+            return cells;
+        }
         *buf = nb;
         *cap = (size_t)x.len + 1;
     }
@@ -317,6 +320,9 @@ static uint64_t claim(struct fl_shadow *s, uint64_t cells, uint64_t *h_out)
          * from the other core; the gap costs no events in that steady
          * state (as many are skipped either way) and keeps the two apart. */
         h = atomic_load_explicit(&s->head_seen, memory_order_acquire);
+        /* t came from an earlier load: the shadow thread may have passed
+         * it since (head never passes tail), and t - h would wrap. */
+        if (h > t) t = atomic_load_explicit(&s->tail, memory_order_relaxed);
         if (t + cells - h > s->room && (atomic_load_explicit(&s->skipped, memory_order_relaxed) & 15) == 0) {
             h = atomic_load_explicit(&s->head, memory_order_acquire);
             atomic_store_explicit(&s->head_seen, h, memory_order_release);
