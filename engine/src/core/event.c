@@ -48,36 +48,17 @@ void fl_event_free(fl_event_t *ev)
 }
 
 /* Append bytes + NUL to the arena; returns the offset or -1. */
-/* U+FFFD REPLACEMENT CHARACTER, which stands for a NUL of the JSON input. */
-#define FL_NUL_STANDIN "\xEF\xBF\xBD"
-
-/* Copy s[0..*len) into the arena, NUL-terminated; returns its offset, or -1
- * when out of memory or past the arena's limit.  A NUL inside s (only the
- * JSON reader lets one through: "\u0000" is valid JSON, and some clients
- * leave a C string's terminator in their messages) becomes U+FFFD, and *len
- * the length of what was stored: every string of an event is a C string. */
-static int64_t arena_add(fl_event_t *ev, const char *s, size_t *len)
+static int64_t arena_add(fl_event_t *ev, const char *s, size_t len)
 {
-    size_t n = *len, nul = 0;
-    for (const char *p = s; (p = memchr(p, '\0', (size_t)(s + n - p))) != NULL; p++) nul++;
-    size_t out = n + 2 * nul;
-    if (out > UINT32_MAX / 2 || ev->arena.len + out + 1 > UINT32_MAX / 2) return -1;
+    if (len > UINT32_MAX / 2 || ev->arena.len + len + 1 > UINT32_MAX / 2) return -1;
     size_t off = ev->arena.len;
-    for (const char *p = s, *end = s + n; p < end;) {
-        const char *z = memchr(p, '\0', (size_t)(end - p));
-        size_t run = z ? (size_t)(z - p) : (size_t)(end - p);
-        if (fl_sb_append(&ev->arena, p, run) != 0) return -1;
-        if (z && fl_sb_append(&ev->arena, FL_NUL_STANDIN, 3) != 0) return -1;
-        p += run + (z != NULL);
-    }
-    if (fl_sb_putc(&ev->arena, '\0') != 0) return -1;
-    *len = out;
+    if (fl_sb_append(&ev->arena, s, len) != 0 || fl_sb_putc(&ev->arena, '\0') != 0) return -1;
     return (int64_t)off;
 }
 
 static int set_trusted(fl_event_t *ev, fl_field f, const char *s, size_t len)
 {
-    int64_t off = arena_add(ev, s, &len);
+    int64_t off = arena_add(ev, s, len);
     if (off < 0) return FL_ENOMEM;
     if (f == FL_FIELD_DOMAIN) { /* domains compare case-insensitively */
         char *p = ev->arena.data + off;
@@ -189,14 +170,14 @@ static int tag_put(fl_event_t *ev, const char *k, size_t kl, const char *v, size
         ev->tags_cap = cap;
     }
     if (found < 0 && ev->ntags >= FL_TAG_SCAN && tag_index_grow(ev) != 0) return FL_ENOMEM;
-    int64_t vo = arena_add(ev, v, &vl);
+    int64_t vo = arena_add(ev, v, vl);
     if (vo < 0) return FL_ENOMEM;
     if (found >= 0) { /* replace: later wins, the old bytes stay in the arena */
         ev->tags[found].val_off = (uint32_t)vo;
         ev->tags[found].val_len = (uint32_t)vl;
         return FL_OK;
     }
-    int64_t ko = arena_add(ev, k, &kl);
+    int64_t ko = arena_add(ev, k, kl);
     if (ko < 0) return FL_ENOMEM;
     ev->tags[ev->ntags] = (fl_tag){(uint32_t)ko, (uint32_t)kl, (uint32_t)vo, (uint32_t)vl};
     if (ev->tag_indexed) slot_insert(ev, ev->ntags);
@@ -352,6 +333,28 @@ static int type_error(fl_diag_t *d, const char *field, const char *want)
     return fl_diag_set(d, FL_EPARSE_TYPE, NULL, 0, 0, "field '%s' must be %s", field, want);
 }
 
+/* U+FFFD REPLACEMENT CHARACTER: what a NUL of the JSON input is stored as. */
+#define FL_NUL_STANDIN "\xEF\xBF\xBD"
+
+/* s[0..*len), a string jansson decoded, with each NUL ("\u0000" is valid
+ * JSON, and some clients leave a C string's terminator in their messages)
+ * as U+FFFD, built in *tmp when there is one: every field of an event is a
+ * C string.  Only this reader can meet a NUL (the fast path gives up on
+ * "\u0000", fl_event_set refuses one).  NULL when out of memory. */
+static const char *json_text(const char *s, size_t *len, fl_strbuf *tmp)
+{
+    if (!memchr(s, '\0', *len)) return s;
+    fl_sb_clear(tmp);
+    for (const char *p = s, *end = s + *len; p < end;) {
+        const char *z = memchr(p, '\0', (size_t)(end - p));
+        size_t run = z ? (size_t)(z - p) : (size_t)(end - p);
+        if (fl_sb_append(tmp, p, run) != 0 || (z && fl_sb_append(tmp, FL_NUL_STANDIN, 3) != 0)) return NULL;
+        p += run + (z != NULL);
+    }
+    *len = tmp->len;
+    return fl_sb_cstr(tmp);
+}
+
 /* Format a JSON scalar as text (numbers without a needless ".0"). */
 static int scalar_text(json_t *v, char *buf, size_t n, const char **s, size_t *len)
 {
@@ -373,6 +376,25 @@ static int scalar_text(json_t *v, char *buf, size_t n, const char **s, size_t *l
     return 0;
 }
 
+/* set_trusted and tag_put for strings jansson decoded (json_text). */
+static int set_json(fl_event_t *ev, fl_field f, const char *s, size_t len)
+{
+    fl_strbuf tmp = {0};
+    const char *t = json_text(s, &len, &tmp);
+    int rc = t ? set_trusted(ev, f, t, len) : FL_ENOMEM;
+    fl_sb_free(&tmp);
+    return rc;
+}
+
+static int tag_put_json(fl_event_t *ev, const char *k, const char *v, size_t vl)
+{
+    fl_strbuf tmp = {0};
+    const char *t = json_text(v, &vl, &tmp);
+    int rc = t ? tag_put(ev, k, strlen(k), t, vl) : FL_ENOMEM;
+    fl_sb_free(&tmp);
+    return rc;
+}
+
 static int read_tags(fl_event_t *ev, json_t *tags, fl_diag_t *d)
 {
     if (!json_is_object(tags)) return type_error(d, "tags", "an object");
@@ -388,7 +410,7 @@ static int read_tags(fl_event_t *ev, json_t *tags, fl_diag_t *d)
             snprintf(name, sizeof name, "tags.%s", k);
             return type_error(d, name, "a string, number or boolean");
         }
-        if (tag_put(ev, k, strlen(k), s, len) != FL_OK) return FL_ENOMEM;
+        if (tag_put_json(ev, k, s, len) != FL_OK) return FL_ENOMEM;
     }
     return FL_OK;
 }
@@ -408,7 +430,7 @@ static int read_code(fl_event_t *ev, json_t *v, fl_diag_t *d)
     } else {
         return type_error(d, "code", "a string or an integer");
     }
-    return set_trusted(ev, FL_FIELD_CODE, s, len);
+    return set_json(ev, FL_FIELD_CODE, s, len);
 }
 
 static int read_numbers(fl_event_t *ev, json_t *obj, fl_diag_t *d)
@@ -451,7 +473,7 @@ int fl_event_from_jvalue(fl_event_t *ev, json_t *obj, int depth, fl_diag_t *d)
             if (fl_rfc3339_parse(s, len, &ms) != 0)
                 return type_error(d, "time", "an RFC 3339 timestamp");
         }
-        if (set_trusted(ev, k_string_fields[i].f, s, len) != FL_OK) return FL_ENOMEM;
+        if (set_json(ev, k_string_fields[i].f, s, len) != FL_OK) return FL_ENOMEM;
     }
     json_t *v = json_object_get(obj, "code");
     int rc;
