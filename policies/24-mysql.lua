@@ -4,6 +4,10 @@
 -- The server marks 1205 and 1213 "try restarting transaction".
 
 local P_CODE, P_EMBEDDED, P_SPECIFIC = 200, 150, 100
+-- A server text is the error number in words: it outranks a client
+-- library's exception class (P_FIRST 120 in 40/41: a client's TimeoutError
+-- around 1205 "Lock wait timeout exceeded"), as a number in the text does.
+local P_SERVER_TEXT = 130
 local MY = { "mysql", "mariadb" }
 
 -- number = { category, message pattern (server text) or false }
@@ -243,7 +247,7 @@ for _, n in ipairs(nums) do
     -- this table is not decided by the text of another number (MariaDB 1969
     -- "max_statement_time exceeded" must not become 1317 "interrupted").
     rule("mysql-text-" .. n) {
-      when = { message = re(text), code = absent }, category = c, priority = P_SPECIFIC,
+      when = { message = re(text), code = absent }, category = c, priority = P_SERVER_TEXT,
     }
   end
 end

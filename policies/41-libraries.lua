@@ -674,7 +674,4 @@ S([[hostname '[^']*' doesn't match ']],                    "unavailable.tls")   
 -- Connection pools that are full: the caller may wait and try again.
 S([[\bEmptyPoolError\b|Pool reached maximum size and no more connections are allowed]], "resource_exhausted") -- urllib3
 -- Server texts that outrank the client's exception class.
--- 1205's server text is the code in words: it ranks with the code-in-message
--- rules (130), above a client's TimeoutError class (P_FIRST, 40-patterns.lua).
-R(130, [[Lock wait timeout exceeded]],                     "aborted.locked")     -- MySQL/MariaDB 1205 in Mysql2::Error::TimeoutError
 R(P_FIRST, [[\bfailed: timeout expired\b]],                "deadline_exceeded")  -- libpq connect_timeout (PG::ConnectionBad)
