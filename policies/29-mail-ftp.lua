@@ -106,5 +106,5 @@ end
 -- Replies not listed: the class decides (RFC 5321 §4.2.1, RFC 959 §4.2.1):
 -- a transient negative completion may succeed when repeated, a permanent one
 -- will not.
-rule("smtp-4xx") { when = { domain = { "smtp", "ftp" }, code = range(400, 499) }, category = "unavailable", priority = P_CLASS }
-rule("smtp-5xx") { when = { domain = { "smtp", "ftp" }, code = range(500, 599) }, category = "failed_precondition", priority = P_CLASS }
+rule("mail-ftp-4xx") { when = { domain = { "smtp", "ftp" }, code = range(400, 499) }, category = "unavailable", priority = P_CLASS }
+rule("mail-ftp-5xx") { when = { domain = { "smtp", "ftp" }, code = range(500, 599) }, category = "failed_precondition", priority = P_CLASS }
